@@ -1,0 +1,46 @@
+/*
+ * backend_clusters.c — `clusters/<env>/kustomization.yaml`: everything that
+ * runs in one environment, so `kubectl kustomize clusters/<env>` builds it.
+ *
+ * It lists the deployment units the family backends registered (see Unit in
+ * platformc.h): platform parts first, then tenancy, resources, services and
+ * monitoring, each group by folder. A family is wired into every
+ * environment by registering its folders; nothing here names a family.
+ */
+#include "platformc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_unit(const void *x, const void *y)
+{
+	const Unit *a = x, *b = y;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return strcmp(a->dir, b->dir);
+}
+
+Unit *clusters_sorted_units(const FileSet *fs)
+{
+	Unit *u = xmalloc(sizeof *u * (size_t)(fs->nunits + 1));
+	if (fs->nunits)
+		memcpy(u, fs->units, sizeof *u * (size_t)fs->nunits);
+	qsort(u, (size_t)fs->nunits, sizeof *u, cmp_unit);
+	return u;
+}
+
+void backend_clusters(const Platform *p, FileSet *fs)
+{
+	Arena *a = fs->arena;
+	Unit *units = clusters_sorted_units(fs);
+	for (int e = 0; e < p->nenvs; e++) {
+		const Env *env = &p->envs[e];
+		DNode *k = k8s_kustomization(a);
+		DNode *res = doc_set_seq(a, k, "resources");
+		for (int i = 0; i < fs->nunits; i++)
+			if (!units[i].env || units[i].env == env)
+				doc_push(a, res, doc_strf(a, "../../%s", units[i].dir));
+		fileset_add_yaml(fs, arena_sprintf(a, "clusters/%s/kustomization.yaml", env->name), k);
+	}
+	free(units);
+}

@@ -1,0 +1,489 @@
+/*
+ * backend_kyverno.c — the policy library (stdlib/policies.yaml) as Kyverno
+ * objects, parameterised by the model, and the exceptions of `policies`.
+ *
+ *   platform/kyverno/<policy>.yaml             one policy per file
+ *   platform/kyverno/exception-<name>.yaml     one PolicyException per exception
+ *   platform/kyverno/kustomization.yaml        a U_PLATFORM unit in every environment
+ *
+ * Validation policies are `policies.kyverno.io/v1` ValidatingPolicy (CEL) by
+ * default and `kyverno.io/v1` ClusterPolicy rules of `validate.cel` with
+ * `targets.kyverno: cluster-policy` — the same CEL either way. Mutation and
+ * generation policies are ClusterPolicies in both targets (the CEL engine's
+ * MutatingPolicy and GeneratingPolicy are not emitted yet). An exception to a
+ * ValidatingPolicy is a `policies.kyverno.io/v1` PolicyException, to a
+ * ClusterPolicy a `kyverno.io/v2` one; both match the named services'
+ * workloads (label app.kubernetes.io/name) in their namespaces only.
+ * Policies named in `policies.disable` are not rendered.
+ */
+#include "platformc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXCEPTION_NAMESPACE "kyverno"
+
+typedef struct SubstParam {
+	const char *key, *value;
+} SubstParam;
+
+typedef struct Ctx {
+	Arena *a;
+	const Platform *p;
+	SubstParam params[8];
+	int nparams;
+	bool cluster_policy;   /* target cluster-policy */
+} Ctx;
+
+/* ${KEY} -> value, for every parameter; other text unchanged. */
+static const char *subst(const Ctx *c, const char *s)
+{
+	if (!strstr(s, "${"))
+		return s;
+	StrBuf b;
+	sb_init(&b);
+	while (*s) {
+		const char *hit = strstr(s, "${");
+		if (!hit) {
+			sb_puts(&b, s);
+			break;
+		}
+		sb_putn(&b, s, (size_t)(hit - s));
+		const char *end = strchr(hit, '}');
+		const char *val = NULL;
+		for (int i = 0; end && i < c->nparams && !val; i++)
+			if ((size_t)(end - hit - 2) == strlen(c->params[i].key) &&
+			    strncmp(hit + 2, c->params[i].key, (size_t)(end - hit - 2)) == 0)
+				val = c->params[i].value;
+		if (val) {
+			sb_puts(&b, val);
+			s = end + 1;
+		} else {
+			sb_putn(&b, hit, 2);
+			s = hit + 2;
+		}
+	}
+	const char *out = arena_sprintf(c->a, "%s", b.data ? b.data : "");
+	sb_free(&b);
+	return out;
+}
+
+/* A CEL list literal of strings: ['a', 'b']. Registries cannot hold quotes. */
+static void cel_list(StrBuf *b, const char *const *items, int n)
+{
+	sb_putc(b, '[');
+	for (int i = 0; i < n; i++)
+		sb_printf(b, "%s'%s'", i ? ", " : "", items[i]);
+	sb_putc(b, ']');
+}
+
+static void ctx_init(Ctx *c, Arena *a, const Platform *p)
+{
+	c->a = a;
+	c->p = p;
+	c->cluster_policy = p->kyverno_target && strcmp(p->kyverno_target, "cluster-policy") == 0;
+	StrBuf b;
+	sb_init(&b);
+	cel_list(&b, p->registries, p->nregistries);
+	const char *regs = arena_sprintf(a, "%s", b.data);
+	b.len = 0;
+	sb_putc(&b, '{');
+	int nt = 0;
+	for (int i = 0; i < p->nteams; i++) {
+		int n;
+		const char **r = team_registries(a, p, p->teams[i], &n);
+		if (r == p->registries)
+			continue;
+		sb_printf(&b, "%s'%s': ", nt++ ? ", " : "", p->teams[i]->name);
+		cel_list(&b, r, n);
+	}
+	sb_putc(&b, '}');
+	const char *team_regs = arena_sprintf(a, "%s", b.data);
+	sb_free(&b);
+	SubstParam ps[] = {
+		{"DOMAIN", p->domain},
+		{"TEAM_LABEL", k8s_label(a, p, "team")},
+		{"ENV_LABEL", k8s_label(a, p, "environment")},
+		{"TIER_LABEL", k8s_label(a, p, "tier")},
+		{"REGISTRIES", regs},
+		{"TEAM_REGISTRIES", team_regs},
+	};
+	memcpy(c->params, ps, sizeof ps);
+	c->nparams = (int)ARRAY_LEN(ps);
+}
+
+/* A library YAML subtree as an output document, parameters substituted.
+ * Plain true/false become booleans, plain integers numbers; the rest strings. */
+static DNode *to_doc(const Ctx *c, const Node *n)
+{
+	Arena *a = c->a;
+	if (n->kind == N_MAP) {
+		DNode *m = doc_map(a);
+		m->flow = false;
+		for (int i = 0; i < n->n; i++)
+			doc_set(a, m, subst(c, n->pairs[i].key->text), to_doc(c, n->pairs[i].val));
+		return m;
+	}
+	if (n->kind == N_SEQ) {
+		DNode *s = doc_seq(a);
+		bool scalars = true;
+		for (int i = 0; i < n->n; i++) {
+			doc_push(a, s, to_doc(c, n->items[i]));
+			scalars = scalars && n->items[i]->kind == N_SCALAR;
+		}
+		s->flow = scalars && n->n > 0;
+		return s;
+	}
+	long long v;
+	if (n->plain && (strcmp(n->text, "true") == 0 || strcmp(n->text, "false") == 0))
+		return doc_bool(a, n->text[0] == 't');
+	if (n->plain && scalar_int(n->text, &v))
+		return doc_int(a, v);
+	return doc_str(a, subst(c, n->text));
+}
+
+static const char *text(const Node *map, const char *key)
+{
+	const Node *n = node_get(map, key);
+	return n && n->kind == N_SCALAR ? n->text : NULL;
+}
+
+#define MAX_KINDS 8
+
+/* What each `match` of the library selects, in both engines' terms. */
+typedef struct MatchDef {
+	const char *match;
+	const char *group, *version;     /* ValidatingPolicy resourceRules ("%s": platform.<domain>) */
+	const char *resources[3];
+	const char *kinds[MAX_KINDS];    /* ClusterPolicy match kinds */
+	const char *exception_kinds[MAX_KINDS]; /* what a kyverno.io/v2 exception matches */
+	bool pods, namespaced;
+	bool controllers;                /* also the pod controllers, by rule (no autogen) */
+} MatchDef;
+
+static const MatchDef matches[] = {
+	{"pods", "", "v1", {"pods", "pods/ephemeralcontainers"}, {"Pod"}, {"Pod", "Deployment"}, true, false, false},
+	{"pods-and-services", "", "v1", {"pods", "services"},
+	 {"Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service"},
+	 {"Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service"}, false, false, true},
+	{"services", "", "v1", {"services"}, {"Service"}, {"Service"}, false, false, false},
+	{"ingresses", "networking.k8s.io", "v1", {"ingresses"}, {"Ingress"}, {"Ingress"}, false, false, false},
+	{"secrets", "", "v1", {"secrets"}, {"Secret"}, {"Secret"}, false, false, false},
+	{"externalsecrets", "external-secrets.io", "*", {"externalsecrets"}, {"external-secrets.io/*/ExternalSecret"},
+	 {"ExternalSecret"}, false, false, false},
+	{"namespaces", "", "v1", {"namespaces"}, {"Namespace"}, {"Namespace"}, false, false, false},
+	{"persistentvolumeclaims", "", "v1", {"persistentvolumeclaims"}, {"PersistentVolumeClaim"},
+	 {"PersistentVolumeClaim"}, false, false, false},
+	{"claims", "%s", "*", {"*"}, {"%s/*/*"}, {"%s/*/*"}, false, true, false},
+};
+
+static const MatchDef *match_def(const LibPolicy *l)
+{
+	for (size_t i = 0; i < ARRAY_LEN(matches); i++)
+		if (strcmp(matches[i].match, l->match) == 0)
+			return &matches[i];
+	fprintf(stderr, "platformc: internal error: stdlib/policies.yaml: policy `%s`: unknown match `%s`\n", l->name,
+		l->match);
+	abort();
+}
+
+static const char *grouped(const Ctx *c, const char *fmt)
+{
+	return strstr(fmt, "%s") ? arena_sprintf(c->a, fmt, arena_sprintf(c->a, "platform.%s", c->p->domain)) : fmt;
+}
+
+static DNode *flow_list(Arena *a, const char *const *items, int n)
+{
+	DNode *s = doc_seq(a);
+	s->flow = true;
+	for (int i = 0; i < n && items[i]; i++)
+		doc_push_str(a, s, items[i]);
+	return s;
+}
+
+static DNode *expr(Arena *a, const char *key, const char *op, const char *value)
+{
+	DNode *e = doc_map(a);
+	doc_set_str(a, e, "key", key);
+	doc_set_str(a, e, "operator", op);
+	if (value)
+		doc_set(a, e, "values", flow_list(a, (const char *[]){value}, 1));
+	return e;
+}
+
+/* The label selector of `namespaces` (on the namespace, or on a Namespace object itself). */
+static DNode *ns_selector(const Ctx *c, const LibPolicy *l)
+{
+	Arena *a = c->a;
+	DNode *sel = doc_map(a);
+	if (strcmp(l->namespaces, "default") == 0) {
+		doc_set_str(a, doc_set_map(a, sel, "matchLabels"), "kubernetes.io/metadata.name", "default");
+		return sel;
+	}
+	if (strcmp(l->namespaces, "all") == 0)
+		return NULL;
+	DNode *exprs = doc_set_seq(a, sel, "matchExpressions");
+	doc_push(a, exprs, expr(a, k8s_label(a, c->p, "team"), "Exists", NULL));
+	if (strcmp(l->namespaces, "unmanaged-team") == 0)
+		doc_push(a, exprs, expr(a, "app.kubernetes.io/managed-by", "NotIn", "platformc"));
+	return sel;
+}
+
+static DNode *metadata(const Ctx *c, DNode *obj, const LibPolicy *l)
+{
+	Arena *a = c->a;
+	DNode *md = doc_get(obj, "metadata");
+	DNode *labels = doc_set_map(a, md, "labels");
+	doc_set_str(a, labels, "app.kubernetes.io/managed-by", "platformc");
+	doc_set_str(a, labels, "app.kubernetes.io/part-of", c->p->name);
+	DNode *ann = doc_set_map(a, md, "annotations");
+	doc_set_str(a, ann, "policies.kyverno.io/title", subst(c, l->title));
+	doc_set_str(a, ann, "policies.kyverno.io/category", l->category);
+	doc_set_str(a, ann, "policies.kyverno.io/severity", l->severity);
+	doc_set(a, ann, "policies.kyverno.io/description", doc_strf(a, "%s %s", subst(c, l->checks), subst(c, l->why)));
+	return ann;
+}
+
+/* containers + initContainers, and those + ephemeralContainers */
+static void pod_variables(const Ctx *c, DNode *vars)
+{
+	Arena *a = c->a;
+	DNode *v = doc_push_map(a, vars);
+	doc_set_str(a, v, "name", "containers");
+	doc_set_str(a, v, "expression",
+		    "object.spec.containers + (has(object.spec.initContainers) ? object.spec.initContainers : [])");
+	v = doc_push_map(a, vars);
+	doc_set_str(a, v, "name", "allContainers");
+	doc_set_str(a, v, "expression",
+		    "variables.containers + (has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : [])");
+}
+
+static void copy_list(const Ctx *c, DNode *seq, const Node *list, const char *const *keys)
+{
+	for (int i = 0; list && i < list->n; i++) {
+		DNode *m = doc_push_map(c->a, seq);
+		for (const char *const *k = keys; *k; k++)
+			if (text(list->items[i], *k))
+				doc_set_str(c->a, m, *k, subst(c, text(list->items[i], *k)));
+	}
+}
+
+static DNode *validating_policy(const Ctx *c, const LibPolicy *l)
+{
+	Arena *a = c->a;
+	const MatchDef *m = match_def(l);
+	DNode *o = k8s_object(a, "policies.kyverno.io/v1", "ValidatingPolicy", l->name, NULL);
+	metadata(c, o, l);
+	DNode *spec = doc_set_map(a, o, "spec");
+	doc_set(a, spec, "validationActions",
+		flow_list(a, (const char *[]){strcmp(c->p->policy_action, "Audit") == 0 ? "Audit" : "Deny"}, 1));
+	DNode *mc = doc_set_map(a, spec, "matchConstraints");
+	DNode *sel = ns_selector(c, l);
+	if (sel)
+		doc_set(a, mc, "namespaceSelector", sel);
+	DNode *rule = doc_push_map(a, doc_set_seq(a, mc, "resourceRules"));
+	doc_set(a, rule, "apiGroups", flow_list(a, (const char *[]){grouped(c, m->group)}, 1));
+	doc_set(a, rule, "apiVersions", flow_list(a, (const char *[]){m->version}, 1));
+	doc_set(a, rule, "operations", flow_list(a, (const char *[]){"CREATE", "UPDATE"}, 2));
+	doc_set(a, rule, "resources", flow_list(a, m->resources, 3));
+	if (m->namespaced)
+		doc_set_str(a, rule, "scope", "Namespaced");
+	if (m->controllers) {
+		static const char *const groups[][4] = {{"apps", "deployments", "statefulsets", "daemonsets"},
+						       {"batch", "jobs", "cronjobs", NULL}};
+		for (size_t g = 0; g < ARRAY_LEN(groups); g++) {
+			DNode *r = doc_push_map(a, doc_get(mc, "resourceRules"));
+			doc_set(a, r, "apiGroups", flow_list(a, groups[g], 1));
+			doc_set(a, r, "apiVersions", flow_list(a, (const char *[]){"v1"}, 1));
+			doc_set(a, r, "operations", flow_list(a, (const char *[]){"CREATE", "UPDATE"}, 2));
+			doc_set(a, r, "resources", flow_list(a, groups[g] + 1, 3));
+		}
+	}
+	if (m->pods)
+		doc_set(a, doc_set_map(a, doc_set_map(a, spec, "autogen"), "podControllers"), "controllers",
+			flow_list(a, (const char *[]){"deployments", "statefulsets", "daemonsets", "jobs", "cronjobs"}, 5));
+	const Node *vars = node_get(l->node, "variables");
+	if (m->pods || vars) {
+		DNode *vs = doc_set_seq(a, spec, "variables");
+		if (m->pods)
+			pod_variables(c, vs);
+		copy_list(c, vs, vars, (const char *[]){"name", "expression", NULL});
+	}
+	copy_list(c, doc_set_seq(a, spec, "validations"), node_get(l->node, "validations"),
+		  (const char *[]){"expression", "message", NULL});
+	return o;
+}
+
+static DNode *cluster_policy(const Ctx *c, const LibPolicy *l)
+{
+	Arena *a = c->a;
+	const MatchDef *m = match_def(l);
+	DNode *o = k8s_object(a, "kyverno.io/v1", "ClusterPolicy", l->name, NULL);
+	DNode *ann = metadata(c, o, l);
+	if (!l->validate && m->pods) /* mutate pods only: Argo CD-managed controllers stay as rendered */
+		doc_set_str(a, ann, "pod-policies.kyverno.io/autogen-controllers", "none");
+	DNode *spec = doc_set_map(a, o, "spec");
+	doc_set_bool(a, spec, "background", l->validate);
+	DNode *rule = doc_push_map(a, doc_set_seq(a, spec, "rules"));
+	doc_set_str(a, rule, "name", l->name);
+	DNode *res = doc_set_map(a, doc_push_map(a, doc_set_seq(a, doc_set_map(a, rule, "match"), "any")), "resources");
+	const char *kinds[MAX_KINDS] = {0};
+	for (int i = 0; i < MAX_KINDS && m->kinds[i]; i++)
+		kinds[i] = grouped(c, m->kinds[i]);
+	doc_set(a, res, "kinds", flow_list(a, kinds, MAX_KINDS));
+	if (strcmp(l->namespaces, "default") == 0)
+		doc_set(a, res, "namespaces", flow_list(a, (const char *[]){"default"}, 1));
+	else if (strcmp(l->namespaces, "all") != 0)
+		doc_set(a, res, strcmp(l->match, "namespaces") == 0 ? "selector" : "namespaceSelector", ns_selector(c, l));
+	const Node *ctx = node_get(l->node, "context");
+	if (ctx)
+		doc_set(a, rule, "context", to_doc(c, ctx));
+	if (l->validate) {
+		DNode *v = doc_set_map(a, rule, "validate");
+		doc_set_str(a, v, "failureAction", strcmp(c->p->policy_action, "Audit") == 0 ? "Audit" : "Enforce");
+		DNode *cel = doc_set_map(a, v, "cel");
+		const Node *vars = node_get(l->node, "variables");
+		if (m->pods || vars) {
+			DNode *vs = doc_set_seq(a, cel, "variables");
+			if (m->pods)
+				pod_variables(c, vs);
+			copy_list(c, vs, vars, (const char *[]){"name", "expression", NULL});
+		}
+		copy_list(c, doc_set_seq(a, cel, "expressions"), node_get(l->node, "validations"),
+			  (const char *[]){"expression", "message", NULL});
+	}
+	const Node *mut = node_get(l->node, "mutate"), *gen = node_get(l->node, "generate");
+	if (mut)
+		doc_set(a, rule, "mutate", to_doc(c, mut));
+	if (gen)
+		doc_set(a, rule, "generate", to_doc(c, gen));
+	return o;
+}
+
+/* ---- exceptions ---- */
+
+static void quoted_list(StrBuf *b, const char *const *items, int n)
+{
+	cel_list(b, items, n);
+}
+
+static const char **service_namespaces(const Ctx *c, const Service *s)
+{
+	const char **ns = arena_alloc(c->a, sizeof(char *) * (size_t)(s->nenvs + 1));
+	for (int i = 0; i < s->nenvs; i++)
+		ns[i] = k8s_namespace(c->a, s->team, s->envs[i].env);
+	return ns;
+}
+
+static DNode *exception_meta(const Ctx *c, DNode *o, const PolicyException *e)
+{
+	Arena *a = c->a;
+	DNode *md = doc_get(o, "metadata");
+	DNode *labels = doc_set_map(a, md, "labels");
+	doc_set_str(a, labels, "app.kubernetes.io/managed-by", "platformc");
+	doc_set_str(a, labels, "app.kubernetes.io/part-of", c->p->name);
+	DNode *ann = doc_set_map(a, md, "annotations");
+	doc_set_str(a, ann, k8s_label(a, c->p, "exception-reason"), e->reason ? e->reason : "");
+	if (e->expires)
+		doc_set_str(a, ann, k8s_label(a, c->p, "exception-expires"), e->expires);
+	return o;
+}
+
+static DNode *cel_exception(const Ctx *c, const char *name, const PolicyException *e)
+{
+	Arena *a = c->a;
+	DNode *o = exception_meta(c, k8s_object(a, "policies.kyverno.io/v1", "PolicyException", name, EXCEPTION_NAMESPACE), e);
+	DNode *spec = doc_set_map(a, o, "spec");
+	DNode *ref = doc_push_map(a, doc_set_seq(a, spec, "policyRefs"));
+	doc_set_str(a, ref, "name", e->policy);
+	doc_set_str(a, ref, "kind", "ValidatingPolicy");
+	StrBuf b;
+	sb_init(&b);
+	for (int i = 0; i < e->nservices; i++) {
+		const Service *s = e->services[i];
+		sb_printf(&b, "%s(request.namespace in ", i ? " || " : "");
+		quoted_list(&b, service_namespaces(c, s), s->nenvs);
+		sb_printf(&b, " && has(object.metadata.labels) && 'app.kubernetes.io/name' in object.metadata.labels && "
+			      "object.metadata.labels['app.kubernetes.io/name'] == '%s')",
+			  s->name);
+	}
+	DNode *cond = doc_push_map(a, doc_set_seq(a, spec, "matchConditions"));
+	doc_set_str(a, cond, "name", "named-services");
+	doc_set_str(a, cond, "expression", b.data ? b.data : "false");
+	sb_free(&b);
+	return o;
+}
+
+static DNode *legacy_exception(const Ctx *c, const char *name, const PolicyException *e, const LibPolicy *l)
+{
+	Arena *a = c->a;
+	const MatchDef *m = match_def(l);
+	DNode *o = exception_meta(c, k8s_object(a, "kyverno.io/v2", "PolicyException", name, EXCEPTION_NAMESPACE), e);
+	DNode *spec = doc_set_map(a, o, "spec");
+	DNode *ex = doc_push_map(a, doc_set_seq(a, spec, "exceptions"));
+	doc_set_str(a, ex, "policyName", e->policy);
+	DNode *rules = doc_set_seq(a, ex, "ruleNames");
+	doc_push_str(a, rules, l->name);
+	if (m->pods) { /* the rules Kyverno generates for pod controllers */
+		doc_push(a, rules, doc_strf(a, "autogen-%s", l->name));
+		doc_push(a, rules, doc_strf(a, "autogen-cronjob-%s", l->name));
+	}
+	DNode *any = doc_set_seq(a, doc_set_map(a, spec, "match"), "any");
+	const char *kinds[MAX_KINDS] = {0};
+	for (int i = 0; i < MAX_KINDS && m->exception_kinds[i]; i++)
+		kinds[i] = grouped(c, m->exception_kinds[i]);
+	for (int i = 0; i < e->nservices; i++) {
+		const Service *s = e->services[i];
+		DNode *res = doc_set_map(a, doc_push_map(a, any), "resources");
+		doc_set(a, res, "kinds", flow_list(a, kinds, MAX_KINDS));
+		doc_set(a, res, "namespaces", flow_list(a, service_namespaces(c, s), s->nenvs));
+		doc_set_str(a, doc_set_map(a, doc_set_map(a, res, "selector"), "matchLabels"), "app.kubernetes.io/name",
+			    s->name);
+	}
+	return o;
+}
+
+void backend_kyverno(const Platform *p, FileSet *fs)
+{
+	Arena *a = fs->arena;
+	Ctx c = {0};
+	ctx_init(&c, a, p);
+	const LibPolicy *lib;
+	int n = policy_library(a, &lib);
+	const char *dir = "platform/kyverno";
+	DNode *k = k8s_kustomization(a);
+	DNode *res = doc_set_seq(a, k, "resources");
+	for (int i = 0; i < n; i++) {
+		const LibPolicy *l = &lib[i];
+		if (policy_disabled(p, l->name))
+			continue;
+		DNode *doc = l->validate && !c.cluster_policy ? validating_policy(&c, l) : cluster_policy(&c, l);
+		const char *file = arena_sprintf(a, "%s.yaml", l->name);
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), doc);
+		doc_push_str(a, res, file);
+	}
+	StrMap seen;
+	strmap_init(&seen);
+	for (int i = 0; i < p->nexceptions; i++) {
+		const PolicyException *e = &p->exceptions[i];
+		const LibPolicy *l = NULL;
+		for (int j = 0; j < n && !l; j++)
+			if (strcmp(lib[j].name, e->policy) == 0)
+				l = &lib[j];
+		if (!l || policy_disabled(p, l->name) || !e->nservices)
+			continue;
+		/* <policy>.<first service>; a second exception of the same pair gets -2, -3, ... */
+		const char *name = arena_sprintf(a, "%s.%s", e->policy, e->services[0]->name);
+		for (int dup = 2; strmap_get(&seen, name); dup++)
+			name = arena_sprintf(a, "%s.%s-%d", e->policy, e->services[0]->name, dup);
+		strmap_put(&seen, name, (void *)e);
+		DNode *doc = l->validate && !c.cluster_policy ? cel_exception(&c, name, e) : legacy_exception(&c, name, e, l);
+		const char *file = arena_sprintf(a, "exception-%s.yaml", name);
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), doc);
+		doc_push_str(a, res, file);
+	}
+	strmap_free(&seen);
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
+	fileset_add_unit(fs, &(Unit){.kind = U_PLATFORM, .dir = dir, .name = "kyverno"});
+}

@@ -1,0 +1,76 @@
+/*
+ * backend_readme.c — out/README.md: the index of what was generated.
+ * Runs last (see the table in backends.c), so it can count every other file.
+ */
+#include "platformc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void backend_readme(const Platform *p, FileSet *fs)
+{
+	StrBuf b;
+	sb_init(&b);
+	sb_printf(&b, "<!-- %s -->\n", fs->header);
+	sb_printf(&b, "# %s — generated platform\n\n", p->name);
+	/* the file's name only: the path it was given by depends on where
+	 * platformc ran, and output must not */
+	const char *slash = strrchr(p->root_file->path, '/');
+	sb_printf(&b, "This folder is written by `platformc render` from `%s`. Do not edit it by hand: change\n"
+		      "the platform definition and render again. Review happens on the diff of this tree.\n\n",
+		  slash ? slash + 1 : p->root_file->path);
+	sb_puts(&b, "| | count |\n|---|---|\n");
+	sb_printf(&b, "| environments | %d |\n| teams | %d |\n| systems | %d |\n| services | %d |\n"
+		      "| resources | %d |\n| generated files | %d |\n\n",
+		  p->nenvs, p->nteams, p->nsystems, p->nservices, p->nresources, fs->n + 1);
+	sb_puts(&b, "## Environments\n\n| environment | tier | cluster | entry point |\n|---|---|---|---|\n");
+	for (int i = 0; i < p->nenvs; i++)
+		sb_printf(&b, "| %s | %s | %s | `clusters/%s/` |\n", p->envs[i].name, p->envs[i].prod ? "prod" : "nonprod",
+			  p->envs[i].cluster ? p->envs[i].cluster : "in-cluster", p->envs[i].name);
+	sb_puts(&b, "\n## Layout\n\n"
+		    "- `clusters/<env>/kustomization.yaml` — everything that runs in `<env>`: "
+		    "`kubectl kustomize clusters/<env>` builds it.\n"
+		    "- `teams/<team>/<env>/` — the team's namespace `<team>-<env>`: quota, limit range, "
+		    "default-deny network policy, RBAC.\n"
+		    "- `services/<service>/base/` and `services/<service>/<env>/` — the workload and one "
+		    "overlay per environment it runs in.\n"
+		    "- `platform/kyverno/` — the policy library (one policy per file) and the policy "
+		    "exceptions of `platform.yaml`.\n"
+		    "- `monitoring/<service>/<env>/` — ServiceMonitor, SLO rules and alerts, the service dashboard "
+		    "(also as a ConfigMap for the Grafana sidecar).\n"
+		    "- `platform/monitoring/` — team and platform rules, the team dashboards and the platform overview.\n"
+		    "- `docs/runbooks/` — a runbook for every alert; each alert's `runbook_url` points at its file.\n"
+		    "- `argocd/projects/` — an AppProject per team and one for the platform.\n"
+		    "- `argocd/<env>/` — an Application per deployment unit of `<env>` (app-of-apps).\n"
+		    "- `argocd/root/` — the root Applications: projects and each environment.\n"
+		    "- `catalog/` — the Backstage catalog: register `catalog/catalog-info.yaml` (a Location "
+		    "listing every entity and template) once.\n");
+	sb_printf(&b, "\n## Bootstrap Argo CD\n\n"
+		      "Argo CD (3.x; 2.x works) runs in namespace `argocd` and has the repository `%s` "
+		      "registered. Then, once:\n\n"
+		      "```sh\nkubectl apply -n argocd -k %s\n```\n\n"
+		      "From then on every change merged to `%s` is synced: each environment's root "
+		      "Application syncs `argocd/<env>`, whose Applications sync the folders listed in "
+		      "`clusters/<env>`. The image tag of each service is `unset` in git; CD sets it per "
+		      "environment with an Argo CD parameter override (`.argocd-source-<app>.yaml` beside the "
+		      "overlay, as Argo CD Image Updater writes it), a file platformc never touches.\n",
+		  p->gitops_repo, p->gitops_path && *p->gitops_path ? arena_sprintf(fs->arena, "%s/argocd/root", p->gitops_path) : "argocd/root",
+		  p->gitops_revision);
+	bool clusters = false;
+	for (int i = 0; i < p->nenvs; i++)
+		clusters |= p->envs[i].cluster != NULL;
+	if (clusters) {
+		sb_puts(&b, "\nEnvironments on other clusters need those clusters registered in Argo CD under "
+			    "these names: ");
+		int k = 0;
+		for (int i = 0; i < p->nenvs; i++)
+			if (p->envs[i].cluster)
+				sb_printf(&b, "%s`%s`", k++ ? ", " : "", p->envs[i].cluster);
+		sb_puts(&b, ".\n");
+	}
+	sb_printf(&b, "\nThe cluster needs: an ingress controller of class `nginx` in namespace "
+		      "`ingress-nginx`, Prometheus Operator and Grafana in namespace `%s` (network policies admit "
+		      "its scrapes), and a CNI that enforces NetworkPolicy.\n",
+		  mon_settings(fs->arena, p).namespace);
+	fileset_add(fs, "README.md", b.data, b.len);
+}

@@ -1,0 +1,1289 @@
+/*
+ * catalog.c — the resource catalog: kinds as data (catalog/<kind>/kind.yaml,
+ * embedded at build, plus the folders of `platform.catalog`), and the
+ * checking of every resource's `params` against its kind.
+ *
+ * A kind file (format: docs/catalog.md) declares a parameter schema in the
+ * type language of platform.yaml, constraints as expressions (expr.c), the
+ * managed resources of its Composition, its port and its cost model.
+ *
+ * Checking a resource, per environment it runs in:
+ *   1. each written piece (defaults.resources.<kind>, params,
+ *      overrides.<env>.params) is type-checked by schema.c against the
+ *      kind's parameters turned into a schema Type (unknown keys with
+ *      did-you-mean, types, enums, ranges, patterns), then steps and
+ *      duration ranges are checked here;
+ *   2. the pieces are merged (mappings key by key) and typed into a PVal
+ *      tree with the kind's defaults for the environment's tier (a default
+ *      with `when` applies only when its condition holds);
+ *   3. required parameters, constraints, and references to other resources
+ *      (`ref`: the kind, the environments, matching values) are checked.
+ * The same mistake seen in several environments is reported once.
+ */
+#include "platformc.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+/* ------------------------------------------------------------ loading */
+
+typedef struct Loader {
+	Arena *a;
+	Diags *d;
+	Kind *k;
+	int errors;
+} Loader;
+
+static void kerr(Loader *L, const Node *at, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static void kerr(Loader *L, const Node *at, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	L->errors++;
+	Diag *g = diag_error(L->d, "E0301", at->span, "invalid resource kind `%s`: %s", L->k->name, buf);
+	diag_label(g, "here");
+	diag_help(g, "the format of kind files is described in docs/catalog.md");
+}
+
+static const char *str_at(const Node *map, const char *key)
+{
+	const Node *n = node_get(map, key);
+	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
+}
+
+static const struct {
+	const char *name;
+	TypeKind kind;
+} type_names[] = {
+	{"string", T_STRING}, {"name", T_NAME},         {"int", T_INT}, {"number", T_NUMBER},
+	{"bool", T_BOOL},     {"quantity", T_QUANTITY}, {"duration", T_DURATION}, {"percent", T_PERCENT},
+	{"url", T_URL},       {"date", T_DATE},         {"object", T_OBJECT},     {"list", T_LIST},
+};
+
+/* snake_case -> camelCase: the claim's field names (Kubernetes style). */
+static const char *camel(Arena *a, const char *s)
+{
+	char *out = arena_alloc(a, strlen(s) + 1);
+	int j = 0;
+	for (int i = 0; s[i]; i++) {
+		if (s[i] == '_' && s[i + 1]) {
+			char c = s[++i];
+			out[j++] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+		} else {
+			out[j++] = s[i];
+		}
+	}
+	out[j] = 0;
+	return out;
+}
+
+/* Reads a number or a duration (ms) for min/max/step. */
+static bool bound(Loader *L, const Node *n, TypeKind t, double *out)
+{
+	if (!n)
+		return false;
+	long long ms;
+	if (n->kind == N_SCALAR && t == T_DURATION && scalar_duration(n->text, &ms)) {
+		*out = (double)ms;
+		return true;
+	}
+	if (n->kind == N_SCALAR && t != T_DURATION && scalar_number(n->text, out))
+		return true;
+	kerr(L, n, "`%s` is not a %s", n->kind == N_SCALAR ? n->text : "mapping",
+	     t == T_DURATION ? "duration" : "number");
+	return false;
+}
+
+/* Compiled patterns live for the process (a cache by text): kinds are
+ * loaded once per compilation, and a fuzzer runs many compilations. */
+static StrMap re_cache;
+
+static void *compile_re(Loader *L, const Node *at, const char *pattern)
+{
+	int err;
+	PCRE2_SIZE off;
+	char *anchored = arena_sprintf(L->a, "^(?:%s)$", pattern);
+	pcre2_code *re = strmap_get(&re_cache, anchored);
+	if (re)
+		return re;
+	re = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
+	if (re)
+		strmap_put(&re_cache, xstrdup(anchored), re);
+	if (!re) {
+		PCRE2_UCHAR msg[128];
+		pcre2_get_error_message(err, msg, sizeof msg);
+		kerr(L, at, "bad pattern: %s", (const char *)msg);
+	}
+	return re;
+}
+
+static void parse_constraints(Loader *L, Param *obj, const Node *list);
+
+static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, int depth);
+
+typedef struct PathCtx {
+	Loader *L;
+	const Param *scope;
+	const Node *at;
+	bool ok;
+} PathCtx;
+
+static const Param *param_field(const Param *obj, const char *name, size_t len)
+{
+	for (int i = 0; obj && i < obj->nfields; i++)
+		if (strlen(obj->fields[i].name) == len && !strncmp(obj->fields[i].name, name, len))
+			return &obj->fields[i];
+	return NULL;
+}
+
+/* A path resolves through objects and list items. */
+static const Param *param_path(const Param *scope, const char *path)
+{
+	const Param *p = scope;
+	while (*path) {
+		while (p && p->type == T_LIST)
+			p = p->item;
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+		p = param_field(p, path, len);
+		if (!p)
+			return NULL;
+		path += len + (dot ? 1 : 0);
+	}
+	return p;
+}
+
+static void check_path(const Expr *e, void *ctx)
+{
+	PathCtx *c = ctx;
+	if (!strcmp(e->s, "tier") || !strcmp(e->s, "env"))
+		return;
+	if (!param_path(c->scope, e->s)) {
+		kerr(c->L, c->at, "`%s` in an expression is not a parameter", e->s);
+		c->ok = false;
+	}
+}
+
+static Expr *parse_expr_at(Loader *L, const Node *n, const Param *scope)
+{
+	if (!n || n->kind != N_SCALAR) {
+		kerr(L, n ? n : L->k->node, "an expression must be a string");
+		return NULL;
+	}
+	char err[128];
+	int pos;
+	Expr *e = expr_parse(L->a, n->text, err, sizeof err, &pos);
+	if (!e) {
+		kerr(L, n, "%s at offset %d of `%s`", err, pos, n->text);
+		return NULL;
+	}
+	PathCtx c = {L, scope, n, true};
+	expr_paths(e, check_path, &c);
+	return c.ok ? e : NULL;
+}
+
+/* Builds the schema Type schema_check uses for written values. */
+static Type *param_type(Loader *L, Param *p)
+{
+	Type *t = arena_alloc(L->a, sizeof *t);
+	t->kind = p->type;
+	t->doc = p->description;
+	t->enums = p->enums;
+	t->nenums = p->nenums;
+	if (p->type == T_INT || p->type == T_NUMBER) {
+		t->has_min = p->has_min, t->min = p->min;
+		t->has_max = p->has_max, t->max = p->max;
+	}
+	if (p->pattern) {
+		t->pattern = p->pattern;
+		t->re = compile_re(L, p->node, p->pattern);
+		t->what = arena_sprintf(L->a, "a valid `%s`", p->name);
+		t->help = arena_sprintf(L->a, "it must match `%s`", p->pattern);
+	}
+	if (p->type == T_OBJECT) {
+		t->name = p->name;
+		t->fields = arena_alloc(L->a, sizeof(Field) * (size_t)(p->nfields + 1));
+		t->nfields = p->nfields;
+		for (int i = 0; i < p->nfields; i++) {
+			t->fields[i].name = p->fields[i].name;
+			t->fields[i].type = p->fields[i].check;
+			t->fields[i].doc = p->fields[i].description;
+		}
+	}
+	if (p->type == T_LIST)
+		t->elem = p->item->check;
+	return t;
+}
+
+static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, int depth)
+{
+	p->name = name;
+	p->node = n;
+	if (depth > 6) {
+		kerr(L, n, "parameters nested too deeply");
+		return false;
+	}
+	if (!n || n->kind != N_MAP) {
+		kerr(L, n ? n : L->k->node, "parameter `%s` must be a mapping", name);
+		return false;
+	}
+	static const char *const keys[] = {"type", "title", "description", "enum", "min", "max", "step",
+					   "pattern", "default", "required", "when", "fields", "items",
+					   "constraints", "claim", "ref"};
+	for (int i = 0; i < n->n; i++) {
+		bool ok = false;
+		for (size_t k = 0; k < ARRAY_LEN(keys) && !ok; k++)
+			ok = !strcmp(keys[k], n->pairs[i].key->text);
+		if (!ok) {
+			const char *sug = did_you_mean(n->pairs[i].key->text, keys, (int)ARRAY_LEN(keys));
+			kerr(L, n->pairs[i].key, "unknown key `%s` in parameter `%s`%s%s%s", n->pairs[i].key->text,
+			     name, sug ? " (did you mean `" : "", sug ? sug : "", sug ? "`?)" : "");
+		}
+	}
+	const char *ty = str_at(n, "type");
+	bool found = false;
+	for (size_t i = 0; ty && i < ARRAY_LEN(type_names) && !found; i++)
+		if (!strcmp(type_names[i].name, ty))
+			p->type = type_names[i].kind, found = true;
+	if (!found) {
+		kerr(L, node_get(n, "type") ? node_get(n, "type") : n, "parameter `%s` needs a `type` (string, name, "
+		     "int, number, bool, quantity, duration, percent, url, date, object, list)", name);
+		return false;
+	}
+	p->claim = str_at(n, "claim") ? str_at(n, "claim") : camel(L->a, name);
+	p->title = str_at(n, "title");
+	p->description = str_at(n, "description");
+	p->required = str_at(n, "required") && !strcmp(str_at(n, "required"), "true");
+	const Node *en = node_get(n, "enum");
+	if (en && en->kind == N_SEQ) {
+		p->enums = arena_alloc(L->a, sizeof(char *) * (size_t)(en->n + 1));
+		for (int i = 0; i < en->n; i++)
+			p->enums[p->nenums++] = en->items[i]->text;
+	}
+	p->has_min = bound(L, node_get(n, "min"), p->type, &p->min);
+	p->has_max = bound(L, node_get(n, "max"), p->type, &p->max);
+	p->has_step = bound(L, node_get(n, "step"), p->type, &p->step);
+	if (p->has_step && p->step <= 0)
+		kerr(L, node_get(n, "step"), "`step` must be positive");
+	p->pattern = str_at(n, "pattern");
+	if (p->type == T_OBJECT) {
+		const Node *f = node_get(n, "fields");
+		if (!f || f->kind != N_MAP || !f->n) {
+			kerr(L, f ? f : n, "object parameter `%s` needs `fields`", name);
+			return false;
+		}
+		p->fields = arena_alloc(L->a, sizeof(Param) * (size_t)f->n);
+		for (int i = 0; i < f->n; i++) {
+			if (!parse_param(L, &p->fields[p->nfields++], f->pairs[i].key->text, f->pairs[i].val, depth + 1))
+				return false;
+		}
+	} else if (p->type == T_LIST) {
+		const Node *it = node_get(n, "items");
+		if (!it) {
+			kerr(L, n, "list parameter `%s` needs `items`", name);
+			return false;
+		}
+		p->item = arena_alloc(L->a, sizeof(Param));
+		if (!parse_param(L, p->item, name, it, depth + 1))
+			return false;
+	}
+	p->check = param_type(L, p);
+	const Node *def = node_get(n, "default");
+	if (def) {
+		if (def->kind == N_MAP && (node_get(def, "prod") || node_get(def, "nonprod"))) {
+			for (int i = 0; i < def->n; i++)
+				if (strcmp(def->pairs[i].key->text, "prod") && strcmp(def->pairs[i].key->text, "nonprod"))
+					kerr(L, def->pairs[i].key, "a tier default has only `prod` and `nonprod`");
+			p->def = node_get(def, "nonprod"), p->has_def = p->def != NULL;
+			p->def_prod = node_get(def, "prod"), p->has_def_prod = p->def_prod != NULL;
+		} else {
+			p->def = p->def_prod = def;
+			p->has_def = p->has_def_prod = true;
+		}
+	}
+	return true;
+}
+
+/* Second pass: expressions need the whole parameter tree. */
+static void parse_exprs(Loader *L, Param *obj, const Node *n)
+{
+	if (obj->type == T_LIST && obj->item) {
+		parse_exprs(L, obj->item, node_get(n, "items"));
+		return;
+	}
+	if (obj->type != T_OBJECT)
+		return;
+	const Node *f = node_get(n, "fields");
+	for (int i = 0; i < obj->nfields; i++) {
+		Param *p = &obj->fields[i];
+		const Node *w = node_get(p->node, "when");
+		if (w) {
+			p->when_src = w->text;
+			p->when = parse_expr_at(L, w, obj);
+		}
+		parse_exprs(L, p, f ? f->pairs[i].val : NULL);
+	}
+	parse_constraints(L, obj, node_get(n, "constraints"));
+}
+
+static void parse_constraints(Loader *L, Param *obj, const Node *list)
+{
+	if (!list)
+		return;
+	if (list->kind != N_SEQ) {
+		kerr(L, list, "`constraints` must be a list of {rule, message}");
+		return;
+	}
+	obj->cons = arena_alloc(L->a, sizeof(KConstraint) * (size_t)(list->n + 1));
+	for (int i = 0; i < list->n; i++) {
+		const Node *c = list->items[i];
+		KConstraint *k = &obj->cons[obj->ncons];
+		k->node = c;
+		k->src = str_at(c, "rule");
+		k->message = str_at(c, "message");
+		if (!k->src || !k->message) {
+			kerr(L, c, "a constraint needs `rule` and `message`");
+			continue;
+		}
+		k->e = parse_expr_at(L, node_get(c, "rule"), obj);
+		if (k->e)
+			obj->ncons++;
+	}
+}
+
+static void parse_managed(Loader *L, const Node *list)
+{
+	Kind *k = L->k;
+	if (!list || list->kind != N_SEQ || !list->n) {
+		kerr(L, list ? list : k->node, "a kind needs `resources`: the managed resources of its Composition");
+		return;
+	}
+	k->mrs = arena_alloc(L->a, sizeof(KManaged) * (size_t)list->n);
+	for (int i = 0; i < list->n; i++) {
+		const Node *m = list->items[i];
+		KManaged *mr = &k->mrs[k->nmrs++];
+		mr->name = str_at(m, "name");
+		mr->kind = str_at(m, "kind");
+		const Node *api = node_get(m, "api");
+		mr->api[0] = str_at(api, "claims");
+		mr->api[1] = str_at(api, "namespaced");
+		mr->base = node_get(m, "base");
+		mr->primary = str_at(m, "primary") && !strcmp(str_at(m, "primary"), "true");
+		if (!mr->name || !mr->kind || !mr->api[0] || !mr->api[1]) {
+			kerr(L, m, "a managed resource needs `name`, `kind` and `api: {claims, namespaced}`");
+			continue;
+		}
+		const Node *ps = node_get(m, "patches");
+		mr->patches = arena_alloc(L->a, sizeof(KPatch) * (size_t)((ps ? ps->n : 0) + 1));
+		for (int j = 0; ps && j < ps->n; j++) {
+			const Node *pn = ps->items[j];
+			KPatch *pt = &mr->patches[mr->npatches++];
+			pt->from = str_at(pn, "from");
+			pt->to = str_at(pn, "to");
+			pt->convert = str_at(pn, "convert");
+			pt->fmt = str_at(pn, "fmt");
+			pt->map = node_get(pn, "map");
+			if (!pt->from || !pt->to)
+				kerr(L, pn, "a patch needs `from` (a parameter) and `to` (a field path)");
+			else if (!param_path(&k->params, pt->from))
+				kerr(L, node_get(pn, "from"), "patch from `%s`: not a parameter", pt->from);
+		}
+		const Node *cs = node_get(m, "connection");
+		mr->conn = arena_alloc(L->a, sizeof(KConn) * (size_t)((cs ? cs->n : 0) + 1));
+		for (int j = 0; cs && j < cs->n; j++) {
+			KConn *c = &mr->conn[mr->nconn++];
+			c->name = str_at(cs->items[j], "name");
+			c->from = str_at(cs->items[j], "from");
+			c->value = str_at(cs->items[j], "value");
+			if (!c->name || (!c->from == !c->value))
+				kerr(L, cs->items[j], "a connection key needs `name` and one of `from` or `value`");
+		}
+	}
+}
+
+/* "aurora-postgresql" -> "AuroraPostgresql" */
+static const char *kind_camel(Arena *a, const char *s)
+{
+	char *out = arena_alloc(a, strlen(s) + 1);
+	int j = 0;
+	bool up = true;
+	for (int i = 0; s[i]; i++) {
+		if (s[i] == '-') {
+			up = true;
+			continue;
+		}
+		out[j++] = (char)(up && s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
+		up = false;
+	}
+	out[j] = 0;
+	return out;
+}
+
+static const char *lower_str(Arena *a, const char *s)
+{
+	char *o = arena_strdup(a, s);
+	for (char *c = o; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c + 32);
+	return o;
+}
+
+static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display, const char *bytes, size_t len,
+		       bool builtin, int *errors)
+{
+	SourceFile *file = NULL;
+	int before = d->errors;
+	Node *root = src_load_bytes(a, d, display, bytes, len, &file);
+	if (!root) {
+		*errors += d->errors - before + (d->errors == before);
+		return NULL;
+	}
+	Kind *k = arena_alloc(a, sizeof *k);
+	Loader L = {.a = a, .d = d, .k = k};
+	k->name = name;
+	k->node = root;
+	k->builtin = builtin;
+	if (root->kind != N_MAP) {
+		kerr(&L, root, "a kind file is a mapping");
+		*errors += L.errors;
+		return NULL;
+	}
+	static const char *const keys[] = {"title", "type", "description", "port", "claim", "params",
+					   "constraints", "resources", "cost"};
+	for (int i = 0; i < root->n; i++) {
+		bool ok = false;
+		for (size_t j = 0; j < ARRAY_LEN(keys) && !ok; j++)
+			ok = !strcmp(keys[j], root->pairs[i].key->text);
+		if (!ok)
+			kerr(&L, root->pairs[i].key, "unknown key `%s`", root->pairs[i].key->text);
+	}
+	k->title = str_at(root, "title");
+	k->type = str_at(root, "type");
+	k->description = str_at(root, "description");
+	if (!k->title || !k->type)
+		kerr(&L, root, "a kind needs `title` and `type` (the Backstage resource type)");
+	long long port = 443;
+	if (str_at(root, "port") && (!scalar_int(str_at(root, "port"), &port) || port < 1 || port > 65535))
+		kerr(&L, node_get(root, "port"), "`port` must be a TCP port number");
+	k->port = (int)port;
+	const Node *claim = node_get(root, "claim");
+	k->claim_kind = str_at(claim, "kind") ? str_at(claim, "kind") : kind_camel(a, name);
+	k->claim_plural = str_at(claim, "plural") ? str_at(claim, "plural")
+						 : arena_sprintf(a, "%ss", lower_str(a, k->claim_kind));
+	k->xr_kind = arena_sprintf(a, "X%s", k->claim_kind);
+	k->xr_plural = arena_sprintf(a, "x%s", k->claim_plural);
+	/* the parameters: an object whose fields are `params` */
+	const Node *params = node_get(root, "params");
+	bool params_ok = true;
+	k->params.type = T_OBJECT;
+	k->params.name = "params";
+	k->params.node = params ? params : root;
+	if (params && params->kind == N_MAP) {
+		k->params.fields = arena_alloc(a, sizeof(Param) * (size_t)(params->n + 1));
+		bool ok = true;
+		for (int i = 0; i < params->n; i++) /* every parameter's mistakes at once */
+			ok &= parse_param(&L, &k->params.fields[k->params.nfields++], params->pairs[i].key->text,
+					  params->pairs[i].val, 1);
+		params_ok = ok;
+		if (ok) {
+			k->params.check = param_type(&L, &k->params);
+			k->params.check->name = arena_sprintf(a, "`%s` params", name);
+			/* `when` and nested constraints, then the kind's own */
+			Node fake = {.kind = N_MAP, .n = 1};
+			Pair pr = {.key = &(Node){.kind = N_SCALAR, .text = "fields"}, .val = (Node *)params};
+			fake.pairs = &pr;
+			parse_exprs(&L, &k->params, &fake);
+			parse_constraints(&L, &k->params, node_get(root, "constraints"));
+		}
+	} else if (params) {
+		kerr(&L, params, "`params` must be a mapping of parameters");
+		params_ok = false;
+	} else {
+		k->params.check = param_type(&L, &k->params);
+	}
+	if (params_ok)
+		parse_managed(&L, node_get(root, "resources"));
+	const Node *cost = node_get(root, "cost");
+	if (!cost || cost->kind != N_MAP) {
+		kerr(&L, cost ? cost : root, "a kind needs a `cost` model: {source, date, monthly and/or usage}");
+	} else {
+		k->cost_source = str_at(cost, "source");
+		k->cost_date = str_at(cost, "date");
+		k->cost_usage = str_at(cost, "usage");
+		k->cost_tables = node_get(cost, "tables");
+		if (!k->cost_source || !k->cost_date)
+			kerr(&L, cost, "a cost model needs `source` and `date`");
+		if (node_get(cost, "monthly")) {
+			if (params_ok)
+				k->cost_monthly = parse_expr_at(&L, node_get(cost, "monthly"), &k->params);
+		} else if (!k->cost_usage) {
+			kerr(&L, cost, "a cost model needs `monthly` (an expression) or `usage` (why it is usage-priced)");
+		}
+	}
+	*errors += L.errors;
+	return L.errors ? NULL : k;
+}
+
+static int cmp_kind(const void *x, const void *y)
+{
+	return strcmp((*(Kind *const *)x)->name, (*(Kind *const *)y)->name);
+}
+
+static void add_kind(Arena *a, Catalog *c, Kind *k)
+{
+	for (int i = 0; i < c->n; i++)
+		if (!strcmp(c->kinds[i]->name, k->name)) {
+			c->kinds[i] = k; /* a platform.catalog kind replaces a built-in one */
+			return;
+		}
+	c->kinds = arena_grow(a, c->kinds, (size_t)c->n, (size_t)c->n + 1, sizeof(Kind *));
+	c->kinds[c->n++] = k;
+}
+
+static const char *root_dir(Arena *a, const Platform *p)
+{
+	const char *path = p->root_file ? p->root_file->path : "platform.yaml";
+	const char *slash = strrchr(path, '/');
+	return slash ? arena_strndup(a, path, (size_t)(slash - path)) : ".";
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static void load_dir(Arena *a, Platform *p, Diags *d, Catalog *c, const char *dir, const Node *at, int *errors)
+{
+	const char *rd = root_dir(a, p);
+	const char *path = dir[0] == '/' || !strcmp(rd, ".") ? dir : arena_sprintf(a, "%s/%s", rd, dir);
+	DIR *dh = opendir(path);
+	if (!dh) {
+		(*errors)++;
+		Diag *g = diag_error(d, "E0001", at->span, "cannot read catalog folder `%s`", dir);
+		diag_label(g, "not a readable folder");
+		diag_help(g, "catalog folders are relative to the root file");
+		return;
+	}
+	char *names[256];
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(dh)) && n < (int)ARRAY_LEN(names))
+		if (de->d_name[0] != '.' && scalar_is_name(de->d_name, strlen(de->d_name)))
+			names[n++] = arena_strdup(a, de->d_name);
+	closedir(dh);
+	qsort(names, (size_t)n, sizeof *names, cmp_str);
+	for (int i = 0; i < n; i++) {
+		const char *kf = arena_sprintf(a, "%s/%s/kind.yaml", path, names[i]);
+		FILE *f = fopen(kf, "rb");
+		if (!f)
+			continue; /* a folder without kind.yaml is not a kind */
+		fclose(f);
+		SourceFile *sf = NULL;
+		int before = d->errors;
+		Node *root = src_load_file(a, d, kf, &sf);
+		if (!root) {
+			*errors += d->errors - before;
+			continue;
+		}
+		Kind *k = load_kind(a, d, names[i], kf, sf->text, sf->len, false, errors);
+		if (k)
+			add_kind(a, c, k);
+	}
+}
+
+Catalog *catalog_load(Arena *a, Platform *p, Diags *d)
+{
+	if (p->catalog)
+		return p->catalog;
+	Catalog *c = arena_alloc(a, sizeof *c);
+	p->catalog = c;
+	int errors = 0;
+	for (int i = 0; i < embedded_files_count; i++) {
+		const char *path = embedded_files[i].path;
+		if (!has_prefix(path, "catalog/") || !has_suffix(path, "/kind.yaml"))
+			continue;
+		const char *name = arena_strndup(a, path + 8, strlen(path) - 8 - 10);
+		Kind *k = load_kind(a, d, name, path, embedded_files[i].data, embedded_files[i].len, true, &errors);
+		if (k)
+			add_kind(a, c, k);
+	}
+	const Node *dirs = node_get(node_get(p->root, "platform"), "catalog");
+	for (int i = 0; i < p->ncatalog_dirs; i++)
+		load_dir(a, p, d, c, p->catalog_dirs[i], dirs && i < dirs->n ? dirs->items[i] : p->root, &errors);
+	qsort(c->kinds, (size_t)c->n, sizeof *c->kinds, cmp_kind);
+	return c;
+}
+
+const Kind *catalog_kind(const Platform *p, const char *name)
+{
+	for (int i = 0; p->catalog && i < p->catalog->n; i++)
+		if (!strcmp(p->catalog->kinds[i]->name, name))
+			return p->catalog->kinds[i];
+	return NULL;
+}
+
+int catalog_port(const Platform *p, const char *kind)
+{
+	const Kind *k = catalog_kind(p, kind);
+	return k ? k->port : 443;
+}
+
+/* ----------------------------------------------------------- values */
+
+const PVal *pval_get(const PVal *obj, const char *path)
+{
+	const PVal *v = obj;
+	while (v && *path) {
+		if (v->kind != PV_OBJ)
+			return NULL;
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+		const PVal *next = NULL;
+		for (int i = 0; i < v->n && !next; i++)
+			if (strlen(v->keys[i]) == len && !strncmp(v->keys[i], path, len))
+				next = v->items[i];
+		v = next;
+		path += len + (dot ? 1 : 0);
+	}
+	return v;
+}
+
+/* Every leaf a path reaches, through lists. */
+static void gather(const PVal *v, const char *path, const PVal **out, int *n, int cap, bool *through_list)
+{
+	if (!v || *n >= cap)
+		return;
+	if (v->kind == PV_LIST && *path) {
+		*through_list = true;
+		for (int i = 0; i < v->n; i++)
+			gather(v->items[i], path, out, n, cap, through_list);
+		return;
+	}
+	if (!*path) {
+		out[(*n)++] = v;
+		return;
+	}
+	if (v->kind != PV_OBJ)
+		return;
+	const char *dot = strchr(path, '.');
+	size_t len = dot ? (size_t)(dot - path) : strlen(path);
+	for (int i = 0; i < v->n; i++)
+		if (strlen(v->keys[i]) == len && !strncmp(v->keys[i], path, len))
+			gather(v->items[i], path + len + (dot ? 1 : 0), out, n, cap, through_list);
+}
+
+static EvalResult ev_null(void)
+{
+	return (EvalResult){0};
+}
+
+static EvalResult ev_of(const PVal *v)
+{
+	EvalResult r = {0};
+	if (!v)
+		return r;
+	switch (v->kind) {
+	case PV_BOOL: r.kind = 1, r.b = v->b; break;
+	case PV_NUM: r.kind = 2, r.num = v->num; break;
+	case PV_STR: r.kind = 3, r.s = v->s; break;
+	case PV_LIST: r.kind = 2, r.num = v->n; break; /* a list compares by its length */
+	default: break;
+	}
+	return r;
+}
+
+typedef struct EvalCtx {
+	const Kind *k;
+	const PVal *scope;
+	const Env *env;
+} EvalCtx;
+
+static EvalResult eval(const EvalCtx *c, const Expr *e)
+{
+	EvalResult r = {0}, x, y;
+	if (!e)
+		return r;
+	switch (e->kind) {
+	case X_NUM: r.kind = 2, r.num = e->num; return r;
+	case X_STR: r.kind = 3, r.s = e->s; return r;
+	case X_BOOL: r.kind = 1, r.b = e->num != 0; return r;
+	case X_PATH:
+		if (!strcmp(e->s, "tier")) {
+			r.kind = 3, r.s = c->env && c->env->prod ? "prod" : "nonprod";
+			return r;
+		}
+		if (!strcmp(e->s, "env")) {
+			r.kind = 3, r.s = c->env ? c->env->name : "";
+			return r;
+		}
+		return ev_of(pval_get(c->scope, e->s));
+	case X_NOT:
+		x = eval(c, e->a);
+		r.kind = 1, r.b = !(x.kind == 1 && x.b);
+		return r;
+	case X_NEG:
+		x = eval(c, e->a);
+		if (x.kind != 2)
+			return ev_null();
+		r.kind = 2, r.num = -x.num;
+		return r;
+	case X_COND:
+		x = eval(c, e->a);
+		return eval(c, x.kind == 1 && x.b ? e->b : e->c);
+	case X_CALL: {
+		const char *f = e->s;
+		if (!strcmp(f, "has") && e->nargs == 1 && e->args[0]->kind == X_PATH) {
+			const PVal *v = pval_get(c->scope, e->args[0]->s);
+			r.kind = 1, r.b = v && v->kind != PV_NULL;
+			return r;
+		}
+		if (!strcmp(f, "len") && e->nargs == 1 && e->args[0]->kind == X_PATH) {
+			const PVal *v = pval_get(c->scope, e->args[0]->s);
+			r.kind = 2, r.num = v ? (v->kind == PV_LIST ? v->n : v->kind == PV_STR ? (double)strlen(v->s) : 1) : 0;
+			return r;
+		}
+		if (!strcmp(f, "distinct")) {
+			const PVal *leaves[512];
+			int n = 0;
+			bool tl = false;
+			for (int i = 0; i < e->nargs; i++)
+				if (e->args[i]->kind == X_PATH)
+					gather(c->scope, e->args[i]->s, leaves, &n, (int)ARRAY_LEN(leaves), &tl);
+			r.kind = 1, r.b = true;
+			for (int i = 0; i < n && r.b; i++)
+				for (int j = 0; j < i && r.b; j++)
+					if (leaves[i]->kind == PV_STR && leaves[j]->kind == PV_STR &&
+					    !strcmp(leaves[i]->s, leaves[j]->s))
+						r.b = false;
+			return r;
+		}
+		if (!strcmp(f, "lookup") && e->nargs == 2 && e->args[0]->kind == X_STR) {
+			x = eval(c, e->args[1]);
+			const Node *t = c->k ? node_get(c->k->cost_tables, e->args[0]->s) : NULL;
+			const Node *v = x.kind == 3 ? node_get(t, x.s) : NULL;
+			if (v && v->kind == N_SCALAR && scalar_number(v->text, &r.num))
+				r.kind = 2;
+			return r;
+		}
+		if ((!strcmp(f, "min") || !strcmp(f, "max")) && e->nargs == 2) {
+			x = eval(c, e->args[0]), y = eval(c, e->args[1]);
+			if (x.kind != 2 || y.kind != 2)
+				return ev_null();
+			r.kind = 2, r.num = (f[1] == 'i') == (x.num < y.num) ? x.num : y.num;
+			return r;
+		}
+		return ev_null();
+	}
+	case X_BIN:
+		if (e->op == XOP_AND || e->op == XOP_OR) {
+			x = eval(c, e->a);
+			bool xb = x.kind == 1 && x.b;
+			if (e->op == XOP_AND && !xb)
+				return (EvalResult){.kind = 1};
+			if (e->op == XOP_OR && xb)
+				return (EvalResult){.kind = 1, .b = true};
+			y = eval(c, e->b);
+			return (EvalResult){.kind = 1, .b = y.kind == 1 && y.b};
+		}
+		x = eval(c, e->a), y = eval(c, e->b);
+		if (!x.kind || !y.kind || x.kind != y.kind)
+			return ev_null(); /* unknown: a rule over an absent value holds */
+		if (e->op >= XOP_ADD) {
+			if (x.kind != 2)
+				return ev_null();
+			r.kind = 2;
+			switch (e->op) {
+			case XOP_ADD: r.num = x.num + y.num; break;
+			case XOP_SUB: r.num = x.num - y.num; break;
+			case XOP_MUL: r.num = x.num * y.num; break;
+			default:
+				if (y.num == 0)
+					return ev_null();
+				r.num = x.num / y.num;
+			}
+			return r;
+		}
+		int cmp;
+		if (x.kind == 2)
+			cmp = x.num < y.num ? -1 : x.num > y.num;
+		else if (x.kind == 3)
+			cmp = strcmp(x.s, y.s);
+		else
+			cmp = (int)x.b - (int)y.b;
+		r.kind = 1;
+		switch (e->op) {
+		case XOP_EQ: r.b = cmp == 0; break;
+		case XOP_NE: r.b = cmp != 0; break;
+		case XOP_LT: r.b = cmp < 0; break;
+		case XOP_LE: r.b = cmp <= 0; break;
+		case XOP_GT: r.b = cmp > 0; break;
+		default: r.b = cmp >= 0;
+		}
+		return r;
+	}
+	return r;
+}
+
+EvalResult catalog_eval(const Kind *k, const Expr *e, const PVal *scope, const Env *env)
+{
+	EvalCtx c = {k, scope, env};
+	return eval(&c, e);
+}
+
+/* ---------------------------------------------------------- checking */
+
+typedef struct Checker {
+	Arena *a;
+	Platform *p;
+	Diags *d;
+	Resource *r;
+	const Kind *k;
+	const Env *env;
+	int errors;
+} Checker;
+
+/* Diagnostics already reported (code + position + message), so that the
+ * same mistake seen in several environments is reported once. */
+typedef struct Seen {
+	const char *key;
+	struct Seen *next;
+} Seen;
+
+/* Formats, then reports unless the same diagnostic was already reported. */
+static Diag *cerr(Checker *c, const char *code, Span sp, const char *fmt, ...) PRINTF_LIKE(4, 5);
+static Diag *cerr(Checker *c, const char *code, Span sp, const char *fmt, ...)
+{
+	char buf[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	char *key = arena_sprintf(c->a, "%s|%s|%d|%d|%s", code, sp.file ? sp.file->path : "", sp.line, sp.col, buf);
+	Seen **head = (Seen **)&c->p->catalog->seen;
+	for (Seen *it = *head; it; it = it->next)
+		if (!strcmp(it->key, key))
+			return NULL;
+	Seen *n = arena_alloc(c->a, sizeof *n);
+	n->key = key;
+	n->next = *head;
+	*head = n;
+	c->errors++;
+	return diag_error(c->d, code, sp, "%s", buf);
+}
+
+static void fmt_value(const PVal *v, char *buf, size_t n)
+{
+	if (!v || v->kind == PV_NULL)
+		snprintf(buf, n, "(not set)");
+	else if (v->kind == PV_BOOL)
+		snprintf(buf, n, "%s", v->b ? "true" : "false");
+	else if (v->kind == PV_NUM && v->param && v->param->type == T_DURATION && v->s)
+		snprintf(buf, n, "%s", v->s);
+	else if (v->kind == PV_NUM)
+		scalar_format_number(v->num, buf, n);
+	else if (v->kind == PV_STR)
+		snprintf(buf, n, "%s", v->s);
+	else if (v->kind == PV_LIST)
+		snprintf(buf, n, "%d entries", v->n);
+	else
+		snprintf(buf, n, "{...}");
+}
+
+/* Steps and duration ranges: what schema_check does not know. */
+static void extra_checks(Checker *c, const Param *p, const Node *n)
+{
+	if (!n)
+		return;
+	if (p->type == T_OBJECT && n->kind == N_MAP) {
+		for (int i = 0; i < n->n; i++) {
+			const Param *f = param_field(p, n->pairs[i].key->text, strlen(n->pairs[i].key->text));
+			if (f)
+				extra_checks(c, f, n->pairs[i].val);
+		}
+		return;
+	}
+	if (p->type == T_LIST && n->kind == N_SEQ) {
+		for (int i = 0; i < n->n; i++)
+			extra_checks(c, p->item, n->items[i]);
+		return;
+	}
+	if (n->kind != N_SCALAR)
+		return;
+	double v;
+	long long ms;
+	if (p->type == T_DURATION && scalar_duration(n->text, &ms)) {
+		v = (double)ms;
+		const Node *lim = node_get(p->node, v < p->min ? "min" : "max");
+		if ((p->has_min && v < p->min) || (p->has_max && v > p->max)) {
+			Diag *g = cerr(c, "E0115", n->span, "`%s` is %s; the %s is %s", p->name, n->text,
+				       v < p->min ? "minimum" : "maximum", lim ? lim->text : "?");
+			if (g)
+				diag_label(g, v < p->min ? "too short" : "too long");
+		}
+	} else if (p->has_step && (p->type == T_NUMBER || p->type == T_INT) && scalar_number(n->text, &v) &&
+		   !(p->has_min && v < p->min) && !(p->has_max && v > p->max)) { /* out of range: E0115 says so */
+		double base = p->has_min ? p->min : 0, q = (v - base) / p->step;
+		if (q - (double)(long long)(q + 0.5) > 1e-9 || (double)(long long)(q + 0.5) - q > 1e-9) {
+			char st[32], lo[32], hi[32];
+			scalar_format_number(p->step, st, sizeof st);
+			double down = base + p->step * (double)(long long)q, up = down + p->step;
+			scalar_format_number(down, lo, sizeof lo);
+			scalar_format_number(up, hi, sizeof hi);
+			Diag *g = cerr(c, "E0302", n->span, "`%s` is %s, not a multiple of %s", p->name, n->text, st);
+			if (g) {
+				diag_label(g, "not in steps of %s", st);
+				diag_help(g, "use %s or %s", lo, hi);
+			}
+		}
+	}
+}
+
+static PVal *build(Checker *c, const Param *p, const Node *n, bool is_default);
+
+static PVal *scalar_val(Checker *c, const Param *p, const Node *n, bool is_default)
+{
+	PVal *v = arena_alloc(c->a, sizeof *v);
+	v->param = p;
+	v->node = is_default ? NULL : n;
+	v->s = n->text;
+	long long iv;
+	switch (p->type) {
+	case T_BOOL:
+		v->kind = PV_BOOL;
+		scalar_bool(n->text, &v->b);
+		break;
+	case T_INT:
+	case T_NUMBER:
+	case T_PERCENT:
+		v->kind = PV_NUM;
+		scalar_number(n->text, &v->num);
+		break;
+	case T_DURATION:
+		v->kind = PV_NUM;
+		if (scalar_duration(n->text, &iv))
+			v->num = (double)iv;
+		break;
+	default:
+		v->kind = PV_STR;
+	}
+	return v;
+}
+
+static const Node *tier_default(const Checker *c, const Param *p)
+{
+	if (c->env && c->env->prod)
+		return p->has_def_prod ? p->def_prod : NULL;
+	return p->has_def ? p->def : NULL;
+}
+
+static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node *n);
+
+static PVal *build(Checker *c, const Param *p, const Node *n, bool is_default)
+{
+	if (p->type == T_LIST) {
+		PVal *v = arena_alloc(c->a, sizeof *v);
+		v->kind = PV_LIST;
+		v->param = p;
+		v->node = is_default ? NULL : n;
+		int cnt = n && n->kind == N_SEQ ? n->n : 0;
+		v->items = arena_alloc(c->a, sizeof(PVal *) * (size_t)(cnt + 1));
+		for (int i = 0; i < cnt; i++)
+			v->items[v->n++] = build(c, p->item, n->items[i], is_default);
+		return v;
+	}
+	if (p->type != T_OBJECT)
+		return scalar_val(c, p, n, is_default);
+	PVal *v = arena_alloc(c->a, sizeof *v);
+	v->kind = PV_OBJ;
+	v->param = p;
+	v->node = is_default ? NULL : n;
+	v->keys = arena_alloc(c->a, sizeof(char *) * (size_t)(p->nfields + 1));
+	v->items = arena_alloc(c->a, sizeof(PVal *) * (size_t)(p->nfields + 1));
+	PVal **slot = arena_alloc(c->a, sizeof(PVal *) * (size_t)(p->nfields + 1));
+	/* written values, then defaults without a condition, then conditional ones */
+	for (int pass = 0; pass < 3; pass++) {
+		for (int i = 0; i < p->nfields; i++) {
+			const Param *f = &p->fields[i];
+			if (slot[i])
+				continue;
+			const Node *w = n && n->kind == N_MAP ? node_get(n, f->name) : NULL;
+			if (pass == 0 && w)
+				slot[i] = build(c, f, w, is_default);
+			else if (pass == 1 && !f->when && tier_default(c, f))
+				slot[i] = build(c, f, tier_default(c, f), true);
+			else if (pass == 1 && !f->when && f->type == T_OBJECT && !w)
+				slot[i] = NULL; /* an absent object stays absent */
+			if (pass == 2 && f->when && tier_default(c, f)) {
+				/* the object so far is the scope of `when` */
+				v->n = 0;
+				for (int k = 0; k < p->nfields; k++)
+					if (slot[k])
+						v->keys[v->n] = p->fields[k].name, v->items[v->n++] = slot[k];
+				EvalResult r = catalog_eval(c->k, f->when, v, c->env);
+				if (r.kind == 1 && r.b)
+					slot[i] = build(c, f, tier_default(c, f), true);
+			}
+		}
+	}
+	v->n = 0;
+	for (int i = 0; i < p->nfields; i++)
+		if (slot[i])
+			v->keys[v->n] = p->fields[i].name, v->items[v->n++] = slot[i];
+	check_object_rules(c, p, v, n);
+	return v;
+}
+
+/* The span a rule's failure points at: the first value the rule reads
+ * that the user wrote; else the object; else the resource's name. */
+typedef struct Blame {
+	const PVal *scope;
+	const Node *at;
+	char values[256];
+	size_t len;
+} Blame;
+
+static void blame_path(const Expr *e, void *ctx)
+{
+	Blame *b = ctx;
+	if (!strcmp(e->s, "tier") || !strcmp(e->s, "env"))
+		return;
+	const PVal *v = pval_get(b->scope, e->s);
+	if (v && v->node && !b->at)
+		b->at = v->node;
+	if (strstr(b->values, e->s) == NULL && b->len + 64 < sizeof b->values) {
+		char val[64];
+		fmt_value(v, val, sizeof val);
+		b->len += (size_t)snprintf(b->values + b->len, sizeof b->values - b->len, "%s%s = %s",
+					   b->len ? ", " : "", e->s, val);
+	}
+}
+
+static const Node *res_name_node(const Resource *r)
+{
+	const Node *n = node_get(r->node, "name");
+	return n ? n : r->node;
+}
+
+static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node *n)
+{
+	const Node *where = n ? n : res_name_node(c->r);
+	for (int i = 0; i < p->nfields; i++) {
+		const Param *f = &p->fields[i];
+		if (!f->required || pval_get(obj, f->name))
+			continue;
+		Diag *g = cerr(c, "E0304", where->span, "resource `%s` (kind `%s`) needs parameter `%s`", c->r->name,
+			       c->k->name, f->name);
+		if (g) {
+			diag_label(g, "`%s` missing here", f->name);
+			diag_help(g, "`%s` is %s%s%s", f->name, type_describe(f->check), f->description ? ": " : "",
+				  f->description ? f->description : "");
+		}
+	}
+	for (int i = 0; i < p->ncons; i++) {
+		const KConstraint *k = &p->cons[i];
+		EvalResult r = catalog_eval(c->k, k->e, obj, c->env);
+		if (!(r.kind == 1 && !r.b))
+			continue;
+		Blame b = {.scope = obj};
+		/* `at: [param, ...]`: where the rule's author wants the caret */
+		const Node *atn = node_get(k->node, "at");
+		for (int j = 0; atn && atn->kind == N_SEQ && j < atn->n && !b.at; j++) {
+			const PVal *v = pval_get(obj, atn->items[j]->text);
+			b.at = v ? v->node : NULL;
+		}
+		if (k->e->kind == X_CALL && !strcmp(k->e->s, "distinct")) {
+			/* point at the second use of the repeated value */
+			const PVal *leaves[512];
+			int nl = 0;
+			bool tl = false;
+			for (int j = 0; j < k->e->nargs; j++)
+				if (k->e->args[j]->kind == X_PATH)
+					gather(obj, k->e->args[j]->s, leaves, &nl, (int)ARRAY_LEN(leaves), &tl);
+			for (int x = 0; x < nl && !b.at; x++)
+				for (int y = 0; y < x && !b.at; y++)
+					if (leaves[x]->kind == PV_STR && leaves[y]->kind == PV_STR &&
+					    !strcmp(leaves[x]->s, leaves[y]->s) && leaves[x]->node) {
+						b.at = leaves[x]->node;
+						b.len = (size_t)snprintf(b.values, sizeof b.values, "`%s` is used twice",
+									 leaves[x]->s);
+					}
+		}
+		if (!b.len)
+			expr_paths(k->e, blame_path, &b);
+		const Node *at = b.at ? b.at : where;
+		Diag *g = cerr(c, "E0303", at->span, "resource `%s`: %s", c->r->name, k->message);
+		if (!g)
+			continue;
+		diag_label(g, "breaks `%s`", k->src);
+		if (b.len)
+			diag_note(g, (Span){0}, "in `%s`: %s", c->env->name, b.values);
+		diag_note(g, k->node->span, "the rule of kind `%s`", c->k->name);
+	}
+}
+
+/* ---- references to other resources (`ref` on a string parameter) ---- */
+
+static const Resource *find_resource(const Platform *p, const char *name)
+{
+	for (int i = 0; i < p->nresources; i++)
+		if (!strcmp(p->resources[i]->name, name))
+			return p->resources[i];
+	return NULL;
+}
+
+static void check_refs(Checker *c, const PVal *root, const PVal *v);
+
+static void check_ref(Checker *c, const PVal *root, const PVal *v)
+{
+	const Node *ref = node_get(v->param->node, "ref");
+	const char *want = str_at(ref, "kind");
+	const Resource *target = find_resource(c->p, v->s);
+	const Node *at = v->node ? v->node : res_name_node(c->r);
+	if (!target || strcmp(target->kind, want)) {
+		Diag *g = target ? cerr(c, "E0305", at->span, "`%s` must name a resource of kind `%s`; `%s` is a `%s`",
+				       v->param->name, want, v->s, target->kind)
+				 : cerr(c, "E0305", at->span, "`%s` names `%s`, but no resource has this name",
+				       v->param->name, v->s);
+		if (!g)
+			return;
+		diag_label(g, target ? "a `%s`, not a `%s`" : "unknown resource", target ? target->kind : "", want);
+		const char *names[256];
+		int n = 0;
+		for (int i = 0; i < c->p->nresources && n < 256; i++)
+			if (!strcmp(c->p->resources[i]->kind, want))
+				names[n++] = c->p->resources[i]->name;
+		const char *sug = did_you_mean(v->s, names, n);
+		if (sug)
+			diag_help(g, "did you mean `%s`?", sug);
+		else if (target)
+			diag_note(g, res_name_node(target)->span, "`%s` is defined here", target->name);
+		return;
+	}
+	if (!resource_runs_in(target, c->env)) {
+		Diag *g = cerr(c, "E0307", at->span, "resource `%s` runs in `%s`, but `%s` it names does not",
+			       c->r->name, c->env->name, target->name);
+		if (g) {
+			diag_label(g, "missing in `%s`", c->env->name);
+			diag_help(g, "add `%s` to the environments of `%s`, or limit `%s`'s", c->env->name, target->name,
+				  c->r->name);
+			diag_note(g, res_name_node(target)->span, "`%s` is defined here", target->name);
+		}
+		return;
+	}
+	/* values that must match: {here: there} */
+	const Node *match = node_get(ref, "match");
+	const PVal *tv = catalog_values(target, c->env);
+	for (int i = 0; match && tv && i < match->n; i++) {
+		const PVal *mine = pval_get(root, match->pairs[i].key->text);
+		const PVal *theirs = pval_get(tv, match->pairs[i].val->text);
+		char a[64], b[64];
+		fmt_value(mine, a, sizeof a);
+		fmt_value(theirs, b, sizeof b);
+		if (!strcmp(a, b))
+			continue;
+		Diag *g = cerr(c, "E0306", at->span, "`%s` has %s = %s, but `%s` it names has %s = %s", c->r->name,
+			       match->pairs[i].key->text, a, target->name, match->pairs[i].val->text, b);
+		if (g) {
+			diag_label(g, "%s does not match", match->pairs[i].key->text);
+			const char *m = str_at(ref, "message");
+			if (m)
+				diag_help(g, "%s", m);
+			const Node *tn = theirs && theirs->node ? theirs->node : res_name_node(target);
+			diag_note(g, tn->span, "`%s`: %s = %s", target->name, match->pairs[i].val->text, b);
+		}
+	}
+}
+
+static void check_refs(Checker *c, const PVal *root, const PVal *v)
+{
+	if (!v)
+		return;
+	if (v->kind == PV_STR && v->param && node_get(v->param->node, "ref"))
+		check_ref(c, root, v);
+	for (int i = 0; (v->kind == PV_LIST || v->kind == PV_OBJ) && i < v->n; i++)
+		check_refs(c, root, v->items[i]);
+}
+
+/* Computes a resource's values (no reference checks): used for the
+ * resource itself and, lazily, for the resources it names. */
+static void compute(Arena *a, Platform *p, Resource *r, Diags *d, bool refs)
+{
+	const Kind *k = catalog_kind(p, r->kind);
+	if (!k)
+		return; /* resolve.c reports the unknown kind */
+	Checker c = {.a = a, .p = p, .d = d, .r = r, .k = k};
+	Schema *s = p->catalog->schema;
+	const Node *dflt = node_get(p->defaults_resources, r->kind);
+	const Node *params = node_get(r->node, "params");
+	int before = d->errors, typed = d->errors;
+	if (!r->env_params) {
+		/* type checks of each written piece, once */
+		if (dflt && !k->defaults_checked) {
+			((Kind *)k)->defaults_checked = true;
+			schema_check(s, dflt, k->params.check, d);
+			extra_checks(&c, &k->params, dflt);
+		}
+		if (params) {
+			schema_check(s, params, k->params.check, d);
+			extra_checks(&c, &k->params, params);
+		}
+		for (int i = 0; r->overrides && r->overrides->kind == N_MAP && i < r->overrides->n; i++) {
+			const Node *op = node_get(r->overrides->pairs[i].val, "params");
+			if (op) {
+				schema_check(s, op, k->params.check, d);
+				extra_checks(&c, &k->params, op);
+			}
+		}
+		r->env_params = arena_alloc(a, sizeof(PVal *) * (size_t)(r->nenvs + 1));
+		typed = d->errors;
+		if (d->errors == before) {
+			for (int e = 0; e < r->nenvs; e++) {
+				c.env = r->envs[e];
+				const Node *ov = node_get(node_get(r->overrides, r->envs[e]->name), "params");
+				const Node *m = node_merge(a, node_merge(a, dflt, params), ov);
+				r->env_params[e] = build(&c, &k->params, m, false);
+			}
+		}
+		r->kindp = k;
+	}
+	if (refs && typed == before && r->env_params[0]) {
+		for (int e = 0; e < r->nenvs; e++) {
+			c.env = r->envs[e];
+			check_refs(&c, r->env_params[e], r->env_params[e]);
+		}
+	}
+}
+
+int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d)
+{
+	/* the resources this one names need their values first; the errors
+	 * of each are counted by the call that finds them */
+	int before = d->errors;
+	static Arena *schema_arena; /* the schema is the same for every compilation */
+	static Schema *schema;
+	if (!schema) {
+		schema_arena = arena_new();
+		schema = schema_load(schema_arena);
+	}
+	catalog_load(a, p, d)->schema = schema;
+	for (int i = 0; i < p->nresources; i++)
+		if (p->resources[i] != r && !p->resources[i]->env_params)
+			compute(a, p, p->resources[i], d, false);
+	compute(a, p, r, d, true);
+	return d->errors - before;
+}
+
+const PVal *catalog_values(const Resource *r, const Env *e)
+{
+	for (int i = 0; r->env_params && i < r->nenvs; i++)
+		if (r->envs[i] == e)
+			return r->env_params[i];
+	return NULL;
+}

@@ -1,0 +1,96 @@
+/*
+ * cmd_graph.c — `platformc graph`: the platform as a picture. Teams own
+ * systems, services and resources; services belong to a system, call other
+ * services and use resources; a resource may be shared with other teams.
+ * Output is Graphviz dot or Mermaid, in model order (deterministic).
+ */
+#include "platformc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Node ids: a kind prefix and the name with anything but [A-Za-z0-9_] as '_'. */
+static void put_id(FILE *o, const char *kind, const char *name)
+{
+	fprintf(o, "%s_", kind);
+	for (const char *c = name; *c; c++) {
+		bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9');
+		fputc(ok ? *c : '_', o);
+	}
+}
+
+static void edge(FILE *o, bool dot, const char *k1, const char *n1, const char *k2, const char *n2,
+		 const char *label, bool dashed)
+{
+	fputs("  ", o);
+	put_id(o, k1, n1);
+	if (dot) {
+		fputs(" -> ", o);
+		put_id(o, k2, n2);
+		fprintf(o, " [label=\"%s\"%s];\n", label, dashed ? ", style=dashed" : "");
+	} else {
+		fprintf(o, " %s|%s| ", dashed ? "-.->" : "-->", label);
+		put_id(o, k2, n2);
+		fputc('\n', o);
+	}
+}
+
+static void node(FILE *o, bool dot, const char *kind, const char *name, const char *caption,
+		 const char *shape)
+{
+	fputs("  ", o);
+	put_id(o, kind, name);
+	if (dot)
+		fprintf(o, " [label=\"%s\\n%s\", shape=%s];\n", caption, name, shape);
+	else if (!strcmp(shape, "cylinder"))
+		fprintf(o, "[(\"%s: %s\")]\n", caption, name);
+	else if (!strcmp(shape, "ellipse"))
+		fprintf(o, "([\"%s: %s\"])\n", caption, name);
+	else if (!strcmp(shape, "folder"))
+		fprintf(o, "[/\"%s: %s\"/]\n", caption, name);
+	else
+		fprintf(o, "[\"%s: %s\"]\n", caption, name);
+}
+
+int cmd_graph(const Platform *p, const char *format, FILE *o)
+{
+	bool dot = !format || !strcmp(format, "dot");
+	if (!dot && strcmp(format, "mermaid"))
+		return -1;
+	if (dot)
+		fprintf(o, "digraph \"%s\" {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n"
+			   "  edge [fontname=\"Helvetica\", fontsize=8];\n", p->name);
+	else
+		fputs("flowchart LR\n", o);
+	for (int i = 0; i < p->nteams; i++)
+		node(o, dot, "team", p->teams[i]->name, "team", "box");
+	for (int i = 0; i < p->nsystems; i++)
+		node(o, dot, "system", p->systems[i]->name, "system", "folder");
+	for (int i = 0; i < p->nservices; i++)
+		node(o, dot, "service", p->services[i]->name, "service", "ellipse");
+	for (int i = 0; i < p->nresources; i++)
+		node(o, dot, "resource", p->resources[i]->name, p->resources[i]->kind, "cylinder");
+	for (int i = 0; i < p->nsystems; i++)
+		if (p->systems[i]->owner)
+			edge(o, dot, "team", p->systems[i]->owner->name, "system", p->systems[i]->name, "owner",
+			     false);
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		edge(o, dot, "team", s->team->name, "service", s->name, "owner", false);
+		if (s->system)
+			edge(o, dot, "system", s->system->name, "service", s->name, "part of", true);
+		for (int k = 0; k < s->ncalls; k++)
+			edge(o, dot, "service", s->name, "service", s->calls[k]->name, "calls", false);
+		for (int k = 0; k < s->nuses; k++)
+			edge(o, dot, "service", s->name, "resource", s->uses[k]->name, "uses", false);
+	}
+	for (int i = 0; i < p->nresources; i++) {
+		const Resource *r = p->resources[i];
+		edge(o, dot, "team", r->team->name, "resource", r->name, "owner", false);
+		for (int k = 0; k < r->nshared; k++)
+			edge(o, dot, "resource", r->name, "team", r->shared_with[k]->name, "shared_with", true);
+	}
+	if (dot)
+		fputs("}\n", o);
+	return 0;
+}

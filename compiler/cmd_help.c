@@ -1,0 +1,39 @@
+/*
+ * cmd_help.c — `platformc VERB --help`: one screen per verb.
+ */
+#include "platformc.h"
+
+#include <string.h>
+
+static const struct {
+	const char *verb, *text;
+} helps[] = {
+	{"check", "usage: platformc check [FILE] [--diagnostics human|json|github]\n\n"
+		  "Parse and type-check FILE (default platform.yaml) and its includes; write nothing.\n"
+		  "Exit status: 0 no errors, 1 errors were reported, 2 usage or I/O error.\n"},
+	{"render", "usage: platformc render [FILE] [-o DIR] [--check] [--diagnostics FORMAT]\n\n"
+		   "Write the output tree of FILE into DIR (default out). Files platformc does not own\n"
+		   "are left alone; stale files it wrote before are removed.\n"
+		   "  --check   write nothing; list what differs; exit 3 if DIR is out of date\n"},
+	{"diff", "usage: platformc diff [FILE] [-o DIR] [--format text|markdown]\n\n"
+		 "Show what `platformc render` would change in DIR (default out), as Kubernetes\n"
+		 "objects (apiVersion/kind/namespace/name) added, changed or removed, grouped by team\n"
+		 "and family (top folder). Changed objects list the fields that differ. Writes\n"
+		 "nothing; exit 0. markdown suits $GITHUB_STEP_SUMMARY or a pull-request comment.\n"},
+	{"graph", "usage: platformc graph [FILE] [--format dot|mermaid]\n\n"
+		  "Print teams, systems, services and resources with their edges (owner, part of,\n"
+		  "calls, uses, shared_with) as Graphviz dot (default) or a Mermaid flowchart.\n"
+		  "  platformc graph | dot -Tsvg > platform.svg\n"},
+	{"schema", "usage: platformc schema\n\n"
+		   "Print the JSON Schema of platform.yaml (for editors; see docs/platform.schema.json).\n"},
+	{"explain", "usage: platformc explain CODE\n\n"
+		    "Print the long explanation of a diagnostic code, e.g. `platformc explain E0201`.\n"},
+};
+
+const char *verb_help(const char *verb)
+{
+	for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++)
+		if (!strcmp(helps[i].verb, verb))
+			return helps[i].text;
+	return NULL;
+}

@@ -1,0 +1,545 @@
+/*
+ * diag.c — diagnostics: collected by every phase, sorted, printed once.
+ *
+ * Phases never print. They add diagnostics here; a phase boundary stops the
+ * run when errors were added (jq's model). Every diagnostic has a stable
+ * code documented in stdlib/diagnostics.json (embedded, read with jsmn),
+ * which also feeds `platformc explain` and docs/diagnostics.md.
+ *
+ * The human format is the one SPEC §1 shows:
+ *
+ *   error[E0201]: unknown team `backned`
+ *     --> platform.d/users.yaml:7:11
+ *      |
+ *    7 |     team: backned
+ *      |           ^^^^^^^ no team has this name
+ *      = help: did you mean `backend`? (defined at platform.yaml:31:11)
+ */
+#define JSMN_STATIC
+#include "platformc.h"
+
+#include <jsmn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void diags_init(Diags *d, Arena *a)
+{
+	memset(d, 0, sizeof *d);
+	d->arena = a;
+}
+
+Diag *diag_add(Diags *d, Severity sev, const char *code, Span sp, const char *fmt, ...)
+{
+	Diag *g = arena_alloc(d->arena, sizeof *g);
+	g->sev = sev;
+	g->code = code;
+	g->span = sp;
+	va_list ap;
+	va_start(ap, fmt);
+	g->msg = arena_vsprintf(d->arena, fmt, ap);
+	va_end(ap);
+	if (d->n == d->cap) {
+		int cap = d->cap ? d->cap * 2 : 16;
+		d->items = arena_grow(d->arena, d->items, (size_t)d->n, (size_t)cap, sizeof *d->items);
+		d->cap = cap;
+	}
+	g->seq = (unsigned)d->n;
+	g->arena = d->arena;
+	d->items[d->n++] = g;
+	if (sev == SEV_ERROR)
+		d->errors++;
+	else
+		d->warnings++;
+	return g;
+}
+
+/* Label, help and notes live in the compilation's arena, like the Diag. */
+void diag_label(Diag *g, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g->label = arena_vsprintf(g->arena, fmt, ap);
+	va_end(ap);
+}
+
+void diag_help(Diag *g, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g->help = arena_vsprintf(g->arena, fmt, ap);
+	va_end(ap);
+}
+
+void diag_note(Diag *g, Span sp, const char *fmt, ...)
+{
+	if (g->nnotes == (int)ARRAY_LEN(g->notes))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	g->notes[g->nnotes].span = sp;
+	g->notes[g->nnotes].msg = arena_vsprintf(g->arena, fmt, ap);
+	g->nnotes++;
+	va_end(ap);
+}
+
+static int cmp_diag(const void *pa, const void *pb)
+{
+	const Diag *a = *(const Diag *const *)pa, *b = *(const Diag *const *)pb;
+	const char *fa = a->span.file ? a->span.file->path : "";
+	const char *fb = b->span.file ? b->span.file->path : "";
+	int c = strcmp(fa, fb);
+	if (c)
+		return c;
+	if (a->span.line != b->span.line)
+		return a->span.line < b->span.line ? -1 : 1;
+	if (a->span.col != b->span.col)
+		return a->span.col < b->span.col ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+void diags_sort(Diags *d)
+{
+	if (d->n > 1)
+		qsort(d->items, (size_t)d->n, sizeof *d->items, cmp_diag);
+}
+
+/* ---- human format ---- */
+
+typedef struct Style {
+	const char *err, *warn, *bold, *blue, *reset;
+} Style;
+
+/* ---- text that reaches the terminal ----
+ * Input bytes and values are never printed raw: credentials (SPEC §5) are
+ * masked, and characters that are invisible or would drive the terminal
+ * (controls, DEL, C1, U+2028/2029, invalid UTF-8) print as escapes. */
+
+/* The escape for one character (`len` bytes at p), or NULL to print it as is. */
+static const char *char_escape(const char *p, int len, char *buf, size_t n, bool newline_ok)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	if (len == 1 && u[0] == '\n' && newline_ok)
+		return NULL;
+	if (len == 1 && u[0] == '\n')
+		return "\\n";
+	if (len == 1 && u[0] == '\t')
+		return newline_ok ? " " : "\\t"; /* one column in a source line */
+	if (len == 1 && (u[0] < 0x20 || u[0] >= 0x7F)) {
+		snprintf(buf, n, "\\x%02X", u[0]);
+		return buf;
+	}
+	if (len == 2 && u[0] == 0xC2 && u[1] <= 0x9F) {
+		snprintf(buf, n, "\\u{%x}", u[1]);
+		return buf;
+	}
+	if (len == 3 && u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9)) {
+		snprintf(buf, n, "\\u{%x}", 0x2000 + (u[2] - 0x80));
+		return buf;
+	}
+	return NULL;
+}
+
+/* Replaces every credential-pattern match in `s` by `****`. Heap result. */
+static char *mask_credentials(const Diags *d, const char *s)
+{
+	char *cur = xstrdup(s);
+	for (int c = 0; c < d->ncreds; c++) {
+		size_t from = 0, ms, me, len = strlen(cur);
+		StrBuf b;
+		sb_init(&b);
+		bool any = false;
+		while (from <= len && schema_search(d->creds[c].re, cur, len, from, &ms, &me)) {
+			sb_putn(&b, cur + from, ms - from);
+			sb_puts(&b, "****");
+			any = true;
+			from = me > ms ? me : ms + 1;
+		}
+		if (!any) {
+			sb_free(&b);
+			continue;
+		}
+		if (from < len)
+			sb_puts(&b, cur + from);
+		free(cur);
+		cur = sb_detach(&b);
+	}
+	return cur;
+}
+
+/* A message, label, help or note as printed: masked, and escaped unless the
+ * format escapes by itself (JSON). Heap result. */
+static char *clean_text(const Diags *d, const char *s, bool escape)
+{
+	char *m = mask_credentials(d, s ? s : "");
+	if (!escape)
+		return m;
+	StrBuf b;
+	sb_init(&b);
+	size_t n = strlen(m);
+	char buf[16];
+	for (size_t i = 0; i < n;) {
+		int l = src_char_len(m + i, n - i);
+		const char *e = char_escape(m + i, l, buf, sizeof buf, false);
+		if (e)
+			sb_puts(&b, e);
+		else
+			sb_putn(&b, m + i, (size_t)l);
+		i += (size_t)l;
+	}
+	free(m);
+	return sb_detach(&b);
+}
+
+static void put_clean(FILE *out, const Diags *d, const char *s)
+{
+	char *c = clean_text(d, s, true);
+	fputs(c, out);
+	free(c);
+}
+
+static void print_source_line(FILE *out, const Span *sp, int gutter, const char *label, const Style *st,
+			      const char *caret_color)
+{
+	const SourceFile *f = sp->file;
+	if (!f || sp->line < 1 || sp->line > f->nlines)
+		return;
+	int start = f->line_starts[sp->line - 1];
+	int end = sp->line < f->nlines ? f->line_starts[sp->line] - 1 : (int)f->len;
+	if (end - start > 400)
+		return; /* a line that long would bury the message */
+	fprintf(out, "%s%*s |%s\n", st->blue, gutter, "", st->reset);
+	fprintf(out, "%s%*d |%s ", st->blue, gutter, sp->line, st->reset);
+	/* the first secret range that may reach into this line */
+	int lo = 0, hi = f->nsecrets;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		if (f->secrets[mid].end <= (size_t)start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* every character is one column of the span; it prints as one column,
+	 * or as an escape several columns wide, so the caret is placed by the
+	 * printed widths of the characters before it */
+	int col = 1, pad = 0, width = 0;
+	char buf[16];
+	for (int i = start; i < end; col++) {
+		int l = src_char_len(f->text + i, (size_t)(end - i));
+		while (lo < f->nsecrets && f->secrets[lo].end <= (size_t)i)
+			lo++;
+		bool masked = lo < f->nsecrets && f->secrets[lo].start <= (size_t)i;
+		const char *e = masked ? "*" : char_escape(f->text + i, l, buf, sizeof buf, true);
+		int w = e ? (int)strlen(e) : 1;
+		if (e)
+			fputs(e, out);
+		else
+			fwrite(f->text + i, 1, (size_t)l, out);
+		if (col < sp->col)
+			pad += w;
+		else if (col < sp->col + (sp->len > 0 ? sp->len : 1))
+			width += w;
+		i += l;
+	}
+	/* a span past the end of the line (`key:` with no value) */
+	for (; col < sp->col + (sp->len > 0 ? sp->len : 1); col++) {
+		if (col < sp->col)
+			pad++;
+		else
+			width++;
+	}
+	fputc('\n', out);
+	fprintf(out, "%s%*s |%s ", st->blue, gutter, "", st->reset);
+	for (int i = 0; i < pad; i++)
+		fputc(' ', out);
+	fputs(caret_color, out);
+	for (int i = 0; i < width; i++)
+		fputc('^', out);
+	if (label)
+		fputc(' ', out), fputs(label, out);
+	fprintf(out, "%s\n", st->reset);
+}
+
+static void print_human(FILE *out, const Diags *d, const Diag *g, const Style *st)
+{
+	bool err = g->sev == SEV_ERROR;
+	const char *col = err ? st->err : st->warn;
+	fprintf(out, "%s%s[%s]%s%s: ", col, err ? "error" : "warning", g->code, st->reset, st->bold);
+	put_clean(out, d, g->msg);
+	fprintf(out, "%s\n", st->reset);
+	int gutter = 1;
+	if (g->span.file) {
+		for (int l = g->span.line; l >= 10; l /= 10)
+			gutter++;
+		fprintf(out, "%s%*s-->%s ", st->blue, gutter, "", st->reset);
+		put_clean(out, d, g->span.file->path);
+		if (g->span.line > 0)
+			fprintf(out, ":%d:%d", g->span.line, g->span.col);
+		fputc('\n', out);
+		char *label = g->label ? clean_text(d, g->label, true) : NULL;
+		print_source_line(out, &g->span, gutter, label, st, col);
+		free(label);
+	}
+	for (int i = 0; i < g->nnotes; i++) {
+		const DiagNote *n = &g->notes[i];
+		fprintf(out, "%s%*s =%s note: ", st->blue, gutter, "", st->reset);
+		put_clean(out, d, n->msg);
+		if (n->span.file) {
+			fputs(" (", out);
+			put_clean(out, d, n->span.file->path);
+			fprintf(out, ":%d:%d)", n->span.line, n->span.col);
+		}
+		fputc('\n', out);
+	}
+	if (g->help) {
+		fprintf(out, "%s%*s =%s help: ", st->blue, gutter, "", st->reset);
+		put_clean(out, d, g->help);
+		fputc('\n', out);
+	}
+	fputc('\n', out);
+}
+
+/* ---- JSON format ---- */
+
+static void json_str(FILE *out, const Diags *d, const char *s)
+{
+	char *m = clean_text(d, s, false);
+	StrBuf b;
+	sb_init(&b);
+	doc_json_string(&b, m);
+	fwrite(b.data, 1, b.len, out);
+	sb_free(&b);
+	free(m);
+}
+
+static void json_pos(FILE *out, const Diags *d, const Span *sp)
+{
+	if (!sp->file || sp->line < 1) {
+		fputs("\"file\": ", out);
+		if (sp->file)
+			json_str(out, d, sp->file->path);
+		else
+			fputs("null", out);
+		fputs(", \"line\": null, \"column\": null", out);
+		return;
+	}
+	fputs("\"file\": ", out);
+	json_str(out, d, sp->file->path);
+	fprintf(out, ", \"line\": %d, \"column\": %d, \"length\": %d", sp->line, sp->col, sp->len);
+}
+
+static void print_json(FILE *out, const Diags *d, const Diag *g, bool first)
+{
+	fputs(first ? "  {" : ",\n  {", out);
+	fprintf(out, "\"severity\": \"%s\", \"code\": \"%s\", \"message\": ",
+		g->sev == SEV_ERROR ? "error" : "warning", g->code);
+	json_str(out, d, g->msg);
+	fputs(", ", out);
+	json_pos(out, d, &g->span);
+	if (g->label)
+		fputs(", \"label\": ", out), json_str(out, d, g->label);
+	if (g->help)
+		fputs(", \"help\": ", out), json_str(out, d, g->help);
+	fputs(", \"notes\": [", out);
+	for (int i = 0; i < g->nnotes; i++) {
+		fputs(i ? ", {\"message\": " : "{\"message\": ", out);
+		json_str(out, d, g->notes[i].msg);
+		fputs(", ", out);
+		json_pos(out, d, &g->notes[i].span);
+		fputc('}', out);
+	}
+	fputs("]}", out);
+}
+
+/* ---- GitHub workflow commands ---- */
+
+static void gh_escape(FILE *out, const Diags *d, const char *text, bool property)
+{
+	char *clean = clean_text(d, text, true);
+	for (const char *s = clean; *s; s++) {
+		switch (*s) {
+		case '%': fputs("%25", out); break;
+		case '\r': fputs("%0D", out); break;
+		case '\n': fputs("%0A", out); break;
+		case ':': property ? fputs("%3A", out) : fputc(':', out); break;
+		case ',': property ? fputs("%2C", out) : fputc(',', out); break;
+		default: fputc(*s, out);
+		}
+	}
+	free(clean);
+}
+
+static void print_github(FILE *out, const Diags *d, const Diag *g)
+{
+	fputs(g->sev == SEV_ERROR ? "::error " : "::warning ", out);
+	if (g->span.file) {
+		fputs("file=", out);
+		gh_escape(out, d, g->span.file->path, true);
+		if (g->span.line > 0)
+			fprintf(out, ",line=%d,col=%d,endColumn=%d", g->span.line, g->span.col,
+				g->span.col + (g->span.len > 0 ? g->span.len : 1));
+		fputc(',', out);
+	}
+	fprintf(out, "title=%s::", g->code);
+	gh_escape(out, d, g->msg, false);
+	if (g->label) {
+		fputs(" (", out);
+		gh_escape(out, d, g->label, false);
+		fputc(')', out);
+	}
+	if (g->help) {
+		fputs("%0Ahelp: ", out);
+		gh_escape(out, d, g->help, false);
+	}
+	fputc('\n', out);
+}
+
+void diags_print(Diags *d, DiagFormat fmt, bool color, void *file)
+{
+	FILE *out = file;
+	Style st = {"", "", "", "", ""};
+	if (color)
+		st = (Style){"\033[1;31m", "\033[1;33m", "\033[1m", "\033[1;34m", "\033[0m"};
+	diags_sort(d);
+	int shown = d->n < MAX_DIAGS ? d->n : MAX_DIAGS;
+	if (fmt == DF_JSON)
+		fputs(shown ? "[\n" : "[", out);
+	for (int i = 0; i < shown; i++) {
+		if (fmt == DF_HUMAN)
+			print_human(out, d, d->items[i], &st);
+		else if (fmt == DF_JSON)
+			print_json(out, d, d->items[i], i == 0);
+		else
+			print_github(out, d, d->items[i]);
+	}
+	if (fmt == DF_JSON) {
+		fputs(shown ? "\n]\n" : "]\n", out);
+		return;
+	}
+	if (fmt == DF_HUMAN && d->n) {
+		if (d->n > shown)
+			fprintf(out, "(%d more diagnostics not shown)\n", d->n - shown);
+		if (d->errors)
+			fprintf(out, "%serror%s: %d error%s%s", st.err, st.reset, d->errors, d->errors == 1 ? "" : "s",
+				d->warnings ? "" : "\n");
+		else
+			fprintf(out, "%swarning%s: ", st.warn, st.reset);
+		if (d->warnings)
+			fprintf(out, "%s%d warning%s\n", d->errors ? ", " : "", d->warnings, d->warnings == 1 ? "" : "s");
+	}
+}
+
+/* ---- the code table: stdlib/diagnostics.json ----
+ * [ {"code": "E0001", "title": "...", "explain": "..."}, ... ]
+ * Parsed once with jsmn; strings unescaped into the heap (lives until exit). */
+
+static DiagCode *codes;
+static int ncodes = -1;
+
+static char *json_unescape(const char *s, int n)
+{
+	char *out = xmalloc((size_t)n + 1), *o = out;
+	for (int i = 0; i < n; i++) {
+		if (s[i] != '\\' || i + 1 >= n) {
+			*o++ = s[i];
+			continue;
+		}
+		char c = s[++i];
+		switch (c) {
+		case 'n': *o++ = '\n'; break;
+		case 't': *o++ = '\t'; break;
+		case 'r': *o++ = '\r'; break;
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'u': {
+			unsigned v = 0;
+			for (int k = 0; k < 4 && i + 1 < n; k++) {
+				char h = s[++i];
+				v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
+			}
+			if (v < 0x80) {
+				*o++ = (char)v;
+			} else if (v < 0x800) {
+				*o++ = (char)(0xC0 | (v >> 6));
+				*o++ = (char)(0x80 | (v & 0x3F));
+			} else {
+				*o++ = (char)(0xE0 | (v >> 12));
+				*o++ = (char)(0x80 | ((v >> 6) & 0x3F));
+				*o++ = (char)(0x80 | (v & 0x3F));
+			}
+			break;
+		}
+		default: *o++ = c;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+static void load_codes(void)
+{
+	if (ncodes >= 0)
+		return;
+	ncodes = 0;
+	const EmbeddedFile *ef = embedded_find("stdlib/diagnostics.json");
+	if (!ef)
+		return;
+	jsmn_parser p;
+	jsmn_init(&p);
+	int ntok = jsmn_parse(&p, ef->data, ef->len, NULL, 0);
+	if (ntok <= 0)
+		return;
+	jsmntok_t *t = xmalloc(sizeof *t * (size_t)ntok);
+	jsmn_init(&p);
+	ntok = jsmn_parse(&p, ef->data, ef->len, t, (unsigned)ntok);
+	if (ntok <= 0 || t[0].type != JSMN_ARRAY) {
+		free(t);
+		return;
+	}
+	codes = xmalloc(sizeof *codes * (size_t)t[0].size);
+	int i = 1;
+	for (int e = 0; e < t[0].size && i < ntok; e++) {
+		if (t[i].type != JSMN_OBJECT) {
+			i++;
+			continue;
+		}
+		int fields = t[i++].size;
+		DiagCode c = {"", "", ""};
+		for (int k = 0; k < fields && i + 1 < ntok; k++, i += 2) {
+			const char *key = ef->data + t[i].start;
+			int klen = t[i].end - t[i].start;
+			char *val = json_unescape(ef->data + t[i + 1].start, t[i + 1].end - t[i + 1].start);
+			if (klen == 4 && memcmp(key, "code", 4) == 0)
+				c.code = val;
+			else if (klen == 5 && memcmp(key, "title", 5) == 0)
+				c.title = val;
+			else if (klen == 7 && memcmp(key, "explain", 7) == 0)
+				c.explain = val;
+			else
+				free(val);
+		}
+		codes[ncodes++] = c;
+	}
+	free(t);
+}
+
+const DiagCode *diag_code_lookup(const char *code)
+{
+	load_codes();
+	for (int i = 0; i < ncodes; i++)
+		if (strcmp(codes[i].code, code) == 0)
+			return &codes[i];
+	return NULL;
+}
+
+int diag_code_count(void)
+{
+	load_codes();
+	return ncodes;
+}
+
+const DiagCode *diag_code_at(int i)
+{
+	load_codes();
+	return i >= 0 && i < ncodes ? &codes[i] : NULL;
+}

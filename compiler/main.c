@@ -1,0 +1,303 @@
+/*
+ * main.c — the command line. It reads like the pipeline:
+ *
+ *   source -> check -> lower -> resolve      (lower_load)
+ *   backends -> file set                      (the table below)
+ *   writer                                    (writer_run)
+ *
+ * Diagnostics go to stderr in the format --diagnostics picks (human, json,
+ * github; github is the default under GITHUB_ACTIONS=true). Exit codes are
+ * those of SPEC §1: 0 ok, 1 input errors, 2 usage or I/O, 3 out of date.
+ */
+#include "platformc.h"
+
+#include <libfyaml.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+
+typedef struct Options {
+	const char *verb;
+	const char *file;
+	const char *outdir;
+	bool check_only;
+	DiagFormat diag_format;
+	const char *format;
+	const char *dump;
+	const char *code;      /* explain */
+	bool help;             /* VERB --help */
+} Options;
+
+static const char usage[] =
+	"usage: platformc <command> [options]\n"
+	"\n"
+	"commands:\n"
+	"  check  [FILE]                 parse and type-check; write nothing\n"
+	"  render [FILE] [-o DIR]        write the output tree (default DIR: out)\n"
+	"  render [FILE] [-o DIR] --check   compare only; list what differs; write nothing\n"
+	"  cost   [FILE] [--format text|json]   estimated monthly cost per resource, team and environment\n"
+	"  diff   [FILE] [-o DIR] [--format text|markdown]   objects a render would change\n"
+	"  graph  [FILE] [--format dot|mermaid]   teams, services, resources and their edges\n"
+	"  schema                        print the JSON Schema of platform.yaml (for editors)\n"
+	"  explain CODE                  explain a diagnostic code, e.g. E0201\n"
+	"  --version                     print the version and the libraries' versions\n"
+	"  --help                        this text; `platformc VERB --help` for one verb\n"
+	"\n"
+	"options:\n"
+	"  --diagnostics human|json|github   diagnostic format (github when GITHUB_ACTIONS=true)\n"
+	"  --dump model|files            print a phase's result instead of writing (debugging)\n"
+	"\n"
+	"FILE defaults to platform.yaml. Exit status: 0 ok, 1 input errors, 2 usage or I/O error,\n"
+	"3 `render --check` found the output out of date. NO_COLOR disables colour.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("platformc: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nrun `platformc --help` for usage\n", stderr);
+	return EXIT_USAGE;
+}
+
+static void print_version(void)
+{
+	char pcre[64] = "";
+	pcre2_config(PCRE2_CONFIG_VERSION, pcre);
+	printf("platformc %s\n", PLATFORMC_VERSION);
+	printf("libfyaml %s\nlibyaml %s\npcre2 %s\njsmn (header-only)\n", fy_library_version(),
+	       yaml_get_version_string(), pcre);
+}
+
+static bool use_color(void)
+{
+	const char *nc = getenv("NO_COLOR");
+	return isatty(2) && !(nc && *nc);
+}
+
+static int parse_args(int argc, char **argv, Options *o)
+{
+	const char *gha = getenv("GITHUB_ACTIONS");
+	o->diag_format = gha && strcmp(gha, "true") == 0 ? DF_GITHUB : DF_HUMAN;
+	o->outdir = "out";
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--diagnostics") ||
+		    !strcmp(a, "--format") || !strcmp(a, "--dump")) {
+			if (i + 1 >= argc)
+				return usage_error("option `%s` needs a value", a);
+			val = argv[++i];
+		} else if (!strncmp(a, "--diagnostics=", 14) || !strncmp(a, "--format=", 9) ||
+			   !strncmp(a, "--dump=", 7)) {
+			val = strchr(a, '=') + 1;
+		}
+		if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+			o->outdir = val;
+		} else if (!strncmp(a, "--diagnostics", 13)) {
+			if (!strcmp(val, "human"))
+				o->diag_format = DF_HUMAN;
+			else if (!strcmp(val, "json"))
+				o->diag_format = DF_JSON;
+			else if (!strcmp(val, "github"))
+				o->diag_format = DF_GITHUB;
+			else
+				return usage_error("unknown diagnostics format `%s` (human, json, github)", val);
+		} else if (!strncmp(a, "--format", 8)) {
+			o->format = val;
+		} else if (!strncmp(a, "--dump", 6)) {
+			if (strcmp(val, "model") && strcmp(val, "files"))
+				return usage_error("unknown dump `%s` (model, files)", val);
+			o->dump = val;
+		} else if (!strcmp(a, "--check")) {
+			o->check_only = true;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			if (o->verb)
+				o->help = true;
+			else
+				o->verb = "help";
+		} else if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+			o->verb = "version";
+		} else if (a[0] == '-' && a[1]) {
+			return usage_error("unknown option `%s`", a);
+		} else if (!o->verb) {
+			o->verb = a;
+		} else if (!o->file && !o->code) {
+			if (!strcmp(o->verb, "explain"))
+				o->code = a;
+			else
+				o->file = a;
+		} else {
+			return usage_error("unexpected argument `%s`", a);
+		}
+	}
+	if (!o->file)
+		o->file = "platform.yaml";
+	return 0;
+}
+
+static int cmd_explain(const char *code)
+{
+	if (!code)
+		return usage_error("%s", "`explain` needs a code, e.g. `platformc explain E0201`");
+	char up[16];
+	size_t n = strlen(code);
+	if (n >= sizeof up)
+		n = sizeof up - 1;
+	for (size_t i = 0; i < n; i++)
+		up[i] = (code[i] >= 'a' && code[i] <= 'z') ? (char)(code[i] - 32) : code[i];
+	up[n] = 0;
+	const DiagCode *c = diag_code_lookup(up);
+	if (!c)
+		return usage_error("no diagnostic has the code `%s`", code);
+	printf("%s: %s\n\n%s\n", c->code, c->title, c->explain);
+	return EXIT_OK;
+}
+
+static void dump_model(const Platform *p)
+{
+	printf("platform %s (%s)\n", p->name, p->domain);
+	for (int i = 0; i < p->nenvs; i++)
+		printf("environment %s %s\n", p->envs[i].name, p->envs[i].prod ? "prod" : "nonprod");
+	for (int i = 0; i < p->nteams; i++)
+		printf("team %s quota cpu=%s memory=%s\n", p->teams[i]->name, p->teams[i]->quota_cpu,
+		       p->teams[i]->quota_memory);
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		printf("service %s team=%s image=%s\n", s->name, s->team->name, s->image);
+		for (int k = 0; k < s->nenvs; k++) {
+			const ServiceEnv *e = &s->envs[k];
+			printf("  %s replicas=%lld", e->env->name, e->replicas);
+			if (e->autoscale)
+				printf("..%lld cpu=%lld%%", e->max_replicas, e->cpu_target);
+			printf(" requests=%s/%s vars=%d%s%s\n", e->cpu, e->memory, e->nvars,
+			       e->ingress_host ? " ingress=" : "", e->ingress_host ? e->ingress_host : "");
+		}
+	}
+	for (int i = 0; i < p->nresources; i++)
+		printf("resource %s kind=%s team=%s envs=%d\n", p->resources[i]->name, p->resources[i]->kind,
+		       p->resources[i]->team->name, p->resources[i]->nenvs);
+}
+
+int main(int argc, char **argv)
+{
+	Options o = {0};
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc;
+	if (!o.verb || !strcmp(o.verb, "help")) {
+		fputs(usage, o.verb ? stdout : stderr);
+		return o.verb ? EXIT_OK : EXIT_USAGE;
+	}
+	if (o.help && verb_help(o.verb)) {
+		fputs(verb_help(o.verb), stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(o.verb, "version")) {
+		print_version();
+		return EXIT_OK;
+	}
+	if (!strcmp(o.verb, "explain"))
+		return cmd_explain(o.code);
+
+	Arena *a = arena_new();
+	Schema *schema = schema_load(a);
+	if (!strcmp(o.verb, "schema")) {
+		StrBuf b;
+		sb_init(&b);
+		schema_emit_json(schema, &b);
+		fwrite(b.data, 1, b.len, stdout);
+		sb_free(&b);
+		arena_free(a);
+		return EXIT_OK;
+	}
+	if (strcmp(o.verb, "check") && strcmp(o.verb, "render") && strcmp(o.verb, "cost") &&
+	    strcmp(o.verb, "graph") && strcmp(o.verb, "diff")) {
+		arena_free(a);
+		return usage_error("unknown command `%s`", o.verb);
+	}
+
+	/* front end: source, check, lower, resolve */
+	Diags d;
+	diags_init(&d, a);
+	Platform *p = lower_load(a, schema, &d, o.file);
+	bool io_error = false;
+	for (int i = 0; i < d.n; i++)
+		io_error |= !strcmp(d.items[i]->code, "E0001") && !d.items[i]->span.file;
+	if (d.n || o.diag_format == DF_JSON)
+		diags_print(&d, o.diag_format, use_color(), stderr);
+	if (!p) {
+		arena_free(a);
+		return io_error ? EXIT_USAGE : EXIT_INPUT_ERRORS;
+	}
+	if (o.dump && !strcmp(o.dump, "model")) {
+		dump_model(p);
+		arena_free(a);
+		return EXIT_OK;
+	}
+	if (!strcmp(o.verb, "check")) {
+		arena_free(a);
+		return EXIT_OK;
+	}
+	if (!strcmp(o.verb, "cost")) {
+		rc = cost_report(p, a, o.format, o.diag_format, use_color(), stdout);
+		arena_free(a);
+		return rc;
+	}
+	if (!strcmp(o.verb, "graph")) {
+		rc = cmd_graph(p, o.format, stdout);
+		arena_free(a);
+		return rc ? usage_error("unknown graph format `%s` (dot, mermaid)", o.format) : EXIT_OK;
+	}
+
+	/* back ends: pure functions into the file set */
+	FileSet fs;
+	fileset_init(&fs, a);
+	for (int i = 0; i < nbackends; i++)
+		backends[i].run(p, &fs);
+	fileset_sort(&fs);
+	if (o.dump && !strcmp(o.dump, "files")) {
+		for (int i = 0; i < fs.n; i++)
+			printf("%s (%zu bytes)\n", fs.files[i].path, fs.files[i].len);
+		fileset_free(&fs);
+		arena_free(a);
+		return EXIT_OK;
+	}
+
+	if (!strcmp(o.verb, "diff")) {
+		rc = cmd_diff(&fs, p, o.outdir, o.format, stdout);
+		fileset_free(&fs);
+		arena_free(a);
+		return rc ? usage_error("unknown diff format `%s` (text, markdown)", o.format) : EXIT_OK;
+	}
+
+	/* the writer: the only code that touches the disk */
+	WriterReport rep = {0};
+	char err[512] = "";
+	rc = writer_run(&fs, o.outdir, o.check_only ? WR_CHECK : WR_WRITE, &rep, err, sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "platformc: %s\n", err);
+		rc = EXIT_USAGE;
+	} else if (o.check_only) {
+		for (int i = 0; i < rep.nlines; i++)
+			printf("%s\n", rep.lines[i]);
+		if (rep.nlines) {
+			fprintf(stderr, "platformc: `%s` is out of date: %d added, %d changed, %d stale; "
+					"run `platformc render` and commit the result\n",
+				o.outdir, rep.added, rep.changed, rep.removed);
+			rc = EXIT_OUT_OF_DATE;
+		} else {
+			fprintf(stderr, "platformc: `%s` is up to date (%d files)\n", o.outdir, rep.unchanged);
+		}
+	} else {
+		fprintf(stderr, "platformc: wrote %s: %d added, %d changed, %d removed, %d unchanged\n", o.outdir,
+			rep.added, rep.changed, rep.removed, rep.unchanged);
+	}
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	arena_free(a);
+	return rc;
+}

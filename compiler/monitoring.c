@@ -1,0 +1,273 @@
+/*
+ * monitoring.c — what the monitoring files share: escaping for PromQL,
+ * Alertmanager (Go) templates and Markdown; dashboard uids; the platform's
+ * monitoring settings (`platform.monitoring`) and each service's metric
+ * names (`metrics`, over `platform.monitoring.metrics.<api>`, over the
+ * built-in defaults per API style).
+ *
+ * Everything from the input that reaches a rule, an annotation, a dashboard
+ * or a runbook goes through one of the escapes here (SPEC §5).
+ */
+#include "platformc.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------- escaping */
+
+void promql_quote(StrBuf *b, const char *s)
+{
+	sb_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '\\': sb_puts(b, "\\\\"); break;
+		case '"': sb_puts(b, "\\\""); break;
+		case '\n': sb_puts(b, "\\n"); break;
+		case '\r': sb_puts(b, "\\r"); break;
+		case '\t': sb_puts(b, "\\t"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				sb_printf(b, "\\x%02x", *p);
+			else
+				sb_putc(b, (char)*p);
+		}
+	}
+	sb_putc(b, '"');
+}
+
+void re2_escape(StrBuf *b, const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (strchr("\\.+*?()|[]{}^$", *p))
+			sb_putc(b, '\\');
+		sb_putc(b, *p);
+	}
+}
+
+void promql_regex_quote(StrBuf *b, const char *s)
+{
+	StrBuf r;
+	sb_init(&r);
+	re2_escape(&r, s);
+	sb_putc(&r, '\0');
+	promql_quote(b, r.data);
+	sb_free(&r);
+}
+
+void gotmpl_escape(StrBuf *b, const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (p[0] == '{' && p[1] == '{') {
+			sb_puts(b, "{{ \"{{\" }}");
+			p++;
+		} else {
+			sb_putc(b, *p);
+		}
+	}
+}
+
+void md_escape(StrBuf *b, const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		switch (*p) {
+		case '<': sb_puts(b, "&lt;"); break;
+		case '>': sb_puts(b, "&gt;"); break;
+		case '&': sb_puts(b, "&amp;"); break;
+		case '\n': case '\r': case '\t': sb_putc(b, ' '); break;
+		case '\\': case '`': case '*': case '_': case '[': case ']': case '|': case '#': case '!':
+			sb_putc(b, '\\');
+			sb_putc(b, *p);
+			break;
+		default: sb_putc(b, *p);
+		}
+	}
+}
+
+const char *mon_camel(Arena *a, const char *name)
+{
+	StrBuf b;
+	sb_init(&b);
+	bool up = true;
+	for (const char *p = name; *p; p++) {
+		if (*p == '-') {
+			if (p[1] >= 'a' && p[1] <= 'z')
+				up = true;
+			else
+				sb_putc(&b, '_');
+			continue;
+		}
+		sb_putc(&b, up && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p);
+		up = false;
+	}
+	sb_putc(&b, '\0');
+	const char *r = arena_strdup(a, b.data);
+	sb_free(&b);
+	return r;
+}
+
+/* Grafana: uid ≤ 40 characters. A readable part (cut to fit) and 10 hex
+ * digits of the full key's hash, so a cut never makes two uids equal. */
+const char *mon_uid(Arena *a, const char *readable, const char *key)
+{
+	uint64_t h = hash_bytes(key, strlen(key));
+	size_t n = strlen(readable);
+	if (n > 29)
+		n = 29;
+	while (n && readable[n - 1] == '-')
+		n--;
+	return arena_sprintf(a, "%.*s-%010llx", (int)n, readable, (unsigned long long)(h & 0xffffffffffULL));
+}
+
+const char *mon_service_uid(Arena *a, const Service *s, const Env *e)
+{
+	return mon_uid(a, arena_sprintf(a, "svc-%s-%s", s->name, e->name),
+		       arena_sprintf(a, "service/%s/%s", s->name, e->name));
+}
+
+const char *mon_team_uid(Arena *a, const Team *t)
+{
+	return mon_uid(a, arena_sprintf(a, "team-%s", t->name), arena_sprintf(a, "team/%s", t->name));
+}
+
+const char *mon_overview_uid(Arena *a, const Platform *p)
+{
+	return mon_uid(a, arena_sprintf(a, "platform-%s", p->name), arena_sprintf(a, "platform/%s", p->name));
+}
+
+/* ------------------------------------------------------------- settings */
+
+static const Node *platform_monitoring(const Platform *p)
+{
+	return node_get(node_get(p->root, "platform"), "monitoring");
+}
+
+static const char *text_at(const Node *map, const char *key)
+{
+	const Node *n = node_get(map, key);
+	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
+}
+
+static const char *trim_slash(Arena *a, const char *s)
+{
+	size_t n = strlen(s);
+	while (n && s[n - 1] == '/')
+		n--;
+	return arena_strndup(a, s, n);
+}
+
+MonSettings mon_settings(Arena *a, const Platform *p)
+{
+	const Node *m = platform_monitoring(p);
+	MonSettings r = {0};
+	r.namespace = text_at(m, "namespace") ? text_at(m, "namespace") : "monitoring";
+	r.dashboards_namespace = text_at(m, "dashboards_namespace");
+	r.selector = node_get(m, "prometheus_selector");
+	if (text_at(m, "runbook_url")) {
+		r.runbook_base = trim_slash(a, text_at(m, "runbook_url"));
+	} else {
+		/* the rendered tree in the GitOps repo, as the forge shows it */
+		const char *path = p->gitops_path && *p->gitops_path && strcmp(p->gitops_path, ".") != 0
+					   ? arena_sprintf(a, "/%s", trim_slash(a, p->gitops_path))
+					   : "";
+		r.runbook_base = arena_sprintf(a, "%s/blob/%s%s/docs/runbooks", trim_slash(a, p->gitops_repo),
+					       p->gitops_revision ? p->gitops_revision : "main", path);
+	}
+	return r;
+}
+
+static void metrics_over(MonMetrics *m, const Node *n)
+{
+	if (!n || n->kind != N_MAP)
+		return;
+	if (text_at(n, "path"))
+		m->path = text_at(n, "path");
+	if (text_at(n, "requests"))
+		m->requests = text_at(n, "requests");
+	if (text_at(n, "latency"))
+		m->latency = text_at(n, "latency");
+	const Node *e = node_get(n, "errors");
+	if (text_at(e, "label") && text_at(e, "regex")) {
+		m->error_label = text_at(e, "label");
+		m->error_regex = text_at(e, "regex");
+	}
+}
+
+/* Built-in defaults per API style: the Prometheus client libraries' HTTP
+ * middleware conventions and go-grpc-prometheus / grpc-ecosystem. GraphQL
+ * runs over HTTP, so it starts from the HTTP names; platforms whose GraphQL
+ * servers report errors inside 200 responses set their own. */
+MonMetrics mon_metrics(const Platform *p, const Service *s)
+{
+	const char *api = s->api && strcmp(s->api, "none") != 0 ? s->api : "rest";
+	MonMetrics m = {.path = "/metrics", .requests = "http_requests_total",
+			.latency = "http_request_duration_seconds", .error_label = "code", .error_regex = "5.."};
+	if (strcmp(api, "grpc") == 0) {
+		m.requests = "grpc_server_handled_total";
+		m.latency = "grpc_server_handling_seconds";
+		m.error_label = "grpc_code";
+		m.error_regex = "Unknown|DeadlineExceeded|Internal|Unavailable|DataLoss";
+	}
+	metrics_over(&m, node_get(node_get(platform_monitoring(p), "metrics"), api));
+	metrics_over(&m, node_get(s->eff, "metrics"));
+	return m;
+}
+
+void mon_selector_labels(Arena *a, const MonSettings *m, DNode *labels)
+{
+	if (!m->selector || m->selector->kind != N_MAP) {
+		doc_set_str(a, labels, "release", "kube-prometheus-stack");
+		return;
+	}
+	for (int i = 0; i < m->selector->n; i++) {
+		const Pair *pr = &m->selector->pairs[i];
+		doc_set_str(a, labels, pr->key->text, pr->val->text ? pr->val->text : "");
+	}
+}
+
+const char *mon_runbook_url(Arena *a, const MonSettings *m, const char *alert)
+{
+	return arena_sprintf(a, "%s/%s.md", m->runbook_base, alert);
+}
+
+const char *mon_dashboard_url(Arena *a, const Platform *p, const char *uid)
+{
+	if (p->grafana_url)
+		return arena_sprintf(a, "%s/d/%s", trim_slash(a, p->grafana_url), uid);
+	return arena_sprintf(a, "/d/%s", uid);
+}
+
+void mon_runbook(FileSet *fs, const char *alert, const char *title, const char *body)
+{
+	StrBuf b;
+	sb_init(&b);
+	sb_printf(&b, "<!-- %s -->\n# %s\n\n%s\n\n%s", fs->header, alert, title, body);
+	fileset_add(fs, arena_sprintf(fs->arena, "docs/runbooks/%s.md", alert), b.data, b.len);
+}
+
+DNode *mon_dashboard_generator(Arena *a, const char *name, const char *ns, const char *key, const char *file,
+			       const char *folder)
+{
+	DNode *g = doc_map(a);
+	doc_set_str(a, g, "name", name);
+	doc_set_str(a, g, "namespace", ns);
+	DNode *files = doc_set_seq(a, g, "files");
+	doc_push(a, files, doc_strf(a, "%s=%s", key, file));
+	DNode *opt = doc_set_map(a, g, "options");
+	doc_set_bool(a, opt, "disableNameSuffixHash", true);
+	/* the label the Grafana sidecar watches (kube-prometheus-stack's
+	 * default); the annotation names the Grafana folder when the sidecar is
+	 * set up with `folderAnnotation: grafana_folder` (docs/monitoring.md) */
+	doc_set_str(a, doc_set_map(a, opt, "labels"), "grafana_dashboard", "1");
+	doc_set_str(a, doc_set_map(a, opt, "annotations"), "grafana_folder", folder);
+	return g;
+}
+
+const char *esc_str(Arena *a, void (*escape)(StrBuf *, const char *), const char *s)
+{
+	StrBuf b;
+	sb_init(&b);
+	escape(&b, s);
+	sb_putc(&b, '\0');
+	const char *r = arena_strdup(a, b.data);
+	sb_free(&b);
+	return r;
+}

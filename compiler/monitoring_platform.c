@@ -1,0 +1,323 @@
+/*
+ * monitoring_platform.c — the rules a platform team pages on, and the team
+ * and platform dashboards:
+ *
+ *   platform/monitoring/rules/platform.yaml      cluster-wide: certificates, Crossplane
+ *   platform/monitoring/rules/team-<team>.yaml   per team, one group per environment:
+ *                                                quota, crash loops, pods not ready,
+ *                                                HPA at max, replicas mismatch
+ *   platform/monitoring/dashboards/          platform overview, one per team
+ *   platform/monitoring/kustomization.yaml       + ConfigMaps for the Grafana sidecar
+ *   docs/runbooks/<alert>.md
+ *
+ * Team rules select the team's namespaces by name, one group per
+ * environment, so each alert knows its `env` and tier: workload alerts page
+ * in prod tiers and open tickets elsewhere. The metrics are
+ * kube-state-metrics', cert-manager's and Crossplane's own. Alert names
+ * carry a `Team`/`Platform` prefix so they never collide with the
+ * kubernetes-mixin alerts a kube-prometheus-stack also ships.
+ */
+#include "platformc.h"
+
+#include <string.h>
+
+typedef struct Rule {
+	const char *alert;
+	bool page_in_prod;
+	const char *expr;      /* printf format: %1$s = namespace matcher value (quoted) */
+	const char *for_;
+	const char *summary;
+	const char *description;
+	const char *title;     /* runbook: one line */
+	const char *confirm, *mitigate;
+} Rule;
+
+static const Rule team_rules[] = {
+	{"TeamQuotaAlmostFull", false,
+	 "kube_resourcequota{namespace=%1$s,type=\"used\"} / ignoring(type) (kube_resourcequota{namespace=%1$s,type=\"hard\"} > 0) > 0.9",
+	 "15m", "{{ $labels.namespace }}: {{ $labels.resource }} quota above 90%",
+	 "Namespace {{ $labels.namespace }} uses {{ $value | humanizePercentage }} of its {{ $labels.resource }} quota. New pods (a rollout, an HPA scale-up) will be refused when it is full.",
+	 "A team namespace uses more than 90% of a ResourceQuota limit.",
+	 "```promql\nkube_resourcequota{namespace=\"<namespace>\"}\n```\n\n`kubectl -n <namespace> describe resourcequota team-quota` shows used and hard side by side; "
+	 "the team dashboard shows the trend.",
+	 "1. Find what grew: a new service, more replicas (`overrides`), larger `resources`.\n"
+	 "2. Either lower requests/replicas in `platform.yaml`, or raise the team's `quota` there (platformc checks the "
+	 "sum of requests against it), render and merge.\n"},
+	{"TeamPodCrashLooping", true,
+	 "max_over_time(kube_pod_container_status_waiting_reason{namespace=%1$s,reason=\"CrashLoopBackOff\"}[5m]) >= 1",
+	 "15m", "{{ $labels.namespace }}/{{ $labels.pod }} is crash-looping",
+	 "Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has been in CrashLoopBackOff for 15 minutes.",
+	 "A container restarts over and over (CrashLoopBackOff).",
+	 "`kubectl -n <namespace> describe pod <pod>` (last state, exit code, OOMKilled?) and "
+	 "`kubectl -n <namespace> logs <pod> -c <container> --previous`.",
+	 "1. A new image or config: roll back in Argo CD (previous revision) or revert the commit.\n"
+	 "2. OOMKilled: raise `resources.memory` of the service for that environment.\n"
+	 "3. A missing dependency (connection secret, database): check the resource's claim and ExternalSecret.\n"},
+	{"TeamPodNotReady", true,
+	 "sum by (namespace, pod) (kube_pod_status_phase{namespace=%1$s,phase=~\"Pending|Unknown|Failed\"}) > 0",
+	 "15m", "{{ $labels.namespace }}/{{ $labels.pod }} is not ready",
+	 "Pod {{ $labels.namespace }}/{{ $labels.pod }} has been Pending, Unknown or Failed for 15 minutes.",
+	 "A pod has not been running for 15 minutes.",
+	 "`kubectl -n <namespace> get pod <pod> -o wide` and `kubectl -n <namespace> describe pod <pod>`: events name the "
+	 "cause (unschedulable, quota exceeded, image pull, failing readiness probe).",
+	 "1. Unschedulable: node capacity or quota (see TeamQuotaAlmostFull).\n"
+	 "2. Image pull errors: the tag CD set does not exist in the registry.\n"
+	 "3. Readiness probe failing: check the service's `health.readiness` path and its dependencies.\n"},
+	{"TeamHpaMaxedOut", false,
+	 "kube_horizontalpodautoscaler_status_current_replicas{namespace=%1$s} == kube_horizontalpodautoscaler_spec_max_replicas{namespace=%1$s}",
+	 "15m", "{{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} runs at its maximum replicas",
+	 "HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} has been at maxReplicas for 15 minutes: it cannot absorb more load.",
+	 "An autoscaled service has run at its maximum replica count for 15 minutes.",
+	 "The service dashboard (Saturation: CPU against requests, replicas against HPA max) and "
+	 "`kubectl -n <namespace> describe hpa <name>`.",
+	 "1. Real load: raise `replicas.max` for that environment (check the team quota fits).\n"
+	 "2. A regression that burns CPU: roll back.\n"},
+	{"TeamDeploymentReplicasMismatch", true,
+	 "(kube_deployment_spec_replicas{namespace=%1$s} > kube_deployment_status_replicas_available{namespace=%1$s}) and (changes(kube_deployment_status_replicas_updated{namespace=%1$s}[10m]) == 0)",
+	 "15m", "{{ $labels.namespace }}/{{ $labels.deployment }} has fewer available replicas than desired",
+	 "Deployment {{ $labels.namespace }}/{{ $labels.deployment }} has had fewer available replicas than desired for 15 minutes, and no rollout is progressing.",
+	 "A Deployment has fewer available replicas than it wants, and no rollout is in progress.",
+	 "`kubectl -n <namespace> rollout status deployment/<deployment>` and the pods' events (see TeamPodNotReady, "
+	 "TeamPodCrashLooping).",
+	 "1. Pods crash or are not ready: follow those runbooks.\n"
+	 "2. Pods cannot be scheduled: quota or node capacity.\n"
+	 "3. A PodDisruptionBudget blocks a drain: finish or undo the node maintenance.\n"},
+};
+
+static const Rule platform_rules[] = {
+	{"PlatformCertificateExpiringSoon", false,
+	 "certmanager_certificate_expiration_timestamp_seconds - time() < 21 * 24 * 3600", "1h",
+	 "certificate {{ $labels.namespace }}/{{ $labels.name }} expires in less than 21 days",
+	 "cert-manager has not renewed certificate {{ $labels.namespace }}/{{ $labels.name }}; it expires in {{ $value | humanizeDuration }}.",
+	 "A cert-manager Certificate expires in less than 21 days (renewal normally happens at 30).",
+	 "`kubectl -n <namespace> describe certificate <name>` and the CertificateRequest and Order it made; "
+	 "`cmctl status certificate <name> -n <namespace>`.",
+	 "1. ACME challenges failing: DNS or the ingress for the HTTP-01 solver.\n"
+	 "2. Issuer not ready: check the ClusterIssuer's credentials.\n"
+	 "3. As a last resort `cmctl renew <name> -n <namespace>` after fixing the cause.\n"},
+	{"PlatformCrossplaneResourcesNotReady", false,
+	 "sum by (gvk) (crossplane_managed_resource_exists) - sum by (gvk) (crossplane_managed_resource_ready) > 0", "30m",
+	 "{{ $value }} Crossplane managed resources of {{ $labels.gvk }} are not ready",
+	 "Managed resources of {{ $labels.gvk }} have not been Ready for 30 minutes: the claims composed from them (databases, queues, buckets) are not ready either, and services that use them lack their connection secrets.",
+	 "Crossplane managed resources (behind the teams' claims) have not been ready for 30 minutes.",
+	 "`kubectl get managed` (READY, SYNCED columns) and `kubectl describe` of the failing ones; the claim in the "
+	 "team namespace: `kubectl -n <namespace> get claim`.",
+	 "1. Synced=False: the provider rejected the parameters or lacks permissions (events name the AWS error).\n"
+	 "2. Ready=False while Synced: the cloud resource is still being created or is failing there (AWS console).\n"
+	 "3. Fix the parameters in `platform.yaml` (render, merge) or the provider's IAM role.\n"},
+};
+
+static const char *quoted(Arena *a, const char *s)
+{
+	return esc_str(a, promql_quote, s);
+}
+
+/* `"a-dev|a-prod"`: namespaces as an anchored alternation of literals */
+static const char *ns_regex(Arena *a, const char *const *ns, int n)
+{
+	StrBuf b;
+	sb_init(&b);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			sb_putc(&b, '|');
+		re2_escape(&b, ns[i]);
+	}
+	sb_putc(&b, '\0');
+	const char *r = quoted(a, b.data);
+	sb_free(&b);
+	return r;
+}
+
+static DNode *alert_rule(Arena *a, const MonSettings *m, const Rule *r, const char *expr, const char *severity)
+{
+	DNode *d = doc_map(a);
+	doc_set_str(a, d, "alert", r->alert);
+	doc_set_str(a, d, "expr", expr);
+	doc_set_str(a, d, "for", r->for_);
+	DNode *l = doc_set_map(a, d, "labels");
+	doc_set_str(a, l, "severity", severity);
+	DNode *an = doc_set_map(a, d, "annotations");
+	doc_set_str(a, an, "summary", r->summary);
+	doc_set_str(a, an, "description", r->description);
+	doc_set_str(a, an, "runbook_url", mon_runbook_url(a, m, r->alert));
+	return d;
+}
+
+static DNode *rule_object(Arena *a, const Platform *p, const MonSettings *m, const char *name)
+{
+	DNode *pr = k8s_object(a, "monitoring.coreos.com/v1", "PrometheusRule", name, m->namespace);
+	DNode *labels = doc_set_map(a, doc_get(pr, "metadata"), "labels");
+	doc_set_str(a, labels, "app.kubernetes.io/managed-by", "platformc");
+	doc_set_str(a, labels, "app.kubernetes.io/part-of", p->name);
+	mon_selector_labels(a, m, labels);
+	return pr;
+}
+
+static DNode *team_rules_doc(Arena *a, const Platform *p, const MonSettings *m, const Team *t)
+{
+	DNode *pr = rule_object(a, p, m, arena_sprintf(a, "team-%s", t->name));
+	doc_set_str(a, doc_get(doc_get(pr, "metadata"), "labels"), k8s_label(a, p, "team"), t->name);
+	DNode *groups = doc_set_seq(a, doc_set_map(a, pr, "spec"), "groups");
+	for (int e = 0; e < p->nenvs; e++) {
+		const Env *env = &p->envs[e];
+		const char *ns = quoted(a, k8s_namespace(a, t, env));
+		DNode *g = doc_push_map(a, groups);
+		doc_set(a, g, "name", doc_strf(a, "team-%s-%s", t->name, env->name));
+		DNode *rules = doc_set_seq(a, g, "rules");
+		for (size_t i = 0; i < ARRAY_LEN(team_rules); i++) {
+			const Rule *r = &team_rules[i];
+			DNode *d = alert_rule(a, m, r, arena_sprintf(a, r->expr, ns),
+					      r->page_in_prod && env->prod ? "page" : "ticket");
+			DNode *l = doc_get(d, "labels");
+			doc_set_str(a, l, "team", t->name);
+			doc_set_str(a, l, "env", env->name);
+			doc_push(a, rules, d);
+		}
+	}
+	return pr;
+}
+
+static DNode *platform_rules_doc(Arena *a, const Platform *p, const MonSettings *m)
+{
+	DNode *pr = rule_object(a, p, m, "platform");
+	DNode *g = doc_push_map(a, doc_set_seq(a, doc_set_map(a, pr, "spec"), "groups"));
+	doc_set_str(a, g, "name", "platform");
+	DNode *rules = doc_set_seq(a, g, "rules");
+	for (size_t i = 0; i < ARRAY_LEN(platform_rules); i++) {
+		DNode *d = alert_rule(a, m, &platform_rules[i], platform_rules[i].expr, "ticket");
+		doc_set_str(a, doc_get(d, "labels"), "team", p->owner->name);
+		doc_push(a, rules, d);
+	}
+	return pr;
+}
+
+static void rule_runbook(FileSet *fs, const Rule *r, const char *scope)
+{
+	StrBuf b;
+	sb_init(&b);
+	sb_printf(&b, "%s\n\nSeverity: %s.\n\n## What fires it\n\n```promql\n", scope,
+		  r->page_in_prod ? "page in prod tiers, ticket elsewhere" : "ticket");
+	/* the expression with a placeholder for the namespace */
+	const char *expr = strstr(r->expr, "%1$s") ? arena_sprintf(fs->arena, r->expr, "\"<namespace>\"") : r->expr;
+	sb_printf(&b, "%s\n```\n\nfor %s.\n\n## Confirm\n\n%s\n\n## Mitigate\n\n%s", expr, r->for_, r->confirm,
+		  r->mitigate);
+	sb_putc(&b, '\0');
+	mon_runbook(fs, r->alert, r->title, b.data);
+	sb_free(&b);
+}
+
+/* ------------------------------------------------------------ dashboards */
+
+static const char *quota_ratio(Arena *a, const char *nsre, const char *extra)
+{
+	return arena_sprintf(a,
+			     "max by (namespace, resource) (kube_resourcequota{namespace=~%s,type=\"used\"%s} / ignoring(type) (kube_resourcequota{namespace=~%s,type=\"hard\"%s} > 0))",
+			     nsre, extra, nsre, extra);
+}
+
+static DNode *team_dashboard(Arena *a, const Platform *p, const Team *t)
+{
+	Dash *d = dash_new(a, mon_team_uid(a, t), arena_sprintf(a, "Team %s", t->name),
+			   (const char *[]){"platformc", t->name, "team", NULL});
+	dash_link(d, "Platform overview", mon_dashboard_url(a, p, mon_overview_uid(a, p)), NULL);
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		if (s->team != t)
+			continue;
+		for (int k = 0; k < s->nenvs; k++)
+			dash_link(d, arena_sprintf(a, "%s (%s)", s->name, s->envs[k].env->name),
+				  mon_dashboard_url(a, p, mon_service_uid(a, s, s->envs[k].env)), NULL);
+	}
+	const char **ns = arena_alloc(a, sizeof *ns * (size_t)p->nenvs);
+	for (int e = 0; e < p->nenvs; e++)
+		ns[e] = k8s_namespace(a, t, &p->envs[e]);
+	const char *nsre = ns_regex(a, ns, p->nenvs);
+	const char *team = quoted(a, t->name);
+
+	dash_row(d, "SLOs");
+	DNode *pn = dash_panel(d, "table", "Error budget remaining (30 days)", 12, 8, "percentunit");
+	dash_table_target(d, pn, arena_sprintf(a, "slo:period_error_budget_remaining:ratio{team=%s}", team));
+	pn = dash_panel(d, "timeseries", "Burn rate over 1h", 12, 8, "short");
+	dash_target(d, pn, arena_sprintf(a, "slo:sli_error:ratio_rate1h{team=%s} / slo:error_budget:ratio{team=%s}", team, team),
+		    "{{service}} {{env}} {{slo}}");
+	dash_row(d, "Quota and pods");
+	pn = dash_panel(d, "timeseries", "Quota used", 8, 8, "percentunit");
+	dash_target(d, pn, quota_ratio(a, nsre, ""), "{{namespace}} {{resource}}");
+	pn = dash_panel(d, "timeseries", "Pods not running", 8, 8, "short");
+	dash_target(d, pn, arena_sprintf(a, "sum by (namespace) (kube_pod_status_phase{namespace=~%s,phase=~\"Pending|Unknown|Failed\"})", nsre),
+		    "{{namespace}}");
+	pn = dash_panel(d, "timeseries", "Container restarts (1h)", 8, 8, "short");
+	dash_target(d, pn, arena_sprintf(a, "sum by (namespace, pod) (increase(kube_pod_container_status_restarts_total{namespace=~%s}[1h])) > 0", nsre),
+		    "{{namespace}}/{{pod}}");
+	dash_row(d, "Alerts");
+	pn = dash_panel(d, "table", "Firing alerts", 24, 8, NULL);
+	dash_table_target(d, pn, arena_sprintf(a, "sum by (alertname, env, severity) (ALERTS{alertstate=\"firing\",team=%s})", team));
+	return d->root;
+}
+
+static DNode *overview_dashboard(Arena *a, const Platform *p)
+{
+	Dash *d = dash_new(a, mon_overview_uid(a, p), arena_sprintf(a, "Platform %s", p->name),
+			   (const char *[]){"platformc", "platform", NULL});
+	for (int t = 0; t < p->nteams; t++)
+		dash_link(d, arena_sprintf(a, "Team %s", p->teams[t]->name), mon_dashboard_url(a, p, mon_team_uid(a, p->teams[t])),
+			  NULL);
+	int n = p->nteams * p->nenvs;
+	const char **ns = arena_alloc(a, sizeof *ns * (size_t)(n + 1));
+	for (int t = 0; t < p->nteams; t++)
+		for (int e = 0; e < p->nenvs; e++)
+			ns[t * p->nenvs + e] = k8s_namespace(a, p->teams[t], &p->envs[e]);
+	const char *nsre = ns_regex(a, ns, n);
+
+	dash_row(d, "SLOs of every service");
+	DNode *pn = dash_panel(d, "table", "Error budget remaining (30 days)", 12, 10, "percentunit");
+	dash_table_target(d, pn, "slo:period_error_budget_remaining:ratio");
+	pn = dash_panel(d, "timeseries", "Services burning budget (1h burn rate above 1)", 12, 10, "short");
+	dash_target(d, pn, "slo:sli_error:ratio_rate1h / slo:error_budget:ratio > 1", "{{service}} {{env}} {{slo}}");
+	dash_row(d, "Quota use per team namespace");
+	pn = dash_panel(d, "timeseries", "CPU requests / quota", 12, 8, "percentunit");
+	dash_target(d, pn, quota_ratio(a, nsre, ",resource=\"requests.cpu\""), "{{namespace}}");
+	pn = dash_panel(d, "timeseries", "Memory requests / quota", 12, 8, "percentunit");
+	dash_target(d, pn, quota_ratio(a, nsre, ",resource=\"requests.memory\""), "{{namespace}}");
+	dash_row(d, "Alerts");
+	pn = dash_panel(d, "table", "Firing alerts per team", 24, 8, NULL);
+	dash_table_target(d, pn, "sum by (team, alertname, env, severity) (ALERTS{alertstate=\"firing\"})");
+	return d->root;
+}
+
+void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
+{
+	Arena *a = fs->arena;
+	const char *dir = "platform/monitoring";
+	DNode *kz = k8s_kustomization(a);
+	DNode *res = doc_set_seq(a, kz, "resources");
+	DNode *gen = doc_set_seq(a, kz, "configMapGenerator");
+
+	fileset_add_yaml(fs, "platform/monitoring/rules/platform.yaml", platform_rules_doc(a, p, m));
+	doc_push_str(a, res, "rules/platform.yaml");
+	for (int t = 0; t < p->nteams; t++) {
+		const char *file = arena_sprintf(a, "rules/team-%s.yaml", p->teams[t]->name);
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), team_rules_doc(a, p, m, p->teams[t]));
+		doc_push_str(a, res, file);
+	}
+
+	fileset_add_json(fs, "platform/monitoring/dashboards/platform-overview.json", overview_dashboard(a, p));
+	doc_push(a, gen, mon_dashboard_generator(a, "dashboard-platform-overview", m->namespace, "platform-overview.json",
+						 "dashboards/platform-overview.json", "platform"));
+	for (int t = 0; t < p->nteams; t++) {
+		const Team *team = p->teams[t];
+		const char *file = arena_sprintf(a, "dashboards/team-%s.json", team->name);
+		fileset_add_json(fs, arena_sprintf(a, "%s/%s", dir, file), team_dashboard(a, p, team));
+		doc_push(a, gen, mon_dashboard_generator(a, arena_sprintf(a, "dashboard-team-%s", team->name), m->namespace,
+							 arena_sprintf(a, "team-%s.json", team->name), file, team->name));
+	}
+	fileset_add_yaml(fs, "platform/monitoring/kustomization.yaml", kz);
+	fileset_add_unit(fs, &(Unit){.kind = U_PLATFORM, .dir = dir, .name = "platform-monitoring", .env = NULL,
+				     .team = NULL, .namespace = m->namespace});
+
+	for (size_t i = 0; i < ARRAY_LEN(team_rules); i++)
+		rule_runbook(fs, &team_rules[i], "Scope: every team namespace (`<team>-<env>`); labels `team`, `env`.");
+	for (size_t i = 0; i < ARRAY_LEN(platform_rules); i++)
+		rule_runbook(fs, &platform_rules[i],
+			     arena_sprintf(a, "Scope: the whole cluster; owned by the platform team (%s).", p->owner->name));
+}

@@ -1,0 +1,884 @@
+/*
+ * platformc.h — the one internal header, sectioned by file in pipeline order.
+ *
+ * Conventions: a function's prefix is its file's name (arena_*, sb_*, src_*,
+ * diag_*, scalar_*, schema_*, lower_*, resolve_*, doc_*, fileset_*,
+ * writer_*); enum constants carry a kind prefix (N_, T_, D_, SEV_, WR_).
+ * Memory rule: everything a compilation allocates lives in one Arena and is
+ * freed at once; allocation failure aborts with a message (arena.c).
+ */
+#ifndef PLATFORMC_H
+#define PLATFORMC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PLATFORMC_VERSION "0.1.0"
+
+/* Exit codes of SPEC §1. */
+enum {
+	EXIT_OK = 0,
+	EXIT_INPUT_ERRORS = 1,
+	EXIT_USAGE = 2,
+	EXIT_OUT_OF_DATE = 3,
+};
+
+/* Fixed limits of SPEC §2.1: checked before they can cost time or memory. */
+#define MAX_FILE_BYTES (4u * 1024 * 1024)
+#define MAX_DEPTH 32
+#define MAX_SCALAR_BYTES (64u * 1024)
+#define MAX_LINE_BYTES (64u * 1024)
+#define MAX_NAME_LEN 63
+#define MAX_DIAGS 200 /* printed; the count of all is still reported */
+#define MAX_INCLUDED_FILES 10000
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* ---------------------------------------------------------------- arena.c */
+
+typedef struct Arena Arena;
+
+Arena *arena_new(void);
+void arena_free(Arena *a);
+void *arena_alloc(Arena *a, size_t n);            /* zeroed, 16-aligned */
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_sprintf(Arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
+char *arena_vsprintf(Arena *a, const char *fmt, va_list ap);
+/* Grows an arena-owned array (old block is abandoned in the arena). */
+void *arena_grow(Arena *a, void *old, size_t old_n, size_t new_n, size_t elem);
+
+void *xmalloc(size_t n);                          /* abort on OOM */
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+_Noreturn void die_oom(void);
+
+/* ----------------------------------------------------------------- util.c */
+
+/* Growable byte buffer, heap-backed (not arena): used by emitters and I/O. */
+typedef struct StrBuf {
+	char *data;
+	size_t len, cap;
+} StrBuf;
+
+void sb_init(StrBuf *b);
+void sb_free(StrBuf *b);
+void sb_reserve(StrBuf *b, size_t extra);
+void sb_putc(StrBuf *b, char c);
+void sb_puts(StrBuf *b, const char *s);
+void sb_putn(StrBuf *b, const char *s, size_t n);
+void sb_printf(StrBuf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
+char *sb_detach(StrBuf *b);                       /* NUL-terminated, caller frees */
+
+/* String-keyed hash map (open addressing), keys not copied. */
+typedef struct StrMap {
+	const char **keys;
+	void **vals;
+	size_t cap, len;
+} StrMap;
+
+void strmap_init(StrMap *m);
+void strmap_free(StrMap *m);
+void *strmap_get(const StrMap *m, const char *key);
+/* Returns the previous value (NULL if none). */
+void *strmap_put(StrMap *m, const char *key, void *val);
+
+/* Levenshtein distance, capped: returns cap+1 when larger. */
+int edit_distance(const char *a, const char *b, int cap);
+/* Best candidate within a distance that scales with length, or NULL. */
+const char *did_you_mean(const char *word, const char *const *cands, int n);
+
+bool utf8_valid(const char *s, size_t n, size_t *bad_offset);
+uint64_t hash_bytes(const void *p, size_t n);    /* FNV-1a 64 */
+int str_cmp_ptr(const void *a, const void *b);   /* qsort over char* */
+bool has_prefix(const char *s, const char *p);
+bool has_suffix(const char *s, const char *p);
+
+/* ---------------------------------------------------------------- source.c */
+
+/* Bytes [start, end) of a file's text that hold a credential: printed as `*`. */
+typedef struct SecretRange {
+	size_t start, end;
+} SecretRange;
+
+/* A loaded input file with a line index, kept for diagnostics. */
+typedef struct SourceFile {
+	const char *path;      /* as the user named it (relative to cwd) */
+	char *text;            /* normalised: BOM stripped, CRLF -> LF, NUL-terminated */
+	size_t len;
+	int *line_starts;      /* byte offset of each line's start */
+	int nlines;
+	SecretRange *secrets;  /* sorted by start, not overlapping */
+	int nsecrets;
+} SourceFile;
+
+/* A span: 1-based line and column (in characters), length in characters.
+ * line 0 with a file: the whole file (no line to show). */
+typedef struct Span {
+	const SourceFile *file;
+	int line, col, len;
+} Span;
+
+typedef enum NodeKind { N_SCALAR, N_MAP, N_SEQ } NodeKind;
+
+typedef struct Node Node;
+typedef struct Pair {
+	Node *key;
+	Node *val;
+} Pair;
+
+/*
+ * The YAML tree libfyaml's events are turned into. Scalars keep their source
+ * text: the checker types them by the schema (SPEC §2.1), never by YAML.
+ */
+struct Node {
+	NodeKind kind;
+	Span span;
+	const char *text;      /* scalar: the value after unescaping */
+	size_t textlen;
+	bool plain;            /* scalar written without quotes */
+	bool is_null;          /* plain empty or `~`/`null`; N_MAP: an empty file */
+	bool secret;           /* looks like a credential (E0118): never echo `text` */
+	uint32_t start, end;   /* scalar: bytes of its text in the file (end 0: none) */
+	int n;                 /* items or pairs */
+	Node **items;          /* N_SEQ */
+	Pair *pairs;           /* N_MAP, in source order */
+};
+
+typedef struct Diags Diags;
+typedef struct Credential Credential;
+
+/* Reads and parses one file. Returns the root node or NULL (diagnostics added).
+ * `display_path` is the name used in diagnostics. */
+Node *src_load_file(Arena *a, Diags *d, const char *path, SourceFile **out_file);
+/* Same over bytes in memory (fuzzing, tests). */
+Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *bytes,
+		     size_t len, SourceFile **out_file);
+/* Map lookup by key text; NULL when absent. */
+Node *node_get(const Node *map, const char *key);
+/* `over` merged onto `base` (resolve.c): mappings merge key by key, any
+ * other value replaces; neither input is changed. */
+const Node *node_merge(Arena *a, const Node *base, const Node *over);
+Span span_of_key(const Node *map, const char *key);
+/* Bytes in one character at `s` (a valid UTF-8 sequence, else 1): the unit
+ * that columns count. */
+int src_char_len(const char *s, size_t n);
+
+/* ----------------------------------------------------------------- diag.c */
+
+typedef enum Severity { SEV_ERROR, SEV_WARNING } Severity;
+
+typedef enum DiagFormat { DF_HUMAN, DF_JSON, DF_GITHUB } DiagFormat;
+
+typedef struct DiagNote {
+	Span span;             /* file == NULL: no position */
+	char *msg;
+} DiagNote;
+
+typedef struct Diag {
+	Severity sev;
+	const char *code;      /* "E0201" */
+	Span span;             /* file == NULL: no position (e.g. I/O) */
+	char *msg;
+	char *label;           /* text beside the caret */
+	char *help;
+	DiagNote notes[8];
+	int nnotes;
+	unsigned seq;          /* insertion order, for a stable sort */
+	bool redact;           /* the spanned text is a secret: never print it */
+	Arena *arena;          /* where label, help and notes are allocated */
+} Diag;
+
+struct Diags {
+	Arena *arena;
+	Diag **items;
+	int n, cap;
+	int errors, warnings;
+	/* credential patterns: source.c scans every file with them, and every
+	 * printed message is masked with them (NULL: no scanning) */
+	const Credential *creds;
+	int ncreds;
+};
+
+void diags_init(Diags *d, Arena *a);
+Diag *diag_add(Diags *d, Severity sev, const char *code, Span sp, const char *fmt, ...)
+	PRINTF_LIKE(5, 6);
+#define diag_error(d, code, ...) diag_add((d), SEV_ERROR, (code), __VA_ARGS__)
+#define diag_warn(d, code, ...) diag_add((d), SEV_WARNING, (code), __VA_ARGS__)
+void diag_label(Diag *g, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void diag_help(Diag *g, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void diag_note(Diag *g, Span sp, const char *fmt, ...) PRINTF_LIKE(3, 4);
+void diags_sort(Diags *d);
+/* Prints all (sorted) diagnostics to `out` with a summary line. */
+void diags_print(Diags *d, DiagFormat fmt, bool color, void *file /* FILE* */);
+
+/* The diagnostic code table (stdlib/diagnostics.json, read with jsmn). */
+typedef struct DiagCode {
+	const char *code, *title, *explain;
+} DiagCode;
+const DiagCode *diag_code_lookup(const char *code);
+int diag_code_count(void);
+const DiagCode *diag_code_at(int i);
+
+/* --------------------------------------------------------------- scalar.c */
+
+/* Parsers for the built-in scalar types of SPEC §2.1. Each returns true
+ * and fills the value on success; never allocates. */
+bool scalar_is_name(const char *s, size_t n);
+bool scalar_int(const char *s, long long *out);
+bool scalar_number(const char *s, double *out);
+bool scalar_bool(const char *s, bool *out);
+/* Kubernetes quantity: value in milli-units (cpu) / bytes*1000 (memory). */
+bool scalar_quantity(const char *s, long double *out_base_units);
+bool scalar_duration(const char *s, long long *out_ms);
+bool scalar_date(const char *s, int *y, int *m, int *d);
+bool scalar_url(const char *s);
+/* Formats a number the same way on every machine ("0.5", "16", "1e+21"). */
+void scalar_format_number(double v, char *buf, size_t n);
+
+/* ---------------------------------------------------------------- embed.c */
+/* Generated at build time from stdlib/ and catalog/: name -> bytes. */
+typedef struct EmbeddedFile {
+	const char *path;
+	const char *data;
+	size_t len;
+} EmbeddedFile;
+extern const EmbeddedFile embedded_files[];
+extern const int embedded_files_count;
+const EmbeddedFile *embedded_find(const char *path);
+
+/* --------------------------------------------------------------- schema.c */
+
+typedef enum TypeKind {
+	T_STRING, T_NAME, T_INT, T_NUMBER, T_BOOL, T_QUANTITY, T_DURATION, T_PERCENT,
+	T_URL, T_DATE, T_ANY, T_OBJECT, T_LIST, T_MAP, T_UNION,
+} TypeKind;
+
+typedef struct Type Type;
+typedef struct Field {
+	const char *name;
+	Type *type;
+	bool required;
+	const char *doc;
+	const char *def;       /* default, as text (docs and JSON Schema) */
+} Field;
+
+struct Type {
+	TypeKind kind;
+	const char *name;      /* named types: "Service", "github-user" */
+	const char *doc;
+	const char *what;      /* how a message describes a valid value */
+	const char *help;      /* help line for a value that does not match `pattern` */
+	void *help_re;         /* ... when it matches this (NULL: always) */
+	Field *fields;         /* T_OBJECT */
+	int nfields;
+	Type *elem;            /* T_LIST, T_MAP values */
+	Type *key;             /* T_MAP keys (a scalar type) */
+	Type *alts[3];         /* T_UNION: picked by node kind */
+	int nalts;
+	const char **enums;
+	int nenums;
+	bool has_min, has_max;
+	double min, max;
+	int min_items, max_len;
+	const char *pattern;
+	void *re;              /* pcre2_code* */
+};
+
+struct Credential {
+	const char *what;
+	void *re;
+};
+
+typedef struct Schema {
+	Arena *arena;
+	StrMap types;
+	Type *root, *include_root;
+	Credential *creds;
+	int ncreds;
+} Schema;
+
+/* Loads stdlib/schema.yaml (embedded). Aborts on a malformed schema: it is
+ * part of the compiler, so that is a build bug, caught by every test. */
+Schema *schema_load(Arena *a);
+Type *schema_type(Schema *s, const char *name);
+/* Checks `n` against `t`; adds diagnostics. Returns the number of errors. */
+int schema_check(Schema *s, const Node *n, const Type *t, Diags *d);
+/* Matches a PCRE2 pattern compiled by the schema. */
+bool schema_match(void *re, const char *s, size_t n);
+/* First match of `re` in s[from..n): true and its byte range, or false. */
+bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
+/* JSON Schema (draft-07) of platform.yaml, for editors. */
+void schema_emit_json(Schema *s, StrBuf *out);
+const char *type_describe(const Type *t);
+
+/* ------------------------------------------------------ lower.c, resolve.c */
+
+/*
+ * The typed model. lower.c fills it from checked trees (every object keeps
+ * its node for spans); resolve.c links references, applies `defaults` and
+ * `overrides`, computes each service's values per environment and enforces
+ * the cross-object rules. Backends read only the resolved model.
+ */
+typedef struct FileSet FileSet;
+typedef struct Team Team;
+typedef struct Service Service;
+typedef struct Resource Resource;
+
+typedef struct Env {
+	const char *name;
+	bool prod;
+	const char *cluster;   /* NULL: in-cluster */
+	int index;             /* promotion order */
+	const Node *node;
+} Env;
+
+struct Team {
+	const char *name, *title, *email, *slack;
+	const char **members;
+	int nmembers;
+	const char *quota_cpu, *quota_memory; /* as written */
+	long double quota_cpu_m, quota_memory_m;
+	long long quota_pods;  /* 0: not set */
+	bool has_budget;
+	double budget;
+	int index;
+	const Node *node;
+};
+
+typedef struct System {
+	const char *name, *description;
+	Team *owner;
+	const Node *node;
+} System;
+
+typedef struct EnvVar {
+	const char *key, *value;
+} EnvVar;
+
+/* A service's effective values in one environment (defaults, then the
+ * service, then overrides.<env>: mappings merge, other values replace). */
+typedef struct ServiceEnv {
+	Env *env;
+	bool autoscale;        /* replicas is a range: an HPA */
+	long long replicas, max_replicas, cpu_target; /* replicas = min */
+	const char *cpu, *memory;                  /* requests as written */
+	long double cpu_m, memory_m;
+	EnvVar *vars;
+	int nvars;
+	const char *ingress_host, *ingress_path;
+	const Node *node;      /* the merged node, for spans */
+} ServiceEnv;
+
+struct Service {
+	const char *name, *description, *repo, *lifecycle, *language, *image, *api;
+	const char *liveness, *readiness;
+	long long port;
+	Team *team;
+	struct System *system;
+	Resource **uses;
+	int nuses;
+	Service **calls;
+	int ncalls;
+	bool has_availability, has_latency;
+	double availability;           /* percent */
+	long long latency_ms;
+	double latency_percent;
+	ServiceEnv *envs;              /* in promotion order */
+	int nenvs;
+	const Node *node;              /* as written */
+	const Node *eff;               /* merged with defaults.service */
+};
+
+struct Resource {
+	const char *name, *kind, *description;
+	Team *team;
+	Env **envs;
+	int nenvs;
+	Team **shared_with;
+	int nshared;
+	const Node *params;            /* defaults.resources.<kind> merged with params */
+	const Node *overrides;
+	const Node *node;
+	const struct Kind *kindp;      /* catalog.c: the kind, once checked */
+	struct PVal **env_params;      /* catalog.c: effective params, per envs[i] */
+};
+
+typedef struct PolicyException {
+	const char *policy, *reason, *expires;
+	Service **services;
+	int nservices;
+	const Node *node;
+} PolicyException;
+
+typedef struct Platform {
+	const char *name, *domain;
+	Team *owner;
+	const char *provider, *region, *account;
+	const char *gitops_repo, *gitops_revision, *gitops_path;
+	const char **registries;
+	int nregistries;
+	const char *grafana_url, *backstage_url;
+	const char *crossplane_target, *kyverno_target;
+	const char **catalog_dirs;
+	int ncatalog_dirs;
+	Env *envs;
+	int nenvs;
+	Team **teams;
+	int nteams;
+	struct System **systems;
+	int nsystems;
+	Service **services;
+	int nservices;
+	Resource **resources;
+	int nresources;
+	const char *policy_action;
+	const char **policy_disable;
+	int npolicy_disable;
+	PolicyException *exceptions;
+	int nexceptions;
+	const Node *root;              /* root file's tree */
+	const SourceFile *root_file;
+	const Node *defaults_service, *defaults_resources;
+	struct Catalog *catalog;       /* catalog.c: built-in and platform.catalog kinds */
+} Platform;
+
+/* The front end in one call: load FILE and its includes, check, lower,
+ * resolve. Returns NULL when any error was reported. */
+Platform *lower_load(Arena *a, Schema *s, Diags *d, const char *path);
+/* The same over bytes in memory (fuzzing); includes resolve against `path`. */
+Platform *lower_load_bytes(Arena *a, Schema *s, Diags *d, const char *path, const char *bytes, size_t len);
+/* Fills references and per-environment values; returns the error count. */
+int resolve_platform(Arena *a, Platform *p, Diags *d);
+Env *platform_env(const Platform *p, const char *name);
+Team *platform_team(const Platform *p, const char *name);
+bool service_runs_in(const Service *s, const Env *e);
+bool resource_runs_in(const Resource *r, const Env *e);
+
+/* --------------------------------------------------------------- backend */
+
+/* A backend is a pure function: model -> documents in the file set. */
+typedef struct Backend {
+	const char *name;
+	void (*run)(const Platform *p, FileSet *fs);
+} Backend;
+
+void backend_tenancy(const Platform *p, FileSet *fs);
+void backend_services(const Platform *p, FileSet *fs);
+void backend_clusters(const Platform *p, FileSet *fs);
+
+extern const Backend backends[];
+extern const int nbackends;
+
+/* ------------------------------------------------------------------ doc.c */
+
+/*
+ * The output document layer. Backends build trees of DNode and never print;
+ * emitters turn them into bytes. Maps keep insertion order: the backend
+ * decides key order, so the order is stable by construction.
+ */
+typedef enum DKind { D_NULL, D_BOOL, D_INT, D_NUM, D_STR, D_MAP, D_SEQ } DKind;
+
+typedef struct DNode DNode;
+typedef struct DPair {
+	const char *key;
+	DNode *val;
+} DPair;
+
+struct DNode {
+	DKind kind;
+	bool flow;             /* prefer flow style ([a, b]) for short sequences */
+	bool literal;          /* D_STR: prefer literal block style (|) when multi-line */
+	long long i;           /* D_INT, D_BOOL */
+	const char *s;         /* D_STR text; D_NUM canonical text */
+	int n, cap;
+	DPair *pairs;          /* D_MAP */
+	DNode **items;         /* D_SEQ */
+};
+
+DNode *doc_map(Arena *a);
+DNode *doc_seq(Arena *a);
+DNode *doc_str(Arena *a, const char *s);           /* copies s */
+DNode *doc_strf(Arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
+DNode *doc_int(Arena *a, long long v);
+DNode *doc_num(Arena *a, double v);                /* formatted by scalar_format_number */
+DNode *doc_bool(Arena *a, bool v);
+DNode *doc_null(Arena *a);
+/* Appends (or replaces an existing key's value in place); returns val. */
+DNode *doc_set(Arena *a, DNode *map, const char *key, DNode *val);
+DNode *doc_set_str(Arena *a, DNode *map, const char *key, const char *v);
+DNode *doc_set_int(Arena *a, DNode *map, const char *key, long long v);
+DNode *doc_set_bool(Arena *a, DNode *map, const char *key, bool v);
+DNode *doc_set_map(Arena *a, DNode *map, const char *key);   /* new child map */
+DNode *doc_set_seq(Arena *a, DNode *map, const char *key);   /* new child seq */
+DNode *doc_push(Arena *a, DNode *seq, DNode *val);
+DNode *doc_push_str(Arena *a, DNode *seq, const char *v);
+DNode *doc_push_map(Arena *a, DNode *seq);
+DNode *doc_get(const DNode *map, const char *key);
+
+/* True when a YAML 1.1 or 1.2 reader would not read `s` back as this same
+ * string from a plain scalar (no, on, y, ~, 0755, 1.10, 12:30, 2024-01-01,
+ * leading/trailing space, indicators, ...). */
+bool doc_needs_quotes(const char *s);
+/* Emits one or more documents as a YAML stream (`---` between them) after a
+ * `# header` comment block (each line of `header` prefixed "# "; NULL: none). */
+void doc_emit_yaml(StrBuf *out, DNode *const *docs, int ndocs, const char *header);
+/* Emits JSON, 2-space indent, keys in insertion order, trailing newline. */
+void doc_emit_json(StrBuf *out, const DNode *root);
+/* JSON string escaping (quotes included). */
+void doc_json_string(StrBuf *out, const char *s);
+
+/* -------------------------------------------------------------- fileset.c */
+
+/* The in-memory output tree: relative path -> bytes. Backends add; the
+ * writer is the only code that touches the disk. */
+typedef struct OutFile {
+	const char *path;      /* relative, '/'-separated, no '..', no leading '/' */
+	char *data;            /* heap (freed by fileset_free) */
+	size_t len;
+} OutFile;
+
+/*
+ * A unit of deployment: one folder with a kustomization.yaml that
+ * `clusters/<env>` includes and one Argo CD Application syncs. Family
+ * backends register theirs; the clusters and argocd backends read them, so a
+ * new family is wired into every environment by registering its folders.
+ * The kind is also the sync order (Argo CD sync waves).
+ */
+typedef enum UnitKind {
+	U_PLATFORM,            /* cluster-scoped platform parts: XRDs, policies */
+	U_TENANCY,             /* a team's namespace in one environment */
+	U_RESOURCE,            /* claims and connection secrets */
+	U_SERVICE,             /* a service's overlay */
+	U_MONITORING,          /* rules, monitors, dashboards */
+} UnitKind;
+
+typedef struct Unit {
+	UnitKind kind;
+	const char *dir;       /* relative folder holding kustomization.yaml */
+	const char *name;      /* Argo CD Application name without the env suffix */
+	const Env *env;        /* NULL: every environment (one Application each) */
+	const Team *team;      /* NULL or U_TENANCY: the platform's own AppProject */
+	const char *namespace; /* destination namespace; NULL: several/cluster-scoped */
+	const char *label_key, *label_value; /* extra Application label (selectors) */
+} Unit;
+
+struct FileSet {
+	Arena *arena;
+	OutFile *files;
+	int n, cap;
+	StrMap index;
+	const char *header;    /* generated-file comment text */
+	Unit *units;
+	int nunits, unitcap;
+};
+
+void fileset_init(FileSet *fs, Arena *a);
+void fileset_free(FileSet *fs);
+/* Takes ownership of data (heap). Aborts on a duplicate path (a backend bug). */
+void fileset_add(FileSet *fs, const char *path, char *data, size_t len);
+void fileset_add_text(FileSet *fs, const char *path, const char *text);
+/* In doc.c: emit a document (with fs->header as its comment) and add it. */
+void fileset_add_yaml(FileSet *fs, const char *path, DNode *doc);
+void fileset_add_yaml_multi(FileSet *fs, const char *path, DNode *const *docs, int n);
+void fileset_add_json(FileSet *fs, const char *path, const DNode *doc);
+/* Registers a deployment unit (copied). */
+void fileset_add_unit(FileSet *fs, const Unit *u);
+/* Sorts by path (byte order). */
+void fileset_sort(FileSet *fs);
+const OutFile *fileset_find(const FileSet *fs, const char *path);
+
+/* --------------------------------------------------------------- writer.c */
+
+typedef enum WriterMode { WR_WRITE, WR_CHECK } WriterMode;
+
+typedef struct WriterReport {
+	int added, changed, removed, unchanged;
+	/* WR_CHECK: the differing paths, each prefixed "added: ", "changed: ", "stale: " */
+	char **lines;
+	int nlines;
+} WriterReport;
+
+/*
+ * Makes `outdir` hold exactly the files of `fs` plus whatever files in it
+ * platformc does not own (SPEC §4). Returns 0 on success, -1 on an error
+ * (message in err). With WR_CHECK, writes nothing and fills the report.
+ */
+int writer_run(const FileSet *fs, const char *outdir, WriterMode mode, WriterReport *rep,
+	       char *err, size_t errlen);
+void writer_report_free(WriterReport *rep);
+
+#define MANIFEST_NAME ".platformc-manifest"
+
+Unit *clusters_sorted_units(const FileSet *fs); /* deployment order; caller frees */
+void backend_argocd(const Platform *p, FileSet *fs);
+void backend_readme(const Platform *p, FileSet *fs);
+
+/* ------------------------------------------------------ k8s.c, backends */
+
+/* The conventions every family agrees on. */
+const char *k8s_label(Arena *a, const Platform *p, const char *what); /* platform.<domain>/<what> */
+const char *k8s_namespace(Arena *a, const Team *t, const Env *e);     /* <team>-<env> */
+DNode *k8s_object(Arena *a, const char *api_version, const char *kind, const char *name, const char *ns);
+DNode *k8s_kustomization(Arena *a);
+/* The standard labels of a service's objects (app.kubernetes.io/ labels, team, backstage id). */
+DNode *k8s_service_labels(Arena *a, const Platform *p, const Service *s);
+/* Argo CD destination of an environment: {name: cluster} or the in-cluster server. */
+DNode *k8s_destination(Arena *a, const Env *e, const char *ns);
+
+
+/* ------------------------------------------------------ backend_backstage.c */
+
+/* Backstage catalog entities and scaffolder templates under catalog/. */
+void backend_backstage(const Platform *p, FileSet *fs);
+
+/* ----------------------------------------------- policies.c, backend_kyverno.c */
+
+/* One policy of the library (stdlib/policies.yaml). */
+typedef struct LibPolicy {
+	const char *name, *category, *title, *severity, *namespaces, *match, *checks, *why;
+	bool validate;         /* has CEL validations (else mutate or generate) */
+	const Node *node;      /* the definition */
+} LibPolicy;
+
+/* Parses the embedded library into `a`; returns the count. */
+int policy_library(Arena *a, const LibPolicy **out);
+bool policy_disabled(const Platform *p, const char *name);
+/* The registries a team's images may come from: its own, else the platform's. */
+const char **team_registries(Arena *a, const Platform *p, const Team *t, int *n);
+/* Checks `policies.disable` and `policies.exceptions` names (E0221); returns the error count. */
+int policies_resolve(Arena *a, Platform *p, Diags *d);
+void backend_kyverno(const Platform *p, FileSet *fs);
+
+/* ------------------------------------- monitoring.c, backend_monitoring.c,
+ *                                        monitoring_platform.c, monitoring_dash.c */
+
+/* Escaping for what reaches PromQL, Alertmanager templates and Markdown
+ * (SPEC §5). Each appends to `b`. */
+void promql_quote(StrBuf *b, const char *s);        /* "…": \ " and control characters escaped */
+void re2_escape(StrBuf *b, const char *s);          /* a literal as an RE2 pattern (metacharacters escaped) */
+void promql_regex_quote(StrBuf *b, const char *s);  /* re2_escape, then promql_quote */
+/* Text that Prometheus expands as a Go template but must print as is:
+ * every `{{` becomes `{{ "{{" }}`. */
+void gotmpl_escape(StrBuf *b, const char *s);
+/* Text for Markdown: HTML-significant characters and Markdown emphasis/link
+ * punctuation escaped, newlines folded to spaces. */
+void md_escape(StrBuf *b, const char *s);
+/* Any of the escapes above, into a string in `a`: esc_str(a, promql_quote, s). */
+const char *esc_str(Arena *a, void (*escape)(StrBuf *, const char *), const char *s);
+/* `user-service` -> `UserService` (injective over names: `-` before a
+ * non-letter becomes `_`). */
+const char *mon_camel(Arena *a, const char *name);
+/* A Grafana uid (≤ 40 chars, [a-z0-9-]): readable prefix + hash of `key`. */
+const char *mon_uid(Arena *a, const char *readable, const char *key);
+
+typedef struct MonMetrics {
+	const char *path, *requests, *latency, *error_label, *error_regex;
+} MonMetrics;
+
+typedef struct MonSettings {
+	const char *namespace;          /* Prometheus and Grafana */
+	const char *dashboards_namespace; /* NULL: the team namespace */
+	const Node *selector;           /* prometheus_selector, NULL: default */
+	const char *runbook_base;       /* no trailing slash */
+} MonSettings;
+
+MonSettings mon_settings(Arena *a, const Platform *p);
+MonMetrics mon_metrics(const Platform *p, const Service *s);
+/* The Prometheus CR's selector labels, added to `labels`. */
+void mon_selector_labels(Arena *a, const MonSettings *m, DNode *labels);
+const char *mon_runbook_url(Arena *a, const MonSettings *m, const char *alert);
+/* `<grafana>/d/<uid>` when platform.grafana is set, else `/d/<uid>`. */
+const char *mon_dashboard_url(Arena *a, const Platform *p, const char *uid);
+const char *mon_service_uid(Arena *a, const Service *s, const Env *e);
+const char *mon_team_uid(Arena *a, const Team *t);
+const char *mon_overview_uid(Arena *a, const Platform *p);
+/* Adds docs/runbooks/<alert>.md (heading, what fires it, confirm, mitigate). */
+void mon_runbook(FileSet *fs, const char *alert, const char *title, const char *body);
+/* A ConfigMap generator entry for the Grafana sidecar. */
+DNode *mon_dashboard_generator(Arena *a, const char *name, const char *ns, const char *key, const char *file,
+			       const char *folder);
+
+/* Dashboards (classic JSON, schemaVersion 42), laid out on a 24-column grid. */
+typedef struct Dash {
+	Arena *a;
+	DNode *root, *panels, *links;
+	int next_id, x, y, row_h;
+} Dash;
+Dash *dash_new(Arena *a, const char *uid, const char *title, const char *const *tags);
+void dash_link(Dash *d, const char *title, const char *url, const char *tooltip);
+void dash_row(Dash *d, const char *title);
+/* A panel `w` columns wide and `h` high; returns it for targets/options. */
+DNode *dash_panel(Dash *d, const char *type, const char *title, int w, int h, const char *unit);
+void dash_target(Dash *d, DNode *panel, const char *expr, const char *legend);
+void dash_table_target(Dash *d, DNode *panel, const char *expr);
+void dash_thresholds(Dash *d, DNode *panel, double warn, double ok);
+
+void backend_monitoring(const Platform *p, FileSet *fs);
+void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m);
+/* ------------------------------------------- expr.c, catalog.c, cost.c */
+
+/*
+ * Small expressions over a kind's parameters (constraints, `when`, cost):
+ *   literals 1, 0.5, "text", true, false; paths a.b.c; has(p), len(p),
+ *   distinct(p, ...), lookup("table", e); ! - * / + - == != < <= > >= && ||
+ *   and c ? a : b. Parsing is bounded (MAX_EXPR_DEPTH, MAX_EXPR_LEN).
+ */
+#define MAX_EXPR_DEPTH 32
+#define MAX_EXPR_LEN 2048
+
+typedef enum ExprKind {
+	X_NUM, X_STR, X_BOOL, X_PATH, X_CALL, X_NOT, X_NEG, X_BIN, X_COND,
+} ExprKind;
+
+typedef struct Expr Expr;
+struct Expr {
+	ExprKind kind;
+	int op;                /* X_BIN: one of the operator tokens below */
+	double num;
+	const char *s;         /* X_STR text, X_PATH dotted path, X_CALL name */
+	Expr *a, *b, *c;       /* operands; X_CALL: args in `args` */
+	Expr **args;
+	int nargs;
+	int pos;               /* byte offset in the source */
+};
+enum { XOP_OR = 1, XOP_AND, XOP_EQ, XOP_NE, XOP_LT, XOP_LE, XOP_GT, XOP_GE, XOP_ADD, XOP_SUB, XOP_MUL, XOP_DIV };
+
+/* Parses `src`; NULL on error with a message and the byte offset. */
+Expr *expr_parse(Arena *a, const char *src, char *err, size_t errlen, int *errpos);
+/* Calls fn for every path in e (and in nested calls), in source order. */
+void expr_paths(const Expr *e, void (*fn)(const Expr *path, void *ctx), void *ctx);
+
+/* A typed parameter value (defaults applied). */
+typedef enum PValKind { PV_NULL, PV_BOOL, PV_NUM, PV_STR, PV_LIST, PV_OBJ } PValKind;
+typedef struct Param Param;
+typedef struct PVal PVal;
+struct PVal {
+	PValKind kind;
+	const Param *param;
+	bool b;
+	double num;            /* PV_NUM; durations in milliseconds */
+	const char *s;         /* PV_STR text; PV_NUM source text */
+	const char **keys;     /* PV_OBJ */
+	PVal **items;          /* PV_LIST items; PV_OBJ values */
+	int n;
+	const Node *node;      /* where it was written; NULL for a default */
+};
+
+typedef struct KConstraint {
+	const char *src, *message;
+	Expr *e;
+	const Node *node;
+} KConstraint;
+
+struct Param {
+	const char *name, *claim, *title, *description;
+	TypeKind type;         /* scalar types, T_OBJECT, T_LIST */
+	const char **enums;
+	int nenums;
+	bool has_min, has_max, has_step;
+	double min, max, step; /* durations in milliseconds */
+	const char *pattern;
+	const Node *def, *def_prod; /* default (all tiers), prod-tier default */
+	bool has_def, has_def_prod;
+	bool required;
+	Expr *when;
+	const char *when_src;
+	Param *fields;         /* T_OBJECT */
+	int nfields;
+	Param *item;           /* T_LIST */
+	KConstraint *cons;     /* T_OBJECT: constraints over its fields */
+	int ncons;
+	Type *check;           /* the same as a schema Type, for schema_check */
+	const Node *node;
+};
+
+typedef struct KPatch {
+	const char *from, *to, *convert, *fmt;
+	const Node *map;       /* value -> value */
+} KPatch;
+
+typedef struct KConn {
+	const char *name, *from, *value;
+} KConn;
+
+typedef struct KManaged {
+	const char *name, *kind;
+	const char *api[2];    /* [0] claims target, [1] namespaced target */
+	const Node *base;      /* spec fields of the base */
+	KPatch *patches;
+	int npatches;
+	KConn *conn;
+	int nconn;
+	bool primary;          /* writes the connection secret (namespaced target) */
+} KManaged;
+
+typedef struct Kind {
+	const char *name, *title, *type, *description;
+	int port;
+	const char *claim_kind, *claim_plural, *xr_kind, *xr_plural;
+	Param params;          /* a T_OBJECT: the parameter schema */
+	KManaged *mrs;
+	int nmrs;
+	const char *cost_source, *cost_date, *cost_usage;
+	Expr *cost_monthly;
+	const Node *cost_tables;
+	bool builtin, defaults_checked;
+	const Node *node;
+} Kind;
+
+typedef struct Catalog {
+	Kind **kinds;          /* sorted by name */
+	int n;
+	Schema *schema;        /* for schema_check of params */
+	void *seen;            /* catalog.c: diagnostics already reported */
+} Catalog;
+
+/* Loads the built-in kinds and those of `platform.catalog` (once per
+ * platform); a malformed kind file is an error (E0301). */
+Catalog *catalog_load(Arena *a, Platform *p, Diags *d);
+const Kind *catalog_kind(const Platform *p, const char *name);
+/* Checks a resource's params per environment (types, ranges, steps,
+ * patterns, constraints, cross-resource rules) and fills kindp and
+ * env_params. Call after every resource's environments are known. */
+int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d);
+const PVal *catalog_values(const Resource *r, const Env *e);
+const PVal *pval_get(const PVal *obj, const char *path);
+/* The port services reach a resource of this kind on (egress rules). */
+int catalog_port(const Platform *p, const char *kind);
+/* Evaluates an expression over a value (tier from the environment): kind
+ * 0 = false/null, 1 = bool, 2 = number, 3 = string. */
+typedef struct EvalResult {
+	int kind;
+	bool b;
+	double num;
+	const char *s;
+} EvalResult;
+EvalResult catalog_eval(const Kind *k, const Expr *e, const PVal *scope, const Env *env);
+
+/* cost.c: `platformc cost` (text or json to `out`, a FILE*; budget
+ * warnings to stderr). Returns an exit code. */
+int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, bool color, void *out);
+
+void backend_crossplane(const Platform *p, FileSet *fs);
+/* ------------------------------------------- cmd_graph.c, cmd_diff.c, cmd_help.c */
+
+#include <stdio.h>
+
+/* `graph`: dot (default) or mermaid on o; -1 on an unknown format. */
+int cmd_graph(const Platform *p, const char *format, FILE *o);
+/* `diff`: the objects a render of fs would add, change or remove in outdir,
+ * text (default) or markdown on o; -1 on an unknown format. Writes nothing. */
+int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o);
+/* `VERB --help`: the verb's usage text, or NULL for an unknown verb. */
+const char *verb_help(const char *verb);
+
+#endif

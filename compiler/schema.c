@@ -1,0 +1,837 @@
+/*
+ * schema.c — the schema of platform.yaml (stdlib/schema.yaml) and the
+ * schema-directed checker.
+ *
+ * The schema is data, parsed with the same front end as user input. The
+ * checker walks a YAML tree beside a Type and reports every problem it
+ * finds (it does not stop at the first): wrong node kinds, unknown keys
+ * (with did-you-mean), missing required keys, and scalars that do not parse
+ * as the field's type (SPEC §2.1: `no` in a string field is the string
+ * "no"; `yes` in a bool field is an error). Every scalar is also scanned for
+ * credential-looking text (SPEC §5), whose value is then never printed.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "platformc.h"
+
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- loading ---- */
+
+static const char *const builtin_names[] = {
+	"string", "name", "int", "number", "bool", "quantity", "duration", "percent", "url", "date", "any",
+};
+
+static _Noreturn void schema_bug(const char *what, const char *detail)
+{
+	fprintf(stderr, "platformc: internal error in stdlib/schema.yaml: %s `%s`\n", what, detail);
+	abort();
+}
+
+/*
+ * A loaded schema lives as long as the process (its types are in the
+ * caller's arena, but its compiled patterns and name table are on the heap,
+ * where PCRE2 and StrMap allocate). They are released at exit, so leak
+ * checkers report only real leaks.
+ */
+static void **schema_heap;
+static size_t schema_nheap, schema_capheap;
+static bool schema_atexit_set;
+
+static void schema_release(void)
+{
+	for (size_t i = 0; i < schema_nheap; i += 2) {
+		if (schema_heap[i + 1])
+			pcre2_code_free(schema_heap[i]); /* a compiled pattern */
+		else
+			free(schema_heap[i]);            /* a StrMap array */
+	}
+	free(schema_heap);
+	schema_heap = NULL;
+	schema_nheap = schema_capheap = 0;
+}
+
+static void schema_keep(void *p, bool is_re)
+{
+	if (!schema_atexit_set) {
+		atexit(schema_release);
+		schema_atexit_set = true;
+	}
+	if (schema_nheap + 2 > schema_capheap) {
+		schema_capheap = schema_capheap ? schema_capheap * 2 : 64;
+		schema_heap = xrealloc(schema_heap, sizeof *schema_heap * schema_capheap);
+	}
+	schema_heap[schema_nheap++] = p;
+	schema_heap[schema_nheap++] = is_re ? (void *)1 : NULL;
+}
+
+static void *compile_re(const char *pattern)
+{
+	int err;
+	PCRE2_SIZE off;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
+	if (!re)
+		schema_bug("bad pattern", pattern);
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* a failure only means no JIT */
+	schema_keep(re, true);
+	return re;
+}
+
+bool schema_match(void *re, const char *s, size_t n)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	if (!md)
+		die_oom();
+	int rc = pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	if (!md)
+		die_oom();
+	/* the first search of a subject checks it is UTF-8 (a failed check is no
+	 * match); later ones from inside it skip the check, which reads the
+	 * whole subject each time */
+	int rc = pcre2_match(re, (PCRE2_SPTR)s, n, from, from ? PCRE2_NO_UTF_CHECK : 0, md, NULL);
+	if (rc >= 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		*mstart = ov[0];
+		*mend = ov[1];
+	}
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+static const char *scalar_text(const Node *n)
+{
+	return n && n->kind == N_SCALAR ? n->text : NULL;
+}
+
+Type *schema_type(Schema *s, const char *name)
+{
+	return strmap_get(&s->types, name);
+}
+
+static Type *new_type(Schema *s, TypeKind k)
+{
+	Type *t = arena_alloc(s->arena, sizeof *t);
+	t->kind = k;
+	return t;
+}
+
+/* Parses a type expression: T, [T], {T}, {K: T}, A|B. */
+static Type *parse_type_expr(Schema *s, const char *e);
+
+static Type *resolve_named(Schema *s, const char *name)
+{
+	Type *t = schema_type(s, name);
+	if (!t)
+		schema_bug("unknown type", name);
+	return t;
+}
+
+static Type *parse_type_expr(Schema *s, const char *e)
+{
+	Arena *a = s->arena;
+	size_t n = strlen(e);
+	/* top-level '|' splits a union */
+	int depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		depth += e[i] == '[' || e[i] == '{';
+		depth -= e[i] == ']' || e[i] == '}';
+		if (depth == 0 && e[i] == '|') {
+			Type *u = new_type(s, T_UNION);
+			const char *p = e;
+			for (size_t j = 0; j <= n; j++) {
+				int dd = 0;
+				(void)dd;
+				if (j == n || e[j] == '|') {
+					if (u->nalts == (int)ARRAY_LEN(u->alts))
+						schema_bug("too many alternatives", e);
+					u->alts[u->nalts++] = parse_type_expr(s, arena_strndup(a, p, (size_t)(e + j - p)));
+					p = e + j + 1;
+				}
+			}
+			return u;
+		}
+	}
+	if (n >= 2 && e[0] == '[' && e[n - 1] == ']') {
+		Type *t = new_type(s, T_LIST);
+		t->elem = parse_type_expr(s, arena_strndup(a, e + 1, n - 2));
+		return t;
+	}
+	if (n >= 2 && e[0] == '{' && e[n - 1] == '}') {
+		Type *t = new_type(s, T_MAP);
+		const char *in = arena_strndup(a, e + 1, n - 2);
+		size_t m = n - 2;
+		int d = 0;
+		for (size_t i = 0; i < m; i++) {
+			d += in[i] == '[' || in[i] == '{';
+			d -= in[i] == ']' || in[i] == '}';
+			if (d == 0 && in[i] == ':') {
+				t->key = parse_type_expr(s, arena_strndup(a, in, i));
+				const char *v = in + i + 1;
+				while (*v == ' ')
+					v++;
+				t->elem = parse_type_expr(s, v);
+				return t;
+			}
+		}
+		t->key = resolve_named(s, "name");
+		t->elem = parse_type_expr(s, in);
+		return t;
+	}
+	return resolve_named(s, e);
+}
+
+static double num_of(const Node *n, const char *what)
+{
+	double v;
+	if (!n || n->kind != N_SCALAR || !scalar_number(n->text, &v))
+		schema_bug("expected a number for", what);
+	return v;
+}
+
+/* A field's type, with the field's own constraints applied to a copy. */
+static Type *field_type(Schema *s, const Node *spec, const char *fname)
+{
+	const char *te = scalar_text(node_get(spec, "type"));
+	if (!te)
+		schema_bug("field without type", fname);
+	Type *base = parse_type_expr(s, te);
+	const Node *en = node_get(spec, "enum"), *mn = node_get(spec, "min"), *mx = node_get(spec, "max"),
+		   *mi = node_get(spec, "min_items"), *pat = node_get(spec, "pattern"), *ml = node_get(spec, "max_len");
+	if (!en && !mn && !mx && !mi && !pat && !ml)
+		return base;
+	Type *t = arena_alloc(s->arena, sizeof *t);
+	*t = *base;
+	if (base->kind == T_UNION) {
+		/* range constraints go to the scalar alternative */
+		for (int i = 0; i < t->nalts; i++) {
+			if (t->alts[i]->kind == T_OBJECT)
+				continue;
+			Type *c = arena_alloc(s->arena, sizeof *c);
+			*c = *t->alts[i];
+			if (mn)
+				c->has_min = true, c->min = num_of(mn, fname);
+			if (mx)
+				c->has_max = true, c->max = num_of(mx, fname);
+			t->alts[i] = c;
+		}
+		return t;
+	}
+	if (en) {
+		t->nenums = en->n;
+		t->enums = arena_alloc(s->arena, sizeof(char *) * (size_t)en->n);
+		for (int i = 0; i < en->n; i++)
+			t->enums[i] = en->items[i]->text;
+	}
+	if (mn)
+		t->has_min = true, t->min = num_of(mn, fname);
+	if (mx)
+		t->has_max = true, t->max = num_of(mx, fname);
+	if (mi)
+		t->min_items = (int)num_of(mi, fname);
+	if (ml)
+		t->max_len = (int)num_of(ml, fname);
+	if (pat)
+		t->pattern = pat->text, t->re = compile_re(pat->text);
+	return t;
+}
+
+static void load_object(Schema *s, Type *t, const Node *def)
+{
+	const Node *like = node_get(def, "like");
+	if (like) {
+		/* `like: Service, without: [...]`: the other type's fields minus some */
+		Type *src = resolve_named(s, like->text);
+		if (!src->nfields)
+			schema_bug("`like` names a type defined later or empty", like->text);
+		const Node *without = node_get(def, "without");
+		t->fields = arena_alloc(s->arena, sizeof(Field) * (size_t)src->nfields);
+		for (int i = 0; i < src->nfields; i++) {
+			bool skip = false;
+			for (int j = 0; without && j < without->n; j++)
+				skip |= strcmp(without->items[j]->text, src->fields[i].name) == 0;
+			if (!skip) {
+				t->fields[t->nfields] = src->fields[i];
+				t->fields[t->nfields].required = false;
+				t->nfields++;
+			}
+		}
+		return;
+	}
+	const Node *fields = node_get(def, "fields");
+	if (!fields || fields->kind != N_MAP)
+		schema_bug("type without fields", t->name);
+	t->fields = arena_alloc(s->arena, sizeof(Field) * (size_t)fields->n);
+	t->nfields = fields->n;
+	for (int i = 0; i < fields->n; i++) {
+		Field *f = &t->fields[i];
+		const Node *spec = fields->pairs[i].val;
+		f->name = fields->pairs[i].key->text;
+		f->type = field_type(s, spec, f->name);
+		const Node *r = node_get(spec, "required");
+		f->required = r && strcmp(r->text, "true") == 0;
+		f->doc = scalar_text(node_get(spec, "doc"));
+		f->def = scalar_text(node_get(spec, "default"));
+	}
+}
+
+Schema *schema_load(Arena *a)
+{
+	const EmbeddedFile *ef = embedded_find("stdlib/schema.yaml");
+	if (!ef)
+		schema_bug("missing file", "stdlib/schema.yaml");
+	Diags d;
+	diags_init(&d, a);
+	Node *root = src_load_bytes(a, &d, "stdlib/schema.yaml", ef->data, ef->len, NULL);
+	if (!root || d.errors)
+		schema_bug("cannot parse", "stdlib/schema.yaml");
+
+	Schema *s = arena_alloc(a, sizeof *s);
+	s->arena = a;
+	strmap_init(&s->types);
+	static const TypeKind kinds[] = {T_STRING, T_NAME, T_INT, T_NUMBER, T_BOOL, T_QUANTITY,
+					 T_DURATION, T_PERCENT, T_URL, T_DATE, T_ANY};
+	for (size_t i = 0; i < ARRAY_LEN(builtin_names); i++) {
+		Type *t = new_type(s, kinds[i]);
+		t->name = builtin_names[i];
+		strmap_put(&s->types, t->name, t);
+	}
+	const Node *scalars = node_get(root, "scalars");
+	for (int i = 0; scalars && i < scalars->n; i++) {
+		const Node *def = scalars->pairs[i].val;
+		Type *t = arena_alloc(a, sizeof *t);
+		*t = *resolve_named(s, node_get(def, "base")->text);
+		t->name = scalars->pairs[i].key->text;
+		t->what = scalar_text(node_get(def, "what"));
+		const Node *hint = node_get(def, "hint");
+		if (hint) {
+			t->help = scalar_text(node_get(hint, "help"));
+			t->help_re = compile_re(scalar_text(node_get(hint, "when")));
+		}
+		const Node *pat = node_get(def, "pattern"), *ml = node_get(def, "max_len");
+		if (pat)
+			t->pattern = pat->text, t->re = compile_re(pat->text);
+		if (ml)
+			t->max_len = (int)num_of(ml, t->name);
+		strmap_put(&s->types, t->name, t);
+	}
+	/* two passes: declare every object type, then fill fields, so types
+	 * may refer to each other in any order */
+	const Node *types = node_get(root, "types");
+	for (int i = 0; types && i < types->n; i++) {
+		Type *t = new_type(s, T_OBJECT);
+		t->name = types->pairs[i].key->text;
+		t->doc = scalar_text(node_get(types->pairs[i].val, "doc"));
+		strmap_put(&s->types, t->name, t);
+	}
+	for (int i = 0; types && i < types->n; i++)
+		load_object(s, schema_type(s, types->pairs[i].key->text), types->pairs[i].val);
+	s->root = resolve_named(s, node_get(root, "root")->text);
+	s->include_root = resolve_named(s, node_get(root, "include_root")->text);
+
+	const Node *creds = node_get(root, "credentials");
+	s->ncreds = creds ? creds->n : 0;
+	s->creds = arena_alloc(a, sizeof(Credential) * (size_t)(s->ncreds + 1));
+	for (int i = 0; i < s->ncreds; i++) {
+		s->creds[i].what = node_get(creds->items[i], "what")->text;
+		s->creds[i].re = compile_re(node_get(creds->items[i], "pattern")->text);
+	}
+	schema_keep(s->types.keys, false);
+	schema_keep(s->types.vals, false);
+	return s;
+}
+
+/* ---- checking ---- */
+
+const char *type_describe(const Type *t)
+{
+	switch (t->kind) {
+	case T_STRING: return t->what ? t->what : "a string";
+	case T_NAME: return "a name (lower-case letters, digits and `-`, starting with a letter, at most 63)";
+	case T_INT: return "an integer";
+	case T_NUMBER: return "a number";
+	case T_BOOL: return "`true` or `false`";
+	case T_QUANTITY: return "a quantity such as `250m`, `2`, `512Mi` or `1Gi`";
+	case T_DURATION: return "a duration such as `300ms`, `5s`, `1m`, `2h` or `30d`";
+	case T_PERCENT: return "a percentage between 0 and 100 (exclusive), such as `99.9`";
+	case T_URL: return "an `https://` URL";
+	case T_DATE: return "a date `YYYY-MM-DD`";
+	case T_ANY: return "any value";
+	case T_OBJECT: return "a mapping";
+	case T_LIST: return "a list";
+	case T_MAP: return "a mapping";
+	case T_UNION: return "a value";
+	}
+	return "a value";
+}
+
+static const char *node_kind_name(const Node *n)
+{
+	if (n->kind == N_MAP)
+		return "a mapping";
+	if (n->kind == N_SEQ)
+		return "a list";
+	return n->is_null ? "nothing" : "a scalar";
+}
+
+static bool want_scalar(const Type *t)
+{
+	return t->kind != T_OBJECT && t->kind != T_LIST && t->kind != T_MAP && t->kind != T_ANY &&
+	       t->kind != T_UNION;
+}
+
+typedef struct Checker {
+	Schema *s;
+	Diags *d;
+	int errors;
+} Checker;
+
+#define CERR(c, code, sp, ...) ((c)->errors++, diag_error((c)->d, (code), (sp), __VA_ARGS__))
+
+static void check_node(Checker *c, const Node *n, const Type *t, const char *field);
+
+static void check_range(Checker *c, const Node *n, const Type *t, double v, const char *field)
+{
+	char lo[32], hi[32];
+	scalar_format_number(t->min, lo, sizeof lo);
+	scalar_format_number(t->max, hi, sizeof hi);
+	if (t->has_min && v < t->min) {
+		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the minimum is %s", field, n->text, lo);
+		diag_label(g, "too small");
+	} else if (t->has_max && v > t->max) {
+		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the maximum is %s", field, n->text, hi);
+		diag_label(g, "too large");
+	}
+}
+
+static void check_scalar(Checker *c, const Node *n, const Type *t, const char *field)
+{
+	const char *s = n->text;
+	Diag *g = NULL;
+	double v;
+	long long iv;
+	long double q;
+	int y, m, dd;
+	if (n->secret)
+		return; /* reported by source.c (E0118); its text is never echoed */
+	switch (t->kind) {
+	case T_STRING:
+		break;
+	case T_NAME:
+		if (n->textlen > MAX_NAME_LEN) {
+			g = CERR(c, "E0107", n->span, "name `%s` is %zu characters; the limit is %d", s, n->textlen,
+				 MAX_NAME_LEN);
+			diag_label(g, "too long");
+		} else if (!scalar_is_name(s, n->textlen)) {
+			g = CERR(c, "E0107", n->span, "`%s` is not a valid name", s);
+			diag_label(g, "invalid name");
+			diag_help(g, "names use lower-case letters, digits and `-`, start with a letter and do "
+				     "not end with `-` (they become Kubernetes names and file paths)");
+		}
+		break;
+	case T_INT:
+		if (!scalar_int(s, &iv) && scalar_number(s, &v) && !strchr(s, '.')) {
+			g = CERR(c, "E0105", n->span, "`%s` is %s, too large for an integer", field, s);
+			diag_label(g, "integer out of range");
+		} else if (!scalar_int(s, &iv)) {
+			g = CERR(c, "E0105", n->span, "`%s` expects an integer, found `%s`", field, s);
+			diag_label(g, "not an integer");
+		} else {
+			check_range(c, n, t, (double)iv, field);
+		}
+		break;
+	case T_NUMBER:
+		if (!scalar_number(s, &v)) {
+			g = CERR(c, "E0106", n->span, "`%s` expects a number, found `%s`", field, s);
+			diag_label(g, "not a decimal number");
+		} else {
+			check_range(c, n, t, v, field);
+		}
+		break;
+	case T_PERCENT:
+		if (!scalar_number(s, &v)) {
+			g = CERR(c, "E0106", n->span, "`%s` expects a percentage, found `%s`", field, s);
+			diag_label(g, "not a number");
+			diag_help(g, "write a percentage as a plain number, such as `99.9`");
+		} else if (!(v > 0 && v < 100)) {
+			g = CERR(c, "E0110", n->span, "`%s` is %s; a percentage must be strictly between 0 and 100", field, s);
+			diag_label(g, "out of range");
+		}
+		break;
+	case T_BOOL: {
+		bool b;
+		if (!scalar_bool(s, &b)) {
+			g = CERR(c, "E0104", n->span, "`%s` expects `true` or `false`, found `%s`", field, s);
+			diag_label(g, "not a boolean");
+			if (!strcasecmp(s, "yes") || !strcasecmp(s, "no") || !strcasecmp(s, "on") ||
+			    !strcasecmp(s, "off") || !strcasecmp(s, "y") || !strcasecmp(s, "n"))
+				diag_help(g, "YAML 1.1 words like `%s` are not booleans here; write `%s`", s,
+					  (!strcasecmp(s, "yes") || !strcasecmp(s, "on") || !strcasecmp(s, "y"))
+						  ? "true" : "false");
+		}
+		break;
+	}
+	case T_QUANTITY:
+		if (!scalar_quantity(s, &q)) {
+			g = CERR(c, "E0108", n->span, "`%s` expects a quantity, found `%s`", field, s);
+			diag_label(g, "not a quantity");
+			diag_help(g, "write cpu as `250m`, `0.5` or `2` and memory as `512Mi` or `1Gi`");
+		}
+		break;
+	case T_DURATION:
+		if (!scalar_duration(s, &iv)) {
+			g = CERR(c, "E0109", n->span, "`%s` expects a duration, found `%s`", field, s);
+			diag_label(g, "not a duration");
+			diag_help(g, "write a number and a unit: `300ms`, `5s`, `1m`, `2h`, `30d`");
+		}
+		break;
+	case T_URL:
+		if (!scalar_url(s)) {
+			g = CERR(c, "E0111", n->span, "`%s` expects an https:// URL, found `%s`", field, s);
+			diag_label(g, "not an https URL");
+		}
+		break;
+	case T_DATE:
+		if (!scalar_date(s, &y, &m, &dd)) {
+			g = CERR(c, "E0112", n->span, "`%s` expects a date YYYY-MM-DD, found `%s`", field, s);
+			diag_label(g, "not a valid date");
+		}
+		break;
+	default:
+		break;
+	}
+	if (g)
+		return;
+	if (t->nenums) {
+		bool ok = false;
+		for (int i = 0; i < t->nenums && !ok; i++)
+			ok = strcmp(t->enums[i], s) == 0;
+		if (!ok) {
+			g = CERR(c, "E0113", n->span, "`%s` must be one of the allowed values; found `%s`", field, s);
+			diag_label(g, "not allowed here");
+			const char *sug = did_you_mean(s, t->enums, t->nenums);
+			StrBuf b;
+			sb_init(&b);
+			for (int i = 0; i < t->nenums; i++)
+				sb_printf(&b, "%s`%s`", i ? ", " : "", t->enums[i]);
+			if (sug)
+				diag_help(g, "did you mean `%s`? (allowed: %s)", sug, b.data);
+			else
+				diag_help(g, "allowed: %s", b.data);
+			sb_free(&b);
+		}
+	}
+	if (!g && t->max_len && n->textlen > (size_t)t->max_len) {
+		g = CERR(c, "E0114", n->span, "`%s` is longer than %d characters", field, t->max_len);
+		diag_label(g, "too long");
+		if (t->what)
+			diag_help(g, "write %s", t->what);
+	}
+	if (!g && t->re && !schema_match(t->re, s, n->textlen)) {
+		g = CERR(c, "E0114", n->span, "`%s` is not %s", s, t->what ? t->what : "in the expected form");
+		diag_label(g, "invalid `%s`", field);
+		if (t->help && (!t->help_re || schema_match(t->help_re, s, n->textlen)))
+			diag_help(g, "%s", t->help);
+		else if (t->what)
+			diag_help(g, "write %s", t->what);
+	}
+}
+
+/* "`a`, `b`, `c`" for a help line: at most 8 names, then "and N more". */
+static char *schema_name_list(const char *const *names, int n)
+{
+	StrBuf b;
+	sb_init(&b);
+	int shown = n <= 9 ? n : 8;
+	for (int j = 0; j < shown; j++)
+		sb_printf(&b, "%s`%s`", j ? ", " : "", names[j]);
+	if (shown < n)
+		sb_printf(&b, " and %d more", n - shown);
+	return sb_detach(&b);
+}
+
+static void check_object(Checker *c, const Node *n, const Type *t)
+{
+	const char *names[64];
+	int nn = t->nfields < 64 ? t->nfields : 64;
+	for (int i = 0; i < nn; i++)
+		names[i] = t->fields[i].name;
+	for (int i = 0; i < n->n; i++) {
+		const Node *k = n->pairs[i].key, *v = n->pairs[i].val;
+		if (k->secret)
+			continue; /* reported by source.c (E0118) */
+		const Field *f = NULL;
+		for (int j = 0; j < t->nfields && !f; j++)
+			if (strcmp(t->fields[j].name, k->text) == 0)
+				f = &t->fields[j];
+		if (!f) {
+			Diag *g = CERR(c, "E0101", k->span, "unknown key `%s`", k->text);
+			const char *sug = did_you_mean(k->text, names, nn);
+			diag_label(g, "not a field of %s", t->name ? t->name : "this mapping");
+			if (sug) {
+				diag_help(g, "did you mean `%s`?", sug);
+			} else {
+				char *list = schema_name_list(names, nn);
+				diag_help(g, "valid keys: %s", list);
+				free(list);
+			}
+			continue;
+		}
+		check_node(c, v, f->type, f->name);
+	}
+	for (int j = 0; j < t->nfields; j++) {
+		if (!t->fields[j].required || node_get(n, t->fields[j].name))
+			continue;
+		Diag *g = CERR(c, "E0102", n->span, "missing required key `%s`", t->fields[j].name);
+		diag_label(g, "this %s needs `%s`", t->name ? t->name : "mapping", t->fields[j].name);
+		if (t->fields[j].type->kind != T_OBJECT && t->fields[j].type->kind != T_LIST)
+			diag_help(g, "`%s` is %s", t->fields[j].name, type_describe(t->fields[j].type));
+	}
+}
+
+static void check_node(Checker *c, const Node *n, const Type *t, const char *field)
+{
+	if (t->kind == T_ANY)
+		return; /* free-form (resource params); credentials are found by source.c */
+	if (n->kind == N_SCALAR && n->secret)
+		return;
+	if (t->kind == T_UNION) {
+		for (int i = 0; i < t->nalts; i++) {
+			const Type *a = t->alts[i];
+			bool fits = (n->kind == N_SCALAR && !n->is_null && want_scalar(a)) ||
+				    (n->kind == N_MAP && (a->kind == T_OBJECT || a->kind == T_MAP)) ||
+				    (n->kind == N_SEQ && a->kind == T_LIST);
+			if (fits) {
+				check_node(c, n, a, field);
+				return;
+			}
+		}
+		Diag *g = CERR(c, "E0103", n->span, "`%s` expects %s or %s, found %s", field,
+			       type_describe(t->alts[0]), type_describe(t->alts[1]), node_kind_name(n));
+		diag_label(g, "wrong kind of value");
+		return;
+	}
+	if (n->kind == N_SCALAR && n->is_null) {
+		Diag *g = CERR(c, "E0117", n->span, "`%s` has no value", field);
+		diag_label(g, "expected %s", type_describe(t));
+		diag_help(g, "give it a value or remove the key");
+		return;
+	}
+	bool scalar = want_scalar(t);
+	if ((scalar && n->kind != N_SCALAR) || (!scalar && t->kind == T_LIST && n->kind != N_SEQ) ||
+	    (!scalar && (t->kind == T_OBJECT || t->kind == T_MAP) && n->kind != N_MAP)) {
+		Diag *g = CERR(c, "E0103", n->span, "`%s` expects %s, found %s", field, type_describe(t),
+			       node_kind_name(n));
+		diag_label(g, "wrong kind of value");
+		if (t->kind == T_LIST && n->kind == N_SCALAR)
+			diag_help(g, "write a list: `%s: [%s]`", field, n->text);
+		return;
+	}
+	switch (t->kind) {
+	case T_OBJECT:
+		check_object(c, n, t);
+		break;
+	case T_LIST:
+		if (n->n < t->min_items) {
+			Diag *g = CERR(c, "E0116", n->span, "`%s` needs at least %d entr%s", field, t->min_items,
+				       t->min_items == 1 ? "y" : "ies");
+			diag_label(g, "empty");
+		}
+		for (int i = 0; i < n->n; i++) {
+			const Node *item = n->items[i];
+			if (item->kind == N_SCALAR && item->is_null && t->elem->kind != T_ANY) {
+				Diag *g = CERR(c, "E0117", item->span, "an entry of `%s` has no value", field);
+				diag_label(g, "expected %s", type_describe(t->elem));
+				diag_help(g, "give it a value or remove the entry");
+				continue;
+			}
+			check_node(c, item, t->elem, field);
+		}
+		break;
+	case T_MAP:
+		for (int i = 0; i < n->n; i++) {
+			check_node(c, n->pairs[i].key, t->key, field);
+			check_node(c, n->pairs[i].val, t->elem, n->pairs[i].key->text);
+		}
+		break;
+	default:
+		check_scalar(c, n, t, field);
+	}
+}
+
+int schema_check(Schema *s, const Node *n, const Type *t, Diags *d)
+{
+	Checker c = {s, d, 0};
+	const char *path = n->span.file ? n->span.file->path : "platform.yaml";
+	if (n->kind == N_MAP && n->is_null && t == s->root) {
+		/* an empty root file: one error, not one per required key */
+		Diag *g = CERR(&c, "E0102", n->span, "`%s` is empty", path);
+		diag_help(g, "a platform needs at least `platform`, `environments` and `teams`");
+		return c.errors;
+	}
+	check_node(&c, n, t, path);
+	return c.errors;
+}
+
+/* ---- JSON Schema for editors (draft-07) ---- */
+
+static void js_type(Schema *s, StrBuf *o, const Type *t, int ind);
+
+static void js_indent(StrBuf *o, int ind)
+{
+	sb_putc(o, '\n');
+	for (int i = 0; i < ind; i++)
+		sb_puts(o, "  ");
+}
+
+static void js_scalar_props(StrBuf *o, const Type *t, int ind)
+{
+	static const char *const patterns[] = {
+		[T_NAME] = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+		[T_QUANTITY] = "^[0-9]+(\\\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
+		[T_DURATION] = "^([0-9]+(ms|s|m|h|d))+$",
+		[T_URL] = "^https://",
+		[T_DATE] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+	};
+	const char *type = "string";
+	switch (t->kind) {
+	case T_INT: type = "integer"; break;
+	case T_NUMBER: case T_PERCENT: type = "number"; break;
+	case T_BOOL: type = "boolean"; break;
+	default: break;
+	}
+	sb_printf(o, "\"type\": \"%s\"", type);
+	if (t->kind == T_QUANTITY)
+		o->len -= strlen("\"type\": \"string\""), sb_puts(o, "\"type\": [\"string\", \"number\"]");
+	if ((size_t)t->kind < ARRAY_LEN(patterns) && patterns[t->kind])
+		sb_printf(o, ", \"pattern\": \"%s\"", patterns[t->kind]);
+	else if (t->pattern)
+		sb_puts(o, ", \"pattern\": "), doc_json_string(o, t->pattern);
+	if (t->kind == T_NAME)
+		sb_puts(o, ", \"maxLength\": 63");
+	if (t->max_len)
+		sb_printf(o, ", \"maxLength\": %d", t->max_len);
+	char buf[32];
+	if (t->kind == T_PERCENT)
+		sb_puts(o, ", \"exclusiveMinimum\": 0, \"exclusiveMaximum\": 100");
+	if (t->has_min)
+		scalar_format_number(t->min, buf, sizeof buf), sb_printf(o, ", \"minimum\": %s", buf);
+	if (t->has_max)
+		scalar_format_number(t->max, buf, sizeof buf), sb_printf(o, ", \"maximum\": %s", buf);
+	if (t->nenums) {
+		sb_puts(o, ", \"enum\": [");
+		for (int i = 0; i < t->nenums; i++)
+			sb_puts(o, i ? ", " : ""), doc_json_string(o, t->enums[i]);
+		sb_putc(o, ']');
+	}
+	if (t->what)
+		sb_puts(o, ", \"description\": "), doc_json_string(o, t->what);
+	(void)ind;
+}
+
+static void js_type(Schema *s, StrBuf *o, const Type *t, int ind)
+{
+	sb_putc(o, '{');
+	switch (t->kind) {
+	case T_OBJECT:
+		if (t->name && ind > 2) {
+			sb_printf(o, "\"$ref\": \"#/definitions/%s\"}", t->name);
+			return;
+		}
+		sb_puts(o, "\"type\": \"object\", \"additionalProperties\": false");
+		if (t->doc)
+			sb_puts(o, ", \"description\": "), doc_json_string(o, t->doc);
+		sb_puts(o, ",");
+		js_indent(o, ind + 1);
+		sb_puts(o, "\"properties\": {");
+		for (int i = 0; i < t->nfields; i++) {
+			js_indent(o, ind + 2);
+			doc_json_string(o, t->fields[i].name);
+			sb_puts(o, ": ");
+			size_t mark = o->len;
+			js_type(s, o, t->fields[i].type, ind + 3);
+			if (t->fields[i].doc && o->data[o->len - 1] == '}' && o->len - mark > 2) {
+				o->len--;
+				sb_puts(o, ", \"description\": ");
+				doc_json_string(o, t->fields[i].doc);
+				sb_putc(o, '}');
+			}
+			if (i + 1 < t->nfields)
+				sb_putc(o, ',');
+		}
+		js_indent(o, ind + 1);
+		sb_putc(o, '}');
+		bool any = false;
+		for (int i = 0; i < t->nfields; i++) {
+			if (!t->fields[i].required)
+				continue;
+			sb_puts(o, any ? ", " : ", \"required\": [");
+			doc_json_string(o, t->fields[i].name);
+			any = true;
+		}
+		if (any)
+			sb_putc(o, ']');
+		break;
+	case T_LIST:
+		sb_puts(o, "\"type\": \"array\", \"items\": ");
+		js_type(s, o, t->elem, ind + 1);
+		if (t->min_items)
+			sb_printf(o, ", \"minItems\": %d", t->min_items);
+		break;
+	case T_MAP:
+		sb_puts(o, "\"type\": \"object\", \"propertyNames\": ");
+		js_type(s, o, t->key, ind + 1);
+		sb_puts(o, ", \"additionalProperties\": ");
+		js_type(s, o, t->elem, ind + 1);
+		break;
+	case T_UNION:
+		sb_puts(o, "\"oneOf\": [");
+		for (int i = 0; i < t->nalts; i++) {
+			sb_puts(o, i ? ", " : "");
+			js_type(s, o, t->alts[i], ind + 1);
+		}
+		sb_putc(o, ']');
+		break;
+	case T_ANY:
+		break;
+	default:
+		js_scalar_props(o, t, ind);
+	}
+	sb_putc(o, '}');
+}
+
+void schema_emit_json(Schema *s, StrBuf *o)
+{
+	sb_puts(o, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n");
+	sb_puts(o, "  \"$id\": \"https://platformc.dev/schema/platform.schema.json\",\n");
+	sb_puts(o, "  \"title\": \"platform.yaml\",\n  \"description\": \"The input of platformc ");
+	sb_puts(o, PLATFORMC_VERSION "; generated from stdlib/schema.yaml by `platformc schema`.\",\n");
+	sb_puts(o, "  \"definitions\": {");
+	/* every object type, in a stable (sorted) order */
+	const char **names = xmalloc(sizeof(char *) * s->types.cap);
+	int nn = 0;
+	for (size_t i = 0; i < s->types.cap; i++) {
+		const Type *t = s->types.keys[i] ? s->types.vals[i] : NULL;
+		if (t && t->kind == T_OBJECT && t != s->root)
+			names[nn++] = s->types.keys[i];
+	}
+	qsort(names, (size_t)nn, sizeof *names, str_cmp_ptr);
+	for (int i = 0; i < nn; i++) {
+		sb_puts(o, i ? ",\n    " : "\n    ");
+		doc_json_string(o, names[i]);
+		sb_puts(o, ": ");
+		js_type(s, o, schema_type(s, names[i]), 2);
+	}
+	free(names);
+	sb_puts(o, "\n  },\n  \"allOf\": [");
+	js_type(s, o, s->root, 1);
+	sb_puts(o, "]\n}\n");
+}

@@ -1,0 +1,50 @@
+# bash completion for platformc — source it, or install it as
+# $(PREFIX)/share/bash-completion/completions/platformc (`make install` does).
+_platformc()
+{
+	local cur prev verb i
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD-1]}
+	verb=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-o | --output | --format | --diagnostics | --dump) ((i++)) ;;
+		-*) ;;
+		*) verb=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+	case $prev in
+	-o | --output)
+		COMPREPLY=($(compgen -d -- "$cur")); return ;;
+	--diagnostics)
+		COMPREPLY=($(compgen -W "human json github" -- "$cur")); return ;;
+	--dump)
+		COMPREPLY=($(compgen -W "model files" -- "$cur")); return ;;
+	--format)
+		case $verb in
+		graph) COMPREPLY=($(compgen -W "dot mermaid" -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "text markdown" -- "$cur")) ;;
+		esac
+		return ;;
+	esac
+	if [ -z "$verb" ]; then
+		COMPREPLY=($(compgen -W "check render diff graph schema explain --help --version" -- "$cur"))
+		return
+	fi
+	case $cur in
+	-*)
+		case $verb in
+		check) COMPREPLY=($(compgen -W "--diagnostics --help" -- "$cur")) ;;
+		render) COMPREPLY=($(compgen -W "-o --output --check --diagnostics --dump --help" -- "$cur")) ;;
+		diff) COMPREPLY=($(compgen -W "-o --output --format --diagnostics --help" -- "$cur")) ;;
+		graph) COMPREPLY=($(compgen -W "--format --diagnostics --help" -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
+		esac
+		return ;;
+	esac
+	case $verb in
+	explain | schema) ;;
+	*) COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur")) ;;
+	esac
+}
+complete -F _platformc platformc

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# tests/bench/bench.sh N... — benchmark platformc on generated platforms of N services.
+#
+# Usage:
+#   bash tests/bench/bench.sh 1000 10000          (make bench BENCH_N="1000 10000")
+#   BENCH_CHECK_ONLY=1 bash tests/bench/bench.sh 50000
+#
+# For each N it generates a platform with tests/bench/gen.py (N services, N/20 teams,
+# N/2 resources, 3 environments) and times, as the median of 5 runs (3 runs when
+# N >= 10000):
+#   check            platformc check
+#   render (fresh)   platformc render -o <new empty dir>            (a new dir every run)
+#   render (no-op)   platformc render -o <up-to-date dir>           (nothing to write)
+#   render --check   platformc render -o <up-to-date dir> --check   (compare only)
+#   floor: tar x     tar xf of a tar of the rendered tree into a new empty dir
+# and prints the ratios the targets are stated in: render/floor, no-op/render and
+# --check/render (docs/performance.md).
+# The "floor" is what it costs this machine and filesystem just to create the same
+# files with the same bytes from one process; "x floor" = operation wall / floor wall.
+#
+# Environment:
+#   BENCH_DIR         scratch folder (default: a fresh mktemp -d under $TMPDIR or /tmp,
+#                     removed at the end). /tmp may be tmpfs (RAM) or a disk filesystem
+#                     depending on the machine: file-creation numbers differ a lot between
+#                     the two, so the filesystem type is printed with the results.
+#   BENCH_RUNS        override the number of runs per operation.
+#   BENCH_CHECK_ONLY  1 = generate and time `check` only (no renders, no floor).
+#   BENCH_KEEP        1 = keep the scratch folder.
+#   PLATFORMC         binary to benchmark (default: build/platformc, built with make if missing).
+#
+# Wall time is measured with bash's $EPOCHREALTIME around `/usr/bin/time -f '%e %M'`
+# (%e has only 10 ms resolution; the EPOCHREALTIME wall includes ~1 ms of fork/exec of
+# /usr/bin/time itself). Peak RSS is /usr/bin/time's %M, the largest over the runs.
+# platformc render ends with syncfs() (durable output) and tar does not, so on a disk
+# filesystem the render pays for writeback that the floor leaves to the kernel.
+# Page cache is warm (the input was just written); nothing is dropped between runs.
+# Exits non-zero if any platformc invocation fails: a benchmark of a failing run is
+# meaningless.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+PLATFORMC=${PLATFORMC:-$root/build/platformc}
+CHECK_ONLY=${BENCH_CHECK_ONLY:-0}
+
+[ $# -gt 0 ] || set -- 1000 10000
+for n in "$@"; do
+  case $n in ''|*[!0-9]*) echo "bench.sh: N must be a positive integer, got '$n'" >&2; exit 2;; esac
+done
+[ -x /usr/bin/time ] || { echo "bench.sh: /usr/bin/time not found (apt-get install time)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "bench.sh: python3 not found" >&2; exit 2; }
+[ -n "${EPOCHREALTIME:-}" ] || { echo "bench.sh: needs bash >= 5 (EPOCHREALTIME)" >&2; exit 2; }
+if [ ! -x "$PLATFORMC" ]; then
+  make -s -C "$root" >&2 || { echo "bench.sh: building platformc failed" >&2; exit 2; }
+fi
+PLATFORMC=$(cd "$(dirname "$PLATFORMC")" && pwd)/$(basename "$PLATFORMC")
+
+own_dir=0
+if [ -n "${BENCH_DIR:-}" ]; then
+  mkdir -p "$BENCH_DIR"; scratch=$(cd "$BENCH_DIR" && pwd)
+else
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/platformc-bench.XXXXXX"); own_dir=1
+fi
+cleanup() {
+  [ "${BENCH_KEEP:-0}" = 1 ] && { echo "scratch kept in $scratch"; return; }
+  if [ $own_dir = 1 ]; then rm -rf "$scratch"; else rm -rf "$scratch"/bench-n*; fi
+}
+trap cleanup EXIT
+
+fail() { echo "bench.sh: FAILED: $*" >&2; exit 1; }
+
+# timed LABEL CMD... — run once; append "wall rss" to $samples/LABEL; the command's
+# stderr goes to $work/last.err. Returns the command's exit status.
+timed() {
+  local label=$1; shift
+  local t0 t1 rc=0
+  t0=$EPOCHREALTIME
+  /usr/bin/time -f '%e %M' -o "$work/time.out" "$@" >"$work/last.out" 2>"$work/last.err" || rc=$?
+  t1=$EPOCHREALTIME
+  [ $rc = 0 ] || return $rc
+  local rss; rss=$(awk 'END{print $2}' "$work/time.out")
+  awk -v a="$t0" -v b="$t1" -v r="$rss" 'BEGIN{printf "%.6f %d\n", b-a, r}' >>"$samples/$label"
+}
+
+# median wall, max rss, min wall, max wall of a label
+median() { sort -g "$samples/$1" | awk '{w[NR]=$1; if ($2>m) m=$2} END{printf "%.4f %d %.4f %.4f\n", (NR%2 ? w[(NR+1)/2] : (w[NR/2]+w[NR/2+1])/2), m, w[1], w[NR]}'; }
+
+fstype=$(stat -f -c %T "$scratch")
+echo "platformc benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "  binary:     $PLATFORMC ($("$PLATFORMC" --version 2>&1 | head -1 || true))"
+echo "  machine:    nproc=$(nproc), kernel $(uname -r), $(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo 2>/dev/null || echo '?'), $(awk '/^MemTotal/{printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo 2>/dev/null || true)"
+echo "  scratch:    $scratch (filesystem: $fstype$( [ "$fstype" = tmpfs ] && echo ', in RAM: no disk I/O is measured' ))"
+echo "  page cache: warm; times are wall clock; RSS is the largest peak over the runs"
+
+for n in "$@"; do
+  runs=${BENCH_RUNS:-$([ "$n" -ge 10000 ] && echo 3 || echo 5)}
+  work="$scratch/bench-n$n"; rm -rf "$work"; mkdir -p "$work"
+  samples="$work/samples"; mkdir -p "$samples"
+  in="$work/in"
+  g0=$EPOCHREALTIME
+  python3 "$here/gen.py" "$n" "$in" || fail "gen.py $n"
+  g1=$EPOCHREALTIME
+  in_files=$(find "$in" -name '*.yaml' | wc -l)
+  read -r in_lines in_bytes < <(find "$in" -name '*.yaml' -print0 | xargs -0 cat | wc -lc)
+  nteams=$((n / 20 > 2 ? n / 20 : 2))   # as gen.py computes it
+
+  echo
+  echo "== N=$n services, $nteams teams, $((n / 2 > nteams ? n / 2 : nteams)) resources, 3 environments"
+  printf '   input: %d files, %d lines, %.2f MB (generated in %.2f s)\n' \
+    "$in_files" "$in_lines" "$(awk -v b="$in_bytes" 'BEGIN{print b/1e6}')" "$(awk -v a="$g0" -v b="$g1" 'BEGIN{print b-a}')"
+
+  cd "$in"
+  for ((i = 1; i <= runs; i++)); do
+    timed check "$PLATFORMC" check platform.yaml || { cat "$work/last.err" >&2; fail "platformc check (N=$n)"; }
+  done
+
+  ops=(check)
+  files=0; bytes=0
+  if [ "$CHECK_ONLY" != 1 ]; then
+    ref="$work/ref"
+    for ((i = 1; i <= runs; i++)); do
+      rm -rf "$work/fresh"; mkdir "$work/fresh"
+      timed render "$PLATFORMC" render platform.yaml -o "$work/fresh" ||
+        { cat "$work/last.err" >&2; fail "platformc render (N=$n)"; }
+      if [ $i = 1 ]; then mv "$work/fresh" "$ref"; fi
+    done
+    rm -rf "$work/fresh"
+    files=$(find "$ref" -type f | wc -l)
+    bytes=$(find "$ref" -type f -printf '%s\n' | awk '{s+=$1} END{printf "%d", s}')
+    for ((i = 1; i <= runs; i++)); do
+      timed noop "$PLATFORMC" render platform.yaml -o "$ref" ||
+        { cat "$work/last.err" >&2; fail "platformc no-op render (N=$n)"; }
+    done
+    rc=0
+    for ((i = 1; i <= runs; i++)); do
+      timed rcheck "$PLATFORMC" render platform.yaml -o "$ref" --check || rc=$?
+      if [ $rc != 0 ]; then
+        cat "$work/last.err" >&2
+        fail "platformc render --check on an up-to-date tree exited $rc (N=$n)"
+      fi
+    done
+    tar cf "$work/ref.tar" -C "$ref" .
+    for ((i = 1; i <= runs; i++)); do
+      rm -rf "$work/fresh"; mkdir "$work/fresh"
+      timed floor tar xf "$work/ref.tar" -C "$work/fresh" || fail "tar xf (N=$n)"
+    done
+    rm -rf "$work/fresh" "$work/ref.tar"
+    ops+=(render noop rcheck floor)
+  fi
+  cd "$scratch"
+
+  [ "$CHECK_ONLY" = 1 ] && echo "   (BENCH_CHECK_ONLY=1: check only; median of $runs runs)" ||
+  printf '   output: %d files, %.2f MB; median of %d runs each\n' "$files" "$(awk -v b="$bytes" 'BEGIN{print b/1e6}')" "$runs"
+  floor_wall=$([ "$CHECK_ONLY" != 1 ] && median floor | cut -d' ' -f1 || echo 0)
+  printf '   %-20s %8s %15s %8s %7s %8s %6s %7s\n' operation "wall s" "(min-max)" "RSS MiB" files "files/s" "MB/s" "x floor"
+  printf '   %-20s %8s %15s %8s %7s %8s %6s %7s\n' -------------------- -------- --------------- -------- ------- -------- ------ -------
+  for op in "${ops[@]}"; do
+    read -r wall rss wmin wmax < <(median "$op")
+    case $op in
+      check)  name="check";               f=-;;
+      render) name="render (fresh dir)";  f=$files;;
+      noop)   name="render (no-op)";      f=$files;;
+      rcheck) name="render --check";      f=$files;;
+      floor)  name="floor: tar xf";       f=$files;;
+    esac
+    awk -v name="$name" -v w="$wall" -v lo="$wmin" -v hi="$wmax" -v r="$rss" -v f="$f" -v b="$bytes" -v fl="$floor_wall" -v op="$op" 'BEGIN{
+      if (f == "-") { fs = "-"; mbs = "-" } else { fs = sprintf("%.0f", w > 0 ? f / w : 0); mbs = sprintf("%.1f", w > 0 ? b / 1e6 / w : 0) }
+      x = (op == "check" || op == "floor" || fl <= 0) ? "-" : sprintf("%.1f", w / fl)
+      printf "   %-20s %8.3f %15s %8.1f %7s %8s %6s %7s\n", name, w, sprintf("(%.3f-%.3f)", lo, hi), r / 1024, f, fs, mbs, x }'
+  done
+  if [ "$CHECK_ONLY" != 1 ] && awk -v r="$(median render | cut -d' ' -f1)" -v f="$floor_wall" 'BEGIN{exit !(r < f)}'; then
+    echo "   note: the fresh render beat the tar floor: file creation on this filesystem is noisy"
+    echo "         (see the min-max spread); BENCH_DIR on a tmpfs gives the CPU-bound view"
+  fi
+  read -r cw _ < <(median check)
+  awk -v w="$cw" -v n="$n" 'BEGIN{printf "   check: %.2f us per service\n", w * 1e6 / n}'
+  if [ "$CHECK_ONLY" != 1 ]; then
+    read -r rw _ < <(median render)
+    read -r nw _ < <(median noop)
+    read -r kw _ < <(median rcheck)
+    awk -v w="$rw" -v n="$n" -v f="$files" 'BEGIN{printf "   render (fresh dir): %.2f us per service, %.2f us per file\n", w * 1e6 / n, f ? w * 1e6 / f : 0}'
+    # the targets: fresh render <= 1.5x floor; no-op and --check <= 0.5x fresh render
+    awk -v r="$rw" -v f="$floor_wall" -v nw="$nw" -v kw="$kw" 'BEGIN{
+      rf = f > 0 ? r / f : 0; nr = r > 0 ? nw / r : 0; kr = r > 0 ? kw / r : 0
+      printf "   ratios: render/floor %.2f (target <= 1.5), no-op/render %.2f, --check/render %.2f (targets <= 0.5)\n", rf, nr, kr }'
+  fi
+  rm -rf "$work/ref"
+done

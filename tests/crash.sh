@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Crash and full-disk safety of the writer (SPEC §4), at the process level:
+#  - a render of examples/company over a tree of examples/minimal (plus a
+#    user file) is SIGKILLed at random delays, KILLS times; after each kill
+#    the output folder is byte for byte the old tree or the new one, and the
+#    next render finishes the job and leaves no staging folder behind;
+#  - with tests/crash/failcall.c preloaded, the Nth write/syncfs/
+#    mkdirat/linkat/openat(O_CREAT)/renameat2 fails with ENOSPC, for N spread
+#    over the whole render: exit 2, the error names the cause, the output
+#    folder is still the old tree and no staging folder is left.
+# Usage: tests/crash.sh TMPDIR; prints "ok   crash/..." / "FAIL crash/..." lines.
+set -u
+# on tmpfs when there is one: a render's syncfs() there costs nothing
+T=$1/crash
+[ -d /dev/shm ] && [ -w /dev/shm ] && T=$(mktemp -d /dev/shm/platformc-crash.XXXXXX) && trap 'rm -rf "$T"' EXIT
+rm -rf "$T"; mkdir -p "$T"
+P=${PLATFORMC:?}
+KILLS=${KILLS:-25}
+ROOT=${ROOT:-$PWD}
+
+snap() { # every entry with its type, and every file's content hash
+	(cd "$1" && find . -mindepth 1 -printf '%y %p\n' | LC_ALL=C sort &&
+		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+}
+leftovers() { ls -A "$T/w" | grep -v '^out$' ; }
+
+mkdir -p "$T/w"
+"$P" render "$ROOT/examples/minimal/platform.yaml" -o "$T/old" 2>/dev/null && echo mine >"$T/old/USER-NOTES.md"
+old() { rm -rf "$T/w/out" "$T/w"/.out.platformc-*; cp -a "$T/old" "$T/w/out"; }
+old
+OLD=$(snap "$T/w/out")
+"$P" render "$ROOT/examples/company/platform.yaml" -o "$T/w/out" 2>/dev/null
+NEW=$(snap "$T/w/out")
+[ "$OLD" != "$NEW" ] && grep -q USER-NOTES <<<"$NEW" || { echo "FAIL crash/setup (old and new trees)"; exit 1; }
+ms=$( { /usr/bin/time -f %e "$P" render "$ROOT/examples/minimal/platform.yaml" -o "$T/w/out" 2>&1 >/dev/null; } | tail -1)
+# delays from 0 to a bit more than one render
+span=$(awk -v s="$ms" 'BEGIN { v = int(s * 1000 * 1.3); print (v < 20 ? 20 : v) }')
+
+bad="" seen_old=0 seen_new=0
+for i in $(seq "$KILLS"); do
+	old
+	"$P" render "$ROOT/examples/company/platform.yaml" -o "$T/w/out" >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(awk -v r=$((RANDOM % span)) 'BEGIN { printf "%.3f", r / 1000 }')"
+	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+	now=$(snap "$T/w/out" 2>&1)
+	if [ "$now" = "$OLD" ]; then seen_old=$((seen_old + 1))
+	elif [ "$now" = "$NEW" ]; then seen_new=$((seen_new + 1))
+	else bad+="kill $i: a mixed tree: $(diff <(echo "$OLD") <(echo "$now") | head -5)"$'\n'; fi
+	"$P" render "$ROOT/examples/company/platform.yaml" -o "$T/w/out" >/dev/null 2>"$T/err" ||
+		bad+="kill $i: the next render failed: $(cat "$T/err")"$'\n'
+	[ "$(snap "$T/w/out")" = "$NEW" ] || bad+="kill $i: the next render did not give the new tree"$'\n'
+	[ -z "$(leftovers)" ] || bad+="kill $i: left behind: $(leftovers)"$'\n'
+done
+if [ -z "$bad" ]; then
+	echo "ok   crash/sigkill-old-or-new ($KILLS kills: $seen_old old, $seen_new new)"
+else
+	echo "FAIL crash/sigkill-old-or-new"; printf '%s' "$bad" | head -20 | sed 's/^/     /'
+fi
+
+# full disk: the Nth call of each kind fails
+SHIM=$T/failcall.so
+if ! cc -shared -fPIC -O1 -o "$SHIM" "$ROOT/tests/crash/failcall.c" -ldl 2>"$T/cc"; then
+	echo "FAIL crash/enospc (cannot build the shim: $(head -3 "$T/cc"))"; exit 0
+fi
+for call in write syncfs mkdirat linkat openat renameat2; do
+	old
+	FAILCALL=$call FAILCALL_COUNT=$T/count LD_PRELOAD=$SHIM "$P" render "$ROOT/examples/company/platform.yaml" -o "$T/w/out" >/dev/null 2>&1
+	total=$(cat "$T/count")
+	if [ "${total:-0}" -eq 0 ]; then echo "FAIL crash/enospc-$call (the render makes no $call call: the shim sees nothing)"; continue; fi
+	bad="" n=0
+	for nth in 1 $((total / 3)) $((total * 2 / 3)) "$total"; do
+		[ "$nth" -ge 1 ] && [ "$nth" -le "$total" ] || continue
+		n=$((n + 1))
+		old
+		FAILCALL=$call FAILCALL_NTH=$nth LD_PRELOAD=$SHIM "$P" render "$ROOT/examples/company/platform.yaml" -o "$T/w/out" >/dev/null 2>"$T/err"
+		rc=$?
+		if [ $rc -ne 2 ]; then bad+="$call #$nth of $total: exit $rc, expected 2"$'\n'
+		elif ! grep -q 'No space left on device' "$T/err"; then bad+="$call #$nth: the error does not say why: $(head -2 "$T/err")"$'\n'; fi
+		[ "$(snap "$T/w/out")" = "$OLD" ] || bad+="$call #$nth: the output folder is not the old tree"$'\n'
+		[ -z "$(leftovers)" ] || bad+="$call #$nth: left behind: $(leftovers)"$'\n'
+	done
+	if [ -z "$bad" ]; then echo "ok   crash/enospc-$call ($n failure points of $total calls)"
+	else echo "FAIL crash/enospc-$call"; printf '%s' "$bad" | head -12 | sed 's/^/     /'; fi
+done

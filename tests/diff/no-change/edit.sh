@@ -1,0 +1,2 @@
+# nothing edited: the committed tree is current
+true

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Pathological inputs (SPEC §2.1, §5): each must be rejected or handled in
+# well under a second, within bounded memory, never crash (exit 0 or 1 only).
+# Writes "ok   hostile/<name> (<ms> ms, <KiB> KiB)" or "FAIL ..." lines to
+# $1/hostile.log. Limits: 2 s wall (timeout), 512 MiB address space; for a
+# sanitizer build 10 s and 5 s per case, no address-space limit.
+set -u
+T=$1/hostile
+mkdir -p "$T"
+LOG=$1/hostile.log
+: >"$LOG"
+P=${PLATFORMC:?}
+# A sanitizer build reserves terabytes of address space for its shadow
+# memory and runs several times slower: no address-space limit, and 5x time.
+VLIMIT="ulimit -v 524288;" MAX_MS=1000 TIMEOUT=2
+if grep -qa __asan_init "$P" 2>/dev/null; then
+	VLIMIT="" MAX_MS=5000 TIMEOUT=10
+fi
+
+base() {
+	cat <<'Y'
+platform:
+  name: acme
+  domain: acme.dev
+  owner: platform
+  cloud: {provider: aws, region: us-west-2, account: "123456789012"}
+  gitops: {repo: https://github.com/acme/gitops}
+  registries: [ghcr.io/acme]
+environments:
+  - {name: dev, tier: nonprod}
+teams:
+  - name: platform
+    quota: {cpu: 2, memory: 4Gi}
+Y
+}
+
+gen() {
+	local name=$1
+	case $name in
+	alias-bomb)
+		python3 -c "
+print('a: &a [x, x, x, x, x, x, x, x, x, x]')
+for i in range(1, 12):
+    print(f'a{i}: &a{i} [' + ', '.join([f'*a{i-1}' if i > 1 else '*a'] * 10) + ']')" ;;
+	open-brackets) python3 -c "print('[' * 100000)" ;;
+	open-braces) python3 -c "print('{a: ' * 50000)" ;;
+	open-brackets-lines) python3 -c "print('[\n' * 100000)" ;;
+	huge-scalar-lines) python3 -c "print('platform:\n  name: \"' + ('a' * 60000 + '\n    ') * 60 + '\"')" ;;
+	literal-block) python3 -c "print('platform:\n  name: |\n' + ('    ' + 'a' * 1000 + '\n') * 3000)" ;;
+	deep-block) python3 -c "
+for i in range(40): print('  ' * i + f'k{i}:')
+print('  ' * 40 + 'v')" ;;
+	many-keys) base; python3 -c "
+print('services:')
+print('  - name: s')
+print('    team: platform')
+print('    image: ghcr.io/acme/s')
+print('    env:')
+for i in range(20000): print(f'      K{i}: v')" ;;
+	many-services) base; python3 -c "
+print('services:')
+for i in range(3000): print(f'  - {{name: s{i}, team: platform, image: ghcr.io/acme/s, resources: {{cpu: 1m, memory: 1Mi}}}}')" ;;
+	many-unknown-keys) base; python3 -c "
+for i in range(20000): print(f'bogus{i}: 1')" ;;
+	many-errors) base; python3 -c "
+print('services:')
+for i in range(5000): print(f'  - {{name: s{i}, team: nobody, image: docker.io/x/y}}')" ;;
+	quota-grid) python3 -c "
+# quotas are summed per (team, environment) in one pass over the services
+print('platform: {name: acme, domain: acme.dev, owner: t0, cloud: {provider: aws, region: us-west-2, account: \'123456789012\'}, gitops: {repo: https://github.com/acme/gitops}, registries: [ghcr.io/acme]}')
+print('environments:')
+for e in range(30): print(f'  - {{name: e{e}, tier: nonprod}}')
+print('teams:')
+for t in range(300): print(f'  - {{name: t{t}, quota: {{cpu: 1, memory: 1Gi}}}}')
+print('services:')
+for i in range(20000): print(f'  - {{name: s{i}, team: t{i % 300}, image: ghcr.io/acme/s, resources: {{cpu: 1m, memory: 1Mi}}}}')" ;;
+	big-env-override) base; python3 -c "
+print('services:')
+print('  - name: s')
+print('    team: platform')
+print('    image: ghcr.io/acme/s')
+print('    env:')
+for i in range(20000): print(f'      K{i}: v')
+print('    overrides:')
+print('      dev:')
+print('        env:')
+for i in range(20000): print(f'          K{i}: w')" ;;
+	many-unknown-refs) base; python3 -c "
+print('services:')
+for i in range(20000): print(f'  - {{name: service-{i}, team: platform, image: ghcr.io/acme/s, calls: [servise-{i}]}}')" ;;
+	many-secrets) base; python3 -c "
+print('services:')
+print('  - name: s')
+print('    team: platform')
+print('    image: ghcr.io/acme/s')
+print('    env:')
+for i in range(20000): print(f'      K{i}: AKIA{i:016d}  # AKIA{i:016d}')" ;;
+	huge-file) python3 -c "
+import sys
+sys.stdout.write('# ' + 'x' * (4 * 1024 * 1024 + 10) + '\n')" ;;
+	long-line) python3 -c "print('platform: {name: ' + 'a' * 1000000 + '}')" ;;
+	huge-scalar) python3 -c "print('platform:\n  name: \"' + 'a' * 3000000 + '\"')" ;;
+	long-key) python3 -c "print('k' * 1000000 + ': v')" ;;
+	invalid-utf8-hang) printf '%%\xfb' ;;
+	nul) printf 'platform:\n  name: a\0b\n' ;;
+	only-bom) printf '\xef\xbb\xbf' ;;
+	empty) printf '' ;;
+	garbage) head -c 100000 /dev/urandom | tr -d '\0' ;;
+	tabs) printf 'platform:\n\tname: x\n' ;;
+	esac
+}
+
+for name in alias-bomb open-brackets open-braces open-brackets-lines huge-scalar-lines literal-block deep-block many-keys many-services many-unknown-keys many-errors \
+	quota-grid big-env-override many-unknown-refs many-secrets huge-file long-line huge-scalar long-key invalid-utf8-hang nul only-bom empty garbage tabs; do
+	gen "$name" >"$T/$name.yaml"
+	start=$(date +%s%N)
+	/usr/bin/time -f '%M' -o "$T/$name.rss" bash -c "$VLIMIT exec timeout $TIMEOUT \"$P\" check \"$T/$name.yaml\"" \
+		>/dev/null 2>"$T/$name.err"
+	rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	kib=$(tail -1 "$T/$name.rss" 2>/dev/null)
+	if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
+		echo "FAIL hostile/$name (exit $rc after $ms ms: $(grep -v '^ ' "$T/$name.err" | head -2 | tr '\n' ' ' | cut -c1-200))" >>"$LOG"
+	elif [ $ms -ge $MAX_MS ]; then
+		echo "FAIL hostile/$name (took $ms ms)" >>"$LOG"
+	elif [ $rc -eq 1 ] && ! grep -qE '^error\[E[0-9]{4}\]' "$T/$name.err"; then
+		echo "FAIL hostile/$name (exit 1 without a coded diagnostic)" >>"$LOG"
+	else
+		echo "ok   hostile/$name ($ms ms, ${kib} KiB, exit $rc)" >>"$LOG"
+	fi
+done

@@ -1,0 +1,410 @@
+/* test_doc.c — DNode builders, the quoting rule, and the YAML/JSON emitters. */
+#include "platformc.h"
+#include "unit.h"
+
+#include <libfyaml.h>
+#include <stdlib.h>
+
+/* Every string here is read as something other than this string by some
+ * YAML 1.1 or 1.2 reader (or is not a valid plain scalar at all). */
+static const char *const must_quote[] = {
+	"", "~", "null", "Null", "NULL",
+	"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+	"true", "True", "TRUE", "false", "False", "FALSE",
+	"on", "On", "ON", "off", "Off", "OFF",
+	"0", "16", "-5", "+5", "1_000", "0o17", "017", "0755", "0x1F", "0X1f", "0b101", "-0b101",
+	"1:20", "12:30", "12:30:00", "190:20:30",
+	"1.10", "15.10", ".5", "-.5", "+.5", "1.", "1e3", "1E3", "1.0e+3", "1_000.5", "1:20.5", "0x1p-2",
+	".inf", ".Inf", ".INF", "-.inf", "-.Inf", "+.inf", ".nan", ".NaN", ".NAN", "-inf", "+Infinity",
+	"+.Infinity", "-.INFINITY", "infinity", "Infinity", "-nan", "+NaN",
+	"2024-01-01", "2024-1-1", "2024-01-01T10:00:00Z", "2001-12-14 21:59:43.10 -5",
+	"2001-12-14t21:59:43.10-05:00",
+	"=", "<<",
+	" x", "x ", " ", "\tx", "x\t", "a\nb", "a\rb", "\x01", "bell\a", "del\x7f",
+	"next\xc2\x85line", "line\xe2\x80\xa8sep", "para\xe2\x80\xa9sep", ("\xef\xbb\xbf" "bom"),
+	"a: b", "a:", "key: value", "x #y", "#x", "# comment",
+	"{{ x }}", "{{ .Values.x }}", "{a}", "[a]", "]", "}", ",x", "?x", "? x", ":x", ": x",
+	"&anchor", "*alias", "!tag", "|", "|x", ">", ">x", "'x'", "\"x\"", "%x", "@x", "`x`",
+	"-", "- x", "---", "--- x", "...", "... x", "-1", "-.5",
+};
+
+/* Ordinary strings: quoting them would make output look machine-made. */
+static const char *const must_not_quote[] = {
+	"backend-dev", "ghcr.io/fastish/user-service", "ghcr.io/fastish/user-service:1.2.3",
+	"250m", "512Mi", "1Gi", "1G", "5s", "300ms", "1h30m", "/health", "https://x.y/z",
+	"app.kubernetes.io/name", "Backend Team", "apps/v1", "Deployment", "x", "a-b_c.d",
+	"$(VAR)", "${VAR}", "user@example.com", "a:b", "a#b", "http://a:8080/x", "--port",
+	"-Xmx512m", "value with spaces", "é", "naïve café", "日本語", "k8s", "v1", "v1.2.3",
+	"sum(rate(http_requests_total[5m]))", "a, b", "yesterday", "nope", "online", "nullable",
+	"truth", "Info", "nano", "=x", "<<x", "a=b", "a'b", "a\"b", "a\\b", "100%", "50% off",
+};
+
+TEST(doc_needs_quotes_table)
+{
+	for (size_t i = 0; i < ARRAY_LEN(must_quote); i++) {
+		if (!doc_needs_quotes(must_quote[i])) {
+			fprintf(stderr, "  should quote: \"%s\"\n", must_quote[i]);
+			unit_failures_in_test++;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_LEN(must_not_quote); i++) {
+		if (doc_needs_quotes(must_not_quote[i])) {
+			fprintf(stderr, "  should not quote: \"%s\"\n", must_not_quote[i]);
+			unit_failures_in_test++;
+		}
+	}
+}
+
+static char *emit_yaml(DNode *const *docs, int n, const char *header)
+{
+	StrBuf b;
+	sb_init(&b);
+	doc_emit_yaml(&b, docs, n, header);
+	return sb_detach(&b);
+}
+
+static char *emit_json(const DNode *d)
+{
+	StrBuf b;
+	sb_init(&b);
+	doc_emit_json(&b, d);
+	return sb_detach(&b);
+}
+
+static const char *const nasty[] = {
+	"plain", "with \"double\" quotes", "with 'single' quotes", "back\\slash", "C:\\path\\",
+	"line1\nline2", "trailing newline\n", "keep\n\n", "keep3\n\n\n", "sp \nx", "x\n y", "two\n\nblank", "\n", "\n\nx", "tab\there", "cr\r\n",
+	"{{ .x }}", "{{ .Values.image.tag }}", "$(VAR)", "${VAR:-x}", "a: b", "a:", ":", "- x",
+	"---", "...", "--- |", "# not a comment", "x # y", "a,b", "[x]", "{x: y}", "&a", "*a",
+	"!!str", "%TAG", "@x", "`x`", "|", ">", "?", "? x", "=", "<<", "~", "null", "",
+	" ", "  lead", "trail  ", "y", "n", "yes", "no", "on", "off", "Yes", "NO", "True",
+	"FALSE", "0755", "017", "0x1F", "0o17", "0b101", "1_000", "1:20", "12:30:00", "1.10",
+	".5", "1e3", "1.0e+3", ".inf", "-.Inf", ".nan", "1:20.5", "2024-01-01",
+	"2024-01-01T10:00:00Z", "2001-12-14 21:59:43.10 -5", "é", "naïve café", "日本語",
+	"emoji \xf0\x9f\x9a\x80", "\xf0\x9f\x98\x80", "nbsp\xc2\xa0x", "ls\xe2\x80\xa8ps\xe2\x80\xa9",
+	"nel\xc2\x85x", ("\xef\xbb\xbf" "bom"), "ctl\x01\x1f\x7f", ("a very long string that is "
+	 "longer than eighty columns so that a folding emitter would be tempted to wrap it somewhere"),
+};
+
+/* Emit {k: s, s: 1} and [s] (block and flow), read back with libfyaml. */
+static void roundtrip_one(const char *s)
+{
+	Arena *a = arena_new();
+	DNode *map = doc_map(a);
+	doc_set_str(a, map, "k", s);
+	doc_set_int(a, map, s, 1);
+	DNode *seq = doc_set_seq(a, map, "seq");
+	doc_push_str(a, seq, s);
+	DNode *fseq = doc_set_seq(a, map, "flow");
+	fseq->flow = true;
+	doc_push_str(a, fseq, s);
+	doc_push_str(a, fseq, "x");
+	DNode *lit = doc_set_str(a, map, "lit", s);
+	lit->literal = true;
+	char *text = emit_yaml(&map, 1, NULL);
+
+	struct fy_document *fyd = fy_document_build_from_string(NULL, text, strlen(text));
+	if (!fyd) {
+		fprintf(stderr, "  unparsable output for \"%s\":\n%s", s, text);
+		unit_failures_in_test++;
+		goto out;
+	}
+	struct fy_node *root = fy_document_root(fyd);
+	struct fy_node *vals[4] = {
+		fy_node_mapping_lookup_by_string(root, "k", FY_NT),
+		fy_node_sequence_get_by_index(fy_node_mapping_lookup_by_string(root, "seq", FY_NT), 0),
+		fy_node_sequence_get_by_index(fy_node_mapping_lookup_by_string(root, "flow", FY_NT), 0),
+		fy_node_mapping_lookup_by_string(root, "lit", FY_NT),
+	};
+	for (int i = 0; i < 4; i++) {
+		size_t len = 0;
+		const char *got = vals[i] ? fy_node_get_scalar(vals[i], &len) : NULL;
+		if (!got || len != strlen(s) || memcmp(got, s, len) != 0) {
+			fprintf(stderr, "  value %d of \"%s\" did not round-trip:\n%s", i, s, text);
+			unit_failures_in_test++;
+		} else if (i < 3 && doc_needs_quotes(s) && fy_node_get_style(vals[i]) == FYNS_PLAIN) {
+			fprintf(stderr, "  value %d of \"%s\" left plain:\n%s", i, s, text);
+			unit_failures_in_test++;
+		}
+	}
+	/* the key: find the pair whose value is the int 1 */
+	bool found = false;
+	void *iter = NULL;
+	struct fy_node_pair *p;
+	while ((p = fy_node_mapping_iterate(root, &iter))) {
+		size_t len = 0;
+		const char *k = fy_node_get_scalar(fy_node_pair_key(p), &len);
+		const char *v = fy_node_get_scalar(fy_node_pair_value(p), NULL);
+		if (v && strcmp(v, "1") == 0 && k && len == strlen(s) && memcmp(k, s, len) == 0) {
+			found = true;
+			if (doc_needs_quotes(s) && fy_node_get_style(fy_node_pair_key(p)) == FYNS_PLAIN) {
+				fprintf(stderr, "  key \"%s\" left plain:\n%s", s, text);
+				unit_failures_in_test++;
+			}
+		}
+	}
+	if (!found) {
+		fprintf(stderr, "  key \"%s\" did not round-trip:\n%s", s, text);
+		unit_failures_in_test++;
+	}
+	fy_document_destroy(fyd);
+out:
+	free(text);
+	arena_free(a);
+}
+
+TEST(doc_yaml_roundtrip)
+{
+	for (size_t i = 0; i < ARRAY_LEN(nasty); i++)
+		roundtrip_one(nasty[i]);
+	for (size_t i = 0; i < ARRAY_LEN(must_quote); i++)
+		roundtrip_one(must_quote[i]);
+	for (size_t i = 0; i < ARRAY_LEN(must_not_quote); i++)
+		roundtrip_one(must_not_quote[i]);
+}
+
+/* Strings that need no quotes come out plain: output looks hand-written. */
+TEST(doc_yaml_plain_stays_plain)
+{
+	Arena *a = arena_new();
+	for (size_t i = 0; i < ARRAY_LEN(must_not_quote); i++) {
+		const char *s = must_not_quote[i];
+		DNode *m = doc_map(a);
+		doc_set_str(a, m, "k", s);
+		char *text = emit_yaml(&m, 1, NULL);
+		char want[256];
+		snprintf(want, sizeof want, "k: %s\n", s);
+		CHECK_STR(text, want);
+		free(text);
+	}
+	arena_free(a);
+}
+
+TEST(doc_yaml_golden)
+{
+	Arena *a = arena_new();
+	DNode *d = doc_map(a);
+	doc_set_str(a, d, "apiVersion", "apps/v1");
+	doc_set_str(a, d, "kind", "Deployment");
+	DNode *md = doc_set_map(a, d, "metadata");
+	doc_set_str(a, md, "name", "user-service");
+	doc_set_str(a, md, "namespace", "backend-dev");
+	DNode *labels = doc_set_map(a, md, "labels");
+	doc_set_str(a, labels, "app.kubernetes.io/name", "user-service");
+	doc_set_str(a, labels, "version", "1.10");
+	doc_set_str(a, labels, "enabled", "no");
+	DNode *spec = doc_set_map(a, d, "spec");
+	doc_set_int(a, spec, "replicas", 3);
+	DNode *cs = doc_set_seq(a, spec, "containers");
+	DNode *c = doc_push_map(a, cs);
+	doc_set_str(a, c, "name", "app");
+	doc_set_str(a, c, "image", "ghcr.io/fastish/user-service:1.2.3");
+	DNode *args = doc_set_seq(a, c, "args");
+	args->flow = true;
+	doc_push_str(a, args, "--port");
+	doc_push_str(a, args, "8080");
+	doc_push_str(a, args, "a,b");
+	DNode *res = doc_set_map(a, c, "resources");
+	DNode *req = doc_set_map(a, res, "requests");
+	doc_set_str(a, req, "cpu", "250m");
+	doc_set_str(a, req, "memory", "512Mi");
+	DNode *ports = doc_set_seq(a, c, "ports");
+	DNode *p = doc_push_map(a, ports);
+	doc_set_int(a, p, "containerPort", 8080);
+	doc_set_str(a, p, "name", "http");
+	doc_set(a, c, "ratio", doc_num(a, 0.5));
+	doc_set_bool(a, c, "stdin", false);
+	doc_set(a, c, "extra", doc_null(a));
+	doc_set_seq(a, c, "emptySeq");
+	doc_set_map(a, c, "emptyMap");
+	DNode *script = doc_set_str(a, c, "script", "set -e\necho \"hi\"\n");
+	script->literal = true;
+	DNode *nolit = doc_set_str(a, c, "oneline", "x\n");
+	(void)nolit;
+	char *text = emit_yaml(&d, 1, NULL);
+	CHECK_STR(text,
+		  "apiVersion: apps/v1\n"
+		  "kind: Deployment\n"
+		  "metadata:\n"
+		  "  name: user-service\n"
+		  "  namespace: backend-dev\n"
+		  "  labels:\n"
+		  "    app.kubernetes.io/name: user-service\n"
+		  "    version: \"1.10\"\n"
+		  "    enabled: \"no\"\n"
+		  "spec:\n"
+		  "  replicas: 3\n"
+		  "  containers:\n"
+		  "  - name: app\n"
+		  "    image: ghcr.io/fastish/user-service:1.2.3\n"
+		  "    args: [--port, \"8080\", \"a,b\"]\n"
+		  "    resources:\n"
+		  "      requests:\n"
+		  "        cpu: 250m\n"
+		  "        memory: 512Mi\n"
+		  "    ports:\n"
+		  "    - containerPort: 8080\n"
+		  "      name: http\n"
+		  "    ratio: 0.5\n"
+		  "    stdin: false\n"
+		  "    extra: null\n"
+		  "    emptySeq: []\n"
+		  "    emptyMap: {}\n"
+		  "    script: |\n"
+		  "      set -e\n"
+		  "      echo \"hi\"\n"
+		  "    oneline: \"x\\n\"\n");
+	free(text);
+	arena_free(a);
+}
+
+TEST(doc_yaml_header_and_multi)
+{
+	Arena *a = arena_new();
+	DNode *d1 = doc_map(a), *d2 = doc_map(a), *d3 = doc_seq(a);
+	doc_set_str(a, d1, "kind", "Namespace");
+	doc_set_str(a, d2, "kind", "ResourceQuota");
+	doc_push_str(a, d3, "x");
+	DNode *docs[] = { d1, d2, d3 };
+	char *text = emit_yaml(docs, 3, "generated by platformc — do not edit\n\nsecond line");
+	CHECK_STR(text, "# generated by platformc — do not edit\n"
+			"#\n"
+			"# second line\n"
+			"kind: Namespace\n"
+			"---\n"
+			"kind: ResourceQuota\n"
+			"---\n"
+			"- x\n");
+	free(text);
+	text = emit_yaml(docs, 1, "one\n");
+	CHECK_STR(text, "# one\nkind: Namespace\n");
+	free(text);
+
+	FileSet fs;
+	fileset_init(&fs, a);
+	fileset_add_yaml(&fs, "a/b.yaml", d1);
+	fileset_add_yaml_multi(&fs, "a/c.yaml", docs, 2);
+	fileset_add_json(&fs, "a/d.json", d1);
+	const OutFile *f = fileset_find(&fs, "a/b.yaml");
+	CHECK(f && f->len == strlen(f->data));
+	CHECK(f && strcmp(f->data, "# generated by platformc — do not edit\nkind: Namespace\n") == 0);
+	f = fileset_find(&fs, "a/c.yaml");
+	CHECK(f && strcmp(f->data, "# generated by platformc — do not edit\nkind: Namespace\n"
+				   "---\nkind: ResourceQuota\n") == 0);
+	f = fileset_find(&fs, "a/d.json");
+	CHECK(f && f->len == strlen(f->data));
+	CHECK(f && strcmp(f->data, "{\n  \"kind\": \"Namespace\"\n}\n") == 0);
+	fileset_free(&fs);
+	arena_free(a);
+}
+
+TEST(doc_json)
+{
+	Arena *a = arena_new();
+	DNode *d = doc_map(a);
+	doc_set_str(a, d, "title", "say \"hi\"\\\n\t\r\b\f\x01\x1f é \xe2\x80\xa8\xe2\x80\xa9 \xf0\x9f\x9a\x80");
+	doc_set_int(a, d, "n", -42);
+	doc_set(a, d, "f", doc_num(a, 99.95));
+	doc_set_bool(a, d, "t", true);
+	doc_set(a, d, "z", doc_null(a));
+	doc_set_map(a, d, "em");
+	doc_set_seq(a, d, "es");
+	DNode *s = doc_set_seq(a, d, "panels");
+	DNode *p = doc_push_map(a, s);
+	doc_set_int(a, p, "id", 1);
+	DNode *t = doc_set_seq(a, p, "targets");
+	doc_push_str(a, t, "up");
+	doc_push(a, t, doc_int(a, 2));
+	char *text = emit_json(d);
+	CHECK_STR(text, "{\n"
+			"  \"title\": \"say \\\"hi\\\"\\\\\\n\\t\\r\\b\\f\\u0001\\u001f é \\u2028\\u2029 \xf0\x9f\x9a\x80\",\n"
+			"  \"n\": -42,\n"
+			"  \"f\": 99.95,\n"
+			"  \"t\": true,\n"
+			"  \"z\": null,\n"
+			"  \"em\": {},\n"
+			"  \"es\": [],\n"
+			"  \"panels\": [\n"
+			"    {\n"
+			"      \"id\": 1,\n"
+			"      \"targets\": [\n"
+			"        \"up\",\n"
+			"        2\n"
+			"      ]\n"
+			"    }\n"
+			"  ]\n"
+			"}\n");
+	free(text);
+	text = emit_json(doc_seq(a));
+	CHECK_STR(text, "[]\n");
+	free(text);
+	text = emit_json(doc_str(a, "x"));
+	CHECK_STR(text, "\"x\"\n");
+	free(text);
+	arena_free(a);
+}
+
+/* The JSON output of every nasty string parses back (libfyaml reads JSON as
+ * YAML flow) to the same text. */
+TEST(doc_json_roundtrip)
+{
+	Arena *a = arena_new();
+	for (size_t i = 0; i < ARRAY_LEN(nasty); i++) {
+		DNode *m = doc_map(a);
+		doc_set_str(a, m, "k", nasty[i]);
+		char *text = emit_json(m);
+		struct fy_document *fyd = fy_document_build_from_string(NULL, text, strlen(text));
+		size_t len = 0;
+		const char *got = fyd ? fy_node_get_scalar(fy_node_mapping_lookup_by_string(
+						 fy_document_root(fyd), "k", FY_NT), &len) : NULL;
+		if (!got || len != strlen(nasty[i]) || memcmp(got, nasty[i], len) != 0) {
+			fprintf(stderr, "  JSON of \"%s\" did not round-trip:\n%s", nasty[i], text);
+			unit_failures_in_test++;
+		}
+		if (fyd)
+			fy_document_destroy(fyd);
+		free(text);
+	}
+	arena_free(a);
+}
+
+TEST(doc_builders)
+{
+	Arena *a = arena_new();
+	DNode *m = doc_map(a);
+	char key[16];
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		doc_set_int(a, m, key, i); /* key buffer reused: keys must be copied */
+	}
+	CHECK(m->n == 100);
+	CHECK(doc_get(m, "k0") && doc_get(m, "k0")->i == 0);
+	CHECK(doc_get(m, "k99") && doc_get(m, "k99")->i == 99);
+	CHECK(doc_get(m, "k100") == NULL);
+	CHECK(doc_get(NULL, "k0") == NULL);
+	CHECK(doc_get(doc_seq(a), "k0") == NULL);
+	/* replacing keeps the position */
+	DNode *v = doc_set_str(a, m, "k5", "five");
+	CHECK(m->n == 100);
+	CHECK(m->pairs[5].val == v && strcmp(m->pairs[5].key, "k5") == 0);
+	CHECK(doc_get(m, "k5")->kind == D_STR);
+	CHECK_STR(doc_get(m, "k5")->s, "five");
+
+	DNode *s = doc_seq(a);
+	for (int i = 0; i < 50; i++)
+		doc_push(a, s, doc_int(a, i));
+	CHECK(s->n == 50 && s->items[49]->i == 49);
+	DNode *f = doc_strf(a, "%s-%d", "team", 7);
+	CHECK(f->kind == D_STR);
+	CHECK_STR(f->s, "team-7");
+	char buf[] = "copy";
+	DNode *c = doc_str(a, buf);
+	buf[0] = 'X';
+	CHECK_STR(c->s, "copy");
+	CHECK(doc_num(a, 16)->kind == D_NUM);
+	CHECK_STR(doc_num(a, 16)->s, "16");
+	CHECK(doc_bool(a, true)->i == 1 && doc_bool(a, true)->kind == D_BOOL);
+	CHECK(doc_null(a)->kind == D_NULL);
+	CHECK(doc_push_map(a, s)->kind == D_MAP && s->n == 51);
+	arena_free(a);
+}

@@ -1,0 +1,59 @@
+/* test_source.c — character units, credential masking and escaping in what
+ * diagnostics print (source.c, diag.c). */
+#include "platformc.h"
+#include "unit.h"
+
+#include <stdlib.h>
+
+TEST(source_char_len)
+{
+	CHECK(src_char_len("a", 1) == 1);
+	CHECK(src_char_len("\xC3\xA9", 2) == 2);        /* é */
+	CHECK(src_char_len("\xE2\x82\xAC", 3) == 3);    /* € */
+	CHECK(src_char_len("\xF0\x9F\x98\x80", 4) == 4); /* emoji */
+	CHECK(src_char_len("\xC3", 1) == 1);            /* truncated */
+	CHECK(src_char_len("\xE9x", 2) == 1);           /* Latin-1 byte */
+	CHECK(src_char_len("\xC0\xAF", 2) == 1);        /* overlong */
+	CHECK(src_char_len("\xED\xA0\x80", 3) == 1);    /* surrogate */
+	CHECK(src_char_len("\x80", 1) == 1);            /* stray continuation */
+}
+
+/* Loads `text` through the whole front end and returns the human output. */
+static char *run(const char *text, DiagFormat fmt)
+{
+	Arena *a = arena_new();
+	Schema *s = schema_load(a);
+	Diags d;
+	diags_init(&d, a);
+	lower_load_bytes(a, s, &d, "t.yaml", text, strlen(text));
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	diags_print(&d, fmt, false, f);
+	fclose(f);
+	arena_free(a);
+	return out;
+}
+
+TEST(source_secret_never_printed)
+{
+	const char *in = "platform: {name: acme, extra: AKIAIOSFODNN7EXAMPLE, bogus: 1}\n"
+			 "# ghp_abcdefghijklmnopqrstuvwxyz0123456789\n";
+	for (int fmt = DF_HUMAN; fmt <= DF_GITHUB; fmt++) {
+		char *out = run(in, (DiagFormat)fmt);
+		CHECK(strstr(out, "AKIA") == NULL);
+		CHECK(strstr(out, "ghp_") == NULL);
+		CHECK(strstr(out, "E0118") != NULL);
+		free(out);
+	}
+}
+
+TEST(source_escapes_in_snippets)
+{
+	/* a DEL byte: the snippet shows \x7F and the caret covers the escape */
+	char *out = run("platform:\n  name: a\x7f" "b\n", DF_HUMAN);
+	CHECK(strstr(out, "  name: a\\x7Fb\n") != NULL);
+	CHECK(strstr(out, "|          ^^^^ here") != NULL);
+	CHECK(strchr(out, 0x7f) == NULL);
+	free(out);
+}

@@ -1,0 +1,875 @@
+/*
+ * test_writer.c — writer.c against real folders (SPEC §4): ownership,
+ * no-op renders, symlink refusal, tampered manifests, leftovers of
+ * interrupted renders, write failures and SIGKILL at random moments.
+ * Each test works in its own mkdtemp folder under /tmp and removes it.
+ */
+#include "platformc.h"
+#include "unit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ERRLEN 512
+
+/* ---- helpers ---- */
+
+static char *tmpdir(void)
+{
+	char t[] = "/tmp/platformc-writer.XXXXXX";
+	char *d = mkdtemp(t);
+	if (!d) {
+		perror("mkdtemp");
+		abort();
+	}
+	return xstrdup(d);
+}
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)flag, (void)f;
+	return remove(p);
+}
+
+static void rm_rf(char *dir)
+{
+	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+}
+
+/* A path inside a test folder; a small ring of buffers so that several
+ * can be used in one expression. */
+static const char *P(const char *dir, const char *rel)
+{
+	static char bufs[8][4096];
+	static int k;
+	char *b = bufs[k++ % 8];
+	snprintf(b, sizeof bufs[0], "%s/%s", dir, rel);
+	return b;
+}
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		perror(path);
+		abort();
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *get(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	StrBuf b;
+	sb_init(&b);
+	char tmp[4096];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+		sb_putn(&b, tmp, n);
+	fclose(f);
+	return sb_detach(&b);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+static ino_t inode_of(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* Builds a FileSet from (path, text) pairs ending with NULL. */
+static void mkset(FileSet *fs, Arena *a, ...)
+{
+	fileset_init(fs, a);
+	va_list ap;
+	va_start(ap, a);
+	for (const char *p; (p = va_arg(ap, const char *));)
+		fileset_add_text(fs, p, va_arg(ap, const char *));
+	va_end(ap);
+	fileset_sort(fs);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A sorted recursive listing of `dir`. With `meta`, inode, mode, size and
+ * mtime of every entry (folders too) are included, so equal listings mean
+ * that nothing was written at all; without, paths, types and contents only.
+ */
+static void list_rec(const char *dir, const char *rel, bool meta, char ***v, int *n)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char path[4096], r[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		snprintf(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		struct stat st;
+		if (lstat(path, &st) != 0)
+			continue;
+		StrBuf b;
+		sb_init(&b);
+		sb_printf(&b, "%s %c", r, S_ISDIR(st.st_mode) ? 'd' : S_ISLNK(st.st_mode) ? 'l' : 'f');
+		if (meta)
+			sb_printf(&b, " ino=%llu mode=%o size=%lld mtime=%lld.%09ld",
+				  (unsigned long long)st.st_ino, (unsigned)st.st_mode,
+				  (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+				  st.st_mtim.tv_nsec);
+		if (S_ISREG(st.st_mode)) {
+			char *c = get(path);
+			sb_printf(&b, " = %s", c ? c : "?");
+			free(c);
+		} else if (S_ISLNK(st.st_mode)) {
+			char t[4096];
+			ssize_t k = readlink(path, t, sizeof t - 1);
+			t[k < 0 ? 0 : k] = 0;
+			sb_printf(&b, " -> %s", t);
+		}
+		*v = xrealloc(*v, (size_t)(*n + 1) * sizeof **v);
+		(*v)[(*n)++] = sb_detach(&b);
+		if (S_ISDIR(st.st_mode))
+			list_rec(path, r, meta, v, n);
+	}
+	closedir(d);
+}
+
+static char *listing(const char *dir, bool meta)
+{
+	char **v = NULL;
+	int n = 0;
+	StrBuf b;
+	sb_init(&b);
+	struct stat st;
+	if (meta && lstat(dir, &st) == 0)
+		sb_printf(&b, "root ino=%llu mtime=%lld.%09ld\n", (unsigned long long)st.st_ino,
+			  (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	list_rec(dir, "", meta, &v, &n);
+	qsort(v, (size_t)n, sizeof *v, cmp_str);
+	for (int i = 0; i < n; i++) {
+		sb_printf(&b, "%s\n", v[i]);
+		free(v[i]);
+	}
+	free(v);
+	return sb_detach(&b);
+}
+
+static int render(const FileSet *fs, const char *out, char *err)
+{
+	WriterReport rep;
+	int rc = writer_run(fs, out, WR_WRITE, &rep, err, ERRLEN);
+	writer_report_free(&rep);
+	return rc;
+}
+
+/* The staging folders of `base` inside `dir`: none may remain. */
+static bool no_staging(const char *dir, const char *base)
+{
+	char a[4096], b[4096];
+	snprintf(a, sizeof a, "%s/.%s.platformc-new", dir, base);
+	snprintf(b, sizeof b, "%s/.%s.platformc-old", dir, base);
+	return !exists(a) && !exists(b);
+}
+
+#define CHECK_LISTING(dir, before)                                              \
+	do {                                                                    \
+		char *after_ = listing((dir), true);                            \
+		CHECK_STR(after_, (before));                                    \
+		free(after_);                                                   \
+	} while (0)
+
+/* ---- tests ---- */
+
+TEST(writer_first_render_writes_files_and_manifest)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	mkset(&fs, a, "b.yaml", "b\n", "a/x.yaml", "x\n", "a/y/z.json", "{}\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	WriterReport rep;
+	CHECK(writer_run(&fs, out, WR_WRITE, &rep, err, sizeof err) == 0);
+	CHECK(rep.added == 3 && rep.changed == 0 && rep.removed == 0 && rep.unchanged == 0);
+	CHECK(rep.nlines == 0);
+	writer_report_free(&rep);
+	char *c = get(P(out, "a/y/z.json"));
+	CHECK_STR(c, "{}\n");
+	free(c);
+	c = get(P(out, MANIFEST_NAME));
+	CHECK_STR(c, "# platformc manifest v1\na/x.yaml\na/y/z.json\nb.yaml\n");
+	free(c);
+	CHECK(no_staging(d, "out"));
+	fileset_free(&fs);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_noop_rerender_touches_nothing)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	mkset(&fs, a, "a.yaml", "a\n", "d/b.yaml", "b\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs, out, err) == 0);
+	put(P(out, "user.txt"), "mine\n");
+	char *before = listing(d, true);
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	nanosleep(&ts, NULL); /* any write would now show in an mtime */
+	WriterReport rep;
+	CHECK(writer_run(&fs, out, WR_WRITE, &rep, err, sizeof err) == 0);
+	CHECK(rep.unchanged == 2 && rep.added == 0 && rep.changed == 0 && rep.removed == 0);
+	writer_report_free(&rep);
+	CHECK_LISTING(d, before);
+	/* relative path, trailing slash: same folder, still nothing to do */
+	char cwd[4096];
+	CHECK(getcwd(cwd, sizeof cwd) != NULL);
+	CHECK(chdir(d) == 0);
+	CHECK(render(&fs, "out/", err) == 0);
+	CHECK(render(&fs, "./out", err) == 0);
+	CHECK(chdir(cwd) == 0);
+	CHECK_LISTING(d, before);
+	free(before);
+	fileset_free(&fs);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_change_rewrites_only_changed_files)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", "b.yaml", "b\n", "d/c.yaml", "c\n", NULL);
+	mkset(&fs2, a, "a.yaml", "a\n", "b.yaml", "B!\n", "d/c.yaml", "c\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	ino_t ia = inode_of(P(out, "a.yaml")), ic = inode_of(P(out, "d/c.yaml"));
+	ino_t ib = inode_of(P(out, "b.yaml"));
+	struct stat st0, st1;
+	CHECK(stat(P(out, "a.yaml"), &st0) == 0);
+	WriterReport rep;
+	CHECK(writer_run(&fs2, out, WR_WRITE, &rep, err, sizeof err) == 0);
+	CHECK(rep.changed == 1 && rep.unchanged == 2 && rep.added == 0 && rep.removed == 0);
+	writer_report_free(&rep);
+	char *c = get(P(out, "b.yaml"));
+	CHECK_STR(c, "B!\n");
+	free(c);
+	CHECK(inode_of(P(out, "a.yaml")) == ia);
+	CHECK(inode_of(P(out, "d/c.yaml")) == ic);
+	CHECK(inode_of(P(out, "b.yaml")) != ib);
+	CHECK(stat(P(out, "a.yaml"), &st1) == 0);
+	CHECK(st0.st_mtim.tv_sec == st1.st_mtim.tv_sec && st0.st_mtim.tv_nsec == st1.st_mtim.tv_nsec);
+	CHECK(no_staging(d, "out"));
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_removed_output_is_pruned)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", "gone/b.yaml", "b\n", "keep/c.yaml", "c\n", NULL);
+	mkset(&fs2, a, "a.yaml", "a\n", "keep/c.yaml", "c\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	CHECK(mkdir(P(out, "userempty"), 0777) == 0);
+	WriterReport rep;
+	CHECK(writer_run(&fs2, out, WR_WRITE, &rep, err, sizeof err) == 0);
+	CHECK(rep.removed == 1 && rep.unchanged == 2);
+	writer_report_free(&rep);
+	CHECK(!exists(P(out, "gone/b.yaml")));
+	CHECK(!exists(P(out, "gone"))); /* emptied by platformc: pruned */
+	CHECK(exists(P(out, "userempty"))); /* empty before: the user's, kept */
+	char *c = get(P(out, MANIFEST_NAME));
+	CHECK_STR(c, "# platformc manifest v1\na.yaml\nkeep/c.yaml\n");
+	free(c);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_user_files_survive_and_are_never_reported)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", "d/b.yaml", "b\n", NULL);
+	mkset(&fs2, a, "a.yaml", "a2\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	put(P(out, "README.md"), "hand-written\n");
+	put(P(out, "d/notes.txt"), "notes\n");
+	CHECK(chmod(P(out, "d/notes.txt"), 0600) == 0);
+	ino_t ir = inode_of(P(out, "README.md")), in = inode_of(P(out, "d/notes.txt"));
+	WriterReport rep;
+	CHECK(writer_run(&fs2, out, WR_CHECK, &rep, err, sizeof err) == 0);
+	CHECK(rep.nlines == 2);
+	if (rep.nlines == 2) {
+		CHECK_STR(rep.lines[0], "changed: a.yaml");
+		CHECK_STR(rep.lines[1], "stale: d/b.yaml");
+	}
+	writer_report_free(&rep);
+	CHECK(render(&fs2, out, err) == 0);
+	CHECK(inode_of(P(out, "README.md")) == ir);
+	CHECK(inode_of(P(out, "d/notes.txt")) == in);
+	struct stat st;
+	CHECK(stat(P(out, "d/notes.txt"), &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(!exists(P(out, "d/b.yaml")));
+	char *c = get(P(out, "README.md"));
+	CHECK_STR(c, "hand-written\n");
+	free(c);
+	/* the user's files are not in the manifest */
+	c = get(P(out, MANIFEST_NAME));
+	CHECK_STR(c, "# platformc manifest v1\na.yaml\n");
+	free(c);
+	CHECK(writer_run(&fs2, out, WR_CHECK, &rep, err, sizeof err) == 0);
+	CHECK(rep.nlines == 0 && rep.unchanged == 1);
+	writer_report_free(&rep);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_check_reports_and_writes_nothing)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a", "a\n", "b", "b\n", "c/d", "d\n", NULL);
+	mkset(&fs2, a, "a", "a\n", "b", "b2\n", "c/e", "e\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	WriterReport rep;
+	/* no output folder yet: everything is added, nothing is created */
+	CHECK(writer_run(&fs1, out, WR_CHECK, &rep, err, sizeof err) == 0);
+	CHECK(rep.added == 3 && rep.nlines == 3);
+	if (rep.nlines == 3)
+		CHECK_STR(rep.lines[2], "added: c/d");
+	writer_report_free(&rep);
+	CHECK(!exists(out));
+	CHECK(render(&fs1, out, err) == 0);
+	put(P(out, "user"), "u\n");
+	char *before = listing(d, true);
+	CHECK(writer_run(&fs2, out, WR_CHECK, &rep, err, sizeof err) == 0);
+	CHECK(rep.added == 1 && rep.changed == 1 && rep.removed == 1 && rep.unchanged == 1);
+	CHECK(rep.nlines == 3);
+	if (rep.nlines == 3) {
+		CHECK_STR(rep.lines[0], "changed: b");
+		CHECK_STR(rep.lines[1], "stale: c/d");
+		CHECK_STR(rep.lines[2], "added: c/e");
+	}
+	writer_report_free(&rep);
+	CHECK_LISTING(d, before);
+	free(before);
+	/* a missing manifest is not a line; identical files stay unchanged */
+	CHECK(unlink(P(out, MANIFEST_NAME)) == 0);
+	CHECK(writer_run(&fs1, out, WR_CHECK, &rep, err, sizeof err) == 0);
+	CHECK(rep.nlines == 0 && rep.unchanged == 3);
+	writer_report_free(&rep);
+	/* ... and the next render puts it back, keeping the files' inodes */
+	ino_t ia = inode_of(P(out, "a"));
+	CHECK(render(&fs1, out, err) == 0);
+	CHECK(exists(P(out, MANIFEST_NAME)));
+	CHECK(inode_of(P(out, "a")) == ia);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_refuses_symlinked_outdir)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	mkset(&fs, a, "a.yaml", "a\n", NULL);
+	CHECK(mkdir(P(d, "real"), 0777) == 0);
+	put(P(d, "real/precious"), "p\n");
+	CHECK(symlink("real", P(d, "out")) == 0);
+	char *before = listing(d, true);
+	WriterReport rep;
+	CHECK(writer_run(&fs, P(d, "out"), WR_WRITE, &rep, err, sizeof err) == -1);
+	CHECK(strstr(err, "is a symlink; refusing to follow it") != NULL);
+	CHECK(writer_run(&fs, P(d, "out"), WR_CHECK, &rep, err, sizeof err) == -1);
+	CHECK_LISTING(d, before);
+	free(before);
+	fileset_free(&fs);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_refuses_symlinks_inside)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", "c/d.yaml", "d\n", NULL);
+	mkset(&fs2, a, "a.yaml", "A\n", "c/d.yaml", "D\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	CHECK(mkdir(P(d, "elsewhere"), 0777) == 0);
+	put(P(d, "elsewhere/d.yaml"), "secret\n");
+	put(P(d, "secret"), "secret\n");
+
+	/* a generated file that is a symlink */
+	CHECK(unlink(P(out, "a.yaml")) == 0);
+	CHECK(symlink("../secret", P(out, "a.yaml")) == 0);
+	char *before = listing(d, true);
+	CHECK(render(&fs2, out, err) == -1);
+	CHECK(strstr(err, "out/a.yaml` is a symlink") != NULL);
+	WriterReport rep;
+	CHECK(writer_run(&fs2, out, WR_CHECK, &rep, err, sizeof err) == -1);
+	CHECK_LISTING(d, before);
+	free(before);
+	CHECK(unlink(P(out, "a.yaml")) == 0);
+	put(P(out, "a.yaml"), "a\n");
+
+	/* a folder on the way to a generated file that is a symlink */
+	CHECK(rm_cb(P(out, "c/d.yaml"), NULL, 0, NULL) == 0);
+	CHECK(rmdir(P(out, "c")) == 0);
+	CHECK(symlink("../elsewhere", P(out, "c")) == 0);
+	before = listing(d, true);
+	CHECK(render(&fs2, out, err) == -1);
+	CHECK(strstr(err, "out/c` is a symlink") != NULL);
+	CHECK_LISTING(d, before);
+	free(before);
+	CHECK(unlink(P(out, "c")) == 0);
+
+	/* a symlink the user put anywhere else: a render that must rebuild
+	 * the tree refuses it too */
+	CHECK(symlink("/etc", P(out, "etc")) == 0);
+	before = listing(d, true);
+	CHECK(render(&fs2, out, err) == -1);
+	CHECK(strstr(err, "out/etc` is a symlink") != NULL);
+	CHECK_LISTING(d, before);
+	free(before);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_refuses_tampered_manifest)
+{
+	static const char *const bad[] = { "../x", "/etc/passwd", "a//b", "./a", "a/./b", "a/..",
+					   "a/", "." };
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", NULL);
+	mkset(&fs2, a, "b.yaml", "b\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	put(P(d, "x"), "victim\n");
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		char man[256], want[256];
+		snprintf(man, sizeof man, "# platformc manifest v1\na.yaml\n%s\n", bad[i]);
+		put(P(out, MANIFEST_NAME), man);
+		char *before = listing(d, true);
+		CHECK(render(&fs2, out, err) == -1);
+		snprintf(want, sizeof want, "manifest names an unsafe path `%s`: refusing to touch it",
+			 bad[i]);
+		CHECK_STR(err, want);
+		WriterReport rep;
+		CHECK(writer_run(&fs2, out, WR_CHECK, &rep, err, sizeof err) == -1);
+		CHECK_LISTING(d, before);
+		free(before);
+	}
+	put(P(out, MANIFEST_NAME), "a.yaml\n");
+	CHECK(render(&fs2, out, err) == -1);
+	CHECK(strstr(err, "is not a platformc manifest") != NULL);
+	CHECK(exists(P(out, "a.yaml")));
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_cleans_marked_leftovers)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", NULL);
+	mkset(&fs2, a, "a.yaml", "a2\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	/* as a kill in the middle of staging leaves it */
+	CHECK(mkdir(P(d, ".out.platformc-new"), 0777) == 0);
+	put(P(d, ".out.platformc-new/.platformc-staging"), "");
+	CHECK(mkdir(P(d, ".out.platformc-new/tree"), 0777) == 0);
+	CHECK(mkdir(P(d, ".out.platformc-new/tree/sub"), 0777) == 0);
+	put(P(d, ".out.platformc-new/tree/sub/half"), "hal");
+	CHECK(symlink("/etc", P(d, ".out.platformc-new/tree/sub/link")) == 0);
+	/* as a kill right after its mkdir leaves it */
+	CHECK(mkdir(P(d, ".out.platformc-old"), 0777) == 0);
+	CHECK(render(&fs2, out, err) == 0);
+	CHECK(no_staging(d, "out"));
+	char *c = get(P(out, "a.yaml"));
+	CHECK_STR(c, "a2\n");
+	free(c);
+	/* a render with nothing to do still removes leftovers of ours */
+	CHECK(mkdir(P(d, ".out.platformc-new"), 0777) == 0);
+	put(P(d, ".out.platformc-new/.platformc-staging"), "");
+	CHECK(render(&fs2, out, err) == 0);
+	CHECK(no_staging(d, "out"));
+	CHECK(exists("/etc"));
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_refuses_unmarked_staging_folder)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", NULL);
+	mkset(&fs2, a, "a.yaml", "a2\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	CHECK(mkdir(P(d, ".out.platformc-new"), 0777) == 0);
+	put(P(d, ".out.platformc-new/important"), "not yours\n");
+	char *before = listing(d, true);
+	CHECK(render(&fs2, out, err) == -1);
+	CHECK(strstr(err, "was not made by platformc") != NULL);
+	CHECK_LISTING(d, before);
+	/* with nothing to do, the folder is not needed and is left alone */
+	CHECK(render(&fs1, out, err) == 0);
+	CHECK_LISTING(d, before);
+	free(before);
+	/* a regular file with that name: the same */
+	CHECK(rm_cb(P(d, ".out.platformc-new/important"), NULL, 0, NULL) == 0);
+	CHECK(rmdir(P(d, ".out.platformc-new")) == 0);
+	put(P(d, ".out.platformc-old"), "file\n");
+	before = listing(d, true);
+	CHECK(render(&fs2, out, err) == -1);
+	CHECK_LISTING(d, before);
+	free(before);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_restores_tree_moved_aside_by_fallback_swap)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", "b.yaml", "b\n", NULL);
+	mkset(&fs2, a, "a.yaml", "a2\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	put(P(out, "user"), "u\n");
+	/* a crash between the two renames of the fallback swap */
+	CHECK(mkdir(P(d, ".out.platformc-old"), 0777) == 0);
+	put(P(d, ".out.platformc-old/.platformc-staging"), "");
+	CHECK(rename(out, P(d, ".out.platformc-old/tree")) == 0);
+	CHECK(render(&fs2, out, err) == 0);
+	char *c = get(P(out, "user"));
+	CHECK_STR(c, "u\n");
+	free(c);
+	CHECK(!exists(P(out, "b.yaml"))); /* it knew b.yaml was its own */
+	CHECK(no_staging(d, "out"));
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_write_failure_leaves_outdir_as_before)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", "z.yaml", "z\n", NULL);
+	fileset_init(&fs2, a);
+	fileset_add_text(&fs2, "a.yaml", "a2\n");
+	size_t big = 1024 * 1024;
+	char *data = xmalloc(big);
+	memset(data, 'x', big);
+	fileset_add(&fs2, "m/big.yaml", data, big);
+	fileset_add_text(&fs2, "z.yaml", "z2\n");
+	fileset_sort(&fs2);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	put(P(out, "user"), "u\n");
+	/* the staging folder is made and removed beside it: out is untouched */
+	char *before = listing(out, true);
+	/* a full disk, simulated: writes beyond 256 KiB fail with EFBIG */
+	struct rlimit old, lim;
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	lim = old;
+	lim.rlim_cur = 256 * 1024;
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	int rc = render(&fs2, out, err);
+	CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	signal(SIGXFSZ, prev);
+	CHECK(rc == -1);
+	CHECK(strstr(err, "cannot write `") && strstr(err, "out/m/big.yaml") &&
+	      strstr(err, strerror(EFBIG)));
+	CHECK_LISTING(out, before);
+	CHECK(no_staging(d, "out"));
+	free(before);
+	CHECK(render(&fs2, out, err) == 0);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_refuses_conflicting_paths)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2, fs3;
+	mkset(&fs1, a, "a", "a\n", "a-b", "x\n", "a/b", "b\n", NULL);
+	mkset(&fs2, a, "x/y", "y\n", NULL);
+	mkset(&fs3, a, "x", "x\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == -1);
+	CHECK(strstr(err, "outputs `a` and `a/b` clash") != NULL);
+	CHECK(!exists(out) && no_staging(d, "out"));
+	/* a user's file where an output needs a folder */
+	CHECK(mkdir(out, 0777) == 0);
+	put(P(out, "x"), "user\n");
+	char *before = listing(d, true);
+	CHECK(render(&fs2, out, err) == -1);
+	CHECK(strstr(err, "is in the way of the output `x/y`") != NULL);
+	CHECK_LISTING(d, before);
+	free(before);
+	/* a user's file inside a folder where an output needs a file: found
+	 * while staging, rolled back */
+	CHECK(unlink(P(out, "x")) == 0);
+	CHECK(mkdir(P(out, "x"), 0777) == 0);
+	put(P(out, "x/mine"), "user\n");
+	before = listing(out, true);
+	CHECK(render(&fs3, out, err) == -1);
+	CHECK(strstr(err, "out/x") != NULL);
+	CHECK_LISTING(out, before);
+	free(before);
+	CHECK(no_staging(d, "out"));
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	fileset_free(&fs3);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_file_and_folder_trade_places)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "x/y", "y\n", "z", "z\n", NULL);
+	mkset(&fs2, a, "x", "x\n", "z/w", "w\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	CHECK(render(&fs2, out, err) == 0);
+	char *l = listing(out, false);
+	CHECK_STR(l, ".platformc-manifest f = # platformc manifest v1\nx\nz/w\n\n"
+		     "x f = x\n\nz d\nz/w f = w\n\n");
+	free(l);
+	CHECK(render(&fs1, out, err) == 0);
+	l = listing(out, false);
+	CHECK_STR(l, ".platformc-manifest f = # platformc manifest v1\nx/y\nz\n\n"
+		     "x d\nx/y f = y\n\nz f = z\n\n");
+	free(l);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_refuses_bad_outdirs)
+{
+	static const char *const bad[] = { "", "/", "//", ".", "./", "..", "x/.", "x/..", "x/./" };
+	char err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	mkset(&fs, a, "a", "a\n", NULL);
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		err[0] = 0;
+		CHECK(render(&fs, bad[i], err) == -1);
+		CHECK(err[0] != 0);
+	}
+	char *d = tmpdir();
+	CHECK(render(&fs, P(d, "missing/out"), err) == -1);
+	CHECK(strstr(err, "does not exist") != NULL);
+	put(P(d, "file"), "f\n");
+	CHECK(render(&fs, P(d, "file"), err) == -1);
+	CHECK(strstr(err, "is not a folder") != NULL);
+	fileset_free(&fs);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_empty_fileset_and_same_bytes_any_order)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet empty, fs1, fs2;
+	fileset_init(&empty, a);
+	CHECK(render(&empty, P(d, "out"), err) == 0);
+	char *c = get(P(d, "out/" MANIFEST_NAME));
+	CHECK_STR(c, "# platformc manifest v1\n");
+	free(c);
+	/* an unsorted FileSet gives the same tree and manifest as a sorted one */
+	fileset_init(&fs1, a);
+	fileset_add_text(&fs1, "b/c", "c\n");
+	fileset_add_text(&fs1, "a", "a\n");
+	fileset_add_text(&fs1, "b-", "-\n");
+	mkset(&fs2, a, "b/c", "c\n", "a", "a\n", "b-", "-\n", NULL);
+	CHECK(render(&fs1, P(d, "o1"), err) == 0);
+	CHECK(render(&fs2, P(d, "o2"), err) == 0);
+	char *l1 = listing(P(d, "o1"), false), *l2 = listing(P(d, "o2"), false);
+	CHECK_STR(l1, l2);
+	free(l1);
+	free(l2);
+	fileset_free(&empty);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+/* Builds a tree of n files; `v` changes half of them, drops some, adds some. */
+static void big_set(FileSet *fs, Arena *a, int n, int v)
+{
+	fileset_init(fs, a);
+	for (int i = 0; i < n; i++) {
+		if (v && i % 7 == 0)
+			continue;
+		char p[64], t[256];
+		snprintf(p, sizeof p, "d%02d/s%d/f%05d.yaml", i % 40, i % 3, i);
+		snprintf(t, sizeof t, "file %d version %d\n%0*d\n", i, v && i % 2 ? v : 0, 100, i);
+		fileset_add_text(fs, p, t);
+	}
+	if (v)
+		for (int i = 0; i < n / 10; i++) {
+			char p[64];
+			snprintf(p, sizeof p, "new/n%05d.yaml", i);
+			fileset_add_text(fs, p, "new\n");
+		}
+	fileset_sort(fs);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* SIGKILL at many moments of a render: the output folder is always wholly
+ * old or wholly new, and the next render finishes the job. */
+TEST(writer_sigkill_leaves_old_or_new)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	big_set(&fs1, a, 600, 0);
+	big_set(&fs2, a, 600, 1);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	put(P(out, "user"), "u\n");
+	char *old_l = listing(out, false);
+	double t0 = now_s();
+	CHECK(render(&fs2, out, err) == 0);
+	double dt = now_s() - t0;
+	char *new_l = listing(out, false);
+	int nold = 0, nnew = 0, nleft = 0;
+	/* at least 16 evenly spaced kills; then, while some phase was never
+	 * hit (timing varies with machine load), more at scattered moments,
+	 * for at most 30 s */
+	const int rounds = 16;
+	double start = now_s();
+	for (int k = 0; k < rounds || (!(nold > 0 && nnew > 0 && nleft > 0) && k < 1000 && now_s() - start < 30);
+	     k++) {
+		CHECK(render(&fs1, out, err) == 0);
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid == 0) {
+			int rc = render(&fs2, out, err);
+			_exit(rc == 0 ? 0 : 1);
+		}
+		/* from before the render starts to after it should have ended */
+		double frac = k < rounds ? (double)k / rounds : (double)((k * 7919) % 1000) / 1000.0;
+		double delay = dt * 2.0 * frac;
+		struct timespec ts = { (time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9) };
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		int status;
+		waitpid(pid, &status, 0);
+		char *l = listing(out, false);
+		bool is_old = !strcmp(l, old_l), is_new = !strcmp(l, new_l);
+		CHECK(is_old || is_new);
+		nold += is_old, nnew += is_new;
+		nleft += !no_staging(d, "out");
+		free(l);
+		CHECK(render(&fs2, out, err) == 0);
+		l = listing(out, false);
+		CHECK_STR(l, new_l);
+		free(l);
+		CHECK(no_staging(d, "out"));
+	}
+	if (!(nold > 0 && nnew > 0 && nleft > 0))
+		fprintf(stderr, "  kills saw the old tree %d times, the new one %d, leftovers %d\n",
+			nold, nnew, nleft);
+	CHECK(nold > 0 && nnew > 0 && nleft > 0); /* the kills hit every phase */
+	free(old_l);
+	free(new_l);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
