@@ -120,7 +120,14 @@ def values(inc, stop_after=None, total=40):
     """A counter growing by inc per minute; with stop_after, flat after that many minutes."""
     if stop_after is None:
         return "0+%sx%d" % (fmt(inc), total)
-    return "0+%sx%d %s+0x%d" % (fmt(inc), stop_after, fmt(inc * stop_after), total - stop_after)
+    return "0+%sx%d %s+0x%d" % (fmt(inc), stop_after, fmt(inc * stop_after), total - stop_after - 1)
+
+
+def values_then(inc, stop_after, after, total):
+    """A counter growing by inc per minute for stop_after minutes, then by after per minute: one sample a
+    minute throughout (a repeated sample at the switch would read as a minute with no requests)."""
+    return "0+%sx%d %s+%sx%d" % (fmt(inc), stop_after, fmt(inc * stop_after + after), fmt(after),
+                                 total - stop_after - 1)
 
 
 def inputs_for(expr5m, f, stop_after=None, total=40):
@@ -142,8 +149,7 @@ def inputs_for(expr5m, f, stop_after=None, total=40):
         lev = le[2] if le[1] == "=" else le[2].split("|")[0]
         fast = series(m1, base + [("le", lev)])
         out = [{"series": fast, "values": values(good, total=total) if stop_after is None else
-                "0+%sx%d %s+%sx%d" % (fmt(good), stop_after, fmt(good * stop_after), fmt(rate_per_min),
-                                      total - stop_after)}]
+                values_then(good, stop_after, rate_per_min, total)}]
         out.append({"series": series(m1, base + [("le", "+Inf")]), "values": values(rate_per_min, total=total)})
         out.append({"series": series(m2, base), "values": values(rate_per_min, total=total)})
     else:                               # availability: errors/total
@@ -152,8 +158,7 @@ def inputs_for(expr5m, f, stop_after=None, total=40):
                 "values": values(bad, stop_after, total)}]
         gs = series(m1, base + [(err[0], pick(err[1], GOOD, False))])
         out.append({"series": gs, "values": values(good, total=total) if stop_after is None else
-                    "0+%sx%d %s+%sx%d" % (fmt(good), stop_after, fmt(good * stop_after), fmt(rate_per_min),
-                                          total - stop_after)})
+                    values_then(good, stop_after, rate_per_min, total)})
     return out
 
 
@@ -226,9 +231,17 @@ def run_alert_tests(suites, work, stem="test"):
     paths = []
     n = 0
     for i, (rf, tests) in enumerate(suites):
-        t = os.path.join(work, "%s-%03d.yaml" % (stem, i))
-        dump(t, {"rule_files": [rf], "evaluation_interval": EVAL_INTERVAL, "tests": tests})
-        paths.append(t)
+        # promtool evaluates the groups of a file in random order unless told: run every test twice,
+        # recording rules first and alerts first -- Prometheus gives no order either, so an alert that
+        # reads the previous evaluation's recorded value must still come out right
+        with open(rf, encoding="utf-8") as fh:
+            order = [g["name"] for g in yaml.safe_load(fh)["groups"]]
+        alerts_first = [g for g in order if g.endswith("-alerts")] + [g for g in order if not g.endswith("-alerts")]
+        for suffix, o in (("", order), ("-alerts-first", alerts_first)):
+            t = os.path.join(work, "%s-%03d%s.yaml" % (stem, i, suffix))
+            dump(t, {"rule_files": [rf], "evaluation_interval": EVAL_INTERVAL, "group_eval_order": o,
+                     "tests": tests})
+            paths.append(t)
         n += sum(len(x["alert_rule_test"]) for x in tests)
     # promtool runs a file's tests one after the other: spread the files over the CPUs
     jobs = max(1, min(4, os.cpu_count() or 1))
@@ -264,8 +277,8 @@ def check_alerts(rules, files, work):
         return False, "", "a rule file with weakened burn-rate factors still passes its tests:\n" + bout
     pages = sum(1 for _, t in suites for x in t for c in x["alert_rule_test"]
                 for e in c["exp_alerts"] if e["exp_labels"]["severity"] == "page")
-    return True, "%d alert checks in %d files, %d expect a page; a weakened rule file fails them" % (
-        n, len(paths), pages), ""
+    return True, "%d alert checks in %d files, %d expect a page; a weakened rule file fails them; both group orders" % (
+        n, len(suites), pages), ""
 
 
 def expand(text, labels):
@@ -327,7 +340,7 @@ def check_team_rules(rules, files, platform_yaml, work):
     if not suites:
         return False, "no team rules", ""
     rc, out, n, paths = run_alert_tests(suites, work, "team-test")
-    return rc == 0, "%d alert checks over %d team rule files" % (n, len(paths)), out
+    return rc == 0, "%d alert checks over %d team rule files" % (n, len(suites)), out
 
 
 GRAFANA_VARS = [("$__rate_interval", "5m"), ("$__interval", "1m"), ("$__range", "1h"), ("${datasource}", "x")]
