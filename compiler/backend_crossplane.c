@@ -399,6 +399,13 @@ static DNode *claim(Arena *a, const Platform *p, const Resource *r, const Env *e
 	doc_set_str(a, labels, k8s_label(a, p, "team"), r->team->name);
 	doc_set_str(a, labels, k8s_label(a, p, "environment"), e->name);
 	doc_set_str(a, labels, k8s_label(a, p, "kind"), k->name);
+	/* the estimate travels with the object, so `platformc diff` can show the
+	 * cost delta of a change from the committed tree alone */
+	double usd;
+	int est = cost_estimate(r, e, &usd);
+	if (est == COST_PRICED || est == COST_USAGE)
+		doc_set(a, doc_set_map(a, doc_get(c, "metadata"), "annotations"), k8s_label(a, p, "monthly-cost-usd"),
+			est == COST_PRICED ? doc_strf(a, "%.2f", usd) : doc_str(a, "usage"));
 	DNode *spec = doc_set_map(a, c, "spec");
 	DNode *params = v ? claim_value(a, v) : doc_map(a);
 	doc_set_str(a, params, "externalName", external_name(a, r, e, v));

@@ -20,6 +20,8 @@ typedef struct DObj {
 	char *label;    /* shown: "Deployment backend-dev/orders-api" */
 	char *path, *team, *family;
 	char *text;     /* canonical text for comparison */
+	int cost;       /* COST_PRICED (usd), COST_USAGE, or COST_NOT_RUNNING: no estimate */
+	double usd;     /* the `platform.<domain>/monthly-cost-usd` annotation */
 } DObj;
 
 typedef struct DList {
@@ -71,6 +73,38 @@ static const char *team_label(struct fy_node *root)
 			return fy_node_get_scalar0(v);
 	}
 	return NULL;
+}
+
+/* The monthly estimate a claim carries (COST_PRICED with *usd, COST_USAGE),
+ * else COST_NOT_RUNNING. */
+static int cost_annotation(struct fy_node *root, double *usd)
+{
+	*usd = 0;
+	struct fy_node *ann = fy_node_by_path(root, "/metadata/annotations", FY_NT, FYNWF_DONT_FOLLOW);
+	if (!ann || !fy_node_is_mapping(ann))
+		return COST_NOT_RUNNING;
+	void *it = NULL;
+	struct fy_node_pair *pr;
+	while ((pr = fy_node_mapping_iterate(ann, &it)) != NULL) {
+		const char *k = fy_node_get_scalar0(fy_node_pair_key(pr));
+		struct fy_node *v = fy_node_pair_value(pr);
+		size_t kl = k ? strlen(k) : 0;
+		if (kl <= 17 || strcmp(k + kl - 17, "/monthly-cost-usd") || strncmp(k, "platform.", 9) || !v ||
+		    !fy_node_is_scalar(v))
+			continue;
+		const char *t = fy_node_get_scalar0(v);
+		if (!t)
+			continue;
+		if (!strcmp(t, "usage"))
+			return COST_USAGE;
+		char *end;
+		double x = strtod(t, &end);
+		if (end != t && !*end && x >= 0) {
+			*usd = x;
+			return COST_PRICED;
+		}
+	}
+	return COST_NOT_RUNNING;
 }
 
 /* A Backstage entity's spec.owner, `group:default/NAME` -> NAME. */
@@ -166,6 +200,13 @@ static void add_file(DList *l, const Platform *p, const char *path, const char *
 			const char *kind = fy_node_is_mapping(root) ? scalar_at(root, "/kind") : NULL;
 			const char *ns = kind ? scalar_at(root, "/metadata/namespace") : NULL;
 			const char *name = kind ? scalar_at(root, "/metadata/name") : NULL;
+			if (!kind && fy_node_is_mapping(root) && scalar_at(root, "/uid") &&
+			    fy_node_by_path(root, "/panels", FY_NT, FYNWF_DONT_FOLLOW)) {
+				/* a Grafana dashboard (JSON model): known by its uid */
+				api = "grafana";
+				kind = "Dashboard";
+				name = scalar_at(root, "/uid");
+			}
 			const char *team = fy_node_is_mapping(root) ? team_label(root) : NULL;
 			if (!team && fy_node_is_mapping(root))
 				team = entity_owner(root);
@@ -190,8 +231,10 @@ static void add_file(DList *l, const Platform *p, const char *path, const char *
 				sb_printf(&b, "document %d", idx);
 			label = sb_detach(&b);
 			char *text = fy_emit_document_to_string(fyd, FYECF_MODE_FLOW_ONELINE | FYECF_SORT_KEYS);
+			double usd = 0;
+			int cost = fy_node_is_mapping(root) ? cost_annotation(root, &usd) : COST_NOT_RUNNING;
 			push(l, (DObj){key, label, xstrdup(path), team ? xstrdup(team) : NULL, family_of(path),
-				       text ? text : xstrdup("")});
+				       text ? text : xstrdup(""), cost, usd});
 			fy_parse_document_destroy(fyp, fyd);
 			added++;
 		}
@@ -211,7 +254,7 @@ static void add_file(DList *l, const Platform *p, const char *path, const char *
 	sb_printf(&b, "file %s", path);
 	const char *team = team_guess(p, NULL, path);
 	push(l, (DObj){sb_detach(&b), xstrdup("file"), xstrdup(path), team ? xstrdup(team) : NULL,
-		       family_of(path), t});
+		       family_of(path), t, COST_NOT_RUNNING, 0});
 }
 
 static int obj_cmp(const void *a, const void *b)
@@ -370,18 +413,97 @@ static int change_cmp(const void *a, const void *b)
 	return c;
 }
 
-/*
- * The cost delta of the change, from the catalog's cost model. Pending: the
- * cost model is not part of the compiler yet; when it is, this prints its
- * section (monthly estimate before, after, and per team) and the golden
- * diff cases gain that section. Until then it prints nothing.
- */
-static void diff_cost_delta(const Platform *p, const char *outdir, bool md, FILE *o)
+/* "+1,234.50" / "-12.00" */
+static void signed_money(char *buf, size_t n, double v)
 {
-	(void)p;
-	(void)outdir;
-	(void)md;
-	(void)o;
+	char m[32];
+	cost_money(m, sizeof m, v < 0 ? -v : v);
+	snprintf(buf, n, "%s%s", v < 0 ? "-" : "+", m);
+}
+
+static double round_cents(double v)
+{
+	return (double)(long long)(v * 100 + (v < 0 ? -0.5 : 0.5)) / 100;
+}
+
+/*
+ * The cost delta of the change: every claim carries its monthly estimate
+ * (`platform.<domain>/monthly-cost-usd`, from the catalog's cost model), so
+ * the old side's figure is read from the committed tree and the new side's
+ * from the render. Prints the total before and after and each object whose
+ * estimate moves, with its team; nothing when no estimate changes. A
+ * tree rendered before claims carried estimates has no "before": said so.
+ */
+static void diff_cost_delta(const DList *oldl, const DList *newl, bool md, FILE *o)
+{
+	double before = 0, after = 0;
+	int nold_est = 0, nnew_est = 0;
+	for (int i = 0; i < oldl->n; i++)
+		if (oldl->v[i].cost != COST_NOT_RUNNING)
+			nold_est++, before += oldl->v[i].usd;
+	for (int i = 0; i < newl->n; i++)
+		if (newl->v[i].cost != COST_NOT_RUNNING)
+			nnew_est++, after += newl->v[i].usd;
+	before = round_cents(before), after = round_cents(after);
+	/* objects whose estimate moved, in key order (both lists are sorted by key) */
+	typedef struct Move {
+		const DObj *o;   /* new side, else old */
+		int oc, nc;      /* cost kinds before/after */
+		double ou, nu;
+	} Move;
+	Move *mv = calloc((size_t)(oldl->n + newl->n) + 1, sizeof *mv);
+	if (!mv)
+		abort();
+	int nmv = 0;
+	for (int i = 0, j = 0; i < oldl->n || j < newl->n;) {
+		int c = i >= oldl->n ? 1 : j >= newl->n ? -1 : strcmp(oldl->v[i].key, newl->v[j].key);
+		const DObj *a = c <= 0 ? &oldl->v[i] : NULL, *b = c >= 0 ? &newl->v[j] : NULL;
+		i += c <= 0, j += c >= 0;
+		int oc = a ? a->cost : COST_NOT_RUNNING, nc = b ? b->cost : COST_NOT_RUNNING;
+		double ou = a ? a->usd : 0, nu = b ? b->usd : 0;
+		if (oc != nc || round_cents(nu - ou) != 0)
+			mv[nmv++] = (Move){b ? b : a, oc, nc, ou, nu};
+	}
+	if (!nmv || !nnew_est) {
+		free(mv);
+		return;
+	}
+	char bs[40], as[40], ds[40];
+	cost_money(bs, sizeof bs, before);
+	cost_money(as, sizeof as, after);
+	signed_money(ds, sizeof ds, round_cents(after - before));
+	if (md) {
+		fputs("\n#### Estimated cost (USD a month, list prices)\n\n", o);
+		if (!nold_est)
+			fprintf(o, "Before: not recorded (the committed tree predates cost annotations). After: **%s**.\n", as);
+		else
+			fprintf(o, "Total: %s → **%s** (%s)\n", bs, as, ds);
+		fputs("\n| team | object | before | after | change |\n|---|---|---:|---:|---:|\n", o);
+	} else {
+		fputs("\nestimated cost (USD a month, list prices)\n", o);
+		if (!nold_est)
+			fprintf(o, "  total  before: not recorded (the tree predates cost annotations), after: %s\n", as);
+		else
+			fprintf(o, "  total  %s -> %s  (%s)\n", bs, as, ds);
+	}
+	for (int k = 0; k < nmv; k++) {
+		const Move *m = &mv[k];
+		char x[40], y[40], d[40];
+		if (m->oc == COST_PRICED)
+			cost_money(x, sizeof x, m->ou);
+		else
+			snprintf(x, sizeof x, "%s", m->oc == COST_USAGE ? "usage" : "-");
+		if (m->nc == COST_PRICED)
+			cost_money(y, sizeof y, m->nu);
+		else
+			snprintf(y, sizeof y, "%s", m->nc == COST_USAGE ? "usage" : "-");
+		signed_money(d, sizeof d, round_cents(m->nu - m->ou));
+		if (md)
+			fprintf(o, "| %s | `%s` | %s | %s | %s |\n", m->o->team, m->o->label, x, y, d);
+		else
+			fprintf(o, "    %-12s %s: %s -> %s  (%s)\n", m->o->team, m->o->label, x, y, d);
+	}
+	free(mv);
 }
 
 int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o)
@@ -537,7 +659,7 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 	for (int k = 0; k < nlayout; k++)
 		free(layout[k]);
 	free(layout);
-	diff_cost_delta(p, outdir, md, o);
+	diff_cost_delta(&oldl, &newl, md, o);
 	for (int k = 0; k < nch; k++)
 		free(ch[k].fields);
 	free(ch);

@@ -60,6 +60,18 @@ static void money(char *buf, size_t n, double v)
 	snprintf(buf + j, n - (size_t)j, "%s", dot);
 }
 
+int cost_estimate(const Resource *r, const Env *e, double *usd)
+{
+	Cell c = cell(r, e);
+	*usd = c.usd;
+	return !c.runs ? COST_NOT_RUNNING : c.priced ? COST_PRICED : c.usage_only ? COST_USAGE : COST_UNPRICED;
+}
+
+void cost_money(char *buf, size_t n, double v)
+{
+	money(buf, n, v);
+}
+
 static void cell_text(char *buf, size_t n, Cell c)
 {
 	if (!c.runs)

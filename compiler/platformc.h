@@ -867,6 +867,11 @@ EvalResult catalog_eval(const Kind *k, const Expr *e, const PVal *scope, const E
 /* cost.c: `platformc cost` (text or json to `out`, a FILE*; budget
  * warnings to stderr). Returns an exit code. */
 int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, bool color, void *out);
+/* The estimate of one resource in one environment (USD a month in *usd when
+ * COST_PRICED); `cost_money` formats 1234.5 as "1,234.50". */
+enum { COST_NOT_RUNNING, COST_PRICED, COST_USAGE, COST_UNPRICED };
+int cost_estimate(const Resource *r, const Env *e, double *usd);
+void cost_money(char *buf, size_t n, double v);
 
 void backend_crossplane(const Platform *p, FileSet *fs);
 /* ------------------------------------------- cmd_graph.c, cmd_diff.c, cmd_help.c */
