@@ -302,6 +302,9 @@ static DNode *service_dashboard(Ctx *c, const Service *s, const Env *e, const Sl
 	dash_link(d, arena_sprintf(a, "Team %s", s->team->name), mon_dashboard_url(a, c->p, mon_team_uid(a, s->team)),
 		  "the team's services, quota and pods");
 	dash_link(d, "Platform overview", mon_dashboard_url(a, c->p, mon_overview_uid(a, c->p)), NULL);
+	const char *bs = mon_backstage_url(a, c->p, "component", s->name);
+	if (bs)
+		dash_link(d, arena_sprintf(a, "%s in Backstage", s->name), bs, "owner, APIs, resources and docs");
 	for (int i = 0; i < nslis; i++)
 		dash_link(d, arena_sprintf(a, "Runbook: %s", slis[i].alert), mon_runbook_url(a, c->m, slis[i].alert), NULL);
 

@@ -235,6 +235,13 @@ const char *mon_dashboard_url(Arena *a, const Platform *p, const char *uid)
 	return arena_sprintf(a, "/d/%s", uid);
 }
 
+const char *mon_backstage_url(Arena *a, const Platform *p, const char *kind, const char *name)
+{
+	if (!p->backstage_url)
+		return NULL;
+	return arena_sprintf(a, "%s/catalog/default/%s/%s", trim_slash(a, p->backstage_url), kind, name);
+}
+
 void mon_runbook(FileSet *fs, const char *alert, const char *title, const char *body)
 {
 	StrBuf b;

@@ -220,6 +220,9 @@ static DNode *team_dashboard(Arena *a, const Platform *p, const Team *t)
 	Dash *d = dash_new(a, mon_team_uid(a, t), arena_sprintf(a, "Team %s", t->name),
 			   (const char *[]){"platformc", t->name, "team", NULL});
 	dash_link(d, "Platform overview", mon_dashboard_url(a, p, mon_overview_uid(a, p)), NULL);
+	const char *bs = mon_backstage_url(a, p, "group", t->name);
+	if (bs)
+		dash_link(d, arena_sprintf(a, "Team %s in Backstage", t->name), bs, "members, services and resources");
 	for (int i = 0; i < p->nservices; i++) {
 		const Service *s = p->services[i];
 		if (s->team != t)

@@ -698,6 +698,9 @@ void mon_selector_labels(Arena *a, const MonSettings *m, DNode *labels);
 const char *mon_runbook_url(Arena *a, const MonSettings *m, const char *alert);
 /* `<grafana>/d/<uid>` when platform.grafana is set, else `/d/<uid>`. */
 const char *mon_dashboard_url(Arena *a, const Platform *p, const char *uid);
+/* The Backstage page of a catalog entity (`platform.backstage.url`), or NULL
+ * when no Backstage is configured. kind: "component", "group", ... */
+const char *mon_backstage_url(Arena *a, const Platform *p, const char *kind, const char *name);
 const char *mon_service_uid(Arena *a, const Service *s, const Env *e);
 const char *mon_team_uid(Arena *a, const Team *t);
 const char *mon_overview_uid(Arena *a, const Platform *p);

@@ -381,6 +381,8 @@ def runbook_base(platform_yaml):
 
 def check_links(root, rules, dash, platform_yaml):
     base = runbook_base(platform_yaml)
+    with open(platform_yaml, encoding="utf-8") as f:
+        backstage = ((yaml.safe_load(f)["platform"].get("backstage") or {}).get("url") or "").rstrip("/")
     uids = {d["uid"] for _, d in dash}
     errs = []
     nalerts = nlinks = 0
@@ -391,6 +393,12 @@ def check_links(root, rules, dash, platform_yaml):
         if m:
             if m.group(1) not in uids:
                 errs.append("%s: dashboard link %s: no dashboard with uid %s" % (where, url, m.group(1)))
+            return
+        m = re.search(r"/catalog/default/(component|group)/([a-z0-9-]+)$", url)
+        if m and backstage and url.startswith(backstage + "/"):
+            folder = {"component": "components", "group": "groups"}[m.group(1)]
+            if not os.path.isfile(os.path.join(root, "catalog", folder, m.group(2) + ".yaml")):
+                errs.append("%s: Backstage link %s: no catalog/%s/%s.yaml" % (where, url, folder, m.group(2)))
             return
         if url.startswith(base + "/"):
             rel = url[len(base) + 1:]
