@@ -31,7 +31,10 @@ typedef struct Options {
 	const char *dump;
 	const char *code;      /* explain */
 	bool help;             /* VERB --help */
+	unsigned given;        /* OPT_* bits: the options on the command line */
 } Options;
+
+enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32 };
 
 static const char usage[] =
 	"usage: platformc <command> [options]\n"
@@ -92,12 +95,14 @@ static int parse_args(int argc, char **argv, Options *o)
 				return usage_error("option `%s` needs a value", a);
 			val = argv[++i];
 		} else if (!strncmp(a, "--diagnostics=", 14) || !strncmp(a, "--format=", 9) ||
-			   !strncmp(a, "--dump=", 7)) {
+			   !strncmp(a, "--dump=", 7) || !strncmp(a, "--output=", 9)) {
 			val = strchr(a, '=') + 1;
 		}
-		if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+		if (!strcmp(a, "-o") || !strncmp(a, "--output", 8)) {
 			o->outdir = val;
+			o->given |= OPT_OUTPUT;
 		} else if (!strncmp(a, "--diagnostics", 13)) {
+			o->given |= OPT_DIAGNOSTICS;
 			if (!strcmp(val, "human"))
 				o->diag_format = DF_HUMAN;
 			else if (!strcmp(val, "json"))
@@ -108,17 +113,17 @@ static int parse_args(int argc, char **argv, Options *o)
 				return usage_error("unknown diagnostics format `%s` (human, json, github)", val);
 		} else if (!strncmp(a, "--format", 8)) {
 			o->format = val;
+			o->given |= OPT_FORMAT;
 		} else if (!strncmp(a, "--dump", 6)) {
+			o->given |= OPT_DUMP;
 			if (strcmp(val, "model") && strcmp(val, "files"))
 				return usage_error("unknown dump `%s` (model, files)", val);
 			o->dump = val;
 		} else if (!strcmp(a, "--check")) {
 			o->check_only = true;
+			o->given |= OPT_CHECK;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			if (o->verb)
-				o->help = true;
-			else
-				o->verb = "help";
+			o->help = true; /* `platformc -h check` as `platformc check -h` */
 		} else if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
 			o->verb = "version";
 		} else if (a[0] == '-' && a[1]) {
@@ -126,16 +131,59 @@ static int parse_args(int argc, char **argv, Options *o)
 		} else if (!o->verb) {
 			o->verb = a;
 		} else if (!o->file && !o->code) {
-			if (!strcmp(o->verb, "explain"))
+			if (!strcmp(o->verb, "explain")) {
 				o->code = a;
-			else
+			} else {
 				o->file = a;
+				o->given |= OPT_FILE;
+			}
 		} else {
 			return usage_error("unexpected argument `%s`", a);
 		}
 	}
+	if (o->help && !o->verb)
+		o->verb = "help";
 	if (!o->file)
 		o->file = "platform.yaml";
+	return 0;
+}
+
+/* An option the verb does not use is a mistake on the command line (a
+ * `graph -o x` that silently writes nothing helps nobody): say so. */
+static int check_options(const Options *o)
+{
+	static const struct {
+		const char *verb;
+		unsigned ok;
+	} verbs[] = {
+		{"check", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP},
+		{"render", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_OUTPUT | OPT_CHECK},
+		{"cost", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT},
+		{"diff", OPT_FILE | OPT_DIAGNOSTICS | OPT_OUTPUT | OPT_FORMAT},
+		{"graph", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT},
+		{"schema", 0},
+		{"explain", 0},
+		{"version", 0},
+		{"help", 0},
+	};
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {{OPT_OUTPUT, "-o"},     {OPT_FORMAT, "--format"},          {OPT_CHECK, "--check"},
+		     {OPT_DUMP, "--dump"}, {OPT_DIAGNOSTICS, "--diagnostics"}, {OPT_FILE, "a FILE argument"}};
+	for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
+		if (strcmp(verbs[v].verb, o->verb))
+			continue;
+		for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+			if ((o->given & names[k].bit) && !(verbs[v].ok & names[k].bit)) {
+				fprintf(stderr, "platformc: `%s` does not take %s\n", o->verb, names[k].name);
+				if (verb_help(o->verb))
+					fprintf(stderr, "run `platformc %s --help` for its options\n", o->verb);
+				else
+					fputs("run `platformc --help` for usage\n", stderr);
+				return EXIT_USAGE;
+			}
+	}
 	return 0;
 }
 
@@ -196,6 +244,8 @@ int main(int argc, char **argv)
 		fputs(verb_help(o.verb), stdout);
 		return EXIT_OK;
 	}
+	if ((rc = check_options(&o)) != 0)
+		return rc;
 	if (!strcmp(o.verb, "version")) {
 		print_version();
 		return EXIT_OK;

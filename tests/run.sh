@@ -134,6 +134,27 @@ PY
 		fail cli/schema-published-current "docs/platform.schema.json differs from \`platformc schema\` (regenerate it)"
 	"$PLATFORMC" check examples/minimal/platform.yaml --diagnostics json >/dev/null 2>"$TMP/j"
 	[ "$(cat "$TMP/j")" = "[]" ] && ok cli/json-diagnostics-empty || fail cli/json-diagnostics-empty "$(cat "$TMP/j")"
+	# an option the verb does not use is an error naming it, not silently ignored
+	for args in "graph -o x" "check --check" "diff --dump files" "cost -o x" "render --format json" "schema extra" \
+		"explain E0201 --format text"; do
+		name=cli/rejects-$(tr ' ' '-' <<<"$args" | tr -d .)
+		out=$("$PLATFORMC" $args examples/minimal/platform.yaml 2>&1 >/dev/null); rc=$?
+		if [ $rc -eq 2 ] && grep -q "does not take\|unexpected argument" <<<"$out"; then ok "$name"; else fail "$name" "exit $rc: $out"; fi
+	done
+	for v in check render cost diff graph schema explain; do
+		"$PLATFORMC" "$v" --help | grep -q "^usage: platformc $v" && ok "cli/help-$v" || fail "cli/help-$v"
+	done
+	"$PLATFORMC" -h cost | grep -q "^usage: platformc cost" && ok cli/help-before-verb || fail cli/help-before-verb
+	# every verb of --help is in the man page, the bash completion and the guide
+	missing=""
+	for v in $("$PLATFORMC" --help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p'); do
+		grep -q "^\.B platformc $v" docs/platformc.1 || missing="$missing man:$v"
+		grep -q "compgen -W \"[^\"]*\b$v\b" docs/completion/platformc.bash || missing="$missing completion:$v"
+		grep -q "platformc $v" docs/guide.md || missing="$missing guide:$v"
+	done
+	[ -z "$missing" ] && ok cli/every-verb-documented || fail cli/every-verb-documented "missing:$missing"
+	"$PLATFORMC" render examples/minimal/platform.yaml --output="$TMP/eq-out" 2>/dev/null && [ -f "$TMP/eq-out/README.md" ] &&
+		ok cli/output-equals-form || fail cli/output-equals-form
 fi
 
 # ---- golden trees: examples/<ex> renders to exactly out/<ex> -----------------

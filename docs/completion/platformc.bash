@@ -9,6 +9,7 @@ _platformc()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		-o | --output | --format | --diagnostics | --dump) ((i++)) ;;
+		-h | --help) ;;
 		-*) ;;
 		*) verb=${COMP_WORDS[i]}; break ;;
 		esac
@@ -23,18 +24,20 @@ _platformc()
 	--format)
 		case $verb in
 		graph) COMPREPLY=($(compgen -W "dot mermaid" -- "$cur")) ;;
+		cost) COMPREPLY=($(compgen -W "text json" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "text markdown" -- "$cur")) ;;
 		esac
 		return ;;
 	esac
 	if [ -z "$verb" ]; then
-		COMPREPLY=($(compgen -W "check render diff graph schema explain --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "check render cost diff graph schema explain --help --version" -- "$cur"))
 		return
 	fi
 	case $cur in
 	-*)
 		case $verb in
-		check) COMPREPLY=($(compgen -W "--diagnostics --help" -- "$cur")) ;;
+		check) COMPREPLY=($(compgen -W "--diagnostics --dump --help" -- "$cur")) ;;
+		cost) COMPREPLY=($(compgen -W "--format --diagnostics --help" -- "$cur")) ;;
 		render) COMPREPLY=($(compgen -W "-o --output --check --diagnostics --dump --help" -- "$cur")) ;;
 		diff) COMPREPLY=($(compgen -W "-o --output --format --diagnostics --help" -- "$cur")) ;;
 		graph) COMPREPLY=($(compgen -W "--format --diagnostics --help" -- "$cur")) ;;
