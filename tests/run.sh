@@ -528,14 +528,14 @@ if want install; then
 		printf 'skip install/man-page-no-warnings (groff not installed)\n'
 	fi
 	missing=""
-	for v in check render diff graph schema explain; do
+	for v in check render cost diff graph schema explain; do
 		grep -q "^\.B platformc $v" docs/platformc.1 || missing+=" $v"
 	done
 	[ -z "$missing" ] && ok install/man-page-synopsis || fail install/man-page-synopsis "no synopsis for:$missing"
 	comp() { # words... -> completions of the last word
 		bash -c 'source docs/completion/platformc.bash; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _platformc; printf "%s\n" "${COMPREPLY[@]}"' _ "$@"
 	}
-	[ "$(comp platformc '' | tr '\n' ' ')" = "check render diff graph schema explain --help --version " ] && \
+	[ "$(comp platformc '' | tr '\n' ' ')" = "check render cost diff graph schema explain --help --version " ] && \
 		ok install/completion-verbs || fail install/completion-verbs "$(comp platformc '')"
 	[ "$(comp platformc d | tr '\n' ' ')" = "diff " ] && ok install/completion-prefix || fail install/completion-prefix "$(comp platformc d)"
 	[ "$(comp platformc graph --format '' | tr '\n' ' ')" = "dot mermaid " ] && \
