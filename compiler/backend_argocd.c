@@ -2,7 +2,7 @@
  * backend_argocd.c — Argo CD: who may deploy what where, and an
  * Application for every deployment unit.
  *
- *   argocd/projects/<team>.yaml        AppProject per team: the GitOps repo as
+ *   argocd/projects/team-<team>.yaml   AppProject per team: the GitOps repo as
  *                                      source, the team's namespaces as
  *                                      destinations, no cluster-scoped kinds
  *   argocd/projects/platform-system.yaml  the platform's own project

@@ -34,6 +34,11 @@ void backend_readme(const Platform *p, FileSet *fs)
 		    "default-deny network policy, RBAC.\n"
 		    "- `services/<service>/base/` and `services/<service>/<env>/` — the workload and one "
 		    "overlay per environment it runs in.\n"
+		    "- `resources/<resource>/<env>/` — the resource's Crossplane claim (with its monthly estimate) "
+		    "and the ExternalSecret that brings its connection details into the team's namespace.\n"
+		    "- `platform/crossplane/` — a CompositeResourceDefinition and a Composition per resource kind in use.\n"
+		    "- `platform/connections/<env>/` — per team, the ClusterSecretStore (and its RBAC) through "
+		    "which External Secrets copies connection details, and nothing else, into the team's namespace.\n"
 		    "- `platform/kyverno/` — the policy library (one policy per file) and the policy "
 		    "exceptions of `platform.yaml`.\n"
 		    "- `monitoring/<service>/<env>/` — ServiceMonitor, SLO rules and alerts, the service dashboard "
@@ -68,9 +73,21 @@ void backend_readme(const Platform *p, FileSet *fs)
 				sb_printf(&b, "%s`%s`", k++ ? ", " : "", p->envs[i].cluster);
 		sb_puts(&b, ".\n");
 	}
-	sb_printf(&b, "\nThe cluster needs: an ingress controller of class `nginx` in namespace "
-		      "`ingress-nginx`, Prometheus Operator and Grafana in namespace `%s` (network policies admit "
-		      "its scrapes), and a CNI that enforces NetworkPolicy.\n",
+	bool nsx = p->crossplane_target && !strcmp(p->crossplane_target, "namespaced");
+	bool vpol = p->kyverno_target && !strcmp(p->kyverno_target, "validating-policy");
+	sb_printf(&b, "\nThe cluster needs:\n\n"
+		      "- an ingress controller of class `nginx` in namespace `ingress-nginx`;\n"
+		      "- Prometheus Operator and Grafana in namespace `%s` (network policies admit its scrapes);\n"
+		      "- a CNI that enforces NetworkPolicy;\n",
 		  mon_settings(fs->arena, p).namespace);
+	if (p->nresources)
+		sb_printf(&b, "- Crossplane %s with the AWS providers of provider-upjet-aws v2 and "
+			      "function-patch-and-transform;\n"
+			      "- External Secrets Operator 0.16 or later (API `external-secrets.io/v1`);\n",
+			  nsx ? "v2 (namespaced composite resources)" : "v1 or v2 (claims, the legacy cluster-scoped path)");
+	sb_printf(&b, "- Kyverno %s.\n",
+		  vpol ? "1.17 or later (`policies.kyverno.io/v1` ValidatingPolicy; a few rules with no CEL form "
+			 "stay ClusterPolicy)"
+		       : "before 1.20 (`kyverno.io/v1` ClusterPolicy, deprecated since 1.17)");
 	fileset_add(fs, "README.md", b.data, b.len);
 }

@@ -137,8 +137,8 @@ static void load_includes(Arena *a, Schema *s, Diags *d, const char *root_path, 
 	in->incs = arena_alloc(a, sizeof(Node *) * MAX_INCLUDED_FILES);
 	for (int i = 0; i < inc->n; i++) {
 		const Node *g = inc->items[i];
-		if (g->kind != N_SCALAR || g->text[0] == '/')
-			continue; /* an absolute path: E0114 from the schema check */
+		if (g->kind != N_SCALAR || g->text[0] == '/' || g->text[0] == '~')
+			continue; /* an absolute or home path: E0114 from the schema check */
 		if (glob_escapes(g->text)) {
 			Diag *e = diag_error(d, "E0153", g->span, "include pattern `%s` leaves the platform's folder",
 					     g->text);
