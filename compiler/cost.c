@@ -268,6 +268,11 @@ static void json_report(const Platform *p, Arena *a, FILE *out)
 	DNode *models = doc_set_seq(a, root, "cost_models");
 	for (int i = 0; p->catalog && i < p->catalog->n; i++) {
 		const Kind *k = p->catalog->kinds[i];
+		bool used = false; /* as the text report: the models behind these figures */
+		for (int r = 0; r < p->nresources && !used; r++)
+			used = p->resources[r]->kindp == k;
+		if (!used)
+			continue;
 		DNode *m = doc_push_map(a, models);
 		doc_set_str(a, m, "kind", k->name);
 		doc_set_str(a, m, "source", k->cost_source);
