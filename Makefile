@@ -112,6 +112,10 @@ asan-build: $(BUILD)/.deps
 asan: asan-build
 	@TESTS_ONLY='^asan$$' bash tests/run.sh
 
+# memcheck over every verb on the examples and every error case (minutes)
+valgrind: $(BUILD)/platformc
+	@bash tests/valgrind.sh
+
 # build-fuzz/fuzz_NAME: one libFuzzer binary per tests/fuzz/fuzz_NAME.c (a new
 # harness is a new file); tests/fuzz/run.sh seeds and runs them
 FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
