@@ -379,6 +379,17 @@ static void resolve_service(Resolver *r, Service *s)
 		scalar_number(text_of(lat, "percent"), &s->latency_percent);
 	}
 
+	if ((s->has_availability || s->has_latency) && !strcmp(s->api, "none") && !node_get(eff, "metrics")) {
+		/* no API style to take metric names from: mon_metrics falls back to HTTP's */
+		Span at = node_get(n, "slo") ? span_of_key(n, "slo") : node_get(n, "api") ? node_get(n, "api")->span : n->span;
+		Diag *g = diag_warn(r->d, "W0223", at,
+				    "service `%s` has an SLO but `api: none`: its SLO rules read HTTP request metrics",
+				    s->name);
+		diag_label(g, node_get(n, "slo") ? "SLO set here" : "no API to measure");
+		diag_help(g, "set the service's `metrics` (requests, errors, latency) to what it exports, or drop the "
+			     "`slo` of a service nobody calls");
+	}
+
 	/* the image must come from an allowed registry (prefix + '/') */
 	int nreg;
 	const char **reg = team_registries(r->a, p, s->team, &nreg);
