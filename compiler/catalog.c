@@ -261,11 +261,28 @@ static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, in
 	p->title = str_at(n, "title");
 	p->description = str_at(n, "description");
 	p->required = str_at(n, "required") && !strcmp(str_at(n, "required"), "true");
+	/* `enum: [a, b]`, or `enum: {a: title, b: title}` (values with their
+	 * display titles, for the Backstage form) */
 	const Node *en = node_get(n, "enum");
-	if (en && en->kind == N_SEQ) {
+	if (en && (en->kind == N_SEQ || en->kind == N_MAP) && en->n) {
 		p->enums = arena_alloc(L->a, sizeof(char *) * (size_t)(en->n + 1));
-		for (int i = 0; i < en->n; i++)
-			p->enums[p->nenums++] = en->items[i]->text;
+		p->enum_titles = arena_alloc(L->a, sizeof(char *) * (size_t)(en->n + 1));
+		for (int i = 0; i < en->n; i++) {
+			const Node *v = en->kind == N_SEQ ? en->items[i] : en->pairs[i].key;
+			const Node *t = en->kind == N_MAP ? en->pairs[i].val : NULL;
+			if (v->kind != N_SCALAR || v->is_null) {
+				kerr(L, v, "an `enum` value of `%s` must be a scalar", name);
+				continue;
+			}
+			if (t && (t->kind != N_SCALAR || t->is_null || !t->textlen)) {
+				kerr(L, t, "the title of `%s` in the `enum` of `%s` must be text", v->text, name);
+				continue;
+			}
+			p->enum_titles[p->nenums] = t ? t->text : NULL;
+			p->enums[p->nenums++] = v->text;
+		}
+	} else if (en) {
+		kerr(L, en, "`enum` of `%s` must be a non-empty list of values or mapping of values to titles", name);
 	}
 	p->has_min = bound(L, node_get(n, "min"), p->type, &p->min);
 	p->has_max = bound(L, node_get(n, "max"), p->type, &p->max);
