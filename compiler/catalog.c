@@ -222,6 +222,19 @@ static Type *param_type(Loader *L, Param *p)
 	return t;
 }
 
+/* Parameter names are snake_case, as expressions read them; they also
+ * become form fields and keys of the files Backstage templates write. */
+static void check_param_name(Loader *L, const Node *key)
+{
+	const char *name = key->text;
+	bool snake = name[0] && !(name[0] >= '0' && name[0] <= '9');
+	for (const char *c = name; *c && snake; c++)
+		snake = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+	if (!snake)
+		kerr(L, key, "parameter name `%s` is not snake_case (lower-case letters, digits and `_`, not first a digit)",
+		     name);
+}
+
 static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, int depth)
 {
 	p->name = name;
@@ -298,6 +311,7 @@ static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, in
 		}
 		p->fields = arena_alloc(L->a, sizeof(Param) * (size_t)f->n);
 		for (int i = 0; i < f->n; i++) {
+			check_param_name(L, f->pairs[i].key);
 			if (!parse_param(L, &p->fields[p->nfields++], f->pairs[i].key->text, f->pairs[i].val, depth + 1))
 				return false;
 		}
@@ -505,9 +519,11 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 	if (params && params->kind == N_MAP) {
 		k->params.fields = arena_alloc(a, sizeof(Param) * (size_t)(params->n + 1));
 		bool ok = true;
-		for (int i = 0; i < params->n; i++) /* every parameter's mistakes at once */
+		for (int i = 0; i < params->n; i++) { /* every parameter's mistakes at once */
+			check_param_name(&L, params->pairs[i].key);
 			ok &= parse_param(&L, &k->params.fields[k->params.nfields++], params->pairs[i].key->text,
 					  params->pairs[i].val, 1);
+		}
 		params_ok = ok;
 		if (ok) {
 			k->params.check = param_type(&L, &k->params);
