@@ -1169,8 +1169,9 @@ static void service_template(const Platform *p, FileSet *fs, Targets *tg, const 
 		{.name = "lifecycle", .title = "Lifecycle", .type = BP_STRING, .choices = lifecycles, .def = "production"},
 		{0},
 	};
+	/* a service may name only a declared system: without any, no field */
 	if (!p->nsystems)
-		fields[1].choices = NULL, fields[1].pattern = NAME_PATTERN;
+		memmove(&fields[1], &fields[2], sizeof fields - 2 * sizeof fields[0]);
 	StrBuf b;
 	sb_init(&b);
 	skeleton_head(&b, fs, folder, "service", "new-service");
