@@ -150,49 +150,18 @@ static const char *repo_base(Arena *a, const char *url)
 	return arena_strndup(a, url, n);
 }
 
-/* ---- the resource kind's Backstage type ----
- *
- * Read from the kind's `kind.yaml` (`type:`), with a fallback table for the
- * built-in kinds. Kept in this one function so that the catalog loader can
- * take over without touching the rest of this file. */
-static const char *kind_resource_type(Arena *a, const char *kind)
+/* ---- the resource kind's Backstage type and title: its kind.yaml (`type:`,
+ * `title:`), for built-in kinds and those of `platform.catalog` alike ---- */
+static const char *kind_resource_type(const Platform *p, const char *kind)
 {
-	const EmbeddedFile *f = embedded_find(arena_sprintf(a, "catalog/%s/kind.yaml", kind));
-	if (f) {
-		Diags d;
-		diags_init(&d, a);
-		SourceFile *sf;
-		Node *root = src_load_bytes(a, &d, f->path, f->data, f->len, &sf);
-		Node *t = root && root->kind == N_MAP ? node_get(root, "type") : NULL;
-		if (t && t->kind == N_SCALAR && t->textlen > 0 && tag_ok(t->text))
-			return t->text;
-	}
-	static const struct {
-		const char *kind, *type;
-	} fallback[] = {
-		{"aurora-postgresql", "database"}, {"aurora-mysql", "database"}, {"dynamodb", "database"},
-		{"redis", "cache"}, {"sqs", "queue"}, {"sns", "topic"}, {"secret", "secret"},
-		{"s3-bucket", "bucket"},
-	};
-	for (size_t i = 0; i < ARRAY_LEN(fallback); i++)
-		if (strcmp(fallback[i].kind, kind) == 0)
-			return fallback[i].type;
-	return "cloud-resource";
+	const Kind *k = catalog_kind(p, kind);
+	return k && k->type && *k->type ? k->type : "cloud-resource";
 }
 
-static const char *kind_title(Arena *a, const char *kind)
+static const char *kind_title(const Platform *p, const char *kind)
 {
-	const EmbeddedFile *f = embedded_find(arena_sprintf(a, "catalog/%s/kind.yaml", kind));
-	if (f) {
-		Diags d;
-		diags_init(&d, a);
-		SourceFile *sf;
-		Node *root = src_load_bytes(a, &d, f->path, f->data, f->len, &sf);
-		Node *t = root && root->kind == N_MAP ? node_get(root, "title") : NULL;
-		if (t && t->kind == N_SCALAR && t->textlen > 0)
-			return t->text;
-	}
-	return kind;
+	const Kind *k = catalog_kind(p, kind);
+	return k && k->title && *k->title ? k->title : kind;
 }
 
 /* ---- users: a member of several teams is one User ----
@@ -448,10 +417,10 @@ static DNode *resource_entity(Arena *a, const Platform *p, const Resource *r)
 	DNode *e = entity(a, "Resource", r->name);
 	DNode *md = doc_get(e, "metadata");
 	doc_set(a, md, "description",
-		r->description ? doc_str(a, r->description) : doc_strf(a, "%s (%s)", kind_title(a, r->kind), r->kind));
+		r->description ? doc_str(a, r->description) : doc_strf(a, "%s (%s)", kind_title(p, r->kind), r->kind));
 	add_tag(a, md, r->kind);
 	DNode *spec = doc_set_map(a, e, "spec");
-	doc_set_str(a, spec, "type", kind_resource_type(a, r->kind));
+	doc_set_str(a, spec, "type", kind_resource_type(p, r->kind));
 	doc_set_str(a, spec, "owner", ref(a, "group", r->team->name));
 	/* the System of its users when they agree; none when they don't */
 	const char *sys = NULL;
@@ -494,9 +463,13 @@ static DNode *resource_entity(Arena *a, const Platform *p, const Resource *r)
  *
  * A form is built from a small description of each field (BsParam). The
  * same description drives the JSON Schema form, the step's `values` and the
- * skeleton, so the three cannot disagree. */
+ * skeleton, so the three cannot disagree. A resource kind's fields are
+ * converted from its parameter schema in the catalog (`params` of
+ * catalog/<kind>/kind.yaml, the data `platformc check` uses), so the form of
+ * a built-in kind and of a `platform.catalog` kind are made the same way and
+ * cannot drift from what check accepts; the service form is written below. */
 
-typedef enum BsType { BP_STRING, BP_INT, BP_NUMBER, BP_BOOL, BP_DURATION, BP_OBJECT, BP_LIST } BsType;
+typedef enum BsType { BP_STRING, BP_INT, BP_NUMBER, BP_PERCENT, BP_BOOL, BP_DURATION, BP_OBJECT, BP_LIST } BsType;
 
 typedef struct BsChoice {
 	const char *value, *title;
@@ -504,196 +477,272 @@ typedef struct BsChoice {
 
 typedef struct BsParam {
 	const char *name, *title, *description;
+	const char *key;               /* the form's field name when not `name` (all pages share one namespace) */
 	BsType type;
 	const BsChoice *choices;       /* enum values with titles; {NULL} ends */
 	const char *def;               /* default as text ("0.5", "true", "serverless"); NULL: none */
 	bool required;
-	const char *min, *max, *step;  /* numbers as text */
-	const char *pattern;
+	const char *min, *max, *step;  /* numbers as text; step becomes multipleOf */
+	const char *pattern;           /* ECMAScript, as JSON Schema reads it */
 	bool keep;                     /* BP_OBJECT: written when set even at its defaults (its presence counts) */
-	const struct BsParam *fields;  /* BP_OBJECT: its fields; BP_LIST: the fields of an item; {NULL} ends */
+	const struct BsParam *fields;  /* BP_OBJECT: its fields; {NULL} ends */
+	const struct BsParam *item;    /* BP_LIST: an item */
 } BsParam;
 
 #define NAME_PATTERN "^[a-z]([-a-z0-9]*[a-z0-9])?$"
 #define DURATION_PATTERN "^[0-9]+(ms|s|m|h|d)$"
+#define QUANTITY_PATTERN "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+#define DATE_PATTERN "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
-/*
- * The parameter schema of each built-in resource kind: SPEC §3's table,
- * written out by hand. This is the ONE place to replace once the resource
- * catalog carries the schema itself (`params` in catalog/<kind>/kind.yaml):
- * the form, the step values and the skeleton are all generated from what
- * this returns. Defaults that differ per tier (`instances: 1, 2 in prod`)
- * have no form default, so the kind's tier rule keeps applying unless the
- * user sets a value. Returns NULL for a kind without a known schema.
- */
-static const BsParam *kind_params_fallback(const char *kind)
+static const char *form_key(const BsParam *bp)
 {
-	static const BsChoice key_types[] = {{"S", "String"}, {"N", "Number"}, {"B", "Binary"}, {NULL, NULL}};
-	static const BsParam key[] = {
-		{.name = "name", .title = "Attribute name", .type = BP_STRING, .required = true},
-		{.name = "type", .title = "Attribute type", .type = BP_STRING, .choices = key_types, .required = true},
-		{0},
-	};
-	static const BsChoice projections[] = {{"all", "All attributes"}, {"keys-only", "Keys only"}, {NULL, NULL}};
+	return bp->key ? bp->key : bp->name;
+}
 
-	static const BsChoice aurora_modes[] = {
-		{"serverless", "Serverless v2 (scales in ACUs)"}, {"provisioned", "Provisioned instances"}, {NULL, NULL}};
-#define AURORA(version)                                                                                              \
-	{.name = "version", .title = "Engine version", .type = BP_STRING, .def = version,                            \
-	 .description = "Major engine version."},                                                                    \
-		{.name = "mode", .title = "Capacity mode", .type = BP_STRING, .choices = aurora_modes, .def = "serverless"}, \
-		{.name = "min_acu", .title = "Minimum ACUs", .type = BP_NUMBER, .def = "0.5", .min = "0.5", .max = "256", \
-		 .step = "0.5", .description = "Serverless only: lowest capacity, in Aurora capacity units."},           \
-		{.name = "max_acu", .title = "Maximum ACUs", .type = BP_NUMBER, .def = "16", .min = "1", .max = "256",    \
-		 .step = "0.5", .description = "Serverless only: highest capacity; at least the minimum."},              \
-		{.name = "instance_class", .title = "Instance class", .type = BP_STRING, .def = "db.r6g.large",          \
-		 .pattern = "^db\\.[a-z0-9]+\\.[a-z0-9]+$", .description = "Provisioned only."},                         \
-		{.name = "instances", .title = "Instances", .type = BP_INT, .min = "1", .max = "15",                      \
-		 .description = "Cluster instances. Default: 1, and 2 in prod environments."},                          \
-		{.name = "backup_retention_days", .title = "Backup retention (days)", .type = BP_INT, .def = "7",        \
-		 .min = "1", .max = "35"},                                                                               \
-		{.name = "deletion_protection", .title = "Deletion protection", .type = BP_BOOL,                        \
-		 .description = "Default: on in prod environments, off elsewhere."},                                     \
-	{                                                                                                            \
-		0                                                                                                        \
+/* A nunjucks member lookup: `base.name`, or `base["name"]` for the names the
+ * nunjucks lexer reads as literals rather than as names. */
+static const char *njk_member(Arena *a, const char *base, const char *name)
+{
+	static const char *const literals[] = {"true", "false", "none", "null"};
+	for (size_t i = 0; i < ARRAY_LEN(literals); i++)
+		if (strcmp(name, literals[i]) == 0)
+			return arena_sprintf(a, "%s[\"%s\"]", base, name);
+	return arena_sprintf(a, "%s.%s", base, name);
+}
+
+/* ---- a kind's parameters as form fields ---- */
+
+static const char *scalar_text(const Node *n)
+{
+	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
+}
+
+/* "backup_retention_days" -> "Backup retention days": the title of a
+ * parameter whose kind gives none. */
+static const char *humanize(Arena *a, const char *name)
+{
+	char *t = arena_strdup(a, name);
+	for (char *c = t; *c; c++)
+		if (*c == '_')
+			*c = ' ';
+	if (t[0] >= 'a' && t[0] <= 'z')
+		t[0] = (char)(t[0] - 'a' + 'A');
+	return t;
+}
+
+/* "A" + "B." -> "A. B." */
+static const char *add_sentence(Arena *a, const char *desc, const char *sentence)
+{
+	if (!sentence)
+		return desc;
+	if (!desc || !*desc)
+		return sentence;
+	return arena_sprintf(a, "%s%s %s", desc, strchr(".!?", desc[strlen(desc) - 1]) ? "" : ".", sentence);
+}
+
+/* A kind's pattern (PCRE2, matched whole) as a JSON Schema pattern
+ * (ECMAScript, matched anywhere): anchored unless it already is; NULL when
+ * it uses syntax ECMAScript lacks, which leaves it to `platformc check`. */
+static const char *form_pattern(Arena *a, const char *re)
+{
+	static const char *const pcre_only[] = {"(?P", "(?>", "(?|", "(?(", "(?R", "(?#", "(?i", "(?m", "(?s", "(?x",
+						"(?-", "(?U", "(?J", "\\A", "\\Z", "\\z", "\\G", "\\K", "\\Q", "\\E",
+						"\\h", "\\H", "\\R", "\\X", "\\C", "[[:", "*+", "++", "?+", "}+"};
+	for (size_t i = 0; i < ARRAY_LEN(pcre_only); i++)
+		if (strstr(re, pcre_only[i]))
+			return NULL;
+	/* `^...$` with no `|` outside groups and classes is anchored already */
+	size_t n = strlen(re);
+	bool anchored = n >= 2 && re[0] == '^' && re[n - 1] == '$' && re[n - 2] != '\\';
+	int depth = 0;
+	bool in_class = false;
+	for (size_t i = 0; anchored && i < n; i++) {
+		if (re[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (in_class)
+			in_class = re[i] != ']';
+		else if (re[i] == '[')
+			in_class = true;
+		else if (re[i] == '(')
+			depth++;
+		else if (re[i] == ')')
+			depth--;
+		else if (re[i] == '|' && depth == 0)
+			anchored = false;
 	}
-	static const BsParam aurora_postgresql[] = {AURORA("16")};
-	static const BsParam aurora_mysql[] = {AURORA("8.0")};
-#undef AURORA
+	return anchored ? re : arena_sprintf(a, "^(?:%s)$", re);
+}
 
-	static const BsChoice billing[] = {
-		{"on-demand", "On demand (pay per request)"}, {"provisioned", "Provisioned capacity"}, {NULL, NULL}};
-	static const BsChoice streams[] = {{"none", "No stream"}, {"keys-only", "Keys only"}, {"new-image", "New image"},
-					   {"old-image", "Old image"}, {"new-and-old-images", "New and old images"},
-					   {NULL, NULL}};
-	static const BsParam gsi[] = {
-		{.name = "name", .title = "Index name", .type = BP_STRING, .required = true},
-		{.name = "partition_key", .title = "Partition key", .type = BP_OBJECT, .required = true, .fields = key},
-		{.name = "sort_key", .title = "Sort key", .type = BP_OBJECT, .fields = key},
-		{.name = "projection", .title = "Projection", .type = BP_STRING, .choices = projections, .def = "all"},
-		{0},
-	};
-	static const BsParam lsi[] = {
-		{.name = "name", .title = "Index name", .type = BP_STRING, .required = true},
-		{.name = "sort_key", .title = "Sort key", .type = BP_OBJECT, .required = true, .fields = key},
-		{.name = "projection", .title = "Projection", .type = BP_STRING, .choices = projections, .def = "all"},
-		{0},
-	};
-	static const BsParam dynamodb[] = {
-		{.name = "partition_key", .title = "Partition key", .type = BP_OBJECT, .required = true, .fields = key},
-		{.name = "sort_key", .title = "Sort key", .type = BP_OBJECT, .fields = key},
-		{.name = "billing", .title = "Billing", .type = BP_STRING, .choices = billing, .def = "on-demand"},
-		{.name = "read_capacity", .title = "Read capacity units", .type = BP_INT, .min = "1",
-		 .description = "Provisioned billing only (and required with it)."},
-		{.name = "write_capacity", .title = "Write capacity units", .type = BP_INT, .min = "1",
-		 .description = "Provisioned billing only (and required with it)."},
-		{.name = "ttl_attribute", .title = "TTL attribute", .type = BP_STRING,
-		 .description = "Attribute holding each item's expiry time."},
-		{.name = "global_indexes", .title = "Global secondary indexes", .type = BP_LIST, .fields = gsi},
-		{.name = "local_indexes", .title = "Local secondary indexes", .type = BP_LIST, .fields = lsi},
-		{.name = "stream", .title = "Stream", .type = BP_STRING, .choices = streams, .def = "none"},
-		{.name = "point_in_time_recovery", .title = "Point-in-time recovery", .type = BP_BOOL, .def = "true"},
-		{0},
-	};
-
-	static const BsChoice redis_modes[] = {
-		{"single", "Single shard"}, {"cluster", "Cluster mode (several shards)"}, {NULL, NULL}};
-	static const BsParam redis_encryption[] = {
-		{.name = "at_rest", .title = "At rest", .type = BP_BOOL, .def = "true"},
-		{.name = "in_transit", .title = "In transit (TLS)", .type = BP_BOOL, .def = "true"},
-		{0},
-	};
-	static const BsParam redis[] = {
-		{.name = "mode", .title = "Mode", .type = BP_STRING, .choices = redis_modes, .def = "single"},
-		{.name = "node_type", .title = "Node type", .type = BP_STRING, .def = "cache.t4g.small"},
-		{.name = "engine_version", .title = "Engine version", .type = BP_STRING, .def = "7.1"},
-		{.name = "shards", .title = "Shards", .type = BP_INT, .def = "1", .min = "1", .max = "500",
-		 .description = "More than 1 only in cluster mode."},
-		{.name = "replicas", .title = "Replicas per shard", .type = BP_INT, .min = "0", .max = "5",
-		 .description = "Default: 0, and 1 in prod environments."},
-		{.name = "encryption", .title = "Encryption", .type = BP_OBJECT, .fields = redis_encryption},
-		{0},
-	};
-
-	static const BsChoice sqs_encryption[] = {
-		{"sqs-managed", "SQS-managed keys (SSE-SQS)"}, {"kms", "AWS KMS key"}, {NULL, NULL}};
-	static const BsParam dlq[] = {
-		{.name = "max_receive", .title = "Receives before dead-lettering", .type = BP_INT, .required = true,
-		 .min = "1", .max = "1000"},
-		{0},
-	};
-	static const BsParam sqs[] = {
-		{.name = "fifo", .title = "FIFO queue", .type = BP_BOOL, .def = "false"},
-		{.name = "visibility_timeout", .title = "Visibility timeout", .type = BP_DURATION, .def = "30s",
-		 .description = "0s to 12h."},
-		{.name = "retention", .title = "Message retention", .type = BP_DURATION, .def = "4d",
-		 .description = "60s to 14d."},
-		{.name = "delay", .title = "Delivery delay", .type = BP_DURATION, .def = "0s", .description = "0s to 15m."},
-		{.name = "dlq", .title = "Dead-letter queue", .type = BP_OBJECT, .fields = dlq,
-		 .description = "Set to move messages that keep failing to a dead-letter queue."},
-		{.name = "encryption", .title = "Encryption", .type = BP_STRING, .choices = sqs_encryption,
-		 .def = "sqs-managed"},
-		{0},
-	};
-
-	static const BsChoice protocols[] = {{"sqs", "SQS queue (a resource of this platform)"},
-					     {"lambda", "Lambda function"},
-					     {"email", "E-mail"},
-					     {"https", "HTTPS endpoint"},
-					     {NULL, NULL}};
-	static const BsParam subscription[] = {
-		{.name = "protocol", .title = "Protocol", .type = BP_STRING, .choices = protocols, .required = true},
-		{.name = "resource", .title = "SQS resource", .type = BP_STRING, .pattern = NAME_PATTERN,
-		 .description = "Protocol sqs: the name of an sqs resource."},
-		{.name = "arn", .title = "Lambda ARN", .type = BP_STRING, .description = "Protocol lambda."},
-		{.name = "endpoint", .title = "Endpoint", .type = BP_STRING,
-		 .description = "Protocol email: an address; https: a URL."},
-		{.name = "raw_delivery", .title = "Raw message delivery", .type = BP_BOOL, .def = "false"},
-		{0},
-	};
-	static const BsParam sns[] = {
-		{.name = "fifo", .title = "FIFO topic", .type = BP_BOOL, .def = "false",
-		 .description = "A FIFO topic feeds FIFO queues only."},
-		{.name = "subscriptions", .title = "Subscriptions", .type = BP_LIST, .fields = subscription},
-		{0},
-	};
-
-	static const BsParam generate[] = {
-		{.name = "length", .title = "Length", .type = BP_INT, .def = "32", .min = "16", .max = "128"},
-		{.name = "exclude_punctuation", .title = "Exclude punctuation", .type = BP_BOOL, .def = "false"},
-		{0},
-	};
-	static const BsParam secret[] = {
-		{.name = "description", .title = "Description", .type = BP_STRING},
-		{.name = "generate", .title = "Generated value", .type = BP_OBJECT, .keep = true, .fields = generate,
-		 .description = "Secrets Manager generates the value; leave out to fill it in by hand."},
-		{.name = "rotation_days", .title = "Rotation (days)", .type = BP_INT, .min = "1", .max = "365"},
-		{0},
-	};
-
-	static const BsChoice s3_encryption[] = {
-		{"sse-s3", "S3-managed keys (SSE-S3)"}, {"kms", "AWS KMS key"}, {NULL, NULL}};
-	static const BsParam s3_bucket[] = {
-		{.name = "versioning", .title = "Versioning", .type = BP_BOOL, .def = "true"},
-		{.name = "public", .title = "Public", .type = BP_BOOL, .def = "false",
-		 .description = "Not allowed in prod environments without a policy exception."},
-		{.name = "expire_after", .title = "Expire objects after", .type = BP_DURATION},
-		{.name = "encryption", .title = "Encryption", .type = BP_STRING, .choices = s3_encryption,
-		 .def = "sse-s3"},
-		{0},
-	};
-
-	static const struct {
-		const char *kind;
-		const BsParam *params;
-	} kinds[] = {
-		{"aurora-postgresql", aurora_postgresql}, {"aurora-mysql", aurora_mysql}, {"dynamodb", dynamodb},
-		{"redis", redis}, {"sqs", sqs}, {"sns", sns}, {"secret", secret}, {"s3-bucket", s3_bucket},
-	};
-	for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
-		if (strcmp(kinds[i].kind, kind) == 0)
-			return kinds[i].params;
+/* "Default: 1, and 2 in prod environments." for a per-tier default. */
+static const char *tier_default_note(Arena *a, const Param *p)
+{
+	const char *np = p->has_def ? scalar_text(p->def) : NULL, *pr = p->has_def_prod ? scalar_text(p->def_prod) : NULL;
+	if (np && pr)
+		return arena_sprintf(a, "Default: %s, and %s in prod environments.", np, pr);
+	if (pr)
+		return arena_sprintf(a, "Default in prod environments: %s.", pr);
+	if (np)
+		return arena_sprintf(a, "Default outside prod environments: %s.", np);
 	return NULL;
+}
+
+/* The messages of an object's constraints, which the form cannot express. */
+static const char *rules_note(Arena *a, const Param *obj)
+{
+	if (!obj || !obj->ncons)
+		return NULL;
+	StrBuf b;
+	sb_init(&b);
+	sb_puts(&b, "Checked on the pull request: ");
+	for (int i = 0; i < obj->ncons; i++)
+		sb_printf(&b, "%s%s", i ? "; " : "", obj->cons[i].message);
+	sb_putc(&b, '.');
+	const char *s = arena_strdup(a, b.data);
+	sb_free(&b);
+	return s;
+}
+
+static bool has_required_field(const Param *obj)
+{
+	for (int i = 0; i < obj->nfields; i++)
+		if (obj->fields[i].required)
+			return true;
+	return false;
+}
+
+/* A default the form and the skeleton's conditions can hold as it is. */
+static bool default_ok(BsType t, const char *text)
+{
+	bool b;
+	long long i;
+	double d;
+	switch (t) {
+	case BP_BOOL: return scalar_bool(text, &b);
+	case BP_INT: return scalar_int(text, &i);
+	case BP_NUMBER: case BP_PERCENT: return scalar_number(text, &d);
+	default: return nunjucks_inert(text);
+	}
+}
+
+static const BsParam *form_params(Arena *a, const Param *obj, const Node *obj_default, const Node *platform_defaults);
+
+/* One parameter as a form field. `obj_default`: the default of the object
+ * that holds it (its value for this field wins over the field's own). */
+static void form_param(Arena *a, BsParam *bp, const Param *p, const Node *obj_default, const Node *platform_defaults)
+{
+	bp->name = p->name;
+	bp->title = p->title ? p->title : humanize(a, p->name);
+	bp->required = p->required;
+	/* a description that only repeats the title says nothing in a form */
+	const char *desc = p->description && strcasecmp(p->description, bp->title) != 0 ? p->description : NULL;
+	switch (p->type) {
+	case T_INT: bp->type = BP_INT; break;
+	case T_NUMBER: bp->type = BP_NUMBER; break;
+	case T_PERCENT: bp->type = BP_PERCENT; break;
+	case T_BOOL: bp->type = BP_BOOL; break;
+	case T_DURATION: bp->type = BP_DURATION; break;
+	case T_OBJECT: bp->type = BP_OBJECT; break;
+	case T_LIST: bp->type = BP_LIST; break;
+	default: bp->type = BP_STRING; break;
+	}
+	if (p->nenums) {
+		BsChoice *c = arena_alloc(a, sizeof(BsChoice) * (size_t)(p->nenums + 1));
+		for (int i = 0; i < p->nenums; i++)
+			c[i] = (BsChoice){p->enums[i], p->enum_titles && p->enum_titles[i] ? p->enum_titles[i] : p->enums[i]};
+		bp->choices = c;
+	}
+
+	/* a default that differs per tier has no form default, so the tier
+	 * rule keeps applying unless the user sets a value */
+	bool tiered = p->has_def != p->has_def_prod || p->def != p->def_prod;
+	const Node *def = tiered || !p->has_def ? NULL : p->def;
+	const char *over = scalar_text(node_get(obj_default, p->name));
+	if (bp->type != BP_OBJECT && bp->type != BP_LIST) {
+		bp->def = over ? over : scalar_text(def);
+		if (bp->def && !default_ok(bp->type, bp->def)) /* it is written into the skeleton's conditions */
+			bp->def = NULL;
+		const Node *pd = node_get(platform_defaults, p->name);
+		if (tiered && !over && !(pd && pd->kind == N_SCALAR && !pd->is_null))
+			desc = add_sentence(a, desc, tier_default_note(a, p));
+	}
+
+	const char *min = p->has_min ? scalar_text(node_get(p->node, "min")) : NULL;
+	const char *max = p->has_max ? scalar_text(node_get(p->node, "max")) : NULL;
+	const char *step = p->has_step ? scalar_text(node_get(p->node, "step")) : NULL;
+	if (bp->type == BP_INT || bp->type == BP_NUMBER || bp->type == BP_PERCENT) {
+		bp->min = min, bp->max = max;
+		/* the kind's steps count from `min`, multipleOf from 0 */
+		double k = (p->has_min ? p->min : 0) / (p->has_step ? p->step : 1), frac = k - (double)(long long)k;
+		if (step && (frac < 0 ? -frac : frac) < 1e-9)
+			bp->step = step;
+		else if (step)
+			desc = add_sentence(a, desc, arena_sprintf(a, "In steps of %s from %s.", step, min ? min : "0"));
+	} else if (bp->type == BP_DURATION) {
+		/* JSON Schema has no duration ranges */
+		if (min || max)
+			desc = add_sentence(a, desc, min && max ? arena_sprintf(a, "From %s to %s.", min, max)
+							  : min ? arena_sprintf(a, "At least %s.", min)
+								: arena_sprintf(a, "At most %s.", max));
+		if (step)
+			desc = add_sentence(a, desc, arena_sprintf(a, "In steps of %s.", step));
+	}
+
+	if (p->pattern)
+		bp->pattern = form_pattern(a, p->pattern);
+	else if (p->type == T_NAME)
+		bp->pattern = NAME_PATTERN;
+	else if (p->type == T_QUANTITY)
+		bp->pattern = QUANTITY_PATTERN;
+	else if (p->type == T_URL)
+		bp->pattern = "^https://";
+	else if (p->type == T_DATE)
+		bp->pattern = DATE_PATTERN;
+
+	if (bp->type == BP_OBJECT) {
+		bp->fields = form_params(a, p, def && def->kind == N_MAP ? def : NULL, NULL);
+		/* an object without a default is absent unless written: when no
+		 * required field marks it, writing it is what turns it on */
+		bp->keep = !p->has_def && !p->has_def_prod && !has_required_field(p);
+		desc = add_sentence(a, desc, rules_note(a, p));
+	} else if (bp->type == BP_LIST && p->item) {
+		BsParam *it = arena_alloc(a, sizeof *it);
+		form_param(a, it, p->item, NULL, NULL);
+		it->required = true;
+		bp->item = it;
+		desc = add_sentence(a, desc, rules_note(a, p->item));
+	}
+	bp->description = desc;
+}
+
+static const BsParam *form_params(Arena *a, const Param *obj, const Node *obj_default, const Node *platform_defaults)
+{
+	BsParam *ps = arena_alloc(a, sizeof(BsParam) * (size_t)(obj->nfields + 1));
+	for (int i = 0; i < obj->nfields; i++)
+		form_param(a, &ps[i], &obj->fields[i], obj_default, platform_defaults);
+	return ps;
+}
+
+/* The second page of `new-<kind>`: the kind's parameters. `name` and `team`
+ * are the first page's fields, so parameters of those names get other keys. */
+static const BsParam *kind_form(Arena *a, const Kind *k, const Node *platform_defaults)
+{
+	BsParam *ps = (BsParam *)form_params(a, &k->params, NULL, platform_defaults);
+	for (BsParam *bp = ps; bp->name; bp++) {
+		if (strcmp(bp->name, "name") != 0 && strcmp(bp->name, "team") != 0)
+			continue;
+		const char *key = bp->name;
+		bool taken = true;
+		while (taken) {
+			key = arena_sprintf(a, "param_%s", key);
+			taken = false;
+			for (const BsParam *o = ps; o->name; o++)
+				taken |= strcmp(form_key(o), key) == 0;
+		}
+		bp->key = key;
+	}
+	return ps;
 }
 
 /* A default as a typed form value. */
@@ -705,6 +754,7 @@ static DNode *typed_value(Arena *a, BsType t, const char *text)
 	case BP_INT:
 		return doc_int(a, strtoll(text, NULL, 10));
 	case BP_NUMBER:
+	case BP_PERCENT:
 		return doc_num(a, strtod(text, NULL));
 	default:
 		return doc_str(a, text);
@@ -714,7 +764,7 @@ static DNode *typed_value(Arena *a, BsType t, const char *text)
 /* A default as a nunjucks literal (JSON). */
 static const char *nunjucks_literal(Arena *a, BsType t, const char *text)
 {
-	if (t == BP_BOOL || t == BP_INT || t == BP_NUMBER)
+	if (t == BP_BOOL || t == BP_INT || t == BP_NUMBER || t == BP_PERCENT)
 		return text;
 	StrBuf b;
 	sb_init(&b);
@@ -730,7 +780,7 @@ static const char *effective_default(const BsParam *bp, const Node *platform_def
 {
 	const Node *n = node_get(platform_defaults, bp->name);
 	if (n && n->kind == N_SCALAR && !n->is_null && bp->type != BP_OBJECT && bp->type != BP_LIST &&
-	    nunjucks_inert(n->text))
+	    default_ok(bp->type, n->text))
 		return n->text;
 	return bp->def;
 }
@@ -738,15 +788,17 @@ static const char *effective_default(const BsParam *bp, const Node *platform_def
 static DNode *form_fields(Arena *a, const BsParam *ps, const Node *platform_defaults, DNode **required,
 			  bool enforce_required);
 
-static DNode *form_field(Arena *a, const BsParam *bp, const Node *platform_defaults)
+/* A field's title, description and schema; an item of a list has no title. */
+static DNode *form_field(Arena *a, const BsParam *bp, const Node *platform_defaults, bool titled)
 {
 	DNode *f = doc_map(a);
-	doc_set_str(a, f, "title", bp->title ? bp->title : bp->name);
+	if (titled)
+		doc_set_str(a, f, "title", bp->title ? bp->title : bp->name);
 	if (bp->description)
 		doc_set_str(a, f, "description", bp->description);
 	static const char *const json_type[] = {
-		[BP_STRING] = "string", [BP_INT] = "integer", [BP_NUMBER] = "number", [BP_BOOL] = "boolean",
-		[BP_DURATION] = "string", [BP_OBJECT] = "object", [BP_LIST] = "array",
+		[BP_STRING] = "string", [BP_INT] = "integer", [BP_NUMBER] = "number", [BP_PERCENT] = "number",
+		[BP_BOOL] = "boolean", [BP_DURATION] = "string", [BP_OBJECT] = "object", [BP_LIST] = "array",
 	};
 	doc_set_str(a, f, "type", json_type[bp->type]);
 	if (bp->choices) {
@@ -764,6 +816,10 @@ static DNode *form_field(Arena *a, const BsParam *bp, const Node *platform_defau
 		doc_set(a, f, "minimum", typed_value(a, bp->type, bp->min));
 	if (bp->max)
 		doc_set(a, f, "maximum", typed_value(a, bp->type, bp->max));
+	if (bp->type == BP_PERCENT) {
+		doc_set_int(a, f, "exclusiveMinimum", 0);
+		doc_set_int(a, f, "exclusiveMaximum", 100);
+	}
 	if (bp->step)
 		doc_set(a, f, "multipleOf", doc_num(a, strtod(bp->step, NULL)));
 	if (bp->pattern)
@@ -778,13 +834,16 @@ static DNode *form_field(Arena *a, const BsParam *bp, const Node *platform_defau
 		doc_set(a, f, "properties", form_fields(a, bp->fields, NULL, &req, bp->required));
 		if (req)
 			doc_set(a, f, "required", req);
-	} else if (bp->type == BP_LIST) {
+	} else if (bp->type == BP_LIST && bp->item && bp->item->type == BP_OBJECT) {
+		/* the fields of an item are required as the kind says: an item is there */
 		DNode *items = doc_set_map(a, f, "items");
 		doc_set_str(a, items, "type", "object");
 		DNode *req = NULL;
-		doc_set(a, items, "properties", form_fields(a, bp->fields, NULL, &req, true));
+		doc_set(a, items, "properties", form_fields(a, bp->item->fields, NULL, &req, true));
 		if (req)
 			doc_set(a, items, "required", req);
+	} else if (bp->type == BP_LIST && bp->item) {
+		doc_set(a, f, "items", form_field(a, bp->item, NULL, false));
 	}
 	return f;
 }
@@ -794,13 +853,13 @@ static DNode *form_fields(Arena *a, const BsParam *ps, const Node *platform_defa
 {
 	DNode *props = doc_map(a);
 	for (const BsParam *bp = ps; bp->name; bp++) {
-		doc_set(a, props, bp->name, form_field(a, bp, platform_defaults));
+		doc_set(a, props, form_key(bp), form_field(a, bp, platform_defaults, true));
 		if (bp->required && enforce_required) {
 			if (!*required) {
 				*required = doc_seq(a);
 				(*required)->flow = true;
 			}
-			doc_push_str(a, *required, bp->name);
+			doc_push_str(a, *required, form_key(bp));
 		}
 	}
 	return props;
@@ -823,7 +882,7 @@ static const char *write_condition(Arena *a, const BsParam *bp, const char *path
 		int k = 0;
 		for (const BsParam *f = bp->fields; f->name; f++)
 			sb_printf(&b, "%s%s", k++ ? " or " : "",
-				  write_condition(a, f, arena_sprintf(a, "%s.%s", path, f->name), NULL));
+				  write_condition(a, f, njk_member(a, path, f->name), NULL));
 		sb_puts(&b, "))");
 		const char *s = arena_strdup(a, b.data);
 		sb_free(&b);
@@ -841,7 +900,7 @@ static void skeleton_fields(Arena *a, StrBuf *b, const BsParam *ps, const char *
 			    const Node *platform_defaults)
 {
 	for (const BsParam *bp = ps; bp->name; bp++) {
-		const char *path = arena_sprintf(a, "%s.%s", base, bp->name);
+		const char *path = njk_member(a, base, bp->name);
 		sb_printf(b, "{%%- if %s %%}\n%s%s: ${{ %s | dump }}\n{%%- endif %%}\n",
 			  write_condition(a, bp, path, platform_defaults), indent, bp->name, path);
 	}
@@ -894,6 +953,7 @@ typedef struct TemplateSpec {
 	const char *what;              /* "resource" or "service": the list the file adds to */
 	const BsParam *fields;         /* the second form page (the first: name, team) */
 	const char *fields_title;
+	const char *fields_description;  /* NULL: none */
 	const char *skeleton;          /* nunjucks text of the one file */
 	const Node *defaults;          /* the platform's defaults for `fields` */
 } TemplateSpec;
@@ -931,7 +991,7 @@ static DNode *step_values(Arena *a, const BsParam *ps)
 {
 	DNode *v = doc_map(a);
 	for (const BsParam *bp = ps; bp->name; bp++)
-		doc_set(a, v, bp->name, doc_strf(a, "${{ parameters.%s }}", bp->name));
+		doc_set(a, v, bp->name, doc_strf(a, "${{ %s }}", njk_member(a, "parameters", form_key(bp))));
 	return v;
 }
 
@@ -966,6 +1026,8 @@ static DNode *template_entity(Arena *a, const Platform *p, const TemplateSpec *t
 	if (t->fields && t->fields->name) {
 		DNode *page2 = doc_push_map(a, params);
 		doc_set_str(a, page2, "title", t->fields_title);
+		if (t->fields_description)
+			doc_set_str(a, page2, "description", t->fields_description);
 		DNode *req2 = NULL;
 		DNode *props2 = form_fields(a, t->fields, t->defaults, &req2, true);
 		if (req2)
@@ -1028,14 +1090,15 @@ static void skeleton_head(StrBuf *b, const FileSet *fs, const char *folder, cons
 	sb_puts(b, "# Fields left at their defaults are not written: the platform's defaults apply.\n");
 }
 
-static void resource_template(const Platform *p, FileSet *fs, Targets *tg, const char *folder, const char *kind)
+static void resource_template(const Platform *p, FileSet *fs, Targets *tg, const char *folder, const Kind *k)
 {
 	Arena *a = fs->arena;
-	const BsParam *ps = kind_params_fallback(kind);
-	if (!ps)
-		return;
-	const char *title = kind_title(a, kind);
+	const char *kind = k->name;
+	if (strlen("new-") + strlen(kind) > MAX_NAME_LEN)
+		return; /* not a Backstage entity name */
+	const char *title = kind_title(p, kind);
 	const Node *pdef = node_get(p->defaults_resources, kind);
+	const BsParam *ps = kind_form(a, k, pdef);
 	StrBuf b;
 	sb_init(&b);
 	skeleton_head(&b, fs, folder, arena_sprintf(a, "`%s` resource", kind), arena_sprintf(a, "new-%s", kind));
@@ -1045,7 +1108,7 @@ static void resource_template(const Platform *p, FileSet *fs, Targets *tg, const
 	sb_puts(&b, "{%- if false");
 	for (const BsParam *bp = ps; bp->name; bp++)
 		sb_printf(&b, " or %s",
-			  write_condition(a, bp, arena_sprintf(a, "values.params.%s", bp->name), pdef));
+			  write_condition(a, bp, njk_member(a, "values.params", bp->name), pdef));
 	sb_puts(&b, " %}\n    params:\n{%- endif %}\n");
 	skeleton_fields(a, &b, ps, "values.params", "      ", pdef);
 	TemplateSpec t = {
@@ -1055,10 +1118,11 @@ static void resource_template(const Platform *p, FileSet *fs, Targets *tg, const
 					     "one file under %s/.",
 					     kind, title, p->name, folder),
 		.type = "resource",
-		.tag = kind_resource_type(a, kind),
+		.tag = kind_resource_type(p, kind),
 		.what = "resource",
 		.fields = ps,
 		.fields_title = "Parameters",
+		.fields_description = rules_note(a, &k->params),
 		.skeleton = b.data,
 		.defaults = pdef,
 	};
@@ -1105,8 +1169,9 @@ static void service_template(const Platform *p, FileSet *fs, Targets *tg, const 
 		{.name = "lifecycle", .title = "Lifecycle", .type = BP_STRING, .choices = lifecycles, .def = "production"},
 		{0},
 	};
+	/* a service may name only a declared system: without any, no field */
 	if (!p->nsystems)
-		fields[1].choices = NULL, fields[1].pattern = NAME_PATTERN;
+		memmove(&fields[1], &fields[2], sizeof fields - 2 * sizeof fields[0]);
 	StrBuf b;
 	sb_init(&b);
 	skeleton_head(&b, fs, folder, "service", "new-service");
@@ -1142,16 +1207,12 @@ static void service_template(const Platform *p, FileSet *fs, Targets *tg, const 
 	sb_free(&b);
 }
 
-/* The kinds of the built-in catalog, sorted (embedded files are). */
+/* Every kind of the catalog: the built-in ones and those of
+ * `platform.catalog` (sorted by name). */
 static void resource_templates(const Platform *p, FileSet *fs, Targets *tg, const char *folder)
 {
-	for (int i = 0; i < embedded_files_count; i++) {
-		const char *path = embedded_files[i].path;
-		if (!has_prefix(path, "catalog/") || !has_suffix(path, "/kind.yaml"))
-			continue;
-		const char *kind = arena_strndup(fs->arena, path + 8, strlen(path) - 8 - 10);
-		resource_template(p, fs, tg, folder, kind);
-	}
+	for (int i = 0; p->catalog && i < p->catalog->n; i++)
+		resource_template(p, fs, tg, folder, p->catalog->kinds[i]);
 }
 
 static int cmp_target(const void *x, const void *y)

@@ -222,6 +222,19 @@ static Type *param_type(Loader *L, Param *p)
 	return t;
 }
 
+/* Parameter names are snake_case, as expressions read them; they also
+ * become form fields and keys of the files Backstage templates write. */
+static void check_param_name(Loader *L, const Node *key)
+{
+	const char *name = key->text;
+	bool snake = name[0] && !(name[0] >= '0' && name[0] <= '9');
+	for (const char *c = name; *c && snake; c++)
+		snake = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+	if (!snake)
+		kerr(L, key, "parameter name `%s` is not snake_case (lower-case letters, digits and `_`, not first a digit)",
+		     name);
+}
+
 static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, int depth)
 {
 	p->name = name;
@@ -261,11 +274,28 @@ static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, in
 	p->title = str_at(n, "title");
 	p->description = str_at(n, "description");
 	p->required = str_at(n, "required") && !strcmp(str_at(n, "required"), "true");
+	/* `enum: [a, b]`, or `enum: {a: title, b: title}` (values with their
+	 * display titles, for the Backstage form) */
 	const Node *en = node_get(n, "enum");
-	if (en && en->kind == N_SEQ) {
+	if (en && (en->kind == N_SEQ || en->kind == N_MAP) && en->n) {
 		p->enums = arena_alloc(L->a, sizeof(char *) * (size_t)(en->n + 1));
-		for (int i = 0; i < en->n; i++)
-			p->enums[p->nenums++] = en->items[i]->text;
+		p->enum_titles = arena_alloc(L->a, sizeof(char *) * (size_t)(en->n + 1));
+		for (int i = 0; i < en->n; i++) {
+			const Node *v = en->kind == N_SEQ ? en->items[i] : en->pairs[i].key;
+			const Node *t = en->kind == N_MAP ? en->pairs[i].val : NULL;
+			if (v->kind != N_SCALAR || v->is_null) {
+				kerr(L, v, "an `enum` value of `%s` must be a scalar", name);
+				continue;
+			}
+			if (t && (t->kind != N_SCALAR || t->is_null || !t->textlen)) {
+				kerr(L, t, "the title of `%s` in the `enum` of `%s` must be text", v->text, name);
+				continue;
+			}
+			p->enum_titles[p->nenums] = t ? t->text : NULL;
+			p->enums[p->nenums++] = v->text;
+		}
+	} else if (en) {
+		kerr(L, en, "`enum` of `%s` must be a non-empty list of values or mapping of values to titles", name);
 	}
 	p->has_min = bound(L, node_get(n, "min"), p->type, &p->min);
 	p->has_max = bound(L, node_get(n, "max"), p->type, &p->max);
@@ -281,6 +311,7 @@ static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, in
 		}
 		p->fields = arena_alloc(L->a, sizeof(Param) * (size_t)f->n);
 		for (int i = 0; i < f->n; i++) {
+			check_param_name(L, f->pairs[i].key);
 			if (!parse_param(L, &p->fields[p->nfields++], f->pairs[i].key->text, f->pairs[i].val, depth + 1))
 				return false;
 		}
@@ -488,9 +519,11 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 	if (params && params->kind == N_MAP) {
 		k->params.fields = arena_alloc(a, sizeof(Param) * (size_t)(params->n + 1));
 		bool ok = true;
-		for (int i = 0; i < params->n; i++) /* every parameter's mistakes at once */
+		for (int i = 0; i < params->n; i++) { /* every parameter's mistakes at once */
+			check_param_name(&L, params->pairs[i].key);
 			ok &= parse_param(&L, &k->params.fields[k->params.nfields++], params->pairs[i].key->text,
 					  params->pairs[i].val, 1);
+		}
 		params_ok = ok;
 		if (ok) {
 			k->params.check = param_type(&L, &k->params);

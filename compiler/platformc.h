@@ -786,6 +786,7 @@ struct Param {
 	const char *name, *claim, *title, *description;
 	TypeKind type;         /* scalar types, T_OBJECT, T_LIST */
 	const char **enums;
+	const char **enum_titles; /* per value; NULL: none (`enum` as a mapping gives them) */
 	int nenums;
 	bool has_min, has_max, has_step;
 	double min, max, step; /* durations in milliseconds */

@@ -245,6 +245,21 @@ if want backstage; then
 				fail "backstage/$ex/templates" "$out"
 			fi
 		done
+		# a kind added through `platform.catalog` gets its template like a
+		# built-in one, and a replaced built-in kind's template is the new
+		# kind's (tests/catalog/extra: work-queue, and secret with a required
+		# owner_email): every template's default output passes platformc check
+		if ! "$PLATFORMC" render tests/catalog/extra/platform.yaml -o "$TMP/bs-extra" 2>"$TMP/err"; then
+			fail backstage/run-time-kind "$(cat "$TMP/err")"
+		elif [ ! -f "$TMP/bs-extra/catalog/templates/new-work-queue/template.yaml" ]; then
+			fail backstage/run-time-kind "no template new-work-queue"
+		elif ! out=$(node "$bsdir/check.js" catalog "$TMP/bs-extra/catalog" 2>&1); then
+			fail backstage/run-time-kind "$out"
+		elif ! out=$(node "$bsdir/check.js" skeletons "$TMP/bs-extra/catalog" tests/catalog/extra "$TMP/bs-work-extra" 2>&1); then
+			fail backstage/run-time-kind "$out"
+		else
+			ok "backstage/run-time-kind ($(tail -1 <<<"$out"))"
+		fi
 		# templates add their file under the first include glob that reads it
 		inc_case() { # name, include list, expected skeleton folder ("" = no templates)
 			rm -rf "$TMP/inc"; cp -r examples/company "$TMP/inc"

@@ -213,6 +213,16 @@ function renderInput(env, input, context) {
 	});
 }
 
+// Text samples for string fields: the first that the field's pattern accepts
+// (kinds' patterns come from their kind.yaml, so fixed samples would not do).
+const textSamples = ['sample', 'https://github.com/acme/sample', '7d', 'sample@example.com',
+	'arn:aws:lambda:us-east-1:111122223333:function:sample'];
+function sampleText(s, avoid) {
+	const ok = v => v !== avoid && (!s.pattern || new RegExp(s.pattern, 'u').test(v));
+	const cands = [avoid !== undefined ? avoid + 'x' : undefined, avoid !== undefined ? '1' + avoid : undefined, ...textSamples];
+	return cands.find(v => v !== undefined && ok(v)) ?? 'sample';
+}
+
 // What the form holds before anyone types: the defaults (rjsf fills nested
 // objects' defaults too), plus a sample for each required field without one.
 function formDefaults(schema, required) {
@@ -232,7 +242,7 @@ function formDefaults(schema, required) {
 	if (schema.type === 'integer' || schema.type === 'number') return schema.minimum ?? 1;
 	if (schema.type === 'boolean') return false;
 	if (schema.type === 'array') return [];
-	return 'sample';
+	return sampleText(schema);
 }
 
 function sortKeys(v) {
@@ -265,11 +275,7 @@ function changedValue(s) {
 		return o;
 	}
 	case 'array': return [changedValue(s.items)];
-	default: {
-		const cands = [d !== undefined ? d + 'x' : undefined, d !== undefined ? '1' + d : undefined, 'sample',
-			'https://github.com/acme/sample', '7d'].filter(v => v !== undefined && v !== d);
-		return cands.find(v => !s.pattern || new RegExp(s.pattern).test(v)) ?? 'sample';
-	}
+	default: return sampleText(s, d);
 	}
 }
 
@@ -282,6 +288,20 @@ function changedForm(t) {
 	for (const page of pageSchemas(t))
 		for (const [k, s] of Object.entries(page.properties)) if (k !== 'name' && k !== 'team') p[k] = changedValue(s);
 	return p;
+}
+
+// A resource form's fields keyed by parameter name: the fetch step's
+// `values.params` maps each parameter to its form field (`name: ${{
+// parameters.param_name }}` where a parameter is named like a first-page field).
+function paramsByName(t, form) {
+	const fetch = t.spec.steps.find(s => s.action === 'fetch:template');
+	const fieldOf = {};
+	for (const [param, expr] of Object.entries(fetch.input.values.params || {})) {
+		const m = /^\$\{\{ parameters(?:\.([A-Za-z0-9_]+)|\["([A-Za-z0-9_]+)"\]) \}\}$/.exec(expr);
+		if (m) fieldOf[m[1] || m[2]] = param;
+		else fail(t.metadata.name, `values.params.${param} is ${JSON.stringify(expr)}, not one form field`);
+	}
+	return Object.fromEntries(Object.entries(form).map(([k, v]) => [fieldOf[k] || k, v]));
 }
 
 function checkForm(t, parameters, where) {
@@ -339,7 +359,7 @@ function checkSkeletons(catalog, example, workRoot) {
 		const isService = t.spec.type === 'service';
 		const obj = (full.added[isService ? 'services' : 'resources'] || [])[0] || {};
 		let got = isService ? { ...obj } : obj.params || {};
-		let want = { ...changed };
+		let want = isService ? { ...changed } : paramsByName(t, changed);
 		if (isService) {
 			for (const k of ['name', 'team', 'image']) delete got[k];
 			want.system = want.system; // as written
