@@ -445,8 +445,9 @@ static bool check_escaped_controls(Builder *b, Node *n)
  * The value of a single-quoted scalar from its source bytes (between the
  * quotes): `''` is a quote, and line breaks fold as YAML says (one break
  * between text is a space, each blank line a newline, whitespace around
- * breaks dropped). libfyaml 0.7.12 leaks a buffer when it formats a scalar
- * with many `''`, so those are unescaped here.
+ * breaks dropped). libfyaml 0.7.12 misreads consecutive `''` (`'a''''b'`
+ * comes back as `a'''`) and leaks a buffer on scalars with many of them, so
+ * those are unescaped here (unit test source_single_quoted_escapes).
  */
 static const char *single_quoted_text(Arena *a, const char *src, size_t len, size_t *out_len)
 {

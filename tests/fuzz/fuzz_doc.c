@@ -87,11 +87,35 @@ static void check(bool ok, const char *what, const char *emitted)
 	abort();
 }
 
+/* libfyaml 0.7.12 misreads consecutive `''` escapes of a single-quoted
+ * scalar (`'a''''b'` reads as `a'''`; the front end unescapes such scalars
+ * from the source bytes for the same reason): read a single-line one from
+ * the emitted bytes. Our emitter never folds a single-quoted scalar. */
+static const char *single_quoted(struct fy_node *n, const char *emitted, size_t *len)
+{
+	struct fy_token *t = fy_node_get_scalar_token(n);
+	const struct fy_mark *sm = t ? fy_token_start_mark(t) : NULL, *em = t ? fy_token_end_mark(t) : NULL;
+	if (!sm || !em || em->input_pos < sm->input_pos + 2 || emitted[sm->input_pos] != '\'')
+		return NULL;
+	static char buf[65536];
+	size_t o = 0;
+	for (size_t i = sm->input_pos + 1; i + 1 < em->input_pos && o < sizeof buf; i++) {
+		check(emitted[i] != '\n', "folded single-quoted scalar", emitted);
+		buf[o++] = emitted[i];
+		if (emitted[i] == '\'')
+			i++; /* `''` is one quote */
+	}
+	*len = o;
+	return buf;
+}
+
 static void expect_scalar(struct fy_node *n, const char *want, const char *emitted)
 {
 	check(n && fy_node_is_scalar(n), "not a scalar", emitted);
 	size_t len;
-	const char *got = fy_node_get_scalar(n, &len);
+	const char *got = fy_node_get_style(n) == FYNS_SINGLE_QUOTED ? single_quoted(n, emitted, &len) : NULL;
+	if (!got)
+		got = fy_node_get_scalar(n, &len);
 	check(got && len == strlen(want) && !memcmp(got, want, len), "YAML scalar differs", emitted);
 	if (fy_node_get_style(n) == FYNS_PLAIN)
 		check(!plain_is_ambiguous(want), "ambiguous plain scalar", emitted);
