@@ -160,9 +160,73 @@ DNode *doc_get(const DNode *map, const char *key)
 
 /* ---- quoting ---- */
 
-static bool doc_word_ieq(const char *s, const char *w)
+/*
+ * Byte classes, so that the quoting rule reads each byte once and most
+ * bytes cost one table lookup. Built at compile time from the expressions
+ * below.
+ */
+enum {
+	CC_NUMBER = 1,   /* occurs in some number syntax (doc_looks_numeric) */
+	CC_FIRST = 2,    /* an indicator: a plain scalar must not begin with it */
+	CC_LOOK = 4,     /* the quoting rule looks closer: controls, space, `:`, non-ASCII */
+};
+
+#define CC_IS_NUMBER(c) (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'f') || \
+			 ((c) >= 'A' && (c) <= 'F') || (c) == '_' || (c) == '.' || (c) == ':' || \
+			 (c) == '+' || (c) == '-' || (c) == 'x' || (c) == 'X' || (c) == 'o' || \
+			 (c) == 'O' || (c) == 'b' || (c) == 'B' || (c) == 'p' || (c) == 'P')
+#define CC_IS_FIRST(c) ((c) == '?' || (c) == ':' || (c) == ',' || (c) == '[' || (c) == ']' || \
+			(c) == '{' || (c) == '}' || (c) == '#' || (c) == '&' || (c) == '*' || \
+			(c) == '!' || (c) == '|' || (c) == '>' || (c) == '\'' || (c) == '"' || \
+			(c) == '%' || (c) == '@' || (c) == '`')
+#define CC_OF(c) ((CC_IS_NUMBER(c) ? CC_NUMBER : 0) | (CC_IS_FIRST(c) ? CC_FIRST : 0) | \
+		  ((c) < ' ' || (c) > '~' || (c) == ' ' || (c) == ':' ? CC_LOOK : 0))
+#define CC4(c) CC_OF(c), CC_OF((c) + 1), CC_OF((c) + 2), CC_OF((c) + 3)
+#define CC16(c) CC4(c), CC4((c) + 4), CC4((c) + 8), CC4((c) + 12)
+#define CC64(c) CC16(c), CC16((c) + 16), CC16((c) + 32), CC16((c) + 48)
+static const unsigned char doc_cclass[256] = { CC64(0), CC64(64), CC64(128), CC64(192) };
+
+/*
+ * The width of the UTF-8 sequence at p (1-4) by its first byte; 0 for a
+ * byte that cannot begin one. Continuation bytes are checked by the callers.
+ */
+static size_t doc_utf8_width(unsigned c)
 {
-	return strcasecmp(s, w) == 0;
+	return c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+}
+
+/* The code point of the valid sequence of width w at p. */
+static unsigned doc_utf8_value(const unsigned char *p, size_t w)
+{
+	unsigned v = w == 1 ? p[0] : p[0] & (0x7F >> w);
+	for (size_t k = 1; k < w; k++)
+		v = v << 6 | (p[k] & 0x3F);
+	return v;
+}
+
+/*
+ * Characters a plain scalar must not hold: C0 controls, DEL, C1 controls
+ * (U+0085 is a 1.1 line break), U+2028/U+2029 (1.1 line breaks), the BOM,
+ * U+FFFE/U+FFFF, and bytes that are not valid UTF-8 (util.c's utf8_valid:
+ * no overlong forms, surrogates or code points past U+10FFFF). Looks at the
+ * character at p[*i] and moves *i to its last byte.
+ */
+static bool doc_unsafe_char_at(const unsigned char *p, size_t *i)
+{
+	unsigned c = p[*i];
+	if (c < 0x80)
+		return c < 0x20 || c == 0x7f;
+	size_t w = doc_utf8_width(c);
+	static const unsigned min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (!w)
+		return true;
+	for (size_t k = 1; k < w; k++)
+		if ((p[*i + k] & 0xC0) != 0x80)
+			return true; /* this also stops at the terminating NUL */
+	unsigned v = doc_utf8_value(p + *i, w);
+	*i += w - 1;
+	return v < min[w] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (v >= 0x80 && v <= 0x9F) ||
+	       v == 0x2028 || v == 0x2029 || v == 0xFEFF || v == 0xFFFE || v == 0xFFFF;
 }
 
 /*
@@ -170,7 +234,7 @@ static bool doc_word_ieq(const char *s, const char *w)
  * which is broader than any spec (YAML 1.1 has only `yes`/`Yes`/`YES`) but
  * costs nothing: a quoted `yEs` is still the string `yEs`.
  */
-static bool doc_is_special_word(const char *s)
+static bool doc_is_special_word(const char *s, size_t n)
 {
 	static const char *const words[] = {
 		"~", "null", "y", "yes", "n", "no", "true", "false", "on", "off",
@@ -178,7 +242,7 @@ static bool doc_is_special_word(const char *s)
 	};
 	const char *t = s;
 	/* the longest candidate is `+.infinity`: skip the compares for longer text */
-	if (strnlen(s, 11) > 10)
+	if (n > 10)
 		return false;
 	if (*t == '+' || *t == '-')
 		t++;
@@ -188,10 +252,10 @@ static bool doc_is_special_word(const char *s)
 	if (!strchr("~nNyYtTfFoO=<iI", *t) || *t == 0)
 		return false;
 	for (size_t i = 0; i < ARRAY_LEN(words); i++)
-		if (doc_word_ieq(s, words[i]))
+		if ((s[0] | 0x20) == (words[i][0] | 0x20) && strcasecmp(s, words[i]) == 0)
 			return true;
 	/* [+-][.](inf|infinity|nan): 1.1 `.inf`, Go's ParseFloat `-Infinity` */
-	return t != s && (doc_word_ieq(t, "inf") || doc_word_ieq(t, "infinity") || doc_word_ieq(t, "nan"));
+	return t != s && (strcasecmp(t, "inf") == 0 || strcasecmp(t, "infinity") == 0 || strcasecmp(t, "nan") == 0);
 }
 
 /*
@@ -203,18 +267,14 @@ static bool doc_is_special_word(const char *s)
  */
 static bool doc_looks_numeric(const char *s)
 {
-	const char *t = s;
+	const unsigned char *t = (const unsigned char *)s;
 	if (*t == '+' || *t == '-')
 		t++;
 	if (!((*t >= '0' && *t <= '9') || (*t == '.' && t[1] >= '0' && t[1] <= '9')))
 		return false;
-	for (; *t; t++) {
-		char c = *t;
-		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
-			continue;
-		if (!strchr("_.:+-xXoObBpP", c))
+	for (; *t; t++)
+		if (!(doc_cclass[*t] & CC_NUMBER))
 			return false;
-	}
 	return true;
 }
 
@@ -228,55 +288,48 @@ static bool doc_looks_timestamp(const char *s)
 }
 
 /*
- * Characters a plain scalar must not hold: C0 controls, DEL, C1 controls
- * (U+0085 is a 1.1 line break), U+2028/U+2029 (1.1 line breaks), the BOM,
- * U+FFFE/U+FFFF, and bytes that are not valid UTF-8.
+ * A byte of class CC_LOOK at p[*n] other than the final NUL: true when it
+ * makes the text unfit for a plain scalar (a leading or trailing space,
+ * ` #`, `: `, a trailing `:`, an unsafe character). Moves *n to the last
+ * byte of a multi-byte character.
  */
-static bool doc_has_unsafe_char(const char *s)
+static bool doc_breaks_plain_at(const unsigned char *p, size_t *n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-	if (!utf8_valid(s, n, NULL))
-		return true;
-	for (size_t i = 0; i < n; i++) {
-		unsigned c = p[i];
-		if (c < 0x20 || c == 0x7f)
-			return true;
-		if (c == 0xC2 && p[i + 1] < 0xA0)
-			return true;
-		if (c == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9))
-			return true;
-		if (c == 0xEF && p[i + 1] == 0xBB && p[i + 2] == 0xBF)
-			return true;
-		if (c == 0xEF && p[i + 1] == 0xBF && (p[i + 2] == 0xBE || p[i + 2] == 0xBF))
-			return true;
-	}
-	return false;
+	size_t i = *n;
+	if (p[i] == ' ')
+		return i == 0 || p[i + 1] == 0 || p[i + 1] == '#';
+	if (p[i] == ':')
+		return p[i + 1] == ' ' || p[i + 1] == 0;
+	return doc_unsafe_char_at(p, n);
 }
 
+/*
+ * One pass over the bytes, in which most bytes cost a table lookup (the NUL
+ * that ends the text is a CC_LOOK byte too); the prefix rules then look at
+ * a few bytes only.
+ */
 bool doc_needs_quotes(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0)
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+	/* empty, or an indicator that begins a node or is reserved */
+	if (!p[0] || (doc_cclass[p[0]] & CC_FIRST))
 		return true;
-	if (s[0] == ' ' || s[n - 1] == ' ')
-		return true;
-	if (doc_has_unsafe_char(s))
-		return true;
-	/* indicators that begin a node or are reserved */
-	if (strchr("?:,[]{}#&*!|>'\"%@`", s[0]))
-		return true;
+	for (n = 0;; n++) {
+		if (!(doc_cclass[p[n]] & CC_LOOK))
+			continue;
+		if (!p[n])
+			break;
+		if (doc_breaks_plain_at(p, &n))
+			return true;
+	}
 	/* `-` alone, `- x`, and `-1`/`-.5` (numbers, caught below too) */
-	if (s[0] == '-' && (s[1] == 0 || s[1] == ' ' || s[1] == '.' || (s[1] >= '0' && s[1] <= '9')))
+	if (p[0] == '-' && (p[1] == 0 || p[1] == ' ' || p[1] == '.' || (p[1] >= '0' && p[1] <= '9')))
 		return true;
 	/* document markers, even when more text follows on the line */
-	if (strncmp(s, "---", 3) == 0 || strncmp(s, "...", 3) == 0)
+	if ((p[0] == '-' || p[0] == '.') && p[1] == p[0] && p[2] == p[0])
 		return true;
-	if (strstr(s, ": ") || strstr(s, " #") || s[n - 1] == ':')
-		return true;
-	if (doc_is_special_word(s) || doc_looks_numeric(s) || doc_looks_timestamp(s))
-		return true;
-	return false;
+	return doc_is_special_word(s, n) || doc_looks_numeric(s) || doc_looks_timestamp(s);
 }
 
 /* In a flow sequence the flow indicators end a plain scalar as well. */

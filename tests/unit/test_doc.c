@@ -3,7 +3,9 @@
 #include "unit.h"
 
 #include <libfyaml.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <strings.h>
 
 /* Every string here is read as something other than this string by some
  * YAML 1.1 or 1.2 reader (or is not a valid plain scalar at all). */
@@ -407,4 +409,161 @@ TEST(doc_builders)
 	CHECK(doc_null(a)->kind == D_NULL);
 	CHECK(doc_push_map(a, s)->kind == D_MAP && s->n == 51);
 	arena_free(a);
+}
+
+/* ---- the quoting rule: one table-driven pass, same answers as before ---- */
+
+/*
+ * The quoting rule as it was written before it became one table-driven pass
+ * (strchr/strstr/strcasecmp over the string several times): kept here as
+ * the oracle the fast version must agree with on every string.
+ */
+static bool ref_is_special_word(const char *s)
+{
+	static const char *const words[] = {
+		"~", "null", "y", "yes", "n", "no", "true", "false", "on", "off",
+		"=", "<<", "inf", "infinity", "nan",
+	};
+	const char *t = s;
+	if (*t == '+' || *t == '-')
+		t++;
+	if (*t == '.')
+		t++;
+	for (size_t i = 0; i < ARRAY_LEN(words); i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return true;
+	return t != s && (strcasecmp(t, "inf") == 0 || strcasecmp(t, "infinity") == 0 || strcasecmp(t, "nan") == 0);
+}
+
+static bool ref_looks_numeric(const char *s)
+{
+	const char *t = s;
+	if (*t == '+' || *t == '-')
+		t++;
+	if (!((*t >= '0' && *t <= '9') || (*t == '.' && t[1] >= '0' && t[1] <= '9')))
+		return false;
+	for (; *t; t++) {
+		char c = *t;
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+			continue;
+		if (!strchr("_.:+-xXoObBpP", c))
+			return false;
+	}
+	return true;
+}
+
+static bool ref_looks_timestamp(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return s[4] == '-' && s[5] >= '0' && s[5] <= '9';
+}
+
+static bool ref_has_unsafe_char(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	if (!utf8_valid(s, n, NULL))
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = p[i];
+		if (c < 0x20 || c == 0x7f)
+			return true;
+		if (c == 0xC2 && p[i + 1] < 0xA0)
+			return true;
+		if (c == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9))
+			return true;
+		if (c == 0xEF && p[i + 1] == 0xBB && p[i + 2] == 0xBF)
+			return true;
+		if (c == 0xEF && p[i + 1] == 0xBF && (p[i + 2] == 0xBE || p[i + 2] == 0xBF))
+			return true;
+	}
+	return false;
+}
+
+static bool ref_needs_quotes(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return true;
+	if (s[0] == ' ' || s[n - 1] == ' ')
+		return true;
+	if (ref_has_unsafe_char(s))
+		return true;
+	if (strchr("?:,[]{}#&*!|>'\"%@`", s[0]))
+		return true;
+	if (s[0] == '-' && (s[1] == 0 || s[1] == ' ' || s[1] == '.' || (s[1] >= '0' && s[1] <= '9')))
+		return true;
+	if (strncmp(s, "---", 3) == 0 || strncmp(s, "...", 3) == 0)
+		return true;
+	if (strstr(s, ": ") || strstr(s, " #") || s[n - 1] == ':')
+		return true;
+	return ref_is_special_word(s) || ref_looks_numeric(s) || ref_looks_timestamp(s);
+}
+
+static int quote_mismatches;
+
+static void same_quoting(const char *s)
+{
+	if (doc_needs_quotes(s) == ref_needs_quotes(s))
+		return;
+	if (quote_mismatches++ < 10) {
+		fprintf(stderr, "  doc_needs_quotes(\"");
+		for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+			fprintf(stderr, *p >= 0x20 && *p < 0x7f ? "%c" : "\\x%02x", *p);
+		fprintf(stderr, "\") = %d, the reference says %d\n", doc_needs_quotes(s), ref_needs_quotes(s));
+	}
+	unit_failures_in_test++;
+}
+
+/* A small deterministic generator (xorshift), so failures reproduce. */
+static uint32_t rng_state = 2463534242u;
+static uint32_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
+
+/* Bytes and sequences every rule above looks at, and some it does not. */
+static const char *const quote_atoms[] = {
+	"", "a", "z", "e", "E", "f", "x", "X", "o", "O", "b", "p", "n", "N", "y", "Y", "t", "T",
+	"0", "1", "5", "9", "_", ".", ":", "+", "-", " ", "#", "?", ",", "[", "]", "{", "}", "&",
+	"*", "!", "|", ">", "'", "\"", "%", "@", "`", "~", "=", "<", "/", "\\", "\t", "\n", "\r",
+	"\x01", "\x1f", "\x7f", "\xc2\x85", "\xc2\xa0", "\xc2\x9f", "\xc3\xa9", "\xe2\x80\xa8",
+	"\xe2\x80\xa9", "\xe2\x80\xa7", "\xef\xbb\xbf", "\xef\xbf\xbe", "\xef\xbf\xbf", "\xef\xbf\xbd",
+	"\xf0\x9f\x9a\x80", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf",
+	/* invalid UTF-8: lone continuation, truncated, overlong, surrogate, > U+10FFFF */
+	"\x80", "\xc2", "\xe2\x80", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff",
+	"null", "NuLl", "yes", "no", "on", "off", "true", "false", "inf", "Infinity", "nan", "---",
+	"...", "<<", "0x", "0o", "0b", "1e", "2024", "-0", "12:30", ": ", " #",
+};
+
+TEST(doc_needs_quotes_same_as_reference)
+{
+	char buf[64];
+	quote_mismatches = 0;
+	/* every pair and triple of atoms */
+	size_t na = ARRAY_LEN(quote_atoms);
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < na; j++) {
+			snprintf(buf, sizeof buf, "%s%s", quote_atoms[i], quote_atoms[j]);
+			same_quoting(buf);
+			for (size_t k = 0; k < na; k += 3) {
+				snprintf(buf, sizeof buf, "%s%s%s", quote_atoms[i], quote_atoms[j], quote_atoms[k]);
+				same_quoting(buf);
+			}
+		}
+	/* random strings of up to 8 atoms */
+	for (int r = 0; r < 200000; r++) {
+		buf[0] = 0;
+		int len = 1 + (int)(rng() % 8);
+		for (int k = 0; k < len; k++)
+			strncat(buf, quote_atoms[rng() % na], sizeof buf - strlen(buf) - 1);
+		same_quoting(buf);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(nasty); i++)
+		same_quoting(nasty[i]);
 }
