@@ -1267,13 +1267,20 @@ void doc_emit_yaml(StrBuf *out, DNode *const *docs, int ndocs, const char *heade
 
 /* ---- JSON ---- */
 
+/* Runs of bytes that need no escape are copied at once: the escapes are
+ * the ASCII ones of double-quoted YAML (CC_ESCAPE) plus U+2028/U+2029. */
 void doc_json_string(StrBuf *out, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *run = p;
 	sb_putc(out, '"');
 	for (; *p; p++) {
 		unsigned c = *p;
+		bool line_sep = c == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9);
+		if (!(doc_cclass[c] & CC_ESCAPE) && !line_sep)
+			continue;
+		sb_putn(out, (const char *)run, (size_t)(p - run));
+		run = p + 1;
 		switch (c) {
 		case '"':
 			sb_puts(out, "\\\"");
@@ -1297,30 +1304,35 @@ void doc_json_string(StrBuf *out, const char *s)
 			sb_puts(out, "\\f");
 			continue;
 		}
-		if (c < 0x20 || c == 0x7f) {
-			sb_puts(out, "\\u00");
-			sb_putc(out, hex[c >> 4]);
-			sb_putc(out, hex[c & 15]);
-		} else if (c == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) {
+		if (line_sep) {
 			/* valid JSON, but not valid JavaScript inside a string */
 			sb_puts(out, p[2] == 0xA8 ? "\\u2028" : "\\u2029");
 			p += 2;
+			run = p + 1;
 		} else {
-			sb_putc(out, (char)c);
+			sb_puts(out, "\\u00");
+			sb_putc(out, hex[c >> 4]);
+			sb_putc(out, hex[c & 15]);
 		}
 	}
+	sb_putn(out, (const char *)run, (size_t)(p - run));
 	sb_putc(out, '"');
 }
 
 static void doc_json_indent(StrBuf *out, int depth)
 {
+	static const char spaces[] = "                                ";
 	sb_putc(out, '\n');
-	for (int i = 0; i < depth; i++)
-		sb_puts(out, "  ");
+	for (size_t n = 2 * (size_t)depth; n;) {
+		size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
+		sb_putn(out, spaces, k);
+		n -= k;
+	}
 }
 
 static void doc_json_node(StrBuf *out, const DNode *d, int depth)
 {
+	char buf[24];
 	switch (d->kind) {
 	case D_NULL:
 		sb_puts(out, "null");
@@ -1329,7 +1341,7 @@ static void doc_json_node(StrBuf *out, const DNode *d, int depth)
 		sb_puts(out, d->i ? "true" : "false");
 		break;
 	case D_INT:
-		sb_printf(out, "%lld", d->i);
+		sb_puts(out, doc_format_int(d->i, buf));
 		break;
 	case D_NUM:
 		sb_puts(out, d->s);

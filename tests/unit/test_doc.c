@@ -907,3 +907,104 @@ TEST(doc_emitters_identical_random_strings)
 	}
 	doc_literal_any = false;
 }
+
+/* ---- JSON strings: runs copied at once, the same escapes as before ---- */
+
+/* doc_json_string as it was written before it copied runs: the oracle. */
+static void ref_json_string(StrBuf *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	sb_putc(out, '"');
+	for (; *p; p++) {
+		unsigned c = *p;
+		switch (c) {
+		case '"': sb_puts(out, "\\\""); continue;
+		case '\\': sb_puts(out, "\\\\"); continue;
+		case '\n': sb_puts(out, "\\n"); continue;
+		case '\t': sb_puts(out, "\\t"); continue;
+		case '\r': sb_puts(out, "\\r"); continue;
+		case '\b': sb_puts(out, "\\b"); continue;
+		case '\f': sb_puts(out, "\\f"); continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			sb_puts(out, "\\u00");
+			sb_putc(out, hex[c >> 4]);
+			sb_putc(out, hex[c & 15]);
+		} else if (c == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) {
+			sb_puts(out, p[2] == 0xA8 ? "\\u2028" : "\\u2029");
+			p += 2;
+		} else {
+			sb_putc(out, (char)c);
+		}
+	}
+	sb_putc(out, '"');
+}
+
+static int json_mismatches;
+
+static void same_json_string(const char *s)
+{
+	StrBuf a, b;
+	sb_init(&a);
+	sb_init(&b);
+	doc_json_string(&a, s);
+	ref_json_string(&b, s);
+	if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
+		if (json_mismatches++ < 5) {
+			fprintf(stderr, "  doc_json_string differs from the reference:\n  ");
+			print_escaped(a.data, a.len);
+			fprintf(stderr, "\n  ");
+			print_escaped(b.data, b.len);
+			fputc('\n', stderr);
+		}
+		unit_failures_in_test++;
+	}
+	sb_free(&a);
+	sb_free(&b);
+}
+
+TEST(doc_json_string_same_as_reference)
+{
+	int n;
+	const char **list = strings_under_test(&n);
+	char buf[64];
+	json_mismatches = 0;
+	for (int i = 0; i < n; i++)
+		same_json_string(list[i]);
+	/* any bytes, invalid UTF-8 and lone 0xE2 included */
+	for (int r = 0; r < 50000; r++) {
+		buf[0] = 0;
+		int len = 1 + (int)(rng() % 6);
+		for (int k = 0; k < len; k++)
+			strncat(buf, quote_atoms[rng() % ARRAY_LEN(quote_atoms)], sizeof buf - strlen(buf) - 1);
+		same_json_string(buf);
+	}
+	same_json_string("\xe2");
+	same_json_string("\xe2\x80");
+	same_json_string("a\xe2\x80\xa8\xe2\x80\xa8" "b\xe2\x80\xa9");
+}
+
+/* Indentation deeper than the emitter's run of spaces. */
+TEST(doc_json_deep_indent)
+{
+	Arena *a = arena_new();
+	DNode *root = doc_map(a), *m = root;
+	for (int i = 0; i < 40; i++)
+		m = doc_set_map(a, m, "k");
+	doc_set_int(a, m, "v", -9223372036854775807LL - 1);
+	char *text = emit_json(root);
+	StrBuf want;
+	sb_init(&want);
+	sb_putc(&want, '{');
+	for (int i = 1; i <= 40; i++)
+		sb_printf(&want, "\n%*s\"k\": {", 2 * i, "");
+	sb_printf(&want, "\n%*s\"v\": -9223372036854775808", 82, "");
+	for (int i = 40; i >= 0; i--)
+		sb_printf(&want, "\n%*s}", 2 * i, "");
+	sb_putc(&want, '\n');
+	CHECK_STR(text, want.data);
+	free(text);
+	sb_free(&want);
+	arena_free(a);
+}
