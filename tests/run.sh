@@ -671,7 +671,7 @@ if want hostile; then
 	done <"$TMP/hostile.log"
 fi
 
-# ---- sanitizers: unit, errors, hostile, golden, determinism under ASan+UBSan --
+# ---- sanitizers: unit, errors, golden, emitter, determinism, hostile under ASan+UBSan
 # Builds build-asan/ (clang, else gcc; as root a missing clang is installed)
 # and reruns those groups against it, one line per group. Every sanitizer
 # report goes to a log file (so one that a group does not look at, e.g. a leak
@@ -692,7 +692,7 @@ if want asan; then
 				[ -f "$f" ] && grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$f" && grep -v '^LLVMSymbolizer' "$f"
 			done | head -40
 		}
-		for g in unit errors golden determinism diff graph; do
+		for g in unit errors golden emitter determinism diff graph; do
 			out=$(san_env "$g" PLATFORMC="$ABIN" UNIT="$AUNIT" TESTS_ONLY="^$g\$" bash tests/run.sh 2>&1)
 			summary=$(tail -1 <<<"$out")
 			reports=$(san_reports "$g")
