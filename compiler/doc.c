@@ -164,16 +164,16 @@ DNode *doc_get(const DNode *map, const char *key)
 /* ---- quoting ---- */
 
 /*
- * Byte classes, so that the quoting rule and the direct emitter's scans read
- * each byte once and most bytes cost one table lookup. Built at compile time
- * from the expressions below.
+ * Byte classes, so that the quoting rule and the emitters' scans read each
+ * byte once and most bytes cost one table lookup. Built at compile time from
+ * the expressions below.
  */
 enum {
 	CC_NUMBER = 1,   /* occurs in some number syntax (doc_looks_numeric) */
 	CC_FIRST = 2,    /* an indicator: a plain scalar must not begin with it */
 	CC_LOOK = 4,     /* the quoting rule looks closer: controls, space, `:`, non-ASCII */
 	CC_INERT = 8,    /* printable ASCII that libyaml notes nothing about after the first character */
-	CC_ESCAPE = 16,  /* ASCII that libyaml escapes in double quotes */
+	CC_ESCAPE = 16,  /* ASCII that double-quoted YAML (libyaml) and JSON escape */
 };
 
 #define CC_IS_NUMBER(c) (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'f') || \
@@ -198,7 +198,7 @@ enum {
 static const unsigned char doc_cclass[256] = { CC64(0), CC64(64), CC64(128), CC64(192) };
 
 /*
- * The width of the UTF-8 sequence at p (1-4) by its first byte; 0 for a
+ * The width (1-4) of the UTF-8 sequence that begins with byte c; 0 for a
  * byte that cannot begin one. Continuation bytes are checked by the callers.
  */
 static size_t doc_utf8_width(unsigned c)
