@@ -529,8 +529,18 @@ DNode *doc_get(const DNode *map, const char *key);
  * leading/trailing space, indicators, ...). */
 bool doc_needs_quotes(const char *s);
 /* Emits one or more documents as a YAML stream (`---` between them) after a
- * `# header` comment block (each line of `header` prefixed "# "; NULL: none). */
+ * `# header` comment block (each line of `header` prefixed "# "; NULL: none).
+ * Uses the direct emitter, or libyaml's when PLATFORMC_EMITTER=libyaml. */
 void doc_emit_yaml(StrBuf *out, DNode *const *docs, int ndocs, const char *header);
+/* The two emitters behind doc_emit_yaml: the direct one writes the DNode tree
+ * straight into `out` (production); libyaml's is the reference, and the
+ * fallback, whose bytes the direct one reproduces exactly. */
+void doc_emit_yaml_direct(StrBuf *out, DNode *const *docs, int ndocs, const char *header);
+void doc_emit_yaml_libyaml(StrBuf *out, DNode *const *docs, int ndocs, const char *header);
+/* Tests only: when set, every string flagged `literal` is offered to the
+ * emitters as `|`, not only the ones doc.c would choose, so that the tests
+ * compare `|+`, `|2` and libyaml's refusals of literal style too. */
+extern bool doc_literal_any;
 /* Emits JSON, 2-space indent, keys in insertion order, trailing newline. */
 void doc_emit_json(StrBuf *out, const DNode *root);
 /* JSON string escaping (quotes included). */

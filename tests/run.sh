@@ -28,7 +28,8 @@ fi
 export PY
 
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+ETMP=""
+trap 'rm -rf "$TMP" ${ETMP:+"$ETMP"}' EXIT
 PASSED=0
 FAILED=0
 FAILURES=()
@@ -166,6 +167,43 @@ if want golden; then
 		"$PLATFORMC" render "examples/$ex/platform.yaml" -o "out/$ex" --check >"$TMP/c" 2>&1
 		[ $? -eq 0 ] && ok "golden/$ex-render-check" || fail "golden/$ex-render-check" "$(cat "$TMP/c")"
 	done
+fi
+
+# ---- emitter: the direct YAML emitter writes exactly libyaml's bytes ----------
+# Every example, every tests/monitoring input and a generated platform of 300
+# services, rendered with the reference emitter (PLATFORMC_EMITTER=libyaml)
+# and with the default one: the two trees must not differ in a single byte.
+# The trees go to tmpfs when there is one: on a disk, each render's syncfs of
+# 15,000 files takes longer than the rest of the group.
+if want emitter; then
+	ETMP=$TMP
+	[ -d /dev/shm ] && [ -w /dev/shm ] && ETMP=$(mktemp -d /dev/shm/platformc-emitter.XXXXXX)
+	emit_inputs="examples/*/platform.yaml tests/monitoring/*/platform.yaml"
+	if python3 tests/bench/gen.py 300 "$ETMP/emit-bench" >/dev/null 2>"$TMP/err"; then
+		emit_inputs="$emit_inputs $ETMP/emit-bench/platform.yaml"
+	else
+		fail emitter/generate-bench-300 "$(cat "$TMP/err")"
+	fi
+	for input in $emit_inputs; do
+		label=$(basename "$(dirname "$input")")
+		ref=$ETMP/emit-libyaml-$label direct=$ETMP/emit-direct-$label
+		if ! PLATFORMC_EMITTER=libyaml "$PLATFORMC" render "$input" -o "$ref" >/dev/null 2>"$TMP/err" ||
+			! "$PLATFORMC" render "$input" -o "$direct" >/dev/null 2>>"$TMP/err"; then
+			fail "emitter/$label-renders" "$(cat "$TMP/err")"
+			continue
+		fi
+		n=$(find "$ref" -type f -name '*.yaml' | wc -l)
+		if d=$(diff -r "$ref" "$direct" 2>&1); then
+			ok "emitter/$label ($n YAML files)"
+		else
+			fail "emitter/$label" "$d"
+		fi
+	done
+	# the variable is read: a value that is neither emitter is refused
+	PLATFORMC_EMITTER=libyml "$PLATFORMC" render examples/minimal/platform.yaml -o "$TMP/emit-bogus" >/dev/null 2>"$TMP/err"
+	[ $? -eq 2 ] && grep -q PLATFORMC_EMITTER "$TMP/err" && ok emitter/unknown-emitter-exit-2 ||
+		fail emitter/unknown-emitter-exit-2 "$(cat "$TMP/err")"
+	[ "$ETMP" = "$TMP" ] || rm -rf "$ETMP"
 fi
 
 # ---- real consumers: kustomize and the upstream JSON Schemas -----------------
@@ -669,7 +707,7 @@ if want hostile; then
 	done <"$TMP/hostile.log"
 fi
 
-# ---- sanitizers: unit, errors, hostile, golden, determinism under ASan+UBSan --
+# ---- sanitizers: unit, errors, golden, emitter, determinism, hostile under ASan+UBSan
 # Builds build-asan/ (clang, else gcc; as root a missing clang is installed)
 # and reruns those groups against it, one line per group. Every sanitizer
 # report goes to a log file (so one that a group does not look at, e.g. a leak
@@ -690,7 +728,7 @@ if want asan; then
 				[ -f "$f" ] && grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$f" && grep -v '^LLVMSymbolizer' "$f"
 			done | head -40
 		}
-		for g in unit errors golden determinism diff graph; do
+		for g in unit errors golden emitter determinism diff graph; do
 			out=$(san_env "$g" PLATFORMC="$ABIN" UNIT="$AUNIT" TESTS_ONLY="^$g\$" bash tests/run.sh 2>&1)
 			summary=$(tail -1 <<<"$out")
 			reports=$(san_reports "$g")

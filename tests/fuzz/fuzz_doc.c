@@ -7,6 +7,9 @@
  * must read back with libfyaml as exactly those strings in that order, each
  * a string (a plain scalar must not look like a YAML 1.1/1.2 bool, null or
  * number), and doc_emit_json's output must read back with jsmn the same.
+ * The direct YAML emitter must also write exactly libyaml's bytes: for that
+ * tree, and for one built from every string libyaml accepts (controls,
+ * breaks and BOMs included), with literal style offered to every string.
  * Seeds: tests/fuzz/seeds_doc/ and the dictionary tests/fuzz/fuzz_doc.dict.
  */
 #include "platformc.h"
@@ -48,6 +51,28 @@ static bool valid_text(const unsigned char *s, size_t n)
 		    v == 0x2028 || v == 0x2029 || v == 0xFFFE || v == 0xFFFF)
 			return false;
 		i += (size_t)len;
+	}
+	return true;
+}
+
+/* What libyaml takes as scalar text (api.c's yaml_check_utf8): well-formed
+ * UTF-8 without overlong forms; surrogates and values past U+10FFFF pass. */
+static bool libyaml_text(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t w = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		if (!w || i + w > n)
+			return false;
+		unsigned v = w == 1 ? c : c & (0x7F >> w);
+		for (size_t k = 1; k < w; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			v = v << 6 | (s[i + k] & 0x3F);
+		}
+		if ((w == 2 && v < 0x80) || (w == 3 && v < 0x800) || (w == 4 && v < 0x10000))
+			return false;
+		i += w;
 	}
 	return true;
 }
@@ -121,6 +146,41 @@ static void expect_scalar(struct fy_node *n, const char *want, const char *emitt
 		check(!plain_is_ambiguous(want), "ambiguous plain scalar", emitted);
 }
 
+static void same_as_libyaml(DNode *const *docs, int n, const char *header)
+{
+	StrBuf d, l;
+	sb_init(&d);
+	sb_init(&l);
+	doc_emit_yaml_direct(&d, docs, n, header);
+	doc_emit_yaml_libyaml(&l, docs, n, header);
+	if (d.len != l.len || memcmp(d.data, l.data, d.len) != 0) {
+		fprintf(stderr, "fuzz_doc: the direct emitter differs from libyaml\n--- libyaml ---\n%s\n", l.data);
+		check(false, "the direct emitter", d.data);
+	}
+	sb_free(&d);
+	sb_free(&l);
+}
+
+/* A document of every string in every place, nested a few levels. */
+static DNode *all_places(Arena *a, const char *const *strs, int n)
+{
+	DNode *root = doc_map(a), *flow = doc_seq(a), *items = doc_seq(a);
+	flow->flow = true;
+	for (int i = 0; i < n; i++) {
+		DNode *m = doc_map(a);
+		doc_set_str(a, m, strs[i], strs[(i + 1) % n]);
+		doc_set(a, m, "lit", doc_str(a, strs[i]))->literal = true;
+		doc_push(a, doc_set_seq(a, m, "seq"), doc_str(a, strs[i]))->literal = i & 1;
+		doc_push(a, items, m);
+		doc_push(a, items, doc_str(a, strs[i]))->literal = true;
+		doc_push_str(a, flow, strs[i]);
+		doc_set(a, root, strs[i], i & 1 ? doc_map(a) : doc_seq(a));
+	}
+	doc_set(a, root, "flow", flow);
+	doc_set(a, root, "items", items);
+	return root;
+}
+
 static char *json_str(const char *js, const jsmntok_t *t)
 {
 	const char *s = js + t->start;
@@ -175,15 +235,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 16384)
 		return 0;
 	Arena *a = arena_new();
-	const char *strs[64];
-	int n = 0;
-	for (size_t i = 0; i <= size && n < 64;) {
+	const char *strs[64], *raw[64];
+	int n = 0, nraw = 0;
+	for (size_t i = 0; i <= size && nraw < 64;) {
 		size_t j = i;
 		while (j < size && data[j])
 			j++;
-		if (valid_text(data + i, j - i))
-			strs[n++] = arena_strndup(a, (const char *)data + i, j - i);
+		if (libyaml_text(data + i, j - i)) {
+			raw[nraw] = arena_strndup(a, (const char *)data + i, j - i);
+			if (valid_text(data + i, j - i))
+				strs[n++] = raw[nraw];
+			nraw++;
+		}
 		i = j + 1;
+	}
+	if (nraw) {
+		DNode *docs[3] = { all_places(a, raw, nraw), doc_str(a, raw[0]), doc_str(a, raw[nraw - 1]) };
+		docs[2]->literal = true;
+		for (int any = 0; any < 2; any++) {
+			doc_literal_any = any;
+			same_as_libyaml(docs, 3, raw[0]);
+		}
+		doc_literal_any = false;
 	}
 	if (!n) {
 		arena_free(a);
@@ -206,6 +279,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	DNode *docs[2] = { root, vals };
 
+	same_as_libyaml(docs, 2, strs[0]);
 	StrBuf y;
 	sb_init(&y);
 	doc_emit_yaml(&y, docs, 2, strs[0]);
