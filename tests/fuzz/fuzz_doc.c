@@ -120,11 +120,12 @@ static const char *single_quoted(struct fy_node *n, const char *emitted, size_t 
 {
 	struct fy_token *t = fy_node_get_scalar_token(n);
 	const struct fy_mark *sm = t ? fy_token_start_mark(t) : NULL, *em = t ? fy_token_end_mark(t) : NULL;
-	if (!sm || !em || em->input_pos < sm->input_pos + 2 || emitted[sm->input_pos] != '\'')
+	if (!sm || !em || em->input_pos < sm->input_pos)
 		return NULL;
+	/* the marks span the text between the quotes */
 	static char buf[65536];
 	size_t o = 0;
-	for (size_t i = sm->input_pos + 1; i + 1 < em->input_pos && o < sizeof buf; i++) {
+	for (size_t i = sm->input_pos; i < em->input_pos && o < sizeof buf; i++) {
 		check(emitted[i] != '\n', "folded single-quoted scalar", emitted);
 		buf[o++] = emitted[i];
 		if (emitted[i] == '\'')
