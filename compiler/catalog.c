@@ -813,6 +813,60 @@ typedef struct EvalCtx {
 	void *fnctx;
 } EvalCtx;
 
+/* Two values are the same (objects field by field, in any order). */
+static bool pval_same(const PVal *x, const PVal *y)
+{
+	if (!x || !y || x->kind != y->kind)
+		return x == y;
+	switch (x->kind) {
+	case PV_BOOL: return x->b == y->b;
+	case PV_NUM: return x->num == y->num;
+	case PV_STR: return !strcmp(x->s, y->s);
+	case PV_LIST:
+		if (x->n != y->n)
+			return false;
+		for (int i = 0; i < x->n; i++)
+			if (!pval_same(x->items[i], y->items[i]))
+				return false;
+		return true;
+	case PV_OBJ:
+		if (x->n != y->n)
+			return false;
+		for (int i = 0; i < x->n; i++)
+			if (!pval_same(x->items[i], pval_get(y, x->keys[i])))
+				return false;
+		return true;
+	default: return true;
+	}
+}
+
+/* unique_by("field", p, ...): the objects the paths reach that have the
+ * same `field` are the same object. Returns the first object that breaks
+ * it (NULL: none). */
+static const PVal *unique_by_conflict(const PVal *scope, const Expr *e, const PVal **earlier)
+{
+	if (e->nargs < 2 || e->args[0]->kind != X_STR)
+		return NULL;
+	const PVal *leaves[512];
+	int n = 0;
+	bool tl = false;
+	for (int i = 1; i < e->nargs; i++)
+		if (e->args[i]->kind == X_PATH)
+			gather(scope, e->args[i]->s, leaves, &n, (int)ARRAY_LEN(leaves), &tl);
+	const char *f = e->args[0]->s;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i; j++) {
+			const PVal *ki = pval_get(leaves[i], f), *kj = pval_get(leaves[j], f);
+			if (ki && kj && ki->kind == PV_STR && kj->kind == PV_STR && !strcmp(ki->s, kj->s) &&
+			    !pval_same(leaves[i], leaves[j])) {
+				if (earlier)
+					*earlier = leaves[j];
+				return leaves[i];
+			}
+		}
+	return NULL;
+}
+
 static EvalResult eval(const EvalCtx *c, const Expr *e)
 {
 	EvalResult r = {0}, x, y;
@@ -885,6 +939,10 @@ static EvalResult eval(const EvalCtx *c, const Expr *e)
 			if (x.kind != 2 || y.kind != 2)
 				return ev_null();
 			r.kind = 2, r.num = (f[1] == 'i') == (x.num < y.num) ? x.num : y.num;
+			return r;
+		}
+		if (!strcmp(f, "unique_by")) {
+			r.kind = 1, r.b = unique_by_conflict(c->scope, e, NULL) == NULL;
 			return r;
 		}
 		if (c->fn) {
@@ -1235,6 +1293,19 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 						b.len = (size_t)snprintf(b.values, sizeof b.values, "`%s` is used twice",
 									 leaves[x]->s);
 					}
+		}
+		if (k->e->kind == X_CALL && !strcmp(k->e->s, "unique_by")) {
+			/* point at the field of the object that disagrees with an earlier one */
+			const PVal *first = NULL, *bad = unique_by_conflict(obj, k->e, &first);
+			const PVal *key = bad ? pval_get(bad, k->e->args[0]->s) : NULL;
+			for (int j = 0; bad && bad->kind == PV_OBJ && j < bad->n && !b.at; j++)
+				if (!pval_same(bad->items[j], pval_get(first, bad->keys[j])))
+					b.at = bad->items[j]->node;
+			if (bad && !b.at)
+				b.at = bad->node;
+			if (bad)
+				b.len = (size_t)snprintf(b.values, sizeof b.values, "`%s` is described twice, differently",
+							 key && key->kind == PV_STR ? key->s : "?");
 		}
 		if (!b.len)
 			expr_paths(k->e, blame_path, &b);
