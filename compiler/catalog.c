@@ -1369,6 +1369,21 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 		}
 		return;
 	}
+	/* another team's resource only when it is shared with this one's team
+	 * (as for services' `uses`): naming it changes it (a queue's policy) */
+	bool shared = target->team == c->r->team || !target->team || !c->r->team;
+	for (int i = 0; i < target->nshared && !shared; i++)
+		shared = target->shared_with[i] == c->r->team;
+	if (!shared) {
+		Diag *g = cerr(c, "E0213", at->span, "`%s` names `%s` of team `%s`, which is not shared with team `%s`",
+			       c->r->name, target->name, target->team->name, c->r->team->name);
+		if (g) {
+			diag_label(g, "another team's resource");
+			diag_help(g, "add `%s` to the `shared_with` of `%s`", c->r->team->name, target->name);
+			diag_note(g, res_name_node(target)->span, "`%s` is defined here", target->name);
+		}
+		return;
+	}
 	/* values that must match: {here: there} */
 	const Node *match = node_get(ref, "match");
 	const PVal *tv = catalog_values(target, c->env);
