@@ -7,7 +7,10 @@
  *                                 reads its namespace's connection secrets,
  *                                 and the Role + RoleBinding that allow it
  *   resources/<resource>/<env>/   the claim (or namespaced XR) in the owning
- *                                 team's namespace, and the ExternalSecret
+ *                                 team's namespace, the further claims its
+ *                                 kind makes (`claim-<key>.yaml`: an SNS
+ *                                 subscription, a dead-letter queue;
+ *                                 compute.c), and the ExternalSecret
  *                                 `<resource>-connection` when a service of
  *                                 the team uses it there
  *   resources/<resource>/<env>/shared-<team>/   the ExternalSecret in the
@@ -40,6 +43,15 @@ static bool namespaced(const Platform *p)
 static const char *group(Arena *a, const Platform *p)
 {
 	return arena_sprintf(a, "platform.%s", p->domain);
+}
+
+/* Whether a managed resource takes the claim's external name. */
+static bool has_primary(const Kind *k)
+{
+	for (int i = 0; i < k->nmrs; i++)
+		if (k->mrs[i].primary)
+			return true;
+	return false;
 }
 
 /* ---- XRD: the parameter schema as OpenAPI v3 (structural) ---- */
@@ -128,10 +140,12 @@ static DNode *xrd(Arena *a, const Platform *p, const Kind *k)
 		DNode *cn = doc_set_map(a, spec, "claimNames");
 		doc_set_str(a, cn, "kind", k->claim_kind);
 		doc_set_str(a, cn, "plural", k->claim_plural);
-		DNode *keys = doc_set_seq(a, spec, "connectionSecretKeys");
+		DNode *keys = doc_seq(a);
 		for (int i = 0; i < k->nmrs; i++)
 			for (int j = 0; j < k->mrs[i].nconn; j++)
 				doc_push_str(a, keys, k->mrs[i].conn[j].name);
+		if (keys->n)
+			doc_set(a, spec, "connectionSecretKeys", keys);
 	}
 	doc_set_str(a, doc_set_map(a, spec, "defaultCompositionRef"), "name", k->name);
 	DNode *v = doc_push_map(a, doc_set_seq(a, spec, "versions"));
@@ -148,6 +162,13 @@ static DNode *xrd(Arena *a, const Platform *p, const Kind *k)
 	DNode *props = doc_get(params, "properties");
 	if (!props)
 		props = doc_set_map(a, params, "properties");
+	/* what platformc computes (compute.c): declared so the claim validates */
+	for (int i = 0; i < k->computed.nfields; i++) {
+		const Param *f = &k->computed.fields[i];
+		DNode *c = doc_set(a, props, f->claim, openapi(a, f));
+		DNode *d = doc_get(c, "description");
+		doc_set(a, c, "description", doc_strf(a, "%s%s(computed by platformc)", d ? d->s : "", d ? " " : ""));
+	}
 	/* how the managed resources are deleted: set per environment tier */
 	if (ns) {
 		DNode *mp = doc_set_map(a, props, "managementPolicies");
@@ -162,9 +183,11 @@ static DNode *xrd(Arena *a, const Platform *p, const Kind *k)
 		doc_push_str(a, en, "Delete");
 		doc_push_str(a, en, "Orphan");
 	}
-	DNode *en = doc_set_map(a, props, "externalName");
-	doc_set_str(a, en, "type", "string");
-	doc_set_str(a, en, "description", "The name of the cloud resource");
+	if (has_primary(k)) {
+		DNode *en = doc_set_map(a, props, "externalName");
+		doc_set_str(a, en, "type", "string");
+		doc_set_str(a, en, "description", "The name of the cloud resource");
+	}
 	doc_set(a, doc_set_map(a, sp, "properties"), "parameters", params);
 	DNode *req = doc_set_seq(a, sp, "required");
 	doc_push_str(a, req, "parameters");
@@ -179,7 +202,7 @@ static const char *claim_path(Arena *a, const Kind *k, const char *from)
 	StrBuf b;
 	sb_init(&b);
 	sb_puts(&b, "spec.parameters");
-	const Param *p = &k->params;
+	const Param *p = catalog_param(&k->params, from) ? &k->params : &k->computed;
 	while (*from) {
 		const char *dot = strchr(from, '.');
 		size_t len = dot ? (size_t)(dot - from) : strlen(from);
@@ -380,36 +403,10 @@ static DNode *claim_value(Arena *a, const PVal *v)
 	}
 }
 
-static const char *external_name(Arena *a, const Resource *r, const Env *e, const PVal *v)
+/* The deletion behaviour of the environment's tier, in the parameters. */
+static void deletion(Arena *a, const Platform *p, const Env *e, DNode *params)
 {
-	/* FIFO queues and topics must end in `.fifo` (AWS) */
-	const PVal *fifo = pval_get(v, "fifo");
-	bool suffix = fifo && fifo->kind == PV_BOOL && fifo->b;
-	return arena_sprintf(a, "%s-%s%s", r->name, e->name, suffix ? ".fifo" : "");
-}
-
-static DNode *claim(Arena *a, const Platform *p, const Resource *r, const Env *e, const char *ns)
-{
-	const Kind *k = r->kindp;
-	bool nsx = namespaced(p);
-	const PVal *v = catalog_values(r, e);
-	DNode *c = k8s_object(a, arena_sprintf(a, "%s/%s", group(a, p), XRD_VERSION), k->claim_kind, r->name, ns);
-	DNode *labels = doc_set_map(a, doc_get(c, "metadata"), "labels");
-	doc_set_str(a, labels, "app.kubernetes.io/managed-by", "platformc");
-	doc_set_str(a, labels, k8s_label(a, p, "team"), r->team->name);
-	doc_set_str(a, labels, k8s_label(a, p, "environment"), e->name);
-	doc_set_str(a, labels, k8s_label(a, p, "kind"), k->name);
-	/* the estimate travels with the object, so `platformc diff` can show the
-	 * cost delta of a change from the committed tree alone */
-	double usd;
-	int est = cost_estimate(r, e, &usd);
-	if (est == COST_PRICED || est == COST_USAGE)
-		doc_set(a, doc_set_map(a, doc_get(c, "metadata"), "annotations"), k8s_label(a, p, "monthly-cost-usd"),
-			est == COST_PRICED ? doc_strf(a, "%.2f", usd) : doc_str(a, "usage"));
-	DNode *spec = doc_set_map(a, c, "spec");
-	DNode *params = v ? claim_value(a, v) : doc_map(a);
-	doc_set_str(a, params, "externalName", external_name(a, r, e, v));
-	if (nsx) {
+	if (namespaced(p)) {
 		DNode *mp = doc_set_seq(a, params, "managementPolicies");
 		mp->flow = true;
 		if (e->prod) {
@@ -424,6 +421,39 @@ static DNode *claim(Arena *a, const Platform *p, const Resource *r, const Env *e
 	} else {
 		doc_set_str(a, params, "deletionPolicy", e->prod ? "Orphan" : "Delete");
 	}
+}
+
+static DNode *claim_object(Arena *a, const Platform *p, const Kind *k, const char *name, const Team *t,
+			   const Env *e, const char *ns)
+{
+	DNode *c = k8s_object(a, arena_sprintf(a, "%s/%s", group(a, p), XRD_VERSION), k->claim_kind, name, ns);
+	DNode *labels = doc_set_map(a, doc_get(c, "metadata"), "labels");
+	doc_set_str(a, labels, "app.kubernetes.io/managed-by", "platformc");
+	doc_set_str(a, labels, k8s_label(a, p, "team"), t->name);
+	doc_set_str(a, labels, k8s_label(a, p, "environment"), e->name);
+	doc_set_str(a, labels, k8s_label(a, p, "kind"), k->name);
+	return c;
+}
+
+static DNode *claim(Arena *a, const Platform *p, const Resource *r, const Env *e, const char *ns)
+{
+	const Kind *k = r->kindp;
+	bool nsx = namespaced(p);
+	const PVal *v = catalog_values(r, e);
+	DNode *c = claim_object(a, p, k, r->name, r->team, e, ns);
+	/* the estimate travels with the object, so `platformc diff` can show the
+	 * cost delta of a change from the committed tree alone */
+	double usd;
+	int est = cost_estimate(r, e, &usd);
+	if (est == COST_PRICED || est == COST_USAGE)
+		doc_set(a, doc_set_map(a, doc_get(c, "metadata"), "annotations"), k8s_label(a, p, "monthly-cost-usd"),
+			est == COST_PRICED ? doc_strf(a, "%.2f", usd) : doc_str(a, "usage"));
+	DNode *spec = doc_set_map(a, c, "spec");
+	DNode *params = v ? claim_value(a, v) : doc_map(a);
+	compute_values(a, p, r, e, params);
+	if (has_primary(k))
+		doc_set_str(a, params, "externalName", compute_external_name(a, r, e));
+	deletion(a, p, e, params);
 	doc_set(a, spec, "parameters", params);
 	if (nsx) {
 		doc_set_str(a, doc_set_map(a, doc_set_map(a, spec, "crossplane"), "compositionRef"), "name", k->name);
@@ -431,6 +461,30 @@ static DNode *claim(Arena *a, const Platform *p, const Resource *r, const Env *e
 		doc_set_str(a, doc_set_map(a, spec, "compositionRef"), "name", k->name);
 		doc_set(a, doc_set_map(a, spec, "writeConnectionSecretToRef"), "name", doc_strf(a, "%s-conn", r->name));
 	}
+	return c;
+}
+
+/* A further claim of r (compute.c): in r's namespace, with r's deletion
+ * behaviour; only the parameters its kind's template gives. */
+static DNode *child_claim(Arena *a, const Platform *p, const Resource *r, const Env *e, const char *ns,
+			  const ChildClaim *ch)
+{
+	DNode *c = claim_object(a, p, ch->kind, ch->name, r->team, e, ns);
+	doc_set_str(a, doc_get(doc_get(c, "metadata"), "labels"), k8s_label(a, p, "resource"), r->name);
+	/* billed by use: the kinds of further claims have no fixed price */
+	if (!ch->kind->cost_monthly)
+		doc_set_str(a, doc_set_map(a, doc_get(c, "metadata"), "annotations"), k8s_label(a, p, "monthly-cost-usd"),
+			    "usage");
+	DNode *spec = doc_set_map(a, c, "spec");
+	DNode *params = ch->params;
+	if (ch->external_name && has_primary(ch->kind))
+		doc_set_str(a, params, "externalName", ch->external_name);
+	deletion(a, p, e, params);
+	doc_set(a, spec, "parameters", params);
+	if (namespaced(p))
+		doc_set_str(a, doc_set_map(a, doc_set_map(a, spec, "crossplane"), "compositionRef"), "name", ch->kind->name);
+	else
+		doc_set_str(a, doc_set_map(a, spec, "compositionRef"), "name", ch->kind->name);
 	return c;
 }
 
@@ -535,6 +589,12 @@ static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const 
 	DNode *res = doc_set_seq(a, k, "resources");
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/claim.yaml", dir), claim(a, p, r, e, ns));
 	doc_push_str(a, res, "claim.yaml");
+	ChildClaim *ch;
+	int nch = compute_children(a, p, r, e, &ch);
+	for (int i = 0; i < nch; i++) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, ch[i].file), child_claim(a, p, r, e, ns, &ch[i]));
+		doc_push_str(a, res, ch[i].file);
+	}
 	if (team_uses(ix, r->team, r, e)) {
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", dir), external_secret(a, p, r, e, ns));
 		doc_push_str(a, res, "externalsecret.yaml");
@@ -646,12 +706,28 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 		return;
 	DNode *k = k8s_kustomization(a);
 	DNode *res = doc_set_seq(a, k, "resources");
-	for (int i = 0; i < p->catalog->n; i++) {
-		const Kind *kind = p->catalog->kinds[i];
-		bool used = false;
-		for (int r = 0; r < p->nresources && !used; r++)
-			used = p->resources[r]->kindp == kind;
-		if (!used)
+	/* the kinds in use: those of resources, and those their kinds make
+	 * further claims of (internal kinds included); in name order */
+	int nall = p->catalog->n + p->catalog->ninternal;
+	const Kind **all = arena_alloc(a, sizeof(Kind *) * (size_t)(nall + 1));
+	bool *used = arena_alloc(a, sizeof(bool) * (size_t)(nall + 1));
+	for (int i = 0; i < nall; i++)
+		all[i] = i < p->catalog->n ? p->catalog->kinds[i] : p->catalog->internal[i - p->catalog->n];
+	for (int i = 1; i < nall; i++)
+		for (int j = i; j > 0 && strcmp(all[j - 1]->name, all[j]->name) > 0; j--) {
+			const Kind *t = all[j];
+			all[j] = all[j - 1], all[j - 1] = t;
+		}
+	for (int r = 0; r < p->nresources; r++)
+		for (int i = 0; i < nall; i++)
+			if (p->resources[r]->kindp == all[i] && !used[i]) {
+				used[i] = true;
+				for (int j = 0; j < nall; j++)
+					used[j] |= compute_makes(all[i], all[j]);
+			}
+	for (int i = 0; i < nall; i++) {
+		const Kind *kind = all[i];
+		if (!used[i])
 			continue;
 		const char *x = arena_sprintf(a, "%s-xrd.yaml", kind->name);
 		const char *c = arena_sprintf(a, "%s-composition.yaml", kind->name);

@@ -389,6 +389,41 @@ static void parse_constraints(Loader *L, Param *obj, const Node *list)
 	}
 }
 
+/* `computed`: each entry is described like a parameter (its claim field
+ * and XRD schema) plus its `value` template, which compute.c reads. */
+static void parse_computed(Loader *L, const Node *map)
+{
+	Kind *k = L->k;
+	if (!map)
+		return;
+	if (map->kind != N_MAP) {
+		kerr(L, map, "`computed` must be a mapping of values");
+		return;
+	}
+	k->computed.fields = arena_alloc(L->a, sizeof(Param) * (size_t)(map->n + 1));
+	for (int i = 0; i < map->n; i++) {
+		const Node *key = map->pairs[i].key, *n = map->pairs[i].val;
+		check_param_name(L, key);
+		if (param_field(&k->params, key->text, strlen(key->text)))
+			kerr(L, key, "computed value `%s` has the name of a parameter", key->text);
+		if (!n || n->kind != N_MAP || !node_get(n, "value")) {
+			kerr(L, n ? n : key, "computed value `%s` needs a `type` and a `value`", key->text);
+			continue;
+		}
+		/* the description without `value`, for parse_param */
+		Node *desc = arena_alloc(L->a, sizeof *desc);
+		*desc = *n;
+		desc->pairs = arena_alloc(L->a, sizeof(Pair) * (size_t)n->n);
+		desc->n = 0;
+		for (int j = 0; j < n->n; j++)
+			if (strcmp(n->pairs[j].key->text, "value"))
+				desc->pairs[desc->n++] = n->pairs[j];
+		Param *f = &k->computed.fields[k->computed.nfields];
+		if (parse_param(L, f, key->text, desc, 1))
+			k->computed.nfields++;
+	}
+}
+
 static void parse_managed(Loader *L, const Node *list)
 {
 	Kind *k = L->k;
@@ -423,8 +458,8 @@ static void parse_managed(Loader *L, const Node *list)
 			pt->map = node_get(pn, "map");
 			if (!pt->from || !pt->to)
 				kerr(L, pn, "a patch needs `from` (a parameter) and `to` (a field path)");
-			else if (!param_path(&k->params, pt->from))
-				kerr(L, node_get(pn, "from"), "patch from `%s`: not a parameter", pt->from);
+			else if (!param_path(&k->params, pt->from) && !param_path(&k->computed, pt->from))
+				kerr(L, node_get(pn, "from"), "patch from `%s`: not a parameter or computed value", pt->from);
 		}
 		const Node *cs = node_get(m, "connection");
 		mr->conn = arena_alloc(L->a, sizeof(KConn) * (size_t)((cs ? cs->n : 0) + 1));
@@ -487,7 +522,7 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 		return NULL;
 	}
 	static const char *const keys[] = {"title", "type", "description", "port", "claim", "params",
-					   "constraints", "resources", "cost"};
+					   "constraints", "resources", "cost", "internal", "computed", "claims"};
 	for (int i = 0; i < root->n; i++) {
 		bool ok = false;
 		for (size_t j = 0; j < ARRAY_LEN(keys) && !ok; j++)
@@ -541,6 +576,13 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 	} else {
 		k->params.check = param_type(&L, &k->params);
 	}
+	k->internal = str_at(root, "internal") && !strcmp(str_at(root, "internal"), "true");
+	k->computed.type = T_OBJECT;
+	k->computed.name = "computed";
+	if (params_ok)
+		parse_computed(&L, node_get(root, "computed"));
+	if (params_ok)
+		L.errors += compute_load(a, d, k, node_get(root, "computed"), node_get(root, "claims"));
 	if (params_ok)
 		parse_managed(&L, node_get(root, "resources"));
 	const Node *cost = node_get(root, "cost");
@@ -569,15 +611,27 @@ static int cmp_kind(const void *x, const void *y)
 	return strcmp((*(Kind *const *)x)->name, (*(Kind *const *)y)->name);
 }
 
-static void add_kind(Arena *a, Catalog *c, Kind *k)
+static void drop_kind(Kind **list, int *n, const char *name)
 {
-	for (int i = 0; i < c->n; i++)
-		if (!strcmp(c->kinds[i]->name, k->name)) {
-			c->kinds[i] = k; /* a platform.catalog kind replaces a built-in one */
+	for (int i = 0; i < *n; i++)
+		if (!strcmp(list[i]->name, name)) {
+			memmove(&list[i], &list[i + 1], sizeof(Kind *) * (size_t)(*n - i - 1));
+			(*n)--;
 			return;
 		}
-	c->kinds = arena_grow(a, c->kinds, (size_t)c->n, (size_t)c->n + 1, sizeof(Kind *));
-	c->kinds[c->n++] = k;
+}
+
+/* A platform.catalog kind replaces a built-in one of the same name; an
+ * internal kind is kept apart: platform.yaml, the Backstage templates and
+ * the cost report see only c->kinds. */
+static void add_kind(Arena *a, Catalog *c, Kind *k)
+{
+	drop_kind(c->kinds, &c->n, k->name);
+	drop_kind(c->internal, &c->ninternal, k->name);
+	Kind ***list = k->internal ? &c->internal : &c->kinds;
+	int *n = k->internal ? &c->ninternal : &c->n;
+	*list = arena_grow(a, *list, (size_t)*n, (size_t)*n + 1, sizeof(Kind *));
+	(*list)[(*n)++] = k;
 }
 
 static const char *root_dir(Arena *a, const Platform *p)
@@ -651,6 +705,9 @@ Catalog *catalog_load(Arena *a, Platform *p, Diags *d)
 	for (int i = 0; i < p->ncatalog_dirs; i++)
 		load_dir(a, p, d, c, p->catalog_dirs[i], dirs && i < dirs->n ? dirs->items[i] : p->root, &errors);
 	qsort(c->kinds, (size_t)c->n, sizeof *c->kinds, cmp_kind);
+	if (c->ninternal)
+		qsort(c->internal, (size_t)c->ninternal, sizeof *c->internal, cmp_kind);
+	compute_link(a, d, c);
 	return c;
 }
 
@@ -660,6 +717,22 @@ const Kind *catalog_kind(const Platform *p, const char *name)
 		if (!strcmp(p->catalog->kinds[i]->name, name))
 			return p->catalog->kinds[i];
 	return NULL;
+}
+
+const Kind *catalog_kind_any(const Catalog *c, const char *name)
+{
+	for (int i = 0; c && i < c->n; i++)
+		if (!strcmp(c->kinds[i]->name, name))
+			return c->kinds[i];
+	for (int i = 0; c && i < c->ninternal; i++)
+		if (!strcmp(c->internal[i]->name, name))
+			return c->internal[i];
+	return NULL;
+}
+
+const Param *catalog_param(const Param *scope, const char *path)
+{
+	return param_path(scope, path);
 }
 
 int catalog_port(const Platform *p, const char *kind)
@@ -736,7 +809,63 @@ typedef struct EvalCtx {
 	const Kind *k;
 	const PVal *scope;
 	const Env *env;
+	EvalFn fn;             /* the caller's functions (catalog_eval_fn), or NULL */
+	void *fnctx;
 } EvalCtx;
+
+/* Two values are the same (objects field by field, in any order). */
+static bool pval_same(const PVal *x, const PVal *y)
+{
+	if (!x || !y || x->kind != y->kind)
+		return x == y;
+	switch (x->kind) {
+	case PV_BOOL: return x->b == y->b;
+	case PV_NUM: return x->num == y->num;
+	case PV_STR: return !strcmp(x->s, y->s);
+	case PV_LIST:
+		if (x->n != y->n)
+			return false;
+		for (int i = 0; i < x->n; i++)
+			if (!pval_same(x->items[i], y->items[i]))
+				return false;
+		return true;
+	case PV_OBJ:
+		if (x->n != y->n)
+			return false;
+		for (int i = 0; i < x->n; i++)
+			if (!pval_same(x->items[i], pval_get(y, x->keys[i])))
+				return false;
+		return true;
+	default: return true;
+	}
+}
+
+/* unique_by("field", p, ...): the objects the paths reach that have the
+ * same `field` are the same object. Returns the first object that breaks
+ * it (NULL: none). */
+static const PVal *unique_by_conflict(const PVal *scope, const Expr *e, const PVal **earlier)
+{
+	if (e->nargs < 2 || e->args[0]->kind != X_STR)
+		return NULL;
+	const PVal *leaves[512];
+	int n = 0;
+	bool tl = false;
+	for (int i = 1; i < e->nargs; i++)
+		if (e->args[i]->kind == X_PATH)
+			gather(scope, e->args[i]->s, leaves, &n, (int)ARRAY_LEN(leaves), &tl);
+	const char *f = e->args[0]->s;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i; j++) {
+			const PVal *ki = pval_get(leaves[i], f), *kj = pval_get(leaves[j], f);
+			if (ki && kj && ki->kind == PV_STR && kj->kind == PV_STR && !strcmp(ki->s, kj->s) &&
+			    !pval_same(leaves[i], leaves[j])) {
+				if (earlier)
+					*earlier = leaves[j];
+				return leaves[i];
+			}
+		}
+	return NULL;
+}
 
 static EvalResult eval(const EvalCtx *c, const Expr *e)
 {
@@ -812,6 +941,17 @@ static EvalResult eval(const EvalCtx *c, const Expr *e)
 			r.kind = 2, r.num = (f[1] == 'i') == (x.num < y.num) ? x.num : y.num;
 			return r;
 		}
+		if (!strcmp(f, "unique_by")) {
+			r.kind = 1, r.b = unique_by_conflict(c->scope, e, NULL) == NULL;
+			return r;
+		}
+		if (c->fn) {
+			EvalResult args[8];
+			for (int i = 0; i < e->nargs && i < (int)ARRAY_LEN(args); i++)
+				args[i] = eval(c, e->args[i]);
+			if (c->fn(c->fnctx, f, args, e->nargs, &r))
+				return r;
+		}
 		return ev_null();
 	}
 	case X_BIN:
@@ -866,7 +1006,13 @@ static EvalResult eval(const EvalCtx *c, const Expr *e)
 
 EvalResult catalog_eval(const Kind *k, const Expr *e, const PVal *scope, const Env *env)
 {
-	EvalCtx c = {k, scope, env};
+	EvalCtx c = {k, scope, env, NULL, NULL};
+	return eval(&c, e);
+}
+
+EvalResult catalog_eval_fn(const Kind *k, const Expr *e, const PVal *scope, const Env *env, EvalFn fn, void *ctx)
+{
+	EvalCtx c = {k, scope, env, fn, ctx};
 	return eval(&c, e);
 }
 
@@ -1148,6 +1294,19 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 									 leaves[x]->s);
 					}
 		}
+		if (k->e->kind == X_CALL && !strcmp(k->e->s, "unique_by")) {
+			/* point at the field of the object that disagrees with an earlier one */
+			const PVal *first = NULL, *bad = unique_by_conflict(obj, k->e, &first);
+			const PVal *key = bad ? pval_get(bad, k->e->args[0]->s) : NULL;
+			for (int j = 0; bad && bad->kind == PV_OBJ && j < bad->n && !b.at; j++)
+				if (!pval_same(bad->items[j], pval_get(first, bad->keys[j])))
+					b.at = bad->items[j]->node;
+			if (bad && !b.at)
+				b.at = bad->node;
+			if (bad)
+				b.len = (size_t)snprintf(b.values, sizeof b.values, "`%s` is described twice, differently",
+							 key && key->kind == PV_STR ? key->s : "?");
+		}
 		if (!b.len)
 			expr_paths(k->e, blame_path, &b);
 		const Node *at = b.at ? b.at : where;
@@ -1206,6 +1365,21 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 			diag_label(g, "missing in `%s`", c->env->name);
 			diag_help(g, "add `%s` to the environments of `%s`, or limit `%s`'s", c->env->name, target->name,
 				  c->r->name);
+			diag_note(g, res_name_node(target)->span, "`%s` is defined here", target->name);
+		}
+		return;
+	}
+	/* another team's resource only when it is shared with this one's team
+	 * (as for services' `uses`): naming it changes it (a queue's policy) */
+	bool shared = target->team == c->r->team || !target->team || !c->r->team;
+	for (int i = 0; i < target->nshared && !shared; i++)
+		shared = target->shared_with[i] == c->r->team;
+	if (!shared) {
+		Diag *g = cerr(c, "E0213", at->span, "`%s` names `%s` of team `%s`, which is not shared with team `%s`",
+			       c->r->name, target->name, target->team->name, c->r->team->name);
+		if (g) {
+			diag_label(g, "another team's resource");
+			diag_help(g, "add `%s` to the `shared_with` of `%s`", c->r->team->name, target->name);
 			diag_note(g, res_name_node(target)->span, "`%s` is defined here", target->name);
 		}
 		return;
@@ -1310,6 +1484,8 @@ int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d)
 		if (p->resources[i] != r && !p->resources[i]->env_params)
 			compute(a, p, p->resources[i], d, false);
 	compute(a, p, r, d, true);
+	if (d->errors == 0) /* with any error, nothing is rendered */
+		compute_check(a, p, r, d);
 	return d->errors - before;
 }
 

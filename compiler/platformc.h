@@ -846,20 +846,31 @@ typedef struct Kind {
 	Expr *cost_monthly;
 	const Node *cost_tables;
 	bool builtin, defaults_checked;
+	bool internal;         /* only platformc creates its claims (`claims` of another kind) */
+	Param computed;        /* a T_OBJECT: the values platformc computes into the claim */
+	struct Compute *compute; /* compute.c: their templates and the kind's further claims */
 	const Node *node;
 } Kind;
 
 typedef struct Catalog {
-	Kind **kinds;          /* sorted by name */
+	Kind **kinds;          /* sorted by name; the kinds platform.yaml may use */
 	int n;
+	Kind **internal;       /* sorted by name; `internal: true` kinds */
+	int ninternal;
 	Schema *schema;        /* for schema_check of params */
 	void *seen;            /* catalog.c: diagnostics already reported */
+	void *index;           /* compute.c: resources by name and who names them */
 } Catalog;
 
 /* Loads the built-in kinds and those of `platform.catalog` (once per
  * platform); a malformed kind file is an error (E0301). */
 Catalog *catalog_load(Arena *a, Platform *p, Diags *d);
+/* A kind platform.yaml may use (NULL for unknown and internal kinds). */
 const Kind *catalog_kind(const Platform *p, const char *name);
+/* Any kind, internal ones included. */
+const Kind *catalog_kind_any(const Catalog *c, const char *name);
+/* A parameter by dotted path, through objects and list items, or NULL. */
+const Param *catalog_param(const Param *scope, const char *path);
 /* Checks a resource's params per environment (types, ranges, steps,
  * patterns, constraints, cross-resource rules) and fills kindp and
  * env_params. Call after every resource's environments are known. */
@@ -877,6 +888,40 @@ typedef struct EvalResult {
 	const char *s;
 } EvalResult;
 EvalResult catalog_eval(const Kind *k, const Expr *e, const PVal *scope, const Env *env);
+/* The same with functions of the caller's (compute.c): `fn` is asked for a
+ * call the language does not know, with its arguments evaluated; it
+ * returns false when it does not know the function either. */
+typedef bool (*EvalFn)(void *ctx, const char *name, const EvalResult *args, int nargs, EvalResult *out);
+EvalResult catalog_eval_fn(const Kind *k, const Expr *e, const PVal *scope, const Env *env, EvalFn fn, void *ctx);
+
+/*
+ * compute.c: what platformc computes for a claim from the whole platform
+ * (docs/catalog.md, "Computed values and further claims"): a kind's
+ * `computed` values (templates over its parameters, the cloud and the
+ * resources that name it) and its `claims`, further claims per (resource,
+ * environment) of another kind (an SNS subscription, a dead-letter queue).
+ */
+/* Loads a kind's `computed` templates and `claims` (E0301); the error count. */
+int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims);
+/* After every kind is loaded: the kinds `claims` name exist; the error count. */
+int compute_link(Arena *a, Diags *d, Catalog *c);
+/* `<resource>-<env>`, with `.fifo` for FIFO queues and topics (AWS). */
+const char *compute_external_name(Arena *a, const Resource *r, const Env *e);
+/* Adds r's computed values in e to its claim's parameters. */
+void compute_values(Arena *a, const Platform *p, const Resource *r, const Env *e, DNode *params);
+typedef struct ChildClaim {
+	const Kind *kind;
+	const char *name;      /* `<resource>.<key>`, at most 63 characters */
+	const char *file;      /* `claim-<key>.yaml` */
+	const char *external_name; /* NULL: none */
+	DNode *params;         /* the claim's spec.parameters */
+} ChildClaim;
+/* r's further claims in e, in the order of the kind's `claims`. */
+int compute_children(Arena *a, const Platform *p, const Resource *r, const Env *e, ChildClaim **out);
+/* Whether kind k makes further claims of kind `other`. */
+bool compute_makes(const Kind *k, const Kind *other);
+/* Check time: two further claims of r may not get the same name (E0303). */
+int compute_check(Arena *a, Platform *p, const Resource *r, Diags *d);
 
 /* cost.c: `platformc cost` (text or json to `out`, a FILE*; budget
  * warnings to stderr). Returns an exit code. */

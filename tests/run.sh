@@ -480,6 +480,17 @@ if want catalog; then
 	else
 		fail catalog/run-time-kind "$(cat "$TMP/err"; echo "${out:-}")"
 	fi
+	# what is composed: DynamoDB indexes, SNS subscriptions and queue policies, dead-letter
+	# queues, and every composed managed resource against the provider schemas, both targets
+	"$PY" tests/catalog/compose.py "$PLATFORMC" "$TMP/compose" >"$TMP/compose.out" 2>&1
+	status=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok   "*) ok "${line#ok   }" ;;
+		"FAIL "*) fail "${line#FAIL }" ;;
+		esac
+	done <"$TMP/compose.out"
+	if [ $status -ne 0 ] && ! grep -q '^FAIL ' "$TMP/compose.out"; then fail catalog/compose "$(tail -20 "$TMP/compose.out")"; fi
 	# no kind: Secret anywhere, and every service's connection secret has an ExternalSecret in its namespace
 	if out=$("$PY" - out/company <<'PY' 2>&1
 import sys, os, glob, yaml

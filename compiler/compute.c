@@ -1,0 +1,1223 @@
+/*
+ * compute.c — what platformc computes for a claim, because it knows the
+ * whole platform at compile time and function-patch-and-transform has no
+ * loops: a kind's `computed` values and its `claims` (docs/catalog.md,
+ * "Computed values and further claims").
+ *
+ *   computed:  values added to the claim's parameters, declared like
+ *              parameters (their XRD schema) with a `value` template: the
+ *              DynamoDB key attributes and index lists in the managed
+ *              resource's shape, an SQS queue's redrive policy and access
+ *              policy as JSON text.
+ *   claims:    further claims per (resource, environment), of another kind
+ *              (possibly `internal: true`): one `sns-subscription` per
+ *              subscription of a topic, an `sqs` dead-letter queue.
+ *
+ * A template is YAML: a scalar is text with `${expression}` parts (the
+ * catalog's expression language, catalog_eval), a mapping an object, a
+ * list a list, and three directives are mappings with these keys:
+ *   {for: <path> | [<path>, ...] | referrers, value: T, where: E, distinct: true}
+ *   {when: E, value: T, else: T}
+ *   {json: T}
+ * Expressions see the parameters, `self.{name,team,kind,external_name}`,
+ * `cloud.{region,account}`, `referrers` (the resources that name this one
+ * through a `ref`), `env`, `tier`, inside a `for` the item's fields first,
+ * and two functions: external_name(resource) and hash(text).
+ *
+ * A value whose expression is unknown (a parameter without a value) is
+ * absent: an object leaves the field out, a list the item, and a JSON
+ * document is written whole or not at all. Templates are parsed and their
+ * names checked when the kind is loaded (E0301); they are evaluated by the
+ * Crossplane backend, except the names of further claims, checked at check
+ * time (E0303) so that two never collide.
+ */
+#include "platformc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_TMPL_DEPTH 24
+
+typedef enum TKind { TK_LIT, TK_TEXT, TK_MAP, TK_SEQ, TK_FOR, TK_WHEN, TK_JSON } TKind;
+
+typedef struct TPart {
+	const char *text;      /* literal text, or NULL for an expression */
+	Expr *e;
+} TPart;
+
+typedef struct Tmpl Tmpl;
+struct Tmpl {
+	TKind kind;
+	const Node *node;
+	TPart *parts;          /* TK_TEXT */
+	int nparts;
+	const char **keys;     /* TK_MAP */
+	Tmpl **vals;           /* TK_MAP, TK_SEQ */
+	int n;
+	const char **from;     /* TK_FOR: parameter paths */
+	int nfrom;
+	bool referrers;        /* TK_FOR over `referrers` */
+	bool distinct;         /* TK_FOR: drop an item equal to an earlier one */
+	Expr *cond;            /* TK_FOR `where`, TK_WHEN `when` */
+	Tmpl *value, *otherwise; /* TK_FOR/TK_WHEN/TK_JSON; TK_WHEN `else` */
+};
+
+/* Where a template is evaluated, for the checks made at load time: the
+ * fields of a `for` item (a parameter, or a `referrers` item), then the
+ * enclosing scopes, up to the kind's parameters and the built-in names. */
+typedef struct Shape {
+	const Param *obj;      /* NULL: an item without fields */
+	bool referrer;
+	const struct Shape *up;
+} Shape;
+
+typedef struct KClaim {
+	const char *kind_name;
+	const Kind *kind;      /* after compute_link */
+	const Node *node;
+	const char **from;     /* `for`: one claim per item (nfrom 0: one claim) */
+	int nfrom;
+	bool referrers;
+	Expr *when;
+	Tmpl *key, *external_name, *params;
+} KClaim;
+
+typedef struct Compute {
+	Tmpl **values;         /* per k->computed.fields[i] */
+	KClaim *claims;
+	int nclaims;
+	bool uses_referrers;
+} Compute;
+
+/* ------------------------------------------------------------ loading */
+
+typedef struct Ld {
+	Arena *a;
+	Diags *d;
+	const Kind *k;
+	int errors;
+} Ld;
+
+static void lerr(Ld *L, const Node *at, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static void lerr(Ld *L, const Node *at, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	L->errors++;
+	Diag *g = diag_error(L->d, "E0301", at ? at->span : L->k->node->span, "invalid resource kind `%s`: %s",
+			     L->k->name, buf);
+	diag_label(g, "here");
+	diag_help(g, "the format of kind files is described in docs/catalog.md");
+}
+
+static Expr *parse_e(Ld *L, const Node *at, const char *src)
+{
+	char err[128];
+	int pos;
+	Expr *e = expr_parse(L->a, src, err, sizeof err, &pos);
+	if (!e)
+		lerr(L, at, "%s at offset %d of `%s`", err, pos, src);
+	return e;
+}
+
+/* `text ${expr} text`: the end of an expression is the first `}` outside
+ * a string literal. */
+static Tmpl *parse_text(Ld *L, const Node *n)
+{
+	Tmpl *t = arena_alloc(L->a, sizeof *t);
+	t->kind = TK_TEXT;
+	t->node = n;
+	const char *s = n->text;
+	int cap = 4;
+	t->parts = arena_alloc(L->a, sizeof(TPart) * (size_t)cap);
+	while (*s) {
+		const char *open = strstr(s, "${");
+		size_t lit = open ? (size_t)(open - s) : strlen(s);
+		const char *close = NULL;
+		if (open) {
+			bool str = false;
+			for (const char *c = open + 2; *c && !close; c++) {
+				if (*c == '"')
+					str = !str;
+				else if (*c == '\\' && str && c[1])
+					c++;
+				else if (*c == '}' && !str)
+					close = c;
+			}
+			if (!close) {
+				lerr(L, n, "`${` without its `}` in `%s`", n->text);
+				return NULL;
+			}
+		}
+		if (t->nparts + 2 > cap) {
+			t->parts = arena_grow(L->a, t->parts, (size_t)cap, (size_t)cap * 2, sizeof(TPart));
+			cap *= 2;
+		}
+		if (lit)
+			t->parts[t->nparts++].text = arena_strndup(L->a, s, lit);
+		if (!open)
+			break;
+		const char *src = arena_strndup(L->a, open + 2, (size_t)(close - open - 2));
+		Expr *e = parse_e(L, n, src);
+		if (!e)
+			return NULL;
+		t->parts[t->nparts++].e = e;
+		s = close + 1;
+	}
+	return t;
+}
+
+/* `for`: a path, a list of paths, or `referrers`. */
+static bool parse_for(Ld *L, const Node *n, const char ***from, int *nfrom, bool *referrers)
+{
+	if (n && n->kind == N_SCALAR && !n->is_null && !strcmp(n->text, "referrers")) {
+		*referrers = true;
+		return true;
+	}
+	int cnt = n && n->kind == N_SEQ ? n->n : 1;
+	*from = arena_alloc(L->a, sizeof(char *) * (size_t)(cnt + 1));
+	for (int i = 0; i < cnt; i++) {
+		const Node *p = n && n->kind == N_SEQ ? n->items[i] : n;
+		if (!p || p->kind != N_SCALAR || p->is_null || !p->textlen) {
+			lerr(L, p ? p : n, "`for` takes a parameter path, a list of them, or `referrers`");
+			return false;
+		}
+		(*from)[(*nfrom)++] = p->text;
+	}
+	return *nfrom > 0;
+}
+
+/* An expression given as a YAML scalar (`where`, `when`). */
+static Expr *parse_cond(Ld *L, const Node *n, const char *what)
+{
+	if (n->kind != N_SCALAR || n->is_null) {
+		lerr(L, n, "`%s` takes an expression", what);
+		return NULL;
+	}
+	return parse_e(L, n, n->text);
+}
+
+static bool only_keys(Ld *L, const Node *n, const char *what, const char *const *keys)
+{
+	bool ok = true;
+	for (int i = 0; i < n->n; i++) {
+		bool known = false;
+		for (int j = 0; keys[j] && !known; j++)
+			known = !strcmp(keys[j], n->pairs[i].key->text);
+		if (!known) {
+			lerr(L, n->pairs[i].key, "unknown key `%s` in %s", n->pairs[i].key->text, what);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static Tmpl *parse_tmpl(Ld *L, const Node *n, int depth)
+{
+	if (!n)
+		return NULL;
+	if (depth > MAX_TMPL_DEPTH) {
+		lerr(L, n, "template nested too deeply");
+		return NULL;
+	}
+	Tmpl *t = arena_alloc(L->a, sizeof *t);
+	t->node = n;
+	if (n->kind == N_SCALAR) {
+		if (n->is_null) {
+			lerr(L, n, "a template value cannot be empty");
+			return NULL;
+		}
+		if (strstr(n->text, "${"))
+			return parse_text(L, n);
+		t->kind = TK_LIT;
+		return t;
+	}
+	if (n->kind == N_SEQ) {
+		t->kind = TK_SEQ;
+		t->vals = arena_alloc(L->a, sizeof(Tmpl *) * (size_t)(n->n + 1));
+		for (int i = 0; i < n->n; i++)
+			if (!(t->vals[t->n++] = parse_tmpl(L, n->items[i], depth + 1)))
+				return NULL;
+		return t;
+	}
+	if (node_get(n, "for")) {
+		static const char *const keys[] = {"for", "value", "where", "distinct", NULL};
+		t->kind = TK_FOR;
+		if (!only_keys(L, n, "a `for`", keys) ||
+		    !parse_for(L, node_get(n, "for"), &t->from, &t->nfrom, &t->referrers))
+			return NULL;
+		const Node *w = node_get(n, "where"), *dn = node_get(n, "distinct");
+		if (w && !(t->cond = parse_cond(L, w, "where")))
+			return NULL;
+		t->distinct = dn && dn->kind == N_SCALAR && !strcmp(dn->text, "true");
+	} else if (node_get(n, "when")) {
+		static const char *const keys[] = {"when", "value", "else", NULL};
+		t->kind = TK_WHEN;
+		const Node *w = node_get(n, "when");
+		if (!only_keys(L, n, "a `when`", keys))
+			return NULL;
+		if (!(t->cond = parse_cond(L, w, "when")))
+			return NULL;
+		if (node_get(n, "else") && !(t->otherwise = parse_tmpl(L, node_get(n, "else"), depth + 1)))
+			return NULL;
+	} else if (node_get(n, "json")) {
+		static const char *const keys[] = {"json", NULL};
+		t->kind = TK_JSON;
+		if (!only_keys(L, n, "a `json`", keys) || !(t->value = parse_tmpl(L, node_get(n, "json"), depth + 1)))
+			return NULL;
+		return t;
+	} else {
+		t->kind = TK_MAP;
+		t->keys = arena_alloc(L->a, sizeof(char *) * (size_t)(n->n + 1));
+		t->vals = arena_alloc(L->a, sizeof(Tmpl *) * (size_t)(n->n + 1));
+		for (int i = 0; i < n->n; i++) {
+			t->keys[t->n] = n->pairs[i].key->text;
+			if (!(t->vals[t->n++] = parse_tmpl(L, n->pairs[i].val, depth + 1)))
+				return NULL;
+		}
+		return t;
+	}
+	if (!node_get(n, "value")) {
+		lerr(L, n, "`%s` needs a `value`", t->kind == TK_FOR ? "for" : "when");
+		return NULL;
+	}
+	if (!(t->value = parse_tmpl(L, node_get(n, "value"), depth + 1)))
+		return NULL;
+	return t;
+}
+
+/* ---- checks: every name an expression reads exists where it is read ---- */
+
+static bool is_one_of(const char *s, const char *const *list)
+{
+	for (int i = 0; list[i]; i++)
+		if (!strcmp(s, list[i]))
+			return true;
+	return false;
+}
+
+static const char *const self_fields[] = {"name", "team", "kind", "external_name", NULL};
+static const char *const cloud_fields[] = {"region", "account", NULL};
+static const char *const referrer_fields[] = {"name", "team", "kind", "external_name", NULL};
+
+static size_t seg_len(const char *path)
+{
+	const char *dot = strchr(path, '.');
+	return dot ? (size_t)(dot - path) : strlen(path);
+}
+
+static bool seg_is(const char *path, const char *word)
+{
+	return seg_len(path) == strlen(word) && !strncmp(path, word, strlen(word));
+}
+
+static const Param *obj_field(const Param *obj, const char *path)
+{
+	size_t len = seg_len(path);
+	for (int i = 0; obj && obj->type == T_OBJECT && i < obj->nfields; i++)
+		if (strlen(obj->fields[i].name) == len && !strncmp(obj->fields[i].name, path, len))
+			return &obj->fields[i];
+	return NULL;
+}
+
+/* The parameter a path names in a shape (item fields first), or NULL;
+ * *builtin is set for the names platformc provides. */
+static const Param *shape_lookup(const Shape *sh, const char *path, bool *builtin)
+{
+	*builtin = false;
+	if (!strcmp(path, "tier") || !strcmp(path, "env")) {
+		*builtin = true;
+		return NULL;
+	}
+	for (; sh; sh = sh->up) {
+		if (sh->referrer) {
+			if (!strchr(path, '.') && is_one_of(path, referrer_fields)) {
+				*builtin = true;
+				return NULL;
+			}
+			continue;
+		}
+		if (!sh->up) {
+			/* the kind's own level: the built-in names, then the parameters */
+			if ((seg_is(path, "self") && strchr(path, '.') && is_one_of(strchr(path, '.') + 1, self_fields)) ||
+			    (seg_is(path, "cloud") && strchr(path, '.') && is_one_of(strchr(path, '.') + 1, cloud_fields)) ||
+			    !strcmp(path, "referrers")) {
+				*builtin = true;
+				return NULL;
+			}
+		}
+		if (obj_field(sh->obj, path))
+			return catalog_param(sh->obj, path);
+	}
+	return NULL;
+}
+
+typedef struct PathCheck {
+	Ld *L;
+	const Shape *sh;
+	const Node *at;
+} PathCheck;
+
+static void check_one_path(const Expr *e, void *ctx)
+{
+	PathCheck *c = ctx;
+	bool builtin;
+	if (!shape_lookup(c->sh, e->s, &builtin) && !builtin)
+		lerr(c->L, c->at, "`%s` in a template is not a parameter or a name platformc provides "
+		     "(self.*, cloud.*, referrers, env, tier)", e->s);
+}
+
+static void check_calls(Ld *L, const Node *at, const Expr *e)
+{
+	static const char *const fns[] = {"has", "len", "distinct", "unique_by", "min", "max", "lookup",
+					  "external_name", "hash", NULL};
+	if (!e)
+		return;
+	if (e->kind == X_CALL && !is_one_of(e->s, fns))
+		lerr(L, at, "unknown function `%s` in a template", e->s);
+	check_calls(L, at, e->a);
+	check_calls(L, at, e->b);
+	check_calls(L, at, e->c);
+	for (int i = 0; i < e->nargs; i++)
+		check_calls(L, at, e->args[i]);
+}
+
+static void check_expr(Ld *L, const Shape *sh, const Node *at, const Expr *e)
+{
+	PathCheck c = {L, sh, at};
+	expr_paths(e, check_one_path, &c);
+	check_calls(L, at, e);
+}
+
+/* The item a `for` path reaches (a list's item, or the value itself). */
+static const Param *for_item(Ld *L, const Shape *sh, const Node *at, const char *path, bool *ok)
+{
+	bool builtin;
+	const Param *p = shape_lookup(sh, path, &builtin);
+	if (!p) {
+		lerr(L, at, "`for: %s`: not a parameter", path);
+		*ok = false;
+		return NULL;
+	}
+	return p->type == T_LIST ? p->item : p;
+}
+
+static const char *type_word(const Param *t)
+{
+	return t->type == T_OBJECT ? "an object" : t->type == T_LIST ? "a list" : "a single value";
+}
+
+static void check_tmpl(Ld *L, const Tmpl *t, const Shape *sh, const Param *target, bool json)
+{
+	if (!t)
+		return;
+	bool scalar_target = !target || (target->type != T_OBJECT && target->type != T_LIST);
+	switch (t->kind) {
+	case TK_LIT:
+	case TK_TEXT:
+		if (!scalar_target)
+			lerr(L, t->node, "`%s` is %s, not text", target->name, type_word(target));
+		for (int i = 0; i < t->nparts; i++)
+			if (t->parts[i].e)
+				check_expr(L, sh, t->node, t->parts[i].e);
+		return;
+	case TK_JSON:
+		if (target && target->type != T_STRING)
+			lerr(L, t->node, "`json` writes text, but `%s` is %s", target->name, type_word(target));
+		check_tmpl(L, t->value, sh, NULL, true);
+		return;
+	case TK_MAP:
+		if (target && target->type != T_OBJECT) {
+			lerr(L, t->node, "`%s` is %s, not an object", target->name, type_word(target));
+			return;
+		}
+		for (int i = 0; i < t->n; i++) {
+			const Param *f = target ? obj_field(target, t->keys[i]) : NULL;
+			if (target && !f)
+				lerr(L, t->vals[i]->node, "`%s` is not a field of `%s`", t->keys[i], target->name);
+			check_tmpl(L, t->vals[i], sh, f, json);
+		}
+		return;
+	case TK_SEQ:
+		if (target && target->type != T_LIST) {
+			lerr(L, t->node, "`%s` is %s, not a list", target->name, type_word(target));
+			return;
+		}
+		for (int i = 0; i < t->n; i++)
+			check_tmpl(L, t->vals[i], sh, target ? target->item : NULL, json);
+		return;
+	case TK_WHEN:
+		check_expr(L, sh, t->node, t->cond);
+		check_tmpl(L, t->value, sh, target, json);
+		check_tmpl(L, t->otherwise, sh, target, json);
+		return;
+	case TK_FOR: {
+		if (target && target->type != T_LIST) {
+			lerr(L, t->node, "`for` makes a list, but `%s` is %s", target->name, type_word(target));
+			return;
+		}
+		const Param *item_target = target ? target->item : NULL;
+		if (t->referrers) {
+			Shape in = {NULL, true, sh};
+			if (t->cond)
+				check_expr(L, &in, t->node, t->cond);
+			check_tmpl(L, t->value, &in, item_target, json);
+			return;
+		}
+		for (int i = 0; i < t->nfrom; i++) {
+			bool ok = true;
+			Shape in = {for_item(L, sh, t->node, t->from[i], &ok), false, sh};
+			if (!ok)
+				return;
+			if (t->cond)
+				check_expr(L, &in, t->node, t->cond);
+			check_tmpl(L, t->value, &in, item_target, json);
+		}
+		return;
+	}
+	}
+}
+
+static bool expr_uses_referrers(const Expr *e)
+{
+	if (!e)
+		return false;
+	if (e->kind == X_PATH && !strcmp(e->s, "referrers"))
+		return true;
+	if (expr_uses_referrers(e->a) || expr_uses_referrers(e->b) || expr_uses_referrers(e->c))
+		return true;
+	for (int i = 0; i < e->nargs; i++)
+		if (expr_uses_referrers(e->args[i]))
+			return true;
+	return false;
+}
+
+/* Whether evaluating t needs the resources that name this one. */
+static bool tmpl_uses_referrers(const Tmpl *t)
+{
+	if (!t)
+		return false;
+	if ((t->kind == TK_FOR && t->referrers) || expr_uses_referrers(t->cond))
+		return true;
+	for (int i = 0; i < t->nparts; i++)
+		if (expr_uses_referrers(t->parts[i].e))
+			return true;
+	for (int i = 0; i < t->n; i++)
+		if (tmpl_uses_referrers(t->vals[i]))
+			return true;
+	return tmpl_uses_referrers(t->value) || tmpl_uses_referrers(t->otherwise);
+}
+
+int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims)
+{
+	Ld L = {a, d, k, 0};
+	Compute *c = arena_alloc(a, sizeof *c);
+	k->compute = c;
+	Shape root = {&k->params, false, NULL};
+	if (computed && computed->kind == N_MAP) {
+		c->values = arena_alloc(a, sizeof(Tmpl *) * (size_t)(k->computed.nfields + 1));
+		for (int i = 0; i < k->computed.nfields; i++) {
+			const Param *f = &k->computed.fields[i];
+			const Node *v = node_get(node_get(computed, f->name), "value");
+			c->values[i] = parse_tmpl(&L, v, 0);
+			check_tmpl(&L, c->values[i], &root, f, false);
+			c->uses_referrers |= tmpl_uses_referrers(c->values[i]);
+		}
+	}
+	if (!claims)
+		return L.errors;
+	if (claims->kind != N_SEQ) {
+		lerr(&L, claims, "`claims` must be a list of {kind, key, params}");
+		return L.errors;
+	}
+	c->claims = arena_alloc(a, sizeof(KClaim) * (size_t)(claims->n + 1));
+	for (int i = 0; i < claims->n; i++) {
+		const Node *n = claims->items[i];
+		static const char *const keys[] = {"kind", "for", "when", "key", "external_name", "params", NULL};
+		if (n->kind != N_MAP || !only_keys(&L, n, "a further claim", keys))
+			continue;
+		KClaim *kc = &c->claims[c->nclaims];
+		kc->node = n;
+		const Node *kn = node_get(n, "kind"), *w = node_get(n, "when");
+		if (!kn || kn->kind != N_SCALAR || !node_get(n, "key") || !node_get(n, "params")) {
+			lerr(&L, n, "a further claim needs `kind`, `key` and `params`");
+			continue;
+		}
+		kc->kind_name = kn->text;
+		if (node_get(n, "for") && !parse_for(&L, node_get(n, "for"), &kc->from, &kc->nfrom, &kc->referrers))
+			continue;
+		if (w && !(kc->when = parse_cond(&L, w, "when")))
+			continue;
+		kc->key = parse_tmpl(&L, node_get(n, "key"), 0);
+		kc->params = parse_tmpl(&L, node_get(n, "params"), 0);
+		if (node_get(n, "external_name"))
+			kc->external_name = parse_tmpl(&L, node_get(n, "external_name"), 0);
+		if (!kc->key || !kc->params || (node_get(n, "external_name") && !kc->external_name))
+			continue;
+		if (kc->params->kind != TK_MAP) {
+			lerr(&L, node_get(n, "params"), "`params` of a further claim is a mapping of its kind's parameters");
+			continue;
+		}
+		c->uses_referrers |= kc->referrers || expr_uses_referrers(kc->when) || tmpl_uses_referrers(kc->key) ||
+				     tmpl_uses_referrers(kc->params) || tmpl_uses_referrers(kc->external_name);
+		c->nclaims++;
+	}
+	return L.errors;
+}
+
+/* The checks that need the other kinds: the claims' kinds exist, their
+ * parameters are that kind's, required ones are given, and a kind with an
+ * external name (a `primary` managed resource) gets one. */
+int compute_link(Arena *a, Diags *d, Catalog *cat)
+{
+	int errors = 0;
+	for (int list = 0; list < 2; list++) {
+		Kind **kinds = list ? cat->internal : cat->kinds;
+		int n = list ? cat->ninternal : cat->n;
+		for (int i = 0; i < n; i++) {
+			Kind *k = kinds[i];
+			Compute *c = k->compute;
+			Ld L = {a, d, k, 0};
+			for (int j = 0; c && j < c->nclaims; j++) {
+				KClaim *kc = &c->claims[j];
+				const Node *kn = node_get(kc->node, "kind");
+				kc->kind = catalog_kind_any(cat, kc->kind_name);
+				if (!kc->kind) {
+					lerr(&L, kn, "further claims of kind `%s`: no such kind", kc->kind_name);
+					continue;
+				}
+				Shape root = {&k->params, false, NULL};
+				Shape item = {NULL, kc->referrers, &root};
+				const Shape *sh = &root;
+				if (kc->nfrom) {
+					bool ok = true;
+					const Node *fn = node_get(kc->node, "for");
+					item.obj = for_item(&L, &root, fn, kc->from[0], &ok);
+					for (int f = 1; f < kc->nfrom && ok; f++)
+						for_item(&L, &root, fn, kc->from[f], &ok);
+					if (!ok)
+						continue;
+					sh = &item;
+				} else if (kc->referrers) {
+					sh = &item;
+				}
+				if (kc->when)
+					check_expr(&L, sh, kc->node, kc->when);
+				check_tmpl(&L, kc->key, sh, NULL, false);
+				check_tmpl(&L, kc->external_name, sh, NULL, false);
+				check_tmpl(&L, kc->params, sh, &kc->kind->params, false);
+				for (int f = 0; f < kc->kind->params.nfields; f++) {
+					const Param *pf = &kc->kind->params.fields[f];
+					bool given = false;
+					for (int x = 0; x < kc->params->n && !given; x++)
+						given = !strcmp(kc->params->keys[x], pf->name);
+					if (pf->required && !given)
+						lerr(&L, node_get(kc->node, "params"), "further claims of kind `%s` need `%s`",
+						     kc->kind_name, pf->name);
+				}
+				bool primary = false;
+				for (int m = 0; m < kc->kind->nmrs; m++)
+					primary |= kc->kind->mrs[m].primary;
+				if (primary && !kc->external_name)
+					lerr(&L, kc->node, "further claims of kind `%s` need an `external_name` (its `primary` "
+					     "resource takes it)", kc->kind_name);
+			}
+			errors += L.errors;
+		}
+	}
+	return errors;
+}
+
+/* --------------------------------------------------------- evaluation */
+
+/* The resources by name and, per resource, the resources that name it
+ * through a `ref` (in which environments): built once per platform. */
+typedef struct RefList {
+	const Resource **from;
+	const Env **env;
+	int n, cap;
+} RefList;
+
+typedef struct Index {
+	const Resource **res; /* open addressing by name */
+	RefList *refs;         /* parallel to res */
+	size_t cap;
+} Index;
+
+static size_t slot_of(const Index *ix, const char *name)
+{
+	size_t i = (size_t)hash_bytes(name, strlen(name)) & (ix->cap - 1);
+	while (ix->res[i] && strcmp(ix->res[i]->name, name))
+		i = (i + 1) & (ix->cap - 1);
+	return i;
+}
+
+static void add_refs(Arena *a, Index *ix, const Resource *from, const Env *e, const PVal *v)
+{
+	if (!v)
+		return;
+	if (v->kind == PV_STR && v->param && node_get(v->param->node, "ref")) {
+		size_t i = slot_of(ix, v->s);
+		RefList *l = ix->res[i] ? &ix->refs[i] : NULL;
+		if (!l || (l->n && l->from[l->n - 1] == from && l->env[l->n - 1] == e))
+			return;
+		if (l->n == l->cap) {
+			int cap = l->cap ? l->cap * 2 : 4;
+			l->from = arena_grow(a, l->from, (size_t)l->cap, (size_t)cap, sizeof *l->from);
+			l->env = arena_grow(a, l->env, (size_t)l->cap, (size_t)cap, sizeof *l->env);
+			l->cap = cap;
+		}
+		l->from[l->n] = from;
+		l->env[l->n++] = e;
+	}
+	for (int i = 0; (v->kind == PV_LIST || v->kind == PV_OBJ) && i < v->n; i++)
+		add_refs(a, ix, from, e, v->items[i]);
+}
+
+static Index *index_of(Arena *a, const Platform *p)
+{
+	if (!p->catalog)
+		return NULL;
+	if (p->catalog->index)
+		return p->catalog->index;
+	Index *ix = arena_alloc(a, sizeof *ix);
+	ix->cap = 16;
+	while (ix->cap < (size_t)p->nresources * 2 + 2)
+		ix->cap *= 2;
+	ix->res = arena_alloc(a, sizeof *ix->res * ix->cap);
+	ix->refs = arena_alloc(a, sizeof *ix->refs * ix->cap);
+	for (int i = 0; i < p->nresources; i++) {
+		size_t s = slot_of(ix, p->resources[i]->name);
+		if (!ix->res[s])
+			ix->res[s] = p->resources[i];
+	}
+	for (int i = 0; i < p->nresources; i++) {
+		const Resource *r = p->resources[i];
+		for (int e = 0; r->env_params && e < r->nenvs; e++)
+			add_refs(a, ix, r, r->envs[e], r->env_params[e]);
+	}
+	p->catalog->index = ix;
+	return ix;
+}
+
+static const Resource *find_resource(Arena *a, const Platform *p, const char *name)
+{
+	Index *ix = index_of(a, p);
+	return ix ? ix->res[slot_of(ix, name)] : NULL;
+}
+
+const char *compute_external_name(Arena *a, const Resource *r, const Env *e)
+{
+	/* FIFO queues and topics must end in `.fifo` (AWS) */
+	const PVal *fifo = pval_get(catalog_values(r, e), "fifo");
+	bool suffix = fifo && fifo->kind == PV_BOOL && fifo->b;
+	return arena_sprintf(a, "%s-%s%s", r->name, e->name, suffix ? ".fifo" : "");
+}
+
+typedef struct Ctx {
+	Arena *a;
+	const Platform *p;
+	const Resource *r;
+	const Env *e;
+	const Kind *k;
+} Ctx;
+
+static PVal *pv_str(Arena *a, const char *s)
+{
+	PVal *v = arena_alloc(a, sizeof *v);
+	v->kind = PV_STR;
+	v->s = s;
+	return v;
+}
+
+static PVal *pv_obj(Arena *a, int cap)
+{
+	PVal *v = arena_alloc(a, sizeof *v);
+	v->kind = PV_OBJ;
+	v->keys = arena_alloc(a, sizeof(char *) * (size_t)(cap + 1));
+	v->items = arena_alloc(a, sizeof(PVal *) * (size_t)(cap + 1));
+	return v;
+}
+
+static void pv_put(PVal *o, const char *k, PVal *v)
+{
+	o->keys[o->n] = k;
+	o->items[o->n++] = v;
+}
+
+/* A scope: `inner`'s fields (an object item), then `outer`'s. A field the
+ * item's parameter declares but the item lacks hides the outer one of the
+ * same name (a global index without `sort_key` is not the table's). */
+static const PVal *scope_in(Arena *a, const PVal *inner, const PVal *outer)
+{
+	if (!inner || inner->kind != PV_OBJ)
+		return outer;
+	const Param *ip = inner->param && inner->param->type == T_OBJECT ? inner->param : NULL;
+	PVal *s = pv_obj(a, inner->n + (ip ? ip->nfields : 0) + outer->n);
+	for (int i = 0; i < inner->n; i++)
+		pv_put(s, inner->keys[i], inner->items[i]);
+	for (int i = 0; ip && i < ip->nfields; i++)
+		if (!pval_get(inner, ip->fields[i].name)) {
+			PVal *none = arena_alloc(a, sizeof *none);
+			none->kind = PV_NULL;
+			pv_put(s, ip->fields[i].name, none);
+		}
+	for (int i = 0; i < outer->n; i++)
+		pv_put(s, outer->keys[i], outer->items[i]);
+	return s;
+}
+
+static PVal *referrer_items(Ctx *c)
+{
+	PVal *l = arena_alloc(c->a, sizeof *l);
+	l->kind = PV_LIST;
+	Index *ix = index_of(c->a, c->p);
+	const RefList *rl = ix && ix->res[slot_of(ix, c->r->name)] ? &ix->refs[slot_of(ix, c->r->name)] : NULL;
+	int n = 0;
+	for (int i = 0; rl && i < rl->n; i++)
+		n += rl->env[i] == c->e;
+	l->items = arena_alloc(c->a, sizeof(PVal *) * (size_t)(n + 1));
+	for (int i = 0; rl && i < rl->n; i++) {
+		if (rl->env[i] != c->e)
+			continue;
+		const Resource *f = rl->from[i];
+		PVal *o = pv_obj(c->a, 4);
+		pv_put(o, "name", pv_str(c->a, f->name));
+		pv_put(o, "team", pv_str(c->a, f->team ? f->team->name : ""));
+		pv_put(o, "kind", pv_str(c->a, f->kind));
+		pv_put(o, "external_name", pv_str(c->a, compute_external_name(c->a, f, c->e)));
+		l->items[l->n++] = o;
+	}
+	return l;
+}
+
+/* The kind's level: self, cloud, referrers, then the parameters. */
+static const PVal *root_scope(Ctx *c, bool referrers)
+{
+	const PVal *v = catalog_values(c->r, c->e);
+	PVal *s = pv_obj(c->a, (v ? v->n : 0) + 3);
+	PVal *self = pv_obj(c->a, 4), *cloud = pv_obj(c->a, 2);
+	pv_put(self, "name", pv_str(c->a, c->r->name));
+	pv_put(self, "team", pv_str(c->a, c->r->team ? c->r->team->name : ""));
+	pv_put(self, "kind", pv_str(c->a, c->r->kind));
+	pv_put(self, "external_name", pv_str(c->a, compute_external_name(c->a, c->r, c->e)));
+	pv_put(cloud, "region", pv_str(c->a, c->p->region ? c->p->region : ""));
+	pv_put(cloud, "account", pv_str(c->a, c->p->account ? c->p->account : ""));
+	pv_put(s, "self", self);
+	pv_put(s, "cloud", cloud);
+	if (referrers)
+		pv_put(s, "referrers", referrer_items(c));
+	for (int i = 0; v && i < v->n; i++)
+		pv_put(s, v->keys[i], v->items[i]);
+	return s;
+}
+
+/* external_name(resource) and hash(text) */
+static bool functions(void *ctx, const char *name, const EvalResult *args, int nargs, EvalResult *out)
+{
+	Ctx *c = ctx;
+	if (!strcmp(name, "external_name") && nargs == 1) {
+		const Resource *r = args[0].kind == 3 ? find_resource(c->a, c->p, args[0].s) : NULL;
+		*out = (EvalResult){0};
+		if (r && resource_runs_in(r, c->e))
+			*out = (EvalResult){.kind = 3, .s = compute_external_name(c->a, r, c->e)};
+		return true;
+	}
+	if (!strcmp(name, "hash") && nargs == 1) {
+		*out = (EvalResult){0};
+		if (args[0].kind == 3)
+			*out = (EvalResult){.kind = 3, .s = arena_sprintf(c->a, "%08x",
+					(unsigned)(hash_bytes(args[0].s, strlen(args[0].s)) & 0xffffffffu))};
+		return true;
+	}
+	return false;
+}
+
+static EvalResult eval_e(Ctx *c, const Expr *e, const PVal *scope)
+{
+	return catalog_eval_fn(c->k, e, scope, c->e, functions, c);
+}
+
+static bool holds(Ctx *c, const Expr *e, const PVal *scope)
+{
+	EvalResult r = eval_e(c, e, scope);
+	return r.kind == 1 && r.b;
+}
+
+/* The items a `for` path reaches from a scope: through objects and lists;
+ * a list at the end gives its items. */
+static void reach(const PVal *v, const char *path, const PVal ***out, int *n, int *cap, Arena *a)
+{
+	if (!v)
+		return;
+	if (v->kind == PV_LIST) {
+		for (int i = 0; i < v->n; i++)
+			reach(v->items[i], path, out, n, cap, a);
+		return;
+	}
+	if (*path) {
+		if (v->kind != PV_OBJ)
+			return;
+		size_t len = seg_len(path);
+		const char *rest = path[len] ? path + len + 1 : path + len;
+		for (int i = 0; i < v->n; i++)
+			if (strlen(v->keys[i]) == len && !strncmp(v->keys[i], path, len)) {
+				reach(v->items[i], rest, out, n, cap, a);
+				return;
+			}
+		return;
+	}
+	if (*n == *cap) {
+		int nc = *cap ? *cap * 2 : 8;
+		*out = arena_grow(a, (void *)*out, (size_t)*cap, (size_t)nc, sizeof(PVal *));
+		*cap = nc;
+	}
+	(*out)[(*n)++] = v;
+}
+
+static int for_items(Ctx *c, const char *const *from, int nfrom, bool referrers, const PVal *scope,
+		     const PVal ***items)
+{
+	int n = 0, cap = 0;
+	*items = NULL;
+	if (referrers) {
+		const PVal *l = pval_get(scope, "referrers");
+		for (int i = 0; l && l->kind == PV_LIST && i < l->n; i++)
+			reach(l->items[i], "", items, &n, &cap, c->a);
+		return n;
+	}
+	for (int i = 0; i < nfrom; i++)
+		reach(scope, from[i], items, &n, &cap, c->a);
+	return n;
+}
+
+static bool dnode_same(const DNode *x, const DNode *y)
+{
+	if (x->kind != y->kind || x->n != y->n)
+		return false;
+	switch (x->kind) {
+	case D_BOOL:
+	case D_INT: return x->i == y->i;
+	case D_NUM:
+	case D_STR: return !strcmp(x->s, y->s);
+	case D_MAP:
+		for (int i = 0; i < x->n; i++)
+			if (strcmp(x->pairs[i].key, y->pairs[i].key) || !dnode_same(x->pairs[i].val, y->pairs[i].val))
+				return false;
+		return true;
+	case D_SEQ:
+		for (int i = 0; i < x->n; i++)
+			if (!dnode_same(x->items[i], y->items[i]))
+				return false;
+		return true;
+	default: return true;
+	}
+}
+
+static void json_compact(StrBuf *b, const DNode *n)
+{
+	switch (n->kind) {
+	case D_NULL: sb_puts(b, "null"); break;
+	case D_BOOL: sb_puts(b, n->i ? "true" : "false"); break;
+	case D_INT: sb_printf(b, "%lld", n->i); break;
+	case D_NUM: sb_puts(b, n->s); break;
+	case D_STR: doc_json_string(b, n->s); break;
+	case D_MAP:
+		sb_putc(b, '{');
+		for (int i = 0; i < n->n; i++) {
+			if (i)
+				sb_putc(b, ',');
+			doc_json_string(b, n->pairs[i].key);
+			sb_putc(b, ':');
+			json_compact(b, n->pairs[i].val);
+		}
+		sb_putc(b, '}');
+		break;
+	case D_SEQ:
+		sb_putc(b, '[');
+		for (int i = 0; i < n->n; i++) {
+			if (i)
+				sb_putc(b, ',');
+			json_compact(b, n->items[i]);
+		}
+		sb_putc(b, ']');
+		break;
+	}
+}
+
+static const char *scalar_text(Arena *a, const DNode *v)
+{
+	if (v->kind == D_STR || v->kind == D_NUM)
+		return v->s;
+	if (v->kind == D_BOOL)
+		return v->i ? "true" : "false";
+	if (v->kind == D_INT)
+		return arena_sprintf(a, "%lld", v->i);
+	return NULL;
+}
+
+/* A scalar typed for where it lands: a duration becomes whole seconds
+ * (expressions see durations in milliseconds, text is a duration), an int
+ * an integer, text stays text. */
+static DNode *typed_for(Arena *a, DNode *v, const Param *target)
+{
+	if (!target || !v)
+		return v;
+	double num;
+	long long ms;
+	bool b;
+	const char *text = scalar_text(a, v);
+	switch (target->type) {
+	case T_DURATION:
+		if (v->kind == D_INT)
+			return doc_int(a, v->i / 1000);
+		if (v->kind == D_NUM && scalar_number(v->s, &num))
+			return doc_int(a, (long long)(num / 1000));
+		if (v->kind == D_STR && scalar_duration(v->s, &ms))
+			return doc_int(a, ms / 1000);
+		return v;
+	case T_INT:
+		if (text && scalar_number(text, &num) && v->kind != D_BOOL)
+			return doc_int(a, (long long)num);
+		return v;
+	case T_NUMBER:
+	case T_PERCENT:
+		if (text && scalar_number(text, &num) && v->kind != D_BOOL)
+			return doc_num(a, num);
+		return v;
+	case T_BOOL:
+		if (v->kind == D_STR && scalar_bool(v->s, &b))
+			return doc_bool(a, b);
+		return v;
+	case T_OBJECT:
+	case T_LIST:
+		return v;
+	default:
+		return text && v->kind != D_STR ? doc_str(a, text) : v;
+	}
+}
+
+static DNode *of_result(Arena *a, EvalResult r)
+{
+	switch (r.kind) {
+	case 1: return doc_bool(a, r.b);
+	case 2: return doc_num(a, r.num);
+	case 3: return doc_str(a, r.s);
+	default: return NULL;
+	}
+}
+
+/* A literal scalar: `true`, `false` and numbers written plain keep their type. */
+static DNode *literal(Arena *a, const Node *n)
+{
+	bool b;
+	double v;
+	if (n->plain && scalar_bool(n->text, &b))
+		return doc_bool(a, b);
+	if (n->plain && scalar_number(n->text, &v))
+		return doc_num(a, v);
+	return doc_str(a, n->text);
+}
+
+/* Evaluates a template; NULL when absent. In a JSON document (json) any
+ * absent part makes the whole absent. */
+static DNode *ev(Ctx *c, const Tmpl *t, const PVal *scope, const Param *target, bool json)
+{
+	if (!t)
+		return NULL;
+	switch (t->kind) {
+	case TK_LIT: {
+		/* a duration written in a template has its unit (`14d`) */
+		long long ms;
+		if (target && target->type == T_DURATION && scalar_duration(t->node->text, &ms))
+			return doc_int(c->a, ms / 1000);
+		return typed_for(c->a, literal(c->a, t->node), target);
+	}
+	case TK_TEXT: {
+		if (t->nparts == 1 && t->parts[0].e)
+			return typed_for(c->a, of_result(c->a, eval_e(c, t->parts[0].e, scope)), target);
+		StrBuf b;
+		sb_init(&b);
+		for (int i = 0; i < t->nparts; i++) {
+			if (t->parts[i].text) {
+				sb_puts(&b, t->parts[i].text);
+				continue;
+			}
+			DNode *v = of_result(c->a, eval_e(c, t->parts[i].e, scope));
+			if (!v) {
+				sb_free(&b);
+				return NULL;
+			}
+			sb_puts(&b, scalar_text(c->a, v));
+		}
+		DNode *v = typed_for(c->a, doc_str(c->a, b.data ? b.data : ""), target);
+		sb_free(&b);
+		return v;
+	}
+	case TK_MAP: {
+		DNode *m = doc_map(c->a);
+		for (int i = 0; i < t->n; i++) {
+			const Param *f = target ? obj_field(target, t->keys[i]) : NULL;
+			DNode *v = ev(c, t->vals[i], scope, f, json);
+			if (!v && json)
+				return NULL;
+			if (v)
+				doc_set(c->a, m, f ? f->claim : t->keys[i], v);
+		}
+		return m;
+	}
+	case TK_SEQ: {
+		DNode *s = doc_seq(c->a);
+		for (int i = 0; i < t->n; i++) {
+			DNode *v = ev(c, t->vals[i], scope, target ? target->item : NULL, json);
+			if (!v && json)
+				return NULL;
+			if (v)
+				doc_push(c->a, s, v);
+		}
+		return s;
+	}
+	case TK_WHEN:
+		if (holds(c, t->cond, scope))
+			return ev(c, t->value, scope, target, json);
+		return ev(c, t->otherwise, scope, target, json);
+	case TK_JSON: {
+		DNode *v = ev(c, t->value, scope, NULL, true);
+		if (!v)
+			return NULL;
+		StrBuf b;
+		sb_init(&b);
+		json_compact(&b, v);
+		DNode *s = doc_str(c->a, b.data);
+		sb_free(&b);
+		return s;
+	}
+	case TK_FOR: {
+		const PVal **items;
+		int n = for_items(c, t->from, t->nfrom, t->referrers, scope, &items);
+		DNode *s = doc_seq(c->a);
+		for (int i = 0; i < n; i++) {
+			const PVal *in = scope_in(c->a, items[i], scope);
+			if (t->cond && !holds(c, t->cond, in))
+				continue;
+			DNode *v = ev(c, t->value, in, target ? target->item : NULL, json);
+			if (!v && json)
+				return NULL;
+			bool seen = false;
+			for (int j = 0; v && t->distinct && j < s->n && !seen; j++)
+				seen = dnode_same(s->items[j], v);
+			if (v && !seen)
+				doc_push(c->a, s, v);
+		}
+		return s->n ? s : NULL; /* no items: absent */
+	}
+	}
+	return NULL;
+}
+
+void compute_values(Arena *a, const Platform *p, const Resource *r, const Env *e, DNode *params)
+{
+	const Kind *k = r->kindp;
+	if (!k || !k->compute || !k->compute->values || !catalog_values(r, e))
+		return;
+	Ctx c = {a, p, r, e, k};
+	const PVal *scope = root_scope(&c, k->compute->uses_referrers);
+	for (int i = 0; i < k->computed.nfields; i++) {
+		DNode *v = ev(&c, k->compute->values[i], scope, &k->computed.fields[i], false);
+		if (v)
+			doc_set(a, params, k->computed.fields[i].claim, v);
+	}
+}
+
+/* `<resource>.<key>` (a dot: no resource name has one, so no further
+ * claim can take a resource's name), cut to 63 characters with a hash. */
+static const char *child_name(Arena *a, const char *parent, const char *key)
+{
+	const char *full = arena_sprintf(a, "%s.%s", parent, key);
+	size_t len = strlen(full);
+	if (len <= MAX_NAME_LEN)
+		return full;
+	unsigned h = (unsigned)(hash_bytes(full, len) & 0xffffffffu);
+	size_t keep = MAX_NAME_LEN - 9;
+	while (keep && (full[keep - 1] == '-' || full[keep - 1] == '.'))
+		keep--;
+	return arena_sprintf(a, "%.*s-%08x", (int)keep, full, h);
+}
+
+int compute_children(Arena *a, const Platform *p, const Resource *r, const Env *e, ChildClaim **out)
+{
+	const Kind *k = r->kindp;
+	*out = NULL;
+	if (!k || !k->compute || !k->compute->nclaims || !catalog_values(r, e))
+		return 0;
+	Ctx c = {a, p, r, e, k};
+	const PVal *root = root_scope(&c, k->compute->uses_referrers);
+	int n = 0, cap = 0;
+	for (int i = 0; i < k->compute->nclaims; i++) {
+		const KClaim *kc = &k->compute->claims[i];
+		if (!kc->kind)
+			continue;
+		const PVal **items = NULL;
+		int nitems = kc->nfrom || kc->referrers ? for_items(&c, kc->from, kc->nfrom, kc->referrers, root, &items) : 1;
+		for (int j = 0; j < nitems; j++) {
+			const PVal *scope = items ? scope_in(a, items[j], root) : root;
+			if (kc->when && !holds(&c, kc->when, scope))
+				continue;
+			DNode *key = ev(&c, kc->key, scope, NULL, false);
+			const char *ks = key ? scalar_text(a, key) : NULL;
+			if (!ks || !*ks)
+				continue;
+			/* a key that is not a name (a kind's mistake) still gives a valid, stable name */
+			if (!scalar_is_name(ks, strlen(ks)) || strlen(ks) > MAX_NAME_LEN)
+				ks = arena_sprintf(a, "k%08x", (unsigned)(hash_bytes(ks, strlen(ks)) & 0xffffffffu));
+			DNode *ext = ev(&c, kc->external_name, scope, NULL, false);
+			DNode *params = ev(&c, kc->params, scope, &kc->kind->params, false);
+			if (n == cap) {
+				int nc = cap ? cap * 2 : 4;
+				*out = arena_grow(a, *out, (size_t)cap, (size_t)nc, sizeof(ChildClaim));
+				cap = nc;
+			}
+			(*out)[n++] = (ChildClaim){
+				.kind = kc->kind,
+				.name = child_name(a, r->name, ks),
+				.file = arena_sprintf(a, "claim-%s.yaml", ks),
+				.external_name = ext ? scalar_text(a, ext) : NULL,
+				.params = params ? params : doc_map(a),
+			};
+		}
+	}
+	return n;
+}
+
+int compute_check(Arena *a, Platform *p, const Resource *r, Diags *d)
+{
+	int errors = 0;
+	for (int e = 0; e < r->nenvs; e++) {
+		ChildClaim *ch;
+		int n = compute_children(a, p, r, r->envs[e], &ch);
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < i; j++) {
+				if (strcmp(ch[i].name, ch[j].name) && strcmp(ch[i].file, ch[j].file))
+					continue;
+				const Node *at = node_get(r->node, "params");
+				Diag *g = diag_error(d, "E0303", (at ? at : r->node)->span,
+						     "resource `%s`: two `%s` claims would be named `%s` in `%s`", r->name,
+						     ch[i].kind->name, ch[i].name, r->envs[e]->name);
+				diag_label(g, "gives the same claim twice");
+				diag_help(g, "the kind `%s` makes one claim per entry: remove the repeated entry", r->kind);
+				return errors + 1;
+			}
+	}
+	return errors;
+}
+
+bool compute_makes(const Kind *k, const Kind *other)
+{
+	for (int i = 0; k->compute && i < k->compute->nclaims; i++)
+		if (k->compute->claims[i].kind == other)
+			return true;
+	return false;
+}

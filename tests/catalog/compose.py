@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""What the Crossplane output composes, checked end to end.
+
+Usage: compose.py PLATFORMC WORKDIR   (schemas: $PLATFORMC_SCHEMAS, else ../shared/schemas)
+
+Renders examples/company and tests/catalog/compose/platform.yaml with both
+Crossplane targets (`claims` and `namespaced`) and checks, against the inputs
+read here independently of platformc:
+
+  * DynamoDB: each claim's `attributes` are the table's and indexes' keys,
+    each once; `globalSecondaryIndexes` / `localSecondaryIndexes` follow the
+    params (projection, capacities of a provisioned table);
+  * SNS: each subscription gives exactly one `sns-subscription` claim in the
+    topic's namespace, with the topic's ARN and, for a queue, the queue's
+    ARN; each subscribed queue's `policy` lets exactly its topics send;
+  * SQS: a queue with `dlq` has a `redrivePolicy` naming the ARN of its
+    dead-letter queue claim (same FIFO-ness), one without has neither;
+  * every claim, composed like function-patch-and-transform does (its
+    Composition's bases with the FromCompositeFieldPath patches applied),
+    gives managed resources that validate against the provider's schemas,
+    with the API group of the target (*.aws.upbound.io / *.aws.m.upbound.io).
+
+Prints `ok   catalog/compose/<name>` or `FAIL catalog/compose/<name>: why`;
+the exit status is the number of failures.
+"""
+import copy
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import yaml
+from jsonschema import Draft7Validator
+
+PLATFORMC, WORK = sys.argv[1], sys.argv[2]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCHEMAS = os.environ.get("PLATFORMC_SCHEMAS") or os.path.normpath(os.path.join(ROOT, "..", "shared", "schemas"))
+failures = 0
+
+
+def check(name, cond, why=""):
+    global failures
+    if cond:
+        print("ok   catalog/compose/%s" % name)
+    else:
+        failures += 1
+        print("FAIL catalog/compose/%s: %s" % (name, str(why)[:600]))
+
+
+def load_platform(path):
+    """The root file with its includes appended (SPEC §2.2)."""
+    doc = yaml.safe_load(open(path))
+    base = os.path.dirname(path)
+    for pat in doc.get("include", []):
+        for f in sorted(glob.glob(os.path.join(base, pat))):
+            inc = yaml.safe_load(open(f)) or {}
+            for key in ("teams", "systems", "services", "resources"):
+                doc.setdefault(key, []).extend(inc.get(key, []))
+    return doc
+
+
+def params_in(res, env):
+    """A resource's params in an environment: params, then overrides.<env>.params (one level merge)."""
+    p = copy.deepcopy(res.get("params") or {})
+    for k, v in ((res.get("overrides") or {}).get(env, {}).get("params") or {}).items():
+        if isinstance(v, dict) and isinstance(p.get(k), dict):
+            p[k].update(v)
+        else:
+            p[k] = v
+    return p
+
+
+def render(src_dir, target, tag):
+    """Copies the platform, sets the Crossplane target, renders; returns (platform doc, out dir)."""
+    d = os.path.join(WORK, tag)
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(src_dir, os.path.join(d, "in"))
+    root = os.path.join(d, "in", "platform.yaml")
+    text = open(root).read()
+    if "crossplane:" in text:
+        text = re.sub(r"crossplane: \w+", "crossplane: %s" % target, text)
+    else:
+        text = re.sub(r"^platform:\n", "platform:\n  targets: {crossplane: %s}\n" % target, text, count=1, flags=re.M)
+    open(root, "w").write(text)
+    out = os.path.join(d, "out")
+    r = subprocess.run([PLATFORMC, "render", root, "-o", out], capture_output=True, text=True)
+    check("%s-renders" % tag, r.returncode == 0, r.stderr)
+    return load_platform(root), out
+
+
+def docs(path):
+    with open(path) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def claims_of(out, res, env):
+    """{file: claim} of resources/<res>/<env>/."""
+    d = os.path.join(out, "resources", res, env)
+    return {os.path.basename(f): docs(f)[0] for f in sorted(glob.glob(os.path.join(d, "claim*.yaml")))}
+
+
+# ---- function-patch-and-transform, as far as platformc uses it ----
+
+TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")
+
+
+def field_path(p):
+    return [int(b) if b and b.isdigit() else (a or b) for a, b in TOKEN.findall(p)]
+
+
+def get_path(obj, p):
+    for seg in field_path(p):
+        if isinstance(seg, int):
+            if not isinstance(obj, list) or seg >= len(obj):
+                return None
+            obj = obj[seg]
+        else:
+            if not isinstance(obj, dict) or seg not in obj:
+                return None
+            obj = obj[seg]
+    return obj
+
+
+def set_path(obj, p, value):
+    segs = field_path(p)
+    for i, seg in enumerate(segs):
+        last = i == len(segs) - 1
+        nxt = None if last else ([] if isinstance(segs[i + 1], int) else {})
+        if isinstance(seg, int):
+            while len(obj) <= seg:
+                obj.append(copy.deepcopy(nxt))
+            if last:
+                obj[seg] = value
+            else:
+                if obj[seg] is None:
+                    obj[seg] = nxt
+                obj = obj[seg]
+        else:
+            if last:
+                obj[seg] = value
+            else:
+                obj = obj.setdefault(seg, nxt)
+
+
+def transform(v, transforms):
+    for t in transforms or []:
+        if t["type"] == "map":
+            key = json.dumps(v) if not isinstance(v, str) else v
+            if isinstance(v, bool):
+                key = "true" if v else "false"
+            if key not in t["map"]:
+                raise ValueError("map transform: no key %r" % key)
+            v = t["map"][key]
+        elif t["type"] == "convert":
+            v = {"string": str}[t["convert"]["toType"]](v)
+        elif t["type"] == "string":
+            v = t["string"]["fmt"].replace("%d", "%s") % (v,)
+        else:
+            raise ValueError("transform %s" % t["type"])
+    return v
+
+
+def compose(xr, composition):
+    """The managed resources a Composition gives for an XR (P&T FromCompositeFieldPath only)."""
+    mrs = []
+    step = composition["spec"]["pipeline"][0]["input"]
+    for r in step["resources"]:
+        mr = copy.deepcopy(r["base"])
+        mr.setdefault("metadata", {})["name"] = "%s-%s" % (xr["metadata"]["name"].replace(".", "-"), r["name"])
+        for pt in r.get("patches", []):
+            assert pt["type"] == "FromCompositeFieldPath", pt
+            v = get_path(xr, pt["fromFieldPath"])
+            if v is None:
+                continue            # P&T skips a patch whose source is missing
+            set_path(mr, pt["toFieldPath"], transform(v, pt.get("transforms")))
+        mrs.append((r["name"], mr))
+    return mrs
+
+
+_validators = {}
+
+
+def mr_validator(api, kind):
+    group, version = api.rsplit("/", 1)
+    p = os.path.join(SCHEMAS, "provider-upjet-aws", group, "%s_%s.json" % (kind.lower(), version))
+    if p not in _validators:
+        _validators[p] = Draft7Validator(json.load(open(p)))
+    return _validators[p]
+
+
+def compose_all(out, target, tag):
+    """Composes every claim of the tree; returns {(namespace, claim name): [(name, MR)]}."""
+    comps = {}
+    for f in glob.glob(os.path.join(out, "platform/crossplane/*-composition.yaml")):
+        c = docs(f)[0]
+        comps[c["metadata"]["name"]] = c
+    composed, bad = {}, []
+    group_suffix = ".aws.m.upbound.io/" if target == "namespaced" else ".aws.upbound.io/"
+    for f in sorted(glob.glob(os.path.join(out, "resources/*/*/claim*.yaml"))):
+        c = docs(f)[0]
+        spec = c["spec"]
+        ref = (spec.get("crossplane") or {}).get("compositionRef") if target == "namespaced" else spec.get("compositionRef")
+        comp = comps.get((ref or {}).get("name"))
+        if not comp:
+            bad.append("%s: no Composition %r" % (f, ref))
+            continue
+        mrs = compose(c, comp)
+        for name, mr in mrs:
+            if group_suffix not in mr["apiVersion"]:
+                bad.append("%s %s: %s is not of the %s target" % (f, name, mr["apiVersion"], target))
+            errs = sorted(mr_validator(mr["apiVersion"], mr["kind"]).iter_errors(mr), key=lambda e: list(e.path))
+            for e in errs[:3]:
+                bad.append("%s %s: %s at %s" % (os.path.relpath(f, out), name, e.message[:200],
+                                                "/".join(map(str, e.path))))
+        composed[(c["metadata"]["namespace"], c["metadata"]["name"])] = mrs
+    n = sum(len(v) for v in composed.values())
+    check("%s-composed-resources-validate (%d claims, %d managed resources)" % (tag, len(composed), n),
+          not bad, "\n".join(bad[:10]))
+    return composed
+
+
+def arn(service, region, account, name):
+    return "arn:aws:%s:%s:%s:%s" % (service, region, account, name)
+
+
+def envs_of(pf, res):
+    return res.get("environments") or [e["name"] for e in pf["environments"]]
+
+
+def ext_name(res, env, pf):
+    fifo = params_in(res, env).get("fifo", False) is True
+    return "%s-%s%s" % (res["name"], env, ".fifo" if fifo else "")
+
+
+def check_tree(pf, out, target, tag):
+    region, account = pf["platform"]["cloud"]["region"], pf["platform"]["cloud"]["account"]
+    resources = {r["name"]: r for r in pf.get("resources", [])}
+    composed = compose_all(out, target, tag)
+
+    # ---- DynamoDB: key attributes and indexes in the managed resource's shape
+    bad, n = [], 0
+    for r in resources.values():
+        if r["kind"] != "dynamodb":
+            continue
+        for env in envs_of(pf, r):
+            n += 1
+            p = params_in(r, env)
+            keys = [p["partition_key"], p.get("sort_key")]
+            for g in p.get("global_indexes", []):
+                keys += [g["partition_key"], g.get("sort_key")]
+            for l in p.get("local_indexes", []):
+                keys.append(l["sort_key"])
+            want_attrs = []
+            for k in keys:
+                if k and {"name": k["name"], "type": k["type"]} not in want_attrs:
+                    want_attrs.append({"name": k["name"], "type": k["type"]})
+            proj = {"all": "ALL", "keys-only": "KEYS_ONLY"}
+            want_gsi = []
+            for g in p.get("global_indexes", []):
+                x = {"name": g["name"], "hashKey": g["partition_key"]["name"]}
+                if g.get("sort_key"):
+                    x["rangeKey"] = g["sort_key"]["name"]
+                x["projectionType"] = proj[g.get("projection", "all")]
+                if p.get("billing") == "provisioned":
+                    x["readCapacity"], x["writeCapacity"] = p["read_capacity"], p["write_capacity"]
+                want_gsi.append(x)
+            want_lsi = [{"name": l["name"], "rangeKey": l["sort_key"]["name"],
+                         "projectionType": proj[l.get("projection", "all")]} for l in p.get("local_indexes", [])]
+            claim = claims_of(out, r["name"], env)["claim.yaml"]
+            cp = claim["spec"]["parameters"]
+            got = (cp.get("attributes"), cp.get("globalSecondaryIndexes"), cp.get("localSecondaryIndexes"))
+            if got != (want_attrs, want_gsi or None, want_lsi or None):
+                bad.append("%s/%s: claim has %s, want %s" % (r["name"], env, got, (want_attrs, want_gsi, want_lsi)))
+            mr = dict(composed[(claim["metadata"]["namespace"], claim["metadata"]["name"])])["table"]
+            fp = mr["spec"]["forProvider"]
+            if (fp.get("attribute"), fp.get("globalSecondaryIndex"), fp.get("localSecondaryIndex")) != \
+                    (want_attrs, want_gsi or None, want_lsi or None):
+                bad.append("%s/%s: composed Table has %s" % (r["name"], env, fp))
+    check("%s-dynamodb-keys-and-indexes (%d tables)" % (tag, n), n and not bad, "\n".join(bad))
+
+    # ---- SNS: one subscription claim per subscription, with the right ARNs
+    bad, n = [], 0
+    senders = {}   # (queue, env) -> set of topic ARNs
+    for r in resources.values():
+        if r["kind"] != "sns":
+            continue
+        for env in envs_of(pf, r):
+            p = params_in(r, env)
+            topic = arn("sns", region, account, ext_name(r, env, pf))
+            subs = [c for f, c in claims_of(out, r["name"], env).items() if f != "claim.yaml"]
+            ns = "%s-%s" % (r["team"], env)
+            for s in p.get("subscriptions", []):
+                n += 1
+                if s["protocol"] == "sqs":
+                    q = resources[s["resource"]]
+                    endpoint = arn("sqs", region, account, ext_name(q, env, pf))
+                    senders.setdefault((q["name"], env), set()).add(topic)
+                else:
+                    endpoint = s.get("arn") or s.get("endpoint")
+                mine = [c for c in subs if c["spec"]["parameters"]["endpoint"] == endpoint]
+                if len(mine) != 1:
+                    bad.append("%s/%s: %d claims for %s" % (r["name"], env, len(mine), endpoint))
+                    continue
+                c = mine[0]
+                cp = c["spec"]["parameters"]
+                want = {"topicArn": topic, "protocol": s["protocol"], "endpoint": endpoint}
+                if s.get("raw_delivery"):
+                    want["rawDelivery"] = True
+                got = {k: v for k, v in cp.items() if k not in ("deletionPolicy", "managementPolicies")}
+                if got != want or c["kind"] != "TopicSubscription" or c["metadata"]["namespace"] != ns:
+                    bad.append("%s/%s: %s in %s, want %s in %s" % (r["name"], env, got, c["metadata"]["namespace"],
+                                                                  want, ns))
+                sub = dict(composed[(ns, c["metadata"]["name"])])["subscription"]["spec"]["forProvider"]
+                if (sub.get("topicArn"), sub.get("endpoint"), sub.get("protocol")) != (topic, endpoint, s["protocol"]):
+                    bad.append("%s/%s: composed TopicSubscription %s" % (r["name"], env, sub))
+            if len(subs) != len(p.get("subscriptions", [])):
+                bad.append("%s/%s: %d subscription claims for %d subscriptions" % (
+                    r["name"], env, len(subs), len(p.get("subscriptions", []))))
+    check("%s-sns-one-subscription-claim-each (%d)" % (tag, n), n and not bad, "\n".join(bad))
+
+    # ---- SQS: the policy lets exactly the subscribed topics send; the DLQ and its redrive policy
+    bad_pol, bad_dlq, nq, ndlq = [], [], 0, 0
+    for r in resources.values():
+        if r["kind"] != "sqs":
+            continue
+        for env in envs_of(pf, r):
+            nq += 1
+            p = params_in(r, env)
+            cl = claims_of(out, r["name"], env)
+            cp = cl["claim.yaml"]["spec"]["parameters"]
+            me = arn("sqs", region, account, ext_name(r, env, pf))
+            want = senders.get((r["name"], env), set())
+            if not want:
+                if "policy" in cp:
+                    bad_pol.append("%s/%s: a policy without subscribed topics" % (r["name"], env))
+            else:
+                pol = json.loads(cp.get("policy", "{}"))
+                st = pol.get("Statement", [])
+                got = {s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in st}
+                ok = pol.get("Version") == "2012-10-17" and got == want and all(
+                    s["Effect"] == "Allow" and s["Principal"] == {"Service": "sns.amazonaws.com"} and
+                    s["Action"] == "sqs:SendMessage" and s["Resource"] == me for s in st)
+                if not ok:
+                    bad_pol.append("%s/%s: policy %s, want senders %s" % (r["name"], env, pol, want))
+                q = dict(composed[(cl["claim.yaml"]["metadata"]["namespace"], r["name"])])["queue"]
+                if q["spec"]["forProvider"].get("policy") != cp["policy"]:
+                    bad_pol.append("%s/%s: the composed Queue has no policy" % (r["name"], env))
+            dlq = p.get("dlq")
+            if not dlq:
+                if "redrivePolicy" in cp or "claim-dlq.yaml" in cl:
+                    bad_dlq.append("%s/%s: a redrive policy or dead-letter queue without `dlq`" % (r["name"], env))
+                continue
+            ndlq += 1
+            d = cl.get("claim-dlq.yaml")
+            rp = json.loads(cp.get("redrivePolicy", "{}"))
+            if not d:
+                bad_dlq.append("%s/%s: no dead-letter queue claim" % (r["name"], env))
+                continue
+            dp = d["spec"]["parameters"]
+            want_ext = "%s-%s-dlq%s" % (r["name"], env, ".fifo" if p.get("fifo") else "")
+            if (d["kind"], d["metadata"]["name"], dp.get("externalName"), dp.get("fifo")) != \
+                    ("Queue", r["name"] + ".dlq", want_ext, p.get("fifo", False)):
+                bad_dlq.append("%s/%s: dead-letter queue claim %s" % (r["name"], env, d))
+            if rp != {"deadLetterTargetArn": arn("sqs", region, account, dp.get("externalName")),
+                      "maxReceiveCount": dlq["max_receive"]}:
+                bad_dlq.append("%s/%s: redrive policy %s" % (r["name"], env, rp))
+            ns = cl["claim.yaml"]["metadata"]["namespace"]
+            q = dict(composed[(ns, r["name"])])["queue"]
+            dq = dict(composed[(ns, d["metadata"]["name"])])["queue"]
+            if q["spec"]["forProvider"].get("redrivePolicy") != cp["redrivePolicy"] or \
+                    dq["metadata"].get("annotations", {}).get("crossplane.io/external-name") != want_ext:
+                bad_dlq.append("%s/%s: composed queues %s / %s" % (r["name"], env, q, dq))
+    check("%s-sqs-policy-lets-its-topics-send (%d queues)" % (tag, nq), nq and not bad_pol, "\n".join(bad_pol))
+    check("%s-sqs-dead-letter-queue (%d)" % (tag, ndlq), ndlq and not bad_dlq, "\n".join(bad_dlq))
+
+
+for target in ("claims", "namespaced"):
+    for src, tag in ((os.path.join(ROOT, "examples/company"), "company"),
+                     (os.path.join(ROOT, "tests/catalog/compose"), "fixture")):
+        pf, out = render(src, target, "%s-%s" % (tag, target))
+        if os.path.isdir(out):
+            check_tree(pf, out, target, "%s-%s" % (tag, target))
+    # run-time kinds (platform.catalog), with a computed value of their own
+    pf, out = render(os.path.join(ROOT, "tests/catalog/extra"), target, "extra-%s" % target)
+    if os.path.isdir(out):
+        composed = compose_all(out, target, "extra-%s" % target)
+        tags = [dict(mrs)["queue"]["spec"]["forProvider"].get("tags") for (ns, name), mrs in composed.items()
+                if name == "jobs" and ns.endswith("-production")]
+        check("extra-%s-computed-tags" % target, tags and tags[0] and tags[0].get("environment") == "production"
+              and tags[0].get("priority") and tags[0].get("team"), tags)
+
+sys.exit(failures)
