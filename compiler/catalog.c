@@ -1406,6 +1406,26 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 			diag_note(g, tn->span, "`%s`: %s = %s", target->name, match->pairs[i].val->text, b);
 		}
 	}
+	/* values the named resource must have: {its-param: value} */
+	const Node *req = node_get(ref, "require");
+	for (int i = 0; req && tv && i < req->n; i++) {
+		const PVal *theirs = pval_get(tv, req->pairs[i].key->text);
+		char b[64];
+		fmt_value(theirs, b, sizeof b);
+		if (!strcmp(b, req->pairs[i].val->text))
+			continue;
+		Diag *g = cerr(c, "E0306", at->span, "`%s` names `%s`, which has %s = %s; it must have %s = %s",
+			       c->r->name, target->name, req->pairs[i].key->text, b, req->pairs[i].key->text,
+			       req->pairs[i].val->text);
+		if (g) {
+			diag_label(g, "`%s` cannot be named here", target->name);
+			const char *m = str_at(ref, "require_message");
+			if (m)
+				diag_help(g, "%s", m);
+			const Node *tn = theirs && theirs->node ? theirs->node : res_name_node(target);
+			diag_note(g, tn->span, "`%s`: %s = %s", target->name, req->pairs[i].key->text, b);
+		}
+	}
 }
 
 static void check_refs(Checker *c, const PVal *root, const PVal *v)
