@@ -400,14 +400,16 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 
 static void check_range(Checker *c, const Node *n, const Type *t, double v, const char *field)
 {
-	char lo[32], hi[32];
-	scalar_format_number(t->min, lo, sizeof lo);
-	scalar_format_number(t->max, hi, sizeof hi);
+	/* the bound is formatted only for a message: formatting a double costs
+	 * more than the rest of the check */
+	char bound[32];
 	if (t->has_min && v < t->min) {
-		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the minimum is %s", field, n->text, lo);
+		scalar_format_number(t->min, bound, sizeof bound);
+		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the minimum is %s", field, n->text, bound);
 		diag_label(g, "too small");
 	} else if (t->has_max && v > t->max) {
-		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the maximum is %s", field, n->text, hi);
+		scalar_format_number(t->max, bound, sizeof bound);
+		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the maximum is %s", field, n->text, bound);
 		diag_label(g, "too large");
 	}
 }
