@@ -316,6 +316,10 @@ int schema_check(Schema *s, const Node *n, const Type *t, Diags *d);
 bool schema_match(void *re, const char *s, size_t n);
 /* First match of `re` in s[from..n): true and its byte range, or false. */
 bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
+/* The same over text the caller has checked is valid UTF-8 (utf8_valid), with
+ * `from` on a character boundary: PCRE2's own check, which reads the whole
+ * subject, is skipped. */
+bool schema_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
 /* JSON Schema (draft-07) of platform.yaml, for editors. */
 void schema_emit_json(Schema *s, StrBuf *out);
 const char *type_describe(const Type *t);

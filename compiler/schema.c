@@ -89,15 +89,12 @@ bool schema_match(void *re, const char *s, size_t n)
 	return rc >= 0;
 }
 
-bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
+static bool search(void *re, const char *s, size_t n, size_t from, uint32_t options, size_t *mstart, size_t *mend)
 {
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
 	if (!md)
 		die_oom();
-	/* the first search of a subject checks it is UTF-8 (a failed check is no
-	 * match); later ones from inside it skip the check, which reads the
-	 * whole subject each time */
-	int rc = pcre2_match(re, (PCRE2_SPTR)s, n, from, from ? PCRE2_NO_UTF_CHECK : 0, md, NULL);
+	int rc = pcre2_match(re, (PCRE2_SPTR)s, n, from, options, md, NULL);
 	if (rc >= 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 		*mstart = ov[0];
@@ -105,6 +102,19 @@ bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstar
 	}
 	pcre2_match_data_free(md);
 	return rc >= 0;
+}
+
+bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
+{
+	/* the first search of a subject checks it is UTF-8 (a failed check is no
+	 * match); later ones from inside it skip the check, which reads the
+	 * whole subject each time */
+	return search(re, s, n, from, from ? PCRE2_NO_UTF_CHECK : 0, mstart, mend);
+}
+
+bool schema_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
+{
+	return search(re, s, n, from, PCRE2_NO_UTF_CHECK, mstart, mend);
 }
 
 static const char *scalar_text(const Node *n)

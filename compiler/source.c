@@ -184,7 +184,8 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* All matches of all patterns in `text`, sorted by end. */
+/* All matches of all patterns in `text`, sorted by end. `text` is valid
+ * UTF-8: callers scan only text that passed utf8_valid or was sanitised. */
 static RawSecret *scan_secrets(Arena *a, const Diags *d, const char *text, size_t len, int *n)
 {
 	RawSecret *out = NULL;
@@ -192,7 +193,7 @@ static RawSecret *scan_secrets(Arena *a, const Diags *d, const char *text, size_
 	*n = 0;
 	for (int c = 0; c < d->ncreds; c++) {
 		size_t from = 0, ms, me;
-		while (from <= len && schema_search(d->creds[c].re, text, len, from, &ms, &me)) {
+		while (from <= len && schema_search_utf8(d->creds[c].re, text, len, from, &ms, &me)) {
 			if (*n == cap) {
 				int nc = cap ? cap * 2 : 8;
 				out = arena_grow(a, out, (size_t)cap, (size_t)nc, sizeof *out);
