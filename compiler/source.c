@@ -705,7 +705,7 @@ static Node *parse_yaml(Builder *b)
 	fy_diag_set_collect_errors(diag, true);
 
 	struct fy_parse_cfg cfg = {
-		.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION(0) | FYPCF_DISABLE_RECYCLING,
+		.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION(0),
 		.diag = diag,
 	};
 	struct fy_parser *p = fy_parser_create(&cfg);
