@@ -496,6 +496,11 @@ static Node *new_scalar(Builder *b, struct fy_token *val, bool is_key)
 	    em->input_pos <= b->f->len &&
 	    memmem(b->f->text + sm->input_pos, em->input_pos - sm->input_pos, "\'\'", 2))
 		text = single_quoted_text(b->a, b->f->text + sm->input_pos, em->input_pos - sm->input_pos, &len);
+	else if (style == FYSS_PLAIN && sm && em && em->line == sm->line && em->input_pos >= sm->input_pos &&
+		 em->input_pos <= b->f->len)
+		/* a plain scalar on one line is its source text (no escapes, no
+		 * folding): libfyaml would copy it into a buffer of its own */
+		text = b->f->text + sm->input_pos, len = em->input_pos - sm->input_pos;
 	else if (val)
 		text = fy_token_get_text(val, &len);
 	if (!text)
