@@ -30,15 +30,15 @@
 
 static void index_lines(Arena *a, SourceFile *f)
 {
+	const char *end = f->text + f->len, *p;
 	int n = 1;
-	for (size_t i = 0; i < f->len; i++)
-		n += f->text[i] == '\n';
+	for (p = f->text; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		n++;
 	f->line_starts = arena_alloc(a, sizeof(int) * (size_t)(n + 1));
 	int k = 0;
 	f->line_starts[k++] = 0;
-	for (size_t i = 0; i < f->len; i++)
-		if (f->text[i] == '\n')
-			f->line_starts[k++] = (int)i + 1;
+	for (p = f->text; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		f->line_starts[k++] = (int)(p - f->text) + 1;
 	f->nlines = n;
 }
 
@@ -112,6 +112,11 @@ static char *normalise(Arena *a, const char *bytes, size_t len, size_t *out_len)
 	if (len >= 3 && memcmp(bytes, "\xEF\xBB\xBF", 3) == 0)
 		bytes += 3, len -= 3;
 	char *t = arena_alloc(a, len + 1);
+	if (!memchr(bytes, '\r', len)) {
+		memcpy(t, bytes, len);
+		*out_len = len;
+		return t;
+	}
 	size_t k = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (bytes[i] == '\r') {
@@ -150,6 +155,8 @@ static long find_control(const char *s, size_t n, size_t *off)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)p[i] - 0x20u < 0x5Fu)
+			continue; /* printable ASCII, most of any file */
 		long c = control_at(p, i, n);
 		if (c >= 0) {
 			*off = i;
