@@ -561,11 +561,37 @@ static Node *open_collection(Builder *b, NodeKind kind, struct fy_event *ev)
 	return n;
 }
 
-/* Duplicate keys: both places are shown. A hash set keeps this linear. */
+static void report_duplicate(Builder *b, const Node *k, const Node *prev)
+{
+	Diag *g = k->secret ? diag_error(b->d, "E0012", k->span, "duplicate key")
+			    : diag_error(b->d, "E0012", k->span, "duplicate key `%s`", k->text);
+	diag_label(g, "defined again here");
+	diag_note(g, prev->span, "first defined here");
+	b->failed = true;
+}
+
+/* Duplicate keys: both places are shown, the first definition as the
+ * earlier one. Most mappings are small and are searched pairwise; a hash
+ * set keeps large ones linear. */
+#define DUP_PAIRWISE_MAX 16
+
 static void check_duplicates(Builder *b, Node *map)
 {
 	if (map->n < 2)
 		return;
+	if (map->n <= DUP_PAIRWISE_MAX) {
+		for (int i = 1; i < map->n; i++) {
+			const Node *k = map->pairs[i].key;
+			for (int j = 0; k->kind == N_SCALAR && j < i; j++) {
+				const Node *p = map->pairs[j].key;
+				if (p->kind == N_SCALAR && p->text[0] == k->text[0] && strcmp(p->text, k->text) == 0) {
+					report_duplicate(b, k, p);
+					break;
+				}
+			}
+		}
+		return;
+	}
 	StrMap seen;
 	strmap_init(&seen);
 	for (int i = 0; i < map->n; i++) {
@@ -574,11 +600,7 @@ static void check_duplicates(Builder *b, Node *map)
 			continue;
 		Node *prev = strmap_put(&seen, k->text, k);
 		if (prev) {
-			Diag *g = k->secret ? diag_error(b->d, "E0012", k->span, "duplicate key")
-					    : diag_error(b->d, "E0012", k->span, "duplicate key `%s`", k->text);
-			diag_label(g, "defined again here");
-			diag_note(g, prev->span, "first defined here");
-			b->failed = true;
+			report_duplicate(b, k, prev);
 			strmap_put(&seen, k->text, prev);
 		}
 	}
