@@ -582,7 +582,7 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 			continue; /* reported by source.c (E0118) */
 		const Field *f = NULL;
 		for (int j = 0; j < t->nfields && !f; j++)
-			if (strcmp(t->fields[j].name, k->text) == 0)
+			if (t->fields[j].name[0] == k->text[0] && strcmp(t->fields[j].name, k->text) == 0)
 				f = &t->fields[j];
 		if (!f) {
 			Diag *g = CERR(c, "E0101", k->span, "unknown key `%s`", k->text);

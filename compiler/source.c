@@ -922,9 +922,12 @@ Node *node_get(const Node *map, const char *key)
 {
 	if (!map || map->kind != N_MAP)
 		return NULL;
-	for (int i = 0; i < map->n; i++)
-		if (map->pairs[i].key->kind == N_SCALAR && strcmp(map->pairs[i].key->text, key) == 0)
+	for (int i = 0; i < map->n; i++) {
+		const Node *k = map->pairs[i].key;
+		/* the first byte rules out most keys without a call */
+		if (k->kind == N_SCALAR && k->text[0] == key[0] && strcmp(k->text, key) == 0)
 			return map->pairs[i].val;
+	}
 	return NULL;
 }
 
