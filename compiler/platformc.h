@@ -847,6 +847,7 @@ typedef struct Catalog {
 	int n;
 	Schema *schema;        /* for schema_check of params */
 	void *seen;            /* catalog.c: diagnostics already reported */
+	void *by_name;         /* catalog.c: the resources sorted by name, for references */
 } Catalog;
 
 /* Loads the built-in kinds and those of `platform.catalog` (once per
