@@ -1300,10 +1300,16 @@ int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d)
 		schema_arena = arena_new();
 		schema = schema_load(schema_arena);
 	}
-	catalog_load(a, p, d)->schema = schema;
-	for (int i = 0; i < p->nresources; i++)
-		if (p->resources[i] != r && !p->resources[i]->env_params)
-			compute(a, p, p->resources[i], d, false);
+	Catalog *cat = catalog_load(a, p, d);
+	cat->schema = schema;
+	if (!cat->computed) {
+		/* the first call computes them all: a scan per call would be
+		 * quadratic in the number of resources */
+		for (int i = 0; i < p->nresources; i++)
+			if (p->resources[i] != r && !p->resources[i]->env_params)
+				compute(a, p, p->resources[i], d, false);
+		cat->computed = true;
+	}
 	compute(a, p, r, d, true);
 	return d->errors - before;
 }

@@ -848,6 +848,7 @@ typedef struct Catalog {
 	Schema *schema;        /* for schema_check of params */
 	void *seen;            /* catalog.c: diagnostics already reported */
 	void *by_name;         /* catalog.c: the resources sorted by name, for references */
+	bool computed;         /* catalog.c: every resource's values are computed */
 } Catalog;
 
 /* Loads the built-in kinds and those of `platform.catalog` (once per
