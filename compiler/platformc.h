@@ -102,6 +102,18 @@ int str_cmp_ptr(const void *a, const void *b);   /* qsort over char* */
 bool has_prefix(const char *s, const char *p);
 bool has_suffix(const char *s, const char *p);
 
+/* ------------------------------------------------------------------ par.c */
+
+/* Job i of a par_run, allocating from `a` (its worker's arena). */
+typedef void ParJob(void *ctx, int i, Arena *a);
+/* Runs jobs 0..njobs-1, each once, on up to par_threads(njobs) threads (the
+ * calling thread, in arena `a`, and workers with arenas that live until
+ * exit); returns when all are done. Jobs must share nothing writable. */
+void par_run(Arena *a, int njobs, ParJob *fn, void *ctx);
+/* Threads for njobs jobs: one per CPU this process may use (or
+ * PLATFORMC_THREADS), at most 8, at most njobs. */
+int par_threads(int njobs);
+
 /* ---------------------------------------------------------------- source.c */
 
 /* Bytes [start, end) of a file's text that hold a credential: printed as `*`. */
@@ -217,6 +229,9 @@ void diag_label(Diag *g, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void diag_help(Diag *g, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void diag_note(Diag *g, Span sp, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void diags_sort(Diags *d);
+/* Appends diagnostics [start, end) of `from` to `to`, in order, as if they
+ * had been added to `to` (their text stays in from's arena). */
+void diags_append(Diags *to, const Diags *from, int start, int end);
 /* Prints all (sorted) diagnostics to `out` with a summary line. */
 void diags_print(Diags *d, DiagFormat fmt, bool color, void *file /* FILE* */);
 
