@@ -513,7 +513,7 @@ static Node *new_scalar(Builder *b, struct fy_token *val, bool is_key)
 	if (!text)
 		text = "", len = 0;
 	if (sm) {
-		n->span = span_of_token(b->f, val);
+		n->span = span_from_marks(b->f, sm, em);
 		n->start = (uint32_t)sm->input_pos;
 		n->end = (uint32_t)(em && em->input_pos > sm->input_pos ? em->input_pos : sm->input_pos);
 		if (style == FYSS_LITERAL || style == FYSS_FOLDED)
