@@ -249,7 +249,7 @@ static void mask_unparsed(Arena *a, Diags *d, SourceFile *f, const char *text)
 
 typedef struct Frame {
 	Node *node;
-	int cap;
+	int base;          /* its children start at Builder.kids[base] */
 	Node *pending_key; /* N_MAP: key waiting for its value */
 } Frame;
 
@@ -267,32 +267,33 @@ typedef struct Builder {
 	int nraw;
 	SecretRange *mask;    /* claimed scalars' ranges */
 	int nmask, capmask;
+	Node **kids;          /* children of the open collections, innermost last (heap) */
+	int nkids, capkids;
 } Builder;
 
+static void push_kid(Builder *b, Node *n)
+{
+	if (b->nkids == b->capkids) {
+		b->capkids = b->capkids ? b->capkids * 2 : 256;
+		b->kids = xrealloc(b->kids, sizeof *b->kids * (size_t)b->capkids);
+	}
+	b->kids[b->nkids++] = n;
+}
+
+/* Children wait on one stack shared by the open collections; a closed
+ * collection gets an array of exactly its size (close_collection). */
 static void node_append(Builder *b, Frame *fr, Node *child)
 {
-	Node *n = fr->node;
-	if (n->kind == N_SEQ) {
-		if (n->n == fr->cap) {
-			int cap = fr->cap ? fr->cap * 2 : 4;
-			n->items = arena_grow(b->a, n->items, (size_t)n->n, (size_t)cap, sizeof *n->items);
-			fr->cap = cap;
-		}
-		n->items[n->n++] = child;
+	if (fr->node->kind == N_SEQ) {
+		push_kid(b, child);
 		return;
 	}
 	if (!fr->pending_key) {
 		fr->pending_key = child;
 		return;
 	}
-	if (n->n == fr->cap) {
-		int cap = fr->cap ? fr->cap * 2 : 4;
-		n->pairs = arena_grow(b->a, n->pairs, (size_t)n->n, (size_t)cap, sizeof *n->pairs);
-		fr->cap = cap;
-	}
-	n->pairs[n->n].key = fr->pending_key;
-	n->pairs[n->n].val = child;
-	n->n++;
+	push_kid(b, fr->pending_key);
+	push_kid(b, child);
 	fr->pending_key = NULL;
 }
 
@@ -555,7 +556,7 @@ static Node *open_collection(Builder *b, NodeKind kind, struct fy_event *ev)
 		return NULL;
 	}
 	b->stack[b->depth].node = n;
-	b->stack[b->depth].cap = 0;
+	b->stack[b->depth].base = b->nkids;
 	b->stack[b->depth].pending_key = NULL;
 	b->depth++;
 	return n;
@@ -609,7 +610,21 @@ static void check_duplicates(Builder *b, Node *map)
 
 static void close_collection(Builder *b)
 {
-	Node *n = b->stack[--b->depth].node;
+	const Frame *fr = &b->stack[--b->depth];
+	Node *n = fr->node;
+	int nk = b->nkids - fr->base;
+	if (nk && n->kind == N_SEQ) {
+		n->items = arena_alloc(b->a, sizeof *n->items * (size_t)nk);
+		memcpy(n->items, b->kids + fr->base, sizeof *n->items * (size_t)nk);
+		n->n = nk;
+	} else if (nk) {
+		Node **kids = b->kids + fr->base;
+		n->n = nk / 2;
+		n->pairs = arena_alloc(b->a, sizeof *n->pairs * (size_t)n->n);
+		for (int i = 0; i < n->n; i++)
+			n->pairs[i] = (Pair){kids[2 * i], kids[2 * i + 1]};
+	}
+	b->nkids = fr->base;
 	if (n->kind == N_MAP)
 		check_duplicates(b, n);
 	attach(b, n);
@@ -761,6 +776,7 @@ static Node *parse_yaml(Builder *b)
 	if (fy_parser_get_stream_error(p))
 		report_parser_errors(b, diag);
 	fy_parser_destroy(p);
+	free(b->kids);
 	fy_diag_destroy(diag);
 
 	/* matches no scalar claimed: comments, or text the parser never reached */
