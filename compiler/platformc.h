@@ -152,18 +152,20 @@ typedef struct Pair {
  * text: the checker types them by the schema (SPEC §2.1), never by YAML.
  */
 struct Node {
-	NodeKind kind;
 	Span span;
 	const char *text;      /* scalar: the value after unescaping */
-	size_t textlen;
+	union {
+		Node **items;  /* N_SEQ */
+		Pair *pairs;   /* N_MAP, in source order */
+	};
+	uint32_t textlen;      /* at most MAX_SCALAR_BYTES */
+	uint32_t start, end;   /* scalar: bytes of its text in the file (end 0: none) */
+	int n;                 /* items or pairs */
+	NodeKind kind;
 	bool plain;            /* scalar written without quotes */
 	bool is_null;          /* plain empty or `~`/`null`; N_MAP: an empty file */
 	bool secret;           /* looks like a credential (E0118): never echo `text` */
-	uint32_t start, end;   /* scalar: bytes of its text in the file (end 0: none) */
-	int n;                 /* items or pairs */
-	Node **items;          /* N_SEQ */
-	Pair *pairs;           /* N_MAP, in source order */
-};
+};                             /* 64 bytes: a large platform has millions */
 
 typedef struct Diags Diags;
 typedef struct Credential Credential;

@@ -439,7 +439,7 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_NAME:
 		if (n->textlen > MAX_NAME_LEN) {
-			g = CERR(c, "E0107", n->span, "name `%s` is %zu characters; the limit is %d", s, n->textlen,
+			g = CERR(c, "E0107", n->span, "name `%s` is %u characters; the limit is %d", s, n->textlen,
 				 MAX_NAME_LEN);
 			diag_label(g, "too long");
 		} else if (!scalar_is_name(s, n->textlen)) {

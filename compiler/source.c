@@ -533,7 +533,7 @@ static Node *new_scalar(Builder *b, struct fy_token *val, bool is_key)
 		len = 0, text = "";
 	}
 	n->text = arena_strndup(b->a, text, len);
-	n->textlen = len;
+	n->textlen = (uint32_t)len; /* at most MAX_SCALAR_BYTES */
 	n->plain = style == FYSS_PLAIN;
 	n->is_null = n->plain && is_null_text(text, len);
 	if (!n->plain && len == 0)
