@@ -17,6 +17,7 @@
  */
 #include "platformc.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,6 +463,62 @@ static void resolve_links(Resolver *r, Service *s)
 	}
 }
 
+/* ---- services on several threads ----
+ *
+ * Services resolve independently: resolve_service and resolve_links read the
+ * name tables, the resources (resolved before) and the service itself, and
+ * write only the service. So each service is one job of par_run, with
+ * scratch diagnostics. When any job reports anything, its results are thrown
+ * away (every service restored as it was) and the two plain loops run
+ * instead, so diagnostics and the did-you-mean budget are exactly those of
+ * one loop; a platform without mistakes never takes that path. */
+
+typedef struct ServiceJobs {
+	const Resolver *r;
+	atomic_bool reported; /* a job added a diagnostic: the rest may stop */
+} ServiceJobs;
+
+static void resolve_service_job(void *ctx, int i, Arena *a)
+{
+	ServiceJobs *js = ctx;
+	if (atomic_load(&js->reported))
+		return;
+	Diags d;
+	diags_init(&d, a);
+	Resolver jr = *js->r;
+	jr.a = a, jr.d = &d, jr.errors = 0;
+	jr.suggest_budget = 0; /* its messages are thrown away */
+	Service *s = jr.p->services[i];
+	resolve_service(&jr, s);
+	resolve_links(&jr, s);
+	if (d.n)
+		atomic_store(&js->reported, true);
+}
+
+static void resolve_services(Resolver *r)
+{
+	Platform *p = r->p;
+	int n = p->nservices;
+	if (par_threads(n) > 1) {
+		Service *saved = xmalloc(sizeof *saved * (size_t)n);
+		for (int i = 0; i < n; i++)
+			saved[i] = *p->services[i];
+		ServiceJobs js = {.r = r};
+		atomic_init(&js.reported, false);
+		par_run(r->a, n, resolve_service_job, &js);
+		bool clean = !atomic_load(&js.reported);
+		for (int i = 0; !clean && i < n; i++)
+			*p->services[i] = saved[i];
+		free(saved);
+		if (clean)
+			return;
+	}
+	for (int i = 0; i < n; i++)
+		resolve_service(r, p->services[i]);
+	for (int i = 0; i < n; i++)
+		resolve_links(r, p->services[i]);
+}
+
 /* ---- resources ---- */
 
 static bool kind_exists(Resolver *r, const char *kind)
@@ -695,10 +752,7 @@ int resolve_platform(Arena *a, Platform *p, Diags *d)
 		resolve_resource(&r, p->resources[i]);
 	for (int i = 0, clean = !r.errors; i < p->nresources && clean; i++) /* params, per kind (catalog.c) */
 		r.errors += catalog_check_resource(a, p, p->resources[i], d);
-	for (int i = 0; i < p->nservices; i++)
-		resolve_service(&r, p->services[i]);
-	for (int i = 0; i < p->nservices; i++)
-		resolve_links(&r, p->services[i]);
+	resolve_services(&r);
 	if (!r.errors)
 		check_quotas(&r);
 	resolve_exceptions(&r);
