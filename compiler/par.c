@@ -2,10 +2,11 @@
  * par.c — independent jobs on the machine's cores.
  *
  * The front end parses and schema-checks the included files of a platform
- * on several threads (lower.c). A job touches nothing but its own inputs,
- * its own results and its worker's arena; the caller merges the results in
- * job order afterwards, so the output never depends on the number of
- * threads or on which thread ran which job.
+ * (lower.c) and resolves its services (resolve.c) on several threads. A job
+ * touches nothing but its own inputs, its own results and its worker's
+ * arena; the caller merges the results in job order afterwards, so the
+ * output never depends on the number of threads or on which thread ran
+ * which job.
  *
  * The calling thread works too, in the caller's arena. Each other worker
  * allocates from an Arena of its own, which holds trees and diagnostics the
