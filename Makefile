@@ -5,11 +5,11 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wno-unused-parameter -D_GNU_SOURCE
+           -Wno-unused-parameter -D_GNU_SOURCE -pthread
 PKGS    := libfyaml yaml-0.1 libpcre2-8
 DEB_PKGS := libfyaml-dev libyaml-dev libpcre2-dev libjsmn-dev pkg-config
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 BUILD   ?= build
 
 SRCS    := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
@@ -18,7 +18,7 @@ EMBED   := $(sort $(wildcard stdlib/*.yaml stdlib/*.json catalog/*/kind.yaml))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 EXAMPLES := $(patsubst examples/%/platform.yaml,%,$(wildcard examples/*/platform.yaml))
 
-.PHONY: all deps render test unit install uninstall graphs asan asan-build fuzz fuzz-long fuzz-build fuzz-expr valgrind clang-deps bench clean check-format docs
+.PHONY: all deps render test unit install uninstall graphs asan asan-build tsan fuzz fuzz-long fuzz-build fuzz-expr valgrind clang-deps bench clean check-format docs
 
 all: $(BUILD)/platformc
 
@@ -116,6 +116,16 @@ asan: asan-build
 valgrind: $(BUILD)/platformc
 	@bash tests/valgrind.sh
 
+# build-tsan/platformc: ThreadSanitizer over the front end's threads (par.c);
+# tests/threads.sh compares 1, 2 and 8 threads with it, any report aborts
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+tsan: $(BUILD)/.deps
+	@[ "$$(id -u)" != 0 ] || command -v clang >/dev/null 2>&1 || $(MAKE) --no-print-directory clang-deps
+	$(MAKE) --no-print-directory BUILD=build-tsan CC=$$(command -v clang >/dev/null && echo clang || echo gcc) CFLAGS="-O1 -g $(TSAN_FLAGS)" \
+	  LDFLAGS="$(TSAN_FLAGS)" build-tsan/platformc
+	@out=$$(PLATFORMC=$(CURDIR)/build-tsan/platformc TSAN_OPTIONS="halt_on_error=1:exitcode=66" \
+	  bash tests/threads.sh build-tsan 2>&1); echo "$$out"; ! echo "$$out" | grep -q '^FAIL'
+
 # build-fuzz/fuzz_NAME: one libFuzzer binary per tests/fuzz/fuzz_NAME.c (a new
 # harness is a new file); tests/fuzz/run.sh seeds and runs them
 FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -174,4 +184,4 @@ graphs: $(BUILD)/platformc
 	done
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz

@@ -1322,12 +1322,40 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 
 /* ---- references to other resources (`ref` on a string parameter) ---- */
 
-static const Resource *find_resource(const Platform *p, const char *name)
+typedef struct NamedResource {
+	const Resource *r;
+	int index; /* in p->resources: the first definition of a name wins */
+} NamedResource;
+
+static int cmp_named_resource(const void *x, const void *y)
 {
-	for (int i = 0; i < p->nresources; i++)
-		if (!strcmp(p->resources[i]->name, name))
-			return p->resources[i];
-	return NULL;
+	const NamedResource *a = x, *b = y;
+	int c = strcmp(a->r->name, b->r->name);
+	return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+/* The first resource of this name: a binary search over the resources
+ * sorted once by name (many resources, each naming others). */
+static const Resource *find_resource(Arena *a, const Platform *p, const char *name)
+{
+	int n = p->nresources;
+	NamedResource *v = p->catalog->by_name;
+	if (!v) {
+		v = arena_alloc(a, sizeof *v * (size_t)(n + 1));
+		for (int i = 0; i < n; i++)
+			v[i] = (NamedResource){p->resources[i], i};
+		qsort(v, (size_t)n, sizeof *v, cmp_named_resource);
+		p->catalog->by_name = v;
+	}
+	int lo = 0, hi = n;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (strcmp(v[mid].r->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && !strcmp(v[lo].r->name, name) ? v[lo].r : NULL;
 }
 
 static void check_refs(Checker *c, const PVal *root, const PVal *v);
@@ -1336,7 +1364,7 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 {
 	const Node *ref = node_get(v->param->node, "ref");
 	const char *want = str_at(ref, "kind");
-	const Resource *target = find_resource(c->p, v->s);
+	const Resource *target = find_resource(c->a, c->p, v->s);
 	const Node *at = v->node ? v->node : res_name_node(c->r);
 	if (!target || strcmp(target->kind, want)) {
 		Diag *g = target ? cerr(c, "E0305", at->span, "`%s` must name a resource of kind `%s`; `%s` is a `%s`",
@@ -1499,10 +1527,16 @@ int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d)
 		schema_arena = arena_new();
 		schema = schema_load(schema_arena);
 	}
-	catalog_load(a, p, d)->schema = schema;
-	for (int i = 0; i < p->nresources; i++)
-		if (p->resources[i] != r && !p->resources[i]->env_params)
-			compute(a, p, p->resources[i], d, false);
+	Catalog *cat = catalog_load(a, p, d);
+	cat->schema = schema;
+	if (!cat->computed) {
+		/* the first call computes them all: a scan per call would be
+		 * quadratic in the number of resources */
+		for (int i = 0; i < p->nresources; i++)
+			if (p->resources[i] != r && !p->resources[i]->env_params)
+				compute(a, p, p->resources[i], d, false);
+		cat->computed = true;
+	}
 	compute(a, p, r, d, true);
 	if (d->errors == 0) /* with any error, nothing is rendered */
 		compute_check(a, p, r, d);

@@ -54,6 +54,24 @@ Diag *diag_add(Diags *d, Severity sev, const char *code, Span sp, const char *fm
 	return g;
 }
 
+void diags_append(Diags *to, const Diags *from, int start, int end)
+{
+	for (int i = start; i < end; i++) {
+		Diag *g = from->items[i];
+		if (to->n == to->cap) {
+			int cap = to->cap ? to->cap * 2 : 16;
+			to->items = arena_grow(to->arena, to->items, (size_t)to->n, (size_t)cap, sizeof *to->items);
+			to->cap = cap;
+		}
+		g->seq = (unsigned)to->n;
+		to->items[to->n++] = g;
+		if (g->sev == SEV_ERROR)
+			to->errors++;
+		else
+			to->warnings++;
+	}
+}
+
 /* Label, help and notes live in the compilation's arena, like the Diag. */
 void diag_label(Diag *g, const char *fmt, ...)
 {

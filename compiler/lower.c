@@ -123,6 +123,77 @@ typedef struct Inputs {
 	int ninc;
 } Inputs;
 
+/* Drops the keys only the root file may hold from an included file, each
+ * with its own message, so the schema check does not report them again. */
+static void drop_root_only(Diags *d, Node *n)
+{
+	if (n->kind != N_MAP)
+		return;
+	int w = 0;
+	for (int j = 0; j < n->n; j++) {
+		const char *key = n->pairs[j].key->text;
+		bool ro = false;
+		for (size_t r = 0; r < ARRAY_LEN(root_only); r++)
+			ro |= strcmp(key, root_only[r]) == 0;
+		if (!ro) {
+			n->pairs[w++] = n->pairs[j];
+			continue;
+		}
+		Diag *e = strcmp(key, "include") == 0
+				  ? diag_error(d, "E0152", n->pairs[j].key->span, "included files cannot include")
+				  : diag_error(d, "E0151", n->pairs[j].key->span, "`%s` can only be in the root file", key);
+		diag_label(e, "not allowed in an included file");
+		diag_help(e, "an included file may hold `teams`, `systems`, `services` and `resources`");
+	}
+	n->n = w;
+}
+
+/* One included file, loaded and checked on its own (par.c): its tree and
+ * diagnostics are merged into the compilation in include order later. */
+typedef struct IncludeJob {
+	const char *path;
+	const Node *g;     /* the first include pattern that matched it */
+	Node *root;        /* NULL: not allowed, unreadable or not YAML */
+	Diags d;
+} IncludeJob;
+
+typedef struct IncludeJobs {
+	IncludeJob *jobs;
+	Schema *s;
+	const Diags *d;    /* for its credential patterns only */
+	const char *root_real;
+} IncludeJobs;
+
+static void load_include(void *ctx, int i, Arena *a)
+{
+	IncludeJobs *js = ctx;
+	IncludeJob *j = &js->jobs[i];
+	diags_init(&j->d, a);
+	j->d.creds = js->d->creds, j->d.ncreds = js->d->ncreds;
+	if (!include_allowed(&j->d, j->g, j->path, js->root_real))
+		return;
+	j->root = src_load_file(a, &j->d, j->path, NULL);
+	if (!j->root)
+		return;
+	drop_root_only(&j->d, j->root);
+	schema_check(js->s, j->root, js->s->include_root, &j->d);
+}
+
+/* The paths of one include pattern, sorted; rc as glob's (-1: not expanded). */
+typedef struct PatternPaths {
+	int rc;
+	glob_t gl;
+} PatternPaths;
+
+/*
+ * Three steps, so that the files can be loaded in parallel and the result
+ * still be exactly that of one loop over the patterns: (1) expand every
+ * pattern; (2) load and check every distinct file the patterns name, each on
+ * its own (par_run); (3) walk the patterns in order as the loop would,
+ * reporting and taking each file's results when the loop would have loaded
+ * it. A file past the MAX_INCLUDED_FILES limit is loaded in (2) but its
+ * results are dropped in (3).
+ */
 static void load_includes(Arena *a, Schema *s, Diags *d, const char *root_path, Inputs *in)
 {
 	const Node *inc = node_get(in->root, "include");
@@ -131,6 +202,42 @@ static void load_includes(Arena *a, Schema *s, Diags *d, const char *root_path, 
 	const char *dir = dir_of(a, root_path);
 	char root_real_buf[PATH_MAX];
 	const char *root_real = realpath(*dir ? dir : ".", root_real_buf);
+
+	/* (1) expand; (2) one job per distinct path */
+	PatternPaths *pp = arena_alloc(a, sizeof *pp * (size_t)inc->n);
+	StrMap job_of;
+	strmap_init(&job_of);
+	IncludeJob *jobs = NULL;
+	int njobs = 0, capjobs = 0;
+	for (int i = 0; i < inc->n; i++) {
+		const Node *g = inc->items[i];
+		pp[i].rc = -1;
+		if (g->kind != N_SCALAR || g->text[0] == '/' || g->text[0] == '~' || glob_escapes(g->text))
+			continue;
+		const char *pattern = arena_sprintf(a, "%s%s", dir, g->text);
+		/* GLOB_NOSORT + strcmp: glob's own sort follows the locale */
+		pp[i].rc = glob(pattern, GLOB_NOSORT, glob_error, &pp[i].gl);
+		if (pp[i].rc != 0)
+			continue;
+		qsort(pp[i].gl.gl_pathv, pp[i].gl.gl_pathc, sizeof(char *), cmp_str);
+		for (size_t k = 0; k < pp[i].gl.gl_pathc; k++) {
+			const char *path = pp[i].gl.gl_pathv[k];
+			if (strmap_get(&job_of, path) || !strcmp(path, root_path))
+				continue;
+			if (njobs == capjobs) {
+				int cap = capjobs ? capjobs * 2 : 64;
+				jobs = arena_grow(a, jobs, (size_t)njobs, (size_t)cap, sizeof *jobs);
+				capjobs = cap;
+			}
+			jobs[njobs] = (IncludeJob){.path = arena_strdup(a, path), .g = g};
+			njobs++;
+			strmap_put(&job_of, jobs[njobs - 1].path, (void *)(intptr_t)njobs); /* index + 1 */
+		}
+	}
+	IncludeJobs js = {jobs, s, d, root_real};
+	par_run(a, njobs, load_include, &js);
+
+	/* (3) the loop over the patterns, with each file's results */
 	StrMap seen;
 	strmap_init(&seen);
 	strmap_put(&seen, root_path, (void *)1);
@@ -146,15 +253,11 @@ static void load_includes(Arena *a, Schema *s, Diags *d, const char *root_path, 
 			diag_help(e, "include patterns are relative to the root file and cannot use `..` or `/`");
 			continue;
 		}
-		const char *pattern = arena_sprintf(a, "%s%s", dir, g->text);
-		glob_t gl;
-		/* GLOB_NOSORT + strcmp: glob's own sort follows the locale */
-		int rc = glob(pattern, GLOB_NOSORT, glob_error, &gl);
-		if (rc == GLOB_NOMATCH || (rc == 0 && gl.gl_pathc == 0)) {
+		int rc = pp[i].rc;
+		glob_t *gl = &pp[i].gl;
+		if (rc == GLOB_NOMATCH || (rc == 0 && gl->gl_pathc == 0)) {
 			Diag *w = diag_warn(d, "W0150", g->span, "include pattern `%s` matches no file", g->text);
 			diag_label(w, "nothing included");
-			if (rc == 0)
-				globfree(&gl);
 			continue;
 		}
 		if (rc != 0) {
@@ -163,52 +266,28 @@ static void load_includes(Arena *a, Schema *s, Diags *d, const char *root_path, 
 			diag_label(e, "not expanded");
 			continue;
 		}
-		qsort(gl.gl_pathv, gl.gl_pathc, sizeof(char *), cmp_str);
-		for (size_t k = 0; k < gl.gl_pathc; k++) {
-			const char *path = arena_strdup(a, gl.gl_pathv[k]);
+		for (size_t k = 0; k < gl->gl_pathc; k++) {
+			const char *path = gl->gl_pathv[k];
 			if (strmap_get(&seen, path))
 				continue;
-			strmap_put(&seen, path, (void *)1);
+			IncludeJob *j = &jobs[(intptr_t)strmap_get(&job_of, path) - 1];
+			strmap_put(&seen, j->path, (void *)1);
 			if (in->ninc == MAX_INCLUDED_FILES) {
 				Diag *e = diag_error(d, "E0154", g->span, "more than %d included files", MAX_INCLUDED_FILES);
 				diag_label(e, "the limit is reached here");
 				diag_help(e, "merge small files; each file can hold many teams, services and resources");
 				break;
 			}
-			if (!include_allowed(d, g, path, root_real))
-				continue;
-			Node *n = src_load_file(a, d, path, NULL);
-			if (!n)
-				continue;
-			if (n->kind == N_MAP) {
-				/* root-only keys get their own message, then are dropped so
-				 * the schema check does not report them a second time */
-				int w = 0;
-				for (int j = 0; j < n->n; j++) {
-					const char *key = n->pairs[j].key->text;
-					bool ro = false;
-					for (size_t r = 0; r < ARRAY_LEN(root_only); r++)
-						ro |= strcmp(key, root_only[r]) == 0;
-					if (!ro) {
-						n->pairs[w++] = n->pairs[j];
-						continue;
-					}
-					Diag *e = strcmp(key, "include") == 0
-							  ? diag_error(d, "E0152", n->pairs[j].key->span,
-								       "included files cannot include")
-							  : diag_error(d, "E0151", n->pairs[j].key->span,
-								       "`%s` can only be in the root file", key);
-					diag_label(e, "not allowed in an included file");
-					diag_help(e, "an included file may hold `teams`, `systems`, `services` and `resources`");
-				}
-				n->n = w;
-			}
-			schema_check(s, n, s->include_root, d);
-			in->incs[in->ninc++] = n;
+			diags_append(d, &j->d, 0, j->d.n);
+			if (j->root)
+				in->incs[in->ninc++] = j->root;
 		}
-		globfree(&gl);
 	}
+	for (int i = 0; i < inc->n; i++)
+		if (pp[i].rc == 0)
+			globfree(&pp[i].gl);
 	strmap_free(&seen);
+	strmap_free(&job_of);
 }
 
 /* ---- lowering ---- */

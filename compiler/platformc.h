@@ -102,6 +102,18 @@ int str_cmp_ptr(const void *a, const void *b);   /* qsort over char* */
 bool has_prefix(const char *s, const char *p);
 bool has_suffix(const char *s, const char *p);
 
+/* ------------------------------------------------------------------ par.c */
+
+/* Job i of a par_run, allocating from `a` (its worker's arena). */
+typedef void ParJob(void *ctx, int i, Arena *a);
+/* Runs jobs 0..njobs-1, each once, on up to par_threads(njobs) threads (the
+ * calling thread, in arena `a`, and workers with arenas that live until
+ * exit); returns when all are done. Jobs must share nothing writable. */
+void par_run(Arena *a, int njobs, ParJob *fn, void *ctx);
+/* Threads for njobs jobs: one per CPU this process may use (or
+ * PLATFORMC_THREADS), at most 8, at most njobs. */
+int par_threads(int njobs);
+
 /* ---------------------------------------------------------------- source.c */
 
 /* Bytes [start, end) of a file's text that hold a credential: printed as `*`. */
@@ -140,18 +152,20 @@ typedef struct Pair {
  * text: the checker types them by the schema (SPEC §2.1), never by YAML.
  */
 struct Node {
-	NodeKind kind;
 	Span span;
 	const char *text;      /* scalar: the value after unescaping */
-	size_t textlen;
+	union {
+		Node **items;  /* N_SEQ */
+		Pair *pairs;   /* N_MAP, in source order */
+	};
+	uint32_t textlen;      /* at most MAX_SCALAR_BYTES */
+	uint32_t start, end;   /* scalar: bytes of its text in the file (end 0: none) */
+	int n;                 /* items or pairs */
+	NodeKind kind;
 	bool plain;            /* scalar written without quotes */
 	bool is_null;          /* plain empty or `~`/`null`; N_MAP: an empty file */
 	bool secret;           /* looks like a credential (E0118): never echo `text` */
-	uint32_t start, end;   /* scalar: bytes of its text in the file (end 0: none) */
-	int n;                 /* items or pairs */
-	Node **items;          /* N_SEQ */
-	Pair *pairs;           /* N_MAP, in source order */
-};
+};                             /* 64 bytes: a large platform has millions */
 
 typedef struct Diags Diags;
 typedef struct Credential Credential;
@@ -217,6 +231,9 @@ void diag_label(Diag *g, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void diag_help(Diag *g, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void diag_note(Diag *g, Span sp, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void diags_sort(Diags *d);
+/* Appends diagnostics [start, end) of `from` to `to`, in order, as if they
+ * had been added to `to` (their text stays in from's arena). */
+void diags_append(Diags *to, const Diags *from, int start, int end);
 /* Prints all (sorted) diagnostics to `out` with a summary line. */
 void diags_print(Diags *d, DiagFormat fmt, bool color, void *file /* FILE* */);
 
@@ -316,6 +333,10 @@ int schema_check(Schema *s, const Node *n, const Type *t, Diags *d);
 bool schema_match(void *re, const char *s, size_t n);
 /* First match of `re` in s[from..n): true and its byte range, or false. */
 bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
+/* The same over text the caller has checked is valid UTF-8 (utf8_valid), with
+ * `from` on a character boundary: PCRE2's own check, which reads the whole
+ * subject, is skipped. */
+bool schema_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
 /* JSON Schema (draft-07) of platform.yaml, for editors. */
 void schema_emit_json(Schema *s, StrBuf *out);
 const char *type_describe(const Type *t);
@@ -860,6 +881,8 @@ typedef struct Catalog {
 	Schema *schema;        /* for schema_check of params */
 	void *seen;            /* catalog.c: diagnostics already reported */
 	void *index;           /* compute.c: resources by name and who names them */
+	void *by_name;         /* catalog.c: the resources sorted by name, for references */
+	bool computed;         /* catalog.c: every resource's values are computed */
 } Catalog;
 
 /* Loads the built-in kinds and those of `platform.catalog` (once per

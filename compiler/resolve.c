@@ -17,6 +17,7 @@
  */
 #include "platformc.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,13 @@ static const char *text_of(const Node *map, const char *key)
 	return n && n->kind == N_SCALAR ? n->text : NULL;
 }
 
+/* The text of `key`, or `dflt` when it is not there. */
+static const char *text_or(const Node *map, const char *key, const char *dflt)
+{
+	const char *t = text_of(map, key);
+	return t ? t : dflt;
+}
+
 static void format_cpu(long double milli, char *buf, size_t n)
 {
 	scalar_format_number((double)(milli / 1000.0L), buf, n);
@@ -243,12 +251,13 @@ static void check_override_envs(Resolver *r, const Node *ov, Env **envs, int nen
 	}
 }
 
-static void check_derived(Resolver *r, const char *a, const Env *e, const Node *at, const char *what)
+/* `<a>-<env>` must fit a name; the error points at the name of `obj`. */
+static void check_derived(Resolver *r, const char *a, const Env *e, const Node *obj, const char *what)
 {
 	size_t len = strlen(a) + 1 + strlen(e->name);
 	if (len > MAX_NAME_LEN) {
-		Diag *g = RERR(r, "E0208", at->span, "%s `%s-%s` would be %zu characters; the limit is %d", what, a,
-			       e->name, len, MAX_NAME_LEN);
+		Diag *g = RERR(r, "E0208", name_node(obj)->span, "%s `%s-%s` would be %zu characters; the limit is %d",
+			       what, a, e->name, len, MAX_NAME_LEN);
 		diag_label(g, "name too long for environment `%s`", e->name);
 		diag_help(g, "use a shorter name");
 	}
@@ -286,11 +295,12 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 		long long v;
 		se->autoscale = true;
 		se->cpu_target = 70;
-		if (text_of(rep, "min") && scalar_int(text_of(rep, "min"), &v))
+		const char *min = text_of(rep, "min"), *cpu = text_of(rep, "cpu"), *max = text_of(rep, "max");
+		if (min && scalar_int(min, &v))
 			se->replicas = v;
-		if (text_of(rep, "cpu") && scalar_int(text_of(rep, "cpu"), &v))
+		if (cpu && scalar_int(cpu, &v))
 			se->cpu_target = v;
-		if (!text_of(rep, "max")) {
+		if (!max) {
 			if (report) {
 				Diag *g = RERR(r, "E0216", rep->span, "replicas of `%s`%s%s%s are a range without `max`",
 					       s->name, *in_env ? " in `" : "", in_env, *in_env ? "`" : "");
@@ -298,7 +308,7 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 				diag_help(g, "write `replicas: {min: %lld, max: N}`, or a single number for a fixed count",
 					  se->replicas);
 			}
-		} else if (scalar_int(text_of(rep, "max"), &v)) {
+		} else if (scalar_int(max, &v)) {
 			se->max_replicas = v;
 			if (v < se->replicas && report) {
 				Diag *g = RERR(r, "E0216", node_get(rep, "max")->span,
@@ -323,8 +333,8 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 			se->max_replicas = 2;
 	}
 	const Node *res = node_get(n, "resources");
-	se->cpu = text_of(res, "cpu") ? text_of(res, "cpu") : "100m";
-	se->memory = text_of(res, "memory") ? text_of(res, "memory") : "128Mi";
+	se->cpu = text_or(res, "cpu", "100m");
+	se->memory = text_or(res, "memory", "128Mi");
 	scalar_quantity(se->cpu, &se->cpu_m);
 	scalar_quantity(se->memory, &se->memory_m);
 
@@ -341,7 +351,7 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 	const Node *ing = node_get(n, "ingress");
 	if (ing) {
 		se->ingress_host = text_of(ing, "host");
-		se->ingress_path = text_of(ing, "path") ? text_of(ing, "path") : "/";
+		se->ingress_path = text_or(ing, "path", "/");
 	}
 }
 
@@ -356,16 +366,17 @@ static void resolve_service(Resolver *r, Service *s)
 		s->system = lookup(r, &r->systems, "system", "E0203", node_get(eff, "system"));
 	s->description = text_of(eff, "description");
 	s->repo = text_of(eff, "repo");
-	s->lifecycle = text_of(eff, "lifecycle") ? text_of(eff, "lifecycle") : "production";
-	s->language = text_of(eff, "language") ? text_of(eff, "language") : "other";
-	s->api = text_of(eff, "api") ? text_of(eff, "api") : "rest";
+	s->lifecycle = text_or(eff, "lifecycle", "production");
+	s->language = text_or(eff, "language", "other");
+	s->api = text_or(eff, "api", "rest");
 	s->image = text_of(n, "image");
 	s->port = 8080;
-	if (text_of(eff, "port"))
-		scalar_int(text_of(eff, "port"), &s->port);
+	const char *port = text_of(eff, "port");
+	if (port)
+		scalar_int(port, &s->port);
 	const Node *health = node_get(eff, "health");
-	s->liveness = text_of(health, "liveness") ? text_of(health, "liveness") : "/health";
-	s->readiness = text_of(health, "readiness") ? text_of(health, "readiness") : "/ready";
+	s->liveness = text_or(health, "liveness", "/health");
+	s->readiness = text_or(health, "readiness", "/ready");
 
 	const Node *slo = node_get(eff, "slo");
 	if (text_of(slo, "availability")) {
@@ -416,7 +427,7 @@ static void resolve_service(Resolver *r, Service *s)
 	s->envs = arena_alloc(r->a, sizeof(ServiceEnv) * (size_t)(nenvs + 1));
 	for (int i = 0; i < nenvs; i++) {
 		service_env(r, s, &s->envs[s->nenvs++], envs[i]);
-		check_derived(r, s->name, envs[i], name_node(n), "application name");
+		check_derived(r, s->name, envs[i], n, "application name");
 	}
 }
 
@@ -463,6 +474,62 @@ static void resolve_links(Resolver *r, Service *s)
 	}
 }
 
+/* ---- services on several threads ----
+ *
+ * Services resolve independently: resolve_service and resolve_links read the
+ * name tables, the resources (resolved before) and the service itself, and
+ * write only the service. So each service is one job of par_run, with
+ * scratch diagnostics. When any job reports anything, its results are thrown
+ * away (every service restored as it was) and the two plain loops run
+ * instead, so diagnostics and the did-you-mean budget are exactly those of
+ * one loop; a platform without mistakes never takes that path. */
+
+typedef struct ServiceJobs {
+	const Resolver *r;
+	atomic_bool reported; /* a job added a diagnostic: the rest may stop */
+} ServiceJobs;
+
+static void resolve_service_job(void *ctx, int i, Arena *a)
+{
+	ServiceJobs *js = ctx;
+	if (atomic_load(&js->reported))
+		return;
+	Diags d;
+	diags_init(&d, a);
+	Resolver jr = *js->r;
+	jr.a = a, jr.d = &d, jr.errors = 0;
+	jr.suggest_budget = 0; /* its messages are thrown away */
+	Service *s = jr.p->services[i];
+	resolve_service(&jr, s);
+	resolve_links(&jr, s);
+	if (d.n)
+		atomic_store(&js->reported, true);
+}
+
+static void resolve_services(Resolver *r)
+{
+	Platform *p = r->p;
+	int n = p->nservices;
+	if (par_threads(n) > 1) {
+		Service *saved = xmalloc(sizeof *saved * (size_t)n);
+		for (int i = 0; i < n; i++)
+			saved[i] = *p->services[i];
+		ServiceJobs js = {.r = r};
+		atomic_init(&js.reported, false);
+		par_run(r->a, n, resolve_service_job, &js);
+		bool clean = !atomic_load(&js.reported);
+		for (int i = 0; !clean && i < n; i++)
+			*p->services[i] = saved[i];
+		free(saved);
+		if (clean)
+			return;
+	}
+	for (int i = 0; i < n; i++)
+		resolve_service(r, p->services[i]);
+	for (int i = 0; i < n; i++)
+		resolve_links(r, p->services[i]);
+}
+
 /* ---- resources ---- */
 
 static bool kind_exists(Resolver *r, const char *kind)
@@ -507,7 +574,7 @@ static void resolve_resource(Resolver *r, Resource *res)
 	}
 	res->params = node_merge(r->a, node_get(r->p->defaults_resources, res->kind), node_get(n, "params"));
 	for (int i = 0; i < res->nenvs; i++)
-		check_derived(r, res->name, res->envs[i], name_node(n), "claim name");
+		check_derived(r, res->name, res->envs[i], n, "claim name");
 }
 
 /* ---- quotas (SPEC §2.5) ---- */
@@ -678,7 +745,7 @@ int resolve_platform(Arena *a, Platform *p, Diags *d)
 		p->systems[i]->owner = lookup(&r, &r.teams, "team", "E0201", node_get(p->systems[i]->node, "owner"));
 	for (int i = 0; i < p->nteams; i++)
 		for (int e = 0; e < p->nenvs; e++)
-			check_derived(&r, p->teams[i]->name, &p->envs[e], name_node(p->teams[i]->node), "namespace");
+			check_derived(&r, p->teams[i]->name, &p->envs[e], p->teams[i]->node, "namespace");
 	/* defaults.service.overrides.<env>: every service running in <env>
 	 * gets it (under its own overrides); the names must be environments */
 	const Node *dov = node_get(p->defaults_service, "overrides");
@@ -696,10 +763,7 @@ int resolve_platform(Arena *a, Platform *p, Diags *d)
 		resolve_resource(&r, p->resources[i]);
 	for (int i = 0, clean = !r.errors; i < p->nresources && clean; i++) /* params, per kind (catalog.c) */
 		r.errors += catalog_check_resource(a, p, p->resources[i], d);
-	for (int i = 0; i < p->nservices; i++)
-		resolve_service(&r, p->services[i]);
-	for (int i = 0; i < p->nservices; i++)
-		resolve_links(&r, p->services[i]);
+	resolve_services(&r);
 	if (!r.errors)
 		check_quotas(&r);
 	resolve_exceptions(&r);

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,17 +86,22 @@ static double scalar_pow10(int k)
 	return p;
 }
 
-/* The "C" locale, created once: strtod_l/snprintf must never see the
- * user's LC_NUMERIC. */
+/* The "C" locale, created once (by whichever thread needs it first):
+ * strtod_l/snprintf must never see the user's LC_NUMERIC. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	if (!c_locale)
+		die_oom();
+}
+
 static locale_t scalar_c_locale(void)
 {
-	static locale_t c;
-	if (!c) {
-		c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-		if (!c)
-			die_oom();
-	}
-	return c;
+	pthread_once(&c_locale_once, make_c_locale);
+	return c_locale;
 }
 
 bool scalar_number(const char *s, double *out)

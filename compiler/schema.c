@@ -89,15 +89,12 @@ bool schema_match(void *re, const char *s, size_t n)
 	return rc >= 0;
 }
 
-bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
+static bool search(void *re, const char *s, size_t n, size_t from, uint32_t options, size_t *mstart, size_t *mend)
 {
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
 	if (!md)
 		die_oom();
-	/* the first search of a subject checks it is UTF-8 (a failed check is no
-	 * match); later ones from inside it skip the check, which reads the
-	 * whole subject each time */
-	int rc = pcre2_match(re, (PCRE2_SPTR)s, n, from, from ? PCRE2_NO_UTF_CHECK : 0, md, NULL);
+	int rc = pcre2_match(re, (PCRE2_SPTR)s, n, from, options, md, NULL);
 	if (rc >= 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 		*mstart = ov[0];
@@ -105,6 +102,19 @@ bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstar
 	}
 	pcre2_match_data_free(md);
 	return rc >= 0;
+}
+
+bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
+{
+	/* the first search of a subject checks it is UTF-8 (a failed check is no
+	 * match); later ones from inside it skip the check, which reads the
+	 * whole subject each time */
+	return search(re, s, n, from, from ? PCRE2_NO_UTF_CHECK : 0, mstart, mend);
+}
+
+bool schema_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
+{
+	return search(re, s, n, from, PCRE2_NO_UTF_CHECK, mstart, mend);
 }
 
 static const char *scalar_text(const Node *n)
@@ -400,14 +410,16 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 
 static void check_range(Checker *c, const Node *n, const Type *t, double v, const char *field)
 {
-	char lo[32], hi[32];
-	scalar_format_number(t->min, lo, sizeof lo);
-	scalar_format_number(t->max, hi, sizeof hi);
+	/* the bound is formatted only for a message: formatting a double costs
+	 * more than the rest of the check */
+	char bound[32];
 	if (t->has_min && v < t->min) {
-		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the minimum is %s", field, n->text, lo);
+		scalar_format_number(t->min, bound, sizeof bound);
+		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the minimum is %s", field, n->text, bound);
 		diag_label(g, "too small");
 	} else if (t->has_max && v > t->max) {
-		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the maximum is %s", field, n->text, hi);
+		scalar_format_number(t->max, bound, sizeof bound);
+		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the maximum is %s", field, n->text, bound);
 		diag_label(g, "too large");
 	}
 }
@@ -427,7 +439,7 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_NAME:
 		if (n->textlen > MAX_NAME_LEN) {
-			g = CERR(c, "E0107", n->span, "name `%s` is %zu characters; the limit is %d", s, n->textlen,
+			g = CERR(c, "E0107", n->span, "name `%s` is %u characters; the limit is %d", s, n->textlen,
 				 MAX_NAME_LEN);
 			diag_label(g, "too long");
 		} else if (!scalar_is_name(s, n->textlen)) {
@@ -570,7 +582,7 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 			continue; /* reported by source.c (E0118) */
 		const Field *f = NULL;
 		for (int j = 0; j < t->nfields && !f; j++)
-			if (strcmp(t->fields[j].name, k->text) == 0)
+			if (t->fields[j].name[0] == k->text[0] && strcmp(t->fields[j].name, k->text) == 0)
 				f = &t->fields[j];
 		if (!f) {
 			Diag *g = CERR(c, "E0101", k->span, "unknown key `%s`", k->text);

@@ -30,15 +30,15 @@
 
 static void index_lines(Arena *a, SourceFile *f)
 {
+	const char *end = f->text + f->len, *p;
 	int n = 1;
-	for (size_t i = 0; i < f->len; i++)
-		n += f->text[i] == '\n';
+	for (p = f->text; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		n++;
 	f->line_starts = arena_alloc(a, sizeof(int) * (size_t)(n + 1));
 	int k = 0;
 	f->line_starts[k++] = 0;
-	for (size_t i = 0; i < f->len; i++)
-		if (f->text[i] == '\n')
-			f->line_starts[k++] = (int)i + 1;
+	for (p = f->text; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		f->line_starts[k++] = (int)(p - f->text) + 1;
 	f->nlines = n;
 }
 
@@ -112,6 +112,11 @@ static char *normalise(Arena *a, const char *bytes, size_t len, size_t *out_len)
 	if (len >= 3 && memcmp(bytes, "\xEF\xBB\xBF", 3) == 0)
 		bytes += 3, len -= 3;
 	char *t = arena_alloc(a, len + 1);
+	if (!memchr(bytes, '\r', len)) {
+		memcpy(t, bytes, len);
+		*out_len = len;
+		return t;
+	}
 	size_t k = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (bytes[i] == '\r') {
@@ -150,6 +155,8 @@ static long find_control(const char *s, size_t n, size_t *off)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)p[i] - 0x20u < 0x5Fu)
+			continue; /* printable ASCII, most of any file */
 		long c = control_at(p, i, n);
 		if (c >= 0) {
 			*off = i;
@@ -184,7 +191,8 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* All matches of all patterns in `text`, sorted by end. */
+/* All matches of all patterns in `text`, sorted by end. `text` is valid
+ * UTF-8: callers scan only text that passed utf8_valid or was sanitised. */
 static RawSecret *scan_secrets(Arena *a, const Diags *d, const char *text, size_t len, int *n)
 {
 	RawSecret *out = NULL;
@@ -192,7 +200,7 @@ static RawSecret *scan_secrets(Arena *a, const Diags *d, const char *text, size_
 	*n = 0;
 	for (int c = 0; c < d->ncreds; c++) {
 		size_t from = 0, ms, me;
-		while (from <= len && schema_search(d->creds[c].re, text, len, from, &ms, &me)) {
+		while (from <= len && schema_search_utf8(d->creds[c].re, text, len, from, &ms, &me)) {
 			if (*n == cap) {
 				int nc = cap ? cap * 2 : 8;
 				out = arena_grow(a, out, (size_t)cap, (size_t)nc, sizeof *out);
@@ -241,7 +249,7 @@ static void mask_unparsed(Arena *a, Diags *d, SourceFile *f, const char *text)
 
 typedef struct Frame {
 	Node *node;
-	int cap;
+	int base;          /* its children start at Builder.kids[base] */
 	Node *pending_key; /* N_MAP: key waiting for its value */
 } Frame;
 
@@ -259,32 +267,33 @@ typedef struct Builder {
 	int nraw;
 	SecretRange *mask;    /* claimed scalars' ranges */
 	int nmask, capmask;
+	Node **kids;          /* children of the open collections, innermost last (heap) */
+	int nkids, capkids;
 } Builder;
 
+static void push_kid(Builder *b, Node *n)
+{
+	if (b->nkids == b->capkids) {
+		b->capkids = b->capkids ? b->capkids * 2 : 256;
+		b->kids = xrealloc(b->kids, sizeof *b->kids * (size_t)b->capkids);
+	}
+	b->kids[b->nkids++] = n;
+}
+
+/* Children wait on one stack shared by the open collections; a closed
+ * collection gets an array of exactly its size (close_collection). */
 static void node_append(Builder *b, Frame *fr, Node *child)
 {
-	Node *n = fr->node;
-	if (n->kind == N_SEQ) {
-		if (n->n == fr->cap) {
-			int cap = fr->cap ? fr->cap * 2 : 4;
-			n->items = arena_grow(b->a, n->items, (size_t)n->n, (size_t)cap, sizeof *n->items);
-			fr->cap = cap;
-		}
-		n->items[n->n++] = child;
+	if (fr->node->kind == N_SEQ) {
+		push_kid(b, child);
 		return;
 	}
 	if (!fr->pending_key) {
 		fr->pending_key = child;
 		return;
 	}
-	if (n->n == fr->cap) {
-		int cap = fr->cap ? fr->cap * 2 : 4;
-		n->pairs = arena_grow(b->a, n->pairs, (size_t)n->n, (size_t)cap, sizeof *n->pairs);
-		fr->cap = cap;
-	}
-	n->pairs[n->n].key = fr->pending_key;
-	n->pairs[n->n].val = child;
-	n->n++;
+	push_kid(b, fr->pending_key);
+	push_kid(b, child);
 	fr->pending_key = NULL;
 }
 
@@ -496,12 +505,17 @@ static Node *new_scalar(Builder *b, struct fy_token *val, bool is_key)
 	    em->input_pos <= b->f->len &&
 	    memmem(b->f->text + sm->input_pos, em->input_pos - sm->input_pos, "\'\'", 2))
 		text = single_quoted_text(b->a, b->f->text + sm->input_pos, em->input_pos - sm->input_pos, &len);
+	else if (style == FYSS_PLAIN && sm && em && em->line == sm->line && em->input_pos >= sm->input_pos &&
+		 em->input_pos <= b->f->len)
+		/* a plain scalar on one line is its source text (no escapes, no
+		 * folding): libfyaml would copy it into a buffer of its own */
+		text = b->f->text + sm->input_pos, len = em->input_pos - sm->input_pos;
 	else if (val)
 		text = fy_token_get_text(val, &len);
 	if (!text)
 		text = "", len = 0;
 	if (sm) {
-		n->span = span_of_token(b->f, val);
+		n->span = span_from_marks(b->f, sm, em);
 		n->start = (uint32_t)sm->input_pos;
 		n->end = (uint32_t)(em && em->input_pos > sm->input_pos ? em->input_pos : sm->input_pos);
 		if (style == FYSS_LITERAL || style == FYSS_FOLDED)
@@ -520,7 +534,7 @@ static Node *new_scalar(Builder *b, struct fy_token *val, bool is_key)
 		len = 0, text = "";
 	}
 	n->text = arena_strndup(b->a, text, len);
-	n->textlen = len;
+	n->textlen = (uint32_t)len; /* at most MAX_SCALAR_BYTES */
 	n->plain = style == FYSS_PLAIN;
 	n->is_null = n->plain && is_null_text(text, len);
 	if (!n->plain && len == 0)
@@ -543,17 +557,43 @@ static Node *open_collection(Builder *b, NodeKind kind, struct fy_event *ev)
 		return NULL;
 	}
 	b->stack[b->depth].node = n;
-	b->stack[b->depth].cap = 0;
+	b->stack[b->depth].base = b->nkids;
 	b->stack[b->depth].pending_key = NULL;
 	b->depth++;
 	return n;
 }
 
-/* Duplicate keys: both places are shown. A hash set keeps this linear. */
+static void report_duplicate(Builder *b, const Node *k, const Node *prev)
+{
+	Diag *g = k->secret ? diag_error(b->d, "E0012", k->span, "duplicate key")
+			    : diag_error(b->d, "E0012", k->span, "duplicate key `%s`", k->text);
+	diag_label(g, "defined again here");
+	diag_note(g, prev->span, "first defined here");
+	b->failed = true;
+}
+
+/* Duplicate keys: both places are shown, the first definition as the
+ * earlier one. Most mappings are small and are searched pairwise; a hash
+ * set keeps large ones linear. */
+#define DUP_PAIRWISE_MAX 16
+
 static void check_duplicates(Builder *b, Node *map)
 {
 	if (map->n < 2)
 		return;
+	if (map->n <= DUP_PAIRWISE_MAX) {
+		for (int i = 1; i < map->n; i++) {
+			const Node *k = map->pairs[i].key;
+			for (int j = 0; k->kind == N_SCALAR && j < i; j++) {
+				const Node *p = map->pairs[j].key;
+				if (p->kind == N_SCALAR && p->text[0] == k->text[0] && strcmp(p->text, k->text) == 0) {
+					report_duplicate(b, k, p);
+					break;
+				}
+			}
+		}
+		return;
+	}
 	StrMap seen;
 	strmap_init(&seen);
 	for (int i = 0; i < map->n; i++) {
@@ -562,11 +602,7 @@ static void check_duplicates(Builder *b, Node *map)
 			continue;
 		Node *prev = strmap_put(&seen, k->text, k);
 		if (prev) {
-			Diag *g = k->secret ? diag_error(b->d, "E0012", k->span, "duplicate key")
-					    : diag_error(b->d, "E0012", k->span, "duplicate key `%s`", k->text);
-			diag_label(g, "defined again here");
-			diag_note(g, prev->span, "first defined here");
-			b->failed = true;
+			report_duplicate(b, k, prev);
 			strmap_put(&seen, k->text, prev);
 		}
 	}
@@ -575,7 +611,21 @@ static void check_duplicates(Builder *b, Node *map)
 
 static void close_collection(Builder *b)
 {
-	Node *n = b->stack[--b->depth].node;
+	const Frame *fr = &b->stack[--b->depth];
+	Node *n = fr->node;
+	int nk = b->nkids - fr->base;
+	if (nk && n->kind == N_SEQ) {
+		n->items = arena_alloc(b->a, sizeof *n->items * (size_t)nk);
+		memcpy(n->items, b->kids + fr->base, sizeof *n->items * (size_t)nk);
+		n->n = nk;
+	} else if (nk) {
+		Node **kids = b->kids + fr->base;
+		n->n = nk / 2;
+		n->pairs = arena_alloc(b->a, sizeof *n->pairs * (size_t)n->n);
+		for (int i = 0; i < n->n; i++)
+			n->pairs[i] = (Pair){kids[2 * i], kids[2 * i + 1]};
+	}
+	b->nkids = fr->base;
 	if (n->kind == N_MAP)
 		check_duplicates(b, n);
 	attach(b, n);
@@ -705,7 +755,7 @@ static Node *parse_yaml(Builder *b)
 	fy_diag_set_collect_errors(diag, true);
 
 	struct fy_parse_cfg cfg = {
-		.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION(0) | FYPCF_DISABLE_RECYCLING,
+		.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION(0),
 		.diag = diag,
 	};
 	struct fy_parser *p = fy_parser_create(&cfg);
@@ -727,6 +777,7 @@ static Node *parse_yaml(Builder *b)
 	if (fy_parser_get_stream_error(p))
 		report_parser_errors(b, diag);
 	fy_parser_destroy(p);
+	free(b->kids);
 	fy_diag_destroy(diag);
 
 	/* matches no scalar claimed: comments, or text the parser never reached */
@@ -888,9 +939,12 @@ Node *node_get(const Node *map, const char *key)
 {
 	if (!map || map->kind != N_MAP)
 		return NULL;
-	for (int i = 0; i < map->n; i++)
-		if (map->pairs[i].key->kind == N_SCALAR && strcmp(map->pairs[i].key->text, key) == 0)
+	for (int i = 0; i < map->n; i++) {
+		const Node *k = map->pairs[i].key;
+		/* the first byte rules out most keys without a call */
+		if (k->kind == N_SCALAR && k->text[0] == key[0] && strcmp(k->text, key) == 0)
 			return map->pairs[i].val;
+	}
 	return NULL;
 }
 

@@ -199,7 +199,13 @@ bool utf8_valid(const char *s, size_t n, size_t *bad_offset)
 		size_t need;
 		unsigned min;
 		if (c < 0x80) {
-			i++;
+			/* ASCII, 8 bytes at a time */
+			uint64_t w;
+			for (i++; i + 8 <= n; i += 8) {
+				memcpy(&w, p + i, 8);
+				if (w & 0x8080808080808080ull)
+					break;
+			}
 			continue;
 		} else if ((c & 0xE0) == 0xC0) {
 			need = 1, min = 0x80, c &= 0x1F;

@@ -662,6 +662,18 @@ if want secrets; then
 fi
 
 # ---- determinism: locale, time zone, umask, CRLF, checkout path -------------
+if want threads; then
+	name="" details=""
+	while IFS= read -r line; do
+		case $line in
+		"ok   "*) ok "${line#ok   }" ;;
+		"FAIL "*) [ -n "$name" ] && fail "$name" "$details"; name=${line#FAIL } details="" ;;
+		*) details+="${line#     }"$'\n' ;;
+		esac
+	done < <(ROOT=$ROOT bash tests/threads.sh "$TMP" 2>&1)
+	[ -n "$name" ] && fail "$name" "$details"
+fi
+
 if want determinism; then
 	# NUL-separated: generated names may hold spaces (`${{ values.name }}.yaml.njk`)
 	tree_hash() { (cd "$1" && find . -type f ! -name .platformc-manifest -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16); }
@@ -739,7 +751,7 @@ if want asan; then
 				[ -f "$f" ] && grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$f" && grep -v '^LLVMSymbolizer' "$f"
 			done | head -40
 		}
-		for g in unit errors golden emitter determinism diff graph; do
+		for g in unit errors golden emitter determinism diff graph threads; do
 			out=$(san_env "$g" PLATFORMC="$ABIN" UNIT="$AUNIT" TESTS_ONLY="^$g\$" bash tests/run.sh 2>&1)
 			summary=$(tail -1 <<<"$out")
 			reports=$(san_reports "$g")

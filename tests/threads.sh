@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Threads: the included files are parsed and checked on several threads
+# (compiler/par.c), and the result must not depend on it. Diagnostics (every
+# format, with errors in many included files), exit codes and rendered trees
+# are compared byte for byte between PLATFORMC_THREADS=1 (one loop, no
+# thread at all), 2 and 8. `make tsan` runs this with a ThreadSanitizer build.
+# Usage: tests/threads.sh TMPDIR; prints "ok   threads/..." / "FAIL threads/..." lines.
+set -u
+T=$1/threads
+rm -rf "$T"; mkdir -p "$T"
+P=${PLATFORMC:?}
+ROOT=${ROOT:-$PWD}
+
+# run NAME DIR ARGS...: the combined output and exit code per thread count must agree
+run() {
+	local name=$1 dir=$2; shift 2
+	local base="" out
+	for n in 1 2 8; do
+		out=$(cd "$dir" && PLATFORMC_THREADS=$n "$P" "$@" 2>&1; echo "exit: $?")
+		if [ $n = 1 ]; then
+			base=$out
+		elif [ "$out" != "$base" ]; then
+			echo "FAIL threads/$name (PLATFORMC_THREADS=$n differs from 1)"
+			diff <(printf '%s\n' "$base") <(printf '%s\n' "$out") | head -20 | sed 's/^/     /'
+			return
+		fi
+	done
+	echo "ok   threads/$name ($(printf '%s\n' "$base" | wc -l) lines, $(printf '%s\n' "$base" | tail -1))"
+}
+
+# a valid platform of 1000 services in 50 included files
+python3 "$ROOT/tests/bench/gen.py" 1000 "$T/valid" >/dev/null
+run check-1000-services "$T/valid" check platform.yaml
+
+# the same with mistakes in most included files: unknown keys, invalid
+# names, duplicate keys, a credential, a syntax error, root-only keys, an
+# empty file, a broken reference (resolve runs only on clean input, so the
+# reference is checked on its own copy)
+cp -r "$T/valid" "$T/broken"
+i=0
+for f in "$T/broken"/teams/*.yaml; do
+	i=$((i + 1))
+	case $((i % 8)) in
+	0) sed -i '0,/^  - name: /s//  - colour: blue\n    name: /' "$f" ;;
+	1) sed -i '0,/name: team-/s//name: Team_/' "$f" ;;
+	2) sed -i '0,/^    port: /s//    port: 1\n    port: /' "$f" ;;
+	3) sed -i "0,/^    port: /s//    description: AKIA""IOSFODNN7EXAMPLE\n    port: /" "$f" ;;
+	4) printf 'services: [\n' >>"$f" ;;
+	5) printf 'environments: []\ninclude: [x.yaml]\n' >>"$f" ;;
+	6) : >"$f" ;;
+	esac
+done
+for fmt in human json github; do
+	run "errors-in-included-files-$fmt" "$T/broken" check platform.yaml --diagnostics "$fmt"
+done
+cp -r "$T/valid" "$T/badref"
+f=$(ls "$T/badref"/teams/*.yaml | sed -n 7p)
+sed -i '0,/^    team: team-/s//    team: nobody-/' "$f"
+run unknown-team-in-an-included-file "$T/badref" check platform.yaml
+
+# the rendered tree of the example with included files
+ex=$ROOT/examples/company
+hashes=""
+for n in 1 2 8; do
+	rm -rf "$T/out$n"
+	PLATFORMC_THREADS=$n "$P" render "$ex/platform.yaml" -o "$T/out$n" >/dev/null 2>&1
+	hashes+="$(cd "$T/out$n" && find . -type f ! -name .platformc-manifest -print0 | LC_ALL=C sort -z |
+		xargs -0 sha256sum | sha256sum | cut -c1-16) "
+done
+set -- $hashes
+[ "$1" = "$2" ] && [ "$1" = "$3" ] && echo "ok   threads/render-company" ||
+	echo "FAIL threads/render-company (trees differ: $hashes)"
