@@ -219,17 +219,6 @@ static const char *claim_path(Arena *a, const Kind *k, const char *from)
 	return out;
 }
 
-/* A map transform's value: booleans and numbers keep their type. */
-static DNode *typed(Arena *a, const Node *n)
-{
-	bool b;
-	double v;
-	if (n->plain && scalar_bool(n->text, &b))
-		return doc_bool(a, b);
-	if (n->plain && scalar_number(n->text, &v))
-		return doc_num(a, v);
-	return doc_str(a, n->text);
-}
 
 /* A YAML tree from a kind file, copied into the output. */
 static DNode *copy_node(Arena *a, const Node *n)
@@ -248,7 +237,7 @@ static DNode *copy_node(Arena *a, const Node *n)
 			doc_push(a, s, copy_node(a, n->items[i]));
 		return s;
 	}
-	return typed(a, n);
+	return doc_typed_scalar(a, n);
 }
 
 static DNode *patch(Arena *a, const char *from, const char *to)
@@ -310,7 +299,7 @@ static DNode *pt_resource(Arena *a, const Platform *p, const Kind *k, const KMan
 			doc_set_str(a, t, "type", "map");
 			DNode *mm = doc_set_map(a, t, "map");
 			for (int j = 0; j < kp->map->n; j++)
-				doc_set(a, mm, kp->map->pairs[j].key->text, typed(a, kp->map->pairs[j].val));
+				doc_set(a, mm, kp->map->pairs[j].key->text, doc_typed_scalar(a, kp->map->pairs[j].val));
 		}
 		if (kp->convert) {
 			ts = ts ? ts : doc_set_seq(a, pt, "transforms");

@@ -1010,17 +1010,6 @@ static DNode *of_result(Arena *a, EvalResult r)
 	}
 }
 
-/* A literal scalar: `true`, `false` and numbers written plain keep their type. */
-static DNode *literal(Arena *a, const Node *n)
-{
-	bool b;
-	double v;
-	if (n->plain && scalar_bool(n->text, &b))
-		return doc_bool(a, b);
-	if (n->plain && scalar_number(n->text, &v))
-		return doc_num(a, v);
-	return doc_str(a, n->text);
-}
 
 /* Evaluates a template; NULL when absent. In a JSON document (json) any
  * absent part makes the whole absent. */
@@ -1034,7 +1023,7 @@ static DNode *ev(Ctx *c, const Tmpl *t, const PVal *scope, const Param *target, 
 		long long ms;
 		if (target && target->type == T_DURATION && scalar_duration(t->node->text, &ms))
 			return doc_int(c->a, ms / 1000);
-		return typed_for(c->a, literal(c->a, t->node), target);
+		return typed_for(c->a, doc_typed_scalar(c->a, t->node), target);
 	}
 	case TK_TEXT: {
 		if (t->nparts == 1 && t->parts[0].e)

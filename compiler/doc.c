@@ -80,6 +80,17 @@ DNode *doc_bool(Arena *a, bool v)
 	return d;
 }
 
+DNode *doc_typed_scalar(Arena *a, const Node *n)
+{
+	bool b;
+	double v;
+	if (n->plain && scalar_bool(n->text, &b))
+		return doc_bool(a, b);
+	if (n->plain && scalar_number(n->text, &v))
+		return doc_num(a, v);
+	return doc_str(a, n->text);
+}
+
 DNode *doc_null(Arena *a)
 {
 	return doc_new(a, D_NULL);

@@ -532,6 +532,9 @@ DNode *doc_strf(Arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
 DNode *doc_int(Arena *a, long long v);
 DNode *doc_num(Arena *a, double v);                /* formatted by scalar_format_number */
 DNode *doc_bool(Arena *a, bool v);
+/* An input scalar as a value: `true`, `false` and numbers written plain keep
+ * their type (catalog map transforms and templates), anything else is text. */
+DNode *doc_typed_scalar(Arena *a, const Node *n);
 DNode *doc_null(Arena *a);
 /* Appends (or replaces an existing key's value in place); returns val. */
 DNode *doc_set(Arena *a, DNode *map, const char *key, DNode *val);
