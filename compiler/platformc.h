@@ -55,6 +55,17 @@ char *arena_sprintf(Arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
 char *arena_vsprintf(Arena *a, const char *fmt, va_list ap);
 /* Grows an arena-owned array (old block is abandoned in the arena). */
 void *arena_grow(Arena *a, void *old, size_t old_n, size_t new_n, size_t elem);
+/*
+ * A scope inside an arena's lifetime: arena_release frees everything
+ * allocated since arena_mark (marks nest; release the inner one first).
+ * Nothing allocated in the scope may be used after it.
+ */
+typedef struct ArenaMark {
+	void *block, *next;
+	size_t used;
+} ArenaMark;
+ArenaMark arena_mark(Arena *a);
+void arena_release(Arena *a, ArenaMark m);
 
 void *xmalloc(size_t n);                          /* abort on OOM */
 void *xrealloc(void *p, size_t n);
