@@ -109,6 +109,7 @@ const char *did_you_mean(const char *word, const char *const *cands, int n);
 
 bool utf8_valid(const char *s, size_t n, size_t *bad_offset);
 uint64_t hash_bytes(const void *p, size_t n);    /* FNV-1a 64 */
+uint64_t hash64(const void *p, size_t n);        /* XXH64, seed 0: fast, for file contents */
 int str_cmp_ptr(const void *a, const void *b);   /* qsort over char* */
 bool has_prefix(const char *s, const char *p);
 bool has_suffix(const char *s, const char *p);

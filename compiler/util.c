@@ -239,6 +239,92 @@ uint64_t hash_bytes(const void *p, size_t n)
 	return h;
 }
 
+/*
+ * XXH64 (Yann Collet's xxHash, 64-bit, seed 0), written from its
+ * specification: four lanes over 32-byte stripes, then the tail, then the
+ * avalanche. Several bytes per cycle, so hashing every output file costs
+ * little next to emitting it. Not cryptographic: it tells whether bytes
+ * changed, not whether someone made them collide (see writer.c).
+ */
+#define P64_1 0x9E3779B185EBCA87ull
+#define P64_2 0xC2B2AE3D27D4EB4Full
+#define P64_3 0x165667B19E3779F9ull
+#define P64_4 0x85EBCA77C2B2AE63ull
+#define P64_5 0x27D4EB2F165667C5ull
+
+static uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t load64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i]; /* little-endian on any host; compilers make it one load */
+	return v;
+}
+
+static uint32_t load32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t xxh_round(uint64_t acc, uint64_t input)
+{
+	acc += input * P64_2;
+	acc = rotl64(acc, 31);
+	return acc * P64_1;
+}
+
+static uint64_t xxh_merge(uint64_t acc, uint64_t v)
+{
+	acc ^= xxh_round(0, v);
+	return acc * P64_1 + P64_4;
+}
+
+uint64_t hash64(const void *data, size_t n)
+{
+	const unsigned char *p = data, *end = p + n;
+	uint64_t h;
+	if (n >= 32) {
+		uint64_t v1 = P64_1 + P64_2, v2 = P64_2, v3 = 0, v4 = (uint64_t)0 - P64_1;
+		for (; end - p >= 32; p += 32) {
+			v1 = xxh_round(v1, load64(p));
+			v2 = xxh_round(v2, load64(p + 8));
+			v3 = xxh_round(v3, load64(p + 16));
+			v4 = xxh_round(v4, load64(p + 24));
+		}
+		h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
+		h = xxh_merge(h, v1);
+		h = xxh_merge(h, v2);
+		h = xxh_merge(h, v3);
+		h = xxh_merge(h, v4);
+	} else {
+		h = P64_5;
+	}
+	h += (uint64_t)n;
+	for (; end - p >= 8; p += 8) {
+		h ^= xxh_round(0, load64(p));
+		h = rotl64(h, 27) * P64_1 + P64_4;
+	}
+	if (end - p >= 4) {
+		h ^= (uint64_t)load32(p) * P64_1;
+		h = rotl64(h, 23) * P64_2 + P64_3;
+		p += 4;
+	}
+	for (; p < end; p++) {
+		h ^= *p * P64_5;
+		h = rotl64(h, 11) * P64_1;
+	}
+	h ^= h >> 33;
+	h *= P64_2;
+	h ^= h >> 29;
+	h *= P64_3;
+	h ^= h >> 32;
+	return h;
+}
+
 int str_cmp_ptr(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
