@@ -550,13 +550,18 @@ void doc_json_string(StrBuf *out, const char *s);
 
 /* -------------------------------------------------------------- fileset.c */
 
-/* The in-memory output tree: relative path -> bytes. Backends add; the
- * writer is the only code that touches the disk. */
+/* The output tree: relative path -> bytes. Backends add; the writer is the
+ * only code that touches the disk. */
 typedef struct OutFile {
 	const char *path;      /* relative, '/'-separated, no '..', no leading '/' */
-	char *data;            /* heap (freed by fileset_free) */
+	char *data;            /* heap (freed by fileset_free); NULL once a sink took it */
 	size_t len;
+	uint64_t hash;         /* hash64(data, len) */
 } OutFile;
+
+/* Called by fileset_add with each new file (fs->files[index]) while its
+ * bytes are still there; the file set frees the bytes when it returns. */
+typedef void (*FileSink)(void *ctx, const FileSet *fs, int index);
 
 /*
  * A unit of deployment: one folder with a kustomization.yaml that
@@ -584,10 +589,14 @@ typedef struct Unit {
 } Unit;
 
 struct FileSet {
-	Arena *arena;
+	Arena *arena;          /* the backends' working arena (documents) */
+	FileSink sink;         /* NULL: keep every file's bytes */
+	void *sink_ctx;
 	OutFile *files;
 	int n, cap;
-	StrMap index;
+	uint32_t *slots;       /* path index: file number + 1, 0 = empty */
+	size_t nslots;
+	struct PoolBlock *pool; /* paths and unit strings: outlive backend scopes */
 	const char *header;    /* generated-file comment text */
 	Unit *units;
 	int nunits, unitcap;
@@ -595,14 +604,17 @@ struct FileSet {
 
 void fileset_init(FileSet *fs, Arena *a);
 void fileset_free(FileSet *fs);
-/* Takes ownership of data (heap). Aborts on a duplicate path (a backend bug). */
+/* From now on each added file goes to sink, and its bytes are freed. */
+void fileset_set_sink(FileSet *fs, FileSink sink, void *ctx);
+/* Takes ownership of data (heap). Aborts on a duplicate path (a backend bug).
+ * The path is copied. */
 void fileset_add(FileSet *fs, const char *path, char *data, size_t len);
 void fileset_add_text(FileSet *fs, const char *path, const char *text);
 /* In doc.c: emit a document (with fs->header as its comment) and add it. */
 void fileset_add_yaml(FileSet *fs, const char *path, DNode *doc);
 void fileset_add_yaml_multi(FileSet *fs, const char *path, DNode *const *docs, int n);
 void fileset_add_json(FileSet *fs, const char *path, const DNode *doc);
-/* Registers a deployment unit (copied). */
+/* Registers a deployment unit (copied, strings too). */
 void fileset_add_unit(FileSet *fs, const Unit *u);
 /* Sorts by path (byte order). */
 void fileset_sort(FileSet *fs);
