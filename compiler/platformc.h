@@ -626,9 +626,11 @@ typedef enum WriterMode { WR_WRITE, WR_CHECK } WriterMode;
 
 typedef struct WriterReport {
 	int added, changed, removed, unchanged;
+	int vouched;           /* unchanged files the stat cache vouched for (not read) */
 	/* WR_CHECK: the differing paths, each prefixed "added: ", "changed: ", "stale: " */
 	char **lines;
 	int nlines;
+	char *warning;         /* NULL, or what went wrong after a successful render */
 } WriterReport;
 
 /*
@@ -639,6 +641,19 @@ typedef struct WriterReport {
 int writer_run(const FileSet *fs, const char *outdir, WriterMode mode, WriterReport *rep,
 	       char *err, size_t errlen);
 void writer_report_free(WriterReport *rep);
+
+/*
+ * The same as a session, so that files reach the disk as they are made:
+ * writer_begin before the backends run (a failure there is in err at once:
+ * writer_failed), writer_add as the file set's sink
+ * (fileset_set_sink(fs, writer_add, w)), writer_end after the last file;
+ * writer_end returns what writer_run would, and frees the session.
+ */
+typedef struct Writer Writer;
+Writer *writer_begin(const char *outdir, WriterMode mode, char *err, size_t errlen);
+bool writer_failed(const Writer *w);
+void writer_add(void *w, const FileSet *fs, int index);
+int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 
 #define MANIFEST_NAME ".platformc-manifest"
 
