@@ -185,6 +185,9 @@ void backend_argocd(const Platform *p, FileSet *fs)
 	doc_push_str(a, rres, "projects.yaml");
 	for (int e = 0; e < p->nenvs; e++) {
 		const Env *env = &p->envs[e];
+		doc_push_str(a, rres, arena_sprintf(a, "%s.yaml", env->name));
+		/* the environment's documents are dropped once added */
+		ArenaMark env_scope = arena_mark(a);
 		DNode *k = k8s_kustomization(a);
 		DNode *res = doc_set_seq(a, k, "resources");
 		for (int i = 0; i < fs->nunits; i++) {
@@ -204,9 +207,8 @@ void backend_argocd(const Platform *p, FileSet *fs)
 		DNode *root = application(a, p, arena_sprintf(a, "root-%s", env->name), "default",
 					  source_path(a, p, arena_sprintf(a, "argocd/%s", env->name)),
 					  k8s_destination(a, &here, ARGOCD_NAMESPACE), 0, NULL, root_opts);
-		const char *file = arena_sprintf(a, "%s.yaml", env->name);
-		fileset_add_yaml(fs, arena_sprintf(a, "argocd/root/%s", file), root);
-		doc_push_str(a, rres, file);
+		fileset_add_yaml(fs, arena_sprintf(a, "argocd/root/%s.yaml", env->name), root);
+		arena_release(a, env_scope);
 	}
 	fileset_add_yaml(fs, "argocd/root/kustomization.yaml", rk);
 	free(units);
