@@ -42,11 +42,11 @@
  * The stat cache. Reading every unchanged file back costs four syscalls and
  * its bytes. `<parent>/.<base>.platformc-cache/stat` records, for each path
  * of the manifest, the lstat identity the file had when platformc last
- * wrote or linked it (dev, inode, size, mtime, ctime) and the hash of its
- * bytes. A generated file whose new bytes hash to the recorded hash, and
- * whose lstat still shows exactly the recorded identity, is unchanged
- * without being opened: one fstatat instead of four syscalls. Why that is
- * safe:
+ * wrote or linked it (a hash of dev, inode, size, mtime and ctime) and the
+ * hash of its bytes. A generated file whose new bytes hash to the recorded
+ * hash, and whose lstat still shows exactly the recorded identity, is
+ * unchanged without being opened: one fstatat instead of four syscalls. Why
+ * that is safe:
  *   - Any write to a file sets its ctime to the current time, and nobody
  *     can set a ctime (utimensat sets it too), so an edit, even one of the
  *     same size with the mtime put back, changes the ctime: the file is read.
@@ -58,8 +58,9 @@
  *   - A file replaced by a symlink, a folder or another file fails the
  *     lstat identity (and a symlink is refused as always). A copied or
  *     restored tree has other inodes. The cache also records the output
- *     folder's own inode (every rebuild swaps in a new one) and the hash of
- *     the manifest it describes: a cache of another tree or another
+ *     folder's own inode (every rebuild swaps in a new one) and the
+ *     identity of the manifest it describes (written with it, so the same
+ *     rule proves it unchanged): a cache of another tree or another
  *     manifest is ignored as a whole, and so is a truncated or garbled one.
  *   - The cache never decides ownership, deletion or where anything is
  *     written: the worst a cache forged by hand can do is make a render keep
@@ -179,7 +180,7 @@ typedef struct Writer {
 	StrBuf oldman;
 	bool have_manifest;
 	bool canonical;        /* byte for byte what we would write for these paths */
-	uint64_t manifest_hash;
+	uint64_t manifest_id;  /* its identity(): binds the stat cache to it */
 	const char **owned;    /* sorted */
 	int nowned;
 	uint32_t *oslots;      /* index over owned: position + 1, 0 = empty */
@@ -551,6 +552,47 @@ static int recover_old_tree(Writer *w)
 	return rc;
 }
 
+/* ---- file identities ---- */
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static int64_t ns_of(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/*
+ * What lstat says a file is, in one word: the hash of its dev, inode, size,
+ * mtime and (with_ctime) ctime. Equal words mean the same file, unchanged
+ * (64-bit collisions aside). Host byte order: the cache is this machine's.
+ */
+static uint64_t identity(const struct stat *st, bool with_ctime)
+{
+	uint64_t v[5] = { (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+			  (uint64_t)ns_of(st->st_mtim), with_ctime ? (uint64_t)ns_of(st->st_ctim) : 0 };
+	return hash64(v, sizeof v);
+}
+
+static void record(Writer *w, FileState *s, const struct stat *st)
+{
+	s->id = identity(st, true);
+	s->cached = true;
+	if (ns_of(st->st_ctim) > w->newest)
+		w->newest = ns_of(st->st_ctim);
+}
+
 /* ---- folder lookups: a stack of open folders ---- */
 
 static void ds_init(DirStack *ds, int root)
@@ -718,7 +760,8 @@ static int read_manifest(Writer *w)
 	w->oldman.data = xmalloc((size_t)st.st_size + 1);
 	w->oldman.cap = (size_t)st.st_size + 1;
 	w->oldman.data[0] = 0;
-	if (fd < 0 || read_all(fd, &w->oldman) != 0) {
+	struct stat after;
+	if (fd < 0 || read_all(fd, &w->oldman) != 0 || fstat(fd, &after) != 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
@@ -726,7 +769,8 @@ static int read_manifest(Writer *w)
 	}
 	close(fd);
 	w->have_manifest = true;
-	w->manifest_hash = hash64(w->oldman.data, w->oldman.len);
+	/* changed while read: no cache will match it */
+	w->manifest_id = identity(&st, true) == identity(&after, true) ? identity(&st, true) : 0;
 	char *p = w->oldman.data ? w->oldman.data : "", *end = p + w->oldman.len;
 	size_t hl = strlen(MANIFEST_HEADER);
 	if ((size_t)(end - p) < hl + 1 || memcmp(p, MANIFEST_HEADER "\n", hl + 1))
@@ -777,45 +821,6 @@ static int read_manifest(Writer *w)
 }
 /* ---- the stat cache (see the top of the file) ---- */
 
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static int64_t ns_of(struct timespec t)
-{
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-/*
- * What lstat says a file is, in one word: the hash of its dev, inode, size,
- * mtime and (with_ctime) ctime. Equal words mean the same file, unchanged
- * (64-bit collisions aside). Host byte order: the cache is this machine's.
- */
-static uint64_t identity(const struct stat *st, bool with_ctime)
-{
-	uint64_t v[5] = { (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
-			  (uint64_t)ns_of(st->st_mtim), with_ctime ? (uint64_t)ns_of(st->st_ctim) : 0 };
-	return hash64(v, sizeof v);
-}
-
-static void record(Writer *w, FileState *s, const struct stat *st)
-{
-	s->id = identity(st, true);
-	s->cached = true;
-	if (ns_of(st->st_ctim) > w->newest)
-		w->newest = ns_of(st->st_ctim);
-}
-
 /*
  * Reads the cache of this output folder and manifest, if there is one that
  * is whole. Never an error: anything unexpected means no cache. Lookups go
@@ -850,7 +855,7 @@ static void load_cache(Writer *w)
 		const unsigned char *h = b + head;
 		if (got != want || memcmp(b, CACHE_MAGIC, head) || get64(b + want - 8) != hash64(b, want - 8) ||
 		    get64(h) != (uint64_t)w->outst.st_dev || get64(h + 8) != (uint64_t)w->outst.st_ino ||
-		    get64(h + 16) != w->manifest_hash || get64(h + 24) != (uint64_t)w->nowned) {
+		    !w->manifest_id || get64(h + 16) != w->manifest_id || get64(h + 24) != (uint64_t)w->nowned) {
 			free(b);
 			b = NULL;
 		}
@@ -1210,6 +1215,40 @@ static int cmp_item(const void *a, const void *b)
 	return strcmp(((const Item *)a)->path, ((const Item *)b)->path);
 }
 
+/* Writes the manifest into the staging tree, a chunk at a time (it is 25 MB
+ * at 500,000 files), and records its identity for the stat cache. */
+static int write_manifest(Writer *w)
+{
+	const FileSet *fs = w->fs;
+	int fd = openat(w->treefd, MANIFEST_NAME, NEW_FLAGS, 0666);
+	if (fd < 0)
+		return -1;
+	StrBuf b;
+	sb_init(&b);
+	sb_puts(&b, MANIFEST_HEADER "\n");
+	int rc = 0;
+	for (int i = 0; i < fs->n && rc == 0; i++) {
+		sb_puts(&b, fs->files[w->order[i]].path);
+		sb_putc(&b, '\n');
+		if (b.len >= CHUNK) {
+			rc = write_all(fd, b.data, b.len);
+			b.len = 0;
+		}
+	}
+	if (rc == 0)
+		rc = write_all(fd, b.data, b.len);
+	sb_free(&b);
+	struct stat st;
+	if (rc == 0 && fstat(fd, &st) == 0)
+		w->manifest_id = identity(&st, true);
+	int e = errno;
+	/* close reports delayed write errors (NFS, quotas) */
+	if (close(fd) != 0 && rc == 0)
+		rc = -1, e = errno;
+	errno = e;
+	return rc;
+}
+
 /*
  * Completes the staging tree: unchanged files linked from the old tree,
  * the user's files and empty folders carried over, the manifest last, one
@@ -1240,20 +1279,7 @@ static int build_staging(Writer *w)
 	free(items);
 	if (rc != 0)
 		return -1;
-	StrBuf man = { 0 };
-	man.cap = strlen(MANIFEST_HEADER) + 2;
-	for (int i = 0; i < fs->n; i++)
-		man.cap += strlen(fs->files[i].path) + 1;
-	man.data = xmalloc(man.cap);
-	sb_puts(&man, MANIFEST_HEADER "\n");
-	for (int i = 0; i < fs->n; i++) {
-		sb_puts(&man, fs->files[w->order[i]].path);
-		sb_putc(&man, '\n');
-	}
-	w->manifest_hash = hash64(man.data, man.len);
-	rc = create_file(w->treefd, MANIFEST_NAME, man.data, man.len, 0666);
-	sb_free(&man);
-	if (rc != 0)
+	if (write_manifest(w) != 0)
 		return fail(w, "cannot write `%s` (in the staging folder): %s",
 			    disp(w, MANIFEST_NAME, strlen(MANIFEST_NAME)), strerror(errno));
 	/* everything must be on disk before the swap makes it visible */
@@ -1362,7 +1388,7 @@ static int restat_linked(Writer *w, int outfd)
 /*
  * Writes `<parent>/.<base>.platformc-cache/stat`: a text line, then 64-bit
  * little-endian words — the output folder's dev and inode, the manifest's
- * hash, the count, then per path of the manifest (in its order) the file's
+ * identity, the count, then per path of the manifest (in its order) the file's
  * identity() and the hash of its bytes — and last the hash64 of all that:
  * 16 bytes a file. Dated after the newest ctime it records (see the top of
  * the file).
@@ -1417,7 +1443,7 @@ static void write_cache(Writer *w, WriterReport *rep)
 	size_t head = strlen(CACHE_MAGIC), len = head + 8 * (CACHE_HEAD + (size_t)fs->n * CACHE_ENTRY + 1);
 	unsigned char *buf = xmalloc(len), *p = buf + head;
 	memcpy(buf, CACHE_MAGIC, head);
-	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_hash,
+	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
 				       (uint64_t)fs->n };
 	for (int i = 0; i < CACHE_HEAD; i++, p += 8)
 		put64(p, words[i]);
