@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 	FileSet fs;
 	fileset_init(&fs, a);
 	if (w)
-		fileset_set_sink(&fs, writer_add, w);
+		fileset_set_sink(&fs, &(FileSink){ .add = writer_add, .keep = writer_keep, .ctx = w });
 	for (int i = 0; i < nbackends; i++)
 		backends[i].run(p, &fs);
 	if (!w)

@@ -110,6 +110,15 @@ const char *did_you_mean(const char *word, const char *const *cands, int n);
 bool utf8_valid(const char *s, size_t n, size_t *bad_offset);
 uint64_t hash_bytes(const void *p, size_t n);    /* FNV-1a 64 */
 uint64_t hash64(const void *p, size_t n);        /* XXH64, seed 0: fast, for file contents */
+/* hash64 of bytes given in pieces */
+typedef struct Hash64 {
+	uint64_t v[4], total;
+	unsigned char buf[32];
+	size_t nbuf;
+} Hash64;
+void hash64_begin(Hash64 *h);
+void hash64_add(Hash64 *h, const void *p, size_t n);
+uint64_t hash64_end(const Hash64 *h);
 int str_cmp_ptr(const void *a, const void *b);   /* qsort over char* */
 bool has_prefix(const char *s, const char *p);
 bool has_suffix(const char *s, const char *p);
@@ -557,11 +566,20 @@ typedef struct OutFile {
 	char *data;            /* heap (freed by fileset_free); NULL once a sink took it */
 	size_t len;
 	uint64_t hash;         /* hash64(data, len) */
+	uint64_t key;          /* documents, with a sink that keeps: hash of the trees; else 0 */
 } OutFile;
 
-/* Called by fileset_add with each new file (fs->files[index]) while its
- * bytes are still there; the file set frees the bytes when it returns. */
-typedef void (*FileSink)(void *ctx, const FileSet *fs, int index);
+/* Where a render's files go as they are made (the writer). */
+typedef struct FileSink {
+	/* each new file (fs->files[index]) while its bytes are there; the file
+	 * set frees them when it returns */
+	void (*add)(void *ctx, const FileSet *fs, int index);
+	/* optional: may document fs->files[index] (key set, no bytes yet) stay
+	 * as it is on disk, without being emitted? If so, sets its length and
+	 * the hash of its bytes, and add is not called */
+	bool (*keep)(void *ctx, const FileSet *fs, int index, size_t *len, uint64_t *hash);
+	void *ctx;
+} FileSink;
 
 /*
  * A unit of deployment: one folder with a kustomization.yaml that
@@ -590,8 +608,7 @@ typedef struct Unit {
 
 struct FileSet {
 	Arena *arena;          /* the backends' working arena (documents) */
-	FileSink sink;         /* NULL: keep every file's bytes */
-	void *sink_ctx;
+	FileSink sink;         /* add NULL: keep every file's bytes */
 	OutFile *files;
 	int n, cap;
 	uint32_t *slots;       /* path index: file number + 1, 0 = empty */
@@ -604,13 +621,14 @@ struct FileSet {
 
 void fileset_init(FileSet *fs, Arena *a);
 void fileset_free(FileSet *fs);
-/* From now on each added file goes to sink, and its bytes are freed. */
-void fileset_set_sink(FileSet *fs, FileSink sink, void *ctx);
+/* From now on each added file goes to the sink (copied), and its bytes are freed. */
+void fileset_set_sink(FileSet *fs, const FileSink *sink);
 /* Takes ownership of data (heap). Aborts on a duplicate path (a backend bug).
  * The path is copied. */
 void fileset_add(FileSet *fs, const char *path, char *data, size_t len);
 void fileset_add_text(FileSet *fs, const char *path, const char *text);
-/* In doc.c: emit a document (with fs->header as its comment) and add it. */
+/* Emit a document (YAML with fs->header as its comment) and add it; with a
+ * sink that keeps files, perhaps without emitting it (see fileset.c). */
 void fileset_add_yaml(FileSet *fs, const char *path, DNode *doc);
 void fileset_add_yaml_multi(FileSet *fs, const char *path, DNode *const *docs, int n);
 void fileset_add_json(FileSet *fs, const char *path, const DNode *doc);
@@ -627,6 +645,7 @@ typedef enum WriterMode { WR_WRITE, WR_CHECK } WriterMode;
 typedef struct WriterReport {
 	int added, changed, removed, unchanged;
 	int vouched;           /* unchanged files the stat cache vouched for (not read) */
+	int kept;              /* ... of which documents not even emitted (writer_keep) */
 	/* WR_CHECK: the differing paths, each prefixed "added: ", "changed: ", "stale: " */
 	char **lines;
 	int nlines;
@@ -653,6 +672,7 @@ typedef struct Writer Writer;
 Writer *writer_begin(const char *outdir, WriterMode mode, char *err, size_t errlen);
 bool writer_failed(const Writer *w);
 void writer_add(void *w, const FileSet *fs, int index);
+bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash);
 int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 
 #define MANIFEST_NAME ".platformc-manifest"

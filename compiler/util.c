@@ -291,27 +291,9 @@ static uint64_t xxh_merge(uint64_t acc, uint64_t v)
 	return acc * P64_1 + P64_4;
 }
 
-uint64_t hash64(const void *data, size_t n)
+/* The tail and the avalanche: up to 31 bytes after the stripes. */
+static uint64_t xxh_finish(uint64_t h, const unsigned char *p, const unsigned char *end)
 {
-	const unsigned char *p = data, *end = p + n;
-	uint64_t h;
-	if (n >= 32) {
-		uint64_t v1 = P64_1 + P64_2, v2 = P64_2, v3 = 0, v4 = (uint64_t)0 - P64_1;
-		for (; end - p >= 32; p += 32) {
-			v1 = xxh_round(v1, load64(p));
-			v2 = xxh_round(v2, load64(p + 8));
-			v3 = xxh_round(v3, load64(p + 16));
-			v4 = xxh_round(v4, load64(p + 24));
-		}
-		h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
-		h = xxh_merge(h, v1);
-		h = xxh_merge(h, v2);
-		h = xxh_merge(h, v3);
-		h = xxh_merge(h, v4);
-	} else {
-		h = P64_5;
-	}
-	h += (uint64_t)n;
 	for (; end - p >= 8; p += 8) {
 		h ^= xxh_round(0, load64(p));
 		h = rotl64(h, 27) * P64_1 + P64_4;
@@ -331,6 +313,69 @@ uint64_t hash64(const void *data, size_t n)
 	h *= P64_3;
 	h ^= h >> 32;
 	return h;
+}
+
+static uint64_t xxh_converge(const uint64_t v[4])
+{
+	uint64_t h = rotl64(v[0], 1) + rotl64(v[1], 7) + rotl64(v[2], 12) + rotl64(v[3], 18);
+	for (int i = 0; i < 4; i++)
+		h = xxh_merge(h, v[i]);
+	return h;
+}
+
+static void xxh_stripe(uint64_t v[4], const unsigned char *p)
+{
+	for (int i = 0; i < 4; i++)
+		v[i] = xxh_round(v[i], load64(p + 8 * i));
+}
+
+uint64_t hash64(const void *data, size_t n)
+{
+	const unsigned char *p = data, *end = p + n;
+	uint64_t h = P64_5;
+	if (n >= 32) {
+		uint64_t v[4] = { P64_1 + P64_2, P64_2, 0, (uint64_t)0 - P64_1 };
+		for (; end - p >= 32; p += 32)
+			xxh_stripe(v, p);
+		h = xxh_converge(v);
+	}
+	return xxh_finish(h + (uint64_t)n, p, end);
+}
+
+/* The same hash over bytes that arrive in pieces (hash64_add), without
+ * holding them: hash64_end gives what hash64 gives for their concatenation. */
+void hash64_begin(Hash64 *h)
+{
+	memset(h, 0, sizeof *h);
+	h->v[0] = P64_1 + P64_2;
+	h->v[1] = P64_2;
+	h->v[3] = (uint64_t)0 - P64_1;
+}
+
+void hash64_add(Hash64 *h, const void *data, size_t n)
+{
+	const unsigned char *p = data, *end = p + n;
+	h->total += n;
+	if (h->nbuf) {
+		size_t take = 32 - h->nbuf < n ? 32 - h->nbuf : n;
+		memcpy(h->buf + h->nbuf, p, take);
+		h->nbuf += take;
+		p += take;
+		if (h->nbuf < 32)
+			return;
+		xxh_stripe(h->v, h->buf);
+		h->nbuf = 0;
+	}
+	for (; end - p >= 32; p += 32)
+		xxh_stripe(h->v, p);
+	memcpy(h->buf, p, (size_t)(end - p));
+	h->nbuf = (size_t)(end - p);
+}
+
+uint64_t hash64_end(const Hash64 *h)
+{
+	uint64_t s = h->total >= 32 ? xxh_converge(h->v) : P64_5;
+	return xxh_finish(s + h->total, h->buf, h->buf + h->nbuf);
 }
 
 int str_cmp_ptr(const void *a, const void *b)

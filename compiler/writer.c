@@ -66,6 +66,15 @@
  *     written: the worst a cache forged by hand can do is make a render keep
  *     a file it would have rewritten (git trusts its index the same way). A
  *     fresh checkout, as in CI, has no cache and compares bytes.
+ * Documents need not even be emitted. The cache also records each document's
+ * key (the hash of the DNode trees it was emitted from, fileset.c) and the
+ * hash of this binary. When a document's key is the recorded one, the file
+ * has the recorded identity, and the cache was written by this very binary
+ * (emitting the same trees gives the same bytes only with the same emitter),
+ * the file on disk is what emitting would give: writer_keep keeps it, and
+ * the YAML or JSON is never made. Emitting is two thirds of a render's
+ * work; a render that changes nothing now pays for the trees alone.
+ *
  * The cache lives beside the output folder, not in it: the manifest and the
  * tree stay byte-identical on every machine (both are committed), while the
  * cache describes this machine's inodes. Hard-linked files get a new ctime
@@ -112,8 +121,8 @@
 #define CACHE_FILE "stat"
 #define CACHE_TMP "stat.tmp"
 #define CACHE_MAGIC "# platformc stat cache v1\n"
-#define CACHE_HEAD 4           /* words: output folder dev, inode; manifest hash; count */
-#define CACHE_ENTRY 2          /* words: identity (lstat), content hash */
+#define CACHE_HEAD 5           /* words: output folder dev, inode; manifest identity; binary; count */
+#define CACHE_ENTRY 3          /* words: identity (lstat), content hash, document key */
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
 #define NEW_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
@@ -189,7 +198,9 @@ typedef struct Writer {
 	/* the stat cache as read (NULL: none): entry k describes owned[k] */
 	unsigned char *cache;
 	int64_t cache_mtime;
-	int vouched;
+	bool cache_keys;       /* written by this very binary: document keys count */
+	int vouched, kept;
+	int admitted;          /* the file writer_keep last admitted */
 	int64_t newest;        /* the newest ctime recorded for the cache */
 
 	FileState *st;         /* per generated file */
@@ -822,6 +833,34 @@ static int read_manifest(Writer *w)
 /* ---- the stat cache (see the top of the file) ---- */
 
 /*
+ * This binary, as a word: the hash of /proc/self/exe. Document keys say
+ * which trees made a file; the bytes follow from the trees only for the
+ * emitter that made them, so keys count only in a cache this same binary
+ * wrote. 0: unknown (keys never count).
+ */
+static uint64_t binary_id(void)
+{
+	static uint64_t id;
+	static bool done;
+	if (done)
+		return id;
+	done = true;
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	Hash64 h;
+	hash64_begin(&h);
+	char buf[CHUNK];
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			hash64_add(&h, buf, (size_t)r);
+	close(fd);
+	id = r == 0 ? hash64_end(&h) : 0;
+	return id;
+}
+
+/*
  * Reads the cache of this output folder and manifest, if there is one that
  * is whole. Never an error: anything unexpected means no cache. Lookups go
  * through the same O_NOFOLLOW rules as the tree (a symlink at the cache's
@@ -855,7 +894,7 @@ static void load_cache(Writer *w)
 		const unsigned char *h = b + head;
 		if (got != want || memcmp(b, CACHE_MAGIC, head) || get64(b + want - 8) != hash64(b, want - 8) ||
 		    get64(h) != (uint64_t)w->outst.st_dev || get64(h + 8) != (uint64_t)w->outst.st_ino ||
-		    !w->manifest_id || get64(h + 16) != w->manifest_id || get64(h + 24) != (uint64_t)w->nowned) {
+		    !w->manifest_id || get64(h + 16) != w->manifest_id || get64(h + 32) != (uint64_t)w->nowned) {
 			free(b);
 			b = NULL;
 		}
@@ -864,6 +903,7 @@ static void load_cache(Writer *w)
 	if (b) {
 		w->cache = b;
 		w->cache_mtime = ns_of(st.st_mtim);
+		w->cache_keys = binary_id() && get64(b + head + 24) == binary_id();
 	}
 }
 
@@ -872,13 +912,19 @@ static void load_cache(Writer *w)
  * one the cache recorded, with the bytes f now has, and older than the
  * cache?
  */
+/* The cache's entry for path, or NULL. */
+static const unsigned char *cache_entry(const Writer *w, const char *path)
+{
+	int k = w->cache ? owned_find(w, path) : -1;
+	if (k < 0)
+		return NULL;
+	return w->cache + strlen(CACHE_MAGIC) + 8 * (CACHE_HEAD + (size_t)k * CACHE_ENTRY);
+}
+
 static bool cache_vouches(const Writer *w, const OutFile *f, const struct stat *st)
 {
-	int k = w->cache ? owned_find(w, f->path) : -1;
-	if (k < 0)
-		return false;
-	const unsigned char *e = w->cache + strlen(CACHE_MAGIC) + 8 * (CACHE_HEAD + (size_t)k * CACHE_ENTRY);
-	return get64(e) == identity(st, true) && get64(e + 8) == f->hash &&
+	const unsigned char *e = cache_entry(w, f->path);
+	return e && get64(e) == identity(st, true) && get64(e + 8) == f->hash &&
 	       ns_of(st->st_ctim) < w->cache_mtime;
 }
 /* ---- comparing a generated file with the old tree ---- */
@@ -1388,10 +1434,10 @@ static int restat_linked(Writer *w, int outfd)
 /*
  * Writes `<parent>/.<base>.platformc-cache/stat`: a text line, then 64-bit
  * little-endian words — the output folder's dev and inode, the manifest's
- * identity, the count, then per path of the manifest (in its order) the file's
- * identity() and the hash of its bytes — and last the hash64 of all that:
- * 16 bytes a file. Dated after the newest ctime it records (see the top of
- * the file).
+ * identity, this binary's, the count, then per path of the manifest (in its
+ * order) the file's identity(), the hash of its bytes and its document key
+ * — and last the hash64 of all that: 24 bytes a file. Dated after the
+ * newest ctime it records (see the top of the file).
  */
 static void write_cache(Writer *w, WriterReport *rep)
 {
@@ -1444,14 +1490,16 @@ static void write_cache(Writer *w, WriterReport *rep)
 	unsigned char *buf = xmalloc(len), *p = buf + head;
 	memcpy(buf, CACHE_MAGIC, head);
 	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
-				       (uint64_t)fs->n };
+				       binary_id(), (uint64_t)fs->n };
 	for (int i = 0; i < CACHE_HEAD; i++, p += 8)
 		put64(p, words[i]);
-	for (int k = 0; k < fs->n; k++, p += 16) {
+	for (int k = 0; k < fs->n; k++, p += 8 * CACHE_ENTRY) {
 		const FileState *s = &w->st[w->order[k]];
+		const OutFile *f = &fs->files[w->order[k]];
 		/* a file not recorded: identity 0, which no file has */
 		put64(p, s->cached ? s->id : 0);
-		put64(p + 8, fs->files[w->order[k]].hash);
+		put64(p + 8, f->hash);
+		put64(p + 16, f->key);
 	}
 	put64(p, hash64(buf, len - 8));
 	rc = write_all(fd, (const char *)buf, len);
@@ -1574,12 +1622,14 @@ static void writer_free(Writer *w)
 	free(w);
 }
 
-void writer_add(void *ctx, const FileSet *fs, int i)
+/* Checks a new output's path and makes room for its state. */
+static int admit(Writer *w, const FileSet *fs, int i)
 {
-	Writer *w = ctx;
 	w->fs = fs;
 	if (w->rc != 0)
-		return;
+		return -1;
+	if (w->admitted == i + 1)
+		return 0;
 	if (i >= w->nst) {
 		int cap = w->nst ? w->nst : 1024;
 		while (cap <= i)
@@ -1588,24 +1638,60 @@ void writer_add(void *ctx, const FileSet *fs, int i)
 		memset(w->st + w->nst, 0, (size_t)(cap - w->nst) * sizeof *w->st);
 		w->nst = cap;
 	}
-	const OutFile *f = &fs->files[i];
-	FileState *s = &w->st[i];
-	const char *p = f->path;
-	if (!rel_path_is_safe(p)) {
-		fail(w, "internal error: output path `%s` cannot be written", p);
-		return;
-	}
+	const char *p = fs->files[i].path;
+	if (!rel_path_is_safe(p))
+		return fail(w, "internal error: output path `%s` cannot be written", p);
 	/* a file where an earlier output needs a folder (the converse shows
 	 * when writing, or at the end) */
 	for (const char *sl = strchr(p, '/'); sl; sl = strchr(sl + 1, '/')) {
 		w->pre.len = 0;
 		sb_putn(&w->pre, p, (size_t)(sl - p));
-		if (fileset_find(fs, w->pre.data)) {
-			fail(w, "internal error: outputs `%s` and `%s` clash: `%s` cannot be both a "
-			     "file and a folder", w->pre.data, p, w->pre.data);
-			return;
-		}
+		if (fileset_find(fs, w->pre.data))
+			return fail(w, "internal error: outputs `%s` and `%s` clash: `%s` cannot be both "
+				    "a file and a folder", w->pre.data, p, w->pre.data);
 	}
+	w->admitted = i + 1;
+	return 0;
+}
+
+/*
+ * Before a document is emitted: keeps it when the cache says the file on
+ * disk was made by this binary from trees with the same key and is
+ * untouched since (the same identity rule as cache_vouches). Then it is
+ * never emitted; its length and hash are the file's.
+ */
+bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *hash)
+{
+	Writer *w = ctx;
+	if (admit(w, fs, i) != 0 || !w->cache_keys)
+		return false;
+	const OutFile *f = &fs->files[i];
+	const unsigned char *e = cache_entry(w, f->path);
+	if (!e || !f->key || get64(e + 16) != f->key)
+		return false;
+	struct stat st;
+	if (ds_seek(w, &w->old, f->path, dir_len(f->path), true) != 1 ||
+	    fstatat(ds_fd(&w->old), base_name(f->path), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(st.st_mode) || get64(e) != identity(&st, true) || ns_of(st.st_ctim) >= w->cache_mtime)
+		return false; /* writer_add looks again, and reports what is wrong */
+	FileState *s = &w->st[i];
+	s->status = OLD_SAME;
+	s->id = identity(&st, false);
+	w->vouched++;
+	w->kept++;
+	*len = (size_t)st.st_size;
+	*hash = get64(e + 8);
+	return true;
+}
+
+void writer_add(void *ctx, const FileSet *fs, int i)
+{
+	Writer *w = ctx;
+	if (admit(w, fs, i) != 0)
+		return;
+	const OutFile *f = &fs->files[i];
+	FileState *s = &w->st[i];
+	const char *p = f->path;
 	int r = ds_seek(w, &w->old, p, dir_len(p), true);
 	if (r == 1)
 		r = compare_file(w, ds_fd(&w->old), base_name(p), f, s);
@@ -1725,6 +1811,7 @@ static int finish(Writer *w, WriterReport *rep)
 	}
 	rep->removed = w->nstale;
 	rep->vouched = w->vouched;
+	rep->kept = w->kept;
 	bool same_manifest = w->canonical && w->nowned == n;
 	for (int k = 0; k < n && same_manifest; k++)
 		same_manifest = !strcmp(w->owned[k], path_of(w, k));
@@ -1776,7 +1863,7 @@ int writer_end(Writer *w, const FileSet *fs, WriterReport *rep)
 	if (rc != 0 || rep == &local)
 		writer_report_free(rep);
 	if (rc != 0)
-		rep->added = rep->changed = rep->removed = rep->unchanged = rep->vouched = 0;
+		rep->added = rep->changed = rep->removed = rep->unchanged = rep->vouched = rep->kept = 0;
 	if (w->staging) {
 		/* After a failure this drops the half-built tree. Either way it is
 		 * ours, and a failure here leaves a marked folder that the next

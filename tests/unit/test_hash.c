@@ -30,3 +30,25 @@ TEST(hash64_reference_vectors)
 	static const unsigned char zero = 0;
 	CHECK(hash64(&zero, 1) == 0xE934A84ADB052768ull);
 }
+
+TEST(hash64_in_pieces_equals_hash64)
+{
+	unsigned char b[300];
+	for (size_t i = 0; i < sizeof b; i++)
+		b[i] = (unsigned char)(i * 7 + 3);
+	static const size_t pieces[] = { 1, 3, 31, 32, 33, 64, 5 };
+	for (size_t n = 0; n <= sizeof b; n += 13) {
+		for (size_t k = 0; k < ARRAY_LEN(pieces); k++) {
+			Hash64 h;
+			hash64_begin(&h);
+			for (size_t off = 0; off < n;) {
+				size_t take = pieces[(k + off) % ARRAY_LEN(pieces)];
+				if (take > n - off)
+					take = n - off;
+				hash64_add(&h, b + off, take);
+				off += take;
+			}
+			CHECK(hash64_end(&h) == hash64(b, n));
+		}
+	}
+}

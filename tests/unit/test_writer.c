@@ -829,10 +829,11 @@ static void set64(unsigned char *p, uint64_t v)
 
 /*
  * Adds `delta` to word `field` (0 the file's lstat identity, 1 the hash of
- * its bytes) of entry k of a stat cache, and seals it again: a cache that
- * lies but is well formed. The layout is writer.c's: a text line, 4 words
- * (output folder dev and inode, manifest hash, count), 2 words an entry in
- * manifest order, then hash64 of all that.
+ * its bytes, 2 its document key) of entry k of a stat cache, or to header
+ * word -field-1 when field < 0, and seals it again: a cache that lies but is
+ * well formed. The layout is writer.c's: a text line, 5 words (output
+ * folder dev and inode, manifest identity, binary, count), 3 words an entry
+ * in manifest order, then hash64 of all that.
  */
 static void forge_cache(const char *path, int k, int field, uint64_t delta)
 {
@@ -842,8 +843,9 @@ static void forge_cache(const char *path, int k, int field, uint64_t delta)
 	CHECK(stat(path, &st) == 0);
 	size_t n = (size_t)st.st_size, head = strlen("# platformc stat cache v1\n");
 	unsigned char *b = (unsigned char *)c;
-	CHECK(n >= head + 5 * 8 && (int)get64(b + head + 24) > k);
-	unsigned char *at = b + head + 32 + (size_t)k * 16 + (size_t)field * 8;
+	CHECK(n >= head + 6 * 8 && k >= 0 && (int)get64(b + head + 32) > k);
+	unsigned char *at = field < 0 ? b + head + (size_t)(-field - 1) * 8
+				      : b + head + 40 + (size_t)k * 24 + (size_t)field * 8;
 	set64(at, get64(at) + delta);
 	set64(b + n - 8, hash64(b, n - 8));
 	FILE *f = fopen(path, "wb");
@@ -1070,6 +1072,123 @@ TEST(writer_stat_cache_that_lies_is_not_trusted)
 	free(l1);
 	fileset_free(&fs);
 	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+/*
+ * Renders documents through a writer session, as `render` does: the file set
+ * hands each one to the writer, which may keep it without emitting it.
+ * `variant` changes the second document's tree.
+ */
+static int render_docs(FileSet *fs, Arena *a, const char *out, WriterMode mode, int variant,
+		       WriterReport *rep, char *err)
+{
+	Writer *w = writer_begin(out, mode, err, ERRLEN);
+	fileset_init(fs, a);
+	fileset_set_sink(fs, &(FileSink){ .add = writer_add, .keep = writer_keep, .ctx = w });
+	for (int i = 0; i < 3; i++) {
+		DNode *m = doc_map(a);
+		doc_set_str(a, m, "name", i == 2 ? "no" : "svc");
+		doc_set_int(a, m, "replicas", i == 1 ? variant : 0);
+		DNode *l = doc_set_seq(a, m, "ports");
+		doc_push(a, l, doc_int(a, 8080 + i));
+		char path[32];
+		snprintf(path, sizeof path, "d/%d.yaml", i);
+		fileset_add_yaml(fs, path, m);
+	}
+	DNode *j = doc_map(a);
+	doc_set_str(a, j, "title", "dash");
+	fileset_add_json(fs, "d/x.json", j);
+	fileset_add_text(fs, "notes.md", "text\n");
+	int rc = writer_end(w, fs, rep);
+	return rc;
+}
+
+/* The file's length and hash are the bytes on disk, emitted or not. */
+static bool sizes_match_disk(const FileSet *fs, const char *out)
+{
+	bool ok = true;
+	for (int i = 0; i < fs->n; i++) {
+		char *c = get(P(out, fs->files[i].path));
+		ok = ok && c && strlen(c) == fs->files[i].len && hash64(c, strlen(c)) == fs->files[i].hash;
+		free(c);
+	}
+	return ok;
+}
+
+TEST(writer_stat_cache_keeps_documents_without_emitting)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	WriterReport rep;
+	CHECK(render_docs(&fs, a, out, WR_WRITE, 0, &rep, err) == 0);
+	CHECK(rep.added == 5 && rep.kept == 0);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* the same trees: the four documents are kept, the text file vouched for */
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 0, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && rep.unchanged == 5 && rep.vouched == 5 && rep.kept == 4);
+	CHECK(sizes_match_disk(&fs, out));
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* another tree for d/1.yaml: emitted, compared, changed */
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 1 && rep.changed == 1 && rep.kept == 3);
+	if (rep.nlines == 1)
+		CHECK_STR(rep.lines[0], "changed: d/1.yaml");
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* a same-size edit of a document with its mtime put back is seen */
+	char *c = get(P(out, "d/0.yaml"));
+	char *x = strstr(c, "svc");
+	CHECK(x != NULL);
+	if (x)
+		x[0] = 'S';
+	edit_keeping_mtime(P(out, "d/0.yaml"), c);
+	free(c);
+	/* (even with the cache dated after the edit, which a `touch` would do) */
+	struct timespec tick = { 0, 30 * 1000 * 1000 };
+	nanosleep(&tick, NULL);
+	CHECK(utimensat(AT_FDCWD, cache_of(d), NULL, 0) == 0);
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 0, &rep, err) == 0);
+	CHECK(rep.nlines == 1 && rep.changed == 1 && rep.kept == 3);
+	if (rep.nlines == 1)
+		CHECK_STR(rep.lines[0], "changed: d/0.yaml");
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* a render that changes something keeps what it can and records the rest */
+	CHECK(render_docs(&fs, a, out, WR_WRITE, 7, &rep, err) == 0);
+	CHECK(rep.changed == 2 && rep.kept == 2);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && rep.kept == 4 && rep.vouched == 5);
+	CHECK(sizes_match_disk(&fs, out));
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* a key the cache lies about: emitted, compared by its bytes */
+	forge_cache(cache_of(d), 0, 2, 1);
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && rep.kept == 3 && rep.vouched == 5);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* keys from another binary (another emitter) count for nothing; the
+	 * bytes' hashes still do */
+	forge_cache(cache_of(d), 0, -4, 1);
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && rep.kept == 0 && rep.vouched == 5);
+	writer_report_free(&rep);
+	fileset_free(&fs);
 	arena_free(a);
 	rm_rf(d);
 }
