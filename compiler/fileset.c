@@ -166,39 +166,62 @@ void fileset_add(FileSet *fs, const char *path, char *data, size_t len)
 
 /* ---- documents ---- */
 
-static void key_bytes(Hash64 *h, const void *p, size_t n)
+/* The bytes of a document's trees go through a buffer: most are a few
+ * bytes each, and the hash takes them best 4 KiB at a time. */
+typedef struct Keyer {
+	Hash64 h;
+	size_t n;
+	unsigned char buf[4096];
+} Keyer;
+
+static inline void key_put(Keyer *k, const void *p, size_t n)
 {
-	uint64_t len = n; /* lengths keep "ab"+"c" apart from "a"+"bc" */
-	hash64_add(h, &len, sizeof len);
-	hash64_add(h, p, n);
+	if (n > sizeof k->buf - k->n) {
+		hash64_add(&k->h, k->buf, k->n);
+		k->n = 0;
+		if (n > sizeof k->buf) {
+			hash64_add(&k->h, p, n);
+			return;
+		}
+	}
+	memcpy(k->buf + k->n, p, n);
+	k->n += n;
 }
 
-static void key_node(Hash64 *h, const DNode *d)
+/* lengths keep "ab"+"c" apart from "a"+"bc" */
+static inline void key_bytes(Keyer *k, const void *p, size_t n)
+{
+	uint64_t len = n;
+	key_put(k, &len, sizeof len);
+	key_put(k, p, n);
+}
+
+static void key_node(Keyer *k, const DNode *d)
 {
 	unsigned char tag[2] = { (unsigned char)d->kind, (unsigned char)(d->flow | d->literal << 1) };
-	hash64_add(h, tag, sizeof tag);
+	key_put(k, tag, sizeof tag);
 	switch (d->kind) {
 	case D_NULL:
 		break;
 	case D_BOOL:
 	case D_INT:
-		hash64_add(h, &d->i, sizeof d->i);
+		key_put(k, &d->i, sizeof d->i);
 		break;
 	case D_NUM:
 	case D_STR:
-		key_bytes(h, d->s, strlen(d->s));
+		key_bytes(k, d->s, strlen(d->s));
 		break;
 	case D_MAP:
-		key_bytes(h, "", (size_t)d->n);
+		key_bytes(k, "", (size_t)d->n);
 		for (int i = 0; i < d->n; i++) {
-			key_bytes(h, d->pairs[i].key, strlen(d->pairs[i].key));
-			key_node(h, d->pairs[i].val);
+			key_bytes(k, d->pairs[i].key, strlen(d->pairs[i].key));
+			key_node(k, d->pairs[i].val);
 		}
 		break;
 	case D_SEQ:
-		key_bytes(h, "", (size_t)d->n);
+		key_bytes(k, "", (size_t)d->n);
 		for (int i = 0; i < d->n; i++)
-			key_node(h, d->items[i]);
+			key_node(k, d->items[i]);
 		break;
 	}
 }
@@ -206,16 +229,18 @@ static void key_node(Hash64 *h, const DNode *d)
 /* What decides a document file's bytes: its format, the header, its trees. */
 static uint64_t doc_key(const FileSet *fs, DNode *const *docs, int n, bool json)
 {
-	Hash64 h;
-	hash64_begin(&h);
-	key_bytes(&h, json ? "json" : "yaml", 4);
+	Keyer k;
+	hash64_begin(&k.h);
+	k.n = 0;
+	key_bytes(&k, json ? "json" : "yaml", 4);
 	if (!json)
-		key_bytes(&h, fs->header ? fs->header : "", fs->header ? strlen(fs->header) : 0);
-	key_bytes(&h, "", (size_t)n);
+		key_bytes(&k, fs->header ? fs->header : "", fs->header ? strlen(fs->header) : 0);
+	key_bytes(&k, "", (size_t)n);
 	for (int i = 0; i < n; i++)
-		key_node(&h, docs[i]);
-	uint64_t k = hash64_end(&h);
-	return k ? k : 1; /* 0 means "no key" */
+		key_node(&k, docs[i]);
+	hash64_add(&k.h, k.buf, k.n);
+	uint64_t h = hash64_end(&k.h);
+	return h ? h : 1; /* 0 means "no key" */
 }
 
 static void add_doc(FileSet *fs, const char *path, DNode *const *docs, int n, bool json)
