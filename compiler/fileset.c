@@ -89,6 +89,12 @@ void fileset_set_sink(FileSet *fs, const FileSink *sink)
 	fs->sink = *sink;
 }
 
+void fileset_hold(FileSet *fs, void *block)
+{
+	fs->held = xrealloc(fs->held, (size_t)(fs->nheld + 1) * sizeof *fs->held);
+	fs->held[fs->nheld++] = block;
+}
+
 void fileset_free(FileSet *fs)
 {
 	for (int i = 0; i < fs->n; i++)
@@ -100,6 +106,9 @@ void fileset_free(FileSet *fs)
 		next = b->next;
 		free(b);
 	}
+	for (int i = 0; i < fs->nheld; i++)
+		free(fs->held[i]);
+	free(fs->held);
 	memset(fs, 0, sizeof *fs);
 }
 
@@ -136,7 +145,10 @@ static OutFile *append(FileSet *fs, const char *path)
 	}
 	OutFile *f = &fs->files[fs->n++];
 	memset(f, 0, sizeof *f);
-	f->path = pool_str(fs, path);
+	/* most paths are in the old manifest, which the sink holds already */
+	f->path = fs->sink.intern ? fs->sink.intern(fs->sink.ctx, path) : NULL;
+	if (!f->path)
+		f->path = pool_str(fs, path);
 	if ((size_t)fs->n * 2 > fs->nslots)
 		index_rebuild(fs, fs->nslots ? fs->nslots * 2 : 1024);
 	else
@@ -188,11 +200,16 @@ static inline void key_put(Keyer *k, const void *p, size_t n)
 	k->n += n;
 }
 
+static inline void key_count(Keyer *k, size_t n)
+{
+	uint64_t v = n;
+	key_put(k, &v, sizeof v);
+}
+
 /* lengths keep "ab"+"c" apart from "a"+"bc" */
 static inline void key_bytes(Keyer *k, const void *p, size_t n)
 {
-	uint64_t len = n;
-	key_put(k, &len, sizeof len);
+	key_count(k, n);
 	key_put(k, p, n);
 }
 
@@ -212,14 +229,14 @@ static void key_node(Keyer *k, const DNode *d)
 		key_bytes(k, d->s, strlen(d->s));
 		break;
 	case D_MAP:
-		key_bytes(k, "", (size_t)d->n);
+		key_count(k, (size_t)d->n);
 		for (int i = 0; i < d->n; i++) {
 			key_bytes(k, d->pairs[i].key, strlen(d->pairs[i].key));
 			key_node(k, d->pairs[i].val);
 		}
 		break;
 	case D_SEQ:
-		key_bytes(k, "", (size_t)d->n);
+		key_count(k, (size_t)d->n);
 		for (int i = 0; i < d->n; i++)
 			key_node(k, d->items[i]);
 		break;
@@ -235,7 +252,7 @@ static uint64_t doc_key(const FileSet *fs, DNode *const *docs, int n, bool json)
 	key_bytes(&k, json ? "json" : "yaml", 4);
 	if (!json)
 		key_bytes(&k, fs->header ? fs->header : "", fs->header ? strlen(fs->header) : 0);
-	key_bytes(&k, "", (size_t)n);
+	key_count(&k, (size_t)n);
 	for (int i = 0; i < n; i++)
 		key_node(&k, docs[i]);
 	hash64_add(&k.h, k.buf, k.n);
