@@ -254,23 +254,22 @@ int main(int argc, char **argv)
 	}
 
 	/* render: the writer takes each file as a backend adds it (writer.c) */
+	FileSet fs;
+	fileset_init(&fs, a);
 	char err[512] = "";
 	Writer *w = NULL;
 	if (!strcmp(o.verb, "render") && !o.dump) {
-		w = writer_begin(o.outdir, o.check_only ? WR_CHECK : WR_WRITE, err, sizeof err);
+		w = writer_begin(&fs, o.outdir, o.check_only ? WR_CHECK : WR_WRITE, err, sizeof err);
 		if (writer_failed(w)) {
 			writer_end(w, NULL, NULL);
 			fprintf(stderr, "platformc: %s\n", err);
+			fileset_free(&fs);
 			arena_free(a);
 			return EXIT_USAGE;
 		}
 	}
 
 	/* back ends: pure functions into the file set */
-	FileSet fs;
-	fileset_init(&fs, a);
-	if (w)
-		fileset_set_sink(&fs, &(FileSink){ .add = writer_add, .keep = writer_keep, .ctx = w });
 	for (int i = 0; i < nbackends; i++)
 		backends[i].run(p, &fs);
 	if (!w)

@@ -578,6 +578,9 @@ typedef struct FileSink {
 	 * as it is on disk, without being emitted? If so, sets its length and
 	 * the hash of its bytes, and add is not called */
 	bool (*keep)(void *ctx, const FileSet *fs, int index, size_t *len, uint64_t *hash);
+	/* optional: a copy of path that lives as long as the file set, if the
+	 * sink holds one (the writer: the manifest's), or NULL */
+	const char *(*intern)(void *ctx, const char *path);
 	void *ctx;
 } FileSink;
 
@@ -614,6 +617,8 @@ struct FileSet {
 	uint32_t *slots;       /* path index: file number + 1, 0 = empty */
 	size_t nslots;
 	struct PoolBlock *pool; /* paths and unit strings: outlive backend scopes */
+	void **held;           /* heap blocks freed with the set (fileset_hold) */
+	int nheld;
 	const char *header;    /* generated-file comment text */
 	Unit *units;
 	int nunits, unitcap;
@@ -623,6 +628,8 @@ void fileset_init(FileSet *fs, Arena *a);
 void fileset_free(FileSet *fs);
 /* From now on each added file goes to the sink (copied), and its bytes are freed. */
 void fileset_set_sink(FileSet *fs, const FileSink *sink);
+/* Frees block (heap) with the set. */
+void fileset_hold(FileSet *fs, void *block);
 /* Takes ownership of data (heap). Aborts on a duplicate path (a backend bug).
  * The path is copied. */
 void fileset_add(FileSet *fs, const char *path, char *data, size_t len);
@@ -664,12 +671,13 @@ void writer_report_free(WriterReport *rep);
 /*
  * The same as a session, so that files reach the disk as they are made:
  * writer_begin before the backends run (a failure there is in err at once:
- * writer_failed), writer_add as the file set's sink
- * (fileset_set_sink(fs, writer_add, w)), writer_end after the last file;
- * writer_end returns what writer_run would, and frees the session.
+ * writer_failed) makes the writer the sink of fs (writer_add, writer_keep,
+ * and paths shared with the old manifest, which fs then holds); writer_end
+ * after the last file returns what writer_run would, and frees the
+ * session. With fs NULL, no sink: call writer_add for each file.
  */
 typedef struct Writer Writer;
-Writer *writer_begin(const char *outdir, WriterMode mode, char *err, size_t errlen);
+Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err, size_t errlen);
 bool writer_failed(const Writer *w);
 void writer_add(void *w, const FileSet *fs, int index);
 bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash);

@@ -187,6 +187,7 @@ typedef struct Writer {
 
 	/* the manifest: its text, split in place into the owned paths */
 	StrBuf oldman;
+	bool held;             /* ... by the file set, which shares its paths */
 	bool have_manifest;
 	bool canonical;        /* byte for byte what we would write for these paths */
 	uint64_t manifest_id;  /* its identity(): binds the stat cache to it */
@@ -1578,7 +1579,15 @@ static int open_outdir(Writer *w)
 	return 0;
 }
 
-Writer *writer_begin(const char *outdir, WriterMode mode, char *err, size_t errlen)
+/* The manifest's copy of path, shared with the file set that holds it. */
+static const char *writer_intern(void *ctx, const char *path)
+{
+	Writer *w = ctx;
+	int k = w->held ? owned_find(w, path) : -1;
+	return k >= 0 ? w->owned[k] : NULL;
+}
+
+Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err, size_t errlen)
 {
 	if (err && errlen)
 		err[0] = 0;
@@ -1592,6 +1601,14 @@ Writer *writer_begin(const char *outdir, WriterMode mode, char *err, size_t errl
 		load_cache(w);
 	ds_init(&w->old, w->outfd);
 	sb_init(&w->made);
+	if (fs && w->rc == 0) {
+		if (w->oldman.data) {
+			fileset_hold(fs, w->oldman.data);
+			w->held = true;
+		}
+		fileset_set_sink(fs, &(FileSink){ .add = writer_add, .keep = writer_keep,
+						  .intern = writer_intern, .ctx = w });
+	}
 	return w;
 }
 
@@ -1616,7 +1633,8 @@ static void writer_free(Writer *w)
 	free(w->cache);
 	free(w->stale);
 	free(w->carry);
-	sb_free(&w->oldman);
+	if (!w->held)
+		sb_free(&w->oldman);
 	sb_free(&w->pre);
 	arena_free(w->a);
 	free(w);
@@ -1774,7 +1792,7 @@ static void fill_lines(Writer *w, WriterReport *rep)
 /* Owned files no longer generated and still there are stale. */
 static int find_stale(Writer *w)
 {
-	w->stale = xmalloc((size_t)(w->nowned ? w->nowned : 1) * sizeof *w->stale);
+	int cap = 0;
 	for (int i = 0; i < w->nowned; i++) {
 		const char *p = w->owned[i];
 		if (fileset_find(w->fs, p))
@@ -1790,6 +1808,10 @@ static int find_stale(Writer *w)
 		} else if (S_ISLNK(st.st_mode)) {
 			return fail(w, "`%s` is a symlink; refusing to follow it", disp(w, p, strlen(p)));
 		} else if (S_ISREG(st.st_mode)) {
+			if (w->nstale == cap) {
+				cap = cap ? cap * 2 : 64;
+				w->stale = xrealloc(w->stale, (size_t)cap * sizeof *w->stale);
+			}
 			w->stale[w->nstale++] = p;
 		}
 	}
@@ -1800,6 +1822,9 @@ static int finish(Writer *w, WriterReport *rep)
 {
 	const FileSet *fs = w->fs;
 	int n = fs->n;
+	/* what the cache of the old tree had to say, it said while files came */
+	free(w->cache);
+	w->cache = NULL;
 	sort_files(w);
 	if (check_outputs(w) != 0 || find_stale(w) != 0)
 		return -1;
@@ -1826,16 +1851,17 @@ static int finish(Writer *w, WriterReport *rep)
 	}
 	if (!differs)
 		return clean_leftovers(w, false);
-	/* the old tree's manifest and cache have said all they had to say */
-	free(w->cache);
-	w->cache = NULL;
+	/* the old tree's manifest has said all it had to say */
 	free(w->owned);
 	w->owned = NULL;
 	free(w->oslots);
 	w->oslots = NULL;
 	w->nowned = 0;
 	w->nstale = 0;
-	sb_free(&w->oldman);
+	if (!w->held)
+		sb_free(&w->oldman);
+	w->held = false;
+	sb_init(&w->oldman);
 	if (start_staging(w) != 0 || build_staging(w) != 0 || swap_in(w, w->newfd) != 0)
 		return -1;
 	fsync(w->parentfd); /* the swap itself must reach the disk */
@@ -1879,7 +1905,7 @@ int writer_end(Writer *w, const FileSet *fs, WriterReport *rep)
 int writer_run(const FileSet *fs, const char *outdir, WriterMode mode, WriterReport *rep,
 	       char *err, size_t errlen)
 {
-	Writer *w = writer_begin(outdir, mode, err, errlen);
+	Writer *w = writer_begin(NULL, outdir, mode, err, errlen);
 	for (int i = 0; i < fs->n && w->rc == 0; i++)
 		writer_add(w, fs, i);
 	return writer_end(w, fs, rep);

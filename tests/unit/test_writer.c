@@ -1084,9 +1084,8 @@ TEST(writer_stat_cache_that_lies_is_not_trusted)
 static int render_docs(FileSet *fs, Arena *a, const char *out, WriterMode mode, int variant,
 		       WriterReport *rep, char *err)
 {
-	Writer *w = writer_begin(out, mode, err, ERRLEN);
 	fileset_init(fs, a);
-	fileset_set_sink(fs, &(FileSink){ .add = writer_add, .keep = writer_keep, .ctx = w });
+	Writer *w = writer_begin(fs, out, mode, err, ERRLEN);
 	for (int i = 0; i < 3; i++) {
 		DNode *m = doc_map(a);
 		doc_set_str(a, m, "name", i == 2 ? "no" : "svc");
