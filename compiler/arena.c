@@ -5,12 +5,34 @@
  * comes from an Arena of large blocks and is released with one arena_free.
  * Allocation failure is not recoverable for a compiler run: it aborts with a
  * clear message (die_oom) instead of threading NULL checks through every phase.
+ *
+ * arena_mark/arena_release give a scope inside that lifetime: a backend
+ * marks the arena before one service's documents and releases it once they
+ * are in the file set, so the DNode trees of 10,000 services never coexist.
+ * Under AddressSanitizer the released bytes are poisoned, so a pointer that
+ * escapes its scope is reported at its first use.
  */
 #include "platformc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_ASAN 1
+#endif
+#endif
+#ifdef ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 #define BLOCK_SIZE (64u * 1024)
 
@@ -72,6 +94,39 @@ void arena_free(Arena *a)
 	free(a);
 }
 
+/*
+ * The list is newest first, except that a large block goes right behind the
+ * head of its time. So after a mark at head H (with H->next = X), the list
+ * reads: blocks made after the mark, H, large blocks made after the mark
+ * while H was the head, X. Releasing frees the first and third groups and
+ * rewinds H.
+ */
+ArenaMark arena_mark(Arena *a)
+{
+	Block *h = a->head;
+	return (ArenaMark){ .block = h, .used = h ? h->used : 0, .next = h ? h->next : NULL };
+}
+
+void arena_release(Arena *a, ArenaMark m)
+{
+	Block *b = a->head;
+	while (b && b != m.block) {
+		Block *next = b->next;
+		free(b);
+		b = next;
+	}
+	a->head = b;
+	if (!b)
+		return;
+	for (Block *l = b->next, *next; l != m.next; l = next) {
+		next = l->next;
+		free(l);
+	}
+	b->next = m.next;
+	POISON(b->data + m.used, b->used - m.used);
+	b->used = m.used;
+}
+
 void *arena_alloc(Arena *a, size_t n)
 {
 	n = (n + 15) & ~(size_t)15;
@@ -93,6 +148,7 @@ void *arena_alloc(Arena *a, size_t n)
 	}
 	void *p = b->data + b->used;
 	b->used += n;
+	UNPOISON(p, n);
 	memset(p, 0, n);
 	return p;
 }

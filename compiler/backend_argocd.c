@@ -134,7 +134,8 @@ static DNode *application(Arena *a, const Platform *p, const char *name, const c
 	return app;
 }
 
-static void unit_app(const Platform *p, FileSet *fs, const Unit *u, const Env *e, DNode *res)
+/* The Application of unit u in environment e, at argocd/<env>/<file>. */
+static void unit_app(const Platform *p, FileSet *fs, const Unit *u, const Env *e, const char *file)
 {
 	Arena *a = fs->arena;
 	const char *name = arena_sprintf(a, "%s-%s", u->name, e->name);
@@ -155,9 +156,7 @@ static void unit_app(const Platform *p, FileSet *fs, const Unit *u, const Env *e
 	const char *const *opts = u->kind == U_RESOURCE ? claims : u->kind == U_TENANCY ? tenancy : plain;
 	DNode *app = application(a, p, name, project, source_path(a, p, u->dir), k8s_destination(a, e, u->namespace),
 				 (int)u->kind, labels, opts);
-	const char *file = arena_sprintf(a, "%s/%s.yaml", family_dir[u->kind], u->name);
 	fileset_add_yaml(fs, arena_sprintf(a, "argocd/%s/%s", e->name, file), app);
-	doc_push_str(a, res, file);
 }
 
 void backend_argocd(const Platform *p, FileSet *fs)
@@ -186,22 +185,30 @@ void backend_argocd(const Platform *p, FileSet *fs)
 	doc_push_str(a, rres, "projects.yaml");
 	for (int e = 0; e < p->nenvs; e++) {
 		const Env *env = &p->envs[e];
+		doc_push_str(a, rres, arena_sprintf(a, "%s.yaml", env->name));
+		/* the environment's documents are dropped once added */
+		ArenaMark env_scope = arena_mark(a);
 		DNode *k = k8s_kustomization(a);
 		DNode *res = doc_set_seq(a, k, "resources");
 		for (int i = 0; i < fs->nunits; i++) {
 			/* a part of every environment is cluster-wide: one
 			 * Application per cluster (in the first environment that
 			 * deploys to it), or two would own the same objects */
-			if (units[i].env ? units[i].env == env : first_on_cluster(p, e))
-				unit_app(p, fs, &units[i], env, res);
+			if (!(units[i].env ? units[i].env == env : first_on_cluster(p, e)))
+				continue;
+			const char *file = arena_sprintf(a, "%s/%s.yaml", family_dir[units[i].kind], units[i].name);
+			doc_push_str(a, res, file);
+			/* the Application's document is dropped once it is added */
+			ArenaMark scope = arena_mark(a);
+			unit_app(p, fs, &units[i], env, file);
+			arena_release(a, scope);
 		}
 		fileset_add_yaml(fs, arena_sprintf(a, "argocd/%s/kustomization.yaml", env->name), k);
 		DNode *root = application(a, p, arena_sprintf(a, "root-%s", env->name), "default",
 					  source_path(a, p, arena_sprintf(a, "argocd/%s", env->name)),
 					  k8s_destination(a, &here, ARGOCD_NAMESPACE), 0, NULL, root_opts);
-		const char *file = arena_sprintf(a, "%s.yaml", env->name);
-		fileset_add_yaml(fs, arena_sprintf(a, "argocd/root/%s", file), root);
-		doc_push_str(a, rres, file);
+		fileset_add_yaml(fs, arena_sprintf(a, "argocd/root/%s.yaml", env->name), root);
+		arena_release(a, env_scope);
 	}
 	fileset_add_yaml(fs, "argocd/root/kustomization.yaml", rk);
 	free(units);

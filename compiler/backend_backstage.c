@@ -33,6 +33,7 @@
 #include "platformc.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -214,9 +215,11 @@ static Members collect_members(Arena *a, const Platform *p)
 
 /* ---- entities ---- */
 
-/* Every file of the catalog, for the root Location (sorted at the end). */
+/* Every file of the catalog, for the root Location (sorted at the end).
+ * On the heap: entities are built in scopes of the arena that end before
+ * the Location is written. */
 typedef struct Targets {
-	const char **items;
+	char **items;
 	int n, cap;
 } Targets;
 
@@ -224,11 +227,12 @@ static void add_file(FileSet *fs, Targets *t, const char *rel, DNode *doc)
 {
 	fileset_add_yaml(fs, arena_sprintf(fs->arena, "catalog/%s", rel), doc);
 	if (t->n == t->cap) {
-		int cap = t->cap ? t->cap * 2 : 64;
-		t->items = arena_grow(fs->arena, t->items, (size_t)t->cap, (size_t)cap, sizeof(char *));
-		t->cap = cap;
+		t->cap = t->cap ? t->cap * 2 : 64;
+		t->items = xrealloc(t->items, (size_t)t->cap * sizeof *t->items);
 	}
-	t->items[t->n++] = arena_sprintf(fs->arena, "./%s", rel);
+	size_t n = strlen(rel) + 3;
+	t->items[t->n] = xmalloc(n);
+	snprintf(t->items[t->n++], n, "./%s", rel);
 }
 
 static const char *slack_url(Arena *a, const char *channel)
@@ -1226,12 +1230,20 @@ void backend_backstage(const Platform *p, FileSet *fs)
 	Targets tg = {0};
 
 	Members members = collect_members(a, p);
-	for (int t = 0; t < p->nteams; t++)
+	/* each entity's document is dropped once it is added */
+	ArenaMark scope;
+	for (int t = 0; t < p->nteams; t++) {
+		scope = arena_mark(a);
 		add_file(fs, &tg, arena_sprintf(a, "groups/%s.yaml", p->teams[t]->name),
 			 group_entity(a, p->teams[t], &members));
-	for (int i = 0; i < members.n; i++)
+		arena_release(a, scope);
+	}
+	for (int i = 0; i < members.n; i++) {
+		scope = arena_mark(a);
 		add_file(fs, &tg, arena_sprintf(a, "users/%s.yaml", members.items[i].name),
 			 user_entity(a, &members.items[i]));
+		arena_release(a, scope);
+	}
 
 	bool platform_system_declared = false;
 	for (int i = 0; i < p->nsystems; i++) {
@@ -1248,14 +1260,19 @@ void backend_backstage(const Platform *p, FileSet *fs)
 				       p->owner));
 
 	for (int i = 0; i < p->nservices; i++) {
+		scope = arena_mark(a);
 		const Service *s = p->services[i];
 		add_file(fs, &tg, arena_sprintf(a, "components/%s.yaml", s->name), component_entity(a, p, s));
 		if (has_api(s))
 			add_file(fs, &tg, arena_sprintf(a, "apis/%s.yaml", s->name), api_entity(a, p, s));
+		arena_release(a, scope);
 	}
-	for (int i = 0; i < p->nresources; i++)
+	for (int i = 0; i < p->nresources; i++) {
+		scope = arena_mark(a);
 		add_file(fs, &tg, arena_sprintf(a, "resources/%s.yaml", p->resources[i]->name),
 			 resource_entity(a, p, p->resources[i]));
+		arena_release(a, scope);
+	}
 
 	/* templates need a folder the include globs read and a repository to
 	 * open the pull request in */
@@ -1281,4 +1298,7 @@ void backend_backstage(const Platform *p, FileSet *fs)
 	for (int i = 0; i < tg.n; i++)
 		doc_push_str(a, targets, tg.items[i]);
 	fileset_add_yaml(fs, "catalog/catalog-info.yaml", loc);
+	for (int i = 0; i < tg.n; i++)
+		free(tg.items[i]);
+	free(tg.items);
 }

@@ -34,6 +34,8 @@ void backend_clusters(const Platform *p, FileSet *fs)
 	Arena *a = fs->arena;
 	Unit *units = clusters_sorted_units(fs);
 	for (int e = 0; e < p->nenvs; e++) {
+		/* one list of every unit: dropped once added */
+		ArenaMark scope = arena_mark(a);
 		const Env *env = &p->envs[e];
 		DNode *k = k8s_kustomization(a);
 		DNode *res = doc_set_seq(a, k, "resources");
@@ -41,6 +43,7 @@ void backend_clusters(const Platform *p, FileSet *fs)
 			if (!units[i].env || units[i].env == env)
 				doc_push(a, res, doc_strf(a, "../../%s", units[i].dir));
 		fileset_add_yaml(fs, arena_sprintf(a, "clusters/%s/kustomization.yaml", env->name), k);
+		arena_release(a, scope);
 	}
 	free(units);
 }

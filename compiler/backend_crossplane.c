@@ -729,10 +729,17 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 	add_unit(fs, U_PLATFORM, "platform/crossplane", "crossplane", NULL, NULL, NULL);
 	Index ix;
 	index_build(a, &ix, p);
-	for (int e = 0; e < p->nenvs; e++)
+	/* each folder's documents are dropped once its files are added */
+	for (int e = 0; e < p->nenvs; e++) {
+		ArenaMark scope = arena_mark(a);
 		connections(p, &ix, fs, &p->envs[e]);
+		arena_release(a, scope);
+	}
 	for (int i = 0; i < p->nresources; i++)
-		for (int e = 0; e < p->resources[i]->nenvs; e++)
+		for (int e = 0; e < p->resources[i]->nenvs; e++) {
+			ArenaMark scope = arena_mark(a);
 			resource_env(p, &ix, fs, p->resources[i], p->resources[i]->envs[e]);
+			arena_release(a, scope);
+		}
 	strmap_free(&ix.by_name);
 }

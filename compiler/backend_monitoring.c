@@ -445,6 +445,8 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 	MonSettings m = mon_settings(a, p);
 	Ctx c = {.p = p, .fs = fs, .a = a, .m = &m};
 	for (int i = 0; i < p->nservices; i++) {
+		/* a service's documents are dropped once its files are added */
+		ArenaMark scope = arena_mark(a);
 		const Service *s = p->services[i];
 		MonMetrics mm = mon_metrics(p, s);
 		Sli slis[2];
@@ -477,6 +479,7 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 						     .team = m.dashboards_namespace ? NULL : s->team, .namespace = ns,
 						     .label_key = k8s_label(a, p, "service"), .label_value = s->name});
 		}
+		arena_release(a, scope);
 	}
 	monitoring_platform(p, fs, &m);
 }

@@ -435,6 +435,8 @@ void backend_services(const Platform *p, FileSet *fs)
 	strmap_free(&index);
 
 	for (int i = 0; i < p->nservices; i++) {
+		/* a service's documents are dropped once its files are added */
+		ArenaMark scope = arena_mark(a);
 		const Service *s = p->services[i];
 		const char *base = arena_sprintf(a, "services/%s/base", s->name);
 		DNode *cm = configmap_doc(a, p, s);
@@ -456,5 +458,6 @@ void backend_services(const Platform *p, FileSet *fs)
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", base), k);
 		for (int e = 0; e < s->nenvs; e++)
 			overlay(p, fs, s, &s->envs[e], doc_get(cm, "data"), &callers[i]);
+		arena_release(a, scope);
 	}
 }

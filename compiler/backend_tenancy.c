@@ -179,6 +179,8 @@ void backend_tenancy(const Platform *p, FileSet *fs)
 	for (int ti = 0; ti < p->nteams; ti++) {
 		const Team *team = p->teams[ti];
 		for (int e = 0; e < p->nenvs; e++) {
+			/* the namespace's documents are dropped once its files are added */
+			ArenaMark scope = arena_mark(a);
 			const Env *env = &p->envs[e];
 			const char *ns = k8s_namespace(a, team, env);
 			const char *dir = arena_sprintf(a, "teams/%s/%s", team->name, env->name);
@@ -207,6 +209,7 @@ void backend_tenancy(const Platform *p, FileSet *fs)
 						     .name = arena_sprintf(a, "tenancy-%s", team->name), .env = env,
 						     .team = team, .namespace = ns,
 						     .label_key = k8s_label(a, p, "team"), .label_value = team->name});
+			arena_release(a, scope);
 		}
 	}
 }

@@ -1400,33 +1400,3 @@ void doc_emit_json(StrBuf *out, const DNode *root)
 	doc_json_node(out, root, 0);
 	sb_putc(out, '\n');
 }
-
-/* ---- file set helpers (declared in the fileset.c section) ---- */
-
-static void doc_add(FileSet *fs, const char *path, StrBuf *b)
-{
-	size_t len = b->len;
-	fileset_add(fs, path, sb_detach(b), len);
-}
-
-void fileset_add_yaml(FileSet *fs, const char *path, DNode *doc)
-{
-	fileset_add_yaml_multi(fs, path, &doc, 1);
-}
-
-void fileset_add_yaml_multi(FileSet *fs, const char *path, DNode *const *docs, int n)
-{
-	StrBuf b;
-	sb_init(&b);
-	doc_emit_yaml(&b, docs, n, fs->header);
-	doc_add(fs, path, &b);
-}
-
-void fileset_add_json(FileSet *fs, const char *path, const DNode *doc)
-{
-	/* JSON has no comments: the header cannot go in */
-	StrBuf b;
-	sb_init(&b);
-	doc_emit_json(&b, doc);
-	doc_add(fs, path, &b);
-}

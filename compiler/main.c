@@ -3,7 +3,7 @@
  *
  *   source -> check -> lower -> resolve      (lower_load)
  *   backends -> file set                      (the table below)
- *   writer                                    (writer_run)
+ *   writer                                    (writer_begin/add/end)
  *
  * Diagnostics go to stderr in the format --diagnostics picks (human, json,
  * github; github is the default under GITHUB_ACTIONS=true). Exit codes are
@@ -303,12 +303,27 @@ int main(int argc, char **argv)
 		return rc ? usage_error("unknown graph format `%s` (dot, mermaid)", o.format) : EXIT_OK;
 	}
 
-	/* back ends: pure functions into the file set */
+	/* render: the writer takes each file as a backend adds it (writer.c) */
 	FileSet fs;
 	fileset_init(&fs, a);
+	char err[512] = "";
+	Writer *w = NULL;
+	if (!strcmp(o.verb, "render") && !o.dump) {
+		w = writer_begin(&fs, o.outdir, o.check_only ? WR_CHECK : WR_WRITE, err, sizeof err);
+		if (writer_failed(w)) {
+			writer_end(w, NULL, NULL);
+			fprintf(stderr, "platformc: %s\n", err);
+			fileset_free(&fs);
+			arena_free(a);
+			return EXIT_USAGE;
+		}
+	}
+
+	/* back ends: pure functions into the file set */
 	for (int i = 0; i < nbackends; i++)
 		backends[i].run(p, &fs);
-	fileset_sort(&fs);
+	if (!w)
+		fileset_sort(&fs);
 	if (o.dump && !strcmp(o.dump, "files")) {
 		for (int i = 0; i < fs.n; i++)
 			printf("%s (%zu bytes)\n", fs.files[i].path, fs.files[i].len);
@@ -326,8 +341,7 @@ int main(int argc, char **argv)
 
 	/* the writer: the only code that touches the disk */
 	WriterReport rep = {0};
-	char err[512] = "";
-	rc = writer_run(&fs, o.outdir, o.check_only ? WR_CHECK : WR_WRITE, &rep, err, sizeof err);
+	rc = writer_end(w, &fs, &rep);
 	if (rc != 0) {
 		fprintf(stderr, "platformc: %s\n", err);
 		rc = EXIT_USAGE;
@@ -346,6 +360,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "platformc: wrote %s: %d added, %d changed, %d removed, %d unchanged\n", o.outdir,
 			rep.added, rep.changed, rep.removed, rep.unchanged);
 	}
+	if (rc == 0 && rep.warning)
+		fprintf(stderr, "platformc: warning: %s\n", rep.warning);
 	writer_report_free(&rep);
 	fileset_free(&fs);
 	arena_free(a);

@@ -300,8 +300,11 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 	doc_push_str(a, res, "rules/platform.yaml");
 	for (int t = 0; t < p->nteams; t++) {
 		const char *file = arena_sprintf(a, "rules/team-%s.yaml", p->teams[t]->name);
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), team_rules_doc(a, p, m, p->teams[t]));
 		doc_push_str(a, res, file);
+		/* the team's document is dropped once it is added */
+		ArenaMark scope = arena_mark(a);
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), team_rules_doc(a, p, m, p->teams[t]));
+		arena_release(a, scope);
 	}
 
 	fileset_add_json(fs, "platform/monitoring/dashboards/platform-overview.json", overview_dashboard(a, p));
@@ -310,7 +313,9 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 	for (int t = 0; t < p->nteams; t++) {
 		const Team *team = p->teams[t];
 		const char *file = arena_sprintf(a, "dashboards/team-%s.json", team->name);
+		ArenaMark scope = arena_mark(a);
 		fileset_add_json(fs, arena_sprintf(a, "%s/%s", dir, file), team_dashboard(a, p, team));
+		arena_release(a, scope);
 		doc_push(a, gen, mon_dashboard_generator(a, arena_sprintf(a, "dashboard-team-%s", team->name), m->namespace,
 							 arena_sprintf(a, "team-%s.json", team->name), file, team->name));
 	}

@@ -55,6 +55,17 @@ char *arena_sprintf(Arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
 char *arena_vsprintf(Arena *a, const char *fmt, va_list ap);
 /* Grows an arena-owned array (old block is abandoned in the arena). */
 void *arena_grow(Arena *a, void *old, size_t old_n, size_t new_n, size_t elem);
+/*
+ * A scope inside an arena's lifetime: arena_release frees everything
+ * allocated since arena_mark (marks nest; release the inner one first).
+ * Nothing allocated in the scope may be used after it.
+ */
+typedef struct ArenaMark {
+	void *block, *next;
+	size_t used;
+} ArenaMark;
+ArenaMark arena_mark(Arena *a);
+void arena_release(Arena *a, ArenaMark m);
 
 void *xmalloc(size_t n);                          /* abort on OOM */
 void *xrealloc(void *p, size_t n);
@@ -98,6 +109,16 @@ const char *did_you_mean(const char *word, const char *const *cands, int n);
 
 bool utf8_valid(const char *s, size_t n, size_t *bad_offset);
 uint64_t hash_bytes(const void *p, size_t n);    /* FNV-1a 64 */
+uint64_t hash64(const void *p, size_t n);        /* XXH64, seed 0: fast, for file contents */
+/* hash64 of bytes given in pieces */
+typedef struct Hash64 {
+	uint64_t v[4], total;
+	unsigned char buf[32];
+	size_t nbuf;
+} Hash64;
+void hash64_begin(Hash64 *h);
+void hash64_add(Hash64 *h, const void *p, size_t n);
+uint64_t hash64_end(const Hash64 *h);
 int str_cmp_ptr(const void *a, const void *b);   /* qsort over char* */
 bool has_prefix(const char *s, const char *p);
 bool has_suffix(const char *s, const char *p);
@@ -572,13 +593,30 @@ void doc_json_string(StrBuf *out, const char *s);
 
 /* -------------------------------------------------------------- fileset.c */
 
-/* The in-memory output tree: relative path -> bytes. Backends add; the
- * writer is the only code that touches the disk. */
+/* The output tree: relative path -> bytes. Backends add; the writer is the
+ * only code that touches the disk. */
 typedef struct OutFile {
 	const char *path;      /* relative, '/'-separated, no '..', no leading '/' */
-	char *data;            /* heap (freed by fileset_free) */
+	char *data;            /* heap (freed by fileset_free); NULL once a sink took it */
 	size_t len;
+	uint64_t hash;         /* hash64(data, len) */
+	uint64_t key;          /* documents, with a sink that keeps: hash of the trees; else 0 */
 } OutFile;
+
+/* Where a render's files go as they are made (the writer). */
+typedef struct FileSink {
+	/* each new file (fs->files[index]) while its bytes are there; the file
+	 * set frees them when it returns */
+	void (*add)(void *ctx, const FileSet *fs, int index);
+	/* optional: may document fs->files[index] (key set, no bytes yet) stay
+	 * as it is on disk, without being emitted? If so, sets its length and
+	 * the hash of its bytes, and add is not called */
+	bool (*keep)(void *ctx, const FileSet *fs, int index, size_t *len, uint64_t *hash);
+	/* optional: a copy of path that lives as long as the file set, if the
+	 * sink holds one (the writer: the manifest's), or NULL */
+	const char *(*intern)(void *ctx, const char *path);
+	void *ctx;
+} FileSink;
 
 /*
  * A unit of deployment: one folder with a kustomization.yaml that
@@ -606,10 +644,15 @@ typedef struct Unit {
 } Unit;
 
 struct FileSet {
-	Arena *arena;
+	Arena *arena;          /* the backends' working arena (documents) */
+	FileSink sink;         /* add NULL: keep every file's bytes */
 	OutFile *files;
 	int n, cap;
-	StrMap index;
+	uint32_t *slots;       /* path index: file number + 1, 0 = empty */
+	size_t nslots;
+	struct PoolBlock *pool; /* paths and unit strings: outlive backend scopes */
+	void **held;           /* heap blocks freed with the set (fileset_hold) */
+	int nheld;
 	const char *header;    /* generated-file comment text */
 	Unit *units;
 	int nunits, unitcap;
@@ -617,14 +660,20 @@ struct FileSet {
 
 void fileset_init(FileSet *fs, Arena *a);
 void fileset_free(FileSet *fs);
-/* Takes ownership of data (heap). Aborts on a duplicate path (a backend bug). */
+/* From now on each added file goes to the sink (copied), and its bytes are freed. */
+void fileset_set_sink(FileSet *fs, const FileSink *sink);
+/* Frees block (heap) with the set. */
+void fileset_hold(FileSet *fs, void *block);
+/* Takes ownership of data (heap). Aborts on a duplicate path (a backend bug).
+ * The path is copied. */
 void fileset_add(FileSet *fs, const char *path, char *data, size_t len);
 void fileset_add_text(FileSet *fs, const char *path, const char *text);
-/* In doc.c: emit a document (with fs->header as its comment) and add it. */
+/* Emit a document (YAML with fs->header as its comment) and add it; with a
+ * sink that keeps files, perhaps without emitting it (see fileset.c). */
 void fileset_add_yaml(FileSet *fs, const char *path, DNode *doc);
 void fileset_add_yaml_multi(FileSet *fs, const char *path, DNode *const *docs, int n);
 void fileset_add_json(FileSet *fs, const char *path, const DNode *doc);
-/* Registers a deployment unit (copied). */
+/* Registers a deployment unit (copied, strings too). */
 void fileset_add_unit(FileSet *fs, const Unit *u);
 /* Sorts by path (byte order). */
 void fileset_sort(FileSet *fs);
@@ -636,9 +685,12 @@ typedef enum WriterMode { WR_WRITE, WR_CHECK } WriterMode;
 
 typedef struct WriterReport {
 	int added, changed, removed, unchanged;
+	int vouched;           /* unchanged files the stat cache vouched for (not read) */
+	int kept;              /* ... of which documents not even emitted (writer_keep) */
 	/* WR_CHECK: the differing paths, each prefixed "added: ", "changed: ", "stale: " */
 	char **lines;
 	int nlines;
+	char *warning;         /* NULL, or what went wrong after a successful render */
 } WriterReport;
 
 /*
@@ -649,6 +701,21 @@ typedef struct WriterReport {
 int writer_run(const FileSet *fs, const char *outdir, WriterMode mode, WriterReport *rep,
 	       char *err, size_t errlen);
 void writer_report_free(WriterReport *rep);
+
+/*
+ * The same as a session, so that files reach the disk as they are made:
+ * writer_begin before the backends run (a failure there is in err at once:
+ * writer_failed) makes the writer the sink of fs (writer_add, writer_keep,
+ * and paths shared with the old manifest, which fs then holds); writer_end
+ * after the last file returns what writer_run would, and frees the
+ * session. With fs NULL, no sink: call writer_add for each file.
+ */
+typedef struct Writer Writer;
+Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err, size_t errlen);
+bool writer_failed(const Writer *w);
+void writer_add(void *w, const FileSet *fs, int index);
+bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash);
+int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 
 #define MANIFEST_NAME ".platformc-manifest"
 

@@ -245,6 +245,145 @@ uint64_t hash_bytes(const void *p, size_t n)
 	return h;
 }
 
+/*
+ * XXH64 (Yann Collet's xxHash, 64-bit, seed 0), written from its
+ * specification: four lanes over 32-byte stripes, then the tail, then the
+ * avalanche. Several bytes per cycle, so hashing every output file costs
+ * little next to emitting it. Not cryptographic: it tells whether bytes
+ * changed, not whether someone made them collide (see writer.c).
+ */
+#define P64_1 0x9E3779B185EBCA87ull
+#define P64_2 0xC2B2AE3D27D4EB4Full
+#define P64_3 0x165667B19E3779F9ull
+#define P64_4 0x85EBCA77C2B2AE63ull
+#define P64_5 0x27D4EB2F165667C5ull
+
+static uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+/* Little-endian loads, one instruction each on the usual hosts. */
+static uint64_t load64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static uint32_t load32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
+}
+
+static uint64_t xxh_round(uint64_t acc, uint64_t input)
+{
+	acc += input * P64_2;
+	acc = rotl64(acc, 31);
+	return acc * P64_1;
+}
+
+static uint64_t xxh_merge(uint64_t acc, uint64_t v)
+{
+	acc ^= xxh_round(0, v);
+	return acc * P64_1 + P64_4;
+}
+
+/* The tail and the avalanche: up to 31 bytes after the stripes. */
+static uint64_t xxh_finish(uint64_t h, const unsigned char *p, const unsigned char *end)
+{
+	for (; end - p >= 8; p += 8) {
+		h ^= xxh_round(0, load64(p));
+		h = rotl64(h, 27) * P64_1 + P64_4;
+	}
+	if (end - p >= 4) {
+		h ^= (uint64_t)load32(p) * P64_1;
+		h = rotl64(h, 23) * P64_2 + P64_3;
+		p += 4;
+	}
+	for (; p < end; p++) {
+		h ^= *p * P64_5;
+		h = rotl64(h, 11) * P64_1;
+	}
+	h ^= h >> 33;
+	h *= P64_2;
+	h ^= h >> 29;
+	h *= P64_3;
+	h ^= h >> 32;
+	return h;
+}
+
+static uint64_t xxh_converge(const uint64_t v[4])
+{
+	uint64_t h = rotl64(v[0], 1) + rotl64(v[1], 7) + rotl64(v[2], 12) + rotl64(v[3], 18);
+	for (int i = 0; i < 4; i++)
+		h = xxh_merge(h, v[i]);
+	return h;
+}
+
+static void xxh_stripe(uint64_t v[4], const unsigned char *p)
+{
+	for (int i = 0; i < 4; i++)
+		v[i] = xxh_round(v[i], load64(p + 8 * i));
+}
+
+uint64_t hash64(const void *data, size_t n)
+{
+	const unsigned char *p = data, *end = p + n;
+	uint64_t h = P64_5;
+	if (n >= 32) {
+		uint64_t v[4] = { P64_1 + P64_2, P64_2, 0, (uint64_t)0 - P64_1 };
+		for (; end - p >= 32; p += 32)
+			xxh_stripe(v, p);
+		h = xxh_converge(v);
+	}
+	return xxh_finish(h + (uint64_t)n, p, end);
+}
+
+/* The same hash over bytes that arrive in pieces (hash64_add), without
+ * holding them: hash64_end gives what hash64 gives for their concatenation. */
+void hash64_begin(Hash64 *h)
+{
+	memset(h, 0, sizeof *h);
+	h->v[0] = P64_1 + P64_2;
+	h->v[1] = P64_2;
+	h->v[3] = (uint64_t)0 - P64_1;
+}
+
+void hash64_add(Hash64 *h, const void *data, size_t n)
+{
+	const unsigned char *p = data, *end = p + n;
+	h->total += n;
+	if (h->nbuf) {
+		size_t take = 32 - h->nbuf < n ? 32 - h->nbuf : n;
+		memcpy(h->buf + h->nbuf, p, take);
+		h->nbuf += take;
+		p += take;
+		if (h->nbuf < 32)
+			return;
+		xxh_stripe(h->v, h->buf);
+		h->nbuf = 0;
+	}
+	for (; end - p >= 32; p += 32)
+		xxh_stripe(h->v, p);
+	memcpy(h->buf, p, (size_t)(end - p));
+	h->nbuf = (size_t)(end - p);
+}
+
+uint64_t hash64_end(const Hash64 *h)
+{
+	uint64_t s = h->total >= 32 ? xxh_converge(h->v) : P64_5;
+	return xxh_finish(s + h->total, h->buf, h->buf + h->nbuf);
+}
+
 int str_cmp_ptr(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);

@@ -27,10 +27,67 @@
  *     between mkdir and writing the marker); anything else with that name
  *     is not, and we refuse to delete it.
  *
+ * Streaming. A render is a session: writer_begin (before the backends run:
+ * output folder, manifest, stat cache), writer_add for each file as a
+ * backend adds it, writer_end (stale files, links, manifest, swap). Each
+ * file is compared with the old tree when it arrives; if it differs, a
+ * write-mode render puts it in the staging tree at once, so its bytes can be
+ * freed and no render holds the whole output in memory. Staging starts at
+ * the first difference, and only after the whole old tree has been walked:
+ * a symlink anywhere in it stops the render before anything is written.
+ * What can still fail once staging started (a user's file in the way of a
+ * generated folder, a full disk) removes the staging folder: <out> is never
+ * touched.
+ *
+ * The stat cache. Reading every unchanged file back costs four syscalls and
+ * its bytes. `<parent>/.<base>.platformc-cache/stat` records, for each path
+ * of the manifest, the lstat identity the file had when platformc last
+ * wrote or linked it (a hash of dev, inode, size, mtime and ctime) and the
+ * hash of its bytes. A generated file whose new bytes hash to the recorded
+ * hash, and whose lstat still shows exactly the recorded identity, is
+ * unchanged without being opened: one fstatat instead of four syscalls. Why
+ * that is safe:
+ *   - Any write to a file sets its ctime to the current time, and nobody
+ *     can set a ctime (utimensat sets it too), so an edit, even one of the
+ *     same size with the mtime put back, changes the ctime: the file is read.
+ *   - An edit within the clock tick of the recording would keep the ctime.
+ *     So an entry counts only if its ctime is strictly older than the cache
+ *     file's own mtime, and the writer waits for the file system's clock to
+ *     pass the newest recorded ctime before it dates the cache (git's
+ *     "racily clean" rule).
+ *   - A file replaced by a symlink, a folder or another file fails the
+ *     lstat identity (and a symlink is refused as always). A copied or
+ *     restored tree has other inodes. The cache also records the output
+ *     folder's own inode (every rebuild swaps in a new one) and the
+ *     identity of the manifest it describes (written with it, so the same
+ *     rule proves it unchanged): a cache of another tree or another
+ *     manifest is ignored as a whole, and so is a truncated or garbled one.
+ *   - The cache never decides ownership, deletion or where anything is
+ *     written: the worst a cache forged by hand can do is make a render keep
+ *     a file it would have rewritten (git trusts its index the same way). A
+ *     fresh checkout, as in CI, has no cache and compares bytes.
+ * Documents need not even be emitted. The cache also records each document's
+ * key (the hash of the DNode trees it was emitted from, fileset.c) and the
+ * hash of this binary. When a document's key is the recorded one, the file
+ * has the recorded identity, and the cache was written by this very binary
+ * (emitting the same trees gives the same bytes only with the same emitter),
+ * the file on disk is what emitting would give: writer_keep keeps it, and
+ * the YAML or JSON is never made. Emitting is two thirds of a render's
+ * work; a render that changes nothing now pays for the trees alone.
+ *
+ * The cache lives beside the output folder, not in it: the manifest and the
+ * tree stay byte-identical on every machine (both are committed), while the
+ * cache describes this machine's inodes. Hard-linked files get a new ctime
+ * when the old tree is deleted after the swap, so the cache is written last,
+ * after that deletion, and is best effort: a failure there leaves the render
+ * done and the cache absent (the report carries a warning). Its folder
+ * holds a `.gitignore` of `*`, so git never lists it.
+ *
  * Durability: one syncfs() of the staging tree's file system before the
  * swap (so a power cut after the swap cannot expose empty files) and one
  * fsync() of the parent folder after it (so the swap itself is on disk).
- * Per-file fsync would cost a flush per file on 200,000-file trees.
+ * Per-file fsync would cost a flush per file on 200,000-file trees. The
+ * cache is not synced: its integrity is checked when it is read.
  *
  * Permissions: files are created 0666 and folders 0777, minus the umask,
  * like git and make do; contents, not modes, are what determinism covers.
@@ -48,6 +105,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef RENAME_NOREPLACE
@@ -60,74 +118,123 @@
 #define MANIFEST_HEADER "# platformc manifest v1"
 #define STAGING_MARKER ".platformc-staging"
 #define STAGING_TREE "tree"
+#define CACHE_FILE "stat"
+#define CACHE_TMP "stat.tmp"
+#define CACHE_MAGIC "# platformc stat cache v1\n"
+#define CACHE_HEAD 5           /* words: output folder dev, inode; manifest identity; binary; count */
+#define CACHE_ENTRY 3          /* words: identity (lstat), content hash, document key */
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+#define NEW_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
 #define CHUNK (64u * 1024)
 
 /* What the old tree holds at a generated path. */
 typedef enum OldStatus { OLD_ABSENT, OLD_SAME, OLD_DIFF } OldStatus;
 
-typedef struct OldFile {
-	OldStatus status;
-	dev_t dev;     /* OLD_SAME: the file we compared, to hard-link it */
-	ino_t ino;
-} OldFile;
+/*
+ * Per generated file, by its number in the file set: 16 bytes, for there
+ * may be half a million. `id` is an identity() — OLD_SAME: of the old file
+ * as compared, without its ctime (the file we link must be that file);
+ * `cached`: with its ctime, final, as the stat cache records it.
+ */
+typedef struct FileState {
+	uint8_t status;        /* OldStatus */
+	bool written;          /* created in the staging tree */
+	bool cached;
+	uint64_t id;
+} FileState;
 
-/* One entry of the new tree, in path order. */
+/* One entry of the new tree placed at the end, in path order. */
 typedef enum ItemKind { IT_GEN, IT_CARRY, IT_DIR } ItemKind;
 
 typedef struct Item {
 	const char *path;
 	ItemKind kind;
-	const OutFile *f;      /* IT_GEN */
-	const OldFile *old;    /* IT_GEN */
+	int file;              /* IT_GEN: its number in the file set */
 } Item;
 
 /*
- * A cached open directory of the old tree. Paths arrive sorted, so
- * consecutive lookups share their folder and each folder is walked once.
+ * The open folders of the old tree on the way to the folder last looked up,
+ * one fd a level, each opened with O_NOFOLLOW. Paths arrive grouped by
+ * folder, so a lookup usually costs nothing and a new folder one openat.
  */
-typedef struct Cursor {
-	int root;              /* -1: the tree does not exist */
-	char *dir;
-	size_t dirlen;
-	int fd;                /* valid when found */
-	int found;
-} Cursor;
+typedef struct DirStack {
+	int root;              /* not owned; -1: the tree does not exist */
+	int n, cap;
+	int *fds;              /* fds[k]: the folder path[0..ends[k]) */
+	size_t *ends;
+	char *path;            /* the folder last looked up: path[0..len) */
+	size_t len, pathcap;
+	bool valid;            /* path, state and strict describe the last lookup */
+	int state;             /* its result: 1 open, 0 absent */
+	bool strict;
+	char *comp;            /* one component, NUL-terminated */
+} DirStack;
 
 typedef struct Writer {
-	const FileSet *fs;
+	const FileSet *fs;     /* the set being written, seen at writer_add/end */
+	WriterMode mode;
 	Arena *a;
 	char *err;
 	size_t errlen;
+	int rc;                /* -1 once something failed: the rest is skipped */
+	bool quiet;            /* after the swap: failures are not the render's */
 	char *outdir;          /* as given, trailing slashes stripped */
 	char *parent, *base;
-	char *newname, *oldname;  /* staging folder names inside parent */
+	char *newname, *oldname, *cachename;  /* folders beside the output folder */
 	int parentfd, outfd;
-	const OutFile **files;    /* fs->files sorted by path (a local index) */
-	OldFile *old;             /* parallel to files */
-	StrMap owned;             /* manifest paths */
-	const char **owned_list;
-	int nowned;
+	struct stat outst;     /* the output folder, when it exists */
+
+	/* the manifest: its text, split in place into the owned paths */
+	StrBuf oldman;
+	bool held;             /* ... by the file set, which shares its paths */
 	bool have_manifest;
-	StrBuf oldman, newman;
+	bool canonical;        /* byte for byte what we would write for these paths */
+	uint64_t manifest_id;  /* its identity(): binds the stat cache to it */
+	const char **owned;    /* sorted */
+	int nowned;
+	uint32_t *oslots;      /* index over owned: position + 1, 0 = empty */
+	size_t noslots;
+
+	/* the stat cache as read (NULL: none): entry k describes owned[k] */
+	unsigned char *cache;
+	int64_t cache_mtime;
+	bool cache_keys;       /* written by this very binary: document keys count */
+	int vouched, kept;
+	int admitted;          /* the file writer_keep last admitted */
+	int64_t newest;        /* the newest ctime recorded for the cache */
+
+	FileState *st;         /* per generated file */
+	int nst;
+	DirStack old;          /* lookups in the old tree */
+	uint32_t *order;       /* file numbers in path order (writer_end) */
+
+	bool walked;           /* the old tree was walked: no symlink, carry known */
+	Item *carry;           /* unowned files and empty folders to keep */
+	int ncarry, capcarry;
+	bool staging;          /* the staging folder exists */
+	int newfd, treefd;
+	StrBuf made;           /* the staging tree's folder made last */
 	const char **stale;
 	int nstale;
-	Item *carry;              /* unowned files and empty folders to keep */
-	int ncarry, capcarry;
-	char *buf;                /* CHUNK bytes for comparisons and copies */
+	char *buf;             /* CHUNK bytes for comparisons and copies */
+	StrBuf pre;            /* scratch for path prefixes */
 } Writer;
 
 static int fail(Writer *w, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
+/* Records the first error (the message the user sees) and stops the run. */
 static int fail(Writer *w, const char *fmt, ...)
 {
-	if (w->err && w->errlen) {
+	if (w->quiet)
+		return -1;
+	if (w->rc == 0 && w->err && w->errlen) {
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(w->err, w->errlen, fmt, ap);
 		va_end(ap);
 	}
+	w->rc = -1;
 	return -1;
 }
 
@@ -189,23 +296,26 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static int cmp_outfile_ptr(const void *a, const void *b)
-{
-	return strcmp((*(const OutFile *const *)a)->path, (*(const OutFile *const *)b)->path);
-}
-
-static int cmp_item(const void *a, const void *b)
-{
-	return strcmp(((const Item *)a)->path, ((const Item *)b)->path);
-}
-
 /* ---- small I/O helpers (errno set on failure) ---- */
 
+/* Appends what fd holds to out, filling the room out has before growing it
+ * (a buffer sized to the file is not grown just to see its end). */
 static int read_all(int fd, StrBuf *out)
 {
-	for (;;) {
+	if (!out->cap)
 		sb_reserve(out, CHUNK);
-		ssize_t r = read(fd, out->data + out->len, CHUNK);
+	for (;;) {
+		if (out->cap - out->len < 2) {
+			char one;
+			ssize_t r = read(fd, &one, 1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return r < 0 ? -1 : 0;
+			sb_putc(out, one);
+			sb_reserve(out, CHUNK);
+		}
+		ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -247,7 +357,7 @@ static int create_file(int dirfd, const char *name, const char *data, size_t len
 	return close(fd);
 }
 
-static int copy_file(Writer *w, int srcdir, int dstdir, const char *name)
+static int copy_file(Writer *w, int srcdir, const char *name, int dstdir, const char *dstname)
 {
 	int in = openat(srcdir, name, READ_FLAGS);
 	if (in < 0)
@@ -259,8 +369,7 @@ static int copy_file(Writer *w, int srcdir, int dstdir, const char *name)
 		errno = e;
 		return -1;
 	}
-	int out = openat(dstdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			 st.st_mode & 07777);
+	int out = openat(dstdir, dstname, NEW_FLAGS, st.st_mode & 07777);
 	int rc = out < 0 ? -1 : 0;
 	while (rc == 0) {
 		ssize_t r = read(in, w->buf, CHUNK);
@@ -455,149 +564,196 @@ static int recover_old_tree(Writer *w)
 	return rc;
 }
 
-/* ---- reading the old tree ---- */
+/* ---- file identities ---- */
 
-static void cursor_init(Cursor *c, int root)
+static uint64_t get64(const unsigned char *p)
 {
-	memset(c, 0, sizeof *c);
-	c->root = root;
-	c->fd = -1;
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
 }
 
-static void cursor_drop(Cursor *c)
+static void put64(unsigned char *p, uint64_t v)
 {
-	if (c->fd != c->root)
-		close_fd(&c->fd);
-	c->fd = -1;
-	free(c->dir);
-	c->dir = NULL;
-	c->found = 0;
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static int64_t ns_of(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 /*
- * Opens the folder path[0..dirlen) of the old tree. Returns 1 (c->fd is the
- * folder), 0 (it does not exist as a folder) or -1 (error). A symlink on the
- * way is an error. A regular file on the way means the folder is absent, but
- * with `strict` (we must put a folder there) only if platformc owns that
- * file: a user's file in the way of an output is an error.
+ * What lstat says a file is, in one word: the hash of its dev, inode, size,
+ * mtime and (with_ctime) ctime. Equal words mean the same file, unchanged
+ * (64-bit collisions aside). Host byte order: the cache is this machine's.
  */
-static int cursor_seek(Writer *w, Cursor *c, const char *path, size_t dirlen, bool strict)
+static uint64_t identity(const struct stat *st, bool with_ctime)
 {
-	if (c->dir && c->dirlen == dirlen && !memcmp(c->dir, path, dirlen))
-		return c->found;
-	cursor_drop(c);
-	c->dir = xmalloc(dirlen + 1);
-	memcpy(c->dir, path, dirlen);
-	c->dir[dirlen] = 0;
-	c->dirlen = dirlen;
-	if (c->root < 0)
-		return 0;
-	char *comp = xmalloc(dirlen + 1);
-	int fd = c->root, rc = 1;
-	for (size_t i = 0; i < dirlen && rc == 1;) {
+	uint64_t v[5] = { (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+			  (uint64_t)ns_of(st->st_mtim), with_ctime ? (uint64_t)ns_of(st->st_ctim) : 0 };
+	return hash64(v, sizeof v);
+}
+
+static void record(Writer *w, FileState *s, const struct stat *st)
+{
+	s->id = identity(st, true);
+	s->cached = true;
+	if (ns_of(st->st_ctim) > w->newest)
+		w->newest = ns_of(st->st_ctim);
+}
+
+/* ---- folder lookups: a stack of open folders ---- */
+
+static void ds_init(DirStack *ds, int root)
+{
+	memset(ds, 0, sizeof *ds);
+	ds->root = root;
+}
+
+static void ds_close(DirStack *ds, int keep)
+{
+	while (ds->n > keep)
+		close(ds->fds[--ds->n]);
+}
+
+static void ds_free(DirStack *ds)
+{
+	ds_close(ds, 0);
+	free(ds->fds);
+	free(ds->ends);
+	free(ds->path);
+	free(ds->comp);
+	ds_init(ds, -1);
+}
+
+/* The fd of the folder of the last lookup that returned 1. */
+static int ds_fd(const DirStack *ds)
+{
+	return ds->n ? ds->fds[ds->n - 1] : ds->root;
+}
+
+/*
+ * Looks up folder path[0..dirlen). Returns 1 (ds_fd is the folder), 0 (it
+ * does not exist as a folder) or -1 (error). In the old tree a symlink on
+ * the way is an error; a regular file on the way means the folder is
+ * absent, but with `strict` (we must put a folder there) only if platformc
+ * owns that file: a user's file in the way of an output is an error.
+ */
+static bool owned_has(const Writer *w, const char *path);
+
+static int ds_seek(Writer *w, DirStack *ds, const char *path, size_t dirlen, bool strict)
+{
+	if (ds->valid && ds->len == dirlen && ds->strict == strict && !memcmp(ds->path, path, dirlen))
+		return ds->state;
+	/* keep the open levels that are a prefix of the new folder */
+	int keep = 0;
+	while (keep < ds->n && ds->ends[keep] <= dirlen &&
+	       (ds->ends[keep] == dirlen || path[ds->ends[keep]] == '/') &&
+	       !memcmp(ds->path, path, ds->ends[keep]))
+		keep++;
+	ds_close(ds, keep);
+	if (ds->pathcap < dirlen + 1) {
+		ds->pathcap = dirlen + 64;
+		ds->path = xrealloc(ds->path, ds->pathcap);
+		ds->comp = xrealloc(ds->comp, ds->pathcap);
+	}
+	memcpy(ds->path, path, dirlen);
+	ds->path[dirlen] = 0;
+	ds->len = dirlen;
+	ds->valid = false;
+	ds->strict = strict;
+	if (ds->root < 0) {
+		ds->valid = true;
+		return ds->state = 0;
+	}
+	size_t i = ds->n ? ds->ends[ds->n - 1] + 1 : 0;
+	int state = 1;
+	while (i < dirlen && state == 1) {
 		size_t j = i;
 		while (j < dirlen && path[j] != '/')
 			j++;
-		memcpy(comp, path + i, j - i);
-		comp[j - i] = 0;
-		struct stat st;
-		int nfd = -1;
-		if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			rc = errno == ENOENT ? 0 : fail(w, "cannot inspect `%s`: %s",
-							disp(w, path, j), strerror(errno));
-		} else if (S_ISLNK(st.st_mode)) {
-			rc = fail(w, "`%s` is a symlink; refusing to follow it", disp(w, path, j));
-		} else if (S_ISREG(st.st_mode)) {
-			const char *pre = arena_strndup(w->a, path, j);
-			if (strict && !strmap_get(&w->owned, pre))
-				rc = fail(w, "`%s` is in the way of the output `%s`: it is a file "
-					  "platformc does not own; move it away",
-					  disp(w, path, j), path);
-			else
-				rc = 0;
-		} else if (!S_ISDIR(st.st_mode)) {
-			rc = fail(w, "`%s` is not a regular file or folder", disp(w, path, j));
-		} else if ((nfd = openat(fd, comp, DIR_FLAGS)) < 0) {
-			rc = fail(w, "cannot open `%s`: %s", disp(w, path, j), strerror(errno));
+		memcpy(ds->comp, path + i, j - i);
+		ds->comp[j - i] = 0;
+		/* with O_DIRECTORY | O_NOFOLLOW, a symlink fails with ENOTDIR (or
+		 * ELOOP), as a file does: fstatat tells them apart */
+		int at = ds_fd(ds), fd = openat(at, ds->comp, DIR_FLAGS);
+		if (fd < 0) {
+			struct stat st;
+			if (errno == ENOENT) {
+				state = 0;
+			} else if (errno == ELOOP) {
+				return fail(w, "`%s` is a symlink; refusing to follow it", disp(w, path, j));
+			} else if (errno != ENOTDIR) {
+				return fail(w, "cannot open `%s`: %s", disp(w, path, j), strerror(errno));
+			} else if (fstatat(at, ds->comp, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+				if (errno != ENOENT)
+					return fail(w, "cannot inspect `%s`: %s", disp(w, path, j),
+						    strerror(errno));
+				state = 0; /* gone in between */
+			} else if (S_ISLNK(st.st_mode)) {
+				return fail(w, "`%s` is a symlink; refusing to follow it", disp(w, path, j));
+			} else if (!S_ISREG(st.st_mode)) {
+				return fail(w, "`%s` is not a regular file or folder", disp(w, path, j));
+			} else {
+				ds->path[j] = 0;
+				bool ours = !strict || owned_has(w, ds->path);
+				ds->path[j] = j < dirlen ? '/' : 0;
+				if (!ours)
+					return fail(w, "`%s` is in the way of the output `%s`: it is a file "
+						    "platformc does not own; move it away",
+						    disp(w, path, j), path);
+				state = 0;
+			}
 		}
-		if (fd != c->root)
-			close(fd);
-		fd = nfd;
+		if (state == 1) {
+			if (ds->n == ds->cap) {
+				ds->cap = ds->cap ? ds->cap * 2 : 8;
+				ds->fds = xrealloc(ds->fds, (size_t)ds->cap * sizeof *ds->fds);
+				ds->ends = xrealloc(ds->ends, (size_t)ds->cap * sizeof *ds->ends);
+			}
+			ds->fds[ds->n] = fd;
+			ds->ends[ds->n++] = j;
+		}
 		i = j + 1;
 	}
-	free(comp);
-	if (rc == 1) {
-		c->fd = dirlen ? fd : c->root;
-		c->found = 1;
-	} else if (fd >= 0 && fd != c->root) {
-		close(fd);
-	}
-	return rc;
+	ds->valid = true;
+	return ds->state = state;
 }
+/* ---- the manifest: what platformc owns ---- */
 
-/* Compares the old tree's file at `name` in dirfd with f's bytes. */
-static int compare_file(Writer *w, int dirfd, const char *name, const OutFile *f, OldFile *o)
+static size_t owned_slot(const Writer *w, const char *path)
 {
-	struct stat st;
-	o->status = OLD_ABSENT;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		if (errno == ENOENT)
-			return 0;
-		return fail(w, "cannot inspect `%s`: %s", disp(w, f->path, strlen(f->path)),
-			    strerror(errno));
-	}
-	if (S_ISLNK(st.st_mode))
-		return fail(w, "`%s` is a symlink; refusing to follow it",
-			    disp(w, f->path, strlen(f->path)));
-	if (S_ISDIR(st.st_mode))
-		return 0; /* replaced by a file; a conflict, if any, shows when staging */
-	if (!S_ISREG(st.st_mode))
-		return fail(w, "`%s` is not a regular file or folder",
-			    disp(w, f->path, strlen(f->path)));
-	o->status = OLD_DIFF;
-	if ((size_t)st.st_size != f->len)
-		return 0;
-	int fd = openat(dirfd, name, READ_FLAGS);
-	if (fd < 0)
-		return fail(w, "cannot read `%s`: %s", disp(w, f->path, strlen(f->path)),
-			    strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(w, "`%s` changed while it was being read",
-			    disp(w, f->path, strlen(f->path)));
-	}
-	size_t off = 0;
-	bool same = true;
-	for (;;) {
-		ssize_t r = read(fd, w->buf, CHUNK);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			return fail(w, "cannot read `%s`: %s", disp(w, f->path, strlen(f->path)),
-				    strerror(e));
-		}
-		if (r == 0)
-			break;
-		if ((size_t)r > f->len - off || memcmp(w->buf, f->data + off, (size_t)r)) {
-			same = false;
-			break;
-		}
-		off += (size_t)r;
-	}
-	close(fd);
-	if (same && off == f->len) {
-		o->status = OLD_SAME;
-		o->dev = st.st_dev;
-		o->ino = st.st_ino;
-	}
-	return 0;
+	size_t mask = w->noslots - 1;
+	size_t i = (size_t)hash64(path, strlen(path)) & mask;
+	while (w->oslots[i] && strcmp(w->owned[w->oslots[i] - 1], path) != 0)
+		i = (i + 1) & mask;
+	return i;
 }
 
+/* The position of path in the manifest, or -1. */
+static int owned_find(const Writer *w, const char *path)
+{
+	if (!w->nowned)
+		return -1;
+	return (int)w->oslots[owned_slot(w, path)] - 1;
+}
+
+static bool owned_has(const Writer *w, const char *path)
+{
+	return owned_find(w, path) >= 0;
+}
+
+/*
+ * Reads the manifest, split in place: one NUL-terminated path a line. It
+ * is `canonical` when it is exactly what this writer writes for its paths
+ * (header, sorted unique paths, one a line), which a render that changes
+ * nothing must find.
+ */
 static int read_manifest(Writer *w)
 {
-	strmap_init(&w->owned);
 	if (w->outfd < 0)
 		return 0;
 	const char *name = disp(w, MANIFEST_NAME, strlen(MANIFEST_NAME));
@@ -612,7 +768,12 @@ static int read_manifest(Writer *w)
 	if (!S_ISREG(st.st_mode))
 		return fail(w, "`%s` is not a regular file", name);
 	int fd = openat(w->outfd, MANIFEST_NAME, READ_FLAGS);
-	if (fd < 0 || read_all(fd, &w->oldman) != 0) {
+	/* 25 MB at 500,000 files: sized to the file, not to a power of two */
+	w->oldman.data = xmalloc((size_t)st.st_size + 1);
+	w->oldman.cap = (size_t)st.st_size + 1;
+	w->oldman.data[0] = 0;
+	struct stat after;
+	if (fd < 0 || read_all(fd, &w->oldman) != 0 || fstat(fd, &after) != 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
@@ -620,50 +781,237 @@ static int read_manifest(Writer *w)
 	}
 	close(fd);
 	w->have_manifest = true;
-	const char *p = w->oldman.data ? w->oldman.data : "", *end = p + w->oldman.len;
+	/* changed while read: no cache will match it */
+	w->manifest_id = identity(&st, true) == identity(&after, true) ? identity(&st, true) : 0;
+	char *p = w->oldman.data ? w->oldman.data : "", *end = p + w->oldman.len;
 	size_t hl = strlen(MANIFEST_HEADER);
 	if ((size_t)(end - p) < hl + 1 || memcmp(p, MANIFEST_HEADER "\n", hl + 1))
 		return fail(w, "`%s` is not a platformc manifest (its first line must be `"
 			    MANIFEST_HEADER "`): refusing to guess which files platformc owns",
 			    name);
+	w->canonical = end[-1] == '\n';
 	int cap = 0;
 	for (p += hl + 1; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		char *line = arena_strndup(w->a, p, n);
+		char *line = p;
 		p += n + 1;
-		if (!n)
+		if (nl)
+			*nl = 0;
+		if (!n) {
+			w->canonical = false;
 			continue;
+		}
 		if (strlen(line) != n || !rel_path_is_safe(line))
 			return fail(w, "manifest names an unsafe path `%s`: refusing to touch it",
-				    line);
-		if (strmap_put(&w->owned, line, (void *)1))
-			continue;
+				    arena_strndup(w->a, line, n));
+		if (w->nowned && strcmp(w->owned[w->nowned - 1], line) >= 0)
+			w->canonical = false;
 		if (w->nowned == cap) {
 			cap = cap ? cap * 2 : 256;
-			w->owned_list = xrealloc(w->owned_list, (size_t)cap * sizeof *w->owned_list);
+			w->owned = xrealloc(w->owned, (size_t)cap * sizeof *w->owned);
 		}
-		w->owned_list[w->nowned++] = line;
+		w->owned[w->nowned++] = line;
 	}
-	if (w->nowned)
-		qsort(w->owned_list, (size_t)w->nowned, sizeof *w->owned_list, str_cmp_ptr);
+	if (!w->canonical && w->nowned) {
+		/* not written by platformc as it stands: sort, drop repeats */
+		qsort(w->owned, (size_t)w->nowned, sizeof *w->owned, str_cmp_ptr);
+		int k = 1;
+		for (int i = 1; i < w->nowned; i++)
+			if (strcmp(w->owned[i], w->owned[k - 1]))
+				w->owned[k++] = w->owned[i];
+		w->nowned = k;
+	}
+	for (w->noslots = 1024; w->noslots < (size_t)w->nowned * 2; w->noslots *= 2)
+		;
+	w->oslots = calloc(w->noslots, sizeof *w->oslots);
+	if (!w->oslots)
+		die_oom();
+	for (int i = 0; i < w->nowned; i++)
+		w->oslots[owned_slot(w, w->owned[i])] = (uint32_t)i + 1;
 	return 0;
 }
+/* ---- the stat cache (see the top of the file) ---- */
 
+/*
+ * This binary, as a word: the hash of /proc/self/exe. Document keys say
+ * which trees made a file; the bytes follow from the trees only for the
+ * emitter that made them, so keys count only in a cache this same binary
+ * wrote. 0: unknown (keys never count).
+ */
+static uint64_t binary_id(void)
+{
+	static uint64_t id;
+	static bool done;
+	if (done)
+		return id;
+	done = true;
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	Hash64 h;
+	hash64_begin(&h);
+	char buf[CHUNK];
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			hash64_add(&h, buf, (size_t)r);
+	close(fd);
+	id = r == 0 ? hash64_end(&h) : 0;
+	return id;
+}
+
+/*
+ * Reads the cache of this output folder and manifest, if there is one that
+ * is whole. Never an error: anything unexpected means no cache. Lookups go
+ * through the same O_NOFOLLOW rules as the tree (a symlink at the cache's
+ * name is not read through).
+ */
+static void load_cache(Writer *w)
+{
+	if (w->outfd < 0 || !w->have_manifest || !w->canonical)
+		return;
+	int dfd = openat(w->parentfd, w->cachename, DIR_FLAGS);
+	if (dfd < 0)
+		return;
+	int fd = openat(dfd, CACHE_FILE, READ_FLAGS);
+	close(dfd);
+	if (fd < 0)
+		return;
+	struct stat st;
+	size_t head = strlen(CACHE_MAGIC), want = head + 8 * (CACHE_HEAD + (size_t)w->nowned * CACHE_ENTRY + 1);
+	unsigned char *b = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == want) {
+		b = xmalloc(want);
+		size_t got = 0;
+		while (got < want) {
+			ssize_t r = read(fd, b + got, want - got);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		const unsigned char *h = b + head;
+		if (got != want || memcmp(b, CACHE_MAGIC, head) || get64(b + want - 8) != hash64(b, want - 8) ||
+		    get64(h) != (uint64_t)w->outst.st_dev || get64(h + 8) != (uint64_t)w->outst.st_ino ||
+		    !w->manifest_id || get64(h + 16) != w->manifest_id || get64(h + 32) != (uint64_t)w->nowned) {
+			free(b);
+			b = NULL;
+		}
+	}
+	close(fd);
+	if (b) {
+		w->cache = b;
+		w->cache_mtime = ns_of(st.st_mtim);
+		w->cache_keys = binary_id() && get64(b + head + 24) == binary_id();
+	}
+}
+
+/*
+ * Is the old file (lstat st, of f's size) at generated path f exactly the
+ * one the cache recorded, with the bytes f now has, and older than the
+ * cache?
+ */
+/* The cache's entry for path, or NULL. */
+static const unsigned char *cache_entry(const Writer *w, const char *path)
+{
+	int k = w->cache ? owned_find(w, path) : -1;
+	if (k < 0)
+		return NULL;
+	return w->cache + strlen(CACHE_MAGIC) + 8 * (CACHE_HEAD + (size_t)k * CACHE_ENTRY);
+}
+
+static bool cache_vouches(const Writer *w, const OutFile *f, const struct stat *st)
+{
+	const unsigned char *e = cache_entry(w, f->path);
+	return e && get64(e) == identity(st, true) && get64(e + 8) == f->hash &&
+	       ns_of(st->st_ctim) < w->cache_mtime;
+}
+/* ---- comparing a generated file with the old tree ---- */
+
+/*
+ * Compares the old tree's file at `name` in dirfd with f's bytes: the stat
+ * cache vouches for it (one fstatat), or its bytes are read. Sets s->status;
+ * OLD_SAME also records which file was compared.
+ */
+static int compare_file(Writer *w, int dirfd, const char *name, const OutFile *f, FileState *s)
+{
+	struct stat st;
+	s->status = OLD_ABSENT;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return fail(w, "cannot inspect `%s`: %s", disp(w, f->path, strlen(f->path)),
+			    strerror(errno));
+	}
+	if (S_ISLNK(st.st_mode))
+		return fail(w, "`%s` is a symlink; refusing to follow it",
+			    disp(w, f->path, strlen(f->path)));
+	if (S_ISDIR(st.st_mode))
+		return 0; /* replaced by a file; a conflict, if any, shows when staging */
+	if (!S_ISREG(st.st_mode))
+		return fail(w, "`%s` is not a regular file or folder",
+			    disp(w, f->path, strlen(f->path)));
+	s->status = OLD_DIFF;
+	if ((size_t)st.st_size != f->len)
+		return 0;
+	bool same = cache_vouches(w, f, &st);
+	if (same) {
+		w->vouched++;
+	} else {
+		int fd = openat(dirfd, name, READ_FLAGS);
+		if (fd < 0)
+			return fail(w, "cannot read `%s`: %s", disp(w, f->path, strlen(f->path)),
+				    strerror(errno));
+		/* Read one byte more than lstat promised: a read that stops short
+		 * at the promised size is the end of the file (a file that grew
+		 * since lstat would fill the extra byte). */
+		size_t off = 0;
+		same = true;
+		while (same) {
+			size_t want = f->len + 1 - off < CHUNK ? f->len + 1 - off : CHUNK;
+			ssize_t r = read(fd, w->buf, want);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				int e = errno;
+				close(fd);
+				return fail(w, "cannot read `%s`: %s", disp(w, f->path, strlen(f->path)),
+					    strerror(e));
+			}
+			if (r == 0)
+				break;
+			if ((size_t)r > f->len - off || memcmp(w->buf, f->data + off, (size_t)r))
+				same = false;
+			off += (size_t)r;
+			if (off == f->len && (size_t)r < want)
+				break;
+		}
+		close(fd);
+		same = same && off == f->len;
+	}
+	if (same) {
+		s->status = OLD_SAME;
+		s->id = identity(&st, false);
+	}
+	return 0;
+}
 static void add_carry(Writer *w, const char *path, ItemKind kind)
 {
 	if (w->ncarry == w->capcarry) {
 		w->capcarry = w->capcarry ? w->capcarry * 2 : 64;
 		w->carry = xrealloc(w->carry, (size_t)w->capcarry * sizeof *w->carry);
 	}
-	w->carry[w->ncarry++] = (Item){ .path = arena_strdup(w->a, path), .kind = kind };
+	w->carry[w->ncarry++] = (Item){ .path = arena_strdup(w->a, path), .kind = kind, .file = -1 };
 }
 
 /*
  * Walks the whole old tree (fd is consumed): refuses symlinks and special
- * files anywhere, and collects what the new tree must carry over — files
- * neither owned nor generated, and folders that were empty (a user's;
- * folders emptied because their outputs went away are pruned).
+ * files anywhere, and collects what the new tree may carry over — files not
+ * owned (those generated after all are dropped at the end), and folders
+ * that were empty (a user's; folders emptied because their outputs went
+ * away are pruned).
  */
 static int walk_old(Writer *w, int fd, StrBuf *rel)
 {
@@ -706,7 +1054,7 @@ static int walk_old(Writer *w, int fd, StrBuf *rel)
 					    strerror(errno))
 				     : walk_old(w, sub, rel);
 		} else if (type == DT_REG) {
-			if (!fileset_find(w->fs, rel->data) && !strmap_get(&w->owned, rel->data))
+			if (!owned_has(w, rel->data))
 				add_carry(w, rel->data, IT_CARRY);
 		} else {
 			rc = fail(w, "`%s` is not a regular file or folder",
@@ -734,136 +1082,259 @@ typedef struct Stage {
 	int curfd;
 } Stage;
 
-/* Opens folder path[0..dirlen) of the new tree, creating it (once). */
-static int stage_dir(Writer *w, Stage *s, const char *path, size_t dirlen)
-{
-	if (s->cur && s->curlen == dirlen && !memcmp(s->cur, path, dirlen))
-		return s->curfd;
-	if (s->curfd != s->treefd)
-		close_fd(&s->curfd);
-	free(s->cur);
-	s->cur = NULL;
-	s->curfd = -1;
-	for (size_t j = 1; j <= dirlen; j++) {
-		if (j < dirlen && path[j] != '/')
-			continue;
-		const char *pre = arena_strndup(w->a, path, j);
-		if (strmap_get(&s->made, pre))
-			continue;
-		if (mkdirat(s->treefd, pre, 0777) != 0)
-			return fail(w, errno == EEXIST || errno == ENOTDIR
-				    ? "cannot create folder `%s`: a file of the new tree is there "
-				      "(%s)"
-				    : "cannot create folder `%s`: %s",
-				    disp(w, path, j), strerror(errno));
-		strmap_put(&s->made, pre, (void *)1);
-	}
-	int fd = dirlen ? openat(s->treefd, arena_strndup(w->a, path, dirlen), DIR_FLAGS)
-			: s->treefd;
-	if (fd < 0)
-		return fail(w, "cannot open folder `%s` of the new tree: %s", disp(w, path, dirlen),
-			    strerror(errno));
-	s->cur = xmalloc(dirlen + 1);
-	memcpy(s->cur, path, dirlen);
-	s->cur[dirlen] = 0;
-	s->curlen = dirlen;
-	s->curfd = fd;
-	return fd;
-}
 
-static int write_new(Writer *w, int dfd, const Item *it)
+/* Walks the old tree once, before anything is written or reported. */
+static int walk(Writer *w)
 {
-	if (create_file(dfd, base_name(it->path), it->f->data, it->f->len, 0666) != 0)
-		return fail(w, "cannot write `%s` (in the staging folder `%s`): %s",
-			    disp(w, it->path, strlen(it->path)), disp_parent(w, w->newname),
-			    strerror(errno));
+	if (w->walked || w->outfd < 0)
+		return w->rc;
+	w->walked = true;
+	StrBuf rel;
+	sb_init(&rel);
+	sb_reserve(&rel, 0);
+	rel.data[0] = 0;
+	int fd = openat(w->outfd, ".", DIR_FLAGS);
+	int rc = fd < 0 ? fail(w, "cannot open `%s`: %s", w->outdir, strerror(errno)) : walk_old(w, fd, &rel);
+	sb_free(&rel);
+	return rc;
+}
+/* ---- the staging tree ---- */
+
+/*
+ * Makes `<parent>/.<base>.platformc-new/tree`, once: after the whole old
+ * tree was walked (a symlink anywhere stops the render before any write)
+ * and leftovers of ours were removed.
+ */
+static int start_staging(Writer *w)
+{
+	if (w->staging)
+		return 0;
+	if (walk(w) != 0 || clean_leftovers(w, true) != 0)
+		return -1;
+	if (mkdirat(w->parentfd, w->newname, 0777) != 0)
+		return fail(w, "cannot create the staging folder `%s`: %s",
+			    disp_parent(w, w->newname), strerror(errno));
+	w->staging = true;
+	w->newfd = openat(w->parentfd, w->newname, DIR_FLAGS);
+	if (w->newfd < 0 || create_file(w->newfd, STAGING_MARKER,
+					"platformc staging folder: safe to delete\n", 41, 0666) != 0)
+		return fail(w, "cannot create the staging folder `%s`: %s",
+			    disp_parent(w, w->newname), strerror(errno));
+	if (mkdirat(w->newfd, STAGING_TREE, 0777) != 0)
+		return fail(w, "cannot create `%s/" STAGING_TREE "`: %s",
+			    disp_parent(w, w->newname), strerror(errno));
+	w->treefd = openat(w->newfd, STAGING_TREE, DIR_FLAGS);
+	if (w->treefd < 0)
+		return fail(w, "cannot open `%s/" STAGING_TREE "`: %s",
+			    disp_parent(w, w->newname), strerror(errno));
 	return 0;
 }
 
-static int place_item(Writer *w, Stage *s, Cursor *oldc, const Item *it)
+/*
+ * Makes folder path[0..len) of the staging tree and those above it. The
+ * staging tree is ours and only ours (made just now under the marker), so
+ * its paths are resolved by the kernel in one call, as they always were.
+ */
+static int stage_mkdirs(Writer *w, const char *path, size_t len)
 {
-	size_t dl = dir_len(it->path);
-	if (it->kind == IT_DIR)
-		return stage_dir(w, s, it->path, strlen(it->path)) < 0 ? -1 : 0;
-	int dfd = stage_dir(w, s, it->path, dl);
-	if (dfd < 0)
+	const char *made = w->made.data ? w->made.data : "";
+	for (size_t j = 1; j <= len; j++) {
+		if (j < len && path[j] != '/')
+			continue;
+		/* the folders above the one made last exist */
+		if (j <= w->made.len && (j == w->made.len || made[j] == '/') && !memcmp(made, path, j))
+			continue;
+		w->pre.len = 0;
+		sb_putn(&w->pre, path, j);
+		if (mkdirat(w->treefd, w->pre.data, 0777) != 0 && errno != EEXIST)
+			return fail(w, errno == ENOTDIR ? "cannot create folder `%s`: a file of the new tree is there (%s)"
+							: "cannot create folder `%s`: %s",
+				    disp(w, path, j), strerror(errno));
+	}
+	w->made.len = 0;
+	sb_putn(&w->made, path, len);
+	return 0;
+}
+
+/* Writes generated file i into the staging tree and records its identity. */
+static int write_new(Writer *w, const OutFile *f, FileState *s)
+{
+	const char *path = f->path;
+	int fd = openat(w->treefd, path, NEW_FLAGS, 0666);
+	if (fd < 0 && errno == ENOENT && dir_len(path)) {
+		if (stage_mkdirs(w, path, dir_len(path)) != 0)
+			return -1;
+		fd = openat(w->treefd, path, NEW_FLAGS, 0666);
+	}
+	struct stat st;
+	int rc = fd < 0 ? -1 : write_all(fd, f->data, f->len);
+	if (rc == 0)
+		rc = fstat(fd, &st);
+	int e = errno;
+	/* close reports delayed write errors (NFS, quotas) */
+	if (fd >= 0 && close(fd) != 0 && rc == 0)
+		rc = -1, e = errno;
+	if (rc != 0)
+		return fail(w, e == EEXIST ? "internal error: output `%s` is also a folder of other outputs "
+				     "(in the staging folder `%s`: %s)"
+			    : e == ENOTDIR ? "cannot write `%s`: a file of the new tree is where its folder "
+					     "goes (in the staging folder `%s`): %s"
+					   : "cannot write `%s` (in the staging folder `%s`): %s",
+			    disp(w, path, strlen(path)), disp_parent(w, w->newname), strerror(e));
+	s->written = true;
+	record(w, s, &st);
+	return 0;
+}
+
+/* Copies an unchanged file that cannot be linked, and checks that its
+ * bytes are still the ones compared (errno ESTALE if not). */
+static int copy_checked(Writer *w, int olddir, const char *name, const char *path, const OutFile *f)
+{
+	if (copy_file(w, olddir, name, w->treefd, path) != 0)
 		return -1;
-	const char *name = base_name(it->path);
-	if (it->kind == IT_GEN && it->old->status != OLD_SAME)
-		return write_new(w, dfd, it);
-	int r = cursor_seek(w, oldc, it->path, dl, false);
+	int fd = openat(w->treefd, path, READ_FLAGS);
+	if (fd < 0)
+		return -1;
+	StrBuf b;
+	sb_init(&b);
+	int rc = read_all(fd, &b);
+	close(fd);
+	if (rc == 0 && (b.len != f->len || hash64(b.data, b.len) != f->hash))
+		rc = -1, errno = ESTALE;
+	sb_free(&b);
+	return rc;
+}
+
+/* Places an unchanged generated file, a user's file or a user's empty
+ * folder in the staging tree. */
+static int place_item(Writer *w, const Item *it)
+{
+	const char *p = it->path, *name = base_name(p);
+	size_t dl = dir_len(p);
+#define SHOWN disp(w, p, strlen(p))
+	if (it->kind == IT_DIR)
+		return stage_mkdirs(w, p, strlen(p));
+	if (dl && (w->made.len != dl || memcmp(w->made.data, p, dl)) && stage_mkdirs(w, p, dl) != 0)
+		return -1;
+	int r = ds_seek(w, &w->old, p, dl, false);
 	if (r < 0)
 		return -1;
-	if (r == 1 && linkat(oldc->fd, name, dfd, name, 0) == 0) {
+	int e = ENOENT;
+	if (r == 1 && linkat(ds_fd(&w->old), name, w->treefd, p, 0) == 0) {
 		if (it->kind == IT_CARRY)
 			return 0;
 		/* the file we compared must be the file we linked */
 		struct stat st;
-		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_dev == it->old->dev && st.st_ino == it->old->ino)
+		if (fstatat(w->treefd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    identity(&st, false) == w->st[it->file].id)
 			return 0;
-		if (unlinkat(dfd, name, 0) != 0)
-			return fail(w, "cannot unlink `%s` in the staging folder: %s",
-				    disp(w, it->path, strlen(it->path)), strerror(errno));
-		return write_new(w, dfd, it);
+		if (unlinkat(w->treefd, p, 0) != 0)
+			return fail(w, "cannot unlink `%s` in the staging folder: %s", SHOWN, strerror(errno));
+	} else if (r == 1) {
+		e = errno;
 	}
-	int e = r == 1 ? errno : ENOENT;
-	if (it->kind == IT_GEN && (e == ENOENT || link_unsupported(e)))
-		return write_new(w, dfd, it);
-	if (it->kind == IT_CARRY && r == 1 && link_unsupported(e)) {
-		if (copy_file(w, oldc->fd, dfd, name) == 0)
+	if (it->kind == IT_GEN) {
+		if (r == 1 && e != ENOENT && !link_unsupported(e))
+			return fail(w, "cannot link `%s` into the new tree: %s", SHOWN, strerror(e));
+		/* Its bytes are gone (freed once compared): it can only be copied
+		 * from the old tree, and must still be what was compared. */
+		if (r == 1 && copy_checked(w, ds_fd(&w->old), name, p, &w->fs->files[it->file]) == 0)
+			return 0;
+		e = r == 1 ? errno : ENOENT;
+		return fail(w, e == ENOENT || e == ESTALE
+			    ? "`%s` changed while platformc was rendering; run it again (%s)"
+			    : "cannot copy `%s` into the new tree: %s", SHOWN, strerror(e));
+	}
+	if (r == 1 && link_unsupported(e)) {
+		if (copy_file(w, ds_fd(&w->old), name, w->treefd, p) == 0)
 			return 0;
 		e = errno;
 	}
 	return fail(w, e == EEXIST ? "cannot carry over `%s` (not platformc's): an output of "
 				     "the new tree is in its way (%s)"
 				   : "cannot carry over `%s` (not platformc's) into the new tree: %s",
-		    disp(w, it->path, strlen(it->path)), strerror(e));
+		    SHOWN, strerror(e));
+#undef SHOWN
 }
 
-/* Builds `<parent>/.<base>.platformc-new/tree`. The caller removes the
- * staging folder when this fails. */
-static int build_staging(Writer *w, int newfd)
+static int cmp_item(const void *a, const void *b)
 {
-	if (mkdirat(newfd, STAGING_TREE, 0777) != 0)
-		return fail(w, "cannot create `%s/" STAGING_TREE "`: %s",
-			    disp_parent(w, w->newname), strerror(errno));
-	Stage s = { .treefd = openat(newfd, STAGING_TREE, DIR_FLAGS), .curfd = -1 };
-	if (s.treefd < 0)
-		return fail(w, "cannot open `%s/" STAGING_TREE "`: %s",
-			    disp_parent(w, w->newname), strerror(errno));
-	strmap_init(&s.made);
-	int n = w->fs->n + w->ncarry;
-	Item *items = xmalloc((size_t)(n ? n : 1) * sizeof *items);
-	for (int i = 0; i < w->fs->n; i++)
-		items[i] = (Item){ .path = w->files[i]->path, .kind = IT_GEN, .f = w->files[i],
-				   .old = &w->old[i] };
-	if (w->ncarry)
-		memcpy(items + w->fs->n, w->carry, (size_t)w->ncarry * sizeof *items);
-	/* path order: a folder is made before anything in it, once */
-	qsort(items, (size_t)n, sizeof *items, cmp_item);
-	Cursor oldc;
-	cursor_init(&oldc, w->outfd);
+	return strcmp(((const Item *)a)->path, ((const Item *)b)->path);
+}
+
+/* Writes the manifest into the staging tree, a chunk at a time (it is 25 MB
+ * at 500,000 files), and records its identity for the stat cache. */
+static int write_manifest(Writer *w)
+{
+	const FileSet *fs = w->fs;
+	int fd = openat(w->treefd, MANIFEST_NAME, NEW_FLAGS, 0666);
+	if (fd < 0)
+		return -1;
+	StrBuf b;
+	sb_init(&b);
+	sb_puts(&b, MANIFEST_HEADER "\n");
 	int rc = 0;
-	for (int i = 0; i < n && rc == 0; i++)
-		rc = place_item(w, &s, &oldc, &items[i]);
-	cursor_drop(&oldc);
-	free(items);
-	if (rc == 0 && create_file(s.treefd, MANIFEST_NAME, w->newman.data, w->newman.len, 0666))
-		rc = fail(w, "cannot write `%s` (in the staging folder): %s",
-			  disp(w, MANIFEST_NAME, strlen(MANIFEST_NAME)), strerror(errno));
-	/* everything must be on disk before the swap makes it visible */
-	if (rc == 0 && syncfs(s.treefd) != 0)
-		rc = fail(w, "cannot flush the new tree of `%s` to disk: %s", w->outdir,
-			  strerror(errno));
-	if (s.curfd != s.treefd)
-		close_fd(&s.curfd);
-	close_fd(&s.treefd);
-	free(s.cur);
-	strmap_free(&s.made);
+	for (int i = 0; i < fs->n && rc == 0; i++) {
+		sb_puts(&b, fs->files[w->order[i]].path);
+		sb_putc(&b, '\n');
+		if (b.len >= CHUNK) {
+			rc = write_all(fd, b.data, b.len);
+			b.len = 0;
+		}
+	}
+	if (rc == 0)
+		rc = write_all(fd, b.data, b.len);
+	sb_free(&b);
+	struct stat st;
+	if (rc == 0 && fstat(fd, &st) == 0)
+		w->manifest_id = identity(&st, true);
+	int e = errno;
+	/* close reports delayed write errors (NFS, quotas) */
+	if (close(fd) != 0 && rc == 0)
+		rc = -1, e = errno;
+	errno = e;
 	return rc;
 }
 
+/*
+ * Completes the staging tree: unchanged files linked from the old tree,
+ * the user's files and empty folders carried over, the manifest last, one
+ * syncfs.
+ */
+static int build_staging(Writer *w)
+{
+	const FileSet *fs = w->fs;
+	int n = 0;
+	for (int i = 0; i < fs->n; i++)
+		n += !w->st[i].written;
+	Item *items = xmalloc((size_t)(n + w->ncarry + 1) * sizeof *items);
+	n = 0;
+	for (int i = 0; i < fs->n; i++)
+		if (!w->st[i].written)
+			items[n++] = (Item){ .path = fs->files[i].path, .kind = IT_GEN, .file = i };
+	/* a user's file where an output now is gives way to the output */
+	for (int i = 0; i < w->ncarry; i++)
+		if (w->carry[i].kind == IT_DIR || !fileset_find(fs, w->carry[i].path))
+			items[n++] = w->carry[i];
+	/* path order: each folder is opened once */
+	qsort(items, (size_t)n, sizeof *items, cmp_item);
+	ds_free(&w->old);
+	ds_init(&w->old, w->outfd);
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = place_item(w, &items[i]);
+	free(items);
+	if (rc != 0)
+		return -1;
+	if (write_manifest(w) != 0)
+		return fail(w, "cannot write `%s` (in the staging folder): %s",
+			    disp(w, MANIFEST_NAME, strlen(MANIFEST_NAME)), strerror(errno));
+	/* everything must be on disk before the swap makes it visible */
+	if (syncfs(w->treefd) != 0)
+		return fail(w, "cannot flush the new tree of `%s` to disk: %s", w->outdir,
+			    strerror(errno));
+	return 0;
+}
 /*
  * Makes the staged tree the output folder. With RENAME_EXCHANGE one atomic
  * step; the old tree lands in the staging folder (still marked) and is then
@@ -917,35 +1388,145 @@ static int swap_in(Writer *w, int newfd)
 		remove_staging(w->parentfd, w->oldname);
 	return rc;
 }
+/* ---- after the swap: the stat cache ---- */
 
-static int write_tree(Writer *w)
+static void warn(Writer *w, WriterReport *rep, const char *what, int e)
 {
-	if (clean_leftovers(w, true) != 0)
-		return -1;
-	if (mkdirat(w->parentfd, w->newname, 0777) != 0)
-		return fail(w, "cannot create the staging folder `%s`: %s",
-			    disp_parent(w, w->newname), strerror(errno));
-	int newfd = openat(w->parentfd, w->newname, DIR_FLAGS);
+	if (rep->warning)
+		return;
+	const char *shown = disp_parent(w, w->cachename);
+	size_t n = strlen(shown) + strlen(what) + 160;
+	rep->warning = xmalloc(n);
+	snprintf(rep->warning, n, "cannot save the stat cache `%s` (%s: %s); the next render "
+		 "reads every file back", shown, what, strerror(e));
+}
+
+/*
+ * Records the identity of every file of the new tree: written files have
+ * theirs since they were written; linked files got a new ctime when the old
+ * tree's links were deleted, so they are looked at now.
+ */
+static int restat_linked(Writer *w, int outfd)
+{
+	const FileSet *fs = w->fs;
+	DirStack ds;
+	ds_init(&ds, outfd);
 	int rc = 0;
-	if (newfd < 0 || create_file(newfd, STAGING_MARKER,
-				     "platformc staging folder: safe to delete\n", 41, 0666) != 0)
-		rc = fail(w, "cannot create the staging folder `%s`: %s",
-			  disp_parent(w, w->newname), strerror(errno));
-	if (rc == 0)
-		rc = build_staging(w, newfd);
-	if (rc == 0)
-		rc = swap_in(w, newfd);
-	if (rc == 0)
-		fsync(w->parentfd); /* the swap itself must reach the disk */
-	close_fd(&newfd);
-	/* After a failure this drops the half-built tree; after a swap, the
-	 * old tree. Either way it is ours, and a failure here leaves a marked
-	 * folder that the next render deletes. */
-	remove_staging(w->parentfd, w->newname);
+	for (int k = 0; k < fs->n && rc == 0; k++) {
+		int i = (int)w->order[k];
+		FileState *s = &w->st[i];
+		if (s->cached)
+			continue;
+		const char *p = fs->files[i].path;
+		struct stat st;
+		int r = ds_seek(w, &ds, p, dir_len(p), false);
+		if (r < 0) {
+			rc = -1;
+		} else if (r == 1 && fstatat(ds_fd(&ds), base_name(p), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			   S_ISREG(st.st_mode) && identity(&st, false) == s->id) {
+			record(w, s, &st);
+		}
+		/* otherwise it changed under us: not recorded, read next time */
+	}
+	ds_free(&ds);
 	return rc;
 }
 
-/* ---- the entry point ---- */
+/*
+ * Writes `<parent>/.<base>.platformc-cache/stat`: a text line, then 64-bit
+ * little-endian words — the output folder's dev and inode, the manifest's
+ * identity, this binary's, the count, then per path of the manifest (in its
+ * order) the file's identity(), the hash of its bytes and its document key
+ * — and last the hash64 of all that: 24 bytes a file. Dated after the
+ * newest ctime it records (see the top of the file).
+ */
+static void write_cache(Writer *w, WriterReport *rep)
+{
+	int outfd = openat(w->parentfd, w->base, DIR_FLAGS);
+	struct stat ost;
+	if (outfd < 0 || fstat(outfd, &ost) != 0) {
+		warn(w, rep, "the output folder", errno);
+		close_fd(&outfd);
+		return;
+	}
+	w->quiet = true; /* the render is done: nothing here is its error */
+	int rc = restat_linked(w, outfd);
+	w->quiet = false;
+	close(outfd);
+	if (rc != 0) {
+		warn(w, rep, "the new tree", errno);
+		return;
+	}
+	if (mkdirat(w->parentfd, w->cachename, 0777) != 0 && errno != EEXIST) {
+		warn(w, rep, "mkdir", errno);
+		return;
+	}
+	int dfd = openat(w->parentfd, w->cachename, DIR_FLAGS);
+	if (dfd < 0) {
+		warn(w, rep, "not a folder of platformc's", errno);
+		return;
+	}
+	int fd = openat(dfd, ".gitignore", NEW_FLAGS, 0666);
+	if (fd >= 0) {
+		rc = write_all(fd, "*\n", 2);
+		int e = errno;
+		if (close(fd) != 0 && rc == 0)
+			rc = -1, e = errno;
+		if (rc != 0) {
+			unlinkat(dfd, ".gitignore", 0);
+			warn(w, rep, ".gitignore", e);
+			close(dfd);
+			return;
+		}
+	}
+	unlinkat(dfd, CACHE_TMP, 0); /* a leftover of an interrupted render */
+	fd = openat(dfd, CACHE_TMP, NEW_FLAGS, 0666);
+	if (fd < 0) {
+		warn(w, rep, CACHE_TMP, errno);
+		close(dfd);
+		return;
+	}
+	const FileSet *fs = w->fs;
+	size_t head = strlen(CACHE_MAGIC), len = head + 8 * (CACHE_HEAD + (size_t)fs->n * CACHE_ENTRY + 1);
+	unsigned char *buf = xmalloc(len), *p = buf + head;
+	memcpy(buf, CACHE_MAGIC, head);
+	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
+				       binary_id(), (uint64_t)fs->n };
+	for (int i = 0; i < CACHE_HEAD; i++, p += 8)
+		put64(p, words[i]);
+	for (int k = 0; k < fs->n; k++, p += 8 * CACHE_ENTRY) {
+		const FileState *s = &w->st[w->order[k]];
+		const OutFile *f = &fs->files[w->order[k]];
+		/* a file not recorded: identity 0, which no file has */
+		put64(p, s->cached ? s->id : 0);
+		put64(p + 8, f->hash);
+		put64(p + 16, f->key);
+	}
+	put64(p, hash64(buf, len - 8));
+	rc = write_all(fd, (const char *)buf, len);
+	free(buf);
+	/* date it after every ctime it records: wait for the clock's next tick */
+	struct stat cst;
+	for (int tries = 0; rc == 0 && tries < 200; tries++) {
+		rc = fstat(fd, &cst);
+		if (rc != 0 || ns_of(cst.st_mtim) > w->newest)
+			break;
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		rc = futimens(fd, NULL);
+	}
+	int e = errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -1, e = errno;
+	if (rc == 0 && renameat(dfd, CACHE_TMP, dfd, CACHE_FILE) != 0)
+		rc = -1, e = errno;
+	if (rc != 0) {
+		unlinkat(dfd, CACHE_TMP, 0);
+		warn(w, rep, CACHE_FILE, e);
+	}
+	close(dfd);
+}
+/* ---- the session ---- */
 
 static int split_outdir(Writer *w, const char *outdir)
 {
@@ -968,30 +1549,213 @@ static int split_outdir(Writer *w, const char *outdir)
 	w->parent = pl ? arena_strndup(w->a, w->outdir, pl) : ".";
 	w->newname = arena_sprintf(w->a, ".%s.platformc-new", w->base);
 	w->oldname = arena_sprintf(w->a, ".%s.platformc-old", w->base);
+	w->cachename = arena_sprintf(w->a, ".%s.platformc-cache", w->base);
 	return 0;
 }
 
-/* Generated paths must be recordable and must not need one path to be both
- * a file and a folder. */
+static int open_outdir(Writer *w)
+{
+	w->parentfd = open(w->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->parentfd < 0)
+		return fail(w, errno == ENOENT ? "the folder `%s` that should hold the output "
+						 "folder `%s` does not exist"
+					       : "cannot open the folder `%s` that holds `%s`: %s",
+			    w->parent, w->outdir, strerror(errno));
+	if (w->mode == WR_WRITE && recover_old_tree(w) != 0)
+		return -1;
+	struct stat *st = &w->outst;
+	if (fstatat(w->parentfd, w->base, st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT)
+			return fail(w, "cannot inspect `%s`: %s", w->outdir, strerror(errno));
+	} else if (S_ISLNK(st->st_mode)) {
+		return fail(w, "output folder `%s` is a symlink; refusing to follow it", w->outdir);
+	} else if (!S_ISDIR(st->st_mode)) {
+		return fail(w, "output folder `%s` exists and is not a folder", w->outdir);
+	} else if ((w->outfd = openat(w->parentfd, w->base, DIR_FLAGS)) < 0) {
+		return fail(w, "cannot open `%s`: %s", w->outdir, strerror(errno));
+	} else if (fstat(w->outfd, st) != 0) {
+		return fail(w, "cannot inspect `%s`: %s", w->outdir, strerror(errno));
+	}
+	return 0;
+}
+
+/* The manifest's copy of path, shared with the file set that holds it. */
+static const char *writer_intern(void *ctx, const char *path)
+{
+	Writer *w = ctx;
+	int k = w->held ? owned_find(w, path) : -1;
+	return k >= 0 ? w->owned[k] : NULL;
+}
+
+Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err, size_t errlen)
+{
+	if (err && errlen)
+		err[0] = 0;
+	Writer *w = xmalloc(sizeof *w);
+	*w = (Writer){ .mode = mode, .a = arena_new(), .err = err, .errlen = errlen, .parentfd = -1,
+		       .outfd = -1, .newfd = -1, .treefd = -1 };
+	sb_init(&w->oldman);
+	sb_init(&w->pre);
+	w->buf = xmalloc(CHUNK);
+	if (split_outdir(w, outdir) == 0 && open_outdir(w) == 0 && read_manifest(w) == 0)
+		load_cache(w);
+	ds_init(&w->old, w->outfd);
+	sb_init(&w->made);
+	if (fs && w->rc == 0) {
+		if (w->oldman.data) {
+			fileset_hold(fs, w->oldman.data);
+			w->held = true;
+		}
+		fileset_set_sink(fs, &(FileSink){ .add = writer_add, .keep = writer_keep,
+						  .intern = writer_intern, .ctx = w });
+	}
+	return w;
+}
+
+bool writer_failed(const Writer *w)
+{
+	return w->rc != 0;
+}
+
+static void writer_free(Writer *w)
+{
+	ds_free(&w->old);
+	sb_free(&w->made);
+	close_fd(&w->treefd);
+	close_fd(&w->newfd);
+	close_fd(&w->outfd);
+	close_fd(&w->parentfd);
+	free(w->buf);
+	free(w->st);
+	free(w->order);
+	free(w->owned);
+	free(w->oslots);
+	free(w->cache);
+	free(w->stale);
+	free(w->carry);
+	if (!w->held)
+		sb_free(&w->oldman);
+	sb_free(&w->pre);
+	arena_free(w->a);
+	free(w);
+}
+
+/* Checks a new output's path and makes room for its state. */
+static int admit(Writer *w, const FileSet *fs, int i)
+{
+	w->fs = fs;
+	if (w->rc != 0)
+		return -1;
+	if (w->admitted == i + 1)
+		return 0;
+	if (i >= w->nst) {
+		int cap = w->nst ? w->nst : 1024;
+		while (cap <= i)
+			cap *= 2;
+		w->st = xrealloc(w->st, (size_t)cap * sizeof *w->st);
+		memset(w->st + w->nst, 0, (size_t)(cap - w->nst) * sizeof *w->st);
+		w->nst = cap;
+	}
+	const char *p = fs->files[i].path;
+	if (!rel_path_is_safe(p))
+		return fail(w, "internal error: output path `%s` cannot be written", p);
+	/* a file where an earlier output needs a folder (the converse shows
+	 * when writing, or at the end) */
+	for (const char *sl = strchr(p, '/'); sl; sl = strchr(sl + 1, '/')) {
+		w->pre.len = 0;
+		sb_putn(&w->pre, p, (size_t)(sl - p));
+		if (fileset_find(fs, w->pre.data))
+			return fail(w, "internal error: outputs `%s` and `%s` clash: `%s` cannot be both "
+				    "a file and a folder", w->pre.data, p, w->pre.data);
+	}
+	w->admitted = i + 1;
+	return 0;
+}
+
+/*
+ * Before a document is emitted: keeps it when the cache says the file on
+ * disk was made by this binary from trees with the same key and is
+ * untouched since (the same identity rule as cache_vouches). Then it is
+ * never emitted; its length and hash are the file's.
+ */
+bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *hash)
+{
+	Writer *w = ctx;
+	if (admit(w, fs, i) != 0 || !w->cache_keys)
+		return false;
+	const OutFile *f = &fs->files[i];
+	const unsigned char *e = cache_entry(w, f->path);
+	if (!e || !f->key || get64(e + 16) != f->key)
+		return false;
+	struct stat st;
+	if (ds_seek(w, &w->old, f->path, dir_len(f->path), true) != 1 ||
+	    fstatat(ds_fd(&w->old), base_name(f->path), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(st.st_mode) || get64(e) != identity(&st, true) || ns_of(st.st_ctim) >= w->cache_mtime)
+		return false; /* writer_add looks again, and reports what is wrong */
+	FileState *s = &w->st[i];
+	s->status = OLD_SAME;
+	s->id = identity(&st, false);
+	w->vouched++;
+	w->kept++;
+	*len = (size_t)st.st_size;
+	*hash = get64(e + 8);
+	return true;
+}
+
+void writer_add(void *ctx, const FileSet *fs, int i)
+{
+	Writer *w = ctx;
+	if (admit(w, fs, i) != 0)
+		return;
+	const OutFile *f = &fs->files[i];
+	FileState *s = &w->st[i];
+	const char *p = f->path;
+	int r = ds_seek(w, &w->old, p, dir_len(p), true);
+	if (r == 1)
+		r = compare_file(w, ds_fd(&w->old), base_name(p), f, s);
+	if (r == 0 && s->status != OLD_SAME && w->mode == WR_WRITE && start_staging(w) == 0)
+		write_new(w, f, s);
+}
+
+static const char *path_of(const Writer *w, int k)
+{
+	return w->fs->files[w->order[k]].path;
+}
+
+static int cmp_file_number(const void *a, const void *b, void *fs)
+{
+	const OutFile *f = ((const FileSet *)fs)->files;
+	return strcmp(f[*(const uint32_t *)a].path, f[*(const uint32_t *)b].path);
+}
+
+/* w->order: the file numbers in path order */
+static void sort_files(Writer *w)
+{
+	int n = w->fs->n;
+	w->order = xmalloc((size_t)(n ? n : 1) * sizeof *w->order);
+	for (int i = 0; i < n; i++)
+		w->order[i] = (uint32_t)i;
+	qsort_r(w->order, (size_t)n, sizeof *w->order, cmp_file_number, (void *)w->fs);
+}
+
+/* No path may be both a file and a folder, none twice. In path order, the
+ * outputs under a folder `x/` follow `x` (with `x-`, `x.` between). */
 static int check_outputs(Writer *w)
 {
-	StrBuf pre; /* one scratch buffer: 200,000 paths must not fill the arena */
+	const FileSet *fs = w->fs;
+	StrBuf pre; /* one scratch buffer: 500,000 paths must not fill the arena */
 	sb_init(&pre);
 	int rc = 0;
-	for (int i = 0; i < w->fs->n && rc == 0; i++) {
-		const char *p = w->files[i]->path;
-		if (!rel_path_is_safe(p)) {
-			rc = fail(w, "internal error: output path `%s` cannot be written", p);
-			break;
-		}
-		if (i && !strcmp(p, w->files[i - 1]->path)) {
+	for (int k = 0; k < fs->n && rc == 0; k++) {
+		const char *p = path_of(w, k);
+		if (k && !strcmp(p, path_of(w, k - 1))) {
 			rc = fail(w, "internal error: two outputs at `%s`", p);
 			break;
 		}
 		for (const char *s = strchr(p, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
 			pre.len = 0;
 			sb_putn(&pre, p, (size_t)(s - p));
-			if (fileset_find(w->fs, pre.data))
+			if (fileset_find(fs, pre.data))
 				rc = fail(w, "internal error: outputs `%s` and `%s` clash: `%s` "
 					  "cannot be both a file and a folder", pre.data, p, pre.data);
 		}
@@ -1012,13 +1776,12 @@ static void add_line(WriterReport *rep, const char *kind, const char *path)
 /* added/changed/stale lines, merged in path order */
 static void fill_lines(Writer *w, WriterReport *rep)
 {
-	int i = 0, j = 0;
-	while (i < w->fs->n || j < w->nstale) {
-		if (j == w->nstale ||
-		    (i < w->fs->n && strcmp(w->files[i]->path, w->stale[j]) < 0)) {
-			if (w->old[i].status != OLD_SAME)
-				add_line(rep, w->old[i].status == OLD_ABSENT ? "added" : "changed",
-					 w->files[i]->path);
+	int i = 0, j = 0, n = w->fs->n;
+	while (i < n || j < w->nstale) {
+		if (j == w->nstale || (i < n && strcmp(path_of(w, i), w->stale[j]) < 0)) {
+			const FileState *s = &w->st[w->order[i]];
+			if (s->status != OLD_SAME)
+				add_line(rep, s->status == OLD_ABSENT ? "added" : "changed", path_of(w, i));
 			i++;
 		} else {
 			add_line(rep, "stale", w->stale[j++]);
@@ -1026,148 +1789,126 @@ static void fill_lines(Writer *w, WriterReport *rep)
 	}
 }
 
-static int run(Writer *w, const char *outdir, WriterMode mode, WriterReport *rep)
+/* Owned files no longer generated and still there are stale. */
+static int find_stale(Writer *w)
 {
-	if (split_outdir(w, outdir) != 0)
-		return -1;
-	int n = w->fs->n;
-	w->files = xmalloc((size_t)(n ? n : 1) * sizeof *w->files);
-	for (int i = 0; i < n; i++)
-		w->files[i] = &w->fs->files[i];
-	qsort(w->files, (size_t)n, sizeof *w->files, cmp_outfile_ptr);
-	w->old = xmalloc((size_t)(n ? n : 1) * sizeof *w->old);
-	if (check_outputs(w) != 0)
-		return -1;
-
-	w->parentfd = open(w->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (w->parentfd < 0)
-		return fail(w, errno == ENOENT ? "the folder `%s` that should hold the output "
-						 "folder `%s` does not exist"
-					       : "cannot open the folder `%s` that holds `%s`: %s",
-			    w->parent, w->outdir, strerror(errno));
-	if (mode == WR_WRITE && recover_old_tree(w) != 0)
-		return -1;
-	struct stat st;
-	if (fstatat(w->parentfd, w->base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		if (errno != ENOENT)
-			return fail(w, "cannot inspect `%s`: %s", w->outdir, strerror(errno));
-	} else if (S_ISLNK(st.st_mode)) {
-		return fail(w, "output folder `%s` is a symlink; refusing to follow it", w->outdir);
-	} else if (!S_ISDIR(st.st_mode)) {
-		return fail(w, "output folder `%s` exists and is not a folder", w->outdir);
-	} else if ((w->outfd = openat(w->parentfd, w->base, DIR_FLAGS)) < 0) {
-		return fail(w, "cannot open `%s`: %s", w->outdir, strerror(errno));
-	}
-	if (read_manifest(w) != 0)
-		return -1;
-
-	/* compare every output with the old tree */
-	Cursor c;
-	cursor_init(&c, w->outfd);
-	int rc = 0;
-	for (int i = 0; i < n && rc == 0; i++) {
-		const char *p = w->files[i]->path;
-		w->old[i].status = OLD_ABSENT;
-		rc = cursor_seek(w, &c, p, dir_len(p), true);
-		if (rc == 1)
-			rc = compare_file(w, c.fd, base_name(p), w->files[i], &w->old[i]);
-		if (rc == 0) {
-			OldStatus s = w->old[i].status;
-			rep->added += s == OLD_ABSENT;
-			rep->changed += s == OLD_DIFF;
-			rep->unchanged += s == OLD_SAME;
-		}
-	}
-	/* owned files no longer generated and still there are stale */
-	w->stale = xmalloc((size_t)(w->nowned ? w->nowned : 1) * sizeof *w->stale);
-	for (int i = 0; i < w->nowned && rc == 0; i++) {
-		const char *p = w->owned_list[i];
+	int cap = 0;
+	for (int i = 0; i < w->nowned; i++) {
+		const char *p = w->owned[i];
 		if (fileset_find(w->fs, p))
 			continue;
-		int found = cursor_seek(w, &c, p, dir_len(p), false);
-		if (found != 1) {
-			rc = found;
-			continue;
-		}
-		if (fstatat(c.fd, base_name(p), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		int found = ds_seek(w, &w->old, p, dir_len(p), false);
+		if (found < 0)
+			return -1;
+		struct stat st;
+		if (found == 0) {
+		} else if (fstatat(ds_fd(&w->old), base_name(p), &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			if (errno != ENOENT)
-				rc = fail(w, "cannot inspect `%s`: %s", disp(w, p, strlen(p)),
-					  strerror(errno));
+				return fail(w, "cannot inspect `%s`: %s", disp(w, p, strlen(p)), strerror(errno));
 		} else if (S_ISLNK(st.st_mode)) {
-			rc = fail(w, "`%s` is a symlink; refusing to follow it", disp(w, p, strlen(p)));
+			return fail(w, "`%s` is a symlink; refusing to follow it", disp(w, p, strlen(p)));
 		} else if (S_ISREG(st.st_mode)) {
+			if (w->nstale == cap) {
+				cap = cap ? cap * 2 : 64;
+				w->stale = xrealloc(w->stale, (size_t)cap * sizeof *w->stale);
+			}
 			w->stale[w->nstale++] = p;
 		}
 	}
-	cursor_drop(&c);
-	if (rc < 0)
+	return 0;
+}
+
+static int finish(Writer *w, WriterReport *rep)
+{
+	const FileSet *fs = w->fs;
+	int n = fs->n;
+	/* what the cache of the old tree had to say, it said while files came */
+	free(w->cache);
+	w->cache = NULL;
+	sort_files(w);
+	if (check_outputs(w) != 0 || find_stale(w) != 0)
 		return -1;
+	for (int i = 0; i < n; i++) {
+		OldStatus s = w->st[i].status;
+		rep->added += s == OLD_ABSENT;
+		rep->changed += s == OLD_DIFF;
+		rep->unchanged += s == OLD_SAME;
+	}
 	rep->removed = w->nstale;
-
-	sb_puts(&w->newman, MANIFEST_HEADER "\n");
-	for (int i = 0; i < n; i++)
-		sb_printf(&w->newman, "%s\n", w->files[i]->path);
-	bool same_manifest = w->have_manifest && w->oldman.len == w->newman.len &&
-			     !memcmp(w->oldman.data, w->newman.data, w->newman.len);
-	bool differs = w->outfd < 0 || rep->added || rep->changed || rep->removed ||
-		       !same_manifest;
-
+	rep->vouched = w->vouched;
+	rep->kept = w->kept;
+	bool same_manifest = w->canonical && w->nowned == n;
+	for (int k = 0; k < n && same_manifest; k++)
+		same_manifest = !strcmp(w->owned[k], path_of(w, k));
+	bool differs = w->outfd < 0 || rep->added || rep->changed || rep->removed || !same_manifest;
 	/* a render that changes something rebuilds the whole tree: the whole
 	 * old tree must be free of symlinks, and its user files are listed */
-	if (differs && w->outfd >= 0) {
-		StrBuf rel;
-		sb_init(&rel);
-		sb_reserve(&rel, 0);
-		rel.data[0] = 0;
-		int fd = openat(w->outfd, ".", DIR_FLAGS);
-		rc = fd < 0 ? fail(w, "cannot open `%s`: %s", w->outdir, strerror(errno))
-			    : walk_old(w, fd, &rel);
-		sb_free(&rel);
-		if (rc != 0)
-			return -1;
-	}
-	if (mode == WR_CHECK) {
+	if (differs && walk(w) != 0)
+		return -1;
+	if (w->mode == WR_CHECK) {
 		fill_lines(w, rep);
 		return 0;
 	}
 	if (!differs)
 		return clean_leftovers(w, false);
-	return write_tree(w);
+	/* the old tree's manifest has said all it had to say */
+	free(w->owned);
+	w->owned = NULL;
+	free(w->oslots);
+	w->oslots = NULL;
+	w->nowned = 0;
+	w->nstale = 0;
+	if (!w->held)
+		sb_free(&w->oldman);
+	w->held = false;
+	sb_init(&w->oldman);
+	if (start_staging(w) != 0 || build_staging(w) != 0 || swap_in(w, w->newfd) != 0)
+		return -1;
+	fsync(w->parentfd); /* the swap itself must reach the disk */
+	/* the old tree, now in the staging folder; a failure leaves a marked
+	 * folder that the next render deletes */
+	close_fd(&w->treefd);
+	close_fd(&w->newfd);
+	ds_free(&w->old);
+	remove_staging(w->parentfd, w->newname);
+	w->staging = false;
+	write_cache(w, rep);
+	return 0;
 }
 
-int writer_run(const FileSet *fs, const char *outdir, WriterMode mode, WriterReport *rep,
-	       char *err, size_t errlen)
+int writer_end(Writer *w, const FileSet *fs, WriterReport *rep)
 {
 	WriterReport local;
 	if (!rep)
 		rep = &local;
 	memset(rep, 0, sizeof *rep);
-	if (err && errlen)
-		err[0] = 0;
-	Writer w = { .fs = fs, .a = arena_new(), .err = err, .errlen = errlen,
-		     .parentfd = -1, .outfd = -1 };
-	sb_init(&w.oldman);
-	sb_init(&w.newman);
-	strmap_init(&w.owned);
-	w.buf = xmalloc(CHUNK);
-	int rc = run(&w, outdir, mode, rep);
+	w->fs = fs;
+	int rc = w->rc == 0 ? finish(w, rep) : -1;
+	if (rc != 0)
+		rc = -1;
 	if (rc != 0 || rep == &local)
 		writer_report_free(rep);
 	if (rc != 0)
-		rep->added = rep->changed = rep->removed = rep->unchanged = 0;
-	close_fd(&w.outfd);
-	close_fd(&w.parentfd);
-	free(w.buf);
-	free(w.files);
-	free(w.old);
-	free(w.owned_list);
-	free(w.stale);
-	free(w.carry);
-	strmap_free(&w.owned);
-	sb_free(&w.oldman);
-	sb_free(&w.newman);
-	arena_free(w.a);
+		rep->added = rep->changed = rep->removed = rep->unchanged = rep->vouched = rep->kept = 0;
+	if (w->staging) {
+		/* After a failure this drops the half-built tree. Either way it is
+		 * ours, and a failure here leaves a marked folder that the next
+		 * render deletes. */
+		close_fd(&w->treefd);
+		close_fd(&w->newfd);
+		remove_staging(w->parentfd, w->newname);
+	}
+	writer_free(w);
 	return rc;
+}
+
+int writer_run(const FileSet *fs, const char *outdir, WriterMode mode, WriterReport *rep,
+	       char *err, size_t errlen)
+{
+	Writer *w = writer_begin(NULL, outdir, mode, err, errlen);
+	for (int i = 0; i < fs->n && w->rc == 0; i++)
+		writer_add(w, fs, i);
+	return writer_end(w, fs, rep);
 }
 
 void writer_report_free(WriterReport *rep)
@@ -1179,4 +1920,6 @@ void writer_report_free(WriterReport *rep)
 	free(rep->lines);
 	rep->lines = NULL;
 	rep->nlines = 0;
+	free(rep->warning);
+	rep->warning = NULL;
 }

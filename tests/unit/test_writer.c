@@ -781,6 +781,417 @@ TEST(writer_empty_fileset_and_same_bytes_any_order)
 	rm_rf(d);
 }
 
+/* ---- the stat cache: files the writer need not read again ---- */
+
+/* `<d>/.out.platformc-cache/stat`, the cache of `<d>/out` */
+static const char *cache_of(const char *d)
+{
+	return P(d, ".out.platformc-cache/stat");
+}
+
+static WriterReport check_of(const FileSet *fs, const char *out, char *err, int *rc)
+{
+	WriterReport rep;
+	*rc = writer_run(fs, out, WR_CHECK, &rep, err, ERRLEN);
+	return rep;
+}
+
+/* Overwrites a file's bytes in place (same inode, same size) and puts its
+ * atime and mtime back, as a careful hand edit or a tool could. Only the
+ * ctime, which nobody can set, tells. */
+static void edit_keeping_mtime(const char *path, const char *text)
+{
+	struct stat st0, st1;
+	CHECK(lstat(path, &st0) == 0);
+	int fd = open(path, O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, text, strlen(text), 0) == (ssize_t)strlen(text));
+	close(fd);
+	struct timespec ts[2] = { st0.st_atim, st0.st_mtim };
+	CHECK(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) == 0);
+	CHECK(lstat(path, &st1) == 0);
+	CHECK(st1.st_ino == st0.st_ino && st1.st_size == st0.st_size &&
+	      st1.st_mtim.tv_sec == st0.st_mtim.tv_sec && st1.st_mtim.tv_nsec == st0.st_mtim.tv_nsec);
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void set64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+/*
+ * Adds `delta` to word `field` (0 the file's lstat identity, 1 the hash of
+ * its bytes, 2 its document key) of entry k of a stat cache, or to header
+ * word -field-1 when field < 0, and seals it again: a cache that lies but is
+ * well formed. The layout is writer.c's: a text line, 5 words (output
+ * folder dev and inode, manifest identity, binary, count), 3 words an entry
+ * in manifest order, then hash64 of all that.
+ */
+static void forge_cache(const char *path, int k, int field, uint64_t delta)
+{
+	char *c = get(path);
+	CHECK(c != NULL);
+	struct stat st;
+	CHECK(stat(path, &st) == 0);
+	size_t n = (size_t)st.st_size, head = strlen("# platformc stat cache v1\n");
+	unsigned char *b = (unsigned char *)c;
+	CHECK(n >= head + 6 * 8 && k >= 0 && (int)get64(b + head + 32) > k);
+	unsigned char *at = field < 0 ? b + head + (size_t)(-field - 1) * 8
+				      : b + head + 40 + (size_t)k * 24 + (size_t)field * 8;
+	set64(at, get64(at) + delta);
+	set64(b + n - 8, hash64(b, n - 8));
+	FILE *f = fopen(path, "wb");
+	CHECK(f && fwrite(b, 1, n, f) == n);
+	fclose(f);
+	free(c);
+}
+
+TEST(writer_stat_cache_vouches_for_untouched_files)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", "d/b.yaml", "b\n", "d/e/c.json", "{}\n", NULL);
+	mkset(&fs2, a, "a.yaml", "a\n", "d/b.yaml", "B\n", "d/e/c.json", "{}\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	CHECK(exists(cache_of(d)));
+	char *c = get(P(d, ".out.platformc-cache/.gitignore"));
+	CHECK_STR(c, "*\n"); /* git never sees it */
+	free(c);
+	int rc;
+	WriterReport rep = check_of(&fs1, out, err, &rc);
+	CHECK(rc == 0 && rep.nlines == 0 && rep.unchanged == 3 && rep.vouched == 3);
+	writer_report_free(&rep);
+	/* a no-op render trusts it too, and writes nothing, the cache included */
+	char *before = listing(d, true);
+	CHECK(writer_run(&fs1, out, WR_WRITE, &rep, err, sizeof err) == 0);
+	CHECK(rep.unchanged == 3 && rep.vouched == 3);
+	writer_report_free(&rep);
+	CHECK_LISTING(d, before);
+	free(before);
+	/* after a render that changes one file, the files hard-linked into the
+	 * new tree are vouched for again, and so is the new one */
+	CHECK(render(&fs2, out, err) == 0);
+	rep = check_of(&fs2, out, err, &rc);
+	CHECK(rc == 0 && rep.nlines == 0 && rep.vouched == 3);
+	writer_report_free(&rep);
+	/* without the cache, every file is read: same verdicts */
+	CHECK(unlink(cache_of(d)) == 0);
+	rep = check_of(&fs2, out, err, &rc);
+	CHECK(rc == 0 && rep.nlines == 0 && rep.unchanged == 3 && rep.vouched == 0);
+	writer_report_free(&rep);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_stat_cache_sees_same_size_edit_with_restored_mtime)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	mkset(&fs, a, "a.yaml", "a\n", "d/b.yaml", "b\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	for (int round = 0; round < 2; round++) {
+		/* round 0 edits at once (within the render's clock tick), round 1 later */
+		CHECK(render(&fs, out, err) == 0);
+		if (round) {
+			struct timespec ts = { 0, 30 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		edit_keeping_mtime(P(out, "d/b.yaml"), "X\n");
+		int rc;
+		WriterReport rep = check_of(&fs, out, err, &rc);
+		CHECK(rc == 0 && rep.nlines == 1 && rep.changed == 1 && rep.vouched == 1);
+		if (rep.nlines == 1)
+			CHECK_STR(rep.lines[0], "changed: d/b.yaml");
+		writer_report_free(&rep);
+		CHECK(render(&fs, out, err) == 0);
+		char *c = get(P(out, "d/b.yaml"));
+		CHECK_STR(c, "b\n");
+		free(c);
+	}
+	fileset_free(&fs);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_stat_cache_refuses_file_replaced_by_symlink)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	mkset(&fs, a, "a.yaml", "a\n", "d/b.yaml", "b\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs, out, err) == 0);
+	/* a symlink to a file with the very same bytes */
+	put(P(d, "same"), "a\n");
+	CHECK(unlink(P(out, "a.yaml")) == 0);
+	CHECK(symlink("../same", P(out, "a.yaml")) == 0);
+	char *before = listing(d, true);
+	CHECK(render(&fs, out, err) == -1);
+	CHECK(strstr(err, "out/a.yaml` is a symlink") != NULL);
+	int rc;
+	WriterReport rep = check_of(&fs, out, err, &rc);
+	CHECK(rc == -1 && strstr(err, "out/a.yaml` is a symlink") != NULL);
+	writer_report_free(&rep);
+	CHECK_LISTING(d, before);
+	free(before);
+	CHECK(unlink(P(out, "a.yaml")) == 0);
+	put(P(out, "a.yaml"), "a\n");
+	/* a folder on the way replaced by a symlink to a copy of itself */
+	CHECK(rename(P(out, "d"), P(d, "copy")) == 0);
+	CHECK(symlink("../copy", P(out, "d")) == 0);
+	before = listing(d, true);
+	CHECK(render(&fs, out, err) == -1);
+	CHECK(strstr(err, "out/d` is a symlink") != NULL);
+	rep = check_of(&fs, out, err, &rc);
+	CHECK(rc == -1 && strstr(err, "out/d` is a symlink") != NULL);
+	writer_report_free(&rep);
+	CHECK_LISTING(d, before);
+	free(before);
+	fileset_free(&fs);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_stat_cache_that_lies_is_not_trusted)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	mkset(&fs, a, "a.yaml", "a\n", "d/b.yaml", "b\n", "d/c.yaml", "c\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	int rc;
+	WriterReport rep;
+
+	/* 1. an entry whose stat is not the file's (here: another inode) is
+	 * not trusted: the file is read, and an edit is seen */
+	CHECK(render(&fs, out, err) == 0);
+	forge_cache(cache_of(d), 0, 0, 1);
+	rep = check_of(&fs, out, err, &rc);
+	CHECK(rc == 0 && rep.nlines == 0 && rep.unchanged == 3 && rep.vouched == 2);
+	writer_report_free(&rep);
+	edit_keeping_mtime(P(out, "a.yaml"), "z\n");
+	forge_cache(cache_of(d), 0, 0, 0); /* re-seal after the edit: the cache is newer */
+	rep = check_of(&fs, out, err, &rc);
+	CHECK(rc == 0 && rep.changed == 1 && rep.vouched == 2);
+	writer_report_free(&rep);
+	/* ... and neither is one whose hash of the bytes is not the new bytes' */
+	CHECK(render(&fs, out, err) == 0);
+	forge_cache(cache_of(d), 1, 1, 1);
+	rep = check_of(&fs, out, err, &rc);
+	CHECK(rc == 0 && rep.nlines == 0 && rep.unchanged == 3 && rep.vouched == 2);
+	writer_report_free(&rep);
+
+	/* 2. an entry is trusted only when the file's ctime is older than the
+	 * cache: a cache dated back (or written within the same clock tick as
+	 * an edit) vouches for nothing */
+	CHECK(render(&fs, out, err) == 0);
+	struct timespec old[2] = { { 1, 0 }, { 1, 0 } };
+	CHECK(utimensat(AT_FDCWD, cache_of(d), old, 0) == 0);
+	rep = check_of(&fs, out, err, &rc);
+	CHECK(rc == 0 && rep.nlines == 0 && rep.unchanged == 3 && rep.vouched == 0);
+	writer_report_free(&rep);
+
+	/* 3. a truncated or garbled cache is ignored, never an error */
+	CHECK(render(&fs, out, err) == 0);
+	char *c = get(cache_of(d));
+	CHECK(c != NULL);
+	c[40] ^= 1;
+	FILE *f = fopen(cache_of(d), "wb");
+	CHECK(f && fwrite(c, 1, 60, f) == 60);
+	fclose(f);
+	free(c);
+	rep = check_of(&fs, out, err, &rc);
+	CHECK(rc == 0 && rep.nlines == 0 && rep.unchanged == 3 && rep.vouched == 0);
+	writer_report_free(&rep);
+	put(cache_of(d), "# platformc stat cache v1\ngarbage");
+	rep = check_of(&fs, out, err, &rc);
+	CHECK(rc == 0 && rep.unchanged == 3 && rep.vouched == 0);
+	writer_report_free(&rep);
+
+	/* 4. a cache copied with its tree describes other inodes: ignored */
+	CHECK(render(&fs, out, err) == 0);
+	CHECK(mkdir(P(d, "out2"), 0777) == 0 && mkdir(P(d, "out2/d"), 0777) == 0);
+	CHECK(mkdir(P(d, ".out2.platformc-cache"), 0777) == 0);
+	const char *copies[] = { "out/a.yaml", "out/d/b.yaml", "out/d/c.yaml", "out/.platformc-manifest",
+				 ".out.platformc-cache/stat" };
+	const char *to[] = { "out2/a.yaml", "out2/d/b.yaml", "out2/d/c.yaml", "out2/.platformc-manifest",
+			     ".out2.platformc-cache/stat" };
+	for (size_t i = 0; i < ARRAY_LEN(copies); i++) {
+		c = get(P(d, copies[i]));
+		put(P(d, to[i]), c);
+		free(c);
+		struct stat st;
+		CHECK(stat(P(d, copies[i]), &st) == 0);
+		struct timespec ts[2] = { st.st_atim, st.st_mtim };
+		CHECK(utimensat(AT_FDCWD, P(d, to[i]), ts, 0) == 0);
+	}
+	rep = check_of(&fs, P(d, "out2"), err, &rc);
+	CHECK(rc == 0 && rep.nlines == 0 && rep.unchanged == 3 && rep.vouched == 0);
+	writer_report_free(&rep);
+
+	/* 5. a symlink at the cache's name is neither read nor written through */
+	CHECK(mkdir(P(d, "elsewhere"), 0777) == 0);
+	put(P(d, "elsewhere/stat"), "not a cache\n");
+	c = get(cache_of(d));
+	put(P(d, "elsewhere/copy"), c); /* a valid cache, behind a symlink */
+	free(c);
+	CHECK(rename(P(d, "elsewhere/copy"), P(d, "elsewhere/stat")) == 0);
+	CHECK(rm_cb(cache_of(d), NULL, 0, NULL) == 0);
+	CHECK(rm_cb(P(d, ".out.platformc-cache/.gitignore"), NULL, 0, NULL) == 0);
+	CHECK(rmdir(P(d, ".out.platformc-cache")) == 0);
+	CHECK(symlink("elsewhere", P(d, ".out.platformc-cache")) == 0);
+	rep = check_of(&fs, out, err, &rc);
+	CHECK(rc == 0 && rep.nlines == 0 && rep.vouched == 0);
+	writer_report_free(&rep);
+	char *l0 = listing(P(d, "elsewhere"), true);
+	FileSet fs2;
+	mkset(&fs2, a, "a.yaml", "A\n", "d/b.yaml", "b\n", "d/c.yaml", "c\n", NULL);
+	CHECK(writer_run(&fs2, out, WR_WRITE, &rep, err, sizeof err) == 0);
+	CHECK(rep.warning != NULL); /* says that no cache is kept */
+	writer_report_free(&rep);
+	char *l1 = listing(P(d, "elsewhere"), true);
+	CHECK_STR(l1, l0);
+	free(l0);
+	free(l1);
+	fileset_free(&fs);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+/*
+ * Renders documents through a writer session, as `render` does: the file set
+ * hands each one to the writer, which may keep it without emitting it.
+ * `variant` changes the second document's tree.
+ */
+static int render_docs(FileSet *fs, Arena *a, const char *out, WriterMode mode, int variant,
+		       WriterReport *rep, char *err)
+{
+	fileset_init(fs, a);
+	Writer *w = writer_begin(fs, out, mode, err, ERRLEN);
+	for (int i = 0; i < 3; i++) {
+		DNode *m = doc_map(a);
+		doc_set_str(a, m, "name", i == 2 ? "no" : "svc");
+		doc_set_int(a, m, "replicas", i == 1 ? variant : 0);
+		DNode *l = doc_set_seq(a, m, "ports");
+		doc_push(a, l, doc_int(a, 8080 + i));
+		char path[32];
+		snprintf(path, sizeof path, "d/%d.yaml", i);
+		fileset_add_yaml(fs, path, m);
+	}
+	DNode *j = doc_map(a);
+	doc_set_str(a, j, "title", "dash");
+	fileset_add_json(fs, "d/x.json", j);
+	fileset_add_text(fs, "notes.md", "text\n");
+	int rc = writer_end(w, fs, rep);
+	return rc;
+}
+
+/* The file's length and hash are the bytes on disk, emitted or not. */
+static bool sizes_match_disk(const FileSet *fs, const char *out)
+{
+	bool ok = true;
+	for (int i = 0; i < fs->n; i++) {
+		char *c = get(P(out, fs->files[i].path));
+		ok = ok && c && strlen(c) == fs->files[i].len && hash64(c, strlen(c)) == fs->files[i].hash;
+		free(c);
+	}
+	return ok;
+}
+
+TEST(writer_stat_cache_keeps_documents_without_emitting)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	WriterReport rep;
+	CHECK(render_docs(&fs, a, out, WR_WRITE, 0, &rep, err) == 0);
+	CHECK(rep.added == 5 && rep.kept == 0);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* the same trees: the four documents are kept, the text file vouched for */
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 0, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && rep.unchanged == 5 && rep.vouched == 5 && rep.kept == 4);
+	CHECK(sizes_match_disk(&fs, out));
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* another tree for d/1.yaml: emitted, compared, changed */
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 1 && rep.changed == 1 && rep.kept == 3);
+	if (rep.nlines == 1)
+		CHECK_STR(rep.lines[0], "changed: d/1.yaml");
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* a same-size edit of a document with its mtime put back is seen */
+	char *c = get(P(out, "d/0.yaml"));
+	char *x = strstr(c, "svc");
+	CHECK(x != NULL);
+	if (x)
+		x[0] = 'S';
+	edit_keeping_mtime(P(out, "d/0.yaml"), c);
+	free(c);
+	/* (even with the cache dated after the edit, which a `touch` would do) */
+	struct timespec tick = { 0, 30 * 1000 * 1000 };
+	nanosleep(&tick, NULL);
+	CHECK(utimensat(AT_FDCWD, cache_of(d), NULL, 0) == 0);
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 0, &rep, err) == 0);
+	CHECK(rep.nlines == 1 && rep.changed == 1 && rep.kept == 3);
+	if (rep.nlines == 1)
+		CHECK_STR(rep.lines[0], "changed: d/0.yaml");
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* a render that changes something keeps what it can and records the rest */
+	CHECK(render_docs(&fs, a, out, WR_WRITE, 7, &rep, err) == 0);
+	CHECK(rep.changed == 2 && rep.kept == 2);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && rep.kept == 4 && rep.vouched == 5);
+	CHECK(sizes_match_disk(&fs, out));
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* a key the cache lies about: emitted, compared by its bytes */
+	forge_cache(cache_of(d), 0, 2, 1);
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && rep.kept == 3 && rep.vouched == 5);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* keys from another binary (another emitter) count for nothing; the
+	 * bytes' hashes still do */
+	forge_cache(cache_of(d), 0, -4, 1);
+	CHECK(render_docs(&fs, a, out, WR_CHECK, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && rep.kept == 0 && rep.vouched == 5);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	arena_free(a);
+	rm_rf(d);
+}
+
 /* Builds a tree of n files; `v` changes half of them, drops some, adds some. */
 static void big_set(FileSet *fs, Arena *a, int n, int v)
 {
