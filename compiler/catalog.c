@@ -38,19 +38,20 @@ typedef struct Loader {
 	int errors;
 } Loader;
 
-static void kerr(Loader *L, const Node *at, const char *fmt, ...) PRINTF_LIKE(3, 4);
-static void kerr(Loader *L, const Node *at, const char *fmt, ...)
+void catalog_kind_error(Diags *d, const Kind *k, int *errors, const Node *at, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	L->errors++;
-	Diag *g = diag_error(L->d, "E0301", at->span, "invalid resource kind `%s`: %s", L->k->name, buf);
+	(*errors)++;
+	Diag *g = diag_error(d, "E0301", at ? at->span : k->node->span, "invalid resource kind `%s`: %s", k->name, buf);
 	diag_label(g, "here");
 	diag_help(g, "the format of kind files is described in docs/catalog.md");
 }
+
+#define kerr(L, at, ...) catalog_kind_error((L)->d, (L)->k, &(L)->errors, (at), __VA_ARGS__)
 
 static const char *str_at(const Node *map, const char *key)
 {

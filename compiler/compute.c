@@ -98,20 +98,7 @@ typedef struct Ld {
 	int errors;
 } Ld;
 
-static void lerr(Ld *L, const Node *at, const char *fmt, ...) PRINTF_LIKE(3, 4);
-static void lerr(Ld *L, const Node *at, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	L->errors++;
-	Diag *g = diag_error(L->d, "E0301", at ? at->span : L->k->node->span, "invalid resource kind `%s`: %s",
-			     L->k->name, buf);
-	diag_label(g, "here");
-	diag_help(g, "the format of kind files is described in docs/catalog.md");
-}
+#define lerr(L, at, ...) catalog_kind_error((L)->d, (L)->k, &(L)->errors, (at), __VA_ARGS__)
 
 static Expr *parse_e(Ld *L, const Node *at, const char *src)
 {

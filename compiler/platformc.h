@@ -958,6 +958,10 @@ typedef struct Catalog {
 /* Loads the built-in kinds and those of `platform.catalog` (once per
  * platform); a malformed kind file is an error (E0301). */
 Catalog *catalog_load(Arena *a, Platform *p, Diags *d);
+/* E0301 for a malformed kind file, at `at` (the kind's root when NULL);
+ * counts it in *errors. Both kind loaders (catalog.c, compute.c) use it. */
+void catalog_kind_error(Diags *d, const Kind *k, int *errors, const Node *at, const char *fmt, ...)
+	PRINTF_LIKE(5, 6);
 /* A kind platform.yaml may use (NULL for unknown and internal kinds). */
 const Kind *catalog_kind(const Platform *p, const char *name);
 /* Any kind, internal ones included. */
