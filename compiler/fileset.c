@@ -25,34 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the set's own strings: paths and unit fields, packed (no alignment) ---- */
-
-#define POOL_BLOCK (64u * 1024)
-
-typedef struct PoolBlock {
-	struct PoolBlock *next;
-	size_t used, cap;
-	char data[];
-} PoolBlock;
+/* ---- the set's own strings: paths and unit fields, in an arena of their own ---- */
 
 static const char *pool_str(FileSet *fs, const char *s)
 {
 	if (!s)
 		return NULL;
-	size_t n = strlen(s) + 1;
-	PoolBlock *b = fs->pool;
-	if (!b || b->cap - b->used < n) {
-		size_t cap = n > POOL_BLOCK / 4 ? n : POOL_BLOCK;
-		b = xmalloc(sizeof *b + cap);
-		b->used = 0;
-		b->cap = cap;
-		b->next = fs->pool;
-		fs->pool = b;
-	}
-	char *p = b->data + b->used;
-	memcpy(p, s, n);
-	b->used += n;
-	return p;
+	if (!fs->strings)
+		fs->strings = arena_new();
+	return arena_strdup(fs->strings, s);
 }
 
 /* ---- the path index: open addressing over file numbers, 4 bytes a slot ---- */
@@ -102,10 +83,7 @@ void fileset_free(FileSet *fs)
 	free(fs->files);
 	free(fs->units);
 	free(fs->slots);
-	for (PoolBlock *b = fs->pool, *next; b; b = next) {
-		next = b->next;
-		free(b);
-	}
+	arena_free(fs->strings);
 	for (int i = 0; i < fs->nheld; i++)
 		free(fs->held[i]);
 	free(fs->held);

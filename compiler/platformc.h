@@ -650,7 +650,7 @@ struct FileSet {
 	int n, cap;
 	uint32_t *slots;       /* path index: file number + 1, 0 = empty */
 	size_t nslots;
-	struct PoolBlock *pool; /* paths and unit strings: outlive backend scopes */
+	Arena *strings;        /* paths and unit strings: outlive backend scopes */
 	void **held;           /* heap blocks freed with the set (fileset_hold) */
 	int nheld;
 	const char *header;    /* generated-file comment text */
