@@ -127,7 +127,8 @@ void arena_release(Arena *a, ArenaMark m)
 	b->used = m.used;
 }
 
-void *arena_alloc(Arena *a, size_t n)
+/* Uninitialised: for strings, which are written whole at once. */
+static void *arena_alloc_raw(Arena *a, size_t n)
 {
 	n = (n + 15) & ~(size_t)15;
 	Block *b = a->head;
@@ -149,7 +150,13 @@ void *arena_alloc(Arena *a, size_t n)
 	void *p = b->data + b->used;
 	b->used += n;
 	UNPOISON(p, n);
-	memset(p, 0, n);
+	return p;
+}
+
+void *arena_alloc(Arena *a, size_t n)
+{
+	void *p = arena_alloc_raw(a, n);
+	memset(p, 0, (n + 15) & ~(size_t)15);
 	return p;
 }
 
@@ -163,7 +170,7 @@ void *arena_grow(Arena *a, void *old, size_t old_n, size_t new_n, size_t elem)
 
 char *arena_strndup(Arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = arena_alloc_raw(a, n + 1);
 	memcpy(p, s, n);
 	p[n] = 0;
 	return p;
@@ -178,12 +185,19 @@ char *arena_vsprintf(Arena *a, const char *fmt, va_list ap)
 {
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	char *p;
+	if (fmt_is_plain(fmt)) {
+		size_t n = fmt_plain_out(NULL, fmt, ap2);
+		p = arena_alloc_raw(a, n + 1);
+		fmt_plain_out(p, fmt, ap);
+	} else {
+		int n = vsnprintf(NULL, 0, fmt, ap2);
+		if (n < 0)
+			n = 0;
+		p = arena_alloc_raw(a, (size_t)n + 1);
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+	}
 	va_end(ap2);
-	if (n < 0)
-		n = 0;
-	char *p = arena_alloc(a, (size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	return p;
 }
 

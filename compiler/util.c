@@ -53,19 +53,144 @@ void sb_puts(StrBuf *b, const char *s)
 	sb_putn(b, s, strlen(s));
 }
 
+/* ---- plain formatting: what most formats of the backends need ---- */
+
+/*
+ * Nearly every format the backends print joins strings ("%s-%s", PromQL
+ * and runbook templates) and a few integers. For those, the C library's
+ * vsnprintf costs a stream set-up per call and, to size the result, a
+ * second pass: it was a quarter of a render's instructions. fmt_plain_out
+ * formats them directly; fmt_is_plain says which formats it takes (the
+ * conversions %s %c %d %u %ld %lu %lld %llu %zu %.*s and %%, no flags or
+ * widths); any other format goes to vsnprintf, with the same result.
+ */
+bool fmt_is_plain(const char *fmt)
+{
+	for (const char *p = strchr(fmt, '%'); p; p = strchr(p, '%')) {
+		p++;
+		if (*p == '%' || *p == 'c' || *p == 's') {
+			p++;
+			continue;
+		}
+		if (p[0] == '.' && p[1] == '*' && p[2] == 's') {
+			p += 3;
+			continue;
+		}
+		if (p[0] == 'l' && p[1] == 'l')
+			p += 2;
+		else if (p[0] == 'l' || p[0] == 'z')
+			p++;
+		if (*p != 'd' && *p != 'u')
+			return false;
+		p++;
+	}
+	return true;
+}
+
+static size_t put_uint(char *out, unsigned long long v)
+{
+	char tmp[24];
+	size_t n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	if (out)
+		for (size_t i = 0; i < n; i++)
+			out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+size_t fmt_plain_out(char *out, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+	for (const char *p = fmt;;) {
+		const char *pct = strchrnul(p, '%');
+		if (out)
+			memcpy(out + n, p, (size_t)(pct - p));
+		n += (size_t)(pct - p);
+		if (!*pct)
+			break;
+		p = pct + 1;
+		const char *s = NULL;
+		size_t sl = 0;
+		int size = 0; /* 1 long, 2 long long, 3 size_t */
+		if (p[0] == '.') {
+			sl = (size_t)va_arg(ap, int);
+			s = va_arg(ap, const char *);
+			sl = strnlen(s, sl);
+			p += 3;
+		} else {
+			if (p[0] == 'l' && p[1] == 'l')
+				size = 2, p += 2;
+			else if (p[0] == 'l')
+				size = 1, p++;
+			else if (p[0] == 'z')
+				size = 3, p++;
+			char c = *p++;
+			if (c == 's') {
+				s = va_arg(ap, const char *);
+				sl = strlen(s);
+			} else if (c == '%' || c == 'c') {
+				char ch = c == '%' ? '%' : (char)va_arg(ap, int);
+				if (out)
+					out[n] = ch;
+				n++;
+				continue;
+			} else if (c == 'd') {
+				long long v = size == 2 ? va_arg(ap, long long)
+					    : size == 1 ? va_arg(ap, long)
+					    : size == 3 ? (long long)va_arg(ap, size_t) : va_arg(ap, int);
+				unsigned long long u = (unsigned long long)v;
+				if (v < 0) {
+					if (out)
+						out[n] = '-';
+					n++;
+					u = 0 - u;
+				}
+				n += put_uint(out ? out + n : NULL, u);
+				continue;
+			} else {
+				unsigned long long u = size == 2 ? va_arg(ap, unsigned long long)
+						     : size == 1 ? va_arg(ap, unsigned long)
+						     : size == 3 ? va_arg(ap, size_t) : va_arg(ap, unsigned);
+				n += put_uint(out ? out + n : NULL, u);
+				continue;
+			}
+		}
+		if (out)
+			memcpy(out + n, s, sl);
+		n += sl;
+	}
+	if (out)
+		out[n] = 0;
+	return n;
+}
+
+void sb_vprintf(StrBuf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	if (fmt_is_plain(fmt)) {
+		size_t n = fmt_plain_out(NULL, fmt, ap2);
+		sb_reserve(b, n);
+		fmt_plain_out(b->data + b->len, fmt, ap);
+		b->len += n;
+	} else {
+		int n = vsnprintf(NULL, 0, fmt, ap2);
+		if (n > 0) {
+			sb_reserve(b, (size_t)n);
+			vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+			b->len += (size_t)n;
+		}
+	}
+	va_end(ap2);
+}
+
 void sb_printf(StrBuf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	va_list ap2;
-	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n > 0) {
-		sb_reserve(b, (size_t)n);
-		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-		b->len += (size_t)n;
-	}
+	sb_vprintf(b, fmt, ap);
 	va_end(ap);
 }
 

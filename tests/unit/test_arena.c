@@ -5,6 +5,8 @@
 #include "platformc.h"
 #include "unit.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,5 +70,55 @@ TEST(arena_release_bounds_memory)
 		arena_release(a, m);
 	}
 	CHECK_STR(keep, "kept");
+	arena_free(a);
+}
+
+/* The plain formatter gives what the C library gives, for every conversion it takes. */
+static void same_as_libc(Arena *a, bool plain, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static void same_as_libc(Arena *a, bool plain, const char *fmt, ...)
+{
+	char want[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof want, fmt, ap);
+	va_end(ap);
+	CHECK(fmt_is_plain(fmt) == plain);
+	va_start(ap, fmt);
+	CHECK_STR(arena_vsprintf(a, fmt, ap), want);
+	va_end(ap);
+	StrBuf b;
+	sb_init(&b);
+	sb_puts(&b, "<");
+	va_start(ap, fmt);
+	sb_vprintf(&b, fmt, ap);
+	va_end(ap);
+	CHECK(b.len == strlen(want) + 1 && !strcmp(b.data + 1, want));
+	sb_free(&b);
+}
+
+TEST(arena_sprintf_plain_formats)
+{
+	Arena *a = arena_new();
+	same_as_libc(a, true, "no conversions");
+	same_as_libc(a, true, "%s", "");
+	same_as_libc(a, true, "%s-%s-%s", "checkout", "production", "availability");
+	same_as_libc(a, true, "100%% of %s", "requests");
+	same_as_libc(a, true, "%c%c|%d|%d|%d", 'a', '%', 0, -7, 2147483647);
+	same_as_libc(a, true, "%d %u", -2147483647 - 1, 4294967295u);
+	same_as_libc(a, true, "%ld %lu %lld %llu", -9000000000L, 18446744073709551615UL, -9223372036854775807LL - 1,
+		     18446744073709551615ULL);
+	same_as_libc(a, true, "%zu %zd|", (size_t)48489, (ssize_t)-3);
+	same_as_libc(a, true, "[%.*s][%.*s][%.*s]", 3, "abcdef", 0, "abc", 10, "ab");
+	same_as_libc(a, true, "tail %s", "é — ü");
+	same_as_libc(a, false, "%5s|%-3d", "x", 4);
+	same_as_libc(a, false, "%x %.2f", 255u, 1.005);
+	same_as_libc(a, false, "%08x", 48u);
+	same_as_libc(a, false, "%s %.0f", "n", 2.5);
+	/* long results cross the arena's blocks */
+	char big[300];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	for (int i = 0; i < 400; i++)
+		same_as_libc(a, true, "%s/%d", big, i);
 	arena_free(a);
 }
