@@ -15,6 +15,9 @@
 # The up-to-date folder is made by one more (untimed) render into it, so that its stat
 # cache is there as after any render a user makes (docs/decisions.md).
 #   floor: tar x     tar xf of a tar of the rendered tree into a new empty dir
+# The fresh renders and the floor runs alternate (render, tar, render, tar ...), with the
+# up-to-date folder and the tar present for all of them: the same file system state and
+# the same drift in the machine's load for both sides of the ratio.
 # and prints the ratios the targets are stated in: render/floor, no-op/render and
 # --check/render (docs/performance.md).
 # The "floor" is what it costs this machine and filesystem just to create the same
@@ -120,18 +123,25 @@ for n in "$@"; do
   files=0; bytes=0
   if [ "$CHECK_ONLY" != 1 ]; then
     ref="$work/ref"
-    for ((i = 1; i <= runs; i++)); do
-      rm -rf "$work/fresh"; mkdir "$work/fresh"
-      timed render "$PLATFORMC" render platform.yaml -o "$work/fresh" ||
-        { cat "$work/last.err" >&2; fail "platformc render (N=$n)"; }
-    done
-    rm -rf "$work/fresh" "$work/.fresh.platformc-cache"
-    # the up-to-date folder, rendered where it stays: its stat cache
-    # (.ref.platformc-cache beside it) is named after it, as for a user's out/
+    # The up-to-date folder, rendered where it stays (its stat cache,
+    # .ref.platformc-cache beside it, is named after it, as for a user's
+    # out/), and the tar of it that the floor extracts. Both exist before
+    # any timed run, so the fresh renders and the floor run on the same
+    # file system state; and they alternate, so drift in the machine's
+    # load or memory affects both alike.
     "$PLATFORMC" render platform.yaml -o "$ref" 2>"$work/last.err" ||
       { cat "$work/last.err" >&2; fail "platformc render (N=$n)"; }
     files=$(find "$ref" -type f | wc -l)
     bytes=$(find "$ref" -type f -printf '%s\n' | awk '{s+=$1} END{printf "%d", s}')
+    tar cf "$work/ref.tar" -C "$ref" .
+    for ((i = 1; i <= runs; i++)); do
+      rm -rf "$work/fresh" "$work/.fresh.platformc-cache"; mkdir "$work/fresh"
+      timed render "$PLATFORMC" render platform.yaml -o "$work/fresh" ||
+        { cat "$work/last.err" >&2; fail "platformc render (N=$n)"; }
+      rm -rf "$work/fresh" "$work/.fresh.platformc-cache"; mkdir "$work/fresh"
+      timed floor tar xf "$work/ref.tar" -C "$work/fresh" || fail "tar xf (N=$n)"
+    done
+    rm -rf "$work/fresh" "$work/.fresh.platformc-cache" "$work/ref.tar"
     for ((i = 1; i <= runs; i++)); do
       timed noop "$PLATFORMC" render platform.yaml -o "$ref" ||
         { cat "$work/last.err" >&2; fail "platformc no-op render (N=$n)"; }
@@ -144,12 +154,6 @@ for n in "$@"; do
         fail "platformc render --check on an up-to-date tree exited $rc (N=$n)"
       fi
     done
-    tar cf "$work/ref.tar" -C "$ref" .
-    for ((i = 1; i <= runs; i++)); do
-      rm -rf "$work/fresh"; mkdir "$work/fresh"
-      timed floor tar xf "$work/ref.tar" -C "$work/fresh" || fail "tar xf (N=$n)"
-    done
-    rm -rf "$work/fresh" "$work/ref.tar"
     ops+=(render noop rcheck floor)
   fi
   cd "$scratch"
