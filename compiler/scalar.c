@@ -370,6 +370,36 @@ void scalar_format_number(double v, char *buf, size_t n)
 		snprintf(buf, n, "%s", "0"); /* -0 too: one spelling */
 		return;
 	}
+	if (fabs(v) < 9007199254740992.0 && v == (double)(long long)v) {
+		/* an integer below 2^53: its own digits are the shortest text
+		 * that round-trips, as the search below would find */
+		char d[24];
+		int nd = 0;
+		unsigned long long u = (unsigned long long)(v < 0 ? -v : v);
+		do
+			d[nd++] = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (v < 0)
+			out[o++] = '-';
+		while (nd)
+			out[o++] = d[--nd];
+		out[o] = 0;
+		snprintf(buf, n, "%s", out);
+		return;
+	}
+	/* the same few values recur (objectives, burn-rate factors): the
+	 * digit search below is done once per value and thread */
+	static _Thread_local struct {
+		double v;
+		char text[32];
+	} memo[64];
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof bits);
+	size_t slot = (size_t)((bits * 0x9E3779B97F4A7C15ull) >> 58);
+	if (memo[slot].text[0] && memo[slot].v == v) {
+		snprintf(buf, n, "%s", memo[slot].text);
+		return;
+	}
 	locale_t c = scalar_c_locale();
 	locale_t old = uselocale(c);
 	char tmp[64];
@@ -425,6 +455,10 @@ void scalar_format_number(double v, char *buf, size_t n)
 		for (int i = 1; i < nd; i++)
 			out[o++] = digits[i];
 		snprintf(out + o, sizeof out - o, "e%c%d", e10 < 0 ? '-' : '+', e10 < 0 ? -e10 : e10);
+	}
+	if (strlen(out) < sizeof memo[slot].text) {
+		memo[slot].v = v;
+		memcpy(memo[slot].text, out, strlen(out) + 1);
 	}
 	snprintf(buf, n, "%s", out);
 }

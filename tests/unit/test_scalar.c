@@ -237,6 +237,13 @@ TEST(scalar_format_number)
 	CHECK_STR(fmt(123456.789), "123456.789");
 	CHECK_STR(fmt(0.001), "0.001");
 	CHECK_STR(fmt(1e-7), "0.0000001");
+	/* integers (a short path below 2^53, the digit search above it) */
+	CHECK_STR(fmt(-7), "-7");
+	CHECK_STR(fmt(9007199254740991.0), "9007199254740991");
+	CHECK_STR(fmt(-9007199254740991.0), "-9007199254740991");
+	CHECK_STR(fmt(9007199254740992.0), "9007199254740992");
+	CHECK_STR(fmt(1e20), "100000000000000000000");
+	CHECK_STR(fmt(4.5e15), "4500000000000000");
 	/* exponent form only far out, spelled so a YAML 1.1 reader sees a float */
 	CHECK_STR(fmt(1e21), "1.0e+21");
 	CHECK_STR(fmt(1.5e-8), "1.5e-8");
