@@ -7,7 +7,8 @@
  * bug: it aborts rather than writing somewhere unexpected.
  *
  * Memory: with a sink (the writer, for `render`), each file's bytes are
- * handed over as the file is added and freed right after; what stays is the
+ * handed over as the file is added (the writer frees them once they are on
+ * disk, a moment later: another thread writes them); what stays is the
  * path, the length and the content hash, about 100 bytes a file. Paths and
  * deployment units are copied into the set's own string pool, so a backend
  * may release its working arena (arena_release) as soon as an item's files
@@ -142,8 +143,7 @@ static void deliver(FileSet *fs, char *data, size_t len)
 	f->len = len;
 	f->hash = hash64(data, len);
 	if (fs->sink.add) {
-		fs->sink.add(fs->sink.ctx, fs, fs->n - 1);
-		free(f->data);
+		fs->sink.add(fs->sink.ctx, fs, fs->n - 1); /* takes the bytes */
 		f->data = NULL;
 	}
 }

@@ -611,8 +611,8 @@ typedef struct OutFile {
 
 /* Where a render's files go as they are made (the writer). */
 typedef struct FileSink {
-	/* each new file (fs->files[index]) while its bytes are there; the file
-	 * set frees them when it returns */
+	/* each new file (fs->files[index]); it takes the bytes (frees them,
+	 * perhaps later, from another thread) and the file set forgets them */
 	void (*add)(void *ctx, const FileSet *fs, int index);
 	/* optional: may document fs->files[index] (key set, no bytes yet) stay
 	 * as it is on disk, without being emitted? If so, sets its length and

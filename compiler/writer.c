@@ -83,6 +83,26 @@
  * done and the cache absent (the report carries a warning). Its folder
  * holds a `.gitignore` of `*`, so git never lists it.
  *
+ * Threads. With more than one CPU (PLATFORMC_THREADS=1: none), the disk
+ * work of writer_add runs on a thread of its own: the thread that builds
+ * documents queues each file (its path, bytes, length and hash) in a ring of
+ * QUEUE jobs and goes on; the disk thread compares it with the old tree and
+ * writes it into the staging tree. A fresh render's system time (openat,
+ * write, fstat, close per file) then overlaps the building of the next
+ * documents instead of adding to it. The results come back in the job and
+ * are taken by the producer, which alone touches the per-file state (w->st)
+ * and frees the bytes, so no malloc crosses threads. Each thread has its own
+ * lookups in the old tree (DirStack) and scratch buffers; fail() and the
+ * arena of messages take `lock`. Neither thread waits on the other per file:
+ * the ring's counts are atomics, and a thread sleeps or wakes the other only
+ * for a batch. While no file waits and the stat cache may keep documents,
+ * the disk thread looks ahead: it checks the owned files' identities
+ * against the cache in manifest order (look_ahead), so that writer_keep,
+ * asked by the producer before a document is emitted, usually finds its
+ * answer made: a render that changes nothing then costs the building of the
+ * trees alone on the producer. What is written, reported and kept is the
+ * same with one thread or two (tests/threads.sh compares them).
+ *
  * Durability: one syncfs() of the staging tree's file system before the
  * swap (so a power cut after the swap cannot expose empty files) and one
  * fsync() of the parent folder after it (so the swap itself is on disk).
@@ -99,6 +119,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +163,7 @@ typedef struct FileState {
 	uint8_t status;        /* OldStatus */
 	bool written;          /* created in the staging tree */
 	bool cached;
+	bool vouched;          /* the stat cache vouched for the old file */
 	uint64_t id;
 } FileState;
 
@@ -152,6 +175,18 @@ typedef struct Item {
 	ItemKind kind;
 	int file;              /* IT_GEN: its number in the file set */
 } Item;
+
+/* A generated file on its way to the disk thread, and what came of it. */
+typedef struct Job {
+	OutFile f;             /* the path is the set's; the bytes are the job's until written */
+	int index;             /* its number in the file set */
+	FileState st;
+} Job;
+
+#define LOOK_SAME 1
+#define LOOK_OTHER 2
+#define QUEUE 512              /* jobs in flight: about 1 MB of bytes */
+#define BATCH 32               /* either thread is woken for this many jobs (or room) */
 
 /*
  * The open folders of the old tree on the way to the folder last looked up,
@@ -168,6 +203,7 @@ typedef struct DirStack {
 	bool valid;            /* path, state and strict describe the last lookup */
 	int state;             /* its result: 1 open, 0 absent */
 	bool strict;
+	bool probe;            /* failures are not the render's: return -1 without fail() */
 	char *comp;            /* one component, NUL-terminated */
 } DirStack;
 
@@ -218,24 +254,70 @@ typedef struct Writer {
 	const char **stale;
 	int nstale;
 	char *buf;             /* CHUNK bytes for comparisons and copies */
+
+	/* The disk thread (writer_add, see "Threads" above): a ring of jobs
+	 * with one producer and one consumer. `lock` is for sleeping and waking
+	 * (wake, room, closing), fail(), and allocation from w->a. */
+	bool threaded;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake, room;
+	Job *jobs;             /* ring of QUEUE */
+	atomic_uint pushed;    /* jobs queued (the producer) */
+	atomic_uint finished;  /* jobs done (the disk thread) */
+	unsigned harvested;    /* results taken (the producer) */
+	atomic_bool sleeping, waiting, closing;
+	/* Look-ahead of a render that may keep documents (cache_keys): while
+	 * no file waits, the disk thread checks the owned files' identities
+	 * against the stat cache, in manifest order, so writer_keep finds the
+	 * answer ready. look[k]: 0 not yet, LOOK_SAME (then look_id/look_size
+	 * hold its identity without ctime and its size), LOOK_OTHER. */
+	_Atomic unsigned char *look;
+	uint64_t *look_id;
+	int64_t *look_size;
+	int looked;            /* the next owned path to look at */
+	DirStack lookds;
+	DirStack disk;         /* the disk thread's lookups in the old tree */
+	StrBuf mk;             /* stage_mkdirs' scratch */
 	StrBuf pre;            /* scratch for path prefixes */
 } Writer;
 
 static int fail(Writer *w, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
-/* Records the first error (the message the user sees) and stops the run. */
+/* Records the first error (the message the user sees) and stops the run.
+ * Either thread may fail; w->rc is read by both (failed). */
 static int fail(Writer *w, const char *fmt, ...)
 {
 	if (w->quiet)
 		return -1;
+	pthread_mutex_lock(&w->lock);
 	if (w->rc == 0 && w->err && w->errlen) {
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(w->err, w->errlen, fmt, ap);
 		va_end(ap);
 	}
-	w->rc = -1;
+	__atomic_store_n(&w->rc, -1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&w->lock);
 	return -1;
+}
+
+static bool failed(const Writer *w)
+{
+	return __atomic_load_n(&w->rc, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* A string in w->a, which both threads may need for a message. */
+static const char *w_sprintf(Writer *w, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static const char *w_sprintf(Writer *w, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	pthread_mutex_lock(&w->lock);
+	const char *p = arena_vsprintf(w->a, fmt, ap);
+	pthread_mutex_unlock(&w->lock);
+	va_end(ap);
+	return p;
 }
 
 /* The user-facing name of a path inside the output folder. */
@@ -243,14 +325,14 @@ static const char *disp(Writer *w, const char *rel, size_t n)
 {
 	if (!n)
 		return w->outdir;
-	return arena_sprintf(w->a, "%s/%.*s", w->outdir, (int)n, rel);
+	return w_sprintf(w, "%s/%.*s", w->outdir, (int)n, rel);
 }
 
 static const char *disp_parent(Writer *w, const char *name)
 {
 	if (!strcmp(w->parent, "/"))
-		return arena_sprintf(w->a, "/%s", name);
-	return arena_sprintf(w->a, "%s/%s", w->parent, name);
+		return w_sprintf(w, "/%s", name);
+	return w_sprintf(w, "%s/%s", w->parent, name);
 }
 
 static void close_fd(int *fd)
@@ -644,6 +726,8 @@ static int ds_fd(const DirStack *ds)
  */
 static bool owned_has(const Writer *w, const char *path);
 
+#define DS_FAIL(...) (ds->probe ? -1 : fail(w, __VA_ARGS__))
+
 static int ds_seek(Writer *w, DirStack *ds, const char *path, size_t dirlen, bool strict)
 {
 	if (ds->valid && ds->len == dirlen && ds->strict == strict && !memcmp(ds->path, path, dirlen))
@@ -685,24 +769,24 @@ static int ds_seek(Writer *w, DirStack *ds, const char *path, size_t dirlen, boo
 			if (errno == ENOENT) {
 				state = 0;
 			} else if (errno == ELOOP) {
-				return fail(w, "`%s` is a symlink; refusing to follow it", disp(w, path, j));
+				return DS_FAIL("`%s` is a symlink; refusing to follow it", disp(w, path, j));
 			} else if (errno != ENOTDIR) {
-				return fail(w, "cannot open `%s`: %s", disp(w, path, j), strerror(errno));
+				return DS_FAIL("cannot open `%s`: %s", disp(w, path, j), strerror(errno));
 			} else if (fstatat(at, ds->comp, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 				if (errno != ENOENT)
-					return fail(w, "cannot inspect `%s`: %s", disp(w, path, j),
+					return DS_FAIL("cannot inspect `%s`: %s", disp(w, path, j),
 						    strerror(errno));
 				state = 0; /* gone in between */
 			} else if (S_ISLNK(st.st_mode)) {
-				return fail(w, "`%s` is a symlink; refusing to follow it", disp(w, path, j));
+				return DS_FAIL("`%s` is a symlink; refusing to follow it", disp(w, path, j));
 			} else if (!S_ISREG(st.st_mode)) {
-				return fail(w, "`%s` is not a regular file or folder", disp(w, path, j));
+				return DS_FAIL("`%s` is not a regular file or folder", disp(w, path, j));
 			} else {
 				ds->path[j] = 0;
 				bool ours = !strict || owned_has(w, ds->path);
 				ds->path[j] = j < dirlen ? '/' : 0;
 				if (!ours)
-					return fail(w, "`%s` is in the way of the output `%s`: it is a file "
+					return DS_FAIL("`%s` is in the way of the output `%s`: it is a file "
 						    "platformc does not own; move it away",
 						    disp(w, path, j), path);
 				state = 0;
@@ -722,6 +806,7 @@ static int ds_seek(Writer *w, DirStack *ds, const char *path, size_t dirlen, boo
 	ds->valid = true;
 	return ds->state = state;
 }
+#undef DS_FAIL
 /* ---- the manifest: what platformc owns ---- */
 
 static size_t owned_slot(const Writer *w, const char *path)
@@ -914,12 +999,15 @@ static void load_cache(Writer *w)
  * cache?
  */
 /* The cache's entry for path, or NULL. */
+static const unsigned char *entry_at(const Writer *w, int k)
+{
+	return w->cache + strlen(CACHE_MAGIC) + 8 * (CACHE_HEAD + (size_t)k * CACHE_ENTRY);
+}
+
 static const unsigned char *cache_entry(const Writer *w, const char *path)
 {
 	int k = w->cache ? owned_find(w, path) : -1;
-	if (k < 0)
-		return NULL;
-	return w->cache + strlen(CACHE_MAGIC) + 8 * (CACHE_HEAD + (size_t)k * CACHE_ENTRY);
+	return k < 0 ? NULL : entry_at(w, k);
 }
 
 static bool cache_vouches(const Writer *w, const OutFile *f, const struct stat *st)
@@ -956,10 +1044,8 @@ static int compare_file(Writer *w, int dirfd, const char *name, const OutFile *f
 	s->status = OLD_DIFF;
 	if ((size_t)st.st_size != f->len)
 		return 0;
-	bool same = cache_vouches(w, f, &st);
-	if (same) {
-		w->vouched++;
-	} else {
+	bool same = s->vouched = cache_vouches(w, f, &st);
+	if (!same) {
 		int fd = openat(dirfd, name, READ_FLAGS);
 		if (fd < 0)
 			return fail(w, "cannot read `%s`: %s", disp(w, f->path, strlen(f->path)),
@@ -1003,7 +1089,7 @@ static void add_carry(Writer *w, const char *path, ItemKind kind)
 		w->capcarry = w->capcarry ? w->capcarry * 2 : 64;
 		w->carry = xrealloc(w->carry, (size_t)w->capcarry * sizeof *w->carry);
 	}
-	w->carry[w->ncarry++] = (Item){ .path = arena_strdup(w->a, path), .kind = kind, .file = -1 };
+	w->carry[w->ncarry++] = (Item){ .path = w_sprintf(w, "%s", path), .kind = kind, .file = -1 };
 }
 
 /*
@@ -1087,7 +1173,7 @@ typedef struct Stage {
 static int walk(Writer *w)
 {
 	if (w->walked || w->outfd < 0)
-		return w->rc;
+		return failed(w) ? -1 : 0;
 	w->walked = true;
 	StrBuf rel;
 	sb_init(&rel);
@@ -1144,9 +1230,9 @@ static int stage_mkdirs(Writer *w, const char *path, size_t len)
 		/* the folders above the one made last exist */
 		if (j <= w->made.len && (j == w->made.len || made[j] == '/') && !memcmp(made, path, j))
 			continue;
-		w->pre.len = 0;
-		sb_putn(&w->pre, path, j);
-		if (mkdirat(w->treefd, w->pre.data, 0777) != 0 && errno != EEXIST)
+		w->mk.len = 0;
+		sb_putn(&w->mk, path, j);
+		if (mkdirat(w->treefd, w->mk.data, 0777) != 0 && errno != EEXIST)
 			return fail(w, errno == ENOTDIR ? "cannot create folder `%s`: a file of the new tree is there (%s)"
 							: "cannot create folder `%s`: %s",
 				    disp(w, path, j), strerror(errno));
@@ -1587,6 +1673,9 @@ static const char *writer_intern(void *ctx, const char *path)
 	return k >= 0 ? w->owned[k] : NULL;
 }
 
+static void disk_start(Writer *w);
+static void disk_stop(Writer *w);
+
 Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err, size_t errlen)
 {
 	if (err && errlen)
@@ -1594,13 +1683,18 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 	Writer *w = xmalloc(sizeof *w);
 	*w = (Writer){ .mode = mode, .a = arena_new(), .err = err, .errlen = errlen, .parentfd = -1,
 		       .outfd = -1, .newfd = -1, .treefd = -1 };
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	pthread_cond_init(&w->room, NULL);
 	sb_init(&w->oldman);
 	sb_init(&w->pre);
 	w->buf = xmalloc(CHUNK);
 	if (split_outdir(w, outdir) == 0 && open_outdir(w) == 0 && read_manifest(w) == 0)
 		load_cache(w);
 	ds_init(&w->old, w->outfd);
+	ds_init(&w->disk, w->outfd);
 	sb_init(&w->made);
+	sb_init(&w->mk);
 	if (fs && w->rc == 0) {
 		if (w->oldman.data) {
 			fileset_hold(fs, w->oldman.data);
@@ -1608,18 +1702,30 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 		}
 		fileset_set_sink(fs, &(FileSink){ .add = writer_add, .keep = writer_keep,
 						  .intern = writer_intern, .ctx = w });
+		disk_start(w);
 	}
 	return w;
 }
 
 bool writer_failed(const Writer *w)
 {
-	return w->rc != 0;
+	return failed(w);
 }
 
 static void writer_free(Writer *w)
 {
+	disk_stop(w);
 	ds_free(&w->old);
+	ds_free(&w->disk);
+	ds_free(&w->lookds);
+	sb_free(&w->mk);
+	free(w->jobs);
+	free((void *)w->look);
+	free(w->look_id);
+	free(w->look_size);
+	pthread_cond_destroy(&w->wake);
+	pthread_cond_destroy(&w->room);
+	pthread_mutex_destroy(&w->lock);
 	sb_free(&w->made);
 	close_fd(&w->treefd);
 	close_fd(&w->newfd);
@@ -1644,7 +1750,7 @@ static void writer_free(Writer *w)
 static int admit(Writer *w, const FileSet *fs, int i)
 {
 	w->fs = fs;
-	if (w->rc != 0)
+	if (failed(w))
 		return -1;
 	if (w->admitted == i + 1)
 		return 0;
@@ -1678,43 +1784,213 @@ static int admit(Writer *w, const FileSet *fs, int i)
  * untouched since (the same identity rule as cache_vouches). Then it is
  * never emitted; its length and hash are the file's.
  */
+/*
+ * Is the old tree's file at path (owned) the one cache entry e describes,
+ * untouched since (the identity rule of cache_vouches)? Then *id is its
+ * identity without ctime and *size its size.
+ */
+static bool cache_match(Writer *w, DirStack *ds, const char *path, const unsigned char *e, uint64_t *id,
+			int64_t *size)
+{
+	struct stat st;
+	if (ds_seek(w, ds, path, dir_len(path), true) != 1 ||
+	    fstatat(ds_fd(ds), base_name(path), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+	    get64(e) != identity(&st, true) || ns_of(st.st_ctim) >= w->cache_mtime)
+		return false;
+	*id = identity(&st, false);
+	*size = st.st_size;
+	return true;
+}
+
 bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *hash)
 {
 	Writer *w = ctx;
 	if (admit(w, fs, i) != 0 || !w->cache_keys)
 		return false;
 	const OutFile *f = &fs->files[i];
-	const unsigned char *e = cache_entry(w, f->path);
-	if (!e || !f->key || get64(e + 16) != f->key)
+	int k = w->cache ? owned_find(w, f->path) : -1;
+	if (k < 0 || !f->key || get64(entry_at(w, k) + 16) != f->key)
 		return false;
-	struct stat st;
-	if (ds_seek(w, &w->old, f->path, dir_len(f->path), true) != 1 ||
-	    fstatat(ds_fd(&w->old), base_name(f->path), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-	    !S_ISREG(st.st_mode) || get64(e) != identity(&st, true) || ns_of(st.st_ctim) >= w->cache_mtime)
+	const unsigned char *e = entry_at(w, k);
+	uint64_t id;
+	int64_t size;
+	int look = w->look ? atomic_load_explicit(&w->look[k], memory_order_acquire) : 0;
+	if (look == LOOK_SAME)
+		id = w->look_id[k], size = w->look_size[k];
+	else if (look == LOOK_OTHER || !cache_match(w, &w->old, f->path, e, &id, &size))
 		return false; /* writer_add looks again, and reports what is wrong */
 	FileState *s = &w->st[i];
 	s->status = OLD_SAME;
-	s->id = identity(&st, false);
+	s->id = id;
 	w->vouched++;
 	w->kept++;
-	*len = (size_t)st.st_size;
+	*len = (size_t)size;
 	*hash = get64(e + 8);
 	return true;
 }
 
+/* Compares a generated file with the old tree and, if it differs and this
+ * render writes, puts it in the staging tree (either thread). */
+static void put_file(Writer *w, DirStack *ds, Job *j)
+{
+	if (failed(w))
+		return;
+	const char *p = j->f.path;
+	int r = ds_seek(w, ds, p, dir_len(p), true);
+	if (r == 1)
+		r = compare_file(w, ds_fd(ds), base_name(p), &j->f, &j->st);
+	if (r == 0 && j->st.status != OLD_SAME && w->mode == WR_WRITE && start_staging(w) == 0)
+		write_new(w, &j->f, &j->st);
+}
+
+/* ---- the disk thread ---- */
+
+static void take_result(Writer *w, const Job *j)
+{
+	w->st[j->index] = j->st;
+	w->vouched += j->st.vouched;
+}
+
+/* The results of the jobs the disk thread finished, and their bytes freed
+ * (the producer, or anyone once the thread ended). */
+static void harvest(Writer *w)
+{
+	for (unsigned end = atomic_load(&w->finished); w->harvested != end; w->harvested++) {
+		Job *j = &w->jobs[w->harvested % QUEUE];
+		take_result(w, j);
+		free(j->f.data);
+	}
+}
+
+/* One step of the look-ahead (the disk thread, while no file waits);
+ * false when every owned path was looked at. */
+static bool look_ahead(Writer *w)
+{
+	if (!w->look || w->looked >= w->nowned || atomic_load(&w->closing))
+		return false;
+	int k = w->looked++;
+	const unsigned char *e = entry_at(w, k);
+	uint64_t id;
+	int64_t size;
+	unsigned char r = LOOK_OTHER;
+	if (get64(e + 16) && cache_match(w, &w->lookds, w->owned[k], e, &id, &size)) {
+		w->look_id[k] = id;
+		w->look_size[k] = size;
+		r = LOOK_SAME;
+	}
+	atomic_store_explicit(&w->look[k], r, memory_order_release);
+	return true;
+}
+
+static void *disk_main(void *arg)
+{
+	Writer *w = arg;
+	unsigned done = 0;
+	for (;;) {
+		if (done == atomic_load(&w->pushed) && look_ahead(w))
+			continue;
+		if (done == atomic_load(&w->pushed)) {
+			pthread_mutex_lock(&w->lock);
+			atomic_store(&w->sleeping, true);
+			while (done == atomic_load(&w->pushed) && !atomic_load(&w->closing))
+				pthread_cond_wait(&w->wake, &w->lock);
+			atomic_store(&w->sleeping, false);
+			bool end = done == atomic_load(&w->pushed);
+			pthread_mutex_unlock(&w->lock);
+			if (end)
+				break;
+		}
+		/* the producer frees the bytes when it takes the result: every
+		 * malloc and free stays on its thread */
+		put_file(w, &w->disk, &w->jobs[done % QUEUE]);
+		atomic_store(&w->finished, ++done);
+		if (atomic_load(&w->waiting) && atomic_load(&w->pushed) - done <= QUEUE - BATCH) {
+			pthread_mutex_lock(&w->lock);
+			pthread_cond_signal(&w->room);
+			pthread_mutex_unlock(&w->lock);
+		}
+	}
+	return NULL;
+}
+
+/* With more than one CPU, files go to the disk thread (PLATFORMC_THREADS=1:
+ * none; every file is then put by the thread that adds it). */
+static void disk_start(Writer *w)
+{
+	if (par_threads(2) < 2)
+		return;
+	w->jobs = xmalloc(QUEUE * sizeof *w->jobs);
+	if (w->cache_keys && w->nowned) {
+		w->look = calloc((size_t)w->nowned, sizeof *w->look);
+		if (!w->look)
+			die_oom();
+		w->look_id = xmalloc((size_t)w->nowned * sizeof *w->look_id);
+		w->look_size = xmalloc((size_t)w->nowned * sizeof *w->look_size);
+		ds_init(&w->lookds, w->outfd);
+		w->lookds.probe = true;
+	}
+	w->threaded = pthread_create(&w->thread, NULL, disk_main, w) == 0;
+}
+
+static void enqueue(Writer *w, const OutFile *f, int i)
+{
+	unsigned pushed = atomic_load(&w->pushed);
+	if (pushed - atomic_load(&w->finished) == QUEUE) {
+		/* full: wait for room for a batch, not for one job */
+		pthread_mutex_lock(&w->lock);
+		atomic_store(&w->waiting, true);
+		while (pushed - atomic_load(&w->finished) > QUEUE - BATCH)
+			pthread_cond_wait(&w->room, &w->lock);
+		atomic_store(&w->waiting, false);
+		pthread_mutex_unlock(&w->lock);
+	}
+	harvest(w);
+	w->jobs[pushed % QUEUE] = (Job){ .f = *f, .index = i };
+	atomic_store(&w->pushed, ++pushed);
+	if (atomic_load(&w->sleeping) && pushed - atomic_load(&w->finished) >= BATCH) {
+		pthread_mutex_lock(&w->lock);
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->lock);
+	}
+}
+
+/* Waits for the disk thread to put every queued file, and ends it. */
+static void disk_stop(Writer *w)
+{
+	if (!w->threaded)
+		return;
+	pthread_mutex_lock(&w->lock);
+	atomic_store(&w->closing, true);
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	w->threaded = false;
+	harvest(w);
+}
+
+/* A generated file: with `owned`, its bytes are the writer's to free. */
+static void add_file(Writer *w, const FileSet *fs, int i, bool owned)
+{
+	OutFile f = fs->files[i];
+	if (admit(w, fs, i) != 0) {
+		if (owned)
+			free(f.data);
+		return;
+	}
+	if (w->threaded && owned) {
+		enqueue(w, &f, i);
+		return;
+	}
+	Job j = { .f = f, .index = i };
+	put_file(w, &w->disk, &j);
+	take_result(w, &j);
+	if (owned)
+		free(f.data);
+}
+
 void writer_add(void *ctx, const FileSet *fs, int i)
 {
-	Writer *w = ctx;
-	if (admit(w, fs, i) != 0)
-		return;
-	const OutFile *f = &fs->files[i];
-	FileState *s = &w->st[i];
-	const char *p = f->path;
-	int r = ds_seek(w, &w->old, p, dir_len(p), true);
-	if (r == 1)
-		r = compare_file(w, ds_fd(&w->old), base_name(p), f, s);
-	if (r == 0 && s->status != OLD_SAME && w->mode == WR_WRITE && start_staging(w) == 0)
-		write_new(w, f, s);
+	add_file(ctx, fs, i, true);
 }
 
 static const char *path_of(const Writer *w, int k)
@@ -1882,6 +2158,9 @@ int writer_end(Writer *w, const FileSet *fs, WriterReport *rep)
 	if (!rep)
 		rep = &local;
 	memset(rep, 0, sizeof *rep);
+	disk_stop(w);
+	ds_free(&w->disk);
+	ds_free(&w->lookds);
 	w->fs = fs;
 	int rc = w->rc == 0 ? finish(w, rep) : -1;
 	if (rc != 0)
@@ -1907,7 +2186,7 @@ int writer_run(const FileSet *fs, const char *outdir, WriterMode mode, WriterRep
 {
 	Writer *w = writer_begin(NULL, outdir, mode, err, errlen);
 	for (int i = 0; i < fs->n && w->rc == 0; i++)
-		writer_add(w, fs, i);
+		add_file(w, fs, i, false);
 	return writer_end(w, fs, rep);
 }
 

@@ -70,3 +70,34 @@ done
 set -- $hashes
 [ "$1" = "$2" ] && [ "$1" = "$3" ] && echo "ok   threads/render-company" ||
 	echo "FAIL threads/render-company (trees differ: $hashes)"
+
+# The writer's disk thread (compiler/writer.c): a fresh render, a no-op render
+# (the look-ahead of the stat cache), a render after a change to the input, a
+# hand-edited output found by --check, and the render that restores it. What
+# each step reports, its exit code and the final trees must not depend on the
+# number of threads.
+writer_steps() {
+	local n=$1 d=$T/writer$1 f
+	rm -rf "$d"; mkdir -p "$d"; cp -r "$T/valid" "$d/in"
+	step() { (cd "$d" && PLATFORMC_THREADS=$n "$P" "$@" 2>&1; echo "exit: $?"); }
+	step render in/platform.yaml -o out
+	step render in/platform.yaml -o out
+	f=$(ls "$d"/in/teams/*.yaml | sed -n 3p)
+	sed -i '0,/^    port: [0-9]*/s//    port: 9443/' "$f"
+	step render in/platform.yaml -o out
+	f=$(cd "$d/out" && find . -name deployment.yaml | LC_ALL=C sort | sed -n 5p)
+	printf '# edited by hand\n' >>"$d/out/$f"
+	step render in/platform.yaml -o out --check
+	step render in/platform.yaml -o out
+	step render in/platform.yaml -o out --check
+	(cd "$d/out" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+w1=$(writer_steps 1)
+w2=$(writer_steps 2)
+if [ "$w1" = "$w2" ] && [ "$(printf '%s\n' "$w1" | grep -c '^exit: 0')" = 5 ]; then
+	echo "ok   threads/writer-disk-thread ($(printf '%s\n' "$w1" | grep -c '^exit:') renders agree)"
+else
+	echo "FAIL threads/writer-disk-thread (PLATFORMC_THREADS=2 differs from 1, or an unexpected exit)"
+	diff <(printf '%s\n' "$w1") <(printf '%s\n' "$w2") | head -20 | sed 's/^/     /'
+	printf '%s\n' "$w1" | head -20 | sed 's/^/     1: /'
+fi
