@@ -9,8 +9,10 @@
  *   - No symlink is ever followed inside the output folder: every lookup is
  *     relative to a directory fd with O_NOFOLLOW / AT_SYMLINK_NOFOLLOW, and
  *     a symlink met anywhere we must look is an error, before any write.
- *   - A render that changes nothing writes nothing (no syscall that
- *     modifies the disk), so inodes and mtimes stay put.
+ *   - A render that changes nothing writes nothing in or to the output
+ *     folder (no syscall that modifies it), so inodes and mtimes stay put.
+ *     (Beside it, the stat cache is renewed when it did not vouch for every
+ *     file; see below.)
  *   - Atomicity. A render that changes something builds the whole new tree
  *     beside the old one, in `<parent>/.<base>.platformc-new/tree`, then
  *     swaps the two directories with renameat2(RENAME_EXCHANGE). Unchanged
@@ -2125,8 +2127,16 @@ static int finish(Writer *w, WriterReport *rep)
 		fill_lines(w, rep);
 		return 0;
 	}
-	if (!differs)
-		return clean_leftovers(w, false);
+	if (!differs) {
+		/* Nothing to write. But if the stat cache did not vouch for every
+		 * file (a fresh checkout, files git rewrote, a new platformc), it
+		 * is renewed beside the tree, which stays as it is: else every
+		 * later render that changes nothing would read every file again. */
+		int rc = clean_leftovers(w, false);
+		if (rc == 0 && (w->vouched < n || (!w->cache_keys && binary_id())))
+			write_cache(w, rep);
+		return rc;
+	}
 	/* the old tree's manifest has said all it had to say */
 	free(w->owned);
 	w->owned = NULL;

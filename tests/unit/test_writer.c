@@ -890,6 +890,19 @@ TEST(writer_stat_cache_vouches_for_untouched_files)
 	rep = check_of(&fs2, out, err, &rc);
 	CHECK(rc == 0 && rep.nlines == 0 && rep.unchanged == 3 && rep.vouched == 0);
 	writer_report_free(&rep);
+	/* a render that changes nothing, without a cache (a fresh checkout),
+	 * leaves the tree as it is and writes the cache beside it: the next
+	 * render reads nothing */
+	char *tree = listing(out, true);
+	CHECK(writer_run(&fs2, out, WR_WRITE, &rep, err, sizeof err) == 0);
+	CHECK(rep.unchanged == 3 && rep.vouched == 0 && !rep.warning);
+	writer_report_free(&rep);
+	CHECK_LISTING(out, tree);
+	free(tree);
+	CHECK(exists(cache_of(d)));
+	rep = check_of(&fs2, out, err, &rc);
+	CHECK(rc == 0 && rep.nlines == 0 && rep.vouched == 3);
+	writer_report_free(&rep);
 	fileset_free(&fs1);
 	fileset_free(&fs2);
 	arena_free(a);
