@@ -172,6 +172,37 @@ static void check_path(const Expr *e, void *ctx)
 	}
 }
 
+/* The functions of kind expressions (docs/catalog.md), with their
+ * argument shapes: an unknown function would be unknown, and a constraint
+ * that is unknown never fails, so a misspelt name is an error here. */
+static void check_functions(Loader *L, const Node *at, const Expr *e, bool *ok)
+{
+	static const char *const fns[] = {"has", "len", "distinct", "unique_by", "all_in", "min", "max", "lookup", NULL};
+	if (!e)
+		return;
+	if (e->kind == X_CALL) {
+		bool known = false;
+		for (int i = 0; fns[i] && !known; i++)
+			known = !strcmp(e->s, fns[i]);
+		bool shape = true;
+		if (!strcmp(e->s, "all_in")) {
+			shape = e->nargs >= 2 && e->args[0]->kind == X_PATH;
+			for (int i = 1; i < e->nargs && shape; i++)
+				shape = e->args[i]->kind == X_STR;
+		}
+		if (!known || !shape) {
+			kerr(L, at, !known ? "unknown function `%s` in an expression"
+					   : "`%s` takes a parameter path and one or more strings", e->s);
+			*ok = false;
+		}
+	}
+	check_functions(L, at, e->a, ok);
+	check_functions(L, at, e->b, ok);
+	check_functions(L, at, e->c, ok);
+	for (int i = 0; i < e->nargs; i++)
+		check_functions(L, at, e->args[i], ok);
+}
+
 static Expr *parse_expr_at(Loader *L, const Node *n, const Param *scope)
 {
 	if (!n || n->kind != N_SCALAR) {
@@ -187,6 +218,7 @@ static Expr *parse_expr_at(Loader *L, const Node *n, const Param *scope)
 	}
 	PathCtx c = {L, scope, n, true};
 	expr_paths(e, check_path, &c);
+	check_functions(L, n, e, &c.ok);
 	return c.ok ? e : NULL;
 }
 
@@ -841,6 +873,41 @@ static bool pval_same(const PVal *x, const PVal *y)
 	}
 }
 
+/* The first call of function f in e, or NULL. */
+static const Expr *find_call(const Expr *e, const char *f)
+{
+	if (!e)
+		return NULL;
+	if (e->kind == X_CALL && !strcmp(e->s, f))
+		return e;
+	const Expr *r = find_call(e->a, f);
+	r = r ? r : find_call(e->b, f);
+	r = r ? r : find_call(e->c, f);
+	for (int i = 0; i < e->nargs && !r; i++)
+		r = find_call(e->args[i], f);
+	return r;
+}
+
+/* all_in(p, "a", ...): the first string p reaches that is none of the
+ * listed ones (NULL: every one is). */
+static const PVal *all_in_outlier(const PVal *scope, const Expr *e)
+{
+	if (e->nargs < 2 || e->args[0]->kind != X_PATH)
+		return NULL;
+	const PVal *leaves[512];
+	int n = 0;
+	bool tl = false;
+	gather(scope, e->args[0]->s, leaves, &n, (int)ARRAY_LEN(leaves), &tl);
+	for (int i = 0; i < n; i++) {
+		bool listed = leaves[i]->kind != PV_STR;
+		for (int j = 1; j < e->nargs && !listed; j++)
+			listed = e->args[j]->kind == X_STR && !strcmp(e->args[j]->s, leaves[i]->s);
+		if (!listed)
+			return leaves[i];
+	}
+	return NULL;
+}
+
 /* unique_by("field", p, ...): the objects the paths reach that have the
  * same `field` are the same object. Returns the first object that breaks
  * it (NULL: none). */
@@ -944,6 +1011,10 @@ static EvalResult eval(const EvalCtx *c, const Expr *e)
 		}
 		if (!strcmp(f, "unique_by")) {
 			r.kind = 1, r.b = unique_by_conflict(c->scope, e, NULL) == NULL;
+			return r;
+		}
+		if (!strcmp(f, "all_in")) {
+			r.kind = 1, r.b = all_in_outlier(c->scope, e) == NULL;
 			return r;
 		}
 		if (c->fn) {
@@ -1307,6 +1378,16 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 			if (bad)
 				b.len = (size_t)snprintf(b.values, sizeof b.values, "`%s` is described twice, differently",
 							 key && key->kind == PV_STR ? key->s : "?");
+		}
+		const Expr *in = find_call(k->e, "all_in");
+		if (in && !b.at) {
+			/* point at the value that is not one of the listed */
+			const PVal *bad = all_in_outlier(obj, in);
+			if (bad && bad->node) {
+				b.at = bad->node;
+				b.len = (size_t)snprintf(b.values, sizeof b.values, "`%s` is not one of those allowed",
+							 bad->s);
+			}
 		}
 		if (!b.len)
 			expr_paths(k->e, blame_path, &b);

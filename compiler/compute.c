@@ -359,7 +359,7 @@ static void check_one_path(const Expr *e, void *ctx)
 
 static void check_calls(Ld *L, const Node *at, const Expr *e)
 {
-	static const char *const fns[] = {"has", "len", "distinct", "unique_by", "min", "max", "lookup",
+	static const char *const fns[] = {"has", "len", "distinct", "unique_by", "all_in", "min", "max", "lookup",
 					  "external_name", "hash", NULL};
 	if (!e)
 		return;
