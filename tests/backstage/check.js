@@ -22,7 +22,8 @@
 //       JSON Schema (as the scaffolder's form does before it submits).
 //       Then every field set to a value other than its default: the file
 //       must hold exactly those values (the skeleton writes what changed);
-//       a new service filled that way must pass `platformc check` too.
+//       a new service filled that way must pass `platformc check` too, and a
+//       resource may fail only the kind's rules across fields or references.
 //
 // Prints "FAIL ..." lines and a summary; exit status 1 on any failure.
 'use strict';
@@ -341,6 +342,14 @@ function runTemplate(env, tdir, t, example, work, name, team, filled) {
 	return { written, status: r.status, stderr: r.stderr, parameters, added };
 }
 
+// Errors a filled-in resource form may cause that the form cannot prevent:
+// E0303 a rule of the kind across fields, E0305 a reference to a resource that
+// is not there or not of the right kind (the sample names no real resource),
+// E0115 a duration outside the kind's range (the form says the range in the
+// field's description; JSON Schema cannot compare "7d" with "12h", while
+// numbers get minimum/maximum, which checkForm above enforces).
+const crossFieldCodes = new Set(['E0303', 'E0305', 'E0115']);
+
 function checkSkeletons(catalog, example, workRoot) {
 	const env = templater();
 	const components = walk(path.join(catalog, 'components')).map(f => yaml.load(fs.readFileSync(f, 'utf8')).metadata.name);
@@ -369,6 +378,16 @@ function checkSkeletons(catalog, example, workRoot) {
 		if (JSON.stringify(sortKeys(got)) !== JSON.stringify(sortKeys(want)))
 			fail(d, `with every field changed the file holds ${JSON.stringify(sortKeys(got))}, not ${JSON.stringify(sortKeys(want))}`);
 		if (isService && full.status !== 0) fail(d, `platformc check of a fully filled-in service (exit ${full.status}):\n${full.stderr}`);
+		// A resource with every field changed may break the kind's rules across
+		// fields (a minimum above a maximum, a field of another mode), which a
+		// form cannot express, or name resources that do not exist; but what the
+		// skeleton wrote must still have the kind's types and keys.
+		if (!isService && full.status !== 0) {
+			const codes = [...full.stderr.matchAll(/^error\[(E\d{4})\]/gm)].map(m => m[1]);
+			const other = codes.filter(c => !crossFieldCodes.has(c));
+			if (!codes.length || other.length)
+				fail(d, `platformc check of a fully filled-in resource (exit ${full.status}) reports more than the kind's rules across fields:\n${full.stderr}`);
+		}
 		// the same file under an existing service's name must be read, and so fail
 		const dup = runTemplate(env, tdir, t, example, path.join(workRoot, d + '-dup'), components[0], team);
 		if (dup.status !== 1 || !dup.stderr.includes(dup.written[0]))
