@@ -69,4 +69,24 @@ fresh; f=$(grep -v '^#' "$T/out/.platformc-manifest" | grep / | head -1)
 rm "$T/out/$f"; mkdir "$T/out/$f"; echo mine >"$T/out/$f/x"
 check user-folder-at-generated-path 2 "$(basename "$f")"
 [ "$(cat "$T/out/$f/x" 2>/dev/null)" = mine ] || echo "FAIL fs/user-folder-at-generated-path: the user's file is gone"
+# A write that fails half-way (files above 8 KiB, with RLIMIT_FSIZE and
+# SIGXFSZ ignored, as a full disk would fail them) fails the render with the
+# reason, on the writer's disk thread as without it: an existing output folder
+# is left as it was, a new one is not created, and no staging folder stays.
+tree() { (cd "$T/out" 2>/dev/null && find . -printf '%i %s %p\n' | LC_ALL=C sort); }
+for n in 1 2; do
+	for mode in changed fresh; do
+		fresh
+		if [ $mode = fresh ]; then rm -rf "$T/out"; else echo changed >>"$T/out/monitoring/orders-api/dev/dashboard.json"; fi
+		before=$(tree)
+		(trap '' XFSZ; ulimit -f 8; PLATFORMC_THREADS=$n "$P" render "$EX" -o "$T/out" >/dev/null 2>"$T/err"); rc=$?
+		why=""
+		[ $rc -eq 2 ] || why+="exit $rc, expected 2; "
+		grep -qiE 'cannot write .*dashboard.json.*too large' "$T/err" || why+="the error does not say why: $(head -2 "$T/err"); "
+		[ "$(tree)" = "$before" ] || why+="the output folder changed; "
+		! ls -A "$T" | grep -q platformc-new || why+="a staging folder stayed; "
+		canary_ok || why+="a file outside the output folder changed; "
+		[ -z "$why" ] && echo "ok   fs/write-failure-$mode-threads-$n" || echo "FAIL fs/write-failure-$mode-threads-$n: $why"
+	done
+done
 rm -rf "$T"
