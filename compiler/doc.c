@@ -99,7 +99,7 @@ DNode *doc_null(Arena *a)
 DNode *doc_set(Arena *a, DNode *map, const char *key, DNode *val)
 {
 	for (int i = 0; i < map->n; i++) {
-		if (strcmp(map->pairs[i].key, key) == 0) {
+		if (map->pairs[i].key[0] == key[0] && strcmp(map->pairs[i].key, key) == 0) {
 			map->pairs[i].val = val; /* keeps the key's position */
 			return val;
 		}
