@@ -93,7 +93,7 @@
  * write, fstat, close per file) then overlaps the building of the next
  * documents instead of adding to it. The results come back in the job and
  * are taken by the producer, which alone touches the per-file state (w->st)
- * and frees the bytes, so no malloc crosses threads. Each thread has its own
+ * and frees the bytes it allocated. Each thread has its own
  * lookups in the old tree (DirStack) and scratch buffers; fail() and the
  * arena of messages take `lock`. Neither thread waits on the other per file:
  * the ring's counts are atomics, and a thread sleeps or wakes the other only
@@ -1694,6 +1694,10 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 	if (split_outdir(w, outdir) == 0 && open_outdir(w) == 0 && read_manifest(w) == 0)
 		load_cache(w);
 	ds_init(&w->old, w->outfd);
+	/* writer_keep's lookups report nothing: what is wrong in the old tree
+	 * is found again, and reported, by writer_add, in the order files come
+	 * (on the disk thread or not), so the error is the same either way */
+	w->old.probe = true;
 	ds_init(&w->disk, w->outfd);
 	sb_init(&w->made);
 	sb_init(&w->mk);
@@ -2171,6 +2175,7 @@ int writer_end(Writer *w, const FileSet *fs, WriterReport *rep)
 	disk_stop(w);
 	ds_free(&w->disk);
 	ds_free(&w->lookds);
+	w->old.probe = false;
 	w->fs = fs;
 	int rc = w->rc == 0 ? finish(w, rep) : -1;
 	if (rc != 0)

@@ -73,7 +73,8 @@ set -- $hashes
 
 # The writer's disk thread (compiler/writer.c): a fresh render, a no-op render
 # (the look-ahead of the stat cache), a render after a change to the input, a
-# hand-edited output found by --check, and the render that restores it. What
+# hand-edited output found by --check, the render that restores it, and a
+# rebuild refused for a symlinked folder (with the stat cache valid). What
 # each step reports, its exit code and the final trees must not depend on the
 # number of threads.
 writer_steps() {
@@ -90,6 +91,14 @@ writer_steps() {
 	step render in/platform.yaml -o out --check
 	step render in/platform.yaml -o out
 	step render in/platform.yaml -o out --check
+	# an edit early in the tree and a symlinked folder later in it: the
+	# rebuild must refuse with the same words, whichever thread meets it
+	f=$(cd "$d/out" && find . -name namespace.yaml | LC_ALL=C sort | sed -n 1p)
+	printf '# edited by hand\n' >>"$d/out/$f"
+	f=$(cd "$d/out" && find . -name namespace.yaml | LC_ALL=C sort | sed -n 2p); f=$(dirname "$f")
+	mv "$d/out/$f" "$d/moved"; ln -s "$d/moved" "$d/out/$f"
+	step render in/platform.yaml -o out
+	rm "$d/out/$f"; mv "$d/moved" "$d/out/$f"
 	(cd "$d/out" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 }
 w1=$(writer_steps 1)
