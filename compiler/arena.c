@@ -181,24 +181,22 @@ char *arena_strdup(Arena *a, const char *s)
 	return arena_strndup(a, s, strlen(s));
 }
 
+typedef struct ArenaRoom {
+	Arena *a;
+	char *p;
+} ArenaRoom;
+
+static char *arena_room(void *ctx, size_t n)
+{
+	ArenaRoom *r = ctx;
+	return r->p = arena_alloc_raw(r->a, n + 1);
+}
+
 char *arena_vsprintf(Arena *a, const char *fmt, va_list ap)
 {
-	va_list ap2;
-	va_copy(ap2, ap);
-	char *p;
-	if (fmt_is_plain(fmt)) {
-		size_t n = fmt_plain_out(NULL, fmt, ap2);
-		p = arena_alloc_raw(a, n + 1);
-		fmt_plain_out(p, fmt, ap);
-	} else {
-		int n = vsnprintf(NULL, 0, fmt, ap2);
-		if (n < 0)
-			n = 0;
-		p = arena_alloc_raw(a, (size_t)n + 1);
-		vsnprintf(p, (size_t)n + 1, fmt, ap);
-	}
-	va_end(ap2);
-	return p;
+	ArenaRoom r = { a, NULL };
+	fmt_vformat(fmt, ap, arena_room, &r);
+	return r.p;
 }
 
 char *arena_sprintf(Arena *a, const char *fmt, ...)

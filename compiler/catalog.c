@@ -175,32 +175,24 @@ static void check_path(const Expr *e, void *ctx)
 /* The functions of kind expressions (docs/catalog.md), with their
  * argument shapes: an unknown function would be unknown, and a constraint
  * that is unknown never fails, so a misspelt name is an error here. */
-static void check_functions(Loader *L, const Node *at, const Expr *e, bool *ok)
+static void check_call(const Expr *e, void *ctx)
 {
 	static const char *const fns[] = {"has", "len", "distinct", "unique_by", "all_in", "min", "max", "lookup", NULL};
-	if (!e)
-		return;
-	if (e->kind == X_CALL) {
-		bool known = false;
-		for (int i = 0; fns[i] && !known; i++)
-			known = !strcmp(e->s, fns[i]);
-		bool shape = true;
-		if (!strcmp(e->s, "all_in")) {
-			shape = e->nargs >= 2 && e->args[0]->kind == X_PATH;
-			for (int i = 1; i < e->nargs && shape; i++)
-				shape = e->args[i]->kind == X_STR;
-		}
-		if (!known || !shape) {
-			kerr(L, at, !known ? "unknown function `%s` in an expression"
-					   : "`%s` takes a parameter path and one or more strings", e->s);
-			*ok = false;
-		}
+	PathCtx *c = ctx;
+	bool known = false;
+	for (int i = 0; fns[i] && !known; i++)
+		known = !strcmp(e->s, fns[i]);
+	bool shape = true;
+	if (!strcmp(e->s, "all_in")) {
+		shape = e->nargs >= 2 && e->args[0]->kind == X_PATH;
+		for (int i = 1; i < e->nargs && shape; i++)
+			shape = e->args[i]->kind == X_STR;
 	}
-	check_functions(L, at, e->a, ok);
-	check_functions(L, at, e->b, ok);
-	check_functions(L, at, e->c, ok);
-	for (int i = 0; i < e->nargs; i++)
-		check_functions(L, at, e->args[i], ok);
+	if (!known || !shape) {
+		kerr(c->L, c->at, !known ? "unknown function `%s` in an expression"
+					 : "`%s` takes a parameter path and one or more strings", e->s);
+		c->ok = false;
+	}
 }
 
 static Expr *parse_expr_at(Loader *L, const Node *n, const Param *scope)
@@ -218,7 +210,7 @@ static Expr *parse_expr_at(Loader *L, const Node *n, const Param *scope)
 	}
 	PathCtx c = {L, scope, n, true};
 	expr_paths(e, check_path, &c);
-	check_functions(L, n, e, &c.ok);
+	expr_each(e, X_CALL, check_call, &c);
 	return c.ok ? e : NULL;
 }
 
@@ -873,19 +865,12 @@ static bool pval_same(const PVal *x, const PVal *y)
 	}
 }
 
-/* The first call of function f in e, or NULL. */
-static const Expr *find_call(const Expr *e, const char *f)
+/* The first all_in call of an expression (expr_each). */
+static void first_all_in(const Expr *e, void *ctx)
 {
-	if (!e)
-		return NULL;
-	if (e->kind == X_CALL && !strcmp(e->s, f))
-		return e;
-	const Expr *r = find_call(e->a, f);
-	r = r ? r : find_call(e->b, f);
-	r = r ? r : find_call(e->c, f);
-	for (int i = 0; i < e->nargs && !r; i++)
-		r = find_call(e->args[i], f);
-	return r;
+	const Expr **first = ctx;
+	if (!*first && !strcmp(e->s, "all_in"))
+		*first = e;
 }
 
 /* all_in(p, "a", ...): the first string p reaches that is none of the
@@ -1379,7 +1364,8 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 				b.len = (size_t)snprintf(b.values, sizeof b.values, "`%s` is described twice, differently",
 							 key && key->kind == PV_STR ? key->s : "?");
 		}
-		const Expr *in = find_call(k->e, "all_in");
+		const Expr *in = NULL;
+		expr_each(k->e, X_CALL, first_all_in, &in);
 		if (in && !b.at) {
 			/* point at the value that is not one of the listed */
 			const PVal *bad = all_in_outlier(obj, in);

@@ -357,26 +357,20 @@ static void check_one_path(const Expr *e, void *ctx)
 		     "(self.*, cloud.*, referrers, env, tier)", e->s);
 }
 
-static void check_calls(Ld *L, const Node *at, const Expr *e)
+static void check_one_call(const Expr *e, void *ctx)
 {
 	static const char *const fns[] = {"has", "len", "distinct", "unique_by", "all_in", "min", "max", "lookup",
 					  "external_name", "hash", NULL};
-	if (!e)
-		return;
-	if (e->kind == X_CALL && !is_one_of(e->s, fns))
-		lerr(L, at, "unknown function `%s` in a template", e->s);
-	check_calls(L, at, e->a);
-	check_calls(L, at, e->b);
-	check_calls(L, at, e->c);
-	for (int i = 0; i < e->nargs; i++)
-		check_calls(L, at, e->args[i]);
+	PathCheck *c = ctx;
+	if (!is_one_of(e->s, fns))
+		lerr(c->L, c->at, "unknown function `%s` in a template", e->s);
 }
 
 static void check_expr(Ld *L, const Shape *sh, const Node *at, const Expr *e)
 {
 	PathCheck c = {L, sh, at};
 	expr_paths(e, check_one_path, &c);
-	check_calls(L, at, e);
+	expr_each(e, X_CALL, check_one_call, &c);
 }
 
 /* The item a `for` path reaches (a list's item, or the value itself). */

@@ -307,15 +307,20 @@ Expr *expr_parse(Arena *a, const char *src, char *err, size_t errlen, int *errpo
 	return e;
 }
 
-void expr_paths(const Expr *e, void (*fn)(const Expr *path, void *ctx), void *ctx)
+void expr_each(const Expr *e, ExprKind kind, void (*fn)(const Expr *e, void *ctx), void *ctx)
 {
 	if (!e)
 		return;
-	if (e->kind == X_PATH)
+	if (e->kind == kind)
 		fn(e, ctx);
-	expr_paths(e->a, fn, ctx);
-	expr_paths(e->b, fn, ctx);
-	expr_paths(e->c, fn, ctx);
+	expr_each(e->a, kind, fn, ctx);
+	expr_each(e->b, kind, fn, ctx);
+	expr_each(e->c, kind, fn, ctx);
 	for (int i = 0; i < e->nargs; i++)
-		expr_paths(e->args[i], fn, ctx);
+		expr_each(e->args[i], kind, fn, ctx);
+}
+
+void expr_paths(const Expr *e, void (*fn)(const Expr *path, void *ctx), void *ctx)
+{
+	expr_each(e, X_PATH, fn, ctx);
 }

@@ -93,6 +93,11 @@ void sb_vprintf(StrBuf *b, const char *fmt, va_list ap);
  * fmt_plain_out writes the result to out (NULL: none) and returns its length. */
 bool fmt_is_plain(const char *fmt);
 size_t fmt_plain_out(char *out, const char *fmt, va_list ap);
+/* Formats fmt into room(ctx, n), which gives space for n bytes and the NUL
+ * (plain formats by fmt_plain_out, others by vsnprintf); returns n. */
+size_t fmt_vformat(const char *fmt, va_list ap, char *(*room)(void *ctx, size_t n), void *ctx);
+/* The decimal digits of v at out (NULL: none, not NUL-terminated); their count. */
+size_t fmt_uint(char *out, unsigned long long v);
 char *sb_detach(StrBuf *b);                       /* NUL-terminated, caller frees */
 
 /* String-keyed hash map (open addressing), keys not copied. */
@@ -864,7 +869,9 @@ enum { XOP_OR = 1, XOP_AND, XOP_EQ, XOP_NE, XOP_LT, XOP_LE, XOP_GT, XOP_GE, XOP_
 
 /* Parses `src`; NULL on error with a message and the byte offset. */
 Expr *expr_parse(Arena *a, const char *src, char *err, size_t errlen, int *errpos);
-/* Calls fn for every path in e (and in nested calls), in source order. */
+/* Calls fn for every node of `kind` in e (and in nested calls), in source order. */
+void expr_each(const Expr *e, ExprKind kind, void (*fn)(const Expr *e, void *ctx), void *ctx);
+/* Calls fn for every path in e: expr_each(e, X_PATH, ...). */
 void expr_paths(const Expr *e, void (*fn)(const Expr *path, void *ctx), void *ctx);
 
 /* A typed parameter value (defaults applied). */

@@ -373,16 +373,9 @@ void scalar_format_number(double v, char *buf, size_t n)
 	if (fabs(v) < 9007199254740992.0 && v == (double)(long long)v) {
 		/* an integer below 2^53: its own digits are the shortest text
 		 * that round-trips, as the search below would find */
-		char d[24];
-		int nd = 0;
-		unsigned long long u = (unsigned long long)(v < 0 ? -v : v);
-		do
-			d[nd++] = (char)('0' + u % 10);
-		while ((u /= 10) != 0);
 		if (v < 0)
 			out[o++] = '-';
-		while (nd)
-			out[o++] = d[--nd];
+		o += fmt_uint(out + o, (unsigned long long)(v < 0 ? -v : v));
 		out[o] = 0;
 		snprintf(buf, n, "%s", out);
 		return;

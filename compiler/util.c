@@ -87,7 +87,7 @@ bool fmt_is_plain(const char *fmt)
 	return true;
 }
 
-static size_t put_uint(char *out, unsigned long long v)
+size_t fmt_uint(char *out, unsigned long long v)
 {
 	char tmp[24];
 	size_t n = 0;
@@ -147,13 +147,13 @@ size_t fmt_plain_out(char *out, const char *fmt, va_list ap)
 					n++;
 					u = 0 - u;
 				}
-				n += put_uint(out ? out + n : NULL, u);
+				n += fmt_uint(out ? out + n : NULL, u);
 				continue;
 			} else {
 				unsigned long long u = size == 2 ? va_arg(ap, unsigned long long)
 						     : size == 1 ? va_arg(ap, unsigned long)
 						     : size == 3 ? va_arg(ap, size_t) : va_arg(ap, unsigned);
-				n += put_uint(out ? out + n : NULL, u);
+				n += fmt_uint(out ? out + n : NULL, u);
 				continue;
 			}
 		}
@@ -166,24 +166,33 @@ size_t fmt_plain_out(char *out, const char *fmt, va_list ap)
 	return n;
 }
 
-void sb_vprintf(StrBuf *b, const char *fmt, va_list ap)
+size_t fmt_vformat(const char *fmt, va_list ap, char *(*room)(void *ctx, size_t n), void *ctx)
 {
 	va_list ap2;
 	va_copy(ap2, ap);
+	size_t n;
 	if (fmt_is_plain(fmt)) {
-		size_t n = fmt_plain_out(NULL, fmt, ap2);
-		sb_reserve(b, n);
-		fmt_plain_out(b->data + b->len, fmt, ap);
-		b->len += n;
+		n = fmt_plain_out(NULL, fmt, ap2);
+		fmt_plain_out(room(ctx, n), fmt, ap);
 	} else {
-		int n = vsnprintf(NULL, 0, fmt, ap2);
-		if (n > 0) {
-			sb_reserve(b, (size_t)n);
-			vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-			b->len += (size_t)n;
-		}
+		int len = vsnprintf(NULL, 0, fmt, ap2);
+		n = len > 0 ? (size_t)len : 0;
+		vsnprintf(room(ctx, n), n + 1, fmt, ap);
 	}
 	va_end(ap2);
+	return n;
+}
+
+static char *sb_room(void *ctx, size_t n)
+{
+	StrBuf *b = ctx;
+	sb_reserve(b, n);
+	return b->data + b->len;
+}
+
+void sb_vprintf(StrBuf *b, const char *fmt, va_list ap)
+{
+	b->len += fmt_vformat(fmt, ap, sb_room, b);
 }
 
 void sb_printf(StrBuf *b, const char *fmt, ...)

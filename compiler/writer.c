@@ -1815,9 +1815,9 @@ bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *has
 		return false;
 	const OutFile *f = &fs->files[i];
 	int k = w->cache ? owned_find(w, f->path) : -1;
-	if (k < 0 || !f->key || get64(entry_at(w, k) + 16) != f->key)
+	const unsigned char *e = k < 0 ? NULL : entry_at(w, k);
+	if (!e || !f->key || get64(e + 16) != f->key)
 		return false;
-	const unsigned char *e = entry_at(w, k);
 	uint64_t id;
 	int64_t size;
 	int look = w->look ? atomic_load_explicit(&w->look[k], memory_order_acquire) : 0;
