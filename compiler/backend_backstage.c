@@ -1,6 +1,6 @@
 /*
  * backend_backstage.c — the Backstage catalog and the self-service
- * templates, written from the same model as everything else (SPEC §4
+ * templates, written from the same model as everything else (guide §7
  * `catalog/`).
  *
  *   catalog/catalog-info.yaml               root Location listing every file below
@@ -274,7 +274,7 @@ static DNode *user_entity(Arena *a, const Member *u)
 {
 	DNode *e = entity(a, "User", u->name);
 	DNode *md = doc_get(e, "metadata");
-	/* members are GitHub user names (SPEC §2.5) */
+	/* members are GitHub user names (guide §3.6) */
 	doc_set_str(a, doc_set_map(a, md, "annotations"), "github.com/user-login", u->name);
 	link(a, doc_set_seq(a, md, "links"), arena_sprintf(a, "https://github.com/%s", u->name), "GitHub", "github");
 	DNode *spec = doc_set_map(a, e, "spec");

@@ -6,7 +6,7 @@
  * code documented in stdlib/diagnostics.json (embedded, read with jsmn),
  * which also feeds `platformc explain` and docs/diagnostics.md.
  *
- * The human format is the one SPEC §1 shows:
+ * The human format is the one guide §4 shows:
  *
  *   error[E0201]: unknown team `backned`
  *     --> platform.d/users.yaml:7:11
@@ -129,7 +129,7 @@ typedef struct Style {
 } Style;
 
 /* ---- text that reaches the terminal ----
- * Input bytes and values are never printed raw: credentials (SPEC §5) are
+ * Input bytes and values are never printed raw: credentials (guide §7.1) are
  * masked, and characters that are invisible or would drive the terminal
  * (controls, DEL, C1, U+2028/2029, invalid UTF-8) print as escapes. */
 

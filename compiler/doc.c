@@ -6,7 +6,7 @@
  * choice of scalar style is made here first: libyaml only knows whether a
  * plain scalar is *syntactically* possible, not that a YAML 1.1 reader
  * (sigs.k8s.io/yaml, Helm) would read `no`, `0755` or `12:30` as a bool or a
- * number (SPEC §4). So every string that any 1.1 or 1.2 reader could take
+ * number (guide §7). So every string that any 1.1 or 1.2 reader could take
  * for something else is double-quoted, and everything else stays plain so
  * the output looks hand-written. Two emitters write the same bytes: the
  * direct one, which walks the tree and appends to the buffer (production),

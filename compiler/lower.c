@@ -2,7 +2,7 @@
  * lower.c — checked YAML trees to the typed model.
  *
  * lower_load is the front end in one call: it loads the root file, checks
- * it against the schema, expands `include` (SPEC §2.2: globs relative to the
+ * it against the schema, expands `include` (guide §2.4: globs relative to the
  * root file, sorted, included files may hold only teams, systems, services
  * and resources and cannot include), checks each included file, and only
  * when all of that is clean builds the model and hands it to resolve.c.

@@ -7,7 +7,7 @@
  *
  * Diagnostics go to stderr in the format --diagnostics picks (human, json,
  * github; github is the default under GITHUB_ACTIONS=true). Exit codes are
- * those of SPEC §1: 0 ok, 1 input errors, 2 usage or I/O, 3 out of date.
+ * those of guide §4: 0 ok, 1 input errors, 2 usage or I/O, 3 out of date.
  */
 #include "platformc.h"
 

@@ -6,7 +6,7 @@
  * built-in defaults per API style).
  *
  * Everything from the input that reaches a rule, an annotation, a dashboard
- * or a runbook goes through one of the escapes here (SPEC §5).
+ * or a runbook goes through one of the escapes here (guide §7.1).
  */
 #include "platformc.h"
 

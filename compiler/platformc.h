@@ -17,7 +17,7 @@
 
 #define PLATFORMC_VERSION "0.1.0"
 
-/* Exit codes of SPEC §1. */
+/* Exit codes of guide §4. */
 enum {
 	EXIT_OK = 0,
 	EXIT_INPUT_ERRORS = 1,
@@ -25,7 +25,7 @@ enum {
 	EXIT_OUT_OF_DATE = 3,
 };
 
-/* Fixed limits of SPEC §2.1: checked before they can cost time or memory. */
+/* Fixed limits of guide §3.1: checked before they can cost time or memory. */
 #define MAX_FILE_BYTES (4u * 1024 * 1024)
 #define MAX_DEPTH 32
 #define MAX_SCALAR_BYTES (64u * 1024)
@@ -181,7 +181,7 @@ typedef struct Pair {
 
 /*
  * The YAML tree libfyaml's events are turned into. Scalars keep their source
- * text: the checker types them by the schema (SPEC §2.1), never by YAML.
+ * text: the checker types them by the schema (guide §3.1), never by YAML.
  */
 struct Node {
 	Span span;
@@ -279,7 +279,7 @@ const DiagCode *diag_code_at(int i);
 
 /* --------------------------------------------------------------- scalar.c */
 
-/* Parsers for the built-in scalar types of SPEC §2.1. Each returns true
+/* Parsers for the built-in scalar types of guide §3.1. Each returns true
  * and fills the value on success; never allocates. */
 bool scalar_is_name(const char *s, size_t n);
 bool scalar_int(const char *s, long long *out);
@@ -706,7 +706,7 @@ typedef struct WriterReport {
 
 /*
  * Makes `outdir` hold exactly the files of `fs` plus whatever files in it
- * platformc does not own (SPEC §4). Returns 0 on success, -1 on an error
+ * platformc does not own (guide §7). Returns 0 on success, -1 on an error
  * (message in err). With WR_CHECK, writes nothing and fills the report.
  */
 int writer_run(const FileSet *fs, const char *outdir, WriterMode mode, WriterReport *rep,
@@ -774,7 +774,7 @@ void backend_kyverno(const Platform *p, FileSet *fs);
  *                                        monitoring_platform.c, monitoring_dash.c */
 
 /* Escaping for what reaches PromQL, Alertmanager templates and Markdown
- * (SPEC §5). Each appends to `b`. */
+ * (guide §7.1). Each appends to `b`. */
 void promql_quote(StrBuf *b, const char *s);        /* "…": \ " and control characters escaped */
 void re2_escape(StrBuf *b, const char *s);          /* a literal as an RE2 pattern (metacharacters escaped) */
 void promql_regex_quote(StrBuf *b, const char *s);  /* re2_escape, then promql_quote */

@@ -11,8 +11,8 @@
  *   - `overrides` name environments the object runs in
  *   - a service uses resources of its own team unless shared with it, and
  *     only resources that exist in every environment it runs in
- *   - each team's requests fit its quota in every environment (SPEC §2.5)
- * Merging (SPEC §2.7, §2.9): defaults, then the object, then overrides.<env>;
+ *   - each team's requests fit its quota in every environment (guide §3.6)
+ * Merging (guide §3.8, §3.12): defaults, then the object, then overrides.<env>;
  * mappings merge key by key, any other value replaces.
  */
 #include "platformc.h"
@@ -577,7 +577,7 @@ static void resolve_resource(Resolver *r, Resource *res)
 		check_derived(r, res->name, res->envs[i], n, "claim name");
 }
 
-/* ---- quotas (SPEC §2.5) ---- */
+/* ---- quotas (guide §3.6) ---- */
 
 /* One service's requests in one environment, for the notes of E0212. */
 typedef struct QuotaUse {
@@ -623,7 +623,7 @@ static void report_quota(Resolver *r, const Team *team, const Env *env, bool cpu
 	diag_help(g, "raise the quota, or lower the services' replicas or requests in `%s`", env->name);
 }
 
-/* SPEC §2.5: one pass over the services sums the requests per (team, env);
+/* guide §3.6: one pass over the services sums the requests per (team, env);
  * only the pairs over quota are then listed. */
 static void check_quotas(Resolver *r)
 {

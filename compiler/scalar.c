@@ -1,5 +1,5 @@
 /*
- * scalar.c — parsers for the built-in scalar types of SPEC §2.1, and the one
+ * scalar.c — parsers for the built-in scalar types of guide §3.1, and the one
  * number formatter every emitter uses.
  *
  * The input is YAML, but scalars are typed by the schema, not by YAML: these

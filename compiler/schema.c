@@ -6,9 +6,9 @@
  * checker walks a YAML tree beside a Type and reports every problem it
  * finds (it does not stop at the first): wrong node kinds, unknown keys
  * (with did-you-mean), missing required keys, and scalars that do not parse
- * as the field's type (SPEC §2.1: `no` in a string field is the string
+ * as the field's type (guide §3.1: `no` in a string field is the string
  * "no"; `yes` in a bool field is an error). Every scalar is also scanned for
- * credential-looking text (SPEC §5), whose value is then never printed.
+ * credential-looking text (guide §7.1), whose value is then never printed.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "platformc.h"

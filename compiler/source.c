@@ -6,7 +6,7 @@
  * hangs forever on some invalid UTF-8, e.g. the 3 bytes "%\xfb"), NUL and
  * other control characters. The text is normalised (BOM dropped, CRLF and
  * lone CR turned into LF) so CRLF input renders byte-identical to LF input.
- * Then the whole text is searched for credentials (SPEC §5), so that every
+ * Then the whole text is searched for credentials (guide §7.1), so that every
  * diagnostic, of any phase, can mask them in the source lines it prints.
  *
  * Then libfyaml's event API (not its document builder, which would expand
@@ -166,7 +166,7 @@ static long find_control(const char *s, size_t n, size_t *off)
 	return -1;
 }
 
-/* ---- credentials (SPEC §5) ----
+/* ---- credentials (guide §7.1) ----
  * Every file is searched with the credential patterns before it is parsed.
  * A match claims the scalar (key or value) it ends in: that scalar is
  * reported once (E0118), marked secret so no later check echoes it, and its

@@ -1,5 +1,5 @@
 /*
- * writer.c — the only code that touches the disk (SPEC §4).
+ * writer.c — the only code that touches the disk (guide §7).
  *
  * What must stay true:
  *   - Ownership. `<out>/.platformc-manifest` lists the relative paths that

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crash and full-disk safety of the writer (SPEC §4), at the process level:
+# Crash and full-disk safety of the writer (guide §7), at the process level:
 #  - a render of examples/company over a tree of examples/minimal (plus a
 #    user file) is SIGKILLed at random delays, KILLS times; after each kill
 #    the output folder is byte for byte the old tree or the new one, and the

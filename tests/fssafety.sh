@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Filesystem safety of the writer (SPEC §4), at the process level: a
+# Filesystem safety of the writer (guide §7), at the process level: a
 # symlinked output folder, symlinked files and folders inside it, a tampered
 # manifest naming paths outside it, files platformc does not own. Nothing
 # outside the output folder is touched (canary files beside it keep their

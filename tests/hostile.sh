@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pathological inputs (SPEC §2.1, §5): each must be rejected or handled in
+# Pathological inputs (guide §3.1, §5): each must be rejected or handled in
 # well under a second, within bounded memory, never crash (exit 0 or 1 only).
 # Writes "ok   hostile/<name> (<ms> ms, <KiB> KiB)" or "FAIL ..." lines to
 # $1/hostile.log. Limits: 2 s wall (timeout), 512 MiB address space; for a

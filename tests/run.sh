@@ -209,7 +209,7 @@ fi
 # ---- real consumers: kustomize and the upstream JSON Schemas -----------------
 # Every environment's entry point and every service overlay builds with the
 # real kustomize; what `clusters/<env>` builds is then validated object by
-# object against the upstream schemas (the contract of SPEC §4).
+# object against the upstream schemas (the contract of guide §7).
 if want kustomize; then
 	for ex in $EXAMPLES; do
 		mkdir -p "$TMP/built-$ex"

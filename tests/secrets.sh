@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Secrets (SPEC §5): every credential pattern, planted anywhere in the input
+# Secrets (guide §7.1): every credential pattern, planted anywhere in the input
 # (a value, a key, a comment, the root file or an included one), is rejected
 # with E0118 and its text never appears in any diagnostic format; and no
 # `kind: Secret` is in any output of any example or any fixture that renders.

@@ -10,7 +10,7 @@
 //       entity reference is fully qualified and names an entity of the same
 //       set; the root Location lists every entity file and only existing ones.
 //   node check.js names
-//       Names at the edges of the SPEC's rules are valid Backstage names.
+//       Names at the edges of the language's name rules are valid Backstage names.
 //   node check.js skeletons CATALOG_DIR EXAMPLE_DIR WORK_DIR
 //       For every Template: fills the form with its defaults (a sample name,
 //       the template owner's team, a sample for a required field without a
@@ -178,12 +178,12 @@ async function checkCatalog(dir, extras) {
 // ---- names -----------------------------------------------------------------
 
 function checkNames() {
-	// SPEC §2.1 name: ^[a-z]([-a-z0-9]*[a-z0-9])?$, <= 63; GitHub user: ^[A-Za-z0-9](-?[A-Za-z0-9])*$, <= 39
+	// guide §3.1 name: ^[a-z]([-a-z0-9]*[a-z0-9])?$, <= 63; GitHub user: ^[A-Za-z0-9](-?[A-Za-z0-9])*$, <= 39
 	const specNames = ['a', 'a1', 'a-b', 'a--b', 'z'.repeat(63), 'a' + '-9'.repeat(31)];
 	const githubUsers = ['A', '9', 'Priya-Nair', 'x'.repeat(39), 'A-' + 'b-'.repeat(18) + 'C'];
 	const check = model.KubernetesValidatorFunctions.isValidObjectName;
 	for (const n of [...specNames, ...githubUsers]) if (!check(n)) fail('names', `${n} is not a valid Backstage entity name`);
-	// and the entity policy agrees: names out of the SPEC's rules are caught by the policy, not let through
+	// and the entity policy agrees: names out of the language's name rules are caught by the policy, not let through
 	if (check('User Service') || check('a'.repeat(64))) fail('names', 'the validator accepts an invalid name');
 	return `${specNames.length + githubUsers.length} edge names`;
 }

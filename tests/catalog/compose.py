@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the Crossplane output composes, checked end to end.
 
-Usage: compose.py PLATFORMC WORKDIR   (schemas: $PLATFORMC_SCHEMAS, else ../shared/schemas)
+Usage: compose.py PLATFORMC WORKDIR   (schemas: $PLATFORMC_SCHEMAS, else tests/schemas)
 
 Renders examples/company and tests/catalog/compose/platform.yaml with both
 Crossplane targets (`claims` and `namespaced`) and checks, against the inputs
@@ -37,7 +37,7 @@ from jsonschema import Draft7Validator
 
 PLATFORMC, WORK = sys.argv[1], sys.argv[2]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCHEMAS = os.environ.get("PLATFORMC_SCHEMAS") or os.path.normpath(os.path.join(ROOT, "..", "shared", "schemas"))
+SCHEMAS = os.environ.get("PLATFORMC_SCHEMAS") or os.path.join(ROOT, "tests", "schemas")
 failures = 0
 
 
@@ -51,7 +51,7 @@ def check(name, cond, why=""):
 
 
 def load_platform(path):
-    """The root file with its includes appended (SPEC §2.2)."""
+    """The root file with its includes appended (guide §2.4)."""
     doc = yaml.safe_load(open(path))
     base = os.path.dirname(path)
     for pat in doc.get("include", []):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_monitoring.py - proves a rendered tree's monitoring works (SPEC §4).
+"""check_monitoring.py - proves a rendered tree's monitoring works (guide §7).
 
 Usage: check_monitoring.py PLATFORM_YAML ROOT WORKDIR CHECK...
 

@@ -8,7 +8,7 @@ Usage:
 Walks every *.yaml / *.yml / *.json file under each ROOT (hidden files and directories are
 skipped), reads every YAML document with PyYAML (a YAML 1.1 reader, on purpose: the output must
 be read correctly by 1.1 readers such as kubectl's/Argo CD's go-yaml v2 heritage) and validates
-each object against the offline JSON Schemas in shared/schemas (see its README.md).
+each object against the offline JSON Schemas in tests/schemas (see its README.md).
 
 Schema selection (apiVersion "group/version", kind):
   * core groups ("" / apps / autoscaling / policy / batch / *.k8s.io)
@@ -37,7 +37,7 @@ Schema selection (apiVersion "group/version", kind):
 Extra checks the schemas do not do: metadata.name present (not for Kustomizations, dashboards,
 plain rule files), names/namespaces in Kubernetes DNS formats, Backstage name/tag formats, label
 keys/values and annotation keys/values (strings!), duplicate mapping keys, XRD name =
-<plural>.<group>, and no core `kind: Secret` (SPEC: secret values never appear in output) - at top
+<plural>.<group>, and no core `kind: Secret` (guide §7.1: secret values never appear in output) - at top
 level, nested (a {apiVersion: v1, kind: Secret} carrying data/stringData), or as a kustomize
 secretGenerator.
 
@@ -592,15 +592,15 @@ class Validator:
         self.by_kind[(api, kind)] += 1
         group, version = split_api(api)
 
-        # SPEC: secret values never appear in output
+        # guide §7.1: secret values never appear in output
         if kind == "Secret" and group == "":
-            self.fail(f, idx, api, kind, name, msgs + ["$.kind: kind: Secret in output (SPEC: secret values "
+            self.fail(f, idx, api, kind, name, msgs + ["$.kind: kind: Secret in output (guide §7.1: secret values "
                                                        "never appear in output; use an ExternalSecret)"])
             return
         nested = []
         find_core_secrets(doc, [], nested)
         for p in nested:
-            msgs.append("%s: embedded kind: Secret with data (SPEC: secret values never appear in output)" % p)
+            msgs.append("%s: embedded kind: Secret with data (guide §7.1: secret values never appear in output)" % p)
 
         if group == "apiextensions.crossplane.io" and kind == "CompositeResourceDefinition":
             self.s.add_xrd(doc)
@@ -628,7 +628,7 @@ class Validator:
     def kustomization(self, doc, msgs):
         msgs.extend(schema_errors(self.s.file_validator("schemastore/kustomization.json"), doc))
         if doc.get("secretGenerator"):
-            msgs.append("$.secretGenerator: generates a kind: Secret (SPEC: secret values never appear in output)")
+            msgs.append("$.secretGenerator: generates a kind: Secret (guide §7.1: secret values never appear in output)")
 
     def check_known(self, f, idx, doc, api, kind, name, msgs):
         self._cur = (f, idx, api, kind, name)
@@ -874,7 +874,7 @@ def default_schemas():
     if env:
         return env
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return os.path.normpath(os.path.join(repo, "..", "shared", "schemas"))
+    return os.path.join(repo, "tests", "schemas")
 
 
 def main(argv=None):
@@ -882,7 +882,7 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("roots", metavar="ROOT", nargs="+")
     ap.add_argument("--schemas", metavar="DIR", default=None,
-                    help="schema folder (default: $PLATFORMC_SCHEMAS or <repo>/../shared/schemas)")
+                    help="schema folder (default: $PLATFORMC_SCHEMAS or <repo>/tests/schemas)")
     ap.add_argument("--quiet", action="store_true", help="print only failures and the summary")
     ap.add_argument("--count-by-kind", action="store_true", help="print a table of apiVersion/kind counts")
     ap.add_argument("-j", "--jobs", type=int, default=0,

@@ -1,5 +1,5 @@
 /* test_monitoring.c — the escapes of monitoring.c: what reaches PromQL,
- * Alertmanager templates and Markdown from the input (SPEC §5). */
+ * Alertmanager templates and Markdown from the input (guide §7.1). */
 #include "platformc.h"
 #include "unit.h"
 

@@ -1,4 +1,4 @@
-/* test_scalar.c — the built-in scalar types of SPEC §2.1 and number formatting. */
+/* test_scalar.c — the built-in scalar types of guide §3.1 and number formatting. */
 #include "platformc.h"
 #include "unit.h"
 

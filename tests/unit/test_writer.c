@@ -1,5 +1,5 @@
 /*
- * test_writer.c — writer.c against real folders (SPEC §4): ownership,
+ * test_writer.c — writer.c against real folders (guide §7): ownership,
  * no-op renders, symlink refusal, tampered manifests, leftovers of
  * interrupted renders, write failures and SIGKILL at random moments.
  * Each test works in its own mkdtemp folder under /tmp and removes it.
