@@ -885,6 +885,23 @@ Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *b
 			return NULL;
 		}
 	}
+	/* A line that starts with `%` is a directive to libfyaml wherever it
+	 * stands: after a document it silently drops the line, and scanning it
+	 * costs the square of its length (64 KiB: half a minute). Directives are
+	 * refused anyway, and no valid platform.yaml has `%` in column 1 (block
+	 * and quoted continuation lines are indented), so every such line is
+	 * refused here, before the parser sees it. */
+	for (int i = 0; i < f->nlines; i++) {
+		if (f->text[f->line_starts[i]] != '%' || f->line_starts[i] >= (int)f->len)
+			continue;
+		if (d->ncreds)
+			mask_unparsed(a, d, f, f->text);
+		Diag *g = diag_error(d, "E0009", (Span){f, i + 1, 1, 1},
+				     "YAML directives (`%%YAML`, `%%TAG`) are not allowed");
+		diag_help(g, i == 0 ? "platform.yaml is always read as YAML 1.2; remove the directive"
+				    : "a line cannot start with `%%`: indent it under its key, or quote the value");
+		return NULL;
+	}
 	Builder b = {.a = a, .d = d, .f = f};
 	if (d->ncreds)
 		b.raw = scan_secrets(a, d, f->text, f->len, &b.nraw);
