@@ -30,6 +30,7 @@ enum {
 #define MAX_DEPTH 32
 #define MAX_SCALAR_BYTES (64u * 1024)
 #define MAX_LINE_BYTES (64u * 1024)
+#define MAX_BLANK_RUN 1024 /* spaces or tabs in a row on one line */
 #define MAX_NAME_LEN 63
 #define MAX_DIAGS 200 /* printed; the count of all is still reported */
 #define MAX_INCLUDED_FILES 10000
