@@ -31,8 +31,14 @@ static const struct {
 		  "  platformc graph | dot -Tsvg > platform.svg\n"},
 	{"schema", "usage: platformc schema\n\n"
 		   "Print the JSON Schema of platform.yaml (for editors; see docs/platform.schema.json).\n"},
-	{"explain", "usage: platformc explain CODE\n\n"
-		    "Print the long explanation of a diagnostic code, e.g. `platformc explain E0201`.\n"},
+	{"explain", "usage: platformc explain CODE|KIND\n"
+		    "       platformc explain --markdown [KIND]\n\n"
+		    "Print the long explanation of a diagnostic code (`platformc explain E0201`), or the\n"
+		    "parameters of a built-in resource kind (`platformc explain sqs`): each parameter's\n"
+		    "type, default (per environment tier), allowed values and description, and the\n"
+		    "kind's rules. An unknown name exits 2 with a did-you-mean.\n"
+		    "  --markdown   the kind's reference as Markdown; without KIND, every built-in kind\n"
+		    "               (the generated section of docs/catalog.md)\n"},
 };
 
 const char *verb_help(const char *verb)

@@ -1055,4 +1055,13 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 /* `VERB --help`: the verb's usage text, or NULL for an unknown verb. */
 const char *verb_help(const char *verb);
 
+/* ------------------------------------------------------------ cmd_explain.c */
+/* The built-in catalog (catalog/, compiled in), loaded without a platform;
+ * NULL (diagnostics on stderr) when a built-in kind is broken. */
+const Catalog *catalog_builtin(Arena *a);
+/* `explain NAME`: a diagnostic code or a resource kind (text, or Markdown
+ * with `markdown`); `explain --markdown`: every built-in kind (docs/catalog.md).
+ * An unknown name is a usage error with a did-you-mean. Returns an exit code. */
+int cmd_explain(const char *name, bool markdown);
+
 #endif
