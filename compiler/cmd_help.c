@@ -29,8 +29,13 @@ static const struct {
 		  "Print teams, systems, services and resources with their edges (owner, part of,\n"
 		  "calls, uses, shared_with) as Graphviz dot (default) or a Mermaid flowchart.\n"
 		  "  platformc graph | dot -Tsvg > platform.svg\n"},
-	{"schema", "usage: platformc schema\n\n"
-		   "Print the JSON Schema of platform.yaml (for editors; see docs/platform.schema.json).\n"},
+	{"schema", "usage: platformc schema [--included]\n\n"
+		   "Print the JSON Schema (draft-07) of platform.yaml, for editors: a resource's `kind`\n"
+		   "is one of the built-in kinds and its `params` are typed per kind (also under\n"
+		   "`overrides.<env>.params` and `defaults.resources.<kind>`). Published as\n"
+		   "docs/platform.schema.json; guide §8 shows how to point an editor at it.\n"
+		   "  --included   the schema of a file platform.yaml includes\n"
+		   "               (docs/platform-included.schema.json)\n"},
 	{"explain", "usage: platformc explain CODE|KIND\n"
 		    "       platformc explain --markdown [KIND]\n\n"
 		    "Print the long explanation of a diagnostic code (`platformc explain E0201`), or the\n"

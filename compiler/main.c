@@ -32,11 +32,12 @@ typedef struct Options {
 	const char *code;      /* explain: a diagnostic code or a resource kind */
 	bool help;             /* VERB --help */
 	bool markdown;         /* explain --markdown */
+	bool included;         /* schema --included */
 	unsigned given;        /* OPT_* bits: the options on the command line */
 } Options;
 
 enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32,
-       OPT_MARKDOWN = 64 };
+       OPT_MARKDOWN = 64, OPT_INCLUDED = 128 };
 
 static const char usage[] =
 	"usage: platformc <command> [options]\n"
@@ -48,7 +49,8 @@ static const char usage[] =
 	"  cost   [FILE] [--format text|json]   estimated monthly cost per resource, team and environment\n"
 	"  diff   [FILE] [-o DIR] [--format text|markdown]   objects a render would change\n"
 	"  graph  [FILE] [--format dot|mermaid]   teams, services, resources and their edges\n"
-	"  schema                        print the JSON Schema of platform.yaml (for editors)\n"
+	"  schema [--included]           print the JSON Schema of platform.yaml, or of the files\n"
+	"                                it includes (for editors)\n"
 	"  explain CODE|KIND             explain a diagnostic code (E0201) or a resource kind's\n"
 	"                                parameters (sqs); `explain --markdown`: every kind\n"
 	"  --version                     print the version and the libraries' versions\n"
@@ -125,6 +127,9 @@ static int parse_args(int argc, char **argv, Options *o)
 		} else if (!strcmp(a, "--check")) {
 			o->check_only = true;
 			o->given |= OPT_CHECK;
+		} else if (!strcmp(a, "--included")) {
+			o->included = true;
+			o->given |= OPT_INCLUDED;
 		} else if (!strcmp(a, "--markdown")) {
 			o->markdown = true;
 			o->given |= OPT_MARKDOWN;
@@ -167,7 +172,7 @@ static int check_options(const Options *o)
 		{"cost", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT},
 		{"diff", OPT_FILE | OPT_DIAGNOSTICS | OPT_OUTPUT | OPT_FORMAT},
 		{"graph", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT},
-		{"schema", 0},
+		{"schema", OPT_INCLUDED},
 		{"explain", OPT_MARKDOWN},
 		{"version", 0},
 		{"help", 0},
@@ -177,7 +182,7 @@ static int check_options(const Options *o)
 		const char *name;
 	} names[] = {{OPT_OUTPUT, "-o"},     {OPT_FORMAT, "--format"},          {OPT_CHECK, "--check"},
 		     {OPT_DUMP, "--dump"}, {OPT_DIAGNOSTICS, "--diagnostics"}, {OPT_FILE, "a FILE argument"},
-		     {OPT_MARKDOWN, "--markdown"}};
+		     {OPT_MARKDOWN, "--markdown"}, {OPT_INCLUDED, "--included"}};
 	for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
 		if (strcmp(verbs[v].verb, o->verb))
 			continue;
@@ -245,9 +250,14 @@ int main(int argc, char **argv)
 	Arena *a = arena_new();
 	Schema *schema = schema_load(a);
 	if (!strcmp(o.verb, "schema")) {
+		const Catalog *c = catalog_builtin(a);
+		if (!c) {
+			arena_free(a);
+			return EXIT_USAGE;
+		}
 		StrBuf b;
 		sb_init(&b);
-		schema_emit_json(schema, &b);
+		schema_emit_json(schema, c, o.included, &b);
 		fwrite(b.data, 1, b.len, stdout);
 		sb_free(&b);
 		arena_free(a);

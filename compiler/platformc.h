@@ -369,8 +369,11 @@ bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstar
  * `from` on a character boundary: PCRE2's own check, which reads the whole
  * subject, is skipped. */
 bool schema_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
-/* JSON Schema (draft-07) of platform.yaml, for editors. */
-void schema_emit_json(Schema *s, StrBuf *out);
+/* JSON Schema (draft-07) of platform.yaml, or with `included` of a file it
+ * includes, for editors; with a catalog, resources' `kind` is one of its kinds
+ * and `params` are typed per kind (catalog_params_json). */
+struct Catalog;
+void schema_emit_json(Schema *s, const struct Catalog *c, bool included, StrBuf *out);
 const char *type_describe(const Type *t);
 
 /* ------------------------------------------------------ lower.c, resolve.c */
@@ -1055,7 +1058,7 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 /* `VERB --help`: the verb's usage text, or NULL for an unknown verb. */
 const char *verb_help(const char *verb);
 
-/* ------------------------------------------------------------ cmd_explain.c */
+/* ------------------------------------------------------------ catalog_doc.c */
 /* The built-in catalog (catalog/, compiled in), loaded without a platform;
  * NULL (diagnostics on stderr) when a built-in kind is broken. */
 const Catalog *catalog_builtin(Arena *a);
@@ -1063,5 +1066,8 @@ const Catalog *catalog_builtin(Arena *a);
  * with `markdown`); `explain --markdown`: every built-in kind (docs/catalog.md).
  * An unknown name is a usage error with a did-you-mean. Returns an exit code. */
 int cmd_explain(const char *name, bool markdown);
+/* A kind's `params` as a JSON Schema object (draft-07; `platformc schema`),
+ * written at indentation level `ind`. */
+void catalog_params_json(const Kind *k, StrBuf *o, int ind);
 
 #endif

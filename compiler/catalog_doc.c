@@ -1,11 +1,13 @@
 /*
- * cmd_explain.c — `platformc explain NAME`: the long explanation of a
- * diagnostic code (stdlib/diagnostics.json) or the parameter reference of a
- * resource kind of the built-in catalog (catalog/<kind>/kind.yaml): each
- * parameter's type, default (per tier), allowed values and description, and
- * the kind's rules. `explain --markdown` writes the same reference of every
- * built-in kind as Markdown: docs/catalog.md holds it between markers, and a
- * test compares the two, so the page cannot drift from the catalog.
+ * catalog_doc.c — a resource kind's reference, for people and for editors,
+ * from the kind as the checker loads it (catalog/<kind>/kind.yaml):
+ *   - `platformc explain NAME`: the long explanation of a diagnostic code
+ *     (stdlib/diagnostics.json) or a built-in kind's parameters — type,
+ *     default (per tier), allowed values, description — and rules;
+ *     `explain --markdown` writes the same for every built-in kind as the
+ *     generated section of docs/catalog.md (a test compares the two);
+ *   - catalog_params_json: a kind's `params` as JSON Schema, which
+ *     `platformc schema` puts behind `if kind == ...` for editors.
  */
 #include "platformc.h"
 
@@ -304,6 +306,208 @@ static void explain_markdown(Arena *a, const Catalog *c, StrBuf *b)
 		explain_kind_markdown(a, c->kinds[i], b);
 	for (int i = 0; i < c->ninternal; i++)
 		explain_kind_markdown(a, c->internal[i], b);
+}
+
+/* ------------------------------------------------------------ JSON Schema */
+
+/* A default (or any value node) as JSON, typed by the parameter. */
+static void json_value(StrBuf *o, const Param *p, const Node *n)
+{
+	if (n->kind == N_SEQ) {
+		sb_putc(o, '[');
+		for (int i = 0; i < n->n; i++)
+			sb_puts(o, i ? ", " : ""), json_value(o, p && p->item ? p->item : NULL, n->items[i]);
+		sb_putc(o, ']');
+	} else if (n->kind == N_MAP) {
+		sb_putc(o, '{');
+		for (int i = 0; i < n->n; i++) {
+			const Param *f = NULL;
+			for (int k = 0; p && k < p->nfields && !f; k++)
+				if (!strcmp(p->fields[k].name, n->pairs[i].key->text))
+					f = &p->fields[k];
+			sb_puts(o, i ? ", " : "");
+			doc_json_string(o, n->pairs[i].key->text);
+			sb_puts(o, ": ");
+			json_value(o, f, n->pairs[i].val);
+		}
+		sb_putc(o, '}');
+	} else if (p && (p->type == T_INT || p->type == T_NUMBER || p->type == T_PERCENT)) {
+		char buf[32];
+		scalar_format_number(strtod(n->text, NULL), buf, sizeof buf);
+		sb_puts(o, buf);
+	} else if (p && p->type == T_BOOL) {
+		sb_puts(o, !strcmp(n->text, "true") ? "true" : "false");
+	} else {
+		doc_json_string(o, n->text);
+	}
+}
+
+/* JavaScript and Python read a pattern like PCRE2 unless it uses what only
+ * PCRE2 has; such a pattern is left to `platformc check`. */
+static bool portable_pattern(const char *re)
+{
+	static const char *const pcre_only[] = {"(?i", "(?x", "(?s", "(?m", "(?|", "(?>", "\\A", "\\Z", "\\z",
+						"\\G", "\\K", "\\Q", "++", "*+", "?+", "}+", "[[:"};
+	for (size_t i = 0; i < ARRAY_LEN(pcre_only); i++)
+		if (strstr(re, pcre_only[i]))
+			return false;
+	return true;
+}
+
+static const char *anchored(Arena *a, const char *re)
+{
+	size_t n = strlen(re);
+	if (n >= 2 && re[0] == '^' && re[n - 1] == '$' && re[n - 2] != '\\' && !strchr(re, '|'))
+		return re;
+	return arena_sprintf(a, "^(?:%s)$", re);
+}
+
+static void json_param(Arena *a, StrBuf *o, const Param *p, int ind);
+
+static void json_indent(StrBuf *o, int ind)
+{
+	sb_putc(o, '\n');
+	for (int i = 0; i < ind; i++)
+		sb_puts(o, "  ");
+}
+
+/* The properties of an object parameter (or of the kind's params). */
+static void json_object(Arena *a, StrBuf *o, const Param *obj, int ind)
+{
+	sb_puts(o, "\"type\": \"object\", \"additionalProperties\": false, \"properties\": {");
+	for (int i = 0; i < obj->nfields; i++) {
+		json_indent(o, ind + 1);
+		doc_json_string(o, obj->fields[i].name);
+		sb_puts(o, ": ");
+		json_param(a, o, &obj->fields[i], ind + 1);
+		if (i + 1 < obj->nfields)
+			sb_putc(o, ',');
+	}
+	json_indent(o, ind);
+	sb_putc(o, '}');
+}
+
+static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
+{
+	static const char *const patterns[] = {
+		[T_NAME] = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+		[T_QUANTITY] = "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
+		[T_DURATION] = "^([0-9]+(ms|s|m|h|d))+$",
+		[T_URL] = "^https://",
+		[T_DATE] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+	};
+	sb_putc(o, '{');
+	if (p->title)
+		sb_puts(o, "\"title\": "), doc_json_string(o, p->title), sb_puts(o, ", ");
+	/* the description: the kind's text, then what JSON Schema cannot say */
+	StrBuf d;
+	sb_init(&d);
+	if (p->description)
+		sb_puts(&d, p->description), sb_puts(&d, ".");
+	if (p->required)
+		sb_puts(&d, d.len ? " " : ""), sb_puts(&d, "Required (in params, defaults.resources or the overrides).");
+	bool one_default = p->has_def && p->has_def_prod &&
+			   (p->def == p->def_prod || !strcmp(flow_text(a, p->def), flow_text(a, p->def_prod)));
+	if (!one_default && (p->has_def || p->has_def_prod)) {
+		sb_puts(&d, d.len ? " " : "");
+		if (p->has_def && p->has_def_prod)
+			sb_printf(&d, "Default: %s, and %s in prod environments.", flow_text(a, p->def),
+				  flow_text(a, p->def_prod));
+		else if (p->has_def_prod)
+			sb_printf(&d, "Default in prod environments: %s.", flow_text(a, p->def_prod));
+		else
+			sb_printf(&d, "Default outside prod environments: %s.", flow_text(a, p->def));
+	}
+	if (p->when_src && (p->has_def || p->has_def_prod))
+		sb_printf(&d, "%sThe default applies when %s.", d.len ? " " : "", p->when_src);
+	const char *mn = src_text(p, "min"), *mx = src_text(p, "max"), *st = src_text(p, "step");
+	bool numeric = p->type == T_INT || p->type == T_NUMBER || p->type == T_PERCENT;
+	if (!numeric && (mn || mx))
+		sb_printf(&d, "%s%s%s%s%s%s.", d.len ? " " : "", mn ? "At least " : "", mn ? mn : "",
+			  mn && mx ? ", at most " : "", !mn && mx ? "At most " : "", mx ? mx : "");
+	bool multiple = numeric && p->has_step && (!p->has_min || (double)(long long)(p->min / p->step) * p->step == p->min);
+	if (st && !multiple)
+		sb_printf(&d, "%sIn steps of %s from the minimum.", d.len ? " " : "", st);
+	if (p->pattern && !portable_pattern(p->pattern))
+		sb_printf(&d, "%sMatches %s (checked by platformc check).", d.len ? " " : "", p->pattern);
+	if (node_get(p->node, "ref")) {
+		StrBuf r;
+		sb_init(&r);
+		values_text(a, p, &r);
+		sb_putc(&r, 0);
+		const char *refs = strstr(r.data, "the name of a resource");
+		if (refs)
+			sb_printf(&d, "%sThe name of a resource%s.", d.len ? " " : "", refs + strlen("the name of a resource"));
+		sb_free(&r);
+	}
+	/* the type */
+	switch (p->type) {
+	case T_OBJECT:
+		json_object(a, o, p, ind);
+		break;
+	case T_LIST:
+		sb_puts(o, "\"type\": \"array\", \"items\": ");
+		json_param(a, o, p->item, ind + 1);
+		break;
+	case T_INT:
+		sb_puts(o, "\"type\": \"integer\"");
+		break;
+	case T_NUMBER:
+		sb_puts(o, "\"type\": \"number\"");
+		break;
+	case T_PERCENT:
+		sb_puts(o, "\"type\": \"number\", \"exclusiveMinimum\": 0, \"exclusiveMaximum\": 100");
+		break;
+	case T_BOOL:
+		sb_puts(o, "\"type\": \"boolean\"");
+		break;
+	case T_STRING:
+		/* platformc reads the scalar's text: `version: 16` is the string "16" */
+		sb_puts(o, p->nenums ? "\"type\": \"string\"" : "\"type\": [\"string\", \"number\"]");
+		break;
+	case T_QUANTITY:
+		sb_puts(o, "\"type\": [\"string\", \"number\"]");
+		break;
+	default:
+		sb_puts(o, "\"type\": \"string\"");
+	}
+	if ((size_t)p->type < ARRAY_LEN(patterns) && patterns[p->type])
+		sb_puts(o, ", \"pattern\": "), doc_json_string(o, patterns[p->type]);
+	else if (p->pattern && portable_pattern(p->pattern))
+		sb_puts(o, ", \"pattern\": "), doc_json_string(o, anchored(a, p->pattern));
+	if (p->type == T_NAME)
+		sb_puts(o, ", \"maxLength\": 63");
+	if (p->nenums) {
+		sb_puts(o, ", \"enum\": [");
+		for (int i = 0; i < p->nenums; i++)
+			sb_puts(o, i ? ", " : ""), doc_json_string(o, p->enums[i]);
+		sb_putc(o, ']');
+	}
+	char buf[32];
+	if (numeric && p->has_min)
+		scalar_format_number(p->min, buf, sizeof buf), sb_printf(o, ", \"minimum\": %s", buf);
+	if (numeric && p->has_max)
+		scalar_format_number(p->max, buf, sizeof buf), sb_printf(o, ", \"maximum\": %s", buf);
+	if (multiple)
+		scalar_format_number(p->step, buf, sizeof buf), sb_printf(o, ", \"multipleOf\": %s", buf);
+	if (one_default)
+		sb_puts(o, ", \"default\": "), json_value(o, p, p->def);
+	if (d.len)
+		sb_puts(o, ", \"description\": "), sb_putc(&d, 0), doc_json_string(o, d.data);
+	sb_free(&d);
+	sb_putc(o, '}');
+}
+
+void catalog_params_json(const Kind *k, StrBuf *o, int ind)
+{
+	Arena *a = arena_new();
+	sb_putc(o, '{');
+	json_object(a, o, &k->params, ind);
+	sb_puts(o, ", \"description\": ");
+	doc_json_string(o, arena_sprintf(a, "The params of a resource of kind `%s` (%s): `platformc explain %s`.", k->name,
+					 k->title ? k->title : k->name, k->name));
+	sb_putc(o, '}');
+	arena_free(a);
 }
 
 /* ------------------------------------------------------------ the verb */
