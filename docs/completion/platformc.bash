@@ -42,6 +42,7 @@ _platformc()
 		diff) COMPREPLY=($(compgen -W "-o --output --format --diagnostics --help" -- "$cur")) ;;
 		graph) COMPREPLY=($(compgen -W "--format --diagnostics --help" -- "$cur")) ;;
 		explain) COMPREPLY=($(compgen -W "--markdown --help" -- "$cur")) ;;
+		schema) COMPREPLY=($(compgen -W "--included --help" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
 		esac
 		return ;;
