@@ -4,6 +4,8 @@
 #     lists every parameter of every catalog/<kind>/kind.yaml (read here independently);
 #   - `platformc explain KIND` prints the same facts; an unknown name exits 2 with a
 #     did-you-mean; --help, the man page, the guide and the bash completion know it;
+#   - out/README.md's cluster requirements are those of stdlib/requirements.yaml that apply
+#     (examples and variants), and the guide's list (§7) is generated from the same file.
 # usage: tests/reference/run.sh   (PLATFORMC: the binary, default build/platformc)
 # Prints "ok   reference/<case>" or "FAIL reference/<case>" with indented details,
 # then "N passed, N failed"; exits 1 on any failure or when fewer cases ran.
@@ -20,7 +22,7 @@ if ! "$PY" -c 'import yaml' 2>/dev/null && [ "$(id -u)" = 0 ]; then
 	apt-get install -y -qq --no-install-recommends python3-yaml >/dev/null 2>&1 ||
 		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-yaml >/dev/null; }
 fi
-EXPECTED=15
+EXPECTED=21
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 PASSED=0 FAILED=0
@@ -138,6 +140,41 @@ grep -qF 'platformc explain CODE|KIND' README.md || missing+=" README"
 comp() { bash -c 'source docs/completion/platformc.bash; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _platformc; printf "%s\n" "${COMPREPLY[@]}"' _ "$@"; }
 if [ "$(comp platformc explain '' | sort)" = "$(sort <<<"$PUBLIC")" ] && [ "$(comp platformc explain --m)" = "--markdown" ]; then
 	ok completion-explain-kinds; else fail completion-explain-kinds "$(comp platformc explain '' | tr '\n' ' ') vs $(tr '\n' ' ' <<<"$PUBLIC")"; fi
+
+# ---- out/README.md: the cluster requirements, one list with the guide's ------------------
+if out=$("$PY" tests/tools/gen_requirements_md.py --check 2>&1); then ok guide-requirements-current
+else fail guide-requirements-current "$out"; fi
+# the examples and variants of minimal: other targets and monitoring settings, no resources
+"$PY" - "$TMP" <<'PY'
+import copy, sys, yaml
+base = yaml.safe_load(open("examples/minimal/platform.yaml"))
+v = copy.deepcopy(base)
+v["platform"]["targets"] = {"crossplane": "namespaced", "kyverno": "cluster-policy"}
+v["platform"]["monitoring"] = {"namespace": "observability", "prometheus_selector": {"prometheus": "main"}}
+n = copy.deepcopy(base)
+del n["resources"]
+for s in n["services"]:
+    s.pop("uses", None)
+for name, doc in (("variant", v), ("no-resources", n)):
+    yaml.safe_dump(doc, open(f"{sys.argv[1]}/{name}.yaml", "w"), sort_keys=False)
+PY
+listed=""
+for c in company:examples/company/platform.yaml minimal:examples/minimal/platform.yaml variant:$TMP/variant.yaml \
+	no-resources:$TMP/no-resources.yaml; do
+	name=${c%%:*} file=${c#*:}
+	"$PLATFORMC" render "$file" -o "$TMP/readme-$name" >/dev/null 2>"$TMP/err"; RC=$?
+	if [ $RC -ne 0 ] || [ ! -s "$TMP/readme-$name/README.md" ]; then
+		fail "readme-requirements-$name" "render exit $RC: $(cat "$TMP/err")"; continue
+	fi
+	if out=$("$PY" tests/reference/requirements.py stdlib/requirements.yaml "$file" "$TMP/readme-$name/README.md" 2>&1); then
+		ok "readme-requirements-$name"; listed+=" $out"
+	else fail "readme-requirements-$name" "$out"; fi
+done
+# every entry of the guide's list is in some README
+all=$("$PY" -c 'import yaml; print(" ".join(str(i) for i in range(len(yaml.safe_load(open("stdlib/requirements.yaml"))["requirements"]))))')
+missing=$(comm -23 <(tr ' ' '\n' <<<"$all" | sort -u) <(tr ' ' '\n' <<<"$listed" | sed '/^$/d' | sort -u))
+[ -n "$all" ] && [ -z "$missing" ] && ok readme-lists-every-guide-requirement ||
+	fail readme-lists-every-guide-requirement "entries of stdlib/requirements.yaml in no README: $missing"
 
 RAN=$((PASSED + FAILED))
 [ $RAN -ge $EXPECTED ] || { printf 'FAIL reference/case-count\n     ran %d cases, expected %d\n' $RAN $EXPECTED; FAILED=$((FAILED + 1)); }
