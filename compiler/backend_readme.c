@@ -5,7 +5,83 @@
 #include "platformc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+static _Noreturn void requirements_bug(const char *what)
+{
+	fprintf(stderr, "platformc: internal error in stdlib/requirements.yaml: %s\n", what);
+	abort();
+}
+
+/* A `${name}` of stdlib/requirements.yaml: the platform's value, as Markdown. */
+static void requirement_value(Arena *a, const Platform *p, const char *name, size_t len, StrBuf *b)
+{
+	MonSettings m = mon_settings(a, p);
+	if (len == 20 && !strncmp(name, "monitoring.namespace", len)) {
+		sb_printf(b, "`%s`", m.namespace);
+	} else if (len == 19 && !strncmp(name, "monitoring.selector", len)) {
+		DNode *labels = doc_map(a);
+		mon_selector_labels(a, &m, labels);
+		sb_putc(b, '`');
+		for (int i = 0; i < labels->n; i++)
+			sb_printf(b, "%s%s: %s", i ? ", " : "", labels->pairs[i].key, labels->pairs[i].val->s);
+		sb_putc(b, '`');
+	} else {
+		requirements_bug("unknown ${value}");
+	}
+}
+
+/* Whether a requirement's `when` holds for the platform. */
+static bool requirement_applies(const Platform *p, const Node *when)
+{
+	for (int i = 0; when && i < when->n; i++) {
+		const char *k = when->pairs[i].key->text, *v = when->pairs[i].val->text;
+		bool ok = !strcmp(k, "resources")    ? (p->nresources > 0) == !strcmp(v, "true")
+			  : !strcmp(k, "crossplane") ? !strcmp(p->crossplane_target, v)
+			  : !strcmp(k, "kyverno")    ? !strcmp(p->kyverno_target, v)
+						     : (requirements_bug("unknown `when` key"), false);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* "The cluster needs:" and the entries of stdlib/requirements.yaml that apply,
+ * the one list the guide (§7) shows too. */
+static void cluster_requirements(Arena *a, const Platform *p, StrBuf *b)
+{
+	const EmbeddedFile *ef = embedded_find("stdlib/requirements.yaml");
+	if (!ef)
+		requirements_bug("missing file");
+	Diags d;
+	diags_init(&d, a);
+	Node *root = src_load_bytes(a, &d, "stdlib/requirements.yaml", ef->data, ef->len, NULL);
+	const Node *list = root ? node_get(root, "requirements") : NULL;
+	if (!list || d.errors || list->kind != N_SEQ)
+		requirements_bug("cannot parse");
+	sb_puts(b, "\nThe cluster needs:\n\n");
+	int k = 0;
+	for (int i = 0; i < list->n; i++) {
+		const Node *text = node_get(list->items[i], "text");
+		if (!text || text->kind != N_SCALAR)
+			requirements_bug("a requirement without `text`");
+		if (!requirement_applies(p, node_get(list->items[i], "when")))
+			continue;
+		sb_puts(b, k++ ? ";\n- " : "- ");
+		for (const char *t = text->text; *t;) {
+			const char *v = strstr(t, "${"), *end = v ? strchr(v, '}') : NULL;
+			if (!v || !end) {
+				sb_puts(b, t);
+				break;
+			}
+			sb_putn(b, t, (size_t)(v - t));
+			requirement_value(a, p, v + 2, (size_t)(end - v - 2), b);
+			t = end + 1;
+		}
+	}
+	sb_puts(b, ".\n");
+}
 
 void backend_readme(const Platform *p, FileSet *fs)
 {
@@ -52,8 +128,8 @@ void backend_readme(const Platform *p, FileSet *fs)
 		    "- `catalog/` — the Backstage catalog: register `catalog/catalog-info.yaml` (a Location "
 		    "listing every entity and template) once.\n");
 	sb_printf(&b, "\n## Bootstrap Argo CD\n\n"
-		      "Argo CD (3.x; 2.x works) runs in namespace `argocd` and has the repository `%s` "
-		      "registered. Then, once:\n\n"
+		      "With Argo CD running in namespace `argocd` and the repository `%s` registered "
+		      "(see what the cluster needs, below), once:\n\n"
 		      "```sh\nkubectl apply -n argocd -k %s\n```\n\n"
 		      "From then on every change merged to `%s` is synced: each environment's root "
 		      "Application syncs `argocd/<env>`, whose Applications sync the folders listed in "
@@ -74,21 +150,6 @@ void backend_readme(const Platform *p, FileSet *fs)
 				sb_printf(&b, "%s`%s`", k++ ? ", " : "", p->envs[i].cluster);
 		sb_puts(&b, ".\n");
 	}
-	bool nsx = p->crossplane_target && !strcmp(p->crossplane_target, "namespaced");
-	bool vpol = p->kyverno_target && !strcmp(p->kyverno_target, "validating-policy");
-	sb_printf(&b, "\nThe cluster needs:\n\n"
-		      "- an ingress controller of class `nginx` in namespace `ingress-nginx`;\n"
-		      "- Prometheus Operator and Grafana in namespace `%s` (network policies admit its scrapes);\n"
-		      "- a CNI that enforces NetworkPolicy;\n",
-		  mon_settings(fs->arena, p).namespace);
-	if (p->nresources)
-		sb_printf(&b, "- Crossplane %s with the AWS providers of provider-upjet-aws v2 and "
-			      "function-patch-and-transform;\n"
-			      "- External Secrets Operator 0.16 or later (API `external-secrets.io/v1`);\n",
-			  nsx ? "v2 (namespaced composite resources)" : "v1 or v2 (claims, the legacy cluster-scoped path)");
-	sb_printf(&b, "- Kyverno %s.\n",
-		  vpol ? "1.17 or later (`policies.kyverno.io/v1` ValidatingPolicy; a few rules with no CEL form "
-			 "stay ClusterPolicy)"
-		       : "before 1.20 (`kyverno.io/v1` ClusterPolicy, deprecated since 1.17)");
+	cluster_requirements(fs->arena, p, &b);
 	fileset_add(fs, "README.md", b.data, b.len);
 }

@@ -29,10 +29,21 @@ static const struct {
 		  "Print teams, systems, services and resources with their edges (owner, part of,\n"
 		  "calls, uses, shared_with) as Graphviz dot (default) or a Mermaid flowchart.\n"
 		  "  platformc graph | dot -Tsvg > platform.svg\n"},
-	{"schema", "usage: platformc schema\n\n"
-		   "Print the JSON Schema of platform.yaml (for editors; see docs/platform.schema.json).\n"},
-	{"explain", "usage: platformc explain CODE\n\n"
-		    "Print the long explanation of a diagnostic code, e.g. `platformc explain E0201`.\n"},
+	{"schema", "usage: platformc schema [--included]\n\n"
+		   "Print the JSON Schema (draft-07) of platform.yaml, for editors: a resource's `kind`\n"
+		   "is one of the built-in kinds and its `params` are typed per kind (also under\n"
+		   "`overrides.<env>.params` and `defaults.resources.<kind>`). Published as\n"
+		   "docs/platform.schema.json; guide §8 shows how to point an editor at it.\n"
+		   "  --included   the schema of a file platform.yaml includes\n"
+		   "               (docs/platform-included.schema.json)\n"},
+	{"explain", "usage: platformc explain CODE|KIND\n"
+		    "       platformc explain --markdown [KIND]\n\n"
+		    "Print the long explanation of a diagnostic code (`platformc explain E0201`), or the\n"
+		    "parameters of a built-in resource kind (`platformc explain sqs`): each parameter's\n"
+		    "type, default (per environment tier), allowed values and description, and the\n"
+		    "kind's rules. An unknown name exits 2 with a did-you-mean.\n"
+		    "  --markdown   the kind's reference as Markdown; without KIND, every built-in kind\n"
+		    "               (the generated section of docs/catalog.md)\n"},
 };
 
 const char *verb_help(const char *verb)

@@ -29,12 +29,15 @@ typedef struct Options {
 	DiagFormat diag_format;
 	const char *format;
 	const char *dump;
-	const char *code;      /* explain */
+	const char *code;      /* explain: a diagnostic code or a resource kind */
 	bool help;             /* VERB --help */
+	bool markdown;         /* explain --markdown */
+	bool included;         /* schema --included */
 	unsigned given;        /* OPT_* bits: the options on the command line */
 } Options;
 
-enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32 };
+enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32,
+       OPT_MARKDOWN = 64, OPT_INCLUDED = 128 };
 
 static const char usage[] =
 	"usage: platformc <command> [options]\n"
@@ -46,8 +49,10 @@ static const char usage[] =
 	"  cost   [FILE] [--format text|json]   estimated monthly cost per resource, team and environment\n"
 	"  diff   [FILE] [-o DIR] [--format text|markdown]   objects a render would change\n"
 	"  graph  [FILE] [--format dot|mermaid]   teams, services, resources and their edges\n"
-	"  schema                        print the JSON Schema of platform.yaml (for editors)\n"
-	"  explain CODE                  explain a diagnostic code, e.g. E0201\n"
+	"  schema [--included]           print the JSON Schema of platform.yaml, or of the files\n"
+	"                                it includes (for editors)\n"
+	"  explain CODE|KIND             explain a diagnostic code (E0201) or a resource kind's\n"
+	"                                parameters (sqs); `explain --markdown`: every kind\n"
 	"  --version                     print the version and the libraries' versions\n"
 	"  --help                        this text; `platformc VERB --help` for one verb\n"
 	"\n"
@@ -122,6 +127,12 @@ static int parse_args(int argc, char **argv, Options *o)
 		} else if (!strcmp(a, "--check")) {
 			o->check_only = true;
 			o->given |= OPT_CHECK;
+		} else if (!strcmp(a, "--included")) {
+			o->included = true;
+			o->given |= OPT_INCLUDED;
+		} else if (!strcmp(a, "--markdown")) {
+			o->markdown = true;
+			o->given |= OPT_MARKDOWN;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			o->help = true; /* `platformc -h check` as `platformc check -h` */
 		} else if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
@@ -161,8 +172,8 @@ static int check_options(const Options *o)
 		{"cost", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT},
 		{"diff", OPT_FILE | OPT_DIAGNOSTICS | OPT_OUTPUT | OPT_FORMAT},
 		{"graph", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT},
-		{"schema", 0},
-		{"explain", 0},
+		{"schema", OPT_INCLUDED},
+		{"explain", OPT_MARKDOWN},
 		{"version", 0},
 		{"help", 0},
 	};
@@ -170,7 +181,8 @@ static int check_options(const Options *o)
 		unsigned bit;
 		const char *name;
 	} names[] = {{OPT_OUTPUT, "-o"},     {OPT_FORMAT, "--format"},          {OPT_CHECK, "--check"},
-		     {OPT_DUMP, "--dump"}, {OPT_DIAGNOSTICS, "--diagnostics"}, {OPT_FILE, "a FILE argument"}};
+		     {OPT_DUMP, "--dump"}, {OPT_DIAGNOSTICS, "--diagnostics"}, {OPT_FILE, "a FILE argument"},
+		     {OPT_MARKDOWN, "--markdown"}, {OPT_INCLUDED, "--included"}};
 	for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
 		if (strcmp(verbs[v].verb, o->verb))
 			continue;
@@ -185,24 +197,6 @@ static int check_options(const Options *o)
 			}
 	}
 	return 0;
-}
-
-static int cmd_explain(const char *code)
-{
-	if (!code)
-		return usage_error("%s", "`explain` needs a code, e.g. `platformc explain E0201`");
-	char up[16];
-	size_t n = strlen(code);
-	if (n >= sizeof up)
-		n = sizeof up - 1;
-	for (size_t i = 0; i < n; i++)
-		up[i] = (code[i] >= 'a' && code[i] <= 'z') ? (char)(code[i] - 32) : code[i];
-	up[n] = 0;
-	const DiagCode *c = diag_code_lookup(up);
-	if (!c)
-		return usage_error("no diagnostic has the code `%s`", code);
-	printf("%s: %s\n\n%s\n", c->code, c->title, c->explain);
-	return EXIT_OK;
 }
 
 static void dump_model(const Platform *p)
@@ -251,14 +245,19 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(o.verb, "explain"))
-		return cmd_explain(o.code);
+		return cmd_explain(o.code, o.markdown);
 
 	Arena *a = arena_new();
 	Schema *schema = schema_load(a);
 	if (!strcmp(o.verb, "schema")) {
+		const Catalog *c = catalog_builtin(a);
+		if (!c) {
+			arena_free(a);
+			return EXIT_USAGE;
+		}
 		StrBuf b;
 		sb_init(&b);
-		schema_emit_json(schema, &b);
+		schema_emit_json(schema, c, o.included, &b);
 		fwrite(b.data, 1, b.len, stdout);
 		sb_free(&b);
 		arena_free(a);

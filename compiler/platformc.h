@@ -370,8 +370,11 @@ bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstar
  * `from` on a character boundary: PCRE2's own check, which reads the whole
  * subject, is skipped. */
 bool schema_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
-/* JSON Schema (draft-07) of platform.yaml, for editors. */
-void schema_emit_json(Schema *s, StrBuf *out);
+/* JSON Schema (draft-07) of platform.yaml, or with `included` of a file it
+ * includes, for editors; with a catalog, resources' `kind` is one of its kinds
+ * and `params` are typed per kind (catalog_params_json). */
+struct Catalog;
+void schema_emit_json(Schema *s, const struct Catalog *c, bool included, StrBuf *out);
 const char *type_describe(const Type *t);
 
 /* ------------------------------------------------------ lower.c, resolve.c */
@@ -1055,5 +1058,17 @@ int cmd_graph(const Platform *p, const char *format, FILE *o);
 int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o);
 /* `VERB --help`: the verb's usage text, or NULL for an unknown verb. */
 const char *verb_help(const char *verb);
+
+/* ------------------------------------------------------------ catalog_doc.c */
+/* The built-in catalog (catalog/, compiled in), loaded without a platform;
+ * NULL (diagnostics on stderr) when a built-in kind is broken. */
+const Catalog *catalog_builtin(Arena *a);
+/* `explain NAME`: a diagnostic code or a resource kind (text, or Markdown
+ * with `markdown`); `explain --markdown`: every built-in kind (docs/catalog.md).
+ * An unknown name is a usage error with a did-you-mean. Returns an exit code. */
+int cmd_explain(const char *name, bool markdown);
+/* A kind's `params` as a JSON Schema object (draft-07; `platformc schema`),
+ * written at indentation level `ind`. */
+void catalog_params_json(const Kind *k, StrBuf *o, int ind);
 
 #endif

@@ -41,12 +41,17 @@ _platformc()
 		render) COMPREPLY=($(compgen -W "-o --output --check --diagnostics --dump --help" -- "$cur")) ;;
 		diff) COMPREPLY=($(compgen -W "-o --output --format --diagnostics --help" -- "$cur")) ;;
 		graph) COMPREPLY=($(compgen -W "--format --diagnostics --help" -- "$cur")) ;;
+		explain) COMPREPLY=($(compgen -W "--markdown --help" -- "$cur")) ;;
+		schema) COMPREPLY=($(compgen -W "--included --help" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
 		esac
 		return ;;
 	esac
 	case $verb in
-	explain | schema) ;;
+	explain)
+		# the built-in resource kinds (diagnostic codes are too many to list)
+		COMPREPLY=($(compgen -W "aurora-mysql aurora-postgresql dynamodb redis s3-bucket secret sns sqs" -- "$cur")) ;;
+	schema) ;;
 	*) COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur")) ;;
 	esac
 }

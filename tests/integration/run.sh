@@ -1,35 +1,56 @@
 #!/usr/bin/env bash
-# Integration: the hooks of .pre-commit-hooks.yaml in a scratch git repository
-# holding an example platform, run exactly as pre-commit runs them
-# (shlex.split(entry) + args, no file names, in the repository root, with
-# `platformc` found on PATH), and through the real `pre-commit` when it is
-# installed (as root it is installed from Debian when missing).
+# Group `integration`: the hooks of .pre-commit-hooks.yaml and the GitHub Action's steps.
+#   - each hook's command, run exactly as pre-commit runs it (shlex.split(entry) + args,
+#     no file names, in the repository root) in a scratch git repository holding the
+#     company example (PLATFORMC is the binary the hook script runs);
+#   - the action's check, diff and render --check steps (action_step.py);
+#   - the real `pre-commit` (Debian package; installed with apt-get when missing and
+#     root) with both configurations of docs/guide.md §5, taken from the guide:
+#     `repo:` a temporary clone of this project (pre-commit builds platformc in its
+#     cache with `make`) and `repo: local` with the binary on PATH; a good commit passes
+#     with out/ rendered, a bad one is refused with the diagnostic.
 #
-# usage: tests/integration/run.sh WORKDIR   (PLATFORMC and PY from tests/run.sh)
-# Prints "ok   integration/<name>", "FAIL integration/<name>" followed by
-# indented detail lines, or "skip integration/<name> (why)".
+# usage: tests/integration/run.sh [WORKDIR]   (PLATFORMC: the binary, default build/platformc)
+# Prints "ok   integration/<name>" or "FAIL integration/<name>" followed by indented
+# detail lines, then "N passed, N failed"; exits 1 when a case failed or fewer ran
+# than expected.
 set -u
-W=$1/integration
-ROOT=${ROOT:-$PWD}
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+if [ $# -gt 0 ]; then W=$1/integration; else W=$(mktemp -d)/integration; trap 'rm -rf "$(dirname "$W")"' EXIT; fi
 PY=${PY:-python3}
-P=${PLATFORMC:?}
+"$PY" -c 'import yaml' 2>/dev/null || PY=/usr/bin/python3
+P=${PLATFORMC:-build/platformc}
+case $P in /*) ;; *) P=$ROOT/$P ;; esac
 HOOKS=$ROOT/.pre-commit-hooks.yaml
+EXPECTED=29
 rm -rf "$W"; mkdir -p "$W/bin"
 ln -s "$P" "$W/bin/platformc"
 export PATH="$W/bin:$PATH"
 export GIT_AUTHOR_NAME=ci GIT_AUTHOR_EMAIL=ci@example.invalid GIT_COMMITTER_NAME=ci GIT_COMMITTER_EMAIL=ci@example.invalid
-export GIT_CONFIG_NOSYSTEM=1 HOME=$W/home
+export GIT_CONFIG_NOSYSTEM=1 HOME=$W/home NO_COLOR=1
+unset GITHUB_ACTIONS
 mkdir -p "$HOME"
 
-ok() { printf 'ok   integration/%s\n' "$1"; }
-fail() { printf 'FAIL integration/%s\n' "$1"; [ $# -gt 1 ] && printf '%s\n' "$2" | head -30 | sed 's/^/     /'; }
-skip() { printf 'skip integration/%s (%s)\n' "$1" "$2"; }
+PASSED=0 FAILED=0
+ok() { printf 'ok   integration/%s\n' "$1"; PASSED=$((PASSED + 1)); }
+fail() { printf 'FAIL integration/%s\n' "$1"; [ $# -gt 1 ] && printf '%s\n' "$2" | head -30 | sed 's/^/     /'; FAILED=$((FAILED + 1)); }
+finish() {
+	local ran=$((PASSED + FAILED))
+	[ $ran -ge $EXPECTED ] || fail case-count "ran $ran cases, expected $EXPECTED"
+	echo "$PASSED passed, $FAILED failed"
+	[ $FAILED -eq 0 ]
+	exit
+}
+apt_install() { # PACKAGE: as root, when its command is missing
+	[ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
+	apt-get install -y -qq --no-install-recommends "$1" >/dev/null 2>&1 ||
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends "$1" >/dev/null 2>&1; }
+}
 
-if ! command -v git >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-	apt-get install -y -qq --no-install-recommends git >/dev/null 2>&1 ||
-		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends git >/dev/null; }
-fi
-command -v git >/dev/null 2>&1 || { fail setup "git is not installed"; exit 0; }
+command -v git >/dev/null 2>&1 || apt_install git
+command -v git >/dev/null 2>&1 || { fail setup "git is not installed (apt-get install git)"; finish; }
+"$PY" -c 'import yaml' 2>/dev/null || apt_install python3-yaml
 
 # hook ID: run the hook's command in the scratch repository; sets OUT (stdout
 # and stderr together) and RC
@@ -38,20 +59,23 @@ hook() {
 	local argv
 	mapfile -d '' -t argv < <("$PY" "$ROOT/tests/integration/hook_argv.py" "$HOOKS" "$@") || true
 	if [ ${#argv[@]} -eq 0 ]; then OUT="no command for hook $1"; RC=99; return; fi
-	OUT=$(cd "$REPO" && timeout 60 "${argv[@]}" 2>&1); RC=$?
+	OUT=$(cd "$REPO" && PLATFORMC=$P timeout 60 "${argv[@]}" 2>&1); RC=$?
 }
 dirty() { git -C "$REPO" status --porcelain; }
 
 # ---- the manifest itself -------------------------------------------------------
 if out=$("$PY" - "$HOOKS" <<'PY' 2>&1
-import re, sys, yaml
+import os, re, sys, yaml
 hooks = {h["id"]: h for h in yaml.safe_load(open(sys.argv[1]))}
 want = ["platformc-check", "platformc-render-check", "platformc-render"]
 assert sorted(hooks) == sorted(want), f"hook ids: {sorted(hooks)}"
 for h in hooks.values():
     for k in ("name", "entry", "language"):
         assert k in h, f"{h['id']}: no {k}"
-    assert h["language"] == "system" and h["pass_filenames"] is False, h["id"]
+    # from the Git URL: a script of this repository, which builds platformc (guide §5)
+    assert h["language"] == "script" and h["pass_filenames"] is False, h["id"]
+    script = h["entry"].split()[0]
+    assert os.access(os.path.join(os.path.dirname(sys.argv[1]), script), os.X_OK), f"{script} is not executable"
     r = re.compile(h["files"])
     for f in ("platform.yaml", "platform.d/a.yml", "out/x/y.yaml"):
         assert r.search(f), f"{h['id']}: files does not match {f}"
@@ -63,8 +87,8 @@ PY
 # ---- a scratch repository: the company example, rendered and committed ---------
 mkdir -p "$REPO"
 cp -r "$ROOT/examples/company/." "$REPO/"
-(cd "$REPO" && git init -q && platformc render >/dev/null 2>&1 && git add -A && git commit -qm init) ||
-	{ fail setup "could not create the scratch repository"; exit 0; }
+(cd "$REPO" && git init -q && platformc render >/dev/null 2>&1 && [ -f out/README.md ] && git add -A && git commit -qm init) ||
+	{ fail setup "could not create the scratch repository"; finish; }
 
 # clean tree: every hook passes and changes nothing
 for id in platformc-check platformc-render-check platformc-render; do
@@ -164,52 +188,127 @@ if [ $RC -eq 1 ] && grep -q '^::error file=platform.yaml,line=[0-9]*,.*E0101' <<
 else fail action/bad-input-annotated-exit-1 "exit $RC: $OUT"; fi
 git -C "$REPO" checkout -q -- .
 
-# ---- the real pre-commit ------------------------------------------------------------
-if ! command -v pre-commit >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-	apt-get install -y -qq --no-install-recommends pre-commit >/dev/null 2>&1 ||
-		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends pre-commit >/dev/null 2>&1; }
-fi
-if ! command -v pre-commit >/dev/null 2>&1; then
-	skip pre-commit "pre-commit is not installed: apt-get install pre-commit"
-	exit 0
-fi
+
+# ---- the real pre-commit, with the guide's two configurations --------------------------
+command -v pre-commit >/dev/null 2>&1 || apt_install pre-commit
+command -v pre-commit >/dev/null 2>&1 || { fail pre-commit/installed "pre-commit is not installed: apt-get install pre-commit"; finish; }
 export PRE_COMMIT_HOME=$W/pre-commit-home
-# the hooks repository as pre-commit clones it: this working tree's manifest
-H=$W/hooks-repo
-mkdir -p "$H" && cp "$HOOKS" "$H/" && (cd "$H" && git init -q && git add -A && git commit -qm hooks) ||
-	{ fail pre-commit/setup "hooks repository"; exit 0; }
-rev=$(git -C "$H" rev-parse HEAD)
-cat >"$REPO/.pre-commit-config.yaml" <<Y
-repos:
-  - repo: $H
-    rev: $rev
-    hooks:
-      - id: platformc-check
-      - id: platformc-render-check
-      - id: platformc-render
-Y
-(cd "$REPO" && git add .pre-commit-config.yaml && git commit -qm 'pre-commit config' && pre-commit install >/dev/null) ||
-	{ fail pre-commit/setup "could not install the hooks"; exit 0; }
-pc() { OUT=$(cd "$REPO" && timeout 120 pre-commit "$@" 2>&1); RC=$?; }
+# guide_config WHICH > FILE: the yaml block of guide §5 whose first line names WHICH
+guide_config() {
+	"$PY" - "$ROOT/docs/guide.md" "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+want = "# .pre-commit-config.yaml in the GitOps repository: " + sys.argv[2]
+found = [b for b in blocks if b.startswith(want + "\n")]
+if len(found) != 1:
+    sys.exit(f"docs/guide.md: {len(found)} yaml blocks start with {want!r}")
+sys.stdout.write(found[0])
+PY
+}
+# scratch REPO: a new git repository holding the minimal example's platform.yaml
+scratch() { rm -rf "$1" && mkdir -p "$1" && cp "$ROOT/examples/minimal/platform.yaml" "$1/" && git -C "$1" init -q; }
+# commit REPO MESSAGE [ENV...]: stage everything and commit; sets OUT and RC
+commit() { local r=$1 m=$2; shift 2; OUT=$(cd "$r" && git add -A && env "$@" timeout 900 git commit -qm "$m" 2>&1); RC=$?; }
+commits() { git -C "$1" rev-list --count HEAD 2>/dev/null || echo 0; }
 
-pc run --all-files
-[ $RC -eq 0 ] && ok pre-commit/clean-tree-passes || fail pre-commit/clean-tree-passes "exit $RC: $OUT"
+# -- from the Git URL: `repo:` a temporary clone of this project (its working tree as
+# it is now, without out/ and tests/), `rev:` its commit; pre-commit clones it and the
+# first hook run builds platformc there with make. PLATFORMC is unset, as for a user.
+H=$W/platformc-clone
+mkdir -p "$H"
+if (git -C "$ROOT" ls-files -co --exclude-standard -z | grep -zv '^out/\|^tests/' |
+	xargs -0 tar -C "$ROOT" -cf - | tar -C "$H" -xf -) && [ -x "$H/compiler/tools/pre-commit-hook" ] &&
+	(cd "$H" && git init -q && git add -A && git commit -qm clone); then
+	rev=$(git -C "$H" rev-parse HEAD)
+	U=$W/url-repo
+	scratch "$U"
+	if cfg=$(guide_config "platformc from its Git URL") && grep -q '^  - repo: https://github.com/<owner>/platformc$' <<<"$cfg" &&
+		grep -q '^    rev: <ref>$' <<<"$cfg"; then
+		sed -e "s|https://github.com/<owner>/platformc|file://$H|" -e "s|<ref>|$rev|" <<<"$cfg" >"$U/.pre-commit-config.yaml"
+		ok pre-commit-url/config-from-guide
+	else
+		fail pre-commit-url/config-from-guide "$cfg"
+	fi
+	(cd "$U" && env -u PLATFORMC pre-commit install >/dev/null 2>&1) || fail pre-commit-url/install "pre-commit install failed"
+	# the first commit of platform.yaml alone: the render hook (built from the clone)
+	# writes out/ and stops the commit so the new files can be reviewed and staged
+	commit "$U" 'platform' -u PLATFORMC
+	built=$(find "$PRE_COMMIT_HOME" -path '*/build/platformc' -type f -perm -u+x 2>/dev/null | head -1)
+	if [ $RC -ne 0 ] && [ "$(commits "$U")" = 0 ] && [ -n "$built" ] && [ -f "$U/out/README.md" ] &&
+		grep -q 'platformc render.*Failed' <<<"$OUT" && grep -qF 're-rendered the files listed above' <<<"$OUT"; then
+		ok pre-commit-url/builds-platformc-and-renders-out
+	else
+		fail pre-commit-url/builds-platformc-and-renders-out "git commit exit $RC, commits $(commits "$U"), built: ${built:-none}, out/README.md: $(ls "$U/out/README.md" 2>&1)
+$OUT"
+	fi
+	# staged with out/: the hooks pass, the commit is made
+	commit "$U" 'platform and its render' -u PLATFORMC
+	if [ $RC -eq 0 ] && [ "$(commits "$U")" = 1 ] && git -C "$U" cat-file -e HEAD:out/README.md 2>/dev/null &&
+		grep -q 'platformc check.*Passed' <<<"$OUT" && grep -q 'platformc render.*Passed' <<<"$OUT"; then
+		ok pre-commit-url/good-commit-passes
+	else
+		fail pre-commit-url/good-commit-passes "git commit exit $RC: $OUT"
+	fi
+	# a bad platform.yaml: refused with the diagnostic, nothing committed
+	printf 'bogus_key: 1\n' >>"$U/platform.yaml"
+	commit "$U" 'bad input' -u PLATFORMC
+	if [ $RC -ne 0 ] && [ "$(commits "$U")" = 1 ] && grep -qE '^error\[E0101\]' <<<"$OUT" &&
+		grep -qF -- '--> platform.yaml:' <<<"$OUT" && grep -q 'platformc check.*Failed' <<<"$OUT"; then
+		ok pre-commit-url/bad-commit-refused-with-diagnostic
+	else
+		fail pre-commit-url/bad-commit-refused-with-diagnostic "git commit exit $RC: $OUT"
+	fi
+	git -C "$U" reset -q --hard
+	# a hand-edited rendered file: refused, and the render hook has put it back
+	echo "# edited by hand" >>"$U/out/clusters/dev/kustomization.yaml"
+	commit "$U" 'edit output' -u PLATFORMC
+	if [ $RC -ne 0 ] && [ "$(commits "$U")" = 1 ] && grep -qF 'changed: clusters/dev/kustomization.yaml' <<<"$OUT" &&
+		! grep -q 'edited by hand' "$U/out/clusters/dev/kustomization.yaml"; then
+		ok pre-commit-url/stale-output-refused-and-fixed
+	else
+		fail pre-commit-url/stale-output-refused-and-fixed "git commit exit $RC: $OUT"
+	fi
+	git -C "$U" reset -q --hard
+else
+	fail pre-commit-url/setup "could not make a clone of the project in $H"
+fi
 
-# a commit of a hand-edited rendered file is refused, naming the file; the
-# render hook has fixed it in the working tree
-echo "# edited by hand" >>"$REPO/out/$f"
-OUT=$(cd "$REPO" && git add -A && timeout 120 git commit -qm 'edit output' 2>&1); RC=$?
-if [ $RC -ne 0 ] && grep -qF "changed: $f" <<<"$OUT" && grep -q 'platformc render --check.*Failed' <<<"$OUT" &&
-	[ "$(git -C "$REPO" rev-list --count HEAD)" = 2 ]; then ok pre-commit/commit-of-stale-output-refused
-else fail pre-commit/commit-of-stale-output-refused "git commit exit $RC: $OUT"; fi
-if [ -z "$(git -C "$REPO" diff --stat)" ] || ! grep -q 'edited by hand' "$REPO/out/$f"; then ok pre-commit/render-hook-fixed-the-file
-else fail pre-commit/render-hook-fixed-the-file "$(git -C "$REPO" diff | head)"; fi
-git -C "$REPO" reset -q --hard
-
-# a commit of a bad input is refused with the diagnostic
-printf 'bogus_key: 1\n' >>"$REPO/platform.yaml"
-OUT=$(cd "$REPO" && git add -A && timeout 120 git commit -qm 'bad input' 2>&1); RC=$?
-if [ $RC -ne 0 ] && grep -qE 'error\[E0101\]' <<<"$OUT" && grep -q 'platformc check.*Failed' <<<"$OUT"; then ok pre-commit/commit-of-bad-input-refused
-else fail pre-commit/commit-of-bad-input-refused "git commit exit $RC: $OUT"; fi
-git -C "$REPO" reset -q --hard
-exit 0
+# -- `repo: local` with an installed binary: the binary under test, on PATH as platformc
+L=$W/local-repo
+scratch "$L"
+if cfg=$(guide_config "an installed platformc") && grep -q '^  - repo: local$' <<<"$cfg"; then
+	printf '%s' "$cfg" >"$L/.pre-commit-config.yaml"
+	ok pre-commit-local/config-from-guide
+else
+	fail pre-commit-local/config-from-guide "$cfg"
+fi
+(cd "$L" && pre-commit install >/dev/null 2>&1) || fail pre-commit-local/install "pre-commit install failed"
+(cd "$L" && platformc render >/dev/null 2>&1); r=$?
+commit "$L" 'platform and its render'
+if [ $r -eq 0 ] && [ $RC -eq 0 ] && [ "$(commits "$L")" = 1 ] && git -C "$L" cat-file -e HEAD:out/README.md 2>/dev/null &&
+	grep -q 'platformc check.*Passed' <<<"$OUT" && grep -q 'platformc render --check.*Passed' <<<"$OUT"; then
+	ok pre-commit-local/good-commit-passes
+else
+	fail pre-commit-local/good-commit-passes "render exit $r, git commit exit $RC: $OUT"
+fi
+printf 'bogus_key: 1\n' >>"$L/platform.yaml"
+commit "$L" 'bad input'
+if [ $RC -ne 0 ] && [ "$(commits "$L")" = 1 ] && grep -qE '^error\[E0101\]' <<<"$OUT" &&
+	grep -qF -- '--> platform.yaml:' <<<"$OUT" && grep -q 'platformc check.*Failed' <<<"$OUT"; then
+	ok pre-commit-local/bad-commit-refused-with-diagnostic
+else
+	fail pre-commit-local/bad-commit-refused-with-diagnostic "git commit exit $RC: $OUT"
+fi
+git -C "$L" reset -q --hard
+# the input changed but out/ was not re-rendered: refused, naming the files
+sed -i 's/^  - {name: dev, *tier: nonprod}/&\n  - {name: qa, tier: nonprod}/' "$L/platform.yaml"
+commit "$L" 'new environment, no render'
+if [ $RC -ne 0 ] && [ "$(commits "$L")" = 1 ] && grep -qE '^added: .*qa' <<<"$OUT" && grep -q 'platformc render --check.*Failed' <<<"$OUT"; then
+	ok pre-commit-local/stale-output-refused
+else
+	fail pre-commit-local/stale-output-refused "git commit exit $RC: $(git -C "$L" diff | head -5)
+$OUT"
+fi
+git -C "$L" reset -q --hard
+finish

@@ -1,0 +1,597 @@
+/*
+ * catalog_doc.c — a resource kind's reference, for people and for editors,
+ * from the kind as the checker loads it (catalog/<kind>/kind.yaml):
+ *   - `platformc explain NAME`: the long explanation of a diagnostic code
+ *     (stdlib/diagnostics.json) or a built-in kind's parameters — type,
+ *     default (per tier), allowed values, description — and rules;
+ *     `explain --markdown` writes the same for every built-in kind as the
+ *     generated section of docs/catalog.md (a test compares the two);
+ *   - catalog_params_json: a kind's `params` as JSON Schema, which
+ *     `platformc schema` puts behind `if kind == ...` for editors.
+ */
+#include "platformc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The built-in catalog, loaded without a platform. */
+const Catalog *catalog_builtin(Arena *a)
+{
+	Diags d;
+	diags_init(&d, a);
+	Platform *p = arena_alloc(a, sizeof *p);
+	Catalog *c = catalog_load(a, p, &d);
+	if (d.n) { /* a broken built-in kind is a build bug; say so anyway */
+		diags_print(&d, DF_HUMAN, false, stderr);
+		return NULL;
+	}
+	return c;
+}
+
+/* ------------------------------------------------------------ facts */
+
+/* What the reference says about one parameter: the same facts for the
+ * terminal and for Markdown. */
+typedef struct Facts {
+	const char *path;      /* `dlq.max_receive`, `subscriptions[].protocol` */
+	const char *type;      /* `int`, `list of object`, `string` */
+	const char *values;    /* enum, range, step, pattern, ref ("" when none) */
+	const char *def;       /* "" when none */
+	const char *doc;       /* title and description */
+	bool required;
+} Facts;
+
+static void flow(StrBuf *b, const Node *n)
+{
+	if (!n) {
+		return;
+	} else if (n->kind == N_SCALAR) {
+		sb_puts(b, n->is_null ? "null" : n->text);
+	} else if (n->kind == N_SEQ) {
+		sb_putc(b, '[');
+		for (int i = 0; i < n->n; i++)
+			sb_puts(b, i ? ", " : ""), flow(b, n->items[i]);
+		sb_putc(b, ']');
+	} else {
+		sb_putc(b, '{');
+		for (int i = 0; i < n->n; i++) {
+			sb_puts(b, i ? ", " : "");
+			flow(b, n->pairs[i].key);
+			sb_puts(b, ": ");
+			flow(b, n->pairs[i].val);
+		}
+		sb_putc(b, '}');
+	}
+}
+
+static const char *flow_text(Arena *a, const Node *n)
+{
+	StrBuf b;
+	sb_init(&b);
+	flow(&b, n);
+	sb_putc(&b, 0);
+	const char *s = arena_strdup(a, b.data);
+	sb_free(&b);
+	return s;
+}
+
+static const char *src_text(const Param *p, const char *key)
+{
+	const Node *n = node_get(p->node, key);
+	return n && n->kind == N_SCALAR ? n->text : NULL;
+}
+
+static const char *type_text(Arena *a, const Param *p)
+{
+	const char *t = src_text(p, "type");
+	if (p->type == T_LIST && p->item)
+		return arena_sprintf(a, "list of %s", type_text(a, p->item));
+	return t ? t : "?";
+}
+
+static void values_text(Arena *a, const Param *p, StrBuf *b)
+{
+	if (p->nenums) {
+		sb_puts(b, "one of ");
+		for (int i = 0; i < p->nenums; i++)
+			sb_printf(b, "%s`%s`", i ? ", " : "", p->enums[i]);
+	}
+	const char *mn = src_text(p, "min"), *mx = src_text(p, "max"), *st = src_text(p, "step");
+	if (mn || mx) {
+		sb_puts(b, b->len ? "; " : "");
+		if (mn && mx)
+			sb_printf(b, "%s to %s", mn, mx);
+		else if (mn)
+			sb_printf(b, "at least %s", mn);
+		else
+			sb_printf(b, "at most %s", mx);
+	}
+	if (st)
+		sb_printf(b, "%sin steps of %s", b->len ? ", " : "", st);
+	if (p->pattern)
+		sb_printf(b, "%smatches `%s`", b->len ? "; " : "", p->pattern);
+	const Node *ref = node_get(p->node, "ref");
+	if (ref) {
+		const Node *kind = node_get(ref, "kind"), *match = node_get(ref, "match"), *req = node_get(ref, "require");
+		sb_printf(b, "%sthe name of a resource of kind `%s`", b->len ? "; " : "",
+			  kind && kind->kind == N_SCALAR ? kind->text : "?");
+		int said = 0;
+		for (int i = 0; match && match->kind == N_MAP && i < match->n; i++) {
+			const char *mine = match->pairs[i].key->text, *its = match->pairs[i].val->text;
+			if (!strcmp(mine, its))
+				sb_printf(b, "%sthe same `%s`", said++ ? ", " : " with ", mine);
+			else
+				sb_printf(b, "%sits `%s` equal to this `%s`", said++ ? ", " : " with ", its, mine);
+		}
+		for (int i = 0; req && req->kind == N_MAP && i < req->n; i++)
+			sb_printf(b, "%s`%s: %s`", said++ ? ", " : " with ", req->pairs[i].key->text,
+				  flow_text(a, req->pairs[i].val));
+	}
+	(void)a;
+}
+
+static const char *default_text(Arena *a, const Param *p)
+{
+	const char *np = p->has_def ? flow_text(a, p->def) : NULL;
+	const char *pr = p->has_def_prod ? flow_text(a, p->def_prod) : NULL;
+	const char *s = "";
+	if (np && pr && (p->def == p->def_prod || !strcmp(np, pr)))
+		s = arena_sprintf(a, "`%s`", np);
+	else if (np && pr)
+		s = arena_sprintf(a, "`%s`, prod: `%s`", np, pr);
+	else if (pr)
+		s = arena_sprintf(a, "prod: `%s`", pr);
+	else if (np)
+		s = arena_sprintf(a, "nonprod: `%s`", np);
+	if (*s && p->when_src)
+		s = arena_sprintf(a, "%s when `%s`", s, p->when_src);
+	return s;
+}
+
+static void gather_facts(Arena *a, const Param *obj, const char *prefix, Facts **out, int *n, int *cap)
+{
+	for (int i = 0; i < obj->nfields; i++) {
+		const Param *p = &obj->fields[i];
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*out = xrealloc(*out, sizeof **out * (size_t)*cap);
+		}
+		Facts *f = &(*out)[(*n)++];
+		f->path = *prefix ? arena_sprintf(a, "%s.%s", prefix, p->name) : p->name;
+		f->type = type_text(a, p);
+		f->required = p->required;
+		f->def = default_text(a, p);
+		StrBuf b;
+		sb_init(&b);
+		values_text(a, p, &b);
+		if (p->type == T_LIST && p->item && p->item->type != T_OBJECT)
+			values_text(a, p->item, &b);
+		sb_putc(&b, 0);
+		f->values = arena_strdup(a, b.data);
+		sb_free(&b);
+		const char *title = p->title, *desc = p->description;
+		if (title && desc && strstr(desc, title) != desc)
+			f->doc = arena_sprintf(a, "%s. %s", title, desc);
+		else
+			f->doc = desc ? desc : title ? title : "";
+		if (p->type == T_OBJECT)
+			gather_facts(a, p, f->path, out, n, cap);
+		else if (p->type == T_LIST && p->item && p->item->type == T_OBJECT)
+			gather_facts(a, p->item, arena_sprintf(a, "%s[]", f->path), out, n, cap);
+	}
+}
+
+/* The rules of an object and of the objects inside it, with their scope. */
+typedef void (*RuleFn)(void *ctx, const char *scope, const KConstraint *c);
+
+static void each_rule(Arena *a, const Param *obj, const char *scope, RuleFn fn, void *ctx)
+{
+	for (int i = 0; i < obj->ncons; i++)
+		fn(ctx, scope, &obj->cons[i]);
+	for (int i = 0; i < obj->nfields; i++) {
+		const Param *p = &obj->fields[i];
+		const char *path = *scope ? arena_sprintf(a, "%s.%s", scope, p->name) : p->name;
+		if (p->type == T_OBJECT)
+			each_rule(a, p, path, fn, ctx);
+		else if (p->type == T_LIST && p->item && p->item->type == T_OBJECT)
+			each_rule(a, p->item, arena_sprintf(a, "%s[]", path), fn, ctx);
+	}
+}
+
+/* ------------------------------------------------------------ text */
+
+static void text_rule(void *ctx, const char *scope, const KConstraint *c)
+{
+	StrBuf *b = ctx;
+	sb_printf(b, "  %s%s%s%s\n      %s\n", *scope ? "in each " : "", scope, *scope ? ": " : "", c->src, c->message);
+}
+
+static void explain_kind_text(Arena *a, const Kind *k, StrBuf *b)
+{
+	sb_printf(b, "%s: %s (%s)\n", k->name, k->title ? k->title : k->name, k->type ? k->type : "resource");
+	if (k->description)
+		sb_printf(b, "%s.\n", k->description);
+	if (k->internal)
+		sb_puts(b, "Internal: platformc makes these claims for another kind; platform.yaml cannot name it.\n");
+	sb_printf(b, "\nParameters (a resource's `params`, `overrides.<env>.params`, `defaults.resources.%s`):\n",
+		  k->name);
+	Facts *f = NULL;
+	int n = 0, cap = 0;
+	gather_facts(a, &k->params, "", &f, &n, &cap);
+	for (int i = 0; i < n; i++) {
+		sb_printf(b, "\n  %s: %s%s", f[i].path, f[i].type, f[i].required ? ", required" : "");
+		if (*f[i].def)
+			sb_printf(b, "; default %s", f[i].def);
+		sb_putc(b, '\n');
+		if (*f[i].values)
+			sb_printf(b, "      %s\n", f[i].values);
+		if (*f[i].doc)
+			sb_printf(b, "      %s\n", f[i].doc);
+	}
+	if (!n)
+		sb_puts(b, "  (none)\n");
+	free(f);
+	size_t mark = b->len;
+	sb_puts(b, "\nRules, checked in every environment with its values (E0303):\n");
+	size_t head = b->len;
+	each_rule(a, &k->params, "", text_rule, b);
+	if (b->len == head)
+		b->len = mark;
+	sb_puts(b, "\nValues apply in this order: the kind's defaults (for the environment's tier), "
+		   "defaults.resources, params, overrides.<env>.params. Format: docs/catalog.md.\n");
+}
+
+/* ------------------------------------------------------------ markdown */
+
+static void md_cell(StrBuf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			sb_putc(b, '\\');
+		sb_putc(b, *s == '\n' ? ' ' : *s);
+	}
+}
+
+static void md_rule(void *ctx, const char *scope, const KConstraint *c)
+{
+	StrBuf *b = ctx;
+	sb_printf(b, "- %s%s%s`%s` — %s\n", *scope ? "each `" : "", scope, *scope ? "`: " : "", c->src, c->message);
+}
+
+static void explain_kind_markdown(Arena *a, const Kind *k, StrBuf *b)
+{
+	sb_printf(b, "### `%s` — %s\n\n", k->name, k->title ? k->title : k->name);
+	if (k->description)
+		sb_printf(b, "%s. ", k->description);
+	sb_printf(b, "Backstage type `%s`, port %d, claim `%s`.", k->type ? k->type : "resource", k->port,
+		  k->claim_kind ? k->claim_kind : k->name);
+	if (k->internal)
+		sb_puts(b, " Internal: only platformc makes claims of this kind (another kind's `claims`); "
+			   "platform.yaml cannot name it.");
+	sb_puts(b, "\n\n");
+	Facts *f = NULL;
+	int n = 0, cap = 0;
+	gather_facts(a, &k->params, "", &f, &n, &cap);
+	if (n) {
+		sb_puts(b, "| parameter | type | default | values | description |\n|---|---|---|---|---|\n");
+		for (int i = 0; i < n; i++) {
+			sb_printf(b, "| `%s` | %s%s | ", f[i].path, f[i].type, f[i].required ? ", **required**" : "");
+			md_cell(b, f[i].def);
+			sb_puts(b, " | ");
+			md_cell(b, f[i].values);
+			sb_puts(b, " | ");
+			md_cell(b, f[i].doc);
+			sb_puts(b, " |\n");
+		}
+	} else {
+		sb_puts(b, "No parameters.\n");
+	}
+	free(f);
+	size_t mark = b->len;
+	sb_puts(b, "\nRules (E0303):\n\n");
+	size_t head = b->len;
+	each_rule(a, &k->params, "", md_rule, b);
+	if (b->len == head)
+		b->len = mark;
+	sb_puts(b, "\n");
+}
+
+/* `explain --markdown`: every built-in kind, internal ones last. */
+static void explain_markdown(Arena *a, const Catalog *c, StrBuf *b)
+{
+	sb_puts(b, "<!-- generated by `platformc explain --markdown` from catalog/<kind>/kind.yaml; "
+		   "do not edit between the markers -->\n\n");
+	for (int i = 0; i < c->n; i++)
+		explain_kind_markdown(a, c->kinds[i], b);
+	for (int i = 0; i < c->ninternal; i++)
+		explain_kind_markdown(a, c->internal[i], b);
+}
+
+/* ------------------------------------------------------------ JSON Schema */
+
+/* A default (or any value node) as JSON, typed by the parameter. */
+static void json_value(StrBuf *o, const Param *p, const Node *n)
+{
+	if (n->kind == N_SEQ) {
+		sb_putc(o, '[');
+		for (int i = 0; i < n->n; i++)
+			sb_puts(o, i ? ", " : ""), json_value(o, p && p->item ? p->item : NULL, n->items[i]);
+		sb_putc(o, ']');
+	} else if (n->kind == N_MAP) {
+		sb_putc(o, '{');
+		for (int i = 0; i < n->n; i++) {
+			const Param *f = NULL;
+			for (int k = 0; p && k < p->nfields && !f; k++)
+				if (!strcmp(p->fields[k].name, n->pairs[i].key->text))
+					f = &p->fields[k];
+			sb_puts(o, i ? ", " : "");
+			doc_json_string(o, n->pairs[i].key->text);
+			sb_puts(o, ": ");
+			json_value(o, f, n->pairs[i].val);
+		}
+		sb_putc(o, '}');
+	} else if (p && (p->type == T_INT || p->type == T_NUMBER || p->type == T_PERCENT)) {
+		char buf[32];
+		scalar_format_number(strtod(n->text, NULL), buf, sizeof buf);
+		sb_puts(o, buf);
+	} else if (p && p->type == T_BOOL) {
+		sb_puts(o, !strcmp(n->text, "true") ? "true" : "false");
+	} else {
+		doc_json_string(o, n->text);
+	}
+}
+
+/* JavaScript and Python read a pattern like PCRE2 unless it uses what only
+ * PCRE2 has; such a pattern is left to `platformc check`. */
+static bool portable_pattern(const char *re)
+{
+	static const char *const pcre_only[] = {"(?i", "(?x", "(?s", "(?m", "(?|", "(?>", "\\A", "\\Z", "\\z",
+						"\\G", "\\K", "\\Q", "++", "*+", "?+", "}+", "[[:"};
+	for (size_t i = 0; i < ARRAY_LEN(pcre_only); i++)
+		if (strstr(re, pcre_only[i]))
+			return false;
+	return true;
+}
+
+static const char *anchored(Arena *a, const char *re)
+{
+	size_t n = strlen(re);
+	if (n >= 2 && re[0] == '^' && re[n - 1] == '$' && re[n - 2] != '\\' && !strchr(re, '|'))
+		return re;
+	return arena_sprintf(a, "^(?:%s)$", re);
+}
+
+static void json_param(Arena *a, StrBuf *o, const Param *p, int ind);
+
+static void json_indent(StrBuf *o, int ind)
+{
+	sb_putc(o, '\n');
+	for (int i = 0; i < ind; i++)
+		sb_puts(o, "  ");
+}
+
+/* The properties of an object parameter (or of the kind's params). */
+static void json_object(Arena *a, StrBuf *o, const Param *obj, int ind)
+{
+	sb_puts(o, "\"type\": \"object\", \"additionalProperties\": false, \"properties\": {");
+	for (int i = 0; i < obj->nfields; i++) {
+		json_indent(o, ind + 1);
+		doc_json_string(o, obj->fields[i].name);
+		sb_puts(o, ": ");
+		json_param(a, o, &obj->fields[i], ind + 1);
+		if (i + 1 < obj->nfields)
+			sb_putc(o, ',');
+	}
+	json_indent(o, ind);
+	sb_putc(o, '}');
+}
+
+static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
+{
+	static const char *const patterns[] = {
+		[T_NAME] = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+		[T_QUANTITY] = "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
+		[T_DURATION] = "^([0-9]+(ms|s|m|h|d))+$",
+		[T_URL] = "^https://",
+		[T_DATE] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+	};
+	sb_putc(o, '{');
+	if (p->title)
+		sb_puts(o, "\"title\": "), doc_json_string(o, p->title), sb_puts(o, ", ");
+	/* the description: the kind's text, then what JSON Schema cannot say */
+	StrBuf d;
+	sb_init(&d);
+	if (p->description)
+		sb_puts(&d, p->description), sb_puts(&d, ".");
+	if (p->required)
+		sb_puts(&d, d.len ? " " : ""), sb_puts(&d, "Required (in params, defaults.resources or the overrides).");
+	bool one_default = p->has_def && p->has_def_prod &&
+			   (p->def == p->def_prod || !strcmp(flow_text(a, p->def), flow_text(a, p->def_prod)));
+	if (!one_default && (p->has_def || p->has_def_prod)) {
+		sb_puts(&d, d.len ? " " : "");
+		if (p->has_def && p->has_def_prod)
+			sb_printf(&d, "Default: %s, and %s in prod environments.", flow_text(a, p->def),
+				  flow_text(a, p->def_prod));
+		else if (p->has_def_prod)
+			sb_printf(&d, "Default in prod environments: %s.", flow_text(a, p->def_prod));
+		else
+			sb_printf(&d, "Default outside prod environments: %s.", flow_text(a, p->def));
+	}
+	if (p->when_src && (p->has_def || p->has_def_prod))
+		sb_printf(&d, "%sThe default applies when %s.", d.len ? " " : "", p->when_src);
+	const char *mn = src_text(p, "min"), *mx = src_text(p, "max"), *st = src_text(p, "step");
+	bool numeric = p->type == T_INT || p->type == T_NUMBER || p->type == T_PERCENT;
+	if (!numeric && (mn || mx))
+		sb_printf(&d, "%s%s%s%s%s%s.", d.len ? " " : "", mn ? "At least " : "", mn ? mn : "",
+			  mn && mx ? ", at most " : "", !mn && mx ? "At most " : "", mx ? mx : "");
+	bool multiple = numeric && p->has_step && (!p->has_min || (double)(long long)(p->min / p->step) * p->step == p->min);
+	if (st && !multiple)
+		sb_printf(&d, "%sIn steps of %s from the minimum.", d.len ? " " : "", st);
+	if (p->pattern && !portable_pattern(p->pattern))
+		sb_printf(&d, "%sMatches %s (checked by platformc check).", d.len ? " " : "", p->pattern);
+	if (node_get(p->node, "ref")) {
+		StrBuf r;
+		sb_init(&r);
+		values_text(a, p, &r);
+		sb_putc(&r, 0);
+		const char *refs = strstr(r.data, "the name of a resource");
+		if (refs)
+			sb_printf(&d, "%sThe name of a resource%s.", d.len ? " " : "", refs + strlen("the name of a resource"));
+		sb_free(&r);
+	}
+	/* the type */
+	switch (p->type) {
+	case T_OBJECT:
+		json_object(a, o, p, ind);
+		break;
+	case T_LIST:
+		sb_puts(o, "\"type\": \"array\", \"items\": ");
+		json_param(a, o, p->item, ind + 1);
+		break;
+	case T_INT:
+		sb_puts(o, "\"type\": \"integer\"");
+		break;
+	case T_NUMBER:
+		sb_puts(o, "\"type\": \"number\"");
+		break;
+	case T_PERCENT:
+		sb_puts(o, "\"type\": \"number\", \"exclusiveMinimum\": 0, \"exclusiveMaximum\": 100");
+		break;
+	case T_BOOL:
+		sb_puts(o, "\"type\": \"boolean\"");
+		break;
+	case T_STRING:
+		/* platformc reads the scalar's text: `version: 16` is the string "16" */
+		sb_puts(o, p->nenums ? "\"type\": \"string\"" : "\"type\": [\"string\", \"number\"]");
+		break;
+	case T_QUANTITY:
+		sb_puts(o, "\"type\": [\"string\", \"number\"]");
+		break;
+	default:
+		sb_puts(o, "\"type\": \"string\"");
+	}
+	if ((size_t)p->type < ARRAY_LEN(patterns) && patterns[p->type])
+		sb_puts(o, ", \"pattern\": "), doc_json_string(o, patterns[p->type]);
+	else if (p->pattern && portable_pattern(p->pattern))
+		sb_puts(o, ", \"pattern\": "), doc_json_string(o, anchored(a, p->pattern));
+	if (p->type == T_NAME)
+		sb_puts(o, ", \"maxLength\": 63");
+	if (p->nenums) {
+		sb_puts(o, ", \"enum\": [");
+		for (int i = 0; i < p->nenums; i++)
+			sb_puts(o, i ? ", " : ""), doc_json_string(o, p->enums[i]);
+		sb_putc(o, ']');
+	}
+	char buf[32];
+	if (numeric && p->has_min)
+		scalar_format_number(p->min, buf, sizeof buf), sb_printf(o, ", \"minimum\": %s", buf);
+	if (numeric && p->has_max)
+		scalar_format_number(p->max, buf, sizeof buf), sb_printf(o, ", \"maximum\": %s", buf);
+	if (multiple)
+		scalar_format_number(p->step, buf, sizeof buf), sb_printf(o, ", \"multipleOf\": %s", buf);
+	if (one_default)
+		sb_puts(o, ", \"default\": "), json_value(o, p, p->def);
+	if (d.len)
+		sb_puts(o, ", \"description\": "), sb_putc(&d, 0), doc_json_string(o, d.data);
+	sb_free(&d);
+	sb_putc(o, '}');
+}
+
+void catalog_params_json(const Kind *k, StrBuf *o, int ind)
+{
+	Arena *a = arena_new();
+	sb_putc(o, '{');
+	json_object(a, o, &k->params, ind);
+	sb_puts(o, ", \"description\": ");
+	doc_json_string(o, arena_sprintf(a, "The params of a resource of kind `%s` (%s): `platformc explain %s`.", k->name,
+					 k->title ? k->title : k->name, k->name));
+	sb_putc(o, '}');
+	arena_free(a);
+}
+
+/* ------------------------------------------------------------ the verb */
+
+int cmd_explain(const char *name, bool markdown)
+{
+	Arena *a = arena_new();
+	const Catalog *c = catalog_builtin(a);
+	if (!c) {
+		arena_free(a);
+		return EXIT_USAGE;
+	}
+	int rc = EXIT_OK;
+	if (!name && markdown) {
+		StrBuf b;
+		sb_init(&b);
+		explain_markdown(a, c, &b);
+		fwrite(b.data, 1, b.len, stdout);
+		sb_free(&b);
+		arena_free(a);
+		return EXIT_OK;
+	}
+	if (!name) {
+		fputs("platformc: `explain` needs a diagnostic code or a resource kind, e.g. "
+		      "`platformc explain E0201` or `platformc explain sqs`\nrun `platformc --help` for usage\n",
+		      stderr);
+		arena_free(a);
+		return EXIT_USAGE;
+	}
+	char low[64], up[64];
+	size_t n = strlen(name);
+	if (n >= sizeof up)
+		n = sizeof up - 1;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+		up[i] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+		low[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+	}
+	up[n] = low[n] = 0;
+	const Kind *k = catalog_kind_any(c, low);
+	const DiagCode *code = k ? NULL : diag_code_lookup(up);
+	if (k && markdown) {
+		StrBuf b;
+		sb_init(&b);
+		explain_kind_markdown(a, k, &b);
+		fwrite(b.data, 1, b.len, stdout);
+		sb_free(&b);
+	} else if (k) {
+		StrBuf b;
+		sb_init(&b);
+		explain_kind_text(a, k, &b);
+		fwrite(b.data, 1, b.len, stdout);
+		sb_free(&b);
+	} else if (code && !markdown) {
+		printf("%s: %s\n\n%s\n", code->code, code->title, code->explain);
+	} else if (code) {
+		fprintf(stderr, "platformc: `--markdown` explains resource kinds, not diagnostic codes\n");
+		rc = EXIT_USAGE;
+	} else {
+		/* did you mean: the kinds and the codes */
+		int nc = diag_code_count(), total = c->n + c->ninternal + nc;
+		const char **cands = arena_alloc(a, sizeof(char *) * (size_t)(total + 1));
+		int m = 0;
+		for (int i = 0; i < c->n; i++)
+			cands[m++] = c->kinds[i]->name;
+		for (int i = 0; i < c->ninternal; i++)
+			cands[m++] = c->internal[i]->name;
+		bool codeish = low[0] == 'e' || low[0] == 'w';
+		const char *sug = did_you_mean(low, cands, m);
+		if (!sug && codeish) {
+			m = 0;
+			for (int i = 0; i < nc; i++)
+				cands[m++] = diag_code_at(i)->code;
+			sug = did_you_mean(up, cands, m);
+		}
+		fprintf(stderr, "platformc: no diagnostic code or resource kind is named `%s`\n", name);
+		if (sug)
+			fprintf(stderr, "help: did you mean `%s`?\n", sug);
+		fputs("the resource kinds:", stderr);
+		for (int i = 0; i < c->n; i++)
+			fprintf(stderr, " %s", c->kinds[i]->name);
+		fputs("; the codes: docs/diagnostics.md\n", stderr);
+		rc = EXIT_USAGE;
+	}
+	arena_free(a);
+	return rc;
+}
