@@ -34,7 +34,8 @@ typedef struct Options {
 	unsigned given;        /* OPT_* bits: the options on the command line */
 } Options;
 
-enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32 };
+enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32,
+       OPT_MAXDIAG = 64 };
 
 static const char usage[] =
 	"usage: platformc <command> [options]\n"
@@ -53,6 +54,7 @@ static const char usage[] =
 	"\n"
 	"options:\n"
 	"  --diagnostics human|json|github   diagnostic format (github when GITHUB_ACTIONS=true)\n"
+	"  --max-diagnostics N           show at most N diagnostics, errors first (default 200; 0 = all)\n"
 	"  --dump model|files            print a phase's result instead of writing (debugging)\n"
 	"\n"
 	"FILE defaults to platform.yaml. Exit status: 0 ok, 1 input errors, 2 usage or I/O error,\n"
@@ -90,17 +92,25 @@ static int parse_args(int argc, char **argv, Options *o)
 		const char *a = argv[i];
 		const char *val = NULL;
 		if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--diagnostics") ||
-		    !strcmp(a, "--format") || !strcmp(a, "--dump")) {
+		    !strcmp(a, "--format") || !strcmp(a, "--dump") || !strcmp(a, "--max-diagnostics")) {
 			if (i + 1 >= argc)
 				return usage_error("option `%s` needs a value", a);
 			val = argv[++i];
 		} else if (!strncmp(a, "--diagnostics=", 14) || !strncmp(a, "--format=", 9) ||
-			   !strncmp(a, "--dump=", 7) || !strncmp(a, "--output=", 9)) {
+			   !strncmp(a, "--dump=", 7) || !strncmp(a, "--output=", 9) ||
+			   !strncmp(a, "--max-diagnostics=", 18)) {
 			val = strchr(a, '=') + 1;
 		}
 		if (!strcmp(a, "-o") || !strncmp(a, "--output", 8)) {
 			o->outdir = val;
 			o->given |= OPT_OUTPUT;
+		} else if (!strncmp(a, "--max-diagnostics", 17)) {
+			char *end;
+			long n = strtol(val, &end, 10);
+			if (!*val || *end || n < 0 || n > 1000000)
+				return usage_error("`--max-diagnostics` takes a count (0 = all), not `%s`", val);
+			diags_set_limit((int)n);
+			o->given |= OPT_MAXDIAG;
 		} else if (!strncmp(a, "--diagnostics", 13)) {
 			o->given |= OPT_DIAGNOSTICS;
 			if (!strcmp(val, "human"))
@@ -156,11 +166,11 @@ static int check_options(const Options *o)
 		const char *verb;
 		unsigned ok;
 	} verbs[] = {
-		{"check", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP},
-		{"render", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_OUTPUT | OPT_CHECK},
-		{"cost", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT},
-		{"diff", OPT_FILE | OPT_DIAGNOSTICS | OPT_OUTPUT | OPT_FORMAT},
-		{"graph", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT},
+		{"check", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_MAXDIAG},
+		{"render", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_OUTPUT | OPT_CHECK | OPT_MAXDIAG},
+		{"cost", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT | OPT_MAXDIAG},
+		{"diff", OPT_FILE | OPT_DIAGNOSTICS | OPT_OUTPUT | OPT_FORMAT | OPT_MAXDIAG},
+		{"graph", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT | OPT_MAXDIAG},
 		{"schema", 0},
 		{"explain", 0},
 		{"version", 0},
@@ -170,7 +180,8 @@ static int check_options(const Options *o)
 		unsigned bit;
 		const char *name;
 	} names[] = {{OPT_OUTPUT, "-o"},     {OPT_FORMAT, "--format"},          {OPT_CHECK, "--check"},
-		     {OPT_DUMP, "--dump"}, {OPT_DIAGNOSTICS, "--diagnostics"}, {OPT_FILE, "a FILE argument"}};
+		     {OPT_DUMP, "--dump"}, {OPT_DIAGNOSTICS, "--diagnostics"}, {OPT_FILE, "a FILE argument"},
+		     {OPT_MAXDIAG, "--max-diagnostics"}};
 	for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
 		if (strcmp(verbs[v].verb, o->verb))
 			continue;

@@ -266,7 +266,9 @@ void diags_sort(Diags *d);
 /* Appends diagnostics [start, end) of `from` to `to`, in order, as if they
  * had been added to `to` (their text stays in from's arena). */
 void diags_append(Diags *to, const Diags *from, int start, int end);
-/* Prints all (sorted) diagnostics to `out` with a summary line. */
+/* Prints the (sorted) diagnostics to `out` with a summary line: at most the
+ * limit (default MAX_DIAGS; 0 = all), errors first when truncated. */
+void diags_set_limit(int n);
 void diags_print(Diags *d, DiagFormat fmt, bool color, void *file /* FILE* */);
 
 /* The diagnostic code table (stdlib/diagnostics.json, read with jsmn). */
