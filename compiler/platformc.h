@@ -279,6 +279,13 @@ const DiagCode *diag_code_lookup(const char *code);
 int diag_code_count(void);
 const DiagCode *diag_code_at(int i);
 
+/* --------------------------------------------------------------- syntax.c */
+
+/* Reports a YAML syntax error (E0005) that libfyaml found at 1-based
+ * `line`:`col` with `msg`: platformc's message, help and position for the
+ * class of error (a tab, an indentation, an unclosed quote or bracket, …). */
+void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *msg);
+
 /* --------------------------------------------------------------- scalar.c */
 
 /* Parsers for the built-in scalar types of guide §3.1. Each returns true

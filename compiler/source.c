@@ -670,9 +670,8 @@ static void report_parser_errors(Builder *b, struct fy_diag *diag)
 	struct fy_diag_error *e;
 	bool any = false;
 	while ((e = fy_diag_errors_iterate(diag, &iter)) != NULL) {
-		Span sp = clamp_error_span(b->f, e->line + 1, e->column + 1);
-		Diag *g = diag_error(b->d, "E0005", sp, "YAML syntax error: %s", e->msg ? e->msg : "invalid YAML");
-		diag_label(g, "here");
+		/* platformc's own words and position for the class of error */
+		syntax_error(b->d, b->f, e->line + 1, e->column + 1, e->msg);
 		any = true;
 		break; /* later parser errors are consequences of the first */
 	}
