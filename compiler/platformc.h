@@ -297,6 +297,11 @@ bool scalar_bool(const char *s, bool *out);
 /* Kubernetes quantity: value in milli-units (cpu) / bytes*1000 (memory). */
 bool scalar_quantity(const char *s, long double *out_base_units);
 bool scalar_duration(const char *s, long long *out_ms);
+/* The valid spelling a rejected quantity or duration probably meant
+ * (`512MB` -> `512Mi`, `30 seconds` -> `30s`, `0.3s` -> `300ms`), for a
+ * did-you-mean; false when there is none. */
+bool scalar_quantity_suggest(const char *s, char *out, size_t n);
+bool scalar_duration_suggest(const char *s, char *out, size_t n);
 bool scalar_date(const char *s, int *y, int *m, int *d);
 bool scalar_url(const char *s);
 /* Formats a number the same way on every machine ("0.5", "16", "1e+21"). */
