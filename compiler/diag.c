@@ -210,6 +210,11 @@ static char *clean_text(const Diags *d, const char *s, bool escape)
 	return sb_detach(&b);
 }
 
+char *diags_clean(const Diags *d, const char *s)
+{
+	return clean_text(d, s, false);
+}
+
 static void put_clean(FILE *out, const Diags *d, const char *s)
 {
 	char *c = clean_text(d, s, true);

@@ -49,6 +49,7 @@ static const char usage[] =
 	"  graph  [FILE] [--format dot|mermaid]   teams, services, resources and their edges\n"
 	"  schema                        print the JSON Schema of platform.yaml (for editors)\n"
 	"  explain CODE                  explain a diagnostic code, e.g. E0201\n"
+	"  lsp                           a Language Server Protocol server on stdin/stdout (editors)\n"
 	"  --version                     print the version and the libraries' versions\n"
 	"  --help                        this text; `platformc VERB --help` for one verb\n"
 	"\n"
@@ -173,6 +174,7 @@ static int check_options(const Options *o)
 		{"graph", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT | OPT_MAXDIAG},
 		{"schema", 0},
 		{"explain", 0},
+		{"lsp", 0},
 		{"version", 0},
 		{"help", 0},
 	};
@@ -263,6 +265,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(o.verb, "explain"))
 		return cmd_explain(o.code);
+	if (!strcmp(o.verb, "lsp"))
+		return cmd_lsp();
 
 	Arena *a = arena_new();
 	Schema *schema = schema_load(a);

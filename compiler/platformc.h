@@ -208,6 +208,12 @@ Node *src_load_file(Arena *a, Diags *d, const char *path, SourceFile **out_file)
 /* Same over bytes in memory (fuzzing, tests). */
 Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *bytes,
 		     size_t len, SourceFile **out_file);
+/* Language server hooks: `overlay` returns the unsaved bytes of a path (or
+ * NULL: read the disk); `observe` sees each file loaded and its tree (NULL
+ * when it did not parse). Set once, before a load; NULL, NULL clears them. */
+typedef const char *(*SrcOverlayFn)(void *ctx, const char *path, size_t *len);
+typedef void (*SrcObserveFn)(void *ctx, SourceFile *f, Node *root);
+void src_set_hooks(SrcOverlayFn overlay, SrcObserveFn observe, void *ctx);
 /* Map lookup by key text; NULL when absent. */
 Node *node_get(const Node *map, const char *key);
 /* `over` merged onto `base` (resolve.c): mappings merge key by key, any
@@ -269,6 +275,8 @@ void diags_append(Diags *to, const Diags *from, int start, int end);
 /* Prints the (sorted) diagnostics to `out` with a summary line: at most the
  * limit (default MAX_DIAGS; 0 = all), errors first when truncated. */
 void diags_set_limit(int n);
+/* A message, label or note with credentials masked, as printed (heap). */
+char *diags_clean(const Diags *d, const char *s);
 void diags_print(Diags *d, DiagFormat fmt, bool color, void *file /* FILE* */);
 
 /* The diagnostic code table (stdlib/diagnostics.json, read with jsmn). */
@@ -285,6 +293,12 @@ const DiagCode *diag_code_at(int i);
  * `line`:`col` with `msg`: platformc's message, help and position for the
  * class of error (a tab, an indentation, an unclosed quote or bracket, …). */
 void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *msg);
+
+/* ------------------------------------------------------------------ lsp.c */
+
+/* `platformc lsp`: a Language Server Protocol server on stdin/stdout until
+ * `exit`; returns the exit code (0 after `shutdown`). */
+int cmd_lsp(void);
 
 /* --------------------------------------------------------------- scalar.c */
 
