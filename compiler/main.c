@@ -288,7 +288,11 @@ int main(int argc, char **argv)
 	/* front end: source, check, lower, resolve */
 	Diags d;
 	diags_init(&d, a);
+	progress_start(progress_wanted(o.diag_format == DF_HUMAN) && !o.dump &&
+		       (!strcmp(o.verb, "check") || !strcmp(o.verb, "render")));
+	progress_phase(arena_sprintf(a, "checking %s", o.file), NULL);
 	Platform *p = lower_load(a, schema, &d, o.file);
+	progress_clear();
 	bool io_error = false;
 	for (int i = 0; i < d.n; i++)
 		io_error |= !strcmp(d.items[i]->code, "E0001") && !d.items[i]->span.file;
@@ -335,6 +339,7 @@ int main(int argc, char **argv)
 	}
 
 	/* back ends: pure functions into the file set */
+	progress_phase(arena_sprintf(a, "%s %s", o.check_only ? "comparing" : "rendering", o.outdir), &fs.n);
 	for (int i = 0; i < nbackends; i++)
 		backends[i].run(p, &fs);
 	if (!w)
@@ -356,7 +361,9 @@ int main(int argc, char **argv)
 
 	/* the writer: the only code that touches the disk */
 	WriterReport rep = {0};
+	progress_phase(arena_sprintf(a, "finishing %s", o.outdir), &fs.n);
 	rc = writer_end(w, &fs, &rep);
+	progress_stop();
 	if (rc != 0) {
 		fprintf(stderr, "platformc: %s\n", err);
 		rc = EXIT_USAGE;

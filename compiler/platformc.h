@@ -287,6 +287,18 @@ const DiagCode *diag_code_lookup(const char *code);
 int diag_code_count(void);
 const DiagCode *diag_code_at(int i);
 
+/* ------------------------------------------------------------- progress.c */
+
+/* One status line on stderr for a long check or render (a terminal only,
+ * not in CI, human diagnostics; after about a second). `count` points at a
+ * counter of files so far (read relaxed) or is NULL. progress_clear erases
+ * the line before other output; progress_stop ends it (also at exit). */
+bool progress_wanted(bool human_diagnostics);
+void progress_start(bool enabled);
+void progress_phase(const char *phase, const int *count);
+void progress_clear(void);
+void progress_stop(void);
+
 /* --------------------------------------------------------------- syntax.c */
 
 /* Reports a YAML syntax error (E0005) that libfyaml found at 1-based
