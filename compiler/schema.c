@@ -610,8 +610,9 @@ static const Type *object_of(const Type *t)
 static bool hint_level(Checker *c, Diag *g, const Node *n, const Type *t, int at)
 {
 	const char *key = n->pairs[at].key->text;
-	/* down: the nearest key before it whose value is an object with this field */
-	for (int i = at - 1; i >= 0; i--) {
+	/* down: the nearest key before it whose value is an object with this
+	 * field (a few keys back: a mapping of 20,000 unknown keys stays linear) */
+	for (int i = at - 1; i >= 0 && i >= at - 8; i--) {
 		const Node *sib = n->pairs[i].key;
 		const Field *f = object_field(t, sib->text);
 		const Type *ot = f ? object_of(f->type) : NULL;
