@@ -2,7 +2,8 @@
  * cmd_diff.c — `platformc diff`: what a render would change in the tree on
  * disk, as objects rather than files. Every YAML/JSON document of the old
  * files (those the manifest lists, plus any path the render writes) and of
- * the new ones is keyed by apiVersion/kind/namespace/name (documents without
+ * the new ones is keyed by apiVersion/kind/namespace/name and the file that
+ * carries it, so a patch is never confused with its base (documents without
  * a name by file and position); the keys are compared and each change is
  * grouped by team (the `platform.<domain>/team` label, else "platform") and
  * family (the top folder). Other files count as one object each. Writes
@@ -22,6 +23,12 @@ typedef struct DObj {
 	char *text;     /* canonical text for comparison */
 	int cost;       /* COST_PRICED (usd), COST_USAGE, or COST_NOT_RUNNING: no estimate */
 	double usd;     /* the `platform.<domain>/monthly-cost-usd` annotation */
+	char *env;      /* the `platform.<domain>/environment` label, or NULL */
+	bool prod_tier; /* `platform.<domain>/tier: prod` */
+	bool claim;     /* a Crossplane claim of the platform's API (kind label) */
+	bool ns;        /* a Namespace */
+	char *delpol;   /* claim: spec.parameters.deletionPolicy, deletionProtection */
+	char *delprot;
 } DObj;
 
 typedef struct DList {
@@ -33,6 +40,7 @@ typedef struct Change {
 	char op;        /* '+', '~', '-' */
 	const DObj *o;  /* new side for + and ~, old side for - */
 	char *fields;   /* ~: the differing field paths, or NULL */
+	const DObj *old; /* ~: the old side */
 } Change;
 
 static char *read_all(const char *path, size_t *len)
@@ -57,8 +65,10 @@ static const char *scalar_at(struct fy_node *root, const char *path)
 	return n && fy_node_is_scalar(n) ? fy_node_get_scalar0(n) : NULL;
 }
 
-static const char *team_label(struct fy_node *root)
+/* The value of the label `platform.<domain><suffix>` (suffix "/team"), or NULL. */
+static const char *platform_label(struct fy_node *root, const char *suffix)
 {
+	size_t sl = strlen(suffix);
 	struct fy_node *labels = fy_node_by_path(root, "/metadata/labels", FY_NT, FYNWF_DONT_FOLLOW);
 	if (!labels || !fy_node_is_mapping(labels))
 		return NULL;
@@ -68,11 +78,21 @@ static const char *team_label(struct fy_node *root)
 		const char *k = fy_node_get_scalar0(fy_node_pair_key(pr));
 		struct fy_node *v = fy_node_pair_value(pr);
 		size_t kl = k ? strlen(k) : 0;
-		if (kl > 5 && !strcmp(k + kl - 5, "/team") && !strncmp(k, "platform.", 9) && v &&
+		if (kl > sl && !strcmp(k + kl - sl, suffix) && !strncmp(k, "platform.", 9) && v &&
 		    fy_node_is_scalar(v))
 			return fy_node_get_scalar0(v);
 	}
 	return NULL;
+}
+
+static const char *team_label(struct fy_node *root)
+{
+	return platform_label(root, "/team");
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
 }
 
 /* The monthly estimate a claim carries (COST_PRICED with *usd, COST_USAGE),
@@ -217,8 +237,10 @@ static void add_file(DList *l, const Platform *p, const char *path, const char *
 			snprintf(nsname, sizeof nsname, "%s%s%s", ns ? ns : "", ns ? "/" : "", name ? name : "");
 			StrBuf b;
 			sb_init(&b);
+			/* the file is part of the identity: a kustomize patch names the
+			 * same object as its base, and must never be taken for it */
 			if (kind && name)
-				sb_printf(&b, "%s %s %s", api ? api : "-", kind, nsname);
+				sb_printf(&b, "%s %s %s @%s", api ? api : "-", kind, nsname, path);
 			else
 				sb_printf(&b, "%s #%d %s", path, idx, kind ? kind : "document");
 			key = sb_detach(&b);
@@ -233,8 +255,20 @@ static void add_file(DList *l, const Platform *p, const char *path, const char *
 			char *text = fy_emit_document_to_string(fyd, FYECF_MODE_FLOW_ONELINE | FYECF_SORT_KEYS);
 			double usd = 0;
 			int cost = fy_node_is_mapping(root) ? cost_annotation(root, &usd) : COST_NOT_RUNNING;
-			push(l, (DObj){key, label, xstrdup(path), team ? xstrdup(team) : NULL, family_of(path),
-				       text ? text : xstrdup(""), cost, usd});
+			DObj ob = {key, label, xstrdup(path), team ? xstrdup(team) : NULL, family_of(path),
+				   text ? text : xstrdup(""), cost, usd, NULL, false, false, false, NULL, NULL};
+			if (fy_node_is_mapping(root)) {
+				const char *tier = platform_label(root, "/tier");
+				ob.env = dup_or_null(platform_label(root, "/environment"));
+				ob.prod_tier = tier && !strcmp(tier, "prod");
+				ob.claim = api && !strncmp(api, "platform.", 9) && platform_label(root, "/kind");
+				ob.ns = kind && !strcmp(kind, "Namespace") && api && !strcmp(api, "v1");
+				if (ob.claim) {
+					ob.delpol = dup_or_null(scalar_at(root, "/spec/parameters/deletionPolicy"));
+					ob.delprot = dup_or_null(scalar_at(root, "/spec/parameters/deletionProtection"));
+				}
+			}
+			push(l, ob);
 			fy_parse_document_destroy(fyp, fyd);
 			added++;
 		}
@@ -254,7 +288,7 @@ static void add_file(DList *l, const Platform *p, const char *path, const char *
 	sb_printf(&b, "file %s", path);
 	const char *team = team_guess(p, NULL, path);
 	push(l, (DObj){sb_detach(&b), xstrdup("file"), xstrdup(path), team ? xstrdup(team) : NULL,
-		       family_of(path), t, COST_NOT_RUNNING, 0});
+		       family_of(path), t, COST_NOT_RUNNING, 0, NULL, false, false, false, NULL, NULL});
 }
 
 static int obj_cmp(const void *a, const void *b)
@@ -280,8 +314,7 @@ static char *unit_dir(const Platform *p, const char *path)
 
 /* Objects whose team is still unknown take the team of a labelled object in
  * the same `<family>/<name>/` folder (a removed service's patches), else
- * "platform". Then sorts by key; a key seen twice on one side gets its file
- * appended. */
+ * "platform". Then sorts by key (which ends in the file). */
 static void finish(DList *l, const Platform *p)
 {
 	StrMap dirs;
@@ -307,22 +340,6 @@ static void finish(DList *l, const Platform *p)
 	if (!l->n)
 		return;
 	qsort(l->v, (size_t)l->n, sizeof *l->v, obj_cmp);
-	for (int i = 0; i < l->n; i++) {
-		bool dup = (i > 0 && !strcmp(l->v[i].key, l->v[i - 1].key)) ||
-			   (i + 1 < l->n && !strcmp(l->v[i].key, l->v[i + 1].key));
-		if (dup) {
-			StrBuf b;
-			sb_init(&b);
-			sb_printf(&b, "%s @%s", l->v[i].key, l->v[i].path);
-			free(l->v[i].key);
-			l->v[i].key = sb_detach(&b);
-		}
-	}
-	for (int i = 1; i < l->n; i++)
-		if (strcmp(l->v[i - 1].key, l->v[i].key) > 0) {
-			qsort(l->v, (size_t)l->n, sizeof *l->v, obj_cmp);
-			break;
-		}
 }
 
 static void free_list(DList *l)
@@ -334,6 +351,9 @@ static void free_list(DList *l)
 		free(l->v[i].team);
 		free(l->v[i].family);
 		free(l->v[i].text);
+		free(l->v[i].env);
+		free(l->v[i].delpol);
+		free(l->v[i].delprot);
 	}
 	free(l->v);
 }
@@ -506,6 +526,77 @@ static void diff_cost_delta(const DList *oldl, const DList *newl, bool md, FILE 
 	free(mv);
 }
 
+/* Is `env` a prod environment? One the model no longer has counts as prod
+ * when its objects said so (tier label), and as unknown otherwise. */
+static bool env_is_prod(const Platform *p, const DObj *ob)
+{
+	if (ob->prod_tier)
+		return true;
+	for (int i = 0; ob->env && i < p->nenvs; i++)
+		if (!strcmp(p->envs[i].name, ob->env))
+			return p->envs[i].prod;
+	return false;
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+/* Why a change destroys something (heap text), or NULL: a claim or a
+ * namespace removed in a prod environment (the cloud resource or everything
+ * in the namespace goes with it), a claim whose deletion policy or
+ * protection changes. */
+static char *destructive(const Platform *p, const Change *c)
+{
+	const DObj *ob = c->o;
+	StrBuf b;
+	sb_init(&b);
+	if (c->op == '-' && (ob->claim || ob->ns) && env_is_prod(p, ob)) {
+		const char *env = ob->env ? ob->env : "?";
+		if (ob->ns)
+			sb_printf(&b, "namespace removed in %s (prod): everything in it is deleted", env);
+		else if (ob->delpol && !strcmp(ob->delpol, "Orphan"))
+			sb_printf(&b, "claim removed in %s (prod): deletionPolicy Orphan, the cloud resource stays, "
+				      "no longer managed", env);
+		else
+			sb_printf(&b, "claim removed in %s (prod): Crossplane deletes the cloud resource", env);
+	} else if (c->op == '~' && ob->claim && c->old) {
+		if (str_differs(c->old->delpol, ob->delpol))
+			sb_printf(&b, "deletionPolicy %s -> %s", c->old->delpol ? c->old->delpol : "(none)",
+				  ob->delpol ? ob->delpol : "(none)");
+		if (str_differs(c->old->delprot, ob->delprot))
+			sb_printf(&b, "%sdeletionProtection %s -> %s", b.len ? ", " : "",
+				  c->old->delprot ? c->old->delprot : "(none)", ob->delprot ? ob->delprot : "(none)");
+	}
+	if (!b.len) {
+		sb_free(&b);
+		return NULL;
+	}
+	return sb_detach(&b);
+}
+
+static void print_destructive(const Platform *p, const Change *ch, int nch, bool md, FILE *o)
+{
+	int n = 0;
+	for (int k = 0; k < nch; k++) {
+		char *why = destructive(p, &ch[k]);
+		if (!why)
+			continue;
+		if (n++ == 0)
+			fputs(md ? "\n#### ⚠️ Destructive changes\n\n| | team | object | file | why |\n|---|---|---|---|---|\n"
+				 : "\ndestructive changes (review before merging)\n",
+			      o);
+		const DObj *ob = ch[k].o;
+		const char *word = ch[k].op == '-' ? "removed" : "changed";
+		if (md)
+			fprintf(o, "| %s | %s | `%s` | `%s` | %s |\n", word, ob->team, ob->label, ob->path, why);
+		else
+			fprintf(o, "    %c %s  (%s)  %s\n", ch[k].op, ob->label, ob->path, why);
+		free(why);
+	}
+}
+
 int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o)
 {
 	bool md = format && !strcmp(format, "markdown");
@@ -575,14 +666,14 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 	while (i < oldl.n || j < newl.n) {
 		int c = i >= oldl.n ? 1 : j >= newl.n ? -1 : strcmp(oldl.v[i].key, newl.v[j].key);
 		if (c < 0) {
-			ch[nch++] = (Change){'-', &oldl.v[i++], NULL};
+			ch[nch++] = (Change){'-', &oldl.v[i++], NULL, NULL};
 			nrem++;
 		} else if (c > 0) {
-			ch[nch++] = (Change){'+', &newl.v[j++], NULL};
+			ch[nch++] = (Change){'+', &newl.v[j++], NULL, NULL};
 			nadd++;
 		} else {
 			if (strcmp(oldl.v[i].text, newl.v[j].text)) {
-				ch[nch++] = (Change){'~', &newl.v[j], changed_fields(&oldl.v[i], &newl.v[j])};
+				ch[nch++] = (Change){'~', &newl.v[j], changed_fields(&oldl.v[i], &newl.v[j]), &oldl.v[i]};
 				nchg++;
 			}
 			i++, j++;
@@ -618,6 +709,7 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 	} else {
 		fprintf(o, "%s: %d added, %d changed, %d removed objects\n", outdir, nadd, nchg, nrem);
 	}
+	print_destructive(p, ch, nch, md, o);
 	const char *team = NULL, *family = NULL;
 	for (int k = 0; k < nch; k++) {
 		const DObj *ob = ch[k].o;

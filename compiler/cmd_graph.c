@@ -1,8 +1,14 @@
 /*
  * cmd_graph.c — `platformc graph`: the platform as a picture. Teams own
  * systems, services and resources; services belong to a system, call other
- * services and use resources; a resource may be shared with other teams.
- * Output is Graphviz dot or Mermaid, in model order (deterministic).
+ * services and use resources; a resource belongs to the system of its users
+ * when they agree, may be shared with other teams, and an SNS topic delivers
+ * to the SQS queues it subscribes. Output is Graphviz dot or Mermaid, in
+ * model order (deterministic).
+ *
+ * The edges are those of the Backstage catalog (backend_backstage.c: owner,
+ * system, dependsOn, consumesApis), plus `shared_with`, which Backstage has
+ * no relation for; tests/graph/run.sh compares the two sets.
  */
 #include "platformc.h"
 
@@ -52,6 +58,27 @@ static void node(FILE *o, bool dot, const char *kind, const char *name, const ch
 		fprintf(o, "[\"%s: %s\"]\n", caption, name);
 }
 
+/* The declared system of a resource's users when they all agree (services
+ * without a system count as the platform's own, which is not drawn), as the
+ * Backstage catalog says; else NULL. */
+static const System *resource_system(const Platform *p, const Resource *r)
+{
+	const System *sys = NULL;
+	bool any = false;
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		for (int k = 0; k < s->nuses; k++) {
+			if (s->uses[k] != r)
+				continue;
+			if (any && s->system != sys)
+				return NULL;
+			sys = s->system, any = true;
+			break;
+		}
+	}
+	return sys;
+}
+
 int cmd_graph(const Platform *p, const char *format, FILE *o)
 {
 	bool dot = !format || !strcmp(format, "dot");
@@ -87,8 +114,21 @@ int cmd_graph(const Platform *p, const char *format, FILE *o)
 	for (int i = 0; i < p->nresources; i++) {
 		const Resource *r = p->resources[i];
 		edge(o, dot, "team", r->team->name, "resource", r->name, "owner", false);
+		const System *sys = resource_system(p, r);
+		if (sys)
+			edge(o, dot, "system", sys->name, "resource", r->name, "part of", true);
 		for (int k = 0; k < r->nshared; k++)
 			edge(o, dot, "resource", r->name, "team", r->shared_with[k]->name, "shared_with", true);
+		/* an SNS topic's SQS subscriptions: the data flows topic -> queue */
+		const Node *subs = node_get(r->params, "subscriptions");
+		for (int k = 0; subs && subs->kind == N_SEQ && k < subs->n; k++) {
+			const Node *proto = node_get(subs->items[k], "protocol"), *q = node_get(subs->items[k], "resource");
+			if (!proto || !q || proto->kind != N_SCALAR || q->kind != N_SCALAR || strcmp(proto->text, "sqs"))
+				continue;
+			for (int j = 0; j < p->nresources; j++)
+				if (!strcmp(p->resources[j]->name, q->text))
+					edge(o, dot, "resource", r->name, "resource", q->text, "subscription", false);
+		}
 	}
 	if (dot)
 		fputs("}\n", o);

@@ -19,6 +19,7 @@
 #include "platformc.h"
 
 #include <jsmn.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,11 @@ static char *clean_text(const Diags *d, const char *s, bool escape)
 	}
 	free(m);
 	return sb_detach(&b);
+}
+
+char *diags_clean(const Diags *d, const char *s)
+{
+	return clean_text(d, s, false);
 }
 
 static void put_clean(FILE *out, const Diags *d, const char *s)
@@ -412,6 +418,14 @@ static void print_github(FILE *out, const Diags *d, const Diag *g)
 	fputc('\n', out);
 }
 
+/* How many diagnostics diags_print shows (--max-diagnostics; 0 = all). */
+static int diag_limit = MAX_DIAGS;
+
+void diags_set_limit(int n)
+{
+	diag_limit = n > 0 ? n : INT_MAX;
+}
+
 void diags_print(Diags *d, DiagFormat fmt, bool color, void *file)
 {
 	FILE *out = file;
@@ -419,24 +433,46 @@ void diags_print(Diags *d, DiagFormat fmt, bool color, void *file)
 	if (color)
 		st = (Style){"\033[1;31m", "\033[1;33m", "\033[1m", "\033[1;34m", "\033[0m"};
 	diags_sort(d);
-	int shown = d->n < MAX_DIAGS ? d->n : MAX_DIAGS;
+	int shown = d->n < diag_limit ? d->n : diag_limit;
+	/* Truncated: errors lead (each group still in file order), so a run with
+	 * many warnings never hides the errors that stop it. */
+	Diag **list = d->items;
+	int hidden_err = 0, hidden_warn = 0;
+	if (shown < d->n) {
+		list = xmalloc(sizeof *list * (size_t)d->n);
+		int k = 0;
+		for (int pass = 0; pass < 2; pass++)
+			for (int i = 0; i < d->n; i++)
+				if ((d->items[i]->sev == SEV_ERROR) == (pass == 0))
+					list[k++] = d->items[i];
+		for (int i = shown; i < d->n; i++)
+			list[i]->sev == SEV_ERROR ? hidden_err++ : hidden_warn++;
+	}
 	if (fmt == DF_JSON)
 		fputs(shown ? "[\n" : "[", out);
 	for (int i = 0; i < shown; i++) {
 		if (fmt == DF_HUMAN)
-			print_human(out, d, d->items[i], &st);
+			print_human(out, d, list[i], &st);
 		else if (fmt == DF_JSON)
-			print_json(out, d, d->items[i], i == 0);
+			print_json(out, d, list[i], i == 0);
 		else
-			print_github(out, d, d->items[i]);
+			print_github(out, d, list[i]);
 	}
+	if (list != d->items)
+		free(list);
 	if (fmt == DF_JSON) {
 		fputs(shown ? "\n]\n" : "]\n", out);
 		return;
 	}
 	if (fmt == DF_HUMAN && d->n) {
-		if (d->n > shown)
-			fprintf(out, "(%d more diagnostics not shown)\n", d->n - shown);
+		if (d->n > shown) {
+			fprintf(out, "(%d more diagnostics not shown:", d->n - shown);
+			if (hidden_err)
+				fprintf(out, " %d error%s%s", hidden_err, hidden_err == 1 ? "" : "s", hidden_warn ? "," : "");
+			if (hidden_warn)
+				fprintf(out, " %d warning%s", hidden_warn, hidden_warn == 1 ? "" : "s");
+			fputs("; `--max-diagnostics 0` shows all)\n", out);
+		}
 		if (d->errors)
 			fprintf(out, "%serror%s: %d error%s%s", st.err, st.reset, d->errors, d->errors == 1 ? "" : "s",
 				d->warnings ? "" : "\n");

@@ -37,7 +37,7 @@ typedef struct Options {
 } Options;
 
 enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32,
-       OPT_MARKDOWN = 64, OPT_INCLUDED = 128 };
+       OPT_MARKDOWN = 64, OPT_INCLUDED = 128, OPT_MAXDIAG = 256 };
 
 static const char usage[] =
 	"usage: platformc <command> [options]\n"
@@ -53,11 +53,13 @@ static const char usage[] =
 	"                                it includes (for editors)\n"
 	"  explain CODE|KIND             explain a diagnostic code (E0201) or a resource kind's\n"
 	"                                parameters (sqs); `explain --markdown`: every kind\n"
+	"  lsp                           a Language Server Protocol server on stdin/stdout (editors)\n"
 	"  --version                     print the version and the libraries' versions\n"
 	"  --help                        this text; `platformc VERB --help` for one verb\n"
 	"\n"
 	"options:\n"
 	"  --diagnostics human|json|github   diagnostic format (github when GITHUB_ACTIONS=true)\n"
+	"  --max-diagnostics N           show at most N diagnostics, errors first (default 200; 0 = all)\n"
 	"  --dump model|files            print a phase's result instead of writing (debugging)\n"
 	"\n"
 	"FILE defaults to platform.yaml. Exit status: 0 ok, 1 input errors, 2 usage or I/O error,\n"
@@ -95,17 +97,25 @@ static int parse_args(int argc, char **argv, Options *o)
 		const char *a = argv[i];
 		const char *val = NULL;
 		if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--diagnostics") ||
-		    !strcmp(a, "--format") || !strcmp(a, "--dump")) {
+		    !strcmp(a, "--format") || !strcmp(a, "--dump") || !strcmp(a, "--max-diagnostics")) {
 			if (i + 1 >= argc)
 				return usage_error("option `%s` needs a value", a);
 			val = argv[++i];
 		} else if (!strncmp(a, "--diagnostics=", 14) || !strncmp(a, "--format=", 9) ||
-			   !strncmp(a, "--dump=", 7) || !strncmp(a, "--output=", 9)) {
+			   !strncmp(a, "--dump=", 7) || !strncmp(a, "--output=", 9) ||
+			   !strncmp(a, "--max-diagnostics=", 18)) {
 			val = strchr(a, '=') + 1;
 		}
 		if (!strcmp(a, "-o") || !strncmp(a, "--output", 8)) {
 			o->outdir = val;
 			o->given |= OPT_OUTPUT;
+		} else if (!strncmp(a, "--max-diagnostics", 17)) {
+			char *end;
+			long n = strtol(val, &end, 10);
+			if (!*val || *end || n < 0 || n > 1000000)
+				return usage_error("`--max-diagnostics` takes a count (0 = all), not `%s`", val);
+			diags_set_limit((int)n);
+			o->given |= OPT_MAXDIAG;
 		} else if (!strncmp(a, "--diagnostics", 13)) {
 			o->given |= OPT_DIAGNOSTICS;
 			if (!strcmp(val, "human"))
@@ -167,13 +177,14 @@ static int check_options(const Options *o)
 		const char *verb;
 		unsigned ok;
 	} verbs[] = {
-		{"check", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP},
-		{"render", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_OUTPUT | OPT_CHECK},
-		{"cost", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT},
-		{"diff", OPT_FILE | OPT_DIAGNOSTICS | OPT_OUTPUT | OPT_FORMAT},
-		{"graph", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT},
+		{"check", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_MAXDIAG},
+		{"render", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_OUTPUT | OPT_CHECK | OPT_MAXDIAG},
+		{"cost", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT | OPT_MAXDIAG},
+		{"diff", OPT_FILE | OPT_DIAGNOSTICS | OPT_OUTPUT | OPT_FORMAT | OPT_MAXDIAG},
+		{"graph", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT | OPT_MAXDIAG},
 		{"schema", OPT_INCLUDED},
 		{"explain", OPT_MARKDOWN},
+		{"lsp", 0},
 		{"version", 0},
 		{"help", 0},
 	};
@@ -182,7 +193,7 @@ static int check_options(const Options *o)
 		const char *name;
 	} names[] = {{OPT_OUTPUT, "-o"},     {OPT_FORMAT, "--format"},          {OPT_CHECK, "--check"},
 		     {OPT_DUMP, "--dump"}, {OPT_DIAGNOSTICS, "--diagnostics"}, {OPT_FILE, "a FILE argument"},
-		     {OPT_MARKDOWN, "--markdown"}, {OPT_INCLUDED, "--included"}};
+		     {OPT_MARKDOWN, "--markdown"}, {OPT_INCLUDED, "--included"}, {OPT_MAXDIAG, "--max-diagnostics"}};
 	for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
 		if (strcmp(verbs[v].verb, o->verb))
 			continue;
@@ -246,6 +257,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(o.verb, "explain"))
 		return cmd_explain(o.code, o.markdown);
+	if (!strcmp(o.verb, "lsp"))
+		return cmd_lsp();
 
 	Arena *a = arena_new();
 	Schema *schema = schema_load(a);
@@ -272,7 +285,11 @@ int main(int argc, char **argv)
 	/* front end: source, check, lower, resolve */
 	Diags d;
 	diags_init(&d, a);
+	progress_start(progress_wanted(o.diag_format == DF_HUMAN) && !o.dump &&
+		       (!strcmp(o.verb, "check") || !strcmp(o.verb, "render")));
+	progress_phase(arena_sprintf(a, "checking %s", o.file), NULL);
 	Platform *p = lower_load(a, schema, &d, o.file);
+	progress_clear();
 	bool io_error = false;
 	for (int i = 0; i < d.n; i++)
 		io_error |= !strcmp(d.items[i]->code, "E0001") && !d.items[i]->span.file;
@@ -319,6 +336,7 @@ int main(int argc, char **argv)
 	}
 
 	/* back ends: pure functions into the file set */
+	progress_phase(arena_sprintf(a, "%s %s", o.check_only ? "comparing" : "rendering", o.outdir), &fs.n);
 	for (int i = 0; i < nbackends; i++)
 		backends[i].run(p, &fs);
 	if (!w)
@@ -340,7 +358,9 @@ int main(int argc, char **argv)
 
 	/* the writer: the only code that touches the disk */
 	WriterReport rep = {0};
+	progress_phase(arena_sprintf(a, "finishing %s", o.outdir), &fs.n);
 	rc = writer_end(w, &fs, &rep);
+	progress_stop();
 	if (rc != 0) {
 		fprintf(stderr, "platformc: %s\n", err);
 		rc = EXIT_USAGE;

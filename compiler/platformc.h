@@ -209,6 +209,12 @@ Node *src_load_file(Arena *a, Diags *d, const char *path, SourceFile **out_file)
 /* Same over bytes in memory (fuzzing, tests). */
 Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *bytes,
 		     size_t len, SourceFile **out_file);
+/* Language server hooks: `overlay` returns the unsaved bytes of a path (or
+ * NULL: read the disk); `observe` sees each file loaded and its tree (NULL
+ * when it did not parse). Set once, before a load; NULL, NULL clears them. */
+typedef const char *(*SrcOverlayFn)(void *ctx, const char *path, size_t *len);
+typedef void (*SrcObserveFn)(void *ctx, SourceFile *f, Node *root);
+void src_set_hooks(SrcOverlayFn overlay, SrcObserveFn observe, void *ctx);
 /* Map lookup by key text; NULL when absent. */
 Node *node_get(const Node *map, const char *key);
 /* `over` merged onto `base` (resolve.c): mappings merge key by key, any
@@ -267,7 +273,11 @@ void diags_sort(Diags *d);
 /* Appends diagnostics [start, end) of `from` to `to`, in order, as if they
  * had been added to `to` (their text stays in from's arena). */
 void diags_append(Diags *to, const Diags *from, int start, int end);
-/* Prints all (sorted) diagnostics to `out` with a summary line. */
+/* Prints the (sorted) diagnostics to `out` with a summary line: at most the
+ * limit (default MAX_DIAGS; 0 = all), errors first when truncated. */
+void diags_set_limit(int n);
+/* A message, label or note with credentials masked, as printed (heap). */
+char *diags_clean(const Diags *d, const char *s);
 void diags_print(Diags *d, DiagFormat fmt, bool color, void *file /* FILE* */);
 
 /* The diagnostic code table (stdlib/diagnostics.json, read with jsmn). */
@@ -277,6 +287,31 @@ typedef struct DiagCode {
 const DiagCode *diag_code_lookup(const char *code);
 int diag_code_count(void);
 const DiagCode *diag_code_at(int i);
+
+/* ------------------------------------------------------------- progress.c */
+
+/* One status line on stderr for a long check or render (a terminal only,
+ * not in CI, human diagnostics; after about a second). `count` points at a
+ * counter of files so far (read relaxed) or is NULL. progress_clear erases
+ * the line before other output; progress_stop ends it (also at exit). */
+bool progress_wanted(bool human_diagnostics);
+void progress_start(bool enabled);
+void progress_phase(const char *phase, const int *count);
+void progress_clear(void);
+void progress_stop(void);
+
+/* --------------------------------------------------------------- syntax.c */
+
+/* Reports a YAML syntax error (E0005) that libfyaml found at 1-based
+ * `line`:`col` with `msg`: platformc's message, help and position for the
+ * class of error (a tab, an indentation, an unclosed quote or bracket, …). */
+void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *msg);
+
+/* ------------------------------------------------------------------ lsp.c */
+
+/* `platformc lsp`: a Language Server Protocol server on stdin/stdout until
+ * `exit`; returns the exit code (0 after `shutdown`). */
+int cmd_lsp(void);
 
 /* --------------------------------------------------------------- scalar.c */
 
@@ -289,6 +324,11 @@ bool scalar_bool(const char *s, bool *out);
 /* Kubernetes quantity: value in milli-units (cpu) / bytes*1000 (memory). */
 bool scalar_quantity(const char *s, long double *out_base_units);
 bool scalar_duration(const char *s, long long *out_ms);
+/* The valid spelling a rejected quantity or duration probably meant
+ * (`512MB` -> `512Mi`, `30 seconds` -> `30s`, `0.3s` -> `300ms`), for a
+ * did-you-mean; false when there is none. */
+bool scalar_quantity_suggest(const char *s, char *out, size_t n);
+bool scalar_duration_suggest(const char *s, char *out, size_t n);
 bool scalar_date(const char *s, int *y, int *m, int *d);
 bool scalar_url(const char *s);
 /* Formats a number the same way on every machine ("0.5", "16", "1e+21"). */

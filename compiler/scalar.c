@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static bool scalar_isdigit(char c)
 {
@@ -227,6 +228,129 @@ bool scalar_quantity(const char *s, long double *out_base_units)
 		}
 	}
 	return false;
+}
+
+/* ---- did you mean: the spelling a person probably meant ----
+ * Only ever a suggestion for a help line; the value is still rejected. */
+
+/* The number at the start of `s` (digits, an optional fraction, also `.5`)
+ * copied into num; returns the text after it, or NULL. */
+static const char *suggest_number(const char *s, char *num, size_t n)
+{
+	const char *p = s;
+	size_t k = 0;
+	if (*p == '.' && k + 1 < n)
+		num[k++] = '0';
+	while ((scalar_isdigit(*p) || *p == '.') && k + 1 < n)
+		num[k++] = *p++;
+	num[k] = 0;
+	if (k == 0 || strchr(num, '.') != strrchr(num, '.') || num[k - 1] == '.')
+		return NULL;
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+static bool word_is(const char *w, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcasecmp(w, *list) == 0)
+			return true;
+	return false;
+}
+
+bool scalar_quantity_suggest(const char *s, char *out, size_t n)
+{
+	char num[40], unit[24];
+	const char *p = suggest_number(s, num, sizeof num);
+	if (!p || strlen(p) >= sizeof unit)
+		return false;
+	strcpy(unit, p);
+	static const char *const bytes[] = {"b", "byte", "bytes", NULL},
+				 *const ki[] = {"k", "kb", "kib", "ki", NULL},
+				 *const mi[] = {"mb", "mib", "MI", "mI", "Mb", NULL},
+				 *const gi[] = {"g", "gb", "gib", "gi", NULL},
+				 *const ti[] = {"t", "tb", "tib", "ti", NULL},
+				 *const cores[] = {"core", "cores", "cpu", "cpus", "vcpu", "vcpus", NULL},
+				 *const milli[] = {"millicore", "millicores", "mcpu", "mc", NULL};
+	const char *to = NULL;
+	if (word_is(unit, bytes) || word_is(unit, cores))
+		to = "";
+	else if (word_is(unit, milli))
+		to = "m";
+	else if (word_is(unit, ki))
+		to = "Ki";
+	else if (!strcmp(unit, "mi") || word_is(unit, mi))
+		to = "Mi";
+	else if (word_is(unit, gi))
+		to = "Gi";
+	else if (word_is(unit, ti))
+		to = "Ti";
+	else if (!*unit)
+		to = "";
+	if (!to)
+		return false;
+	snprintf(out, n, "%s%s", num, to);
+	long double v;
+	return strcmp(out, s) != 0 && scalar_quantity(out, &v);
+}
+
+bool scalar_duration_suggest(const char *s, char *out, size_t n)
+{
+	static const char *const ms_w[] = {"ms", "msec", "msecs", "millisecond", "milliseconds", NULL},
+				 *const s_w[] = {"s", "sec", "secs", "second", "seconds", NULL},
+				 *const m_w[] = {"m", "min", "mins", "minute", "minutes", NULL},
+				 *const h_w[] = {"h", "hr", "hrs", "hour", "hours", NULL},
+				 *const d_w[] = {"d", "day", "days", NULL}, *const w_w[] = {"w", "week", "weeks", NULL};
+	static const struct {
+		const char *const *words;
+		long long ms;
+	} units[] = {{ms_w, 1}, {s_w, 1000}, {m_w, 60000}, {h_w, 3600000}, {d_w, 86400000}, {w_w, 7 * 86400000LL}};
+	long double total = 0;
+	const char *p = s;
+	int parts = 0;
+	while (*p) {
+		char num[40], unit[24];
+		p = suggest_number(p, num, sizeof num);
+		if (!p)
+			return false;
+		size_t k = 0;
+		while (*p && *p != ' ' && *p != ',' && !scalar_isdigit(*p) && k + 1 < sizeof unit)
+			unit[k++] = *p++;
+		unit[k] = 0;
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!strncmp(p, "and ", 4))
+			p += 4;
+		long long ms = -1;
+		for (size_t u = 0; u < ARRAY_LEN(units) && ms < 0; u++)
+			if (word_is(unit, units[u].words))
+				ms = units[u].ms;
+		if (ms < 0)
+			return false;
+		total += strtold(num, NULL) * ms;
+		parts++;
+	}
+	if (!parts || total < 1 || total > 1e15L || total != (long long)total)
+		return false;
+	long long left = (long long)total;
+	static const struct {
+		const char *unit;
+		long long ms;
+	} order[] = {{"d", 86400000LL}, {"h", 3600000LL}, {"m", 60000LL}, {"s", 1000LL}, {"ms", 1LL}};
+	size_t k = 0;
+	out[0] = 0;
+	for (size_t u = 0; u < ARRAY_LEN(order) && left; u++) {
+		if (left < order[u].ms)
+			continue;
+		int w = snprintf(out + k, n - k, "%lld%s", left / order[u].ms, order[u].unit);
+		if (w < 0 || (size_t)w >= n - k)
+			return false;
+		k += (size_t)w;
+		left %= order[u].ms;
+	}
+	long long check;
+	return strcmp(out, s) != 0 && scalar_duration(out, &check);
 }
 
 bool scalar_duration(const char *s, long long *out_ms)

@@ -398,10 +398,17 @@ static bool want_scalar(const Type *t)
 	       t->kind != T_UNION;
 }
 
+typedef struct Outer {
+	const Type *t;         /* an enclosing object type */
+	const Node *key;       /* the key whose value holds the mapping being checked */
+} Outer;
+
 typedef struct Checker {
 	Schema *s;
 	Diags *d;
 	int errors;
+	Outer outer[MAX_DEPTH + 2]; /* enclosing objects, innermost last */
+	int nouter;
 } Checker;
 
 #define CERR(c, code, sp, ...) ((c)->errors++, diag_error((c)->d, (code), (sp), __VA_ARGS__))
@@ -495,14 +502,22 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		if (!scalar_quantity(s, &q)) {
 			g = CERR(c, "E0108", n->span, "`%s` expects a quantity, found `%s`", field, s);
 			diag_label(g, "not a quantity");
-			diag_help(g, "write cpu as `250m`, `0.5` or `2` and memory as `512Mi` or `1Gi`");
+			char sug[64];
+			if (scalar_quantity_suggest(s, sug, sizeof sug))
+				diag_help(g, "did you mean `%s`? (memory in `Ki`, `Mi`, `Gi`; cpu as `250m`, `0.5` or `2`)", sug);
+			else
+				diag_help(g, "write cpu as `250m`, `0.5` or `2` and memory as `512Mi` or `1Gi`");
 		}
 		break;
 	case T_DURATION:
 		if (!scalar_duration(s, &iv)) {
 			g = CERR(c, "E0109", n->span, "`%s` expects a duration, found `%s`", field, s);
 			diag_label(g, "not a duration");
-			diag_help(g, "write a number and a unit: `300ms`, `5s`, `1m`, `2h`, `30d`");
+			char sug[64];
+			if (scalar_duration_suggest(s, sug, sizeof sug))
+				diag_help(g, "did you mean `%s`? (whole numbers with `ms`, `s`, `m`, `h`, `d`, largest first)", sug);
+			else
+				diag_help(g, "write a number and a unit: `300ms`, `5s`, `1m`, `2h`, `30d`");
 		}
 		break;
 	case T_URL:
@@ -570,6 +585,55 @@ static char *schema_name_list(const char *const *names, int n)
 	return sb_detach(&b);
 }
 
+static const Field *object_field(const Type *t, const char *name)
+{
+	for (int j = 0; t && t->kind == T_OBJECT && j < t->nfields; j++)
+		if (strcmp(t->fields[j].name, name) == 0)
+			return &t->fields[j];
+	return NULL;
+}
+
+/* The object type a field's value has, through `A|B` (NULL: not an object). */
+static const Type *object_of(const Type *t)
+{
+	if (t->kind == T_OBJECT)
+		return t;
+	for (int i = 0; t->kind == T_UNION && i < t->nalts; i++)
+		if (t->alts[i]->kind == T_OBJECT)
+			return t->alts[i];
+	return NULL;
+}
+
+/* An unknown key that is a field one level down (of a sibling's mapping) or
+ * one level up (of the object around this one): its indentation moved it.
+ * Returns true when a help line was set. */
+static bool hint_level(Checker *c, Diag *g, const Node *n, const Type *t, int at)
+{
+	const char *key = n->pairs[at].key->text;
+	/* down: the nearest key before it whose value is an object with this
+	 * field (a few keys back: a mapping of 20,000 unknown keys stays linear) */
+	for (int i = at - 1; i >= 0 && i >= at - 8; i--) {
+		const Node *sib = n->pairs[i].key;
+		const Field *f = object_field(t, sib->text);
+		const Type *ot = f ? object_of(f->type) : NULL;
+		if (ot && object_field(ot, key)) {
+			diag_help(g, "`%s` is a field of %s, the value of `%s` (line %d): indent it under `%s`", key,
+				  ot->name ? ot->name : "the mapping", sib->text, sib->span.line, sib->text);
+			return true;
+		}
+	}
+	/* up: the objects around this mapping, nearest first */
+	for (int k = c->nouter - 1; k >= 0 && k >= c->nouter - 2; k--) {
+		const Outer *o = &c->outer[k];
+		if (object_field(o->t, key) && o->key) {
+			diag_help(g, "`%s` is a field of the %s around it: dedent it to line up with `%s` (line %d)", key,
+				  o->t->name ? o->t->name : "mapping", o->key->text, o->key->span.line);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void check_object(Checker *c, const Node *n, const Type *t)
 {
 	const char *names[64];
@@ -588,7 +652,9 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 			Diag *g = CERR(c, "E0101", k->span, "unknown key `%s`", k->text);
 			const char *sug = did_you_mean(k->text, names, nn);
 			diag_label(g, "not a field of %s", t->name ? t->name : "this mapping");
-			if (sug) {
+			if (hint_level(c, g, n, t, i)) {
+				/* the indentation moved it */
+			} else if (sug) {
 				diag_help(g, "did you mean `%s`?", sug);
 			} else {
 				char *list = schema_name_list(names, nn);
@@ -597,7 +663,11 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 			}
 			continue;
 		}
+		bool in = c->nouter < (int)ARRAY_LEN(c->outer);
+		if (in)
+			c->outer[c->nouter++] = (Outer){t, k};
 		check_node(c, v, f->type, f->name);
+		c->nouter -= in;
 	}
 	for (int j = 0; j < t->nfields; j++) {
 		if (!t->fields[j].required || node_get(n, t->fields[j].name))
@@ -681,7 +751,7 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 
 int schema_check(Schema *s, const Node *n, const Type *t, Diags *d)
 {
-	Checker c = {s, d, 0};
+	Checker c = {.s = s, .d = d};
 	const char *path = n->span.file ? n->span.file->path : "platform.yaml";
 	if (n->kind == N_MAP && n->is_null && t == s->root) {
 		/* an empty root file: one error, not one per required key */

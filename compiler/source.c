@@ -670,9 +670,8 @@ static void report_parser_errors(Builder *b, struct fy_diag *diag)
 	struct fy_diag_error *e;
 	bool any = false;
 	while ((e = fy_diag_errors_iterate(diag, &iter)) != NULL) {
-		Span sp = clamp_error_span(b->f, e->line + 1, e->column + 1);
-		Diag *g = diag_error(b->d, "E0005", sp, "YAML syntax error: %s", e->msg ? e->msg : "invalid YAML");
-		diag_label(g, "here");
+		/* platformc's own words and position for the class of error */
+		syntax_error(b->d, b->f, e->line + 1, e->column + 1, e->msg);
 		any = true;
 		break; /* later parser errors are consequences of the first */
 	}
@@ -830,8 +829,35 @@ static char *utf8_sanitised(Arena *a, const char *text, size_t len)
 	return t;
 }
 
+/* ---- hooks for the language server (lsp.c) ----
+ * An overlay gives the bytes of a file an editor holds unsaved; an observer
+ * sees every file loaded and its tree. Both NULL outside `platformc lsp`. */
+static SrcOverlayFn overlay_fn;
+static SrcObserveFn observe_fn;
+static void *hooks_ctx;
+
+void src_set_hooks(SrcOverlayFn overlay, SrcObserveFn observe, void *ctx)
+{
+	overlay_fn = overlay, observe_fn = observe, hooks_ctx = ctx;
+}
+
+static Node *load_bytes(Arena *a, Diags *d, const char *display_path, const char *bytes, size_t len,
+			SourceFile **out_file);
+
 Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *bytes, size_t len,
 		     SourceFile **out_file)
+{
+	SourceFile *f = NULL;
+	Node *root = load_bytes(a, d, display_path, bytes, len, &f);
+	if (out_file)
+		*out_file = f;
+	if (observe_fn)
+		observe_fn(hooks_ctx, f, root);
+	return root;
+}
+
+static Node *load_bytes(Arena *a, Diags *d, const char *display_path, const char *bytes, size_t len,
+			SourceFile **out_file)
 {
 	SourceFile *f = arena_alloc(a, sizeof *f);
 	f->path = arena_strdup(a, display_path);
@@ -923,6 +949,10 @@ Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *b
 
 Node *src_load_file(Arena *a, Diags *d, const char *path, SourceFile **out_file)
 {
+	size_t olen;
+	const char *obytes = overlay_fn ? overlay_fn(hooks_ctx, path, &olen) : NULL;
+	if (obytes)
+		return src_load_bytes(a, d, path, obytes, olen, out_file);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	Span nowhere = {0};

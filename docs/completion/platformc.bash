@@ -30,15 +30,15 @@ _platformc()
 		return ;;
 	esac
 	if [ -z "$verb" ]; then
-		COMPREPLY=($(compgen -W "check render cost diff graph schema explain --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "check render cost diff graph schema explain lsp --help --version" -- "$cur"))
 		return
 	fi
 	case $cur in
 	-*)
 		case $verb in
-		check) COMPREPLY=($(compgen -W "--diagnostics --dump --help" -- "$cur")) ;;
+		check) COMPREPLY=($(compgen -W "--diagnostics --max-diagnostics --dump --help" -- "$cur")) ;;
 		cost) COMPREPLY=($(compgen -W "--format --diagnostics --help" -- "$cur")) ;;
-		render) COMPREPLY=($(compgen -W "-o --output --check --diagnostics --dump --help" -- "$cur")) ;;
+		render) COMPREPLY=($(compgen -W "-o --output --check --diagnostics --max-diagnostics --dump --help" -- "$cur")) ;;
 		diff) COMPREPLY=($(compgen -W "-o --output --format --diagnostics --help" -- "$cur")) ;;
 		graph) COMPREPLY=($(compgen -W "--format --diagnostics --help" -- "$cur")) ;;
 		explain) COMPREPLY=($(compgen -W "--markdown --help" -- "$cur")) ;;
@@ -51,7 +51,7 @@ _platformc()
 	explain)
 		# the built-in resource kinds (diagnostic codes are too many to list)
 		COMPREPLY=($(compgen -W "aurora-mysql aurora-postgresql dynamodb redis s3-bucket secret sns sqs" -- "$cur")) ;;
-	schema) ;;
+	schema | lsp) ;;
 	*) COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur")) ;;
 	esac
 }

@@ -30,6 +30,14 @@
 #                     the two, so the filesystem type is printed with the results.
 #   BENCH_RUNS        override the number of runs per operation.
 #   BENCH_CHECK_ONLY  1 = generate and time `check` only (no renders, no floor).
+#   BENCH_LSP_ONLY    1 = generate and measure only the language server's latency.
+#   BENCH_LSP         0 = skip the language server's latency (default: measured when
+#                     Node.js is installed; `npm ci` in tests/lsp when its modules are missing).
+#
+# Language server: tests/lsp/latency.js opens a team file in `platformc lsp` and sends
+# 40 edits one at a time (a valid one, then one with an unknown team, alternately); the
+# latency of each is the time from the didChange notification to the publishDiagnostics
+# it causes (a whole check of the platform); p50 and p95 are printed.
 #   BENCH_KEEP        1 = keep the scratch folder.
 #   PLATFORMC         binary to benchmark (default: build/platformc, built with make if missing).
 #
@@ -47,6 +55,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 PLATFORMC=${PLATFORMC:-$root/build/platformc}
 CHECK_ONLY=${BENCH_CHECK_ONLY:-0}
+LSP_ONLY=${BENCH_LSP_ONLY:-0}
+LSP=${BENCH_LSP:-1}
+[ "$LSP_ONLY" = 1 ] && CHECK_ONLY=1
 
 [ $# -gt 0 ] || set -- 1000 10000
 for n in "$@"; do
@@ -113,6 +124,16 @@ for n in "$@"; do
   echo "== N=$n services, $nteams teams, $((n / 2 > nteams ? n / 2 : nteams)) resources, 3 environments"
   printf '   input: %d files, %d lines, %.2f MB (generated in %.2f s)\n' \
     "$in_files" "$in_lines" "$(awk -v b="$in_bytes" 'BEGIN{print b/1e6}')" "$(awk -v a="$g0" -v b="$g1" 'BEGIN{print b-a}')"
+
+  if [ "$LSP" = 1 ] && command -v node >/dev/null 2>&1; then
+    if [ -d "$root/tests/lsp/node_modules" ] || (cd "$root/tests/lsp" && npm ci --no-audit --no-fund >/dev/null 2>&1); then
+      printf '   '
+      node "$root/tests/lsp/latency.js" "$PLATFORMC" "$in" 40 || fail "platformc lsp latency (N=$n)"
+    else
+      echo "   lsp latency: skipped (npm ci in tests/lsp failed)"
+    fi
+  fi
+  [ "$LSP_ONLY" = 1 ] && continue
 
   cd "$in"
   for ((i = 1; i <= runs; i++)); do

@@ -281,3 +281,46 @@ TEST(scalar_locale_independent)
 	CHECK(scalar_number("3.14159265358979323846", &v) && v == 3.14159265358979323846);
 	setlocale(LC_NUMERIC, "C");
 }
+
+/* the did-you-mean of a rejected quantity or duration: always a valid spelling */
+static bool qs(const char *in, const char *want)
+{
+	char b[64];
+	bool ok = scalar_quantity_suggest(in, b, sizeof b);
+	return want ? ok && strcmp(b, want) == 0 : !ok;
+}
+
+static bool ds(const char *in, const char *want)
+{
+	char b[64];
+	bool ok = scalar_duration_suggest(in, b, sizeof b);
+	return want ? ok && strcmp(b, want) == 0 : !ok;
+}
+
+TEST(scalar_suggest)
+{
+	CHECK(qs("512MB", "512Mi"));
+	CHECK(qs("512mb", "512Mi"));
+	CHECK(qs("1gb", "1Gi"));
+	CHECK(qs("2 GiB", "2Gi"));
+	CHECK(qs("1 Gi", "1Gi"));
+	CHECK(qs("64KB", "64Ki"));
+	CHECK(qs("500 millicores", "500m"));
+	CHECK(qs("2 cores", "2"));
+	CHECK(qs(".5", "0.5"));
+	CHECK(qs("512Mi", NULL)); /* already valid */
+	CHECK(qs("lots", NULL));
+	CHECK(qs("1..5Gi", NULL));
+	CHECK(ds("30 seconds", "30s"));
+	CHECK(ds("0.3s", "300ms"));
+	CHECK(ds("1.5h", "1h30m"));
+	CHECK(ds("30S", "30s"));
+	CHECK(ds("1h 30m", "1h30m"));
+	CHECK(ds("30m1h", "1h30m"));
+	CHECK(ds("1 week", "7d"));
+	CHECK(ds("5sec", "5s"));
+	CHECK(ds("1m30s", NULL)); /* already valid */
+	CHECK(ds("30", NULL));    /* no unit: no guess */
+	CHECK(ds("0.0001ms", NULL));
+	CHECK(ds("soon", NULL));
+}
