@@ -1,0 +1,144 @@
+// admit.mjs — run the Kyverno policies a platform renders over the objects it
+// builds, as the cluster would. Prints one line per case ("ok   NAME" or
+// "FAIL NAME" + indented detail) and exits 1 when a case failed.
+//
+//   node admit.mjs selftest
+//   node admit.mjs admit LABEL BUILT.yaml...     (kubectl kustomize clusters/<env> output, one per env)
+//   node admit.mjs mutants LABEL BUILT.yaml...   (each mutant must be denied by the policy it targets)
+//
+// The policies are those of each build (platform/kyverno is part of every
+// clusters/<env>): ValidatingPolicies, ClusterPolicies and PolicyExceptions.
+import fs from "node:fs";
+import yaml from "js-yaml";
+import { selfTest } from "./k8scel.mjs";
+import { Cluster, PolicySet, vpAutogen, legacyRules, checkKind, selectorMatches } from "./kyverno.mjs";
+import { controllerObjects } from "./controllers.mjs";
+import { mutantsFor } from "./mutants.mjs";
+
+let failed = 0, passed = 0;
+function ok(name) { console.log(`ok   ${name}`); passed++; }
+function fail(name, detail) {
+	console.log(`FAIL ${name}`);
+	for (const l of String(detail).split("\n").slice(0, 40)) console.log(`     ${l}`);
+	failed++;
+}
+
+// the cluster's namespaces: those of the build, and the ones its components live in
+const SYSTEM_NS = ["default", "kube-system", "kyverno", "crossplane-system", "external-secrets", "argocd", "monitoring"];
+export function loadBuild(file) {
+	const docs = yaml.loadAll(fs.readFileSync(file, "utf8")).filter((d) => d && d.kind);
+	const namespaces = new Map();
+	for (const n of SYSTEM_NS) namespaces.set(n, { "kubernetes.io/metadata.name": n });
+	for (const d of docs)
+		if (d.kind === "Namespace" && d.apiVersion === "v1")
+			namespaces.set(d.metadata.name, { ...(d.metadata.labels || {}), "kubernetes.io/metadata.name": d.metadata.name });
+	for (const d of docs)
+		if (d.metadata.namespace && !namespaces.has(d.metadata.namespace))
+			namespaces.set(d.metadata.namespace, { "kubernetes.io/metadata.name": d.metadata.namespace });
+	const xrds = new Map(), plurals = {};
+	for (const d of docs)
+		if (d.kind === "CompositeResourceDefinition") {
+			const g = d.spec.group;
+			if (d.spec.claimNames) {
+				xrds.set(`${g}/${d.spec.claimNames.kind}`, d);
+				plurals[`${g}/${d.spec.claimNames.kind}`] = d.spec.claimNames.plural;
+			}
+			plurals[`${g}/${d.spec.names.kind}`] = d.spec.names.plural;
+		}
+	const policies = new PolicySet(docs);
+	const cluster = new Cluster(namespaces, plurals);
+	return { docs, namespaces, xrds, policies, cluster };
+}
+
+const id = (o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace ? o.metadata.namespace + "/" : ""}${o.metadata.name}`;
+
+function admitAll(b, items) {
+	const errors = [], denials = [], excepted = [];
+	let evaluations = 0;
+	const matched = new Set();
+	for (const { obj, from } of items) {
+		for (const r of b.policies.admit(b.cluster, obj)) {
+			evaluations++;
+			matched.add(r.policy);
+			const where = `${id(obj)}${from ? ` (from ${from})` : ""}`;
+			for (const e of r.errors) errors.push(`${r.rule}: ${where}: ${e}`);
+			for (const m of r.denied) denials.push(`${r.rule}: ${where}: ${m}`);
+			if (r.excepted) excepted.push(`${r.rule}: ${where}: ${r.excepted}`);
+		}
+	}
+	return { errors, denials, excepted, evaluations, matched };
+}
+
+function cmdAdmit(label, files) {
+	const totals = { own: 0, made: 0 };
+	for (const file of files) {
+		const env = file.replace(/^.*\/|\.yaml$/g, "").replace(/^.*-/, "");
+		const b = loadBuild(file);
+		const own = b.docs.map((obj) => ({ obj }));
+		const made = controllerObjects(b.docs, b.xrds);
+		totals.own += own.length;
+		totals.made += made.length;
+		if (!b.policies.validatingNames().length) {
+			fail(`${label}/${env}/policies`, `no validating policy in ${file}`);
+			continue;
+		}
+		for (const [what, items] of [["own", own], ["controller-made", made]]) {
+			const name = `${label}/${env}/${what}`;
+			const r = admitAll(b, items);
+			const kinds = {};
+			for (const { obj } of items) kinds[obj.kind] = (kinds[obj.kind] || 0) + 1;
+			const summary = `${items.length} objects, ${r.evaluations} evaluations, ${r.errors.length} CEL errors, ${r.denials.length} denials, ${r.excepted.length} excepted`;
+			if (!items.length && what === "own") fail(name, "no objects");
+			else if (r.errors.length || r.denials.length) fail(`${name} (${summary})`, [...r.errors, ...r.denials].join("\n"));
+			else ok(`${name} (${summary}; ${Object.entries(kinds).sort().map(([k, n]) => `${n} ${k}`).join(", ")})`);
+		}
+	}
+	console.log(`# ${label}: ${totals.own} own objects, ${totals.made} controller-made objects`);
+}
+
+function cmdMutants(label, files) {
+	const file = files[0];
+	const b = loadBuild(file);
+	const own = b.docs;
+	const made = controllerObjects(b.docs, b.xrds).map((x) => x.obj);
+	const all = [...own, ...made];
+	const policyNames = new Set(b.policies.validatingNames());
+	const cases = mutantsFor(all, b);
+	const covered = new Set();
+	for (const c of cases) {
+		const name = `${label}/${c.policy}/${c.mutant}`;
+		if (!policyNames.has(c.policy)) continue; // disabled on this platform
+		if (!c.obj) { fail(name, `no rendered object to mutate: ${c.why || ""}`); continue; }
+		const results = b.policies.admit(b.cluster, c.obj);
+		const mine = results.filter((r) => r.policy === c.policy);
+		const errs = results.flatMap((r) => r.errors.map((e) => `${r.rule}: ${e}`));
+		const denied = mine.some((r) => r.denied.length);
+		if (errs.length) fail(name, `CEL errors on ${id(c.obj)}:\n${errs.join("\n")}`);
+		else if (!denied)
+			fail(name, `${id(c.obj)} is admitted by ${c.policy}${mine.length ? "" : " (the policy does not match it)"}; ` +
+				`rules evaluated: ${results.map((r) => r.rule).join(", ") || "none"}`);
+		else {
+			covered.add(c.policy);
+			ok(`${name} (${mine.filter((r) => r.denied.length).map((r) => r.rule).join(", ")})`);
+		}
+	}
+	for (const p of [...policyNames].sort())
+		if (!covered.has(p)) fail(`${label}/${p}/has-a-denied-mutant`, `no mutant of a rendered object is denied by ${p}`);
+}
+
+const [cmd, label, ...files] = process.argv.slice(2);
+try {
+	if (cmd === "selftest") {
+		const r = selfTest();
+		if (r.failures.length) fail(`cel-shims (${r.cases} known cases)`, r.failures.join("\n"));
+		else ok(`cel-shims (${r.cases} known cases)`);
+	} else if (cmd === "admit" && label && files.length) cmdAdmit(label, files);
+	else if (cmd === "mutants" && label && files.length) cmdMutants(label, files);
+	else {
+		console.error("usage: admit.mjs selftest | admit LABEL BUILT.yaml... | mutants LABEL BUILT.yaml");
+		process.exit(2);
+	}
+} catch (e) {
+	fail(`${label || cmd}/harness`, e.stack || e);
+}
+process.exit(failed ? 1 : 0);
