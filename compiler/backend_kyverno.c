@@ -34,6 +34,7 @@ typedef struct Ctx {
 	SubstParam params[10];
 	int nparams;
 	bool cluster_policy;   /* target cluster-policy */
+	const Node *local;     /* the current policy's `params` */
 } Ctx;
 
 /* ${KEY} -> value, for every parameter; other text unchanged. */
@@ -52,6 +53,10 @@ static const char *subst(const Ctx *c, const char *s)
 		sb_putn(&b, s, (size_t)(hit - s));
 		const char *end = strchr(hit, '}');
 		const char *val = NULL;
+		for (int i = 0; end && c->local && c->local->kind == N_MAP && i < c->local->n && !val; i++)
+			if ((size_t)(end - hit - 2) == strlen(c->local->pairs[i].key->text) &&
+			    strncmp(hit + 2, c->local->pairs[i].key->text, (size_t)(end - hit - 2)) == 0)
+				val = c->local->pairs[i].val->text;
 		for (int i = 0; end && i < c->nparams && !val; i++)
 			if ((size_t)(end - hit - 2) == strlen(c->params[i].key) &&
 			    strncmp(hit + 2, c->params[i].key, (size_t)(end - hit - 2)) == 0)
@@ -123,6 +128,15 @@ static void ctx_init(Ctx *c, Arena *a, const Platform *p)
 	}
 	sb_putc(&b, ']');
 	const char *owners = arena_sprintf(a, "%s", b.data);
+	b.len = 0;
+	sb_putc(&b, '[');
+	int nb = 0;
+	for (int i = 0; i < p->nteams; i++)
+		for (int j = 0; j < p->nenvs; j++)
+			if (strcmp(pod_security_level(p, p->teams[i], &p->envs[j]), "baseline") == 0)
+				sb_printf(&b, "%s'%s'", nb++ ? ", " : "", k8s_namespace(a, p->teams[i], &p->envs[j]));
+	sb_putc(&b, ']');
+	const char *baseline = arena_sprintf(a, "%s", b.data);
 	sb_free(&b);
 	SubstParam ps[] = {
 		{"DOMAIN", p->domain},
@@ -132,6 +146,7 @@ static void ctx_init(Ctx *c, Arena *a, const Platform *p)
 		{"REGISTRIES", regs},
 		{"TEAM_REGISTRIES", team_regs},
 		{"CONNECTION_OWNERS", owners},
+		{"BASELINE_NAMESPACES", baseline},
 	};
 	memcpy(c->params, ps, sizeof ps);
 	c->nparams = (int)ARRAY_LEN(ps);
@@ -497,12 +512,14 @@ void backend_kyverno(const Platform *p, FileSet *fs)
 		const LibPolicy *l = &lib[i];
 		if (policy_disabled(p, l->name))
 			continue;
+		c.local = node_get(l->node, "params");
 		DNode *doc = l->validate && !c.cluster_policy ? validating_policy(&c, l) : cluster_policy(&c, l);
 		const char *file = arena_sprintf(a, "%s.yaml", l->name);
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), doc);
 		doc_push_str(a, res, file);
 	}
 	StrMap seen;
+	c.local = NULL;
 	strmap_init(&seen);
 	for (int i = 0; i < p->nexceptions; i++) {
 		const PolicyException *e = &p->exceptions[i];

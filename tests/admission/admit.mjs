@@ -13,7 +13,8 @@ import yaml from "js-yaml";
 import { selfTest } from "./k8scel.mjs";
 import { Cluster, PolicySet, vpAutogen, legacyRules, checkKind, selectorMatches } from "./kyverno.mjs";
 import { controllerObjects } from "./controllers.mjs";
-import { mutantsFor } from "./mutants.mjs";
+import { mutantsFor, exceptionCases } from "./mutants.mjs";
+import { psaViolations } from "./psa.mjs";
 
 let failed = 0, passed = 0;
 function ok(name) { console.log(`ok   ${name}`); passed++; }
@@ -27,6 +28,12 @@ function fail(name, detail) {
 const SYSTEM_NS = ["default", "kube-system", "kyverno", "crossplane-system", "external-secrets", "argocd", "monitoring"];
 export function loadBuild(file) {
 	const docs = yaml.loadAll(fs.readFileSync(file, "utf8")).filter((d) => d && d.kind);
+	const seen = new Set();
+	for (const d of docs) { // what kustomize refuses in one build (run.sh may build in chunks)
+		const k = `${d.apiVersion.split("/").length > 1 ? d.apiVersion.split("/")[0] : ""}/${d.kind}/${d.metadata.namespace || ""}/${d.metadata.name}`;
+		if (seen.has(k)) throw new Error(`${file}: two objects ${k}`);
+		seen.add(k);
+	}
 	const namespaces = new Map();
 	for (const n of SYSTEM_NS) namespaces.set(n, { "kubernetes.io/metadata.name": n });
 	for (const d of docs)
@@ -92,6 +99,18 @@ function cmdAdmit(label, files) {
 			else if (r.errors.length || r.denials.length) fail(`${name} (${summary})`, [...r.errors, ...r.denials].join("\n"));
 			else ok(`${name} (${summary}; ${Object.entries(kinds).sort().map(([k, n]) => `${n} ${k}`).join(", ")})`);
 		}
+		// Pod Security Admission: every pod passes the level its namespace enforces
+		const pods = made.filter((x) => x.obj.kind === "Pod");
+		const bad = [];
+		const levels = {};
+		for (const { obj, from } of pods) {
+			const level = b.namespaces.get(obj.metadata.namespace)?.["pod-security.kubernetes.io/enforce"];
+			levels[level || "none"] = (levels[level || "none"] || 0) + 1;
+			for (const v of psaViolations(obj, level)) bad.push(`${id(obj)} (from ${from}): Pod Security ${level}: ${v}`);
+		}
+		const lv = Object.entries(levels).sort().map(([l, n]) => `${n} ${l}`).join(", ");
+		if (bad.length) fail(`${label}/${env}/pod-security-admission (${pods.length} pods)`, bad.join("\n"));
+		else ok(`${label}/${env}/pod-security-admission (${pods.length} pods: ${lv || "none"})`);
 	}
 	console.log(`# ${label}: ${totals.own} own objects, ${totals.made} controller-made objects`);
 }
@@ -124,6 +143,22 @@ function cmdMutants(label, files) {
 	}
 	for (const p of [...policyNames].sort())
 		if (!covered.has(p)) fail(`${label}/${p}/has-a-denied-mutant`, `no mutant of a rendered object is denied by ${p}`);
+	// exceptions: each lets exactly its case through
+	const noEx = new PolicySet(b.docs.filter((d) => d.kind !== "PolicyException"));
+	for (const c of exceptionCases(all, b)) {
+		const name = `${label}/exception/${c.exception}/${c.name}`;
+		const set = c.withoutExceptions ? noEx : b.policies;
+		const results = set.admit(b.cluster, c.obj);
+		const mine = results.filter((r) => r.policy === c.policy);
+		const errs = results.flatMap((r) => r.errors.map((e) => `${r.rule}: ${e}`));
+		const denied = mine.some((r) => r.denied.length);
+		const excepted = mine.some((r) => r.excepted);
+		if (errs.length) fail(name, errs.join("\n"));
+		else if (!mine.length) fail(name, `${c.policy} does not match ${id(c.obj)}`);
+		else if (c.want === "denied" && !denied) fail(name, `${id(c.obj)} is admitted by ${c.policy}; want denied`);
+		else if (c.want === "excepted" && (denied || !excepted)) fail(name, `${id(c.obj)}: want admitted through the exception, got ${denied ? "denied" : "no exception applied"}`);
+		else ok(`${name} (${c.want}: ${id(c.obj)})`);
+	}
 }
 
 const [cmd, label, ...files] = process.argv.slice(2);

@@ -134,10 +134,54 @@ function exceptedServices(b) {
 	const out = new Set();
 	for (const ex of [...b.policies.vpEx, ...b.policies.cpEx]) {
 		const text = JSON.stringify(ex.spec);
-		for (const m of text.matchAll(/request\.namespace in \[([^\]]*)\][^)]*?== '([^']+)'/g))
+		for (const m of text.matchAll(/request\.namespace in \[([^\]]*)\].*?\['app\.kubernetes\.io\/name'\] == '([^']+)'/g))
 			for (const n of m[1].matchAll(/'([^']+)'/g)) out.add(`${n[1]}/${m[2]}`);
 		for (const a of ex.spec.match?.any || [])
 			for (const n of a.resources?.namespaces || []) out.add(`${n}/${a.resources?.selector?.matchLabels?.["app.kubernetes.io/name"]}`);
 	}
 	return out;
+}
+
+// For each service an exception names (in this build): the rendered workload
+// needs the exception (denied without the PolicyExceptions), passes with it, a
+// mutant breaking the same policy on another service of the namespace is
+// denied, and the excepted workload breaking another policy is denied.
+export function exceptionCases(all, b) {
+	const cases = [];
+	const exs = [...b.policies.vpEx.map((e) => [e, e.spec.policyRefs.map((r) => r.name)]),
+		...b.policies.cpEx.map((e) => [e, e.spec.exceptions.map((r) => r.policyName)])];
+	for (const [ex, policies] of exs) {
+		const svcNs = exceptedServices({ policies: { vpEx: ex.apiVersion.startsWith("policies.") ? [ex] : [], cpEx: ex.apiVersion.startsWith("kyverno.") ? [ex] : [] } });
+		for (const policy of policies) {
+			const ms = POD_MUTANTS[policy];
+			for (const key of [...svcNs].sort()) {
+				const [ns, svc] = key.split("/");
+				const mine = all.filter((o) => ["Deployment", "Pod"].includes(o.kind) && o.metadata.namespace === ns &&
+					o.metadata.labels?.["app.kubernetes.io/name"] === svc);
+				if (!mine.length) continue;
+				for (const o of mine) {
+					const k = o.kind.toLowerCase();
+					cases.push({ exception: ex.metadata.name, policy, name: `${ns}/${svc}/${k}/denied-without-exception`, obj: o, want: "denied", withoutExceptions: true });
+					cases.push({ exception: ex.metadata.name, policy, name: `${ns}/${svc}/${k}/admitted-with-exception`, obj: o, want: "excepted" });
+					if (ms) {
+						const m = clone(o);
+						ms[0][1](m, {});
+						cases.push({ exception: ex.metadata.name, policy, name: `${ns}/${svc}/${k}/mutant-${ms[0][0]}-admitted`, obj: m, want: "excepted" });
+					}
+					const other = policy === "disallow-privileged-containers" ? "disallow-host-namespaces" : "disallow-privileged-containers";
+					const m2 = clone(o);
+					POD_MUTANTS[other][0][1](m2, {});
+					cases.push({ exception: ex.metadata.name, policy: other, name: `${ns}/${svc}/${k}/other-policy-${POD_MUTANTS[other][0][0]}-denied`, obj: m2, want: "denied" });
+				}
+				const neighbour = all.find((o) => o.kind === "Deployment" && o.metadata.namespace === ns &&
+					o.metadata.labels?.["app.kubernetes.io/name"] !== svc);
+				if (neighbour && ms) {
+					const m = clone(neighbour);
+					ms[0][1](m, {});
+					cases.push({ exception: ex.metadata.name, policy, name: `${ns}/${neighbour.metadata.name}/same-mutant-on-another-service-denied`, obj: m, want: "denied" });
+				}
+			}
+		}
+	}
+	return cases;
 }
