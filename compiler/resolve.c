@@ -412,7 +412,8 @@ static void resolve_service(Resolver *r, Service *s)
 	if (!ok) {
 		Diag *g = RERR(r, "E0209", node_get(n, "image")->span, "image `%s` is not from an allowed registry",
 			       s->image);
-		diag_label(g, reg == p->registries ? "not under `platform.registries`" : "not under the team's `registries`");
+		diag_label(g, "%s: policy restrict-image-registries would deny the pod",
+			   reg == p->registries ? "not under `platform.registries`" : "not under the team's `registries`");
 		StrBuf b;
 		sb_init(&b);
 		for (int i = 0; i < nreg; i++)

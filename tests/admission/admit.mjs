@@ -9,6 +9,7 @@
 // The policies are those of each build (platform/kyverno is part of every
 // clusters/<env>): ValidatingPolicies, ClusterPolicies and PolicyExceptions.
 import fs from "node:fs";
+import { pathToFileURL } from "node:url";
 import yaml from "js-yaml";
 import { selfTest } from "./k8scel.mjs";
 import { Cluster, PolicySet, vpAutogen, legacyRules, checkKind, selectorMatches } from "./kyverno.mjs";
@@ -161,19 +162,22 @@ function cmdMutants(label, files) {
 	}
 }
 
-const [cmd, label, ...files] = process.argv.slice(2);
-try {
-	if (cmd === "selftest") {
-		const r = selfTest();
-		if (r.failures.length) fail(`cel-shims (${r.cases} known cases)`, r.failures.join("\n"));
-		else ok(`cel-shims (${r.cases} known cases)`);
-	} else if (cmd === "admit" && label && files.length) cmdAdmit(label, files);
-	else if (cmd === "mutants" && label && files.length) cmdMutants(label, files);
-	else {
-		console.error("usage: admit.mjs selftest | admit LABEL BUILT.yaml... | mutants LABEL BUILT.yaml");
-		process.exit(2);
+function main() {
+	const [cmd, label, ...files] = process.argv.slice(2);
+	try {
+		if (cmd === "selftest") {
+			const r = selfTest();
+			if (r.failures.length) fail(`cel-shims (${r.cases} known cases)`, r.failures.join("\n"));
+			else ok(`cel-shims (${r.cases} known cases)`);
+		} else if (cmd === "admit" && label && files.length) cmdAdmit(label, files);
+		else if (cmd === "mutants" && label && files.length) cmdMutants(label, files);
+		else {
+			console.error("usage: admit.mjs selftest | admit LABEL BUILT.yaml... | mutants LABEL BUILT.yaml");
+			process.exit(2);
+		}
+	} catch (e) {
+		fail(`${label || cmd}/harness`, e.stack || e);
 	}
-} catch (e) {
-	fail(`${label || cmd}/harness`, e.stack || e);
+	process.exit(failed ? 1 : 0);
 }
-process.exit(failed ? 1 : 0);
+if (import.meta.url === pathToFileURL(process.argv[1]).href) main();
