@@ -144,6 +144,32 @@ function cmdMutants(label, files) {
 	}
 	for (const p of [...policyNames].sort())
 		if (!covered.has(p)) fail(`${label}/${p}/has-a-denied-mutant`, `no mutant of a rendered object is denied by ${p}`);
+	// a team namespace created outside platformc (what the generate policies are for): the
+	// namespace with the team label and Pod Security restricted, and a pod of that team in it,
+	// are admitted; the same namespace relaxed to privileged is denied
+	const tpl = own.find((o) => o.kind === "Namespace" && o.metadata.labels?.["app.kubernetes.io/managed-by"] === "platformc" &&
+		Object.keys(o.metadata.labels).some((k) => k.endsWith("/team")));
+	const teamKey = tpl && Object.keys(tpl.metadata.labels).find((k) => k.endsWith("/team"));
+	const srcPod = tpl && made.find((o) => o.kind === "Pod" && o.metadata.namespace === tpl.metadata.name);
+	if (tpl && srcPod) {
+		const nsName = `${tpl.metadata.labels[teamKey]}-preview-1`;
+		const labels = { [teamKey]: tpl.metadata.labels[teamKey], "pod-security.kubernetes.io/enforce": "restricted" };
+		const nsObj = { apiVersion: "v1", kind: "Namespace", metadata: { name: nsName, labels } };
+		b.cluster.namespaces.set(nsName, { ...labels, "kubernetes.io/metadata.name": nsName });
+		const p = JSON.parse(JSON.stringify(srcPod));
+		p.metadata.namespace = nsName;
+		for (const k of Object.keys(p.metadata.labels)) if (/\/(environment|tier)$/.test(k)) delete p.metadata.labels[k];
+		for (const [what, o, want] of [["namespace", nsObj, "admitted"], ["pod", p, "admitted"],
+			["namespace-privileged", { ...nsObj, metadata: { ...nsObj.metadata, labels: { ...labels, "pod-security.kubernetes.io/enforce": "privileged" } } }, "denied"]]) {
+			const rs = b.policies.admit(b.cluster, o);
+			const errs = rs.flatMap((r) => r.errors), den = rs.filter((r) => r.denied.length).map((r) => `${r.rule}: ${r.denied.join("; ")}`);
+			const name = `${label}/unmanaged-team-namespace/${what}-${want}`;
+			if (errs.length) fail(name, errs.join("\n"));
+			else if ((want === "denied") !== (den.length > 0)) fail(name, den.length ? den.join("\n") : `${id(o)} admitted; want denied`);
+			else ok(`${name} (${id(o)}${den.length ? `: ${rs.filter((r) => r.denied.length).map((r) => r.policy).join(", ")}` : ""})`);
+		}
+		b.cluster.namespaces.delete(nsName);
+	} else fail(`${label}/unmanaged-team-namespace`, "no platformc team namespace with a pod to start from");
 	// exceptions: each lets exactly its case through
 	const noEx = new PolicySet(b.docs.filter((d) => d.kind !== "PolicyException"));
 	for (const c of exceptionCases(all, b)) {
