@@ -14,7 +14,7 @@ import yaml from "js-yaml";
 import { selfTest } from "./k8scel.mjs";
 import { Cluster, PolicySet, vpAutogen, legacyRules, checkKind, selectorMatches } from "./kyverno.mjs";
 import { controllerObjects } from "./controllers.mjs";
-import { mutantsFor, exceptionCases } from "./mutants.mjs";
+import { mutantsFor, exceptionCases, wrappers } from "./mutants.mjs";
 import { psaViolations } from "./psa.mjs";
 
 let failed = 0, passed = 0;
@@ -144,6 +144,17 @@ function cmdMutants(label, files) {
 	}
 	for (const p of [...policyNames].sort())
 		if (!covered.has(p)) fail(`${label}/${p}/has-a-denied-mutant`, `no mutant of a rendered object is denied by ${p}`);
+	// the other pod controllers, unchanged, and the objects their controllers make: admitted
+	const dep0 = own.find((o) => o.kind === "Deployment" && b.namespaces.get(o.metadata.namespace)?.["pod-security.kubernetes.io/enforce"] === "restricted");
+	if (dep0) {
+		const ws = Object.values(wrappers(dep0));
+		const items = [...ws.map((obj) => ({ obj })), ...controllerObjects(ws, b.xrds)];
+		const r = admitAll(b, items);
+		const kinds = [...new Set(items.map((x) => x.obj.kind))].sort().join(", ");
+		const name = `${label}/other-pod-controllers-admitted`;
+		if (r.errors.length || r.denials.length || !r.evaluations) fail(name, [...r.errors, ...r.denials, r.evaluations ? "" : "nothing evaluated"].join("\n"));
+		else ok(`${name} (${items.length} objects: ${kinds}; ${r.evaluations} evaluations)`);
+	} else fail(`${label}/other-pod-controllers-admitted`, "no Deployment in a restricted namespace");
 	// a team namespace created outside platformc (what the generate policies are for): the
 	// namespace with the team label and Pod Security restricted, and a pod of that team in it,
 	// are admitted; the same namespace relaxed to privileged is denied

@@ -80,10 +80,13 @@ export function mutantsFor(all, b) {
 		change(o, x);
 		cases.push({ policy, mutant, obj: o });
 	};
+	const wrapped = dep ? wrappers(dep) : {};
 	for (const [policy, ms] of Object.entries(POD_MUTANTS))
-		for (const [m, f] of ms) {
+		for (const [i, [m, f]] of ms.entries()) {
 			push(policy, `${m}/deployment`, dep, f, "no Deployment in a team namespace");
 			push(policy, `${m}/pod`, podObj, f, "no Pod in a team namespace");
+			// the other pod controllers, by the autogen rules (cronjobs: their own rewrite)
+			if (i === 0) for (const [k, o] of Object.entries(wrapped)) push(policy, `${m}/${k}`, o, f, "no Deployment");
 		}
 	// Services
 	const svc = all.find((o) => o.kind === "Service" && o.apiVersion === "v1" && inTeam(o));
@@ -184,4 +187,22 @@ export function exceptionCases(all, b) {
 		}
 	}
 	return cases;
+}
+
+// The pod template of a rendered Deployment in each other pod controller the
+// autogen rules cover (the platform renders Deployments only).
+export function wrappers(dep) {
+	const md = { name: dep.metadata.name, namespace: dep.metadata.namespace, labels: { ...dep.metadata.labels } };
+	const tpl = clone(dep.spec.template);
+	const jobTpl = clone(tpl);
+	jobTpl.spec.restartPolicy = "OnFailure";
+	return {
+		statefulset: { apiVersion: "apps/v1", kind: "StatefulSet", metadata: clone(md),
+			spec: { serviceName: dep.metadata.name, selector: clone(dep.spec.selector), template: clone(tpl) } },
+		daemonset: { apiVersion: "apps/v1", kind: "DaemonSet", metadata: clone(md),
+			spec: { selector: clone(dep.spec.selector), template: clone(tpl) } },
+		job: { apiVersion: "batch/v1", kind: "Job", metadata: clone(md), spec: { template: clone(jobTpl) } },
+		cronjob: { apiVersion: "batch/v1", kind: "CronJob", metadata: clone(md),
+			spec: { schedule: "0 3 * * *", jobTemplate: { metadata: { labels: { ...tpl.metadata.labels } }, spec: { template: clone(jobTpl) } } } },
+	};
 }
