@@ -201,11 +201,7 @@ function evalVpSpec(name, spec, exceptions, cluster, r) {
 	if (!vpMatches(spec.matchConstraints, cluster, r)) return null;
 	const b = bindings(r);
 	const res = { policy: name, errors: [], denied: [], excepted: null };
-	for (const m of spec.matchConditions || []) {
-		const x = evaluate(m.expression, b);
-		if (x.error) { res.errors.push(`matchCondition ${m.name}: ${x.error}`); return res; }
-		if (x.value !== true) return null;
-	}
+	// pkg/cel/policies/vpol/compiler/policy.go: exceptions first, then the match conditions
 	for (const ex of exceptions) {
 		if (!(ex.spec.policyRefs || []).some((p) => p.name === name && (!p.kind || p.kind === "ValidatingPolicy"))) continue;
 		let all = true;
@@ -215,6 +211,11 @@ function evalVpSpec(name, spec, exceptions, cluster, r) {
 			if (x.value !== true) { all = false; break; }
 		}
 		if (all) { res.excepted = ex.metadata.name; return res; }
+	}
+	for (const m of spec.matchConditions || []) {
+		const x = evaluate(m.expression, b);
+		if (x.error) { res.errors.push(`matchCondition ${m.name}: ${x.error}`); return res; }
+		if (x.value !== true) return null;
 	}
 	const vars = new Map();
 	const vb = { ...b, variables: vars };
