@@ -124,11 +124,11 @@ function cmdMutants(label, files) {
 	const all = [...own, ...made];
 	const policyNames = new Set(b.policies.validatingNames());
 	const cases = mutantsFor(all, b);
-	const covered = new Set();
+	const covered = new Set(), skipped = new Set();
 	for (const c of cases) {
 		const name = `${label}/${c.policy}/${c.mutant}`;
 		if (!policyNames.has(c.policy)) continue; // disabled on this platform
-		if (!c.obj) { fail(name, `no rendered object to mutate: ${c.why || ""}`); continue; }
+		if (!c.obj) { skipped.add(c.policy); continue; } // this platform renders no such object
 		const results = b.policies.admit(b.cluster, c.obj);
 		const mine = results.filter((r) => r.policy === c.policy);
 		const errs = results.flatMap((r) => r.errors.map((e) => `${r.rule}: ${e}`));
@@ -143,7 +143,9 @@ function cmdMutants(label, files) {
 		}
 	}
 	for (const p of [...policyNames].sort())
-		if (!covered.has(p)) fail(`${label}/${p}/has-a-denied-mutant`, `no mutant of a rendered object is denied by ${p}`);
+		if (!covered.has(p) && !skipped.has(p)) fail(`${label}/${p}/has-a-denied-mutant`, `no mutant of a rendered object is denied by ${p}`);
+	// run.sh checks that the examples together cover every validating policy of the library
+	console.log(`# covered: ${[...covered].sort().join(" ")}`);
 	// the other pod controllers, unchanged, and the objects their controllers make: admitted
 	const dep0 = own.find((o) => o.kind === "Deployment" && b.namespaces.get(o.metadata.namespace)?.["pod-security.kubernetes.io/enforce"] === "restricted");
 	if (dep0) {
@@ -158,8 +160,9 @@ function cmdMutants(label, files) {
 	// a team namespace created outside platformc (what the generate policies are for): the
 	// namespace with the team label and Pod Security restricted, and a pod of that team in it,
 	// are admitted; the same namespace relaxed to privileged is denied
-	const tpl = own.find((o) => o.kind === "Namespace" && o.metadata.labels?.["app.kubernetes.io/managed-by"] === "platformc" &&
-		Object.keys(o.metadata.labels).some((k) => k.endsWith("/team")));
+	const isTeamNs = (o) => o.kind === "Namespace" && o.metadata.labels?.["app.kubernetes.io/managed-by"] === "platformc" &&
+		Object.keys(o.metadata.labels).some((k) => k.endsWith("/team"));
+	const tpl = own.find((o) => isTeamNs(o) && made.some((p) => p.kind === "Pod" && p.metadata.namespace === o.metadata.name));
 	const teamKey = tpl && Object.keys(tpl.metadata.labels).find((k) => k.endsWith("/team"));
 	const srcPod = tpl && made.find((o) => o.kind === "Pod" && o.metadata.namespace === tpl.metadata.name);
 	if (tpl && srcPod) {
