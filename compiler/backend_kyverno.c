@@ -31,9 +31,10 @@ typedef struct SubstParam {
 typedef struct Ctx {
 	Arena *a;
 	const Platform *p;
-	SubstParam params[8];
+	SubstParam params[10];
 	int nparams;
 	bool cluster_policy;   /* target cluster-policy */
+	const Node *local;     /* the current policy's `params` */
 } Ctx;
 
 /* ${KEY} -> value, for every parameter; other text unchanged. */
@@ -52,6 +53,10 @@ static const char *subst(const Ctx *c, const char *s)
 		sb_putn(&b, s, (size_t)(hit - s));
 		const char *end = strchr(hit, '}');
 		const char *val = NULL;
+		for (int i = 0; end && c->local && c->local->kind == N_MAP && i < c->local->n && !val; i++)
+			if ((size_t)(end - hit - 2) == strlen(c->local->pairs[i].key->text) &&
+			    strncmp(hit + 2, c->local->pairs[i].key->text, (size_t)(end - hit - 2)) == 0)
+				val = c->local->pairs[i].val->text;
 		for (int i = 0; end && i < c->nparams && !val; i++)
 			if ((size_t)(end - hit - 2) == strlen(c->params[i].key) &&
 			    strncmp(hit + 2, c->params[i].key, (size_t)(end - hit - 2)) == 0)
@@ -100,6 +105,38 @@ static void ctx_init(Ctx *c, Arena *a, const Platform *p)
 	}
 	sb_putc(&b, '}');
 	const char *team_regs = arena_sprintf(a, "%s", b.data);
+	/* who writes connection secrets into team namespaces: the claims (Crossplane
+	 * v1, resource.LocalConnectionSecretFor), or the primary managed resource of
+	 * each kind (namespaced target, managed.APISecretPublisher) */
+	b.len = 0;
+	sb_putc(&b, '[');
+	int no = 0;
+	bool ns_xp = p->crossplane_target && strcmp(p->crossplane_target, "namespaced") == 0;
+	for (int pass = 0; p->catalog && pass < 2; pass++) {
+		Kind **ks = pass ? p->catalog->internal : p->catalog->kinds;
+		int nk = pass ? p->catalog->ninternal : p->catalog->n;
+		for (int i = 0; i < nk; i++) {
+			const Kind *k = ks[i];
+			if (!ns_xp) {
+				sb_printf(&b, "%s'platform.%s/v1alpha1/%s'", no++ ? ", " : "", p->domain, k->claim_kind);
+				continue;
+			}
+			for (int j = 0; j < k->nmrs; j++)
+				if (k->mrs[j].primary && k->mrs[j].api[1])
+					sb_printf(&b, "%s'%s/%s'", no++ ? ", " : "", k->mrs[j].api[1], k->mrs[j].kind);
+		}
+	}
+	sb_putc(&b, ']');
+	const char *owners = arena_sprintf(a, "%s", b.data);
+	b.len = 0;
+	sb_putc(&b, '[');
+	int nb = 0;
+	for (int i = 0; i < p->nteams; i++)
+		for (int j = 0; j < p->nenvs; j++)
+			if (strcmp(pod_security_level(p, p->teams[i], &p->envs[j]), "baseline") == 0)
+				sb_printf(&b, "%s'%s'", nb++ ? ", " : "", k8s_namespace(a, p->teams[i], &p->envs[j]));
+	sb_putc(&b, ']');
+	const char *baseline = arena_sprintf(a, "%s", b.data);
 	sb_free(&b);
 	SubstParam ps[] = {
 		{"DOMAIN", p->domain},
@@ -108,6 +145,8 @@ static void ctx_init(Ctx *c, Arena *a, const Platform *p)
 		{"TIER_LABEL", k8s_label(a, p, "tier")},
 		{"REGISTRIES", regs},
 		{"TEAM_REGISTRIES", team_regs},
+		{"CONNECTION_OWNERS", owners},
+		{"BASELINE_NAMESPACES", baseline},
 	};
 	memcpy(c->params, ps, sizeof ps);
 	c->nparams = (int)ARRAY_LEN(ps);
@@ -163,18 +202,23 @@ typedef struct MatchDef {
 } MatchDef;
 
 static const MatchDef matches[] = {
-	{"pods", "", "v1", {"pods", "pods/ephemeralcontainers"}, {"Pod"}, {"Pod", "Deployment"}, true, false, false},
+	/* exactly [pods], no selector: Kyverno's CanAutoGen (pkg/cel/autogen/support.go, 1.15-1.17)
+	 * then writes the Deployment/StatefulSet/DaemonSet/Job/CronJob rules */
+	{"pods", "", "v1", {"pods"}, {"Pod"},
+	 {"Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"}, true, false, false},
 	{"pods-and-services", "", "v1", {"pods", "services"},
-	 {"Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service"},
-	 {"Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service"}, false, false, true},
-	{"services", "", "v1", {"services"}, {"Service"}, {"Service"}, false, false, false},
-	{"ingresses", "networking.k8s.io", "v1", {"ingresses"}, {"Ingress"}, {"Ingress"}, false, false, false},
-	{"secrets", "", "v1", {"secrets"}, {"Secret"}, {"Secret"}, false, false, false},
+	 {"Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "v1/Service"},
+	 {"Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "v1/Service"}, false, false, true},
+	/* core kinds by version: a bare `Secret` would match any group's Secret (the platform's claims) */
+	{"services", "", "v1", {"services"}, {"v1/Service"}, {"v1/Service"}, false, false, false},
+	{"ingresses", "networking.k8s.io", "v1", {"ingresses"}, {"networking.k8s.io/v1/Ingress"},
+	 {"networking.k8s.io/v1/Ingress"}, false, false, false},
+	{"secrets", "", "v1", {"secrets"}, {"v1/Secret"}, {"v1/Secret"}, false, false, false},
 	{"externalsecrets", "external-secrets.io", "*", {"externalsecrets"}, {"external-secrets.io/*/ExternalSecret"},
-	 {"ExternalSecret"}, false, false, false},
-	{"namespaces", "", "v1", {"namespaces"}, {"Namespace"}, {"Namespace"}, false, false, false},
-	{"persistentvolumeclaims", "", "v1", {"persistentvolumeclaims"}, {"PersistentVolumeClaim"},
-	 {"PersistentVolumeClaim"}, false, false, false},
+	 {"external-secrets.io/*/ExternalSecret"}, false, false, false},
+	{"namespaces", "", "v1", {"namespaces"}, {"v1/Namespace"}, {"v1/Namespace"}, false, false, false},
+	{"persistentvolumeclaims", "", "v1", {"persistentvolumeclaims"}, {"v1/PersistentVolumeClaim"},
+	 {"v1/PersistentVolumeClaim"}, false, false, false},
 	{"claims", "%s", "*", {"*"}, {"%s/*/*"}, {"%s/*/*"}, false, true, false},
 };
 
@@ -279,7 +323,7 @@ static DNode *validating_policy(const Ctx *c, const LibPolicy *l)
 	doc_set(a, spec, "validationActions",
 		flow_list(a, (const char *[]){strcmp(c->p->policy_action, "Audit") == 0 ? "Audit" : "Deny"}, 1));
 	DNode *mc = doc_set_map(a, spec, "matchConstraints");
-	DNode *sel = ns_selector(c, l);
+	DNode *sel = m->pods ? NULL : ns_selector(c, l);
 	if (sel)
 		doc_set(a, mc, "namespaceSelector", sel);
 	DNode *rule = doc_push_map(a, doc_set_seq(a, mc, "resourceRules"));
@@ -299,6 +343,16 @@ static DNode *validating_policy(const Ctx *c, const LibPolicy *l)
 			doc_set(a, r, "operations", flow_list(a, (const char *[]){"CREATE", "UPDATE"}, 2));
 			doc_set(a, r, "resources", flow_list(a, groups[g] + 1, 3));
 		}
+	}
+	if (m->pods) {
+		/* the namespace test a selector would make, as a condition (autogen keeps it:
+		 * its rewrite of `object.` leaves `namespaceObject.` alone) */
+		DNode *cond = doc_push_map(a, doc_set_seq(a, spec, "matchConditions"));
+		doc_set_str(a, cond, "name", "team-namespace");
+		doc_set(a, cond, "expression",
+			doc_strf(a, "namespaceObject != null && has(namespaceObject.metadata.labels) && '%s' in "
+				    "namespaceObject.metadata.labels",
+				 k8s_label(a, c->p, "team")));
 	}
 	if (m->pods)
 		doc_set(a, doc_set_map(a, doc_set_map(a, spec, "autogen"), "podControllers"), "controllers",
@@ -458,12 +512,14 @@ void backend_kyverno(const Platform *p, FileSet *fs)
 		const LibPolicy *l = &lib[i];
 		if (policy_disabled(p, l->name))
 			continue;
+		c.local = node_get(l->node, "params");
 		DNode *doc = l->validate && !c.cluster_policy ? validating_policy(&c, l) : cluster_policy(&c, l);
 		const char *file = arena_sprintf(a, "%s.yaml", l->name);
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), doc);
 		doc_push_str(a, res, file);
 	}
 	StrMap seen;
+	c.local = NULL;
 	strmap_init(&seen);
 	for (int i = 0; i < p->nexceptions; i++) {
 		const PolicyException *e = &p->exceptions[i];

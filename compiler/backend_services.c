@@ -89,8 +89,11 @@ static DNode *deployment_doc(Arena *a, const Platform *p, const Service *s)
 	DNode *ps = doc_set_map(a, tmpl, "spec");
 	doc_set_str(a, ps, "serviceAccountName", s->name);
 	doc_set_bool(a, ps, "automountServiceAccountToken", false);
+	/* an exception (policies.exceptions) relaxes exactly what its policy checks */
+	bool root = policy_excepts(p, s, "require-run-as-non-root");
 	DNode *psc = doc_set_map(a, ps, "securityContext");
-	doc_set_bool(a, psc, "runAsNonRoot", true);
+	if (!root)
+		doc_set_bool(a, psc, "runAsNonRoot", true);
 	doc_set_str(a, doc_set_map(a, psc, "seccompProfile"), "type", "RuntimeDefault");
 
 	DNode *c = doc_push_map(a, doc_set_seq(a, ps, "containers"));
@@ -108,9 +111,10 @@ static DNode *deployment_doc(Arena *a, const Platform *p, const Service *s)
 	doc_set(a, c, "livenessProbe", probe(a, s->liveness));
 	doc_set(a, c, "readinessProbe", probe(a, s->readiness));
 	DNode *sc = doc_set_map(a, c, "securityContext");
-	doc_set_bool(a, sc, "allowPrivilegeEscalation", false);
-	doc_set_bool(a, sc, "readOnlyRootFilesystem", true);
-	doc_set_bool(a, sc, "runAsNonRoot", true);
+	doc_set_bool(a, sc, "allowPrivilegeEscalation", policy_excepts(p, s, "disallow-privilege-escalation"));
+	doc_set_bool(a, sc, "readOnlyRootFilesystem", !policy_excepts(p, s, "require-read-only-root-fs"));
+	if (!root)
+		doc_set_bool(a, sc, "runAsNonRoot", true);
 	doc_set(a, doc_set_map(a, sc, "capabilities"), "drop", string_list(a, (const char *[]){"ALL", NULL}));
 
 	/* a writable /tmp, and each used resource's connection secret as files */

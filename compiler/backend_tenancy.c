@@ -25,8 +25,9 @@ static DNode *namespace_doc(Arena *a, const Platform *p, const Team *t, const En
 	doc_set_str(a, labels, k8s_label(a, p, "team"), t->name);
 	doc_set_str(a, labels, k8s_label(a, p, "environment"), e->name);
 	doc_set_str(a, labels, k8s_label(a, p, "tier"), e->prod ? "prod" : "nonprod");
-	/* Pod Security Admission: every team namespace runs restricted */
-	doc_set_str(a, labels, "pod-security.kubernetes.io/enforce", "restricted");
+	/* Pod Security Admission: every team namespace runs restricted, or baseline where an
+	 * exception to a policy restricted enforces too must take effect (policies.c) */
+	doc_set_str(a, labels, "pod-security.kubernetes.io/enforce", pod_security_level(p, t, e));
 	doc_set_str(a, labels, "pod-security.kubernetes.io/enforce-version", "latest");
 	doc_set_str(a, labels, "pod-security.kubernetes.io/audit", "restricted");
 	doc_set_str(a, labels, "pod-security.kubernetes.io/warn", "restricted");

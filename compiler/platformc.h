@@ -511,6 +511,7 @@ struct Resource {
 
 typedef struct PolicyException {
 	const char *policy, *reason, *expires;
+	const char *pod_security;      /* policies.c: the policy's Pod Security level (LibPolicy) */
 	Service **services;
 	int nservices;
 	const Node *node;
@@ -801,6 +802,7 @@ void backend_backstage(const Platform *p, FileSet *fs);
 /* One policy of the library (stdlib/policies.yaml). */
 typedef struct LibPolicy {
 	const char *name, *category, *title, *severity, *namespaces, *match, *checks, *why;
+	const char *pod_security; /* the Pod Security level that enforces it too: "baseline", "restricted" or NULL */
 	bool validate;         /* has CEL validations (else mutate or generate) */
 	const Node *node;      /* the definition */
 } LibPolicy;
@@ -812,6 +814,12 @@ bool policy_disabled(const Platform *p, const char *name);
 const char **team_registries(Arena *a, const Platform *p, const Team *t, int *n);
 /* Checks `policies.disable` and `policies.exceptions` names (E0221); returns the error count. */
 int policies_resolve(Arena *a, Platform *p, Diags *d);
+/* Whether an exception of `policies.exceptions` to `policy` (enabled) names service s. */
+bool policy_excepts(const Platform *p, const Service *s, const char *policy);
+/* The Pod Security level a team namespace enforces: "baseline" when one of its
+ * services has an exception to a policy Pod Security "restricted" enforces too,
+ * else "restricted" (docs/policies.md, Exceptions). */
+const char *pod_security_level(const Platform *p, const Team *t, const Env *e);
 void backend_kyverno(const Platform *p, FileSet *fs);
 
 /* ------------------------------------- monitoring.c, backend_monitoring.c,

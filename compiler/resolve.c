@@ -412,7 +412,8 @@ static void resolve_service(Resolver *r, Service *s)
 	if (!ok) {
 		Diag *g = RERR(r, "E0209", node_get(n, "image")->span, "image `%s` is not from an allowed registry",
 			       s->image);
-		diag_label(g, reg == p->registries ? "not under `platform.registries`" : "not under the team's `registries`");
+		diag_label(g, "%s: policy restrict-image-registries would deny the pod",
+			   reg == p->registries ? "not under `platform.registries`" : "not under the team's `registries`");
 		StrBuf b;
 		sb_init(&b);
 		for (int i = 0; i < nreg; i++)
@@ -689,6 +690,22 @@ static void today(int *y, int *m, int *d)
 	*y = tm.tm_year + 1900, *m = tm.tm_mon + 1, *d = tm.tm_mday;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static long days_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	long era = (y >= 0 ? y : y - 399) / 400;
+	long yoe = y - era * 400;
+	long doy = (153L * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* An exception that expires within this many days is a warning (W0250). */
+#define EXPIRY_NOTICE_DAYS 30
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static void resolve_exceptions(Resolver *r)
 {
 	Platform *p = r->p;
@@ -704,12 +721,22 @@ static void resolve_exceptions(Resolver *r)
 				e->services[e->nservices++] = s;
 		}
 		int y, m, d;
-		if (e->expires && scalar_date(e->expires, &y, &m, &d) &&
-		    (y < ty || (y == ty && (m < tm || (m == tm && d < td))))) {
-			Diag *g = diag_warn(r->d, "W0220", node_get(e->node, "expires")->span,
-					    "exception to `%s` expired on %s", e->policy, e->expires);
+		if (!e->expires || !scalar_date(e->expires, &y, &m, &d))
+			continue;
+		long left = days_civil(y, m, d) - days_civil(ty, tm, td);
+		const Node *at = node_get(e->node, "expires");
+		if (left < 0) {
+			/* an error, so CI stops when the date passes: the render itself never depends on today */
+			Diag *g = diag_error(r->d, "E0231", at->span, "exception to `%s` expired on %s", e->policy,
+					     e->expires);
 			diag_label(g, "in the past");
-			diag_help(g, "fix the workload and remove the exception, or extend `expires`");
+			diag_help(g, "fix the workload and remove the exception, or extend `expires` (a reviewed change)");
+			r->errors++;
+		} else if (left <= EXPIRY_NOTICE_DAYS) {
+			Diag *g = diag_warn(r->d, "W0250", at->span, "exception to `%s` expires on %s, in %ld day%s",
+					    e->policy, e->expires, left, left == 1 ? "" : "s");
+			diag_label(g, "within " STR(EXPIRY_NOTICE_DAYS) " days");
+			diag_help(g, "fix the workload before then: after that date `check` fails (E0231)");
 		}
 	}
 }
