@@ -1,17 +1,10 @@
 #!/usr/bin/env bash
 # ---- integration: the pre-commit hooks in a scratch git repository -----------
+# tests/integration/run.sh: the hooks as pre-commit runs them, the GitHub
+# Action's steps, and the real pre-commit (4 cases, or one skip line when it
+# cannot be installed).
 . "$(dirname "$0")/../lib.sh"
 
-details=""; name=""
-flush_fail() { [ -n "$name" ] && fail "$name" "$details"; name=""; details=""; }
-while IFS= read -r line; do
-	case $line in
-	"ok   "*) flush_fail; ok "${line#ok   }" ;;
-	"FAIL "*) flush_fail; name=${line#FAIL } ;;
-	"skip "*) flush_fail; printf '%s\n' "$line" ;;
-	*) [ -n "$name" ] && details+="${line#     }"$'\n' ;;
-	esac
-done < <(bash tests/integration/run.sh "$TMP" 2>&1)
-flush_fail
+relay -n 20 integration/runner bash tests/integration/run.sh "$TMP"
 
 finish

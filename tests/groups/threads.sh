@@ -1,15 +1,8 @@
 #!/usr/bin/env bash
-# ---- determinism: locale, time zone, umask, CRLF, checkout path -------------
+# ---- threads: 1, 2 and 8 threads give the same diagnostics, exits and trees ----
+# tests/threads.sh: 7 cases; exit 1 on a failure.
 . "$(dirname "$0")/../lib.sh"
 
-name="" details=""
-while IFS= read -r line; do
-	case $line in
-	"ok   "*) ok "${line#ok   }" ;;
-	"FAIL "*) [ -n "$name" ] && fail "$name" "$details"; name=${line#FAIL } details="" ;;
-	*) details+="${line#     }"$'\n' ;;
-	esac
-done < <(ROOT=$ROOT bash tests/threads.sh "$TMP" 2>&1)
-[ -n "$name" ] && fail "$name" "$details"
+relay -n 7 threads/runner bash tests/threads.sh "$TMP"
 
 finish
