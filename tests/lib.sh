@@ -173,7 +173,11 @@ tree_hash() {
 	(cd "$1" && find . -type f ! -name .platformc-manifest -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 }
 
+# TESTS_QUICK=1: each group's smallest form (tests/README.md), still running
+# the binary; the meta group runs the groups so.
 want_quick() { [ -n "${TESTS_QUICK:-}" ] && [ "${TESTS_QUICK}" != 0 ]; }
+# the hostile inputs of the quick forms of the hostile and asan groups
+HOSTILE_QUICK_CASES="alias-bomb many-keys nul empty tabs"
 
 # validate OUTVAR PATH...: tests/tools/validate_tree.py --quiet over PATHs;
 # fails when it fails or validated no object at all (an empty or missing
