@@ -7,7 +7,8 @@
 # and must report at least one failed case and exit non-zero each time. The
 # same broken binary stands in for UNIT (the unit tests), for the sanitizer
 # build (ASAN_PLATFORMC, ASAN_UNIT: the asan group does not build) and for
-# the libFuzzer harnesses (FUZZ_HARNESS: the fuzz group does not build).
+# the libFuzzer harnesses (FUZZ_HARNESS: the fuzz group does not build;
+# FUZZ_WORK keeps its corpora and logs out of build-fuzz/).
 # One case per (group, broken binary):
 #   ok   meta/<group>/<binary> (F of N cases failed)
 # A group that does not run the compiler at all would have to be named in
@@ -60,7 +61,7 @@ done < <(bash tests/run.sh --list)
 run_one() {
 	local g=$1 script=$2 label=$3 bin=$4 o=$TMP/$1-$3 start=$SECONDS
 	env -u SHARED -u TESTS_ONLY TESTS_META=1 TESTS_QUICK=1 PLATFORMC="$bin" UNIT="$bin" \
-		ASAN_PLATFORMC="$bin" ASAN_UNIT="$bin" FUZZ_HARNESS="$bin" \
+		ASAN_PLATFORMC="$bin" ASAN_UNIT="$bin" FUZZ_HARNESS="$bin" FUZZ_WORK="$o.fuzz" \
 		timeout 300 bash "$script" </dev/null >"$o.out" 2>&1
 	echo $? >"$o.rc"
 	echo $((SECONDS - start)) >"$o.time"
