@@ -45,7 +45,8 @@ export PY
 EXAMPLES=$(ls examples/*/platform.yaml | xargs -n1 dirname | xargs -n1 basename)
 
 # Scratch space on tmpfs when there is room: renders syncfs() their output,
-# which costs seconds each on a busy disk and nothing on tmpfs.
+# which costs seconds each on a busy disk and nothing on tmpfs. TMPDIR points
+# there too, for the children (mktemp, Python's tempfile, the unit tests).
 if [ -z "${TESTS_TMPDIR:-}" ]; then
 	TESTS_TMPDIR=${TMPDIR:-/tmp}
 	if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')" -gt 2000000 ] 2>/dev/null; then
@@ -53,6 +54,7 @@ if [ -z "${TESTS_TMPDIR:-}" ]; then
 	fi
 fi
 export TESTS_TMPDIR
+export TMPDIR=$TESTS_TMPDIR
 TMP=$(mktemp -d "$TESTS_TMPDIR/platformc-test.XXXXXX")
 _OWN_SHARED=""
 if [ -z "${SHARED:-}" ] || [ ! -d "$SHARED" ]; then
