@@ -124,7 +124,7 @@ tsan: $(BUILD)/.deps
 	$(MAKE) --no-print-directory BUILD=build-tsan CC=$$(command -v clang >/dev/null && echo clang || echo gcc) CFLAGS="-O1 -g $(TSAN_FLAGS)" \
 	  LDFLAGS="$(TSAN_FLAGS)" build-tsan/platformc
 	@out=$$(PLATFORMC=$(CURDIR)/build-tsan/platformc TSAN_OPTIONS="halt_on_error=1:exitcode=66" \
-	  bash tests/threads.sh build-tsan 2>&1); echo "$$out"; ! echo "$$out" | grep -q '^FAIL'
+	  bash tests/threads.sh build-tsan 2>&1); rc=$$?; echo "$$out"; [ $$rc -eq 0 ] && ! echo "$$out" | grep -q '^FAIL'
 
 # build-fuzz/fuzz_NAME: one libFuzzer binary per tests/fuzz/fuzz_NAME.c (a new
 # harness is a new file); tests/fuzz/run.sh seeds and runs them

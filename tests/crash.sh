@@ -11,7 +11,8 @@
 #    exception is the last step, after the swap: saving the stat cache
 #    beside the output folder (writer.c). A failure there leaves the render
 #    done: exit 0, the new tree, and a warning that names the cause.
-# Usage: tests/crash.sh TMPDIR; prints "ok   crash/..." / "FAIL crash/..." lines.
+# Usage: tests/crash.sh TMPDIR; prints "ok   crash/..." / "FAIL crash/..." lines
+# (7 cases) and exits 1 when one failed.
 set -u
 # on tmpfs when there is one: a render's syncfs() there costs nothing
 T=$1/crash
@@ -28,12 +29,17 @@ snap() { # every entry with its type, and every file's content hash
 # the stat cache beside the output folder stays by design; staging folders must not
 leftovers() { ls -A "$T/w" | grep -v -e '^out$' -e '^\.out\.platformc-cache$' ; }
 
+status=0
 mkdir -p "$T/w"
-"$P" render "$ROOT/examples/minimal/platform.yaml" -o "$T/old" 2>/dev/null && echo mine >"$T/old/USER-NOTES.md"
+# the old tree (examples/minimal and a user file) and the new one (examples/company)
+"$P" render "$ROOT/examples/minimal/platform.yaml" -o "$T/old" >/dev/null 2>"$T/err" && [ -f "$T/old/README.md" ] &&
+	echo mine >"$T/old/USER-NOTES.md" ||
+	{ echo "FAIL crash/setup (the render of examples/minimal fails or writes nothing)"; sed 's/^/     /' "$T/err"; exit 1; }
 old() { rm -rf "$T/w/out" "$T/w"/.out.platformc-*; cp -a "$T/old" "$T/w/out"; }
 old
 OLD=$(snap "$T/w/out")
-"$P" render "$ROOT/examples/company/platform.yaml" -o "$T/w/out" 2>/dev/null
+"$P" render "$ROOT/examples/company/platform.yaml" -o "$T/w/out" >/dev/null 2>"$T/err" ||
+	{ echo "FAIL crash/setup (the render of examples/company fails)"; sed 's/^/     /' "$T/err"; exit 1; }
 NEW=$(snap "$T/w/out")
 [ "$OLD" != "$NEW" ] && grep -q USER-NOTES <<<"$NEW" || { echo "FAIL crash/setup (old and new trees)"; exit 1; }
 ms=$( { /usr/bin/time -f %e "$P" render "$ROOT/examples/minimal/platform.yaml" -o "$T/w/out" 2>&1 >/dev/null; } | tail -1)
@@ -59,19 +65,19 @@ done
 if [ -z "$bad" ]; then
 	echo "ok   crash/sigkill-old-or-new ($KILLS kills: $seen_old old, $seen_new new)"
 else
-	echo "FAIL crash/sigkill-old-or-new"; printf '%s' "$bad" | head -20 | sed 's/^/     /'
+	echo "FAIL crash/sigkill-old-or-new"; printf '%s' "$bad" | head -20 | sed 's/^/     /'; status=1
 fi
 
 # full disk: the Nth call of each kind fails
 SHIM=$T/failcall.so
 if ! cc -shared -fPIC -O1 -o "$SHIM" "$ROOT/tests/crash/failcall.c" -ldl 2>"$T/cc"; then
-	echo "FAIL crash/enospc (cannot build the shim: $(head -3 "$T/cc"))"; exit 0
+	echo "FAIL crash/enospc (cannot build the shim: $(head -3 "$T/cc"))"; exit 1
 fi
 for call in write syncfs mkdirat linkat openat renameat2; do
-	old
+	old; rm -f "$T/count"
 	FAILCALL=$call FAILCALL_COUNT=$T/count LD_PRELOAD=$SHIM "$P" render "$ROOT/examples/company/platform.yaml" -o "$T/w/out" >/dev/null 2>&1
-	total=$(cat "$T/count")
-	if [ "${total:-0}" -eq 0 ]; then echo "FAIL crash/enospc-$call (the render makes no $call call: the shim sees nothing)"; continue; fi
+	total=$(cat "$T/count" 2>/dev/null)
+	if [ "${total:-0}" -eq 0 ]; then echo "FAIL crash/enospc-$call (the render makes no $call call: the shim sees nothing)"; status=1; continue; fi
 	bad="" n=0 late=0
 	for nth in 1 $((total / 3)) $((total * 2 / 3)) "$total"; do
 		[ "$nth" -ge 1 ] && [ "$nth" -le "$total" ] || continue
@@ -92,5 +98,6 @@ for call in write syncfs mkdirat linkat openat renameat2; do
 		[ -z "$(leftovers)" ] || bad+="$call #$nth: left behind: $(leftovers)"$'\n'
 	done
 	if [ -z "$bad" ]; then echo "ok   crash/enospc-$call ($n failure points of $total calls$([ $late -gt 0 ] && echo ", $late of them in the stat cache after the swap"))"
-	else echo "FAIL crash/enospc-$call"; printf '%s' "$bad" | head -12 | sed 's/^/     /'; fi
+	else echo "FAIL crash/enospc-$call"; printf '%s' "$bad" | head -12 | sed 's/^/     /'; status=1; fi
 done
+exit $status

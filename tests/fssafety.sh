@@ -4,71 +4,89 @@
 # manifest naming paths outside it, files platformc does not own. Nothing
 # outside the output folder is touched (canary files beside it keep their
 # bytes, inode and mtime), nothing unowned is deleted, and the error says why.
-# Usage: tests/fssafety.sh TMPDIR; prints "ok   fs/..." / "FAIL fs/..." lines.
+# Usage: tests/fssafety.sh TMPDIR; prints "ok   fs/..." / "FAIL fs/...: why"
+# lines (16 cases) and exits 1 when one failed.
 set -u
 T=$1/fs
 P=${PLATFORMC:?}
 ROOT=${ROOT:-$PWD}
 EX=$ROOT/examples/minimal/platform.yaml
 
-fresh() { # a rendered out/ and canaries beside it
+status=0
+fresh() { # a rendered out/ and canaries beside it; WHY starts with what went wrong
 	rm -rf "$T"; mkdir -p "$T/elsewhere"
 	echo canary >"$T/canary"; echo canary >"$T/elsewhere/README.md"
-	"$P" render "$EX" -o "$T/out" >/dev/null 2>&1
+	WHY=""
+	"$P" render "$EX" -o "$T/out" >/dev/null 2>"$T/err" && [ -f "$T/out/README.md" ] && [ -f "$T/out/.platformc-manifest" ] ||
+		WHY="the first render (the setup) failed or wrote nothing: $(head -2 "$T/err"); "
 	CANARY=$(stat -c '%i %Y %s' "$T/canary" "$T/elsewhere/README.md"; ls -A "$T/elsewhere"; cat "$T/canary" "$T/elsewhere/README.md")
 }
+report() { # NAME: one line for the case, from WHY
+	if [ -z "$WHY" ]; then echo "ok   fs/$1"; else echo "FAIL fs/$1: $WHY"; status=1; fi
+}
 canary_ok() { [ "$(stat -c '%i %Y %s' "$T/canary" "$T/elsewhere/README.md"; ls -A "$T/elsewhere"; cat "$T/canary" "$T/elsewhere/README.md")" = "$CANARY" ]; }
-# case NAME WANT_RC GREP: runs a render of $EX into $T/out after the setup
+# check WANT_RC GREP: runs a render of $EX into $T/out after the setup; adds
+# to WHY what went wrong (report NAME prints the case)
 check() {
-	local name=$1 want=$2 pat=$3
+	local want=$1 pat=$2
 	"$P" render "$EX" -o "$T/out" >/dev/null 2>"$T/err"; local rc=$?
-	local why=""
-	[ $rc -eq "$want" ] || why+="exit $rc, expected $want; "
-	[ -z "$pat" ] || grep -qiE "$pat" "$T/err" || why+="the error does not say why (want /$pat/): $(head -2 "$T/err"); "
-	canary_ok || why+="a file outside the output folder changed; "
-	[ -z "$why" ] && echo "ok   fs/$name" || echo "FAIL fs/$name: $why"
+	[ $rc -eq "$want" ] || WHY+="exit $rc, expected $want; "
+	[ -z "$pat" ] || grep -qiE "$pat" "$T/err" || WHY+="the error does not say why (want /$pat/): $(head -2 "$T/err"); "
+	canary_ok || WHY+="a file outside the output folder changed; "
 }
 
 fresh; mv "$T/out" "$T/real"; ln -s "$T/elsewhere" "$T/out"
-check out-is-a-symlink 2 'symlink'
-[ "$(readlink "$T/out")" = "$T/elsewhere" ] || echo "FAIL fs/out-is-a-symlink-kept: the symlink was replaced"
+check 2 'symlink'
+[ "$(readlink "$T/out")" = "$T/elsewhere" ] || WHY+="the symlink was replaced; "
+report out-is-a-symlink
 
 fresh; rm "$T/out/README.md"; ln -s ../canary "$T/out/README.md"
-check symlinked-generated-file 2 'README.md.*symlink'
+check 2 'README.md.*symlink'
+report symlinked-generated-file
 
 # a user's symlink is left alone by a render that changes nothing, and
 # refused (never followed, never carried) by one that rebuilds the tree
 fresh; ln -s "$T/canary" "$T/out/user-link"
-check symlinked-user-file-noop-render 0 ''
-[ -L "$T/out/user-link" ] || echo "FAIL fs/symlinked-user-file-noop-render: the symlink is gone"
-echo changed >>"$T/out/README.md"
-check symlinked-user-file 2 'user-link.*symlink'
+check 0 ''
+[ -L "$T/out/user-link" ] || WHY+="the symlink is gone; "
+report symlinked-user-file-noop-render
+WHY=""; echo changed >>"$T/out/README.md"
+check 2 'user-link.*symlink'
+report symlinked-user-file
 
-fresh; d=$(cd "$T/out" && ls -d */ | head -1); d=${d%/}
+fresh; d=$(cd "$T/out" 2>/dev/null && ls -d */ | head -1); d=${d%/}
+[ -n "$d" ] || { d=no-folder; WHY+="the render made no folder; "; }
 rm -rf "${T:?}/out/$d"; ln -s "$T/elsewhere" "$T/out/$d"
-check symlinked-folder 2 "$d.*symlink"
+check 2 "$d.*symlink"
+report symlinked-folder
 
 for bad in ../canary "$T/canary" 'a/../../canary' '../elsewhere/README.md' 'x/../../elsewhere'; do
 	fresh; echo "$bad" >>"$T/out/.platformc-manifest"
 	# a change, so the writer would delete stale files if it trusted the list
 	echo changed >>"$T/out/README.md"
-	check "tampered-manifest-$(tr -c 'a-zA-Z0-9\n' _ <<<"$bad")" 2 'manifest'
+	check 2 'manifest'
+	report "tampered-manifest-$(tr -c 'a-zA-Z0-9\n' _ <<<"${bad/#"$T"/T}")"   # (T: the absolute path, stable names)
 done
 
 # files platformc does not own survive a render that rebuilds the tree,
 # even in a folder whose generated files all go away
-fresh; d=$(cd "$T/out" && ls -d */ | head -1); d=${d%/}
+fresh; d=$(cd "$T/out" 2>/dev/null && ls -d */ | head -1); d=${d%/}
+[ -n "$d" ] || { d=no-folder; WHY+="the render made no folder; "; }
+mkdir -p "$T/out/$d"
 echo mine >"$T/out/NOTES.md"; echo mine >"$T/out/$d/mine.txt"; mkdir -p "$T/out/empty-user-dir"
 echo changed >>"$T/out/README.md"
-check unowned-files-kept 0 ''
-for f in NOTES.md "$d/mine.txt"; do [ "$(cat "$T/out/$f")" = mine ] || echo "FAIL fs/unowned-files-kept: $f lost"; done
-[ -d "$T/out/empty-user-dir" ] || echo "FAIL fs/unowned-files-kept: an empty user folder lost"
+check 0 ''
+for f in NOTES.md "$d/mine.txt"; do [ "$(cat "$T/out/$f" 2>/dev/null)" = mine ] || WHY+="$f lost; "; done
+[ -d "$T/out/empty-user-dir" ] || WHY+="an empty user folder lost; "
+report unowned-files-kept
 
 # a manifest entry the user replaced with a folder of their own is not deleted
-fresh; f=$(grep -v '^#' "$T/out/.platformc-manifest" | grep / | head -1)
-rm "$T/out/$f"; mkdir "$T/out/$f"; echo mine >"$T/out/$f/x"
-check user-folder-at-generated-path 2 "$(basename "$f")"
-[ "$(cat "$T/out/$f/x" 2>/dev/null)" = mine ] || echo "FAIL fs/user-folder-at-generated-path: the user's file is gone"
+fresh; f=$(grep -v '^#' "$T/out/.platformc-manifest" 2>/dev/null | grep / | head -1)
+[ -n "$f" ] || { f=no-file; WHY+="no generated file in a folder; "; }
+rm -f "$T/out/$f"; mkdir -p "$T/out/$f"; echo mine >"$T/out/$f/x"
+check 2 "$(basename "$f")"
+[ "$(cat "$T/out/$f/x" 2>/dev/null)" = mine ] || WHY+="the user's file is gone; "
+report user-folder-at-generated-path
 # A write that fails half-way (files above 8 KiB, with RLIMIT_FSIZE and
 # SIGXFSZ ignored, as a full disk would fail them) fails the render with the
 # reason, on the writer's disk thread as without it: an existing output folder
@@ -77,16 +95,16 @@ tree() { (cd "$T/out" 2>/dev/null && find . -printf '%i %s %p\n' | LC_ALL=C sort
 for n in 1 2; do
 	for mode in changed fresh; do
 		fresh
-		if [ $mode = fresh ]; then rm -rf "$T/out"; else echo changed >>"$T/out/monitoring/orders-api/dev/dashboard.json"; fi
+		if [ $mode = fresh ]; then rm -rf "$T/out"; else echo changed >>"$T/out/monitoring/orders-api/dev/dashboard.json" 2>/dev/null || WHY+="no dashboard.json to change; "; fi
 		before=$(tree)
 		(trap '' XFSZ; ulimit -f 8; PLATFORMC_THREADS=$n "$P" render "$EX" -o "$T/out" >/dev/null 2>"$T/err"); rc=$?
-		why=""
-		[ $rc -eq 2 ] || why+="exit $rc, expected 2; "
-		grep -qiE 'cannot write .*dashboard.json.*too large' "$T/err" || why+="the error does not say why: $(head -2 "$T/err"); "
-		[ "$(tree)" = "$before" ] || why+="the output folder changed; "
-		! ls -A "$T" | grep -q platformc-new || why+="a staging folder stayed; "
-		canary_ok || why+="a file outside the output folder changed; "
-		[ -z "$why" ] && echo "ok   fs/write-failure-$mode-threads-$n" || echo "FAIL fs/write-failure-$mode-threads-$n: $why"
+		[ $rc -eq 2 ] || WHY+="exit $rc, expected 2; "
+		grep -qiE 'cannot write .*dashboard.json.*too large' "$T/err" || WHY+="the error does not say why: $(head -2 "$T/err"); "
+		[ "$(tree)" = "$before" ] || WHY+="the output folder changed; "
+		! ls -A "$T" | grep -q platformc-new || WHY+="a staging folder stayed; "
+		canary_ok || WHY+="a file outside the output folder changed; "
+		report "write-failure-$mode-threads-$n"
 	done
 done
 rm -rf "$T"
+exit $status

@@ -4,24 +4,34 @@
 # format, with errors in many included files), exit codes and rendered trees
 # are compared byte for byte between PLATFORMC_THREADS=1 (one loop, no
 # thread at all), 2 and 8. `make tsan` runs this with a ThreadSanitizer build.
-# Usage: tests/threads.sh TMPDIR; prints "ok   threads/..." / "FAIL threads/..." lines.
+# Usage: tests/threads.sh TMPDIR; prints "ok   threads/..." / "FAIL threads/..." lines
+# (7 cases) and exits 1 when one failed.
 set -u
 T=$1/threads
 rm -rf "$T"; mkdir -p "$T"
 P=${PLATFORMC:?}
 ROOT=${ROOT:-$PWD}
 
-# run NAME DIR ARGS...: the combined output and exit code per thread count must agree
+status=0
+# run NAME WANT_EXIT MIN_LINES DIR ARGS...: the combined output and exit code
+# per thread count must agree, be WANT_EXIT and hold at least MIN_LINES lines
+# (with the exit line)
 run() {
-	local name=$1 dir=$2; shift 2
+	local name=$1 want=$2 min=$3 dir=$4; shift 4
 	local base="" out
 	for n in 1 2 8; do
 		out=$(cd "$dir" && PLATFORMC_THREADS=$n "$P" "$@" 2>&1; echo "exit: $?")
 		if [ $n = 1 ]; then
 			base=$out
+			if [ "$(tail -1 <<<"$base")" != "exit: $want" ] || [ "$(wc -l <<<"$base")" -lt "$min" ]; then
+				echo "FAIL threads/$name (expected exit $want and at least $min lines)"
+				head -20 <<<"$base" | sed 's/^/     /'; status=1
+				return
+			fi
 		elif [ "$out" != "$base" ]; then
 			echo "FAIL threads/$name (PLATFORMC_THREADS=$n differs from 1)"
 			diff <(printf '%s\n' "$base") <(printf '%s\n' "$out") | head -20 | sed 's/^/     /'
+			status=1
 			return
 		fi
 	done
@@ -29,8 +39,8 @@ run() {
 }
 
 # a valid platform of 1000 services in 50 included files
-python3 "$ROOT/tests/bench/gen.py" 1000 "$T/valid" >/dev/null
-run check-1000-services "$T/valid" check platform.yaml
+python3 "$ROOT/tests/bench/gen.py" 1000 "$T/valid" >/dev/null || { echo "FAIL threads/setup (tests/bench/gen.py)"; exit 1; }
+run check-1000-services 0 1 "$T/valid" check platform.yaml
 
 # the same with mistakes in most included files: unknown keys, invalid
 # names, duplicate keys, a credential, a syntax error, root-only keys, an
@@ -51,25 +61,30 @@ for f in "$T/broken"/teams/*.yaml; do
 	esac
 done
 for fmt in human json github; do
-	run "errors-in-included-files-$fmt" "$T/broken" check platform.yaml --diagnostics "$fmt"
+	run "errors-in-included-files-$fmt" 1 20 "$T/broken" check platform.yaml --diagnostics "$fmt"
 done
 cp -r "$T/valid" "$T/badref"
 f=$(ls "$T/badref"/teams/*.yaml | sed -n 7p)
 sed -i '0,/^    team: team-/s//    team: nobody-/' "$f"
-run unknown-team-in-an-included-file "$T/badref" check platform.yaml
+run unknown-team-in-an-included-file 1 3 "$T/badref" check platform.yaml
 
 # the rendered tree of the example with included files
 ex=$ROOT/examples/company
-hashes=""
+hashes=() bad=""
 for n in 1 2 8; do
 	rm -rf "$T/out$n"
-	PLATFORMC_THREADS=$n "$P" render "$ex/platform.yaml" -o "$T/out$n" >/dev/null 2>&1
-	hashes+="$(cd "$T/out$n" && find . -type f ! -name .platformc-manifest -print0 | LC_ALL=C sort -z |
-		xargs -0 sha256sum | sha256sum | cut -c1-16) "
+	PLATFORMC_THREADS=$n "$P" render "$ex/platform.yaml" -o "$T/out$n" >/dev/null 2>"$T/err"; rc=$?
+	h=""
+	[ -f "$T/out$n/README.md" ] && h=$(cd "$T/out$n" && find . -type f ! -name .platformc-manifest -print0 | LC_ALL=C sort -z |
+		xargs -0 sha256sum | sha256sum | cut -c1-16)
+	[ $rc -eq 0 ] && [ -n "$h" ] || bad+="PLATFORMC_THREADS=$n: exit $rc, $([ -n "$h" ] && echo "a tree" || echo "no tree"): $(head -2 "$T/err")"$'\n'
+	hashes+=("${h:-none}")
 done
-set -- $hashes
-[ "$1" = "$2" ] && [ "$1" = "$3" ] && echo "ok   threads/render-company" ||
-	echo "FAIL threads/render-company (trees differ: $hashes)"
+if [ -z "$bad" ] && [ "${hashes[0]}" = "${hashes[1]}" ] && [ "${hashes[0]}" = "${hashes[2]}" ]; then
+	echo "ok   threads/render-company"
+else
+	echo "FAIL threads/render-company (trees differ: ${hashes[*]})"; printf '%s' "$bad" | sed 's/^/     /'; status=1
+fi
 
 # The writer's disk thread (compiler/writer.c): a fresh render, a no-op render
 # (the look-ahead of the stat cache), a render after a change to the input, a
@@ -109,4 +124,6 @@ else
 	echo "FAIL threads/writer-disk-thread (PLATFORMC_THREADS=2 differs from 1, or an unexpected exit)"
 	diff <(printf '%s\n' "$w1") <(printf '%s\n' "$w2") | head -20 | sed 's/^/     /'
 	printf '%s\n' "$w1" | head -20 | sed 's/^/     1: /'
+	status=1
 fi
+exit $status

@@ -87,7 +87,9 @@ def render(src_dir, target, tag):
     open(root, "w").write(text)
     out = os.path.join(d, "out")
     r = subprocess.run([PLATFORMC, "render", root, "-o", out], capture_output=True, text=True)
-    check("%s-renders" % tag, r.returncode == 0, r.stderr)
+    # a render that exits 0 must also have written its tree
+    check("%s-renders" % tag, r.returncode == 0 and os.path.isfile(os.path.join(out, "README.md")),
+          r.stderr or "exit %d, no README.md in %s" % (r.returncode, out))
     return load_platform(root), out
 
 

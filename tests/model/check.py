@@ -53,9 +53,11 @@ def kustomize(out, rel):
 
 
 r, out = render(SRC, "base")
-check("renders", r.returncode == 0, r.stderr)
-if r.returncode:
-    sys.exit(failures)
+# a render that exits 0 must also have written its tree
+rendered = r.returncode == 0 and os.path.isfile(os.path.join(out, "README.md"))
+check("renders", rendered, r.stderr or "exit %d, no README.md in %s" % (r.returncode, out))
+if not rendered:
+    sys.exit(1)
 
 # ---- tier-dependent defaults: replicas 1 in nonprod, 2 in prod; PDB only in prod
 dev = load(out, "services/web/dev/deployment-patch.yaml")

@@ -2,7 +2,8 @@
  * test_writer.c — writer.c against real folders (guide §7): ownership,
  * no-op renders, symlink refusal, tampered manifests, leftovers of
  * interrupted renders, write failures and SIGKILL at random moments.
- * Each test works in its own mkdtemp folder under /tmp and removes it.
+ * Each test works in its own mkdtemp folder under $TMPDIR (default /tmp)
+ * and removes it; the test suite points TMPDIR at tmpfs when it can.
  */
 #include "platformc.h"
 #include "unit.h"
@@ -27,7 +28,9 @@
 
 static char *tmpdir(void)
 {
-	char t[] = "/tmp/platformc-writer.XXXXXX";
+	const char *base = getenv("TMPDIR");
+	char t[4096];
+	snprintf(t, sizeof t, "%s/platformc-writer.XXXXXX", base && *base ? base : "/tmp");
 	char *d = mkdtemp(t);
 	if (!d) {
 		perror("mkdtemp");

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# ---- CLI --------------------------------------------------------------------
+. "$(dirname "$0")/../lib.sh"
+
+"$PLATFORMC" --version | grep -q '^libfyaml ' && ok cli/version-lists-libraries || fail cli/version-lists-libraries
+"$PLATFORMC" --help | grep -q 'render' && ok cli/help || fail cli/help
+"$PLATFORMC" bogus >/dev/null 2>&1; [ $? -eq 2 ] && ok cli/unknown-command-exit-2 || fail cli/unknown-command-exit-2
+"$PLATFORMC" check --nope >/dev/null 2>&1; [ $? -eq 2 ] && ok cli/unknown-option-exit-2 || fail cli/unknown-option-exit-2
+"$PLATFORMC" check "$TMP/does-not-exist.yaml" >/dev/null 2>&1; [ $? -eq 2 ] && ok cli/missing-file-exit-2 || fail cli/missing-file-exit-2
+out=$("$PLATFORMC" explain e0201); [[ $out == E0201:* ]] && ok cli/explain || fail cli/explain "$out"
+"$PLATFORMC" explain E9999 >/dev/null 2>&1; [ $? -eq 2 ] && ok cli/explain-unknown-exit-2 || fail cli/explain-unknown-exit-2
+bad="" n=0
+for c in $("$PY" -c 'import json;[print(c["code"]) for c in json.load(open("stdlib/diagnostics.json"))]'); do
+	n=$((n + 1))
+	out=$("$PLATFORMC" explain "$c" 2>&1) && [[ $out == "$c: "* ]] || bad+="$c "
+done
+[ -z "$bad" ] && [ $n -gt 0 ] && ok cli/explain-every-code || fail cli/explain-every-code "no explanation for: ${bad:-(no codes)}"
+"$PLATFORMC" schema >"$TMP/schema.json"
+if out=$("$PY" - "$TMP/schema.json" examples <<'PY' 2>&1
+import json, sys, glob, yaml, jsonschema
+s = json.load(open(sys.argv[1]))
+jsonschema.Draft7Validator.check_schema(s)
+v = jsonschema.Draft7Validator(s)
+# every example's root file validates against the editor schema (read as YAML 1.2-ish strings)
+class L(yaml.SafeLoader): pass
+for ex in sorted(glob.glob(sys.argv[2] + "/*/platform.yaml")):
+    doc = yaml.load(open(ex), Loader=L)
+    errs = [e for e in v.iter_errors(doc)]
+    # YAML 1.1 readers turn some scalars into numbers/bools; only report structural errors
+    errs = [e for e in errs if e.validator not in ("type", "pattern")]
+    if errs:
+        print(ex, errs[0].message); sys.exit(1)
+PY
+); then ok cli/schema-is-valid-draft7; else fail cli/schema-is-valid-draft7 "$out"; fi
+cmp -s "$TMP/schema.json" docs/platform.schema.json && ok cli/schema-published-current || \
+	fail cli/schema-published-current "docs/platform.schema.json differs from \`platformc schema\` (regenerate it)"
+"$PLATFORMC" check examples/minimal/platform.yaml --diagnostics json >/dev/null 2>"$TMP/j"
+[ "$(cat "$TMP/j")" = "[]" ] && ok cli/json-diagnostics-empty || fail cli/json-diagnostics-empty "$(cat "$TMP/j")"
+# an option the verb does not use is an error naming it, not silently ignored
+for args in "graph -o x" "check --check" "diff --dump files" "cost -o x" "render --format json" "schema extra" \
+	"explain E0201 --format text"; do
+	name=cli/rejects-$(tr ' ' '-' <<<"$args" | tr -d .)
+	out=$("$PLATFORMC" $args examples/minimal/platform.yaml 2>&1 >/dev/null); rc=$?
+	if [ $rc -eq 2 ] && grep -q "does not take\|unexpected argument" <<<"$out"; then ok "$name"; else fail "$name" "exit $rc: $out"; fi
+done
+for v in check render cost diff graph schema explain; do
+	"$PLATFORMC" "$v" --help | grep -q "^usage: platformc $v" && ok "cli/help-$v" || fail "cli/help-$v"
+done
+"$PLATFORMC" -h cost | grep -q "^usage: platformc cost" && ok cli/help-before-verb || fail cli/help-before-verb
+# every verb of --help is in the man page, the bash completion and the guide
+missing="" n=0
+for v in $("$PLATFORMC" --help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p'); do
+	n=$((n + 1))
+	grep -q "^\.B platformc $v" docs/platformc.1 || missing="$missing man:$v"
+	grep -q "compgen -W \"[^\"]*\b$v\b" docs/completion/platformc.bash || missing="$missing completion:$v"
+	grep -q "platformc $v" docs/guide.md || missing="$missing guide:$v"
+done
+[ $n -lt 7 ] && missing+=" (--help lists $n verbs, expected at least 7)"
+[ -z "$missing" ] && ok cli/every-verb-documented || fail cli/every-verb-documented "missing:$missing"
+"$PLATFORMC" render examples/minimal/platform.yaml --output="$TMP/eq-out" 2>/dev/null && [ -f "$TMP/eq-out/README.md" ] &&
+	ok cli/output-equals-form || fail cli/output-equals-form
+
+finish
