@@ -8,7 +8,7 @@
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${PLATFORMC:-$root/build/platformc}
-case $bin in /*) ;; *) bin=$root/$bin ;; esac
+case $bin in /*) ;; */*) bin=$PWD/$bin ;; esac
 here=$root/tests/lsp
 expected=23
 tmp=$(mktemp -d)
