@@ -1142,10 +1142,12 @@ static char *item_value(const Lines *L, int ln, const char *key)
 {
 	int item_line = -1, item_col = 0;
 	LineInfo cur = line_info(L, ln);
-	int col = cur.blank ? 0 : cur.indent;
-	for (int i = ln; i >= 0; i--) {
+	int col = cur.blank ? INT_MAX : cur.indent;
+	/* the nearest `- ` item above that encloses the line (not the line's own
+	 * `- `: in `uses:` / `  - x` that is an entry of the list) */
+	for (int i = ln - 1; i >= 0; i--) {
 		LineInfo li = line_info(L, i);
-		if (!li.blank && li.item && (li.indent < col || i == ln)) {
+		if (!li.blank && li.item && li.indent < col) {
 			item_line = i, item_col = li.key_col;
 			break;
 		}

@@ -257,6 +257,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(o.verb, "explain"))
 		return cmd_explain(o.code, o.markdown);
+	if (!strcmp(o.verb, "lsp") && o.help) {
+		fputs("usage: platformc lsp\n\nA Language Server Protocol server on stdin/stdout for editors: the diagnostics\n"
+		      "of `check` as you type, definition, references, completion, hover, rename.\n"
+		      "See docs/guide.md §8.1 for VS Code, Neovim and Helix.\n", stdout);
+		return EXIT_OK;
+	}
 	if (!strcmp(o.verb, "lsp"))
 		return cmd_lsp();
 

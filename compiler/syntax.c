@@ -322,18 +322,21 @@ static void explain_indent(Diags *d, const SourceFile *f, const Indent *r)
 	Span sp = span_at(f, r->line, r->off, item ? 1 : r->len);
 	Diag *g;
 	const Level *lv = &r->near[0];
-	char *lk = r->nnear ? key_text(a, f, lv->key_off, lv->key_len) : "";
+	char *lk = !r->nnear ? "" : lv->seq ? "the list item" : key_text(a, f, lv->key_off, lv->key_len);
 	switch (r->kind) {
 	case 2:
 		g = diag_error(d, "E0005", sp, "%s is indented deeper than %s above it, whose value is already given",
 			       what, lk);
-		diag_label(g, "indented %d spaces", ind);
-		diag_help(g, "line it up with %s (%d spaces, line %d), or give %s no value on its own line to "
-			     "nest under it", lk, lv->indent, lv->line, lk);
+		diag_label(g, "indented %d space%s", ind, ind == 1 ? "" : "s");
+		if (lv->seq)
+			diag_help(g, "line it up with the entries of the list (%d spaces, line %d)", lv->indent, lv->line);
+		else
+			diag_help(g, "line it up with %s (%d spaces, line %d), or give %s no value on its own line to "
+				     "nest under it", lk, lv->indent, lv->line, lk);
 		break;
 	case 3:
 		g = diag_error(d, "E0005", sp, "%s is lined up with the `-` of a list's items", what);
-		diag_label(g, "indented %d spaces", ind);
+		diag_label(g, "indented %d space%s", ind, ind == 1 ? "" : "s");
 		if (r->nnear > 1)
 			diag_help(g, "indent it %d spaces to continue the item above (like %s on line %d), or start "
 				     "a new item with `- `", r->near[1].indent,
@@ -343,7 +346,7 @@ static void explain_indent(Diags *d, const SourceFile *f, const Indent *r)
 		break;
 	case 4:
 		g = diag_error(d, "E0005", sp, "a list item where %s expects a key", r->nnear ? "this mapping" : "the file");
-		diag_label(g, "indented %d spaces", ind);
+		diag_label(g, "indented %d space%s", ind, ind == 1 ? "" : "s");
 		diag_help(g, "a list goes under a key with no value (`key:` on the line above), indented like its items");
 		break;
 	case 5:
@@ -353,9 +356,9 @@ static void explain_indent(Diags *d, const SourceFile *f, const Indent *r)
 		diag_help(g, "write `key: value` (a colon and a space), or `- value` for a list item");
 		break;
 	default: {
-		g = diag_error(d, "E0005", sp, "%s is indented %d spaces, which lines up with no block above it",
-			       what, ind);
-		diag_label(g, "indented %d spaces", ind);
+		g = diag_error(d, "E0005", sp, "%s is indented %d space%s, which lines up with no block above it",
+			       what, ind, ind == 1 ? "" : "s");
+		diag_label(g, "indented %d space%s", ind, ind == 1 ? "" : "s");
 		StrBuf b;
 		sb_init(&b);
 		for (int k = 0; k < r->nnear; k++) {

@@ -37,7 +37,7 @@ install        15   tests/groups/install.sh
 docs           16   tests/groups/docs.sh
 reference      21   tests/groups/reference.sh
 schema         22   tests/groups/schema.sh
-lsp            23   tests/groups/lsp.sh
+lsp            25   tests/groups/lsp.sh
 progress       7    tests/groups/progress.sh
 crash          7    tests/groups/crash.sh
 fs             16   tests/groups/fs.sh

@@ -9,6 +9,7 @@
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${PLATFORMC:-$root/build/platformc}
+case $bin in /*) ;; */*) bin=$PWD/$bin ;; esac
 update=0
 [ "${1:-}" = --update ] && { update=1; shift; }
 cases=("$@")

@@ -8,9 +8,9 @@
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${PLATFORMC:-$root/build/platformc}
-case $bin in /*) ;; *) bin=$root/$bin ;; esac
+case $bin in /*) ;; */*) bin=$PWD/$bin ;; esac
 here=$root/tests/lsp
-expected=23
+expected=25
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ ! -d "$here/node_modules" ]; then

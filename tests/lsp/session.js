@@ -156,6 +156,18 @@ async function main() {
   labels = (comp.items || comp).map((i) => i.label);
   check('completion-keys-from-schema', ['image', 'calls', 'uses', 'overrides', 'slo'].every((k) => labels.includes(k)) && !labels.includes('shared_with'),
         JSON.stringify(labels));
+  // a block list: `uses:` then `- ` on the next line
+  blank.splice(usesLine, 1, '    uses:', '      - ');
+  conn.sendNotification(P.DidChangeTextDocumentNotification.type, { textDocument: { uri: beUri, version: 7 }, contentChanges: [{ text: blank.join('\n') }] });
+  comp = await conn.sendRequest(P.CompletionRequest.type, { textDocument: tdoc, position: { line: usesLine + 1, character: 8 } });
+  labels = (comp.items || comp).map((i) => i.label);
+  check('completion-block-list-uses', labels.includes('sessions-cache') && !labels.includes('events-lake'), JSON.stringify(labels));
+  blank.splice(usesLine, 2, '    overrides:', '      ');
+  conn.sendNotification(P.DidChangeTextDocumentNotification.type, { textDocument: { uri: beUri, version: 7 }, contentChanges: [{ text: blank.join('\n') }] });
+  comp = await conn.sendRequest(P.CompletionRequest.type, { textDocument: tdoc, position: { line: usesLine + 1, character: 6 } });
+  labels = (comp.items || comp).map((i) => i.label).sort();
+  check('completion-override-environments', JSON.stringify(labels) === JSON.stringify(['dev', 'production', 'staging']), JSON.stringify(labels));
+  blank.splice(usesLine, 2, '    ');
   blank.splice(usesLine, 1, '    team: ');
   const vtext = blank.join('\n');
   conn.sendNotification(P.DidChangeTextDocumentNotification.type, { textDocument: { uri: beUri, version: 8 }, contentChanges: [{ text: vtext }] });

@@ -7,7 +7,7 @@
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${PLATFORMC:-$root/build/platformc}
-case $bin in /*) ;; *) bin=$root/$bin ;; esac
+case $bin in /*) ;; */*) bin=$PWD/$bin ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
