@@ -259,7 +259,8 @@ static DNode *pt_resource(Arena *a, const Platform *p, const Kind *k, const KMan
 	doc_set_str(a, base, "kind", m->kind);
 	DNode *spec = doc_set_map(a, base, "spec");
 	DNode *fp = doc_set_map(a, spec, "forProvider");
-	doc_set_str(a, fp, "region", p->region);
+	if (!m->global)
+		doc_set_str(a, fp, "region", p->region);
 	const Node *bfp = node_get(m->base, "forProvider");
 	for (int i = 0; bfp && bfp->kind == N_MAP && i < bfp->n; i++)
 		doc_set(a, fp, bfp->pairs[i].key->text, copy_node(a, bfp->pairs[i].val));
@@ -688,6 +689,95 @@ static void connections(const Platform *p, const Index *ix, FileSet *fs, const E
 	add_unit(fs, U_PLATFORM, dir, "connections", e, NULL, NULL);
 }
 
+/* Whether External Secrets reads values from Secrets Manager for s in e
+ * with s's role (a kind with `secret_values`; see secret_store). */
+static bool service_reads_secrets(const Service *s, const Env *e)
+{
+	(void)s;
+	(void)e;
+	return false;
+}
+
+/* ---- service identities (identity.c) ---- */
+
+static const Kind *identity_kind(const Platform *p)
+{
+	return catalog_kind_any(p->catalog, identity_irsa(p) ? "service-identity-irsa" : "service-identity");
+}
+
+/* Whether a service could need an identity: it uses a resource whose kind
+ * has access modes (identity_policy decides per environment). */
+static bool may_need_identity(const Service *s)
+{
+	for (int i = 0; i < s->nuses; i++)
+		if (compute_nmodes(s->uses[i]->kindp))
+			return true;
+	return false;
+}
+
+static DNode *json_block(Arena *a, const DNode *doc)
+{
+	StrBuf b;
+	sb_init(&b);
+	doc_emit_json(&b, doc);
+	DNode *v = doc_str(a, b.data);
+	v->literal = true;
+	sb_free(&b);
+	return v;
+}
+
+static void set_param(Arena *a, const Kind *k, DNode *params, const char *name, DNode *v)
+{
+	const Param *f = catalog_param(&k->params, name);
+	doc_set(a, params, f ? f->claim : name, v);
+}
+
+/* The claim of s's identity in e, or NULL when it needs none. */
+static DNode *identity_claim(Arena *a, const Platform *p, const Service *s, const Env *e, const char *ns)
+{
+	const Kind *k = identity_kind(p);
+	DNode *policy = k ? identity_policy(a, p, s, e) : NULL;
+	if (!policy)
+		return NULL;
+	DNode *c = claim_object(a, p, k, s->name, s->team, e, ns);
+	doc_set_str(a, doc_get(doc_get(c, "metadata"), "labels"), k8s_label(a, p, "service"), s->name);
+	doc_set_str(a, doc_set_map(a, doc_get(c, "metadata"), "annotations"), k8s_label(a, p, "monthly-cost-usd"),
+		    "0.00");
+	DNode *spec = doc_set_map(a, c, "spec");
+	DNode *params = doc_set_map(a, spec, "parameters");
+	set_param(a, k, params, "role_name", doc_str(a, identity_role_name(a, p, s, e)));
+	set_param(a, k, params, "trust_policy", json_block(a, identity_trust(a, p, s, e, service_reads_secrets(s, e))));
+	set_param(a, k, params, "policy", json_block(a, policy));
+	if (!identity_irsa(p)) {
+		set_param(a, k, params, "cluster_name", doc_str(a, identity_cluster(p, e)));
+		set_param(a, k, params, "namespace", doc_str(a, ns));
+		set_param(a, k, params, "service_account", doc_str(a, s->name));
+	}
+	deletion(a, p, e, params);
+	if (namespaced(p))
+		doc_set_str(a, doc_set_map(a, doc_set_map(a, spec, "crossplane"), "compositionRef"), "name", k->name);
+	else
+		doc_set_str(a, doc_set_map(a, spec, "compositionRef"), "name", k->name);
+	return c;
+}
+
+/* identities/<service>/<env>/: the identity claim in the service's namespace. */
+static void identity_env(const Platform *p, FileSet *fs, const Service *s, const Env *e)
+{
+	Arena *a = fs->arena;
+	const char *ns = k8s_namespace(a, s->team, e);
+	DNode *c = identity_claim(a, p, s, e, ns);
+	if (!c)
+		return;
+	const char *dir = arena_sprintf(a, "identities/%s/%s", s->name, e->name);
+	DNode *k = k8s_kustomization(a);
+	doc_set_str(a, k, "namespace", ns);
+	doc_push_str(a, doc_set_seq(a, k, "resources"), "claim.yaml");
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/claim.yaml", dir), c);
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
+	add_unit(fs, U_RESOURCE, dir, arena_sprintf(a, "%s-identity", s->name), e, s->team, ns);
+}
+
 void backend_crossplane(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
@@ -707,6 +797,11 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 			const Kind *t = all[j];
 			all[j] = all[j - 1], all[j - 1] = t;
 		}
+	const Kind *idk = identity_kind(p);
+	for (int i = 0; i < p->nservices && idk; i++)
+		if (may_need_identity(p->services[i]))
+			for (int j = 0; j < nall; j++)
+				used[j] |= all[j] == idk;
 	for (int r = 0; r < p->nresources; r++)
 		for (int i = 0; i < nall; i++)
 			if (p->resources[r]->kindp == all[i] && !used[i]) {
@@ -739,6 +834,12 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 		for (int e = 0; e < p->resources[i]->nenvs; e++) {
 			ArenaMark scope = arena_mark(a);
 			resource_env(p, &ix, fs, p->resources[i], p->resources[i]->envs[e]);
+			arena_release(a, scope);
+		}
+	for (int i = 0; i < p->nservices; i++)
+		for (int e = 0; e < p->services[i]->nenvs && may_need_identity(p->services[i]); e++) {
+			ArenaMark scope = arena_mark(a);
+			identity_env(p, fs, p->services[i], p->services[i]->envs[e].env);
 			arena_release(a, scope);
 		}
 	strmap_free(&ix.by_name);

@@ -397,6 +397,14 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 	DNode *patches = doc_set_seq(a, k, "patches");
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/deployment-patch.yaml", dir), deployment_patch(a, p, s, se));
 	doc_set_str(a, doc_push_map(a, patches), "path", "deployment-patch.yaml");
+	/* IRSA: the ServiceAccount names the environment's role (identity.c) */
+	if (identity_irsa(p) && identity_policy(a, p, s, e)) {
+		DNode *sa = k8s_object(a, "v1", "ServiceAccount", s->name, NULL);
+		doc_set(a, doc_set_map(a, doc_get(sa, "metadata"), "annotations"), "eks.amazonaws.com/role-arn",
+			doc_str(a, identity_role_arn(a, p, s, e)));
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/serviceaccount-patch.yaml", dir), sa);
+		doc_set_str(a, doc_push_map(a, patches), "path", "serviceaccount-patch.yaml");
+	}
 	DNode *cmp = configmap_patch(a, s, se, base_data);
 	if (cmp) {
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/configmap-patch.yaml", dir), cmp);

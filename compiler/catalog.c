@@ -467,6 +467,7 @@ static void parse_managed(Loader *L, const Node *list)
 		mr->api[1] = str_at(api, "namespaced");
 		mr->base = node_get(m, "base");
 		mr->primary = str_at(m, "primary") && !strcmp(str_at(m, "primary"), "true");
+		mr->global = str_at(m, "global") && !strcmp(str_at(m, "global"), "true");
 		if (!mr->name || !mr->kind || !mr->api[0] || !mr->api[1]) {
 			kerr(L, m, "a managed resource needs `name`, `kind` and `api: {claims, namespaced}`");
 			continue;
@@ -547,7 +548,7 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 		return NULL;
 	}
 	static const char *const keys[] = {"title", "type", "description", "port", "claim", "params",
-					   "constraints", "resources", "cost", "internal", "computed", "claims"};
+					   "constraints", "resources", "cost", "internal", "computed", "claims", "access"};
 	for (int i = 0; i < root->n; i++) {
 		bool ok = false;
 		for (size_t j = 0; j < ARRAY_LEN(keys) && !ok; j++)
@@ -607,7 +608,8 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 	if (params_ok)
 		parse_computed(&L, node_get(root, "computed"));
 	if (params_ok)
-		L.errors += compute_load(a, d, k, node_get(root, "computed"), node_get(root, "claims"));
+		L.errors += compute_load(a, d, k, node_get(root, "computed"), node_get(root, "claims"),
+					 node_get(root, "access"));
 	if (params_ok)
 		parse_managed(&L, node_get(root, "resources"));
 	const Node *cost = node_get(root, "cost");

@@ -82,11 +82,30 @@ typedef struct KClaim {
 	Tmpl *key, *external_name, *params;
 } KClaim;
 
+/* One statement of an access mode: the IAM actions (literal), the ARNs
+ * (a template giving a list) and optional conditions (a template giving
+ * an object: {Operator: {key: value}}). */
+typedef struct KStatement {
+	const char **actions;
+	int nactions;
+	Tmpl *resources, *conditions;
+	Expr *when;
+	const Node *node;
+} KStatement;
+
+typedef struct KMode {
+	const char *name, *description;
+	KStatement *st;
+	int nst;
+} KMode;
+
 typedef struct Compute {
 	Tmpl **values;         /* per k->computed.fields[i] */
 	KClaim *claims;
 	int nclaims;
 	bool uses_referrers;
+	KMode *modes;          /* `access`: what a service using the resource may do */
+	int nmodes;
 } Compute;
 
 /* ------------------------------------------------------------ loading */
@@ -492,12 +511,92 @@ static bool tmpl_uses_referrers(const Tmpl *t)
 	return tmpl_uses_referrers(t->value) || tmpl_uses_referrers(t->otherwise);
 }
 
-int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims)
+/* `access: {<mode>: {description, statements: [{actions, resources,
+ * conditions, when}]}}` (docs/catalog.md, "Access"). */
+static void load_access(Ld *L, Compute *c, const Node *access, const Shape *root)
+{
+	if (!access)
+		return;
+	if (access->kind != N_MAP) {
+		lerr(L, access, "`access` maps each access mode to its statements");
+		return;
+	}
+	c->modes = arena_alloc(L->a, sizeof(KMode) * (size_t)(access->n + 1));
+	for (int i = 0; i < access->n; i++) {
+		const Node *mn = access->pairs[i].val;
+		static const char *const mkeys[] = {"description", "statements", NULL};
+		static const char *const skeys[] = {"actions", "resources", "conditions", "when", NULL};
+		KMode *m = &c->modes[c->nmodes];
+		m->name = access->pairs[i].key->text;
+		if (!scalar_is_name(m->name, strlen(m->name))) {
+			lerr(L, access->pairs[i].key, "access mode `%s` is not a name (lower-case letters, digits, `-`)",
+			     m->name);
+			continue;
+		}
+		if (mn->kind != N_MAP || !only_keys(L, mn, "an access mode", mkeys))
+			continue;
+		const Node *sts = node_get(mn, "statements");
+		if (node_get(mn, "description") && node_get(mn, "description")->kind == N_SCALAR)
+			m->description = node_get(mn, "description")->text;
+		if (!sts || sts->kind != N_SEQ || !sts->n) {
+			lerr(L, sts ? sts : mn, "access mode `%s` needs `statements`, a list of {actions, resources}",
+			     m->name);
+			continue;
+		}
+		m->st = arena_alloc(L->a, sizeof(KStatement) * (size_t)(sts->n + 1));
+		bool ok = true;
+		for (int j = 0; j < sts->n; j++) {
+			const Node *sn = sts->items[j];
+			KStatement *st = &m->st[m->nst];
+			if (sn->kind != N_MAP || !only_keys(L, sn, "an access statement", skeys)) {
+				ok = false;
+				continue;
+			}
+			st->node = sn;
+			const Node *an = node_get(sn, "actions"), *rn = node_get(sn, "resources");
+			if (!an || an->kind != N_SEQ || !an->n || !rn) {
+				lerr(L, sn, "an access statement needs `actions` (a list) and `resources`");
+				ok = false;
+				continue;
+			}
+			st->actions = arena_alloc(L->a, sizeof(char *) * (size_t)(an->n + 1));
+			for (int x = 0; x < an->n; x++) {
+				const Node *act = an->items[x];
+				const char *t = act->kind == N_SCALAR ? act->text : NULL;
+				const char *colon = t ? strchr(t, ':') : NULL;
+				if (!colon || colon == t || !colon[1] || strchr(t, ' ')) {
+					lerr(L, act, "an IAM action is `service:Action`, such as `sqs:SendMessage`");
+					ok = false;
+					continue;
+				}
+				st->actions[st->nactions++] = t;
+			}
+			st->resources = parse_tmpl(L, rn, 0);
+			if (st->resources && st->resources->kind != TK_SEQ && st->resources->kind != TK_FOR) {
+				lerr(L, rn, "`resources` is a list of ARNs");
+				ok = false;
+			}
+			check_tmpl(L, st->resources, root, NULL, false);
+			if (node_get(sn, "conditions")) {
+				st->conditions = parse_tmpl(L, node_get(sn, "conditions"), 0);
+				check_tmpl(L, st->conditions, root, NULL, false);
+			}
+			if (node_get(sn, "when") && (st->when = parse_cond(L, node_get(sn, "when"), "when")))
+				check_expr(L, root, sn, st->when);
+			m->nst++;
+		}
+		if (ok)
+			c->nmodes++;
+	}
+}
+
+int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims, const Node *access)
 {
 	Ld L = {a, d, k, 0};
 	Compute *c = arena_alloc(a, sizeof *c);
 	k->compute = c;
 	Shape root = {&k->params, false, NULL};
+	load_access(&L, c, access, &root);
 	if (computed && computed->kind == N_MAP) {
 		c->values = arena_alloc(a, sizeof(Tmpl *) * (size_t)(k->computed.nfields + 1));
 		for (int i = 0; i < k->computed.nfields; i++) {
@@ -1190,4 +1289,70 @@ bool compute_makes(const Kind *k, const Kind *other)
 		if (k->compute->claims[i].kind == other)
 			return true;
 	return false;
+}
+
+/* ------------------------------------------------------------ access */
+
+int compute_nmodes(const Kind *k)
+{
+	return k && k->compute ? k->compute->nmodes : 0;
+}
+
+const char *compute_mode_name(const Kind *k, int i)
+{
+	return k->compute->modes[i].name;
+}
+
+const char *compute_mode_description(const Kind *k, int i)
+{
+	return k->compute->modes[i].description;
+}
+
+int compute_mode_index(const Kind *k, const char *name)
+{
+	for (int i = 0; i < compute_nmodes(k); i++)
+		if (!strcmp(k->compute->modes[i].name, name))
+			return i;
+	return -1;
+}
+
+/* The statements mode `mode` of r's kind grants in e, as
+ * [{Action: [...], Resource: [...], Condition: {...}}]; a statement whose
+ * `when` does not hold, or whose resources are absent, is left out. */
+DNode *compute_access(Arena *a, const Platform *p, const Resource *r, const Env *e, int mode)
+{
+	const Kind *k = r->kindp;
+	DNode *out = doc_seq(a);
+	if (mode < 0 || mode >= compute_nmodes(k) || !catalog_values(r, e))
+		return out;
+	Ctx c = {a, p, r, e, k};
+	const PVal *scope = root_scope(&c, k->compute->uses_referrers);
+	const KMode *m = &k->compute->modes[mode];
+	for (int i = 0; i < m->nst; i++) {
+		const KStatement *st = &m->st[i];
+		if (st->when && !holds(&c, st->when, scope))
+			continue;
+		DNode *res = ev(&c, st->resources, scope, NULL, false);
+		if (!res || res->kind != D_SEQ || !res->n)
+			continue;
+		DNode *s = doc_push_map(a, out);
+		DNode *acts = doc_set_seq(a, s, "Action");
+		for (int j = 0; j < st->nactions; j++)
+			doc_push_str(a, acts, st->actions[j]);
+		doc_set(a, s, "Resource", res);
+		DNode *cond = st->conditions ? ev(&c, st->conditions, scope, NULL, false) : NULL;
+		if (cond && cond->kind == D_MAP && cond->n)
+			doc_set(a, s, "Condition", cond);
+	}
+	return out;
+}
+
+const char *compute_json(Arena *a, const DNode *v)
+{
+	StrBuf b;
+	sb_init(&b);
+	json_compact(&b, v);
+	const char *out = arena_strdup(a, b.data ? b.data : "");
+	sb_free(&b);
+	return out;
 }

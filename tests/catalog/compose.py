@@ -39,15 +39,16 @@ PLATFORMC, WORK = sys.argv[1], sys.argv[2]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCHEMAS = os.environ.get("PLATFORMC_SCHEMAS") or os.path.join(ROOT, "tests", "schemas")
 failures = 0
+GROUP = "catalog/compose"
 
 
 def check(name, cond, why=""):
     global failures
     if cond:
-        print("ok   catalog/compose/%s" % name)
+        print("ok   %s/%s" % (GROUP, name))
     else:
         failures += 1
-        print("FAIL catalog/compose/%s: %s" % (name, str(why)[:600]))
+        print("FAIL %s/%s: %s" % (GROUP, name, str(why)[:600]))
 
 
 def load_platform(path):
@@ -199,7 +200,8 @@ def compose_all(out, target, tag):
         comps[c["metadata"]["name"]] = c
     composed, bad = {}, []
     group_suffix = ".aws.m.upbound.io/" if target == "namespaced" else ".aws.upbound.io/"
-    for f in sorted(glob.glob(os.path.join(out, "resources/*/*/claim*.yaml"))):
+    for f in sorted(glob.glob(os.path.join(out, "resources/*/*/claim*.yaml")) +
+                    glob.glob(os.path.join(out, "identities/*/*/claim.yaml"))):
         c = docs(f)[0]
         spec = c["spec"]
         ref = (spec.get("crossplane") or {}).get("compositionRef") if target == "namespaced" else spec.get("compositionRef")
@@ -377,19 +379,23 @@ def check_tree(pf, out, target, tag):
     check("%s-sqs-dead-letter-queue (%d)" % (tag, ndlq), ndlq and not bad_dlq, "\n".join(bad_dlq))
 
 
-for target in ("claims", "namespaced"):
-    for src, tag in ((os.path.join(ROOT, "examples/company"), "company"),
-                     (os.path.join(ROOT, "tests/catalog/compose"), "fixture")):
-        pf, out = render(src, target, "%s-%s" % (tag, target))
+def main():
+    for target in ("claims", "namespaced"):
+        for src, tag in ((os.path.join(ROOT, "examples/company"), "company"),
+                         (os.path.join(ROOT, "tests/catalog/compose"), "fixture")):
+            pf, out = render(src, target, "%s-%s" % (tag, target))
+            if os.path.isdir(out):
+                check_tree(pf, out, target, "%s-%s" % (tag, target))
+        # run-time kinds (platform.catalog), with a computed value of their own
+        pf, out = render(os.path.join(ROOT, "tests/catalog/extra"), target, "extra-%s" % target)
         if os.path.isdir(out):
-            check_tree(pf, out, target, "%s-%s" % (tag, target))
-    # run-time kinds (platform.catalog), with a computed value of their own
-    pf, out = render(os.path.join(ROOT, "tests/catalog/extra"), target, "extra-%s" % target)
-    if os.path.isdir(out):
-        composed = compose_all(out, target, "extra-%s" % target)
-        tags = [dict(mrs)["queue"]["spec"]["forProvider"].get("tags") for (ns, name), mrs in composed.items()
-                if name == "jobs" and ns.endswith("-production")]
-        check("extra-%s-computed-tags" % target, tags and tags[0] and tags[0].get("environment") == "production"
-              and tags[0].get("priority") and tags[0].get("team"), tags)
+            composed = compose_all(out, target, "extra-%s" % target)
+            tags = [dict(mrs)["queue"]["spec"]["forProvider"].get("tags") for (ns, name), mrs in composed.items()
+                    if name == "jobs" and ns.endswith("-production")]
+            check("extra-%s-computed-tags" % target, tags and tags[0] and tags[0].get("environment") == "production"
+                  and tags[0].get("priority") and tags[0].get("team"), tags)
+    return failures
 
-sys.exit(failures)
+
+if __name__ == "__main__":
+    sys.exit(main())
