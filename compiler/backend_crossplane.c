@@ -483,7 +483,85 @@ static const char *store_name(Arena *a, const Team *t, const Env *e)
 	return arena_sprintf(a, "connections-%s", k8s_namespace(a, t, e));
 }
 
-static DNode *external_secret(Arena *a, const Platform *p, const Resource *r, const Env *e, const char *ns)
+/* Whether s may read r's `secret_values` (Secrets Manager) with its role. */
+static bool reads_values_of(const Service *s, const Resource *r)
+{
+	int mode = compute_values_mode(r->kindp);
+	return mode >= 0 && identity_grants(s, r, mode);
+}
+
+/* Whether External Secrets reads values from Secrets Manager with s's role
+ * in e: then s has a ClusterSecretStore `aws-<service>-<env>`. */
+static bool service_reads_secrets(const Service *s, const Env *e)
+{
+	for (int i = 0; i < s->nuses; i++)
+		if (resource_runs_in(s->uses[i], e) && reads_values_of(s, s->uses[i]))
+			return true;
+	return false;
+}
+
+static const char *aws_store_name(Arena *a, const Service *s, const Env *e)
+{
+	return arena_sprintf(a, "aws-%s-%s", s->name, e->name);
+}
+
+/* The service of team t whose role reads r's secret values in e (the first
+ * in platform order that uses r and is granted the mode), or NULL. */
+static const Service *values_reader(const Platform *p, const Resource *r, const Team *t, const Env *e)
+{
+	if (compute_values_mode(r->kindp) < 0)
+		return NULL;
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		if (s->team != t || !service_runs_in(s, e) || !reads_values_of(s, r))
+			continue;
+		for (int j = 0; j < s->nuses; j++)
+			if (s->uses[j] == r)
+				return s;
+	}
+	return NULL;
+}
+
+/* A ClusterSecretStore reading Secrets Manager as s's role, for s's namespace only. */
+static DNode *aws_store(Arena *a, const Platform *p, const Service *s, const Env *e)
+{
+	DNode *store = k8s_object(a, "external-secrets.io/v1", "ClusterSecretStore", aws_store_name(a, s, e), NULL);
+	DNode *labels = doc_set_map(a, doc_get(store, "metadata"), "labels");
+	doc_set_str(a, labels, "app.kubernetes.io/managed-by", "platformc");
+	doc_set_str(a, labels, k8s_label(a, p, "service"), s->name);
+	DNode *spec = doc_set_map(a, store, "spec");
+	DNode *aws = doc_set_map(a, doc_set_map(a, spec, "provider"), "aws");
+	doc_set_str(a, aws, "service", "SecretsManager");
+	doc_set_str(a, aws, "region", p->region);
+	const char *ns = k8s_namespace(a, s->team, e);
+	if (identity_irsa(p)) {
+		/* External Secrets authenticates as the service's ServiceAccount */
+		DNode *sa = doc_set_map(a, doc_set_map(a, doc_set_map(a, aws, "auth"), "jwt"), "serviceAccountRef");
+		doc_set_str(a, sa, "name", s->name);
+		doc_set_str(a, sa, "namespace", ns);
+	} else {
+		/* the controller (its own Pod Identity) assumes the service's role */
+		doc_set_str(a, aws, "role", identity_role_arn(a, p, s, e));
+	}
+	DNode *nss = doc_set_seq(a, doc_push_map(a, doc_set_seq(a, spec, "conditions")), "namespaces");
+	doc_push_str(a, nss, ns);
+	return store;
+}
+
+static DNode *store_ref(Arena *a, const char *name)
+{
+	DNode *sr = doc_map(a);
+	DNode *ref = doc_set_map(a, sr, "storeRef");
+	doc_set_str(a, ref, "kind", "ClusterSecretStore");
+	doc_set_str(a, ref, "name", name);
+	return sr;
+}
+
+/* `<resource>-connection` in ns (team t's): the connection details
+ * Crossplane wrote, and the kind's `secret_values` from Secrets Manager
+ * read with the role of a service of t that is granted them. */
+static DNode *external_secret(Arena *a, const Platform *p, const Resource *r, const Env *e, const char *ns,
+			      const Team *t)
 {
 	DNode *x = k8s_object(a, "external-secrets.io/v1", "ExternalSecret", arena_sprintf(a, "%s-connection", r->name), ns);
 	DNode *labels = doc_set_map(a, doc_get(x, "metadata"), "labels");
@@ -497,8 +575,25 @@ static DNode *external_secret(Arena *a, const Platform *p, const Resource *r, co
 	DNode *target = doc_set_map(a, spec, "target");
 	doc_set(a, target, "name", doc_strf(a, "%s-connection", r->name));
 	doc_set_str(a, target, "creationPolicy", "Owner");
-	DNode *df = doc_push_map(a, doc_set_seq(a, spec, "dataFrom"));
+	DNode *dfs = doc_set_seq(a, spec, "dataFrom");
+	DNode *df = doc_push_map(a, dfs);
 	doc_set(a, doc_set_map(a, df, "extract"), "key", doc_strf(a, "%s-conn", r->name));
+	const Service *reader = values_reader(p, r, t, e);
+	if (reader) {
+		DNode *data, *from;
+		compute_secret_values(a, p, r, e, &data, &from);
+		const char *store = aws_store_name(a, reader, e);
+		for (int i = 0; data && data->kind == D_SEQ && i < data->n; i++)
+			if (data->items[i]->kind == D_MAP)
+				doc_set(a, data->items[i], "sourceRef", store_ref(a, store));
+		for (int i = 0; from && from->kind == D_SEQ && i < from->n; i++)
+			if (from->items[i]->kind == D_MAP) {
+				doc_set(a, from->items[i], "sourceRef", store_ref(a, store));
+				doc_push(a, dfs, from->items[i]);
+			}
+		if (data && data->kind == D_SEQ && data->n)
+			doc_set(a, spec, "data", data);
+	}
 	return x;
 }
 
@@ -586,7 +681,7 @@ static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const 
 		doc_push_str(a, res, ch[i].file);
 	}
 	if (team_uses(ix, r->team, r, e)) {
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", dir), external_secret(a, p, r, e, ns));
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", dir), external_secret(a, p, r, e, ns, r->team));
 		doc_push_str(a, res, "externalsecret.yaml");
 	}
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
@@ -602,7 +697,7 @@ static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const 
 		DNode *sk = k8s_kustomization(a);
 		doc_set_str(a, sk, "namespace", sns);
 		doc_push_str(a, doc_set_seq(a, sk, "resources"), "externalsecret.yaml");
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", sdir), external_secret(a, p, r, e, sns));
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", sdir), external_secret(a, p, r, e, sns, t));
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", sdir), sk);
 		add_unit(fs, U_RESOURCE, sdir, arena_sprintf(a, "%s-shared-%s", r->name, t->name), e, t, sns);
 	}
@@ -683,19 +778,19 @@ static void connections(const Platform *p, const Index *ix, FileSet *fs, const E
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), rb);
 		doc_push_str(a, res, f);
 	}
+	/* one Secrets Manager store per service whose role reads secret values */
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		if (!service_runs_in(s, e) || !service_reads_secrets(s, e) || !identity_policy(a, p, s, e))
+			continue;
+		const char *f = arena_sprintf(a, "clustersecretstore-aws-%s.yaml", s->name);
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), aws_store(a, p, s, e));
+		doc_push_str(a, res, f);
+	}
 	if (!res->n)
 		return;
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
 	add_unit(fs, U_PLATFORM, dir, "connections", e, NULL, NULL);
-}
-
-/* Whether External Secrets reads values from Secrets Manager for s in e
- * with s's role (a kind with `secret_values`; see secret_store). */
-static bool service_reads_secrets(const Service *s, const Env *e)
-{
-	(void)s;
-	(void)e;
-	return false;
 }
 
 /* ---- service identities (identity.c) ---- */

@@ -548,7 +548,8 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 		return NULL;
 	}
 	static const char *const keys[] = {"title", "type", "description", "port", "claim", "params",
-					   "constraints", "resources", "cost", "internal", "computed", "claims", "access"};
+					   "constraints", "resources", "cost", "internal", "computed", "claims", "access",
+					   "secret_values"};
 	for (int i = 0; i < root->n; i++) {
 		bool ok = false;
 		for (size_t j = 0; j < ARRAY_LEN(keys) && !ok; j++)
@@ -609,7 +610,7 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 		parse_computed(&L, node_get(root, "computed"));
 	if (params_ok)
 		L.errors += compute_load(a, d, k, node_get(root, "computed"), node_get(root, "claims"),
-					 node_get(root, "access"));
+					 node_get(root, "access"), node_get(root, "secret_values"));
 	if (params_ok)
 		parse_managed(&L, node_get(root, "resources"));
 	const Node *cost = node_get(root, "cost");

@@ -106,6 +106,8 @@ typedef struct Compute {
 	bool uses_referrers;
 	KMode *modes;          /* `access`: what a service using the resource may do */
 	int nmodes;
+	int values_mode;       /* `secret_values.mode`: the access mode that reads them; -1: none */
+	Tmpl *values_data, *values_from; /* External Secrets `data` and `dataFrom` entries */
 } Compute;
 
 /* ------------------------------------------------------------ loading */
@@ -590,13 +592,38 @@ static void load_access(Ld *L, Compute *c, const Node *access, const Shape *root
 	}
 }
 
-int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims, const Node *access)
+int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims, const Node *access,
+		 const Node *values)
 {
 	Ld L = {a, d, k, 0};
 	Compute *c = arena_alloc(a, sizeof *c);
 	k->compute = c;
 	Shape root = {&k->params, false, NULL};
 	load_access(&L, c, access, &root);
+	c->values_mode = -1;
+	if (values) {
+		static const char *const vkeys[] = {"mode", "data", "dataFrom", NULL};
+		const Node *mn = node_get(values, "mode");
+		if (values->kind != N_MAP || !only_keys(&L, values, "`secret_values`", vkeys) || !mn ||
+		    mn->kind != N_SCALAR) {
+			lerr(&L, values, "`secret_values` is {mode, data, dataFrom}: External Secrets entries read with "
+			     "the access mode `mode`");
+		} else {
+			for (int i = 0; i < c->nmodes; i++)
+				if (!strcmp(c->modes[i].name, mn->text))
+					c->values_mode = i;
+			if (c->values_mode < 0)
+				lerr(&L, mn, "`secret_values.mode`: `%s` is not one of the kind's `access` modes", mn->text);
+			if (node_get(values, "data")) {
+				c->values_data = parse_tmpl(&L, node_get(values, "data"), 0);
+				check_tmpl(&L, c->values_data, &root, NULL, false);
+			}
+			if (node_get(values, "dataFrom")) {
+				c->values_from = parse_tmpl(&L, node_get(values, "dataFrom"), 0);
+				check_tmpl(&L, c->values_from, &root, NULL, false);
+			}
+		}
+	}
 	if (computed && computed->kind == N_MAP) {
 		c->values = arena_alloc(a, sizeof(Tmpl *) * (size_t)(k->computed.nfields + 1));
 		for (int i = 0; i < k->computed.nfields; i++) {
@@ -1355,4 +1382,24 @@ const char *compute_json(Arena *a, const DNode *v)
 	const char *out = arena_strdup(a, b.data ? b.data : "");
 	sb_free(&b);
 	return out;
+}
+
+int compute_values_mode(const Kind *k)
+{
+	return k && k->compute ? k->compute->values_mode : -1;
+}
+
+/* r's `secret_values` in e: the External Secrets `data` and `dataFrom`
+ * entries (lists, or NULL when absent). */
+void compute_secret_values(Arena *a, const Platform *p, const Resource *r, const Env *e, DNode **data,
+			   DNode **data_from)
+{
+	const Kind *k = r->kindp;
+	*data = *data_from = NULL;
+	if (compute_values_mode(k) < 0 || !catalog_values(r, e))
+		return;
+	Ctx c = {a, p, r, e, k};
+	const PVal *scope = root_scope(&c, k->compute->uses_referrers);
+	*data = ev(&c, k->compute->values_data, scope, NULL, false);
+	*data_from = ev(&c, k->compute->values_from, scope, NULL, false);
 }

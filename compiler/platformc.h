@@ -1014,7 +1014,8 @@ EvalResult catalog_eval_fn(const Kind *k, const Expr *e, const PVal *scope, cons
  * environment) of another kind (an SNS subscription, a dead-letter queue).
  */
 /* Loads a kind's `computed` templates and `claims` (E0301); the error count. */
-int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims, const Node *access);
+int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims, const Node *access,
+		 const Node *values);
 /* After every kind is loaded: the kinds `claims` name exist; the error count. */
 int compute_link(Arena *a, Diags *d, Catalog *c);
 /* `<resource>-<env>`, with `.fifo` for FIFO queues and topics (AWS). */
@@ -1045,6 +1046,12 @@ int compute_mode_index(const Kind *k, const char *name); /* -1: none */
 /* The IAM statements mode `mode` grants on r in e:
  * [{Action: [...], Resource: [...], Condition: {...}}]. */
 DNode *compute_access(Arena *a, const Platform *p, const Resource *r, const Env *e, int mode);
+/* `secret_values`: what External Secrets reads from Secrets Manager into the
+ * connection secret, with the identity of a service granted mode
+ * compute_values_mode(k) (-1: the kind has none). */
+int compute_values_mode(const Kind *k);
+void compute_secret_values(Arena *a, const Platform *p, const Resource *r, const Env *e, DNode **data,
+			   DNode **data_from);
 
 /* cost.c: `platformc cost` (text or json to `out`, a FILE*; budget
  * warnings to stderr). Returns an exit code. */

@@ -198,10 +198,16 @@ def check_tree(pf, out, target, mode, tag):
                     st[0]["Condition"] == {"StringEquals": {issuer + ":sub": "system:serviceaccount:%s:%s" % (ns, svc["name"]),
                                                             issuer + ":aud": "sts.amazonaws.com"}}
             else:
+                # External Secrets may assume the role when it reads secret values with it
+                reads = any(env in envs(pf, resources[u]) and
+                            (kind_doc(resources[u]["kind"]).get("secret_values") or {}).get("mode")
+                            in allowed_modes(svc, resources[u]) for u in svc.get("uses") or [])
                 st = trust["Statement"]
                 ok = st[0]["Principal"] == {"Service": "pods.eks.amazonaws.com"} and \
                     sorted(st[0]["Action"]) == ["sts:AssumeRole", "sts:TagSession"] and \
-                    all(s["Principal"] == {"AWS": "arn:aws:iam::%s:role/external-secrets" % account} for s in st[1:])
+                    len(st) == (2 if reads else 1) and \
+                    all(s["Principal"] == {"AWS": "arn:aws:iam::%s:role/external-secrets" % account} and
+                        s["Action"] == "sts:AssumeRole" for s in st[1:])
             if not ok or cp["roleName"] != role or claim["metadata"]["namespace"] != ns:
                 bad_trust.append("%s/%s: %s %s in %s" % (svc["name"], env, cp["roleName"], trust,
                                                         claim["metadata"]["namespace"]))
