@@ -394,7 +394,11 @@ static void check_expr(Ld *L, const Shape *sh, const Node *at, const Expr *e)
 	expr_each(e, X_CALL, check_one_call, &c);
 }
 
-/* The item a `for` path reaches (a list's item, or the value itself). */
+/* The item of a `for` over an int parameter N: {index} for 1..N. */
+static Param count_index = {.name = "index", .claim = "index", .type = T_INT};
+static Param count_item = {.name = "item", .claim = "item", .type = T_OBJECT, .fields = &count_index, .nfields = 1};
+
+/* The item a `for` path reaches (a list's item, a count's {index}, or the value itself). */
 static const Param *for_item(Ld *L, const Shape *sh, const Node *at, const char *path, bool *ok)
 {
 	bool builtin;
@@ -404,6 +408,8 @@ static const Param *for_item(Ld *L, const Shape *sh, const Node *at, const char 
 		*ok = false;
 		return NULL;
 	}
+	if (p->type == T_INT)
+		return &count_item;
 	return p->type == T_LIST ? p->item : p;
 }
 
@@ -977,12 +983,32 @@ static void reach(const PVal *v, const char *path, const PVal ***out, int *n, in
 			}
 		return;
 	}
-	if (*n == *cap) {
-		int nc = *cap ? *cap * 2 : 8;
-		*out = arena_grow(a, (void *)*out, (size_t)*cap, (size_t)nc, sizeof(PVal *));
-		*cap = nc;
+	/* an int N: N items {index: 1..N} (one claim per Aurora instance) */
+	int count = v->kind == PV_NUM && v->param && v->param->type == T_INT && v->num >= 1 ? (int)v->num : 0;
+	for (int i = 0; i < (count ? count : 1); i++) {
+		if (*n == *cap) {
+			int nc = *cap ? *cap * 2 : 8;
+			*out = arena_grow(a, (void *)*out, (size_t)*cap, (size_t)nc, sizeof(PVal *));
+			*cap = nc;
+		}
+		if (!count) {
+			(*out)[(*n)++] = v;
+			break;
+		}
+		PVal *item = arena_alloc(a, sizeof *item), *idx = arena_alloc(a, sizeof *idx);
+		idx->kind = PV_NUM;
+		idx->param = &count_index;
+		idx->num = i + 1;
+		idx->s = arena_sprintf(a, "%d", i + 1);
+		item->kind = PV_OBJ;
+		item->param = &count_item;
+		item->keys = arena_alloc(a, sizeof(char *));
+		item->items = arena_alloc(a, sizeof(PVal *));
+		item->keys[0] = "index";
+		item->items[0] = idx;
+		item->n = 1;
+		(*out)[(*n)++] = item;
 	}
-	(*out)[(*n)++] = v;
 }
 
 static int for_items(Ctx *c, const char *const *from, int nfrom, bool referrers, const PVal *scope,
