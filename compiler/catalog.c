@@ -620,6 +620,7 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 		k->cost_source = str_at(cost, "source");
 		k->cost_date = str_at(cost, "date");
 		k->cost_usage = str_at(cost, "usage");
+		k->cost_region = str_at(cost, "region");
 		k->cost_tables = node_get(cost, "tables");
 		if (!k->cost_source || !k->cost_date)
 			kerr(&L, cost, "a cost model needs `source` and `date`");

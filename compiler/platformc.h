@@ -949,6 +949,7 @@ typedef struct Kind {
 	KManaged *mrs;
 	int nmrs;
 	const char *cost_source, *cost_date, *cost_usage;
+	const char *cost_region;   /* the region of the prices; NULL: not said */
 	Expr *cost_monthly;
 	const Node *cost_tables;
 	bool builtin, defaults_checked;
@@ -1055,7 +1056,8 @@ void compute_secret_values(Arena *a, const Platform *p, const Resource *r, const
 
 /* cost.c: `platformc cost` (text or json to `out`, a FILE*; budget
  * warnings to stderr). Returns an exit code. */
-int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, bool color, void *out);
+int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, bool color, void *out,
+		bool fail_over_budget);
 /* The estimate of one resource in one environment (USD a month in *usd when
  * COST_PRICED); `cost_money` formats 1234.5 as "1,234.50". */
 enum { COST_NOT_RUNNING, COST_PRICED, COST_USAGE, COST_UNPRICED };
