@@ -468,6 +468,8 @@ static void parse_managed(Loader *L, const Node *list)
 		mr->base = node_get(m, "base");
 		mr->primary = str_at(m, "primary") && !strcmp(str_at(m, "primary"), "true");
 		mr->global = str_at(m, "global") && !strcmp(str_at(m, "global"), "true");
+		mr->network = str_at(m, "network") && !strcmp(str_at(m, "network"), "true");
+		mr->with_network = node_get(m, "with_network");
 		if (!mr->name || !mr->kind || !mr->api[0] || !mr->api[1]) {
 			kerr(L, m, "a managed resource needs `name`, `kind` and `api: {claims, namespaced}`");
 			continue;

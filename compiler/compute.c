@@ -308,7 +308,7 @@ static bool is_one_of(const char *s, const char *const *list)
 }
 
 static const char *const self_fields[] = {"name", "team", "kind", "external_name", NULL};
-static const char *const cloud_fields[] = {"region", "account", NULL};
+static const char *const cloud_fields[] = {"region", "account", "vpc_id", "vpc_cidr", "subnets", "security_group", NULL};
 static const char *const referrer_fields[] = {"name", "team", "kind", "external_name", NULL};
 
 static size_t seg_len(const char *path)
@@ -426,7 +426,9 @@ static void check_tmpl(Ld *L, const Tmpl *t, const Shape *sh, const Param *targe
 	switch (t->kind) {
 	case TK_LIT:
 	case TK_TEXT:
-		if (!scalar_target)
+		/* one path alone may give a list (`${cloud.subnets}`) */
+		if (!scalar_target && !(t->kind == TK_TEXT && t->nparts == 1 && t->parts[0].e &&
+					t->parts[0].e->kind == X_PATH && target->type == T_LIST))
 			lerr(L, t->node, "`%s` is %s, not text", target->name, type_word(target));
 		for (int i = 0; i < t->nparts; i++)
 			if (t->parts[i].e)
@@ -912,13 +914,32 @@ static const PVal *root_scope(Ctx *c, bool referrers)
 {
 	const PVal *v = catalog_values(c->r, c->e);
 	PVal *s = pv_obj(c->a, (v ? v->n : 0) + 3);
-	PVal *self = pv_obj(c->a, 4), *cloud = pv_obj(c->a, 2);
+	PVal *self = pv_obj(c->a, 4), *cloud = pv_obj(c->a, 6);
 	pv_put(self, "name", pv_str(c->a, c->r->name));
 	pv_put(self, "team", pv_str(c->a, c->r->team ? c->r->team->name : ""));
 	pv_put(self, "kind", pv_str(c->a, c->r->kind));
 	pv_put(self, "external_name", pv_str(c->a, compute_external_name(c->a, c->r, c->e)));
 	pv_put(cloud, "region", pv_str(c->a, c->p->region ? c->p->region : ""));
 	pv_put(cloud, "account", pv_str(c->a, c->p->account ? c->p->account : ""));
+	/* the VPC of the environment's cluster: absent without one */
+	const Node *net = identity_network(c->p, c->e);
+	if (net) {
+		const Node *nv;
+		if ((nv = node_get(net, "vpc_id")) && nv->kind == N_SCALAR)
+			pv_put(cloud, "vpc_id", pv_str(c->a, nv->text));
+		if ((nv = node_get(net, "cidr")) && nv->kind == N_SCALAR)
+			pv_put(cloud, "vpc_cidr", pv_str(c->a, nv->text));
+		if ((nv = node_get(net, "security_group")) && nv->kind == N_SCALAR)
+			pv_put(cloud, "security_group", pv_str(c->a, nv->text));
+		if ((nv = node_get(net, "subnets")) && nv->kind == N_SEQ) {
+			PVal *l = arena_alloc(c->a, sizeof *l);
+			l->kind = PV_LIST;
+			l->items = arena_alloc(c->a, sizeof(PVal *) * (size_t)(nv->n + 1));
+			for (int i = 0; i < nv->n; i++)
+				l->items[l->n++] = pv_str(c->a, nv->items[i]->text);
+			pv_put(cloud, "subnets", l);
+		}
+	}
 	pv_put(s, "self", self);
 	pv_put(s, "cloud", cloud);
 	if (referrers)
@@ -1159,6 +1180,17 @@ static DNode *ev(Ctx *c, const Tmpl *t, const PVal *scope, const Param *target, 
 		return typed_for(c->a, doc_typed_scalar(c->a, t->node), target);
 	}
 	case TK_TEXT: {
+		if (t->nparts == 1 && t->parts[0].e && t->parts[0].e->kind == X_PATH) {
+			/* `${cloud.subnets}`: a path to a list of strings gives the list */
+			const PVal *v = pval_get(scope, t->parts[0].e->s);
+			if (v && v->kind == PV_LIST) {
+				DNode *s = doc_seq(c->a);
+				for (int i = 0; i < v->n; i++)
+					if (v->items[i]->kind == PV_STR)
+						doc_push_str(c->a, s, v->items[i]->s);
+				return s;
+			}
+		}
 		if (t->nparts == 1 && t->parts[0].e)
 			return typed_for(c->a, of_result(c->a, eval_e(c, t->parts[0].e, scope)), target);
 		StrBuf b;

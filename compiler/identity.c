@@ -223,6 +223,22 @@ DNode *identity_trust(Arena *a, const Platform *p, const Service *s, const Env *
 	return doc;
 }
 
+/* ---- the network of a cluster ---- */
+
+const Node *identity_network(const Platform *p, const Env *e)
+{
+	const Node *n = node_get(cluster_node(p, e), "network");
+	return n ? n : node_get(cloud(p), "network");
+}
+
+bool identity_has_network(const Platform *p)
+{
+	for (int i = 0; i < p->nenvs; i++)
+		if (identity_network(p, &p->envs[i]))
+			return true;
+	return false;
+}
+
 /* ---- checks ---- */
 
 static bool is_argo_cluster(const Platform *p, const char *name)
@@ -282,6 +298,30 @@ int identity_check(Arena *a, Platform *p, Diags *d)
 			diag_help(g, "did you mean `%s`?", near);
 		else
 			diag_help(g, "use an environment's `cluster`, or `in-cluster` for environments without one");
+	}
+	/* E0323: a network for some clusters and not for others: a Composition
+	 * (one per kind) either places its databases in a VPC or does not */
+	if (identity_has_network(p)) {
+		for (int e = 0; e < p->nenvs; e++) {
+			if (identity_network(p, &p->envs[e]))
+				continue;
+			const Env *with = NULL;
+			for (int k = 0; k < p->nenvs && !with; k++)
+				if (identity_network(p, &p->envs[k]))
+					with = &p->envs[k];
+			/* at the key of the cluster that has a network */
+			const Node *at = cloud(p), *cls = node_get(cloud(p), "clusters");
+			for (int k = 0; cls && cls->kind == N_MAP && k < cls->n; k++)
+				if (!strcmp(cls->pairs[k].key->text, argo_cluster(with)))
+					at = cls->pairs[k].key;
+			Diag *g = diag_error(d, "E0323", at->span,
+					     "cluster `%s` (environment `%s`) has no `network`, but cluster `%s` has one",
+					     argo_cluster(&p->envs[e]), p->envs[e].name, argo_cluster(with));
+			diag_label(g, "every cluster needs a network once one has");
+			diag_help(g, "add `network` to `cloud` (every cluster) or to `cloud.clusters.%s`",
+				  argo_cluster(&p->envs[e]));
+			break;
+		}
 	}
 	/* E0321: IRSA needs the OIDC issuer of each cluster a service with an identity runs in */
 	if (identity_irsa(p)) {

@@ -939,6 +939,8 @@ typedef struct KManaged {
 	int nconn;
 	bool primary;          /* writes the connection secret (namespaced target) */
 	bool global;           /* a global AWS service (IAM): no forProvider.region */
+	bool network;          /* composed only when the platform has a `cloud.network` */
+	const Node *with_network; /* spec fields added to `base` when it has one */
 } KManaged;
 
 typedef struct Kind {
@@ -1082,8 +1084,12 @@ bool identity_grants(const Service *s, const Resource *r, int mode);
 DNode *identity_policy(Arena *a, const Platform *p, const Service *s, const Env *e);
 /* Who may assume the role; `secrets`: External Secrets reads secrets with it. */
 DNode *identity_trust(Arena *a, const Platform *p, const Service *s, const Env *e, bool secrets);
+/* The VPC of e's cluster (cloud.clusters.<c>.network, else cloud.network), or NULL. */
+const Node *identity_network(const Platform *p, const Env *e);
+bool identity_has_network(const Platform *p);
 /* E0320 (shared_with access modes), E0321 (IRSA without an OIDC issuer),
- * E0322 (cloud.clusters names no cluster); the error count. */
+ * E0322 (cloud.clusters names no cluster), E0323 (a network for some
+ * clusters only); the error count. */
 int identity_check(Arena *a, Platform *p, Diags *d);
 /* ------------------------------------------- cmd_graph.c, cmd_diff.c, cmd_help.c */
 

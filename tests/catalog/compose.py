@@ -563,6 +563,77 @@ def check_cost(pf, root, out, tag, composed):
     check("%s-cost-equals-composed (%d)" % (tag, n), n and not bad, "\n".join(bad))
 
 
+# ---- networking as data: subnet groups, security groups, egress
+
+def network_of(pf, env):
+    e = [x for x in pf["environments"] if x["name"] == env][0]
+    cloud = pf["platform"]["cloud"]
+    per = ((cloud.get("clusters") or {}).get(e.get("cluster", "in-cluster")) or {}).get("network")
+    return per or cloud.get("network")
+
+
+def check_network(pf, out, tag, composed):
+    """Databases and caches in the cluster's VPC, admitting its security group only; egress by CIDR."""
+    has_net = any(network_of(pf, e["name"]) for e in pf["environments"])
+    bad, n = [], 0
+    for r in pf.get("resources", []):
+        if not (r["kind"].startswith("aurora-") or r["kind"] == "redis"):
+            continue
+        port = {"aurora-postgresql": 5432, "aurora-mysql": 3306, "redis": 6379}[r["kind"]]
+        for env in envs_of(pf, r):
+            n += 1
+            ns = "%s-%s" % (r["team"], env)
+            mrs = dict(composed.get((ns, r["name"]), []))
+            net = network_of(pf, env)
+            ext = ext_name(r, env, pf)
+            main = mrs.get("cluster") or mrs.get("group")
+            fp = main["spec"]["forProvider"]
+            sel = ("dbSubnetGroupNameSelector", "vpcSecurityGroupIdSelector") if "cluster" in mrs else \
+                ("subnetGroupNameSelector", "securityGroupIdSelector")
+            if not has_net:
+                if set(mrs) - {"cluster", "group"} or any(s in fp for s in sel):
+                    bad.append("%s/%s: network resources without a network: %s" % (r["name"], env, sorted(mrs)))
+                continue
+            sg, sn, rule = mrs.get("security-group"), mrs.get("subnet-group"), mrs.get("from-cluster")
+            if not (sg and sn and rule):
+                bad.append("%s/%s: composed %s" % (r["name"], env, sorted(mrs)))
+                continue
+            got = (sn["spec"]["forProvider"].get("subnetIds"),
+                   sn["metadata"].get("annotations", {}).get("crossplane.io/external-name"),
+                   sg["spec"]["forProvider"].get("vpcId"), sg["spec"]["forProvider"].get("name"),
+                   rule["spec"]["forProvider"].get("referencedSecurityGroupId"),
+                   rule["spec"]["forProvider"].get("fromPort"), rule["spec"]["forProvider"].get("toPort"),
+                   rule["spec"]["forProvider"].get("ipProtocol"), rule["spec"]["forProvider"].get("securityGroupIdSelector"),
+                   [fp.get(s) for s in sel], "cidrIpv4" in rule["spec"]["forProvider"])
+            want = (net["subnets"], ext, net["vpc_id"], ext, net["security_group"], port, port, "tcp",
+                    {"matchControllerRef": True}, [{"matchControllerRef": True}] * 2, False)
+            if got != want:
+                bad.append("%s/%s: %s, want %s" % (r["name"], env, got, want))
+    check("%s-databases-caches-in-the-vpc (%d)" % (tag, n), n and not bad, "\n".join(bad[:10]))
+    # egress: to each used resource's port, the cluster's VPC CIDR (443: with vpc_endpoints), else anywhere
+    resources = {r["name"]: r for r in pf.get("resources", [])}
+    ports = {"aurora-postgresql": 5432, "aurora-mysql": 3306, "redis": 6379}
+    bad, n = [], 0
+    for s in pf.get("services", []):
+        for env in envs_of(pf, s):
+            net = network_of(pf, env)
+            want = {}
+            for u in s.get("uses") or []:
+                port = ports.get(resources[u]["kind"], 443)
+                want[port] = net["cidr"] if net and (port != 443 or net.get("vpc_endpoints")) else "0.0.0.0/0"
+            npd = docs(os.path.join(out, "services", s["name"], env, "networkpolicy.yaml"))[0]
+            got = {}
+            for rule in npd["spec"]["egress"]:
+                for to in rule.get("to", []):
+                    if "ipBlock" in to:
+                        for pt in rule["ports"]:
+                            got[pt["port"]] = to["ipBlock"]["cidr"]
+            n += 1
+            if got != want:
+                bad.append("%s/%s: egress %s, want %s" % (s["name"], env, got, want))
+    check("%s-egress-by-cidr-and-port (%d)" % (tag, n), n and not bad, "\n".join(bad[:10]))
+
+
 def main():
     for target in ("claims", "namespaced"):
         for src, tag in ((os.path.join(ROOT, "examples/company"), "company"),
@@ -578,6 +649,7 @@ def main():
                 composed = compose_all(out, target, t)
                 check_params(pf, out, target, t, composed)
                 check_cost(pf, os.path.join(WORK, t, "in", "platform.yaml"), out, t, composed)
+                check_network(pf, out, t, composed)
         # run-time kinds (platform.catalog), with a computed value of their own
         pf, out = render(os.path.join(ROOT, "tests/catalog/extra"), target, "extra-%s" % target)
         if os.path.isdir(out):

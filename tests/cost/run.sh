@@ -45,7 +45,7 @@ if [ $rc -eq 1 ] && grep -q "team \`growth\` is estimated at \$243.27" "$TMP/err
 for variant in defaults given; do
 	cp -r examples/company "$TMP/c-$variant"
 	if [ $variant = given ]; then
-		sed -i 's/account: "123456789012"}/account: "123456789012", nodes: {instance_type: m7i.2xlarge, vcpu: 8, memory: 32Gi, hourly: 0.4032}}/' "$TMP/c-$variant/platform.yaml"
+		sed -i 's/^  cloud:$/  cloud:\n    nodes: {instance_type: m7i.2xlarge, vcpu: 8, memory: 32Gi, hourly: 0.4032}/' "$TMP/c-$variant/platform.yaml"
 	fi
 	if out=$("$PLATFORMC" cost "$TMP/c-$variant/platform.yaml" --format json 2>/dev/null) &&
 		d=$("$PY" tests/cost/compute.py "$TMP/c-$variant/platform.yaml" <<<"$out" 2>&1); then

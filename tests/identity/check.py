@@ -146,11 +146,10 @@ def set_identity(src_root, mode):
     text = open(src_root).read()
     text = re.sub(r"^    identity: [a-z-]+\n", "", text, flags=re.M)
     if mode == "irsa":
-        text = re.sub(r"^  cloud:\n", "  cloud:\n    identity: irsa\n", text, count=1, flags=re.M)
-        if "oidc_issuer" not in text:
-            # examples/company writes its cloud in flow style: give it issuers
-            text = text.replace('account: "123456789012"}', 'account: "123456789012", identity: irsa, '
-                                'oidc_issuer: oidc.eks.eu-west-1.amazonaws.com/id/COMPANY0123456789ABCDEF}')
+        extra = "    identity: irsa\n"
+        if "oidc_issuer" not in text:      # examples/company: one issuer for its clusters
+            extra += "    oidc_issuer: oidc.eks.eu-west-1.amazonaws.com/id/COMPANY0123456789ABCDEF\n"
+        text = re.sub(r"^  cloud:\n", "  cloud:\n" + extra, text, count=1, flags=re.M)
     open(src_root, "w").write(text)
 
 

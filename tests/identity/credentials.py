@@ -54,8 +54,8 @@ def main():
         shutil.copytree(os.path.join(ROOT, "examples/company"), os.path.join(d, "src"))
         if mode == "irsa":
             p = os.path.join(d, "src", "platform.yaml")
-            t = open(p).read().replace('account: "123456789012"}', 'account: "123456789012", identity: irsa, '
-                                       'oidc_issuer: oidc.eks.eu-west-1.amazonaws.com/id/COMPANY0123456789ABCDEF}')
+            t = open(p).read().replace("  cloud:\n", "  cloud:\n    identity: irsa\n"
+                                       "    oidc_issuer: oidc.eks.eu-west-1.amazonaws.com/id/COMPANY0123456789ABCDEF\n", 1)
             open(p, "w").write(t)
         compose.WORK = d
         pf, out = compose.render(os.path.join(d, "src"), "claims", "company-" + mode)
