@@ -385,7 +385,6 @@ def check_tree(pf, out, target, tag):
 # Parameters no managed resource reflects yet (docs/catalog.md, "Not composed"): the test fails
 # when one of these becomes composed (shrink the list) or another one is not.
 NOT_COMPOSED = {
-    "s3-bucket": {"versioning", "public", "expire_after", "encryption"},
     "secret": {"generate", "rotation_days"},
 }
 DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -502,6 +501,25 @@ def check_params(pf, out, target, tag, composed):
             elif kind == "secret":
                 fp = mrs["secret"]["spec"]["forProvider"]
                 want("description", fp.get("description"), v.get("description"))
+            elif kind == "s3-bucket":
+                sel = {"matchControllerRef": True}
+                vfp = mrs["versioning"]["spec"]["forProvider"]
+                want("versioning", (vfp.get("bucketSelector"), vfp.get("versioningConfiguration")),
+                     (sel, {"status": "Enabled" if v["versioning"] else "Suspended"}))
+                pfp = mrs["public-access"]["spec"]["forProvider"]
+                want("public access block", pfp, dict({k: not v["public"] for k in (
+                    "blockPublicAcls", "ignorePublicAcls", "blockPublicPolicy", "restrictPublicBuckets")}, bucketSelector=sel,
+                    region=region))
+                efp = mrs["encryption"]["spec"]["forProvider"]
+                want("encryption", efp.get("rule"), [{"bucketKeyEnabled": True, "applyServerSideEncryptionByDefault": {
+                    "sseAlgorithm": {"sse-s3": "AES256", "kms": "aws:kms"}[v["encryption"]]}}])
+                lfp = mrs["lifecycle"]["spec"]["forProvider"]
+                rules = [{"id": "abort-incomplete-uploads", "status": "Enabled", "filter": [{"prefix": ""}],
+                          "abortIncompleteMultipartUpload": [{"daysAfterInitiation": 7}]}]
+                if v.get("expire_after"):
+                    rules.append({"id": "expire-objects", "status": "Enabled", "filter": [{"prefix": ""}],
+                                  "expiration": [{"days": seconds(v["expire_after"]) // 86400}]})
+                want("lifecycle", lfp.get("rule"), rules)
             # every parameter of the kind is read by a patch, a computed value or a further claim, or listed
             kd = kind_yaml(kind)
             text = yaml.safe_dump({k: kd.get(k) for k in ("resources", "computed", "claims")})
