@@ -259,13 +259,18 @@ static DNode *pt_resource(Arena *a, const Platform *p, const Kind *k, const KMan
 	doc_set_str(a, base, "kind", m->kind);
 	DNode *spec = doc_set_map(a, base, "spec");
 	DNode *fp = doc_set_map(a, spec, "forProvider");
-	doc_set_str(a, fp, "region", p->region);
+	if (!m->global)
+		doc_set_str(a, fp, "region", p->region);
 	const Node *bfp = node_get(m->base, "forProvider");
 	for (int i = 0; bfp && bfp->kind == N_MAP && i < bfp->n; i++)
 		doc_set(a, fp, bfp->pairs[i].key->text, copy_node(a, bfp->pairs[i].val));
 	for (int i = 0; m->base && m->base->kind == N_MAP && i < m->base->n; i++)
 		if (strcmp(m->base->pairs[i].key->text, "forProvider"))
 			doc_set(a, spec, m->base->pairs[i].key->text, copy_node(a, m->base->pairs[i].val));
+	/* in the platform's VPC: the subnet group and security group of the XR */
+	const Node *wfp = identity_has_network(p) ? node_get(m->with_network, "forProvider") : NULL;
+	for (int i = 0; wfp && wfp->kind == N_MAP && i < wfp->n; i++)
+		doc_set(a, fp, wfp->pairs[i].key->text, copy_node(a, wfp->pairs[i].val));
 	DNode *pc = doc_set_map(a, spec, "providerConfigRef");
 	if (ns)
 		doc_set_str(a, pc, "kind", "ClusterProviderConfig");
@@ -356,7 +361,8 @@ static DNode *composition(Arena *a, const Platform *p, const Kind *k)
 	doc_set_str(a, in, "kind", "Resources");
 	DNode *res = doc_set_seq(a, in, "resources");
 	for (int i = 0; i < k->nmrs; i++)
-		doc_push(a, res, pt_resource(a, p, k, &k->mrs[i]));
+		if (!k->mrs[i].network || identity_has_network(p))
+			doc_push(a, res, pt_resource(a, p, k, &k->mrs[i]));
 	DNode *ready = doc_push_map(a, pipe);
 	doc_set_str(a, ready, "step", "auto-ready");
 	doc_set_str(a, doc_set_map(a, ready, "functionRef"), "name", "function-auto-ready");
@@ -482,7 +488,85 @@ static const char *store_name(Arena *a, const Team *t, const Env *e)
 	return arena_sprintf(a, "connections-%s", k8s_namespace(a, t, e));
 }
 
-static DNode *external_secret(Arena *a, const Platform *p, const Resource *r, const Env *e, const char *ns)
+/* Whether s may read r's `secret_values` (Secrets Manager) with its role. */
+static bool reads_values_of(const Service *s, const Resource *r)
+{
+	int mode = compute_values_mode(r->kindp);
+	return mode >= 0 && identity_grants(s, r, mode);
+}
+
+/* Whether External Secrets reads values from Secrets Manager with s's role
+ * in e: then s has a ClusterSecretStore `aws-<service>-<env>`. */
+static bool service_reads_secrets(const Service *s, const Env *e)
+{
+	for (int i = 0; i < s->nuses; i++)
+		if (resource_runs_in(s->uses[i], e) && reads_values_of(s, s->uses[i]))
+			return true;
+	return false;
+}
+
+static const char *aws_store_name(Arena *a, const Service *s, const Env *e)
+{
+	return arena_sprintf(a, "aws-%s-%s", s->name, e->name);
+}
+
+/* The service of team t whose role reads r's secret values in e (the first
+ * in platform order that uses r and is granted the mode), or NULL. */
+static const Service *values_reader(const Platform *p, const Resource *r, const Team *t, const Env *e)
+{
+	if (compute_values_mode(r->kindp) < 0)
+		return NULL;
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		if (s->team != t || !service_runs_in(s, e) || !reads_values_of(s, r))
+			continue;
+		for (int j = 0; j < s->nuses; j++)
+			if (s->uses[j] == r)
+				return s;
+	}
+	return NULL;
+}
+
+/* A ClusterSecretStore reading Secrets Manager as s's role, for s's namespace only. */
+static DNode *aws_store(Arena *a, const Platform *p, const Service *s, const Env *e)
+{
+	DNode *store = k8s_object(a, "external-secrets.io/v1", "ClusterSecretStore", aws_store_name(a, s, e), NULL);
+	DNode *labels = doc_set_map(a, doc_get(store, "metadata"), "labels");
+	doc_set_str(a, labels, "app.kubernetes.io/managed-by", "platformc");
+	doc_set_str(a, labels, k8s_label(a, p, "service"), s->name);
+	DNode *spec = doc_set_map(a, store, "spec");
+	DNode *aws = doc_set_map(a, doc_set_map(a, spec, "provider"), "aws");
+	doc_set_str(a, aws, "service", "SecretsManager");
+	doc_set_str(a, aws, "region", p->region);
+	const char *ns = k8s_namespace(a, s->team, e);
+	if (identity_irsa(p)) {
+		/* External Secrets authenticates as the service's ServiceAccount */
+		DNode *sa = doc_set_map(a, doc_set_map(a, doc_set_map(a, aws, "auth"), "jwt"), "serviceAccountRef");
+		doc_set_str(a, sa, "name", s->name);
+		doc_set_str(a, sa, "namespace", ns);
+	} else {
+		/* the controller (its own Pod Identity) assumes the service's role */
+		doc_set_str(a, aws, "role", identity_role_arn(a, p, s, e));
+	}
+	DNode *nss = doc_set_seq(a, doc_push_map(a, doc_set_seq(a, spec, "conditions")), "namespaces");
+	doc_push_str(a, nss, ns);
+	return store;
+}
+
+static DNode *store_ref(Arena *a, const char *name)
+{
+	DNode *sr = doc_map(a);
+	DNode *ref = doc_set_map(a, sr, "storeRef");
+	doc_set_str(a, ref, "kind", "ClusterSecretStore");
+	doc_set_str(a, ref, "name", name);
+	return sr;
+}
+
+/* `<resource>-connection` in ns (team t's): the connection details
+ * Crossplane wrote, and the kind's `secret_values` from Secrets Manager
+ * read with the role of a service of t that is granted them. */
+static DNode *external_secret(Arena *a, const Platform *p, const Resource *r, const Env *e, const char *ns,
+			      const Team *t)
 {
 	DNode *x = k8s_object(a, "external-secrets.io/v1", "ExternalSecret", arena_sprintf(a, "%s-connection", r->name), ns);
 	DNode *labels = doc_set_map(a, doc_get(x, "metadata"), "labels");
@@ -496,8 +580,25 @@ static DNode *external_secret(Arena *a, const Platform *p, const Resource *r, co
 	DNode *target = doc_set_map(a, spec, "target");
 	doc_set(a, target, "name", doc_strf(a, "%s-connection", r->name));
 	doc_set_str(a, target, "creationPolicy", "Owner");
-	DNode *df = doc_push_map(a, doc_set_seq(a, spec, "dataFrom"));
+	DNode *dfs = doc_set_seq(a, spec, "dataFrom");
+	DNode *df = doc_push_map(a, dfs);
 	doc_set(a, doc_set_map(a, df, "extract"), "key", doc_strf(a, "%s-conn", r->name));
+	const Service *reader = values_reader(p, r, t, e);
+	if (reader) {
+		DNode *data, *from;
+		compute_secret_values(a, p, r, e, &data, &from);
+		const char *store = aws_store_name(a, reader, e);
+		for (int i = 0; data && data->kind == D_SEQ && i < data->n; i++)
+			if (data->items[i]->kind == D_MAP)
+				doc_set(a, data->items[i], "sourceRef", store_ref(a, store));
+		for (int i = 0; from && from->kind == D_SEQ && i < from->n; i++)
+			if (from->items[i]->kind == D_MAP) {
+				doc_set(a, from->items[i], "sourceRef", store_ref(a, store));
+				doc_push(a, dfs, from->items[i]);
+			}
+		if (data && data->kind == D_SEQ && data->n)
+			doc_set(a, spec, "data", data);
+	}
 	return x;
 }
 
@@ -585,7 +686,7 @@ static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const 
 		doc_push_str(a, res, ch[i].file);
 	}
 	if (team_uses(ix, r->team, r, e)) {
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", dir), external_secret(a, p, r, e, ns));
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", dir), external_secret(a, p, r, e, ns, r->team));
 		doc_push_str(a, res, "externalsecret.yaml");
 	}
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
@@ -601,7 +702,7 @@ static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const 
 		DNode *sk = k8s_kustomization(a);
 		doc_set_str(a, sk, "namespace", sns);
 		doc_push_str(a, doc_set_seq(a, sk, "resources"), "externalsecret.yaml");
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", sdir), external_secret(a, p, r, e, sns));
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", sdir), external_secret(a, p, r, e, sns, t));
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", sdir), sk);
 		add_unit(fs, U_RESOURCE, sdir, arena_sprintf(a, "%s-shared-%s", r->name, t->name), e, t, sns);
 	}
@@ -682,10 +783,99 @@ static void connections(const Platform *p, const Index *ix, FileSet *fs, const E
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), rb);
 		doc_push_str(a, res, f);
 	}
+	/* one Secrets Manager store per service whose role reads secret values */
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		if (!service_runs_in(s, e) || !service_reads_secrets(s, e) || !identity_policy(a, p, s, e))
+			continue;
+		const char *f = arena_sprintf(a, "clustersecretstore-aws-%s.yaml", s->name);
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), aws_store(a, p, s, e));
+		doc_push_str(a, res, f);
+	}
 	if (!res->n)
 		return;
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
 	add_unit(fs, U_PLATFORM, dir, "connections", e, NULL, NULL);
+}
+
+/* ---- service identities (identity.c) ---- */
+
+static const Kind *identity_kind(const Platform *p)
+{
+	return catalog_kind_any(p->catalog, identity_irsa(p) ? "service-identity-irsa" : "service-identity");
+}
+
+/* Whether a service could need an identity: it uses a resource whose kind
+ * has access modes (identity_policy decides per environment). */
+static bool may_need_identity(const Service *s)
+{
+	for (int i = 0; i < s->nuses; i++)
+		if (compute_nmodes(s->uses[i]->kindp))
+			return true;
+	return false;
+}
+
+static DNode *json_block(Arena *a, const DNode *doc)
+{
+	StrBuf b;
+	sb_init(&b);
+	doc_emit_json(&b, doc);
+	DNode *v = doc_str(a, b.data);
+	v->literal = true;
+	sb_free(&b);
+	return v;
+}
+
+static void set_param(Arena *a, const Kind *k, DNode *params, const char *name, DNode *v)
+{
+	const Param *f = catalog_param(&k->params, name);
+	doc_set(a, params, f ? f->claim : name, v);
+}
+
+/* The claim of s's identity in e, or NULL when it needs none. */
+static DNode *identity_claim(Arena *a, const Platform *p, const Service *s, const Env *e, const char *ns)
+{
+	const Kind *k = identity_kind(p);
+	DNode *policy = k ? identity_policy(a, p, s, e) : NULL;
+	if (!policy)
+		return NULL;
+	DNode *c = claim_object(a, p, k, s->name, s->team, e, ns);
+	doc_set_str(a, doc_get(doc_get(c, "metadata"), "labels"), k8s_label(a, p, "service"), s->name);
+	doc_set_str(a, doc_set_map(a, doc_get(c, "metadata"), "annotations"), k8s_label(a, p, "monthly-cost-usd"),
+		    "0.00");
+	DNode *spec = doc_set_map(a, c, "spec");
+	DNode *params = doc_set_map(a, spec, "parameters");
+	set_param(a, k, params, "role_name", doc_str(a, identity_role_name(a, p, s, e)));
+	set_param(a, k, params, "trust_policy", json_block(a, identity_trust(a, p, s, e, service_reads_secrets(s, e))));
+	set_param(a, k, params, "policy", json_block(a, policy));
+	if (!identity_irsa(p)) {
+		set_param(a, k, params, "cluster_name", doc_str(a, identity_cluster(p, e)));
+		set_param(a, k, params, "namespace", doc_str(a, ns));
+		set_param(a, k, params, "service_account", doc_str(a, s->name));
+	}
+	deletion(a, p, e, params);
+	if (namespaced(p))
+		doc_set_str(a, doc_set_map(a, doc_set_map(a, spec, "crossplane"), "compositionRef"), "name", k->name);
+	else
+		doc_set_str(a, doc_set_map(a, spec, "compositionRef"), "name", k->name);
+	return c;
+}
+
+/* identities/<service>/<env>/: the identity claim in the service's namespace. */
+static void identity_env(const Platform *p, FileSet *fs, const Service *s, const Env *e)
+{
+	Arena *a = fs->arena;
+	const char *ns = k8s_namespace(a, s->team, e);
+	DNode *c = identity_claim(a, p, s, e, ns);
+	if (!c)
+		return;
+	const char *dir = arena_sprintf(a, "identities/%s/%s", s->name, e->name);
+	DNode *k = k8s_kustomization(a);
+	doc_set_str(a, k, "namespace", ns);
+	doc_push_str(a, doc_set_seq(a, k, "resources"), "claim.yaml");
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/claim.yaml", dir), c);
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
+	add_unit(fs, U_RESOURCE, dir, arena_sprintf(a, "%s-identity", s->name), e, s->team, ns);
 }
 
 void backend_crossplane(const Platform *p, FileSet *fs)
@@ -707,6 +897,11 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 			const Kind *t = all[j];
 			all[j] = all[j - 1], all[j - 1] = t;
 		}
+	const Kind *idk = identity_kind(p);
+	for (int i = 0; i < p->nservices && idk; i++)
+		if (may_need_identity(p->services[i]))
+			for (int j = 0; j < nall; j++)
+				used[j] |= all[j] == idk;
 	for (int r = 0; r < p->nresources; r++)
 		for (int i = 0; i < nall; i++)
 			if (p->resources[r]->kindp == all[i] && !used[i]) {
@@ -739,6 +934,12 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 		for (int e = 0; e < p->resources[i]->nenvs; e++) {
 			ArenaMark scope = arena_mark(a);
 			resource_env(p, &ix, fs, p->resources[i], p->resources[i]->envs[e]);
+			arena_release(a, scope);
+		}
+	for (int i = 0; i < p->nservices; i++)
+		for (int e = 0; e < p->services[i]->nenvs && may_need_identity(p->services[i]); e++) {
+			ArenaMark scope = arena_mark(a);
+			identity_env(p, fs, p->services[i], p->services[i]->envs[e].env);
 			arena_release(a, scope);
 		}
 	strmap_free(&ix.by_name);

@@ -291,7 +291,21 @@ static void tcp_port(Arena *a, DNode *rule, long long port)
 /* Allows on top of the namespace's default deny: in from the services that
  * call this one, from the ingress controller, from Prometheus; out to the
  * services it calls and, by port, to the cloud resources it uses. */
-static DNode *networkpolicy_doc(Arena *a, const Service *s, const Env *e, const ServiceEnv *se,
+/* Where egress to a cloud resource's port may go: the VPC CIDR of the
+ * environment's cluster (platform.cloud.network) for databases and caches,
+ * and for AWS APIs (443) when they are reached through VPC endpoints;
+ * anywhere otherwise (public AWS endpoints, or no network declared). */
+static const char *egress_cidr(const Platform *p, const Env *e, int port)
+{
+	const Node *net = identity_network(p, e);
+	const Node *cidr = node_get(net, "cidr"), *ep = node_get(net, "vpc_endpoints");
+	bool endpoints = ep && ep->kind == N_SCALAR && !strcmp(ep->text, "true");
+	if (cidr && cidr->kind == N_SCALAR && (port != 443 || endpoints))
+		return cidr->text;
+	return "0.0.0.0/0";
+}
+
+static DNode *networkpolicy_doc(Arena *a, const Platform *p, const Service *s, const Env *e, const ServiceEnv *se,
 				const Callers *callers, const char *monitoring_ns)
 {
 	DNode *np = k8s_object(a, "networking.k8s.io/v1", "NetworkPolicy", s->name, NULL);
@@ -348,7 +362,7 @@ static DNode *networkpolicy_doc(Arena *a, const Service *s, const Env *e, const 
 	for (int i = 0; i < nports; i++) {
 		DNode *r = doc_push_map(a, egress);
 		DNode *to = doc_push_map(a, doc_set_seq(a, r, "to"));
-		doc_set_str(a, doc_set_map(a, to, "ipBlock"), "cidr", "0.0.0.0/0");
+		doc_set_str(a, doc_set_map(a, to, "ipBlock"), "cidr", egress_cidr(p, e, ports[i]));
 		tcp_port(a, r, ports[i]);
 	}
 	if (!egress->n)
@@ -380,7 +394,7 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/ingress.yaml", dir), ingress_doc(a, p, s, se));
 		add_ref(a, res, "ingress.yaml");
 	}
-	fileset_add_yaml(fs, arena_sprintf(a, "%s/networkpolicy.yaml", dir), networkpolicy_doc(a, s, e, se, callers, mon_settings(a, p).namespace));
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/networkpolicy.yaml", dir), networkpolicy_doc(a, p, s, e, se, callers, mon_settings(a, p).namespace));
 	add_ref(a, res, "networkpolicy.yaml");
 	if (e->prod) {
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/pdb.yaml", dir), pdb_doc(a, s));
@@ -401,6 +415,14 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 	DNode *patches = doc_set_seq(a, k, "patches");
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/deployment-patch.yaml", dir), deployment_patch(a, p, s, se));
 	doc_set_str(a, doc_push_map(a, patches), "path", "deployment-patch.yaml");
+	/* IRSA: the ServiceAccount names the environment's role (identity.c) */
+	if (identity_irsa(p) && identity_policy(a, p, s, e)) {
+		DNode *sa = k8s_object(a, "v1", "ServiceAccount", s->name, NULL);
+		doc_set(a, doc_set_map(a, doc_get(sa, "metadata"), "annotations"), "eks.amazonaws.com/role-arn",
+			doc_str(a, identity_role_arn(a, p, s, e)));
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/serviceaccount-patch.yaml", dir), sa);
+		doc_set_str(a, doc_push_map(a, patches), "path", "serviceaccount-patch.yaml");
+	}
 	DNode *cmp = configmap_patch(a, s, se, base_data);
 	if (cmp) {
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/configmap-patch.yaml", dir), cmp);

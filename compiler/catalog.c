@@ -467,6 +467,9 @@ static void parse_managed(Loader *L, const Node *list)
 		mr->api[1] = str_at(api, "namespaced");
 		mr->base = node_get(m, "base");
 		mr->primary = str_at(m, "primary") && !strcmp(str_at(m, "primary"), "true");
+		mr->global = str_at(m, "global") && !strcmp(str_at(m, "global"), "true");
+		mr->network = str_at(m, "network") && !strcmp(str_at(m, "network"), "true");
+		mr->with_network = node_get(m, "with_network");
 		if (!mr->name || !mr->kind || !mr->api[0] || !mr->api[1]) {
 			kerr(L, m, "a managed resource needs `name`, `kind` and `api: {claims, namespaced}`");
 			continue;
@@ -547,7 +550,8 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 		return NULL;
 	}
 	static const char *const keys[] = {"title", "type", "description", "port", "claim", "params",
-					   "constraints", "resources", "cost", "internal", "computed", "claims"};
+					   "constraints", "resources", "cost", "internal", "computed", "claims", "access",
+					   "secret_values"};
 	for (int i = 0; i < root->n; i++) {
 		bool ok = false;
 		for (size_t j = 0; j < ARRAY_LEN(keys) && !ok; j++)
@@ -607,7 +611,8 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 	if (params_ok)
 		parse_computed(&L, node_get(root, "computed"));
 	if (params_ok)
-		L.errors += compute_load(a, d, k, node_get(root, "computed"), node_get(root, "claims"));
+		L.errors += compute_load(a, d, k, node_get(root, "computed"), node_get(root, "claims"),
+					 node_get(root, "access"), node_get(root, "secret_values"));
 	if (params_ok)
 		parse_managed(&L, node_get(root, "resources"));
 	const Node *cost = node_get(root, "cost");
@@ -617,6 +622,7 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 		k->cost_source = str_at(cost, "source");
 		k->cost_date = str_at(cost, "date");
 		k->cost_usage = str_at(cost, "usage");
+		k->cost_region = str_at(cost, "region");
 		k->cost_tables = node_get(cost, "tables");
 		if (!k->cost_source || !k->cost_date)
 			kerr(&L, cost, "a cost model needs `source` and `date`");

@@ -15,10 +15,12 @@ static const struct {
 		   "Write the output tree of FILE into DIR (default out). Files platformc does not own\n"
 		   "are left alone; stale files it wrote before are removed.\n"
 		   "  --check   write nothing; list what differs; exit 3 if DIR is out of date\n"},
-	{"cost", "usage: platformc cost [FILE] [--format text|json]\n\n"
+	{"cost", "usage: platformc cost [FILE] [--format text|json] [--fail-over-budget]\n\n"
 		 "Print the estimated monthly cost (USD, list prices of the catalog's cost models)\n"
 		 "of every resource in every environment, per team and per environment, against\n"
 		 "each team's `budget` (warning W0310 when over). Kinds billed by use show `usage`.\n"
+		 "Prices of another region than `platform.cloud.region` are a warning (W0340).\n"
+		 "  --fail-over-budget   exit 1 when a team is over its budget (CI)\n"
 		 "Writes nothing. Exit status: 0, or 1 when the input has errors.\n"},
 	{"diff", "usage: platformc diff [FILE] [-o DIR] [--format text|markdown]\n\n"
 		 "Show what `platformc render` would change in DIR (default out), as Kubernetes\n"

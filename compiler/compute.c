@@ -82,11 +82,32 @@ typedef struct KClaim {
 	Tmpl *key, *external_name, *params;
 } KClaim;
 
+/* One statement of an access mode: the IAM actions (literal), the ARNs
+ * (a template giving a list) and optional conditions (a template giving
+ * an object: {Operator: {key: value}}). */
+typedef struct KStatement {
+	const char **actions;
+	int nactions;
+	Tmpl *resources, *conditions;
+	Expr *when;
+	const Node *node;
+} KStatement;
+
+typedef struct KMode {
+	const char *name, *description;
+	KStatement *st;
+	int nst;
+} KMode;
+
 typedef struct Compute {
 	Tmpl **values;         /* per k->computed.fields[i] */
 	KClaim *claims;
 	int nclaims;
 	bool uses_referrers;
+	KMode *modes;          /* `access`: what a service using the resource may do */
+	int nmodes;
+	int values_mode;       /* `secret_values.mode`: the access mode that reads them; -1: none */
+	Tmpl *values_data, *values_from; /* External Secrets `data` and `dataFrom` entries */
 } Compute;
 
 /* ------------------------------------------------------------ loading */
@@ -287,7 +308,7 @@ static bool is_one_of(const char *s, const char *const *list)
 }
 
 static const char *const self_fields[] = {"name", "team", "kind", "external_name", NULL};
-static const char *const cloud_fields[] = {"region", "account", NULL};
+static const char *const cloud_fields[] = {"region", "account", "vpc_id", "vpc_cidr", "subnets", "security_group", NULL};
 static const char *const referrer_fields[] = {"name", "team", "kind", "external_name", NULL};
 
 static size_t seg_len(const char *path)
@@ -373,7 +394,11 @@ static void check_expr(Ld *L, const Shape *sh, const Node *at, const Expr *e)
 	expr_each(e, X_CALL, check_one_call, &c);
 }
 
-/* The item a `for` path reaches (a list's item, or the value itself). */
+/* The item of a `for` over an int parameter N: {index} for 1..N. */
+static Param count_index = {.name = "index", .claim = "index", .type = T_INT};
+static Param count_item = {.name = "item", .claim = "item", .type = T_OBJECT, .fields = &count_index, .nfields = 1};
+
+/* The item a `for` path reaches (a list's item, a count's {index}, or the value itself). */
 static const Param *for_item(Ld *L, const Shape *sh, const Node *at, const char *path, bool *ok)
 {
 	bool builtin;
@@ -383,6 +408,8 @@ static const Param *for_item(Ld *L, const Shape *sh, const Node *at, const char 
 		*ok = false;
 		return NULL;
 	}
+	if (p->type == T_INT)
+		return &count_item;
 	return p->type == T_LIST ? p->item : p;
 }
 
@@ -399,7 +426,9 @@ static void check_tmpl(Ld *L, const Tmpl *t, const Shape *sh, const Param *targe
 	switch (t->kind) {
 	case TK_LIT:
 	case TK_TEXT:
-		if (!scalar_target)
+		/* one path alone may give a list (`${cloud.subnets}`) */
+		if (!scalar_target && !(t->kind == TK_TEXT && t->nparts == 1 && t->parts[0].e &&
+					t->parts[0].e->kind == X_PATH && target->type == T_LIST))
 			lerr(L, t->node, "`%s` is %s, not text", target->name, type_word(target));
 		for (int i = 0; i < t->nparts; i++)
 			if (t->parts[i].e)
@@ -492,12 +521,117 @@ static bool tmpl_uses_referrers(const Tmpl *t)
 	return tmpl_uses_referrers(t->value) || tmpl_uses_referrers(t->otherwise);
 }
 
-int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims)
+/* `access: {<mode>: {description, statements: [{actions, resources,
+ * conditions, when}]}}` (docs/catalog.md, "Access"). */
+static void load_access(Ld *L, Compute *c, const Node *access, const Shape *root)
+{
+	if (!access)
+		return;
+	if (access->kind != N_MAP) {
+		lerr(L, access, "`access` maps each access mode to its statements");
+		return;
+	}
+	c->modes = arena_alloc(L->a, sizeof(KMode) * (size_t)(access->n + 1));
+	for (int i = 0; i < access->n; i++) {
+		const Node *mn = access->pairs[i].val;
+		static const char *const mkeys[] = {"description", "statements", NULL};
+		static const char *const skeys[] = {"actions", "resources", "conditions", "when", NULL};
+		KMode *m = &c->modes[c->nmodes];
+		m->name = access->pairs[i].key->text;
+		if (!scalar_is_name(m->name, strlen(m->name))) {
+			lerr(L, access->pairs[i].key, "access mode `%s` is not a name (lower-case letters, digits, `-`)",
+			     m->name);
+			continue;
+		}
+		if (mn->kind != N_MAP || !only_keys(L, mn, "an access mode", mkeys))
+			continue;
+		const Node *sts = node_get(mn, "statements");
+		if (node_get(mn, "description") && node_get(mn, "description")->kind == N_SCALAR)
+			m->description = node_get(mn, "description")->text;
+		if (!sts || sts->kind != N_SEQ || !sts->n) {
+			lerr(L, sts ? sts : mn, "access mode `%s` needs `statements`, a list of {actions, resources}",
+			     m->name);
+			continue;
+		}
+		m->st = arena_alloc(L->a, sizeof(KStatement) * (size_t)(sts->n + 1));
+		bool ok = true;
+		for (int j = 0; j < sts->n; j++) {
+			const Node *sn = sts->items[j];
+			KStatement *st = &m->st[m->nst];
+			if (sn->kind != N_MAP || !only_keys(L, sn, "an access statement", skeys)) {
+				ok = false;
+				continue;
+			}
+			st->node = sn;
+			const Node *an = node_get(sn, "actions"), *rn = node_get(sn, "resources");
+			if (!an || an->kind != N_SEQ || !an->n || !rn) {
+				lerr(L, sn, "an access statement needs `actions` (a list) and `resources`");
+				ok = false;
+				continue;
+			}
+			st->actions = arena_alloc(L->a, sizeof(char *) * (size_t)(an->n + 1));
+			for (int x = 0; x < an->n; x++) {
+				const Node *act = an->items[x];
+				const char *t = act->kind == N_SCALAR ? act->text : NULL;
+				const char *colon = t ? strchr(t, ':') : NULL;
+				if (!colon || colon == t || !colon[1] || strchr(t, ' ')) {
+					lerr(L, act, "an IAM action is `service:Action`, such as `sqs:SendMessage`");
+					ok = false;
+					continue;
+				}
+				st->actions[st->nactions++] = t;
+			}
+			st->resources = parse_tmpl(L, rn, 0);
+			if (st->resources && st->resources->kind != TK_SEQ && st->resources->kind != TK_FOR) {
+				lerr(L, rn, "`resources` is a list of ARNs");
+				ok = false;
+			}
+			check_tmpl(L, st->resources, root, NULL, false);
+			if (node_get(sn, "conditions")) {
+				st->conditions = parse_tmpl(L, node_get(sn, "conditions"), 0);
+				check_tmpl(L, st->conditions, root, NULL, false);
+			}
+			if (node_get(sn, "when") && (st->when = parse_cond(L, node_get(sn, "when"), "when")))
+				check_expr(L, root, sn, st->when);
+			m->nst++;
+		}
+		if (ok)
+			c->nmodes++;
+	}
+}
+
+int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims, const Node *access,
+		 const Node *values)
 {
 	Ld L = {a, d, k, 0};
 	Compute *c = arena_alloc(a, sizeof *c);
 	k->compute = c;
 	Shape root = {&k->params, false, NULL};
+	load_access(&L, c, access, &root);
+	c->values_mode = -1;
+	if (values) {
+		static const char *const vkeys[] = {"mode", "data", "dataFrom", NULL};
+		const Node *mn = node_get(values, "mode");
+		if (values->kind != N_MAP || !only_keys(&L, values, "`secret_values`", vkeys) || !mn ||
+		    mn->kind != N_SCALAR) {
+			lerr(&L, values, "`secret_values` is {mode, data, dataFrom}: External Secrets entries read with "
+			     "the access mode `mode`");
+		} else {
+			for (int i = 0; i < c->nmodes; i++)
+				if (!strcmp(c->modes[i].name, mn->text))
+					c->values_mode = i;
+			if (c->values_mode < 0)
+				lerr(&L, mn, "`secret_values.mode`: `%s` is not one of the kind's `access` modes", mn->text);
+			if (node_get(values, "data")) {
+				c->values_data = parse_tmpl(&L, node_get(values, "data"), 0);
+				check_tmpl(&L, c->values_data, &root, NULL, false);
+			}
+			if (node_get(values, "dataFrom")) {
+				c->values_from = parse_tmpl(&L, node_get(values, "dataFrom"), 0);
+				check_tmpl(&L, c->values_from, &root, NULL, false);
+			}
+		}
+	}
 	if (computed && computed->kind == N_MAP) {
 		c->values = arena_alloc(a, sizeof(Tmpl *) * (size_t)(k->computed.nfields + 1));
 		for (int i = 0; i < k->computed.nfields; i++) {
@@ -780,13 +914,32 @@ static const PVal *root_scope(Ctx *c, bool referrers)
 {
 	const PVal *v = catalog_values(c->r, c->e);
 	PVal *s = pv_obj(c->a, (v ? v->n : 0) + 3);
-	PVal *self = pv_obj(c->a, 4), *cloud = pv_obj(c->a, 2);
+	PVal *self = pv_obj(c->a, 4), *cloud = pv_obj(c->a, 6);
 	pv_put(self, "name", pv_str(c->a, c->r->name));
 	pv_put(self, "team", pv_str(c->a, c->r->team ? c->r->team->name : ""));
 	pv_put(self, "kind", pv_str(c->a, c->r->kind));
 	pv_put(self, "external_name", pv_str(c->a, compute_external_name(c->a, c->r, c->e)));
 	pv_put(cloud, "region", pv_str(c->a, c->p->region ? c->p->region : ""));
 	pv_put(cloud, "account", pv_str(c->a, c->p->account ? c->p->account : ""));
+	/* the VPC of the environment's cluster: absent without one */
+	const Node *net = identity_network(c->p, c->e);
+	if (net) {
+		const Node *nv;
+		if ((nv = node_get(net, "vpc_id")) && nv->kind == N_SCALAR)
+			pv_put(cloud, "vpc_id", pv_str(c->a, nv->text));
+		if ((nv = node_get(net, "cidr")) && nv->kind == N_SCALAR)
+			pv_put(cloud, "vpc_cidr", pv_str(c->a, nv->text));
+		if ((nv = node_get(net, "security_group")) && nv->kind == N_SCALAR)
+			pv_put(cloud, "security_group", pv_str(c->a, nv->text));
+		if ((nv = node_get(net, "subnets")) && nv->kind == N_SEQ) {
+			PVal *l = arena_alloc(c->a, sizeof *l);
+			l->kind = PV_LIST;
+			l->items = arena_alloc(c->a, sizeof(PVal *) * (size_t)(nv->n + 1));
+			for (int i = 0; i < nv->n; i++)
+				l->items[l->n++] = pv_str(c->a, nv->items[i]->text);
+			pv_put(cloud, "subnets", l);
+		}
+	}
 	pv_put(s, "self", self);
 	pv_put(s, "cloud", cloud);
 	if (referrers)
@@ -851,12 +1004,32 @@ static void reach(const PVal *v, const char *path, const PVal ***out, int *n, in
 			}
 		return;
 	}
-	if (*n == *cap) {
-		int nc = *cap ? *cap * 2 : 8;
-		*out = arena_grow(a, (void *)*out, (size_t)*cap, (size_t)nc, sizeof(PVal *));
-		*cap = nc;
+	/* an int N: N items {index: 1..N} (one claim per Aurora instance) */
+	int count = v->kind == PV_NUM && v->param && v->param->type == T_INT && v->num >= 1 ? (int)v->num : 0;
+	for (int i = 0; i < (count ? count : 1); i++) {
+		if (*n == *cap) {
+			int nc = *cap ? *cap * 2 : 8;
+			*out = arena_grow(a, (void *)*out, (size_t)*cap, (size_t)nc, sizeof(PVal *));
+			*cap = nc;
+		}
+		if (!count) {
+			(*out)[(*n)++] = v;
+			break;
+		}
+		PVal *item = arena_alloc(a, sizeof *item), *idx = arena_alloc(a, sizeof *idx);
+		idx->kind = PV_NUM;
+		idx->param = &count_index;
+		idx->num = i + 1;
+		idx->s = arena_sprintf(a, "%d", i + 1);
+		item->kind = PV_OBJ;
+		item->param = &count_item;
+		item->keys = arena_alloc(a, sizeof(char *));
+		item->items = arena_alloc(a, sizeof(PVal *));
+		item->keys[0] = "index";
+		item->items[0] = idx;
+		item->n = 1;
+		(*out)[(*n)++] = item;
 	}
-	(*out)[(*n)++] = v;
 }
 
 static int for_items(Ctx *c, const char *const *from, int nfrom, bool referrers, const PVal *scope,
@@ -1007,6 +1180,17 @@ static DNode *ev(Ctx *c, const Tmpl *t, const PVal *scope, const Param *target, 
 		return typed_for(c->a, doc_typed_scalar(c->a, t->node), target);
 	}
 	case TK_TEXT: {
+		if (t->nparts == 1 && t->parts[0].e && t->parts[0].e->kind == X_PATH) {
+			/* `${cloud.subnets}`: a path to a list of strings gives the list */
+			const PVal *v = pval_get(scope, t->parts[0].e->s);
+			if (v && v->kind == PV_LIST) {
+				DNode *s = doc_seq(c->a);
+				for (int i = 0; i < v->n; i++)
+					if (v->items[i]->kind == PV_STR)
+						doc_push_str(c->a, s, v->items[i]->s);
+				return s;
+			}
+		}
 		if (t->nparts == 1 && t->parts[0].e)
 			return typed_for(c->a, of_result(c->a, eval_e(c, t->parts[0].e, scope)), target);
 		StrBuf b;
@@ -1190,4 +1374,90 @@ bool compute_makes(const Kind *k, const Kind *other)
 		if (k->compute->claims[i].kind == other)
 			return true;
 	return false;
+}
+
+/* ------------------------------------------------------------ access */
+
+int compute_nmodes(const Kind *k)
+{
+	return k && k->compute ? k->compute->nmodes : 0;
+}
+
+const char *compute_mode_name(const Kind *k, int i)
+{
+	return k->compute->modes[i].name;
+}
+
+const char *compute_mode_description(const Kind *k, int i)
+{
+	return k->compute->modes[i].description;
+}
+
+int compute_mode_index(const Kind *k, const char *name)
+{
+	for (int i = 0; i < compute_nmodes(k); i++)
+		if (!strcmp(k->compute->modes[i].name, name))
+			return i;
+	return -1;
+}
+
+/* The statements mode `mode` of r's kind grants in e, as
+ * [{Action: [...], Resource: [...], Condition: {...}}]; a statement whose
+ * `when` does not hold, or whose resources are absent, is left out. */
+DNode *compute_access(Arena *a, const Platform *p, const Resource *r, const Env *e, int mode)
+{
+	const Kind *k = r->kindp;
+	DNode *out = doc_seq(a);
+	if (mode < 0 || mode >= compute_nmodes(k) || !catalog_values(r, e))
+		return out;
+	Ctx c = {a, p, r, e, k};
+	const PVal *scope = root_scope(&c, k->compute->uses_referrers);
+	const KMode *m = &k->compute->modes[mode];
+	for (int i = 0; i < m->nst; i++) {
+		const KStatement *st = &m->st[i];
+		if (st->when && !holds(&c, st->when, scope))
+			continue;
+		DNode *res = ev(&c, st->resources, scope, NULL, false);
+		if (!res || res->kind != D_SEQ || !res->n)
+			continue;
+		DNode *s = doc_push_map(a, out);
+		DNode *acts = doc_set_seq(a, s, "Action");
+		for (int j = 0; j < st->nactions; j++)
+			doc_push_str(a, acts, st->actions[j]);
+		doc_set(a, s, "Resource", res);
+		DNode *cond = st->conditions ? ev(&c, st->conditions, scope, NULL, false) : NULL;
+		if (cond && cond->kind == D_MAP && cond->n)
+			doc_set(a, s, "Condition", cond);
+	}
+	return out;
+}
+
+const char *compute_json(Arena *a, const DNode *v)
+{
+	StrBuf b;
+	sb_init(&b);
+	json_compact(&b, v);
+	const char *out = arena_strdup(a, b.data ? b.data : "");
+	sb_free(&b);
+	return out;
+}
+
+int compute_values_mode(const Kind *k)
+{
+	return k && k->compute ? k->compute->values_mode : -1;
+}
+
+/* r's `secret_values` in e: the External Secrets `data` and `dataFrom`
+ * entries (lists, or NULL when absent). */
+void compute_secret_values(Arena *a, const Platform *p, const Resource *r, const Env *e, DNode **data,
+			   DNode **data_from)
+{
+	const Kind *k = r->kindp;
+	*data = *data_from = NULL;
+	if (compute_values_mode(k) < 0 || !catalog_values(r, e))
+		return;
+	Ctx c = {a, p, r, e, k};
+	const PVal *scope = root_scope(&c, k->compute->uses_referrers);
+	*data = ev(&c, k->compute->values_data, scope, NULL, false);
+	*data_from = ev(&c, k->compute->values_from, scope, NULL, false);
 }

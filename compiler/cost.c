@@ -45,6 +45,86 @@ static Cell cell(const Resource *r, const Env *e)
 	return c;
 }
 
+/* ---- Kubernetes compute: each pod's share of an on-demand node ---- */
+
+typedef struct NodePrice {
+	const char *instance_type;
+	double vcpu, hourly;
+	long double memory;    /* bytes × 1000 (scalar_quantity) */
+} NodePrice;
+
+/* platform.cloud.nodes, its defaults from stdlib/schema.yaml (NodePrice). */
+static NodePrice node_price(const Platform *p)
+{
+	static Arena *sa;
+	static Schema *schema;
+	if (!schema) {
+		sa = arena_new();
+		schema = schema_load(sa);
+	}
+	const Node *given = node_get(node_get(node_get(p->root, "platform"), "cloud"), "nodes");
+	const Type *t = schema_type(schema, "NodePrice");
+	NodePrice np = {0};
+	for (int i = 0; t && i < t->nfields; i++) {
+		const Node *v = node_get(given, t->fields[i].name);
+		const char *text = v && v->kind == N_SCALAR ? v->text : t->fields[i].def;
+		double num = 0;
+		if (!text)
+			continue;
+		if (!strcmp(t->fields[i].name, "instance_type"))
+			np.instance_type = text;
+		else if (!strcmp(t->fields[i].name, "memory"))
+			scalar_quantity(text, &np.memory);
+		else if (scalar_number(text, &num))
+			*(!strcmp(t->fields[i].name, "vcpu") ? &np.vcpu : &np.hourly) = num;
+	}
+	return np;
+}
+
+/* USD a month of team t's pods in e: min replicas × each pod's share. */
+static Cell compute_cell(const Platform *p, const Team *t, const Env *e, const NodePrice *np, long long *pods)
+{
+	Cell c = {0};
+	double usd = 0;
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		for (int k = 0; s->team == t && k < s->nenvs; k++) {
+			const ServiceEnv *se = &s->envs[k];
+			if (se->env != e)
+				continue;
+			c.runs = true;
+			double cpu = np->vcpu > 0 ? (double)se->cpu_m / 1000.0 / np->vcpu : 0; /* milli-cores */
+			double mem = np->memory > 0 ? (double)(se->memory_m / np->memory) : 0;
+			usd += (double)se->replicas * (cpu > mem ? cpu : mem) * np->hourly * 730;
+			if (pods)
+				*pods += se->replicas;
+		}
+	}
+	c.priced = c.runs;
+	c.usd = cents(usd);
+	return c;
+}
+
+static bool team_has_services(const Platform *p, const Team *t)
+{
+	for (int i = 0; i < p->nservices; i++)
+		if (p->services[i]->team == t)
+			return true;
+	return false;
+}
+
+static double team_total(const Platform *p, const Team *t)
+{
+	double sum = 0;
+	NodePrice np = node_price(p);
+	for (int i = 0; i < p->nresources; i++)
+		for (int e = 0; p->resources[i]->team == t && e < p->nenvs; e++)
+			sum += cell(p->resources[i], &p->envs[e]).usd;
+	for (int e = 0; e < p->nenvs; e++)
+		sum += compute_cell(p, t, &p->envs[e], &np, NULL).usd;
+	return cents(sum);
+}
+
 static void money(char *buf, size_t n, double v)
 {
 	/* 1234.5 -> "1,234.50": a finance person reads thousands separators */
@@ -84,13 +164,46 @@ static void cell_text(char *buf, size_t n, Cell c)
 		money(buf, n, c.usd);
 }
 
-static double team_total(const Platform *p, const Team *t)
+
+
+/* W0340: the cost models of the kinds in use price another region than the
+ * platform's; the estimate says so instead of passing them off silently. */
+static void region_warning(const Platform *p, Diags *d)
 {
-	double sum = 0;
-	for (int i = 0; i < p->nresources; i++)
-		for (int e = 0; p->resources[i]->team == t && e < p->nenvs; e++)
-			sum += cell(p->resources[i], &p->envs[e]).usd;
-	return cents(sum);
+	StrBuf kinds;
+	sb_init(&kinds);
+	const char *other = NULL, *source = NULL;
+	int n = 0;
+	for (int i = 0; i < p->catalog->n; i++) {
+		const Kind *k = p->catalog->kinds[i];
+		bool used = false;
+		for (int r = 0; r < p->nresources && !used; r++)
+			used = p->resources[r]->kindp == k;
+		if (!used || !k->cost_region || !p->region || !strcmp(k->cost_region, p->region))
+			continue;
+		sb_printf(&kinds, "%s`%s`", n++ ? ", " : "", k->name);
+		if (!other) {
+			other = k->cost_region;
+			source = k->cost_date;
+		}
+	}
+	if (n) {
+		const Node *rn = node_get(node_get(node_get(p->root, "platform"), "cloud"), "region");
+		Diag *g = diag_warn(d, "W0340", rn ? rn->span : p->root->span,
+				    "the estimates use %s list prices (%s), not %s ones", other, source ? source : "", p->region);
+		diag_label(g, "prices of %s are for %s", kinds.data, other);
+		diag_help(g, "re-check the prices for %s (AWS pricing pages or the Price List API); a kind's "
+			  "cost model states its `region`", p->region);
+	}
+	sb_free(&kinds);
+}
+
+static bool over_budget(const Platform *p)
+{
+	for (int t = 0; t < p->nteams; t++)
+		if (p->teams[t]->has_budget && team_total(p, p->teams[t]) > p->teams[t]->budget)
+			return true;
+	return false;
 }
 
 static void budget_warnings(const Platform *p, Diags *d)
@@ -136,6 +249,9 @@ static void text_report(const Platform *p, FILE *out)
 		namew = n > namew ? n : namew;
 		kindw = k > kindw ? k : kindw;
 	}
+	if (kindw < 10)
+		kindw = 10; /* "kubernetes" */
+	NodePrice np = node_price(p);
 	int colw = 10;
 	for (int e = 0; e < p->nenvs; e++)
 		colw = (int)strlen(p->envs[e].name) > colw ? (int)strlen(p->envs[e].name) : colw;
@@ -148,7 +264,7 @@ static void text_report(const Platform *p, FILE *out)
 	double env_sum[256] = {0}, grand = 0;
 	for (int t = 0; t < p->nteams; t++) {
 		const Team *team = p->teams[t];
-		bool any = false;
+		bool any = team_has_services(p, team);
 		for (int i = 0; i < p->nresources && !any; i++)
 			any = p->resources[i]->team == team;
 		if (!any && !team->has_budget)
@@ -178,6 +294,22 @@ static void text_report(const Platform *p, FILE *out)
 			fprintf(out, "  %*s\n", colw, buf);
 			tsum += rsum;
 		}
+		if (team_has_services(p, team)) {
+			/* the team's pods: requests × min replicas, as shares of on-demand nodes */
+			fprintf(out, "  %-*s  %-*s", namew - 2, "compute", kindw, "kubernetes");
+			double csum = 0;
+			for (int e = 0; e < p->nenvs; e++) {
+				Cell c = compute_cell(p, team, &p->envs[e], &np, NULL);
+				cell_text(buf, sizeof buf, c);
+				fprintf(out, "  %*s", colw, buf);
+				csum += c.usd;
+				if (e < 256)
+					tenv[e] += c.usd;
+			}
+			money(buf, sizeof buf, cents(csum));
+			fprintf(out, "  %*s\n", colw, buf);
+			tsum += csum;
+		}
 		fprintf(out, "  %-*s  %-*s", namew - 2, "team total", kindw, "");
 		for (int e = 0; e < p->nenvs; e++) {
 			money(buf, sizeof buf, cents(e < 256 ? tenv[e] : 0));
@@ -204,6 +336,8 @@ static void text_report(const Platform *p, FILE *out)
 	fprintf(out, "  %*s\n", colw, buf);
 
 	fprintf(out, "\n\"usage\": billed by use only; \"-\": does not run there; \"unpriced\": no list price in the cost model.\n");
+	fprintf(out, "\nCompute: requests × min replicas as shares of an on-demand %s node (%g vCPU, %.0f GiB, $%g an hour; platform.cloud.nodes): a pod costs max(cpu / vCPU, memory / node memory) × hourly × 730.\n",
+		np.instance_type ? np.instance_type : "", np.vcpu, (double)(np.memory / (1000.0L * 1024 * 1024 * 1024)), np.hourly);
 	fprintf(out, "\nCost models (per kind used):\n");
 	for (int i = 0; p->catalog && i < p->catalog->n; i++) {
 		const Kind *k = p->catalog->kinds[i];
@@ -225,6 +359,12 @@ static void json_report(const Platform *p, Arena *a, FILE *out)
 	doc_set_str(a, root, "period", "month");
 	DNode *teams = doc_set_seq(a, root, "teams");
 	double env_sum[256] = {0}, grand = 0;
+	NodePrice np = node_price(p);
+	DNode *node = doc_set_map(a, root, "node");
+	doc_set_str(a, node, "instance_type", np.instance_type ? np.instance_type : "");
+	doc_set(a, node, "vcpu", doc_num(a, np.vcpu));
+	doc_set(a, node, "memory_gib", doc_num(a, (double)(np.memory / (1000.0L * 1024 * 1024 * 1024))));
+	doc_set(a, node, "hourly", doc_num(a, np.hourly));
 	for (int t = 0; t < p->nteams; t++) {
 		const Team *team = p->teams[t];
 		DNode *tn = doc_push_map(a, teams);
@@ -255,6 +395,25 @@ static void json_report(const Platform *p, Arena *a, FILE *out)
 			doc_set(a, rn, "total", doc_num(a, cents(rsum)));
 			doc_set_bool(a, rn, "usage_priced", r->kindp && r->kindp->cost_usage);
 			tsum += rsum;
+		}
+		if (team_has_services(p, team)) {
+			DNode *cn = doc_set_map(a, tn, "compute");
+			DNode *cenvs = doc_set_map(a, cn, "environments");
+			double csum = 0;
+			for (int e = 0; e < p->nenvs; e++) {
+				long long pods = 0;
+				Cell c = compute_cell(p, team, &p->envs[e], &np, &pods);
+				if (!c.runs)
+					continue;
+				DNode *ce = doc_set_map(a, cenvs, p->envs[e].name);
+				doc_set_int(a, ce, "pods", pods);
+				doc_set(a, ce, "usd", doc_num(a, c.usd));
+				csum += c.usd;
+				if (e < 256)
+					env_sum[e] += c.usd;
+			}
+			doc_set(a, cn, "total", doc_num(a, cents(csum)));
+			tsum += csum;
 		}
 		doc_set(a, tn, "total", doc_num(a, cents(tsum)));
 		if (team->has_budget)
@@ -287,7 +446,8 @@ static void json_report(const Platform *p, Arena *a, FILE *out)
 	sb_free(&b);
 }
 
-int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, bool color, void *out)
+int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, bool color, void *out,
+		bool fail_over_budget)
 {
 	if (format && strcmp(format, "text") && strcmp(format, "json")) {
 		fprintf(stderr, "platformc: unknown cost format `%s` (text, json)\n", format);
@@ -295,6 +455,7 @@ int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, 
 	}
 	Diags d;
 	diags_init(&d, a);
+	region_warning(p, &d);
 	budget_warnings(p, &d);
 	if (d.n)
 		diags_print(&d, df, color, stderr);
@@ -302,5 +463,6 @@ int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, 
 		json_report(p, a, out);
 	else
 		text_report(p, out);
-	return EXIT_OK;
+	/* --fail-over-budget: a team over its budget fails the step (CI) */
+	return fail_over_budget && over_budget(p) ? EXIT_INPUT_ERRORS : EXIT_OK;
 }

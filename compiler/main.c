@@ -26,6 +26,7 @@ typedef struct Options {
 	const char *file;
 	const char *outdir;
 	bool check_only;
+	bool fail_over_budget; /* cost: exit 1 when a team is over budget */
 	DiagFormat diag_format;
 	const char *format;
 	const char *dump;
@@ -37,7 +38,7 @@ typedef struct Options {
 } Options;
 
 enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32,
-       OPT_MARKDOWN = 64, OPT_INCLUDED = 128, OPT_MAXDIAG = 256 };
+       OPT_MARKDOWN = 64, OPT_INCLUDED = 128, OPT_MAXDIAG = 256, OPT_FAIL_BUDGET = 512 };
 
 static const char usage[] =
 	"usage: platformc <command> [options]\n"
@@ -46,7 +47,7 @@ static const char usage[] =
 	"  check  [FILE]                 parse and type-check; write nothing\n"
 	"  render [FILE] [-o DIR]        write the output tree (default DIR: out)\n"
 	"  render [FILE] [-o DIR] --check   compare only; list what differs; write nothing\n"
-	"  cost   [FILE] [--format text|json]   estimated monthly cost per resource, team and environment\n"
+	"  cost   [FILE] [--format text|json] [--fail-over-budget]   estimated monthly cost vs budgets\n"
 	"  diff   [FILE] [-o DIR] [--format text|markdown]   objects a render would change\n"
 	"  graph  [FILE] [--format dot|mermaid]   teams, services, resources and their edges\n"
 	"  schema [--included]           print the JSON Schema of platform.yaml, or of the files\n"
@@ -143,6 +144,9 @@ static int parse_args(int argc, char **argv, Options *o)
 		} else if (!strcmp(a, "--markdown")) {
 			o->markdown = true;
 			o->given |= OPT_MARKDOWN;
+		} else if (!strcmp(a, "--fail-over-budget")) {
+			o->fail_over_budget = true;
+			o->given |= OPT_FAIL_BUDGET;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			o->help = true; /* `platformc -h check` as `platformc check -h` */
 		} else if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
@@ -179,7 +183,7 @@ static int check_options(const Options *o)
 	} verbs[] = {
 		{"check", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_MAXDIAG},
 		{"render", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_OUTPUT | OPT_CHECK | OPT_MAXDIAG},
-		{"cost", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT | OPT_MAXDIAG},
+		{"cost", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT | OPT_MAXDIAG | OPT_FAIL_BUDGET},
 		{"diff", OPT_FILE | OPT_DIAGNOSTICS | OPT_OUTPUT | OPT_FORMAT | OPT_MAXDIAG},
 		{"graph", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT | OPT_MAXDIAG},
 		{"schema", OPT_INCLUDED},
@@ -193,7 +197,8 @@ static int check_options(const Options *o)
 		const char *name;
 	} names[] = {{OPT_OUTPUT, "-o"},     {OPT_FORMAT, "--format"},          {OPT_CHECK, "--check"},
 		     {OPT_DUMP, "--dump"}, {OPT_DIAGNOSTICS, "--diagnostics"}, {OPT_FILE, "a FILE argument"},
-		     {OPT_MARKDOWN, "--markdown"}, {OPT_INCLUDED, "--included"}, {OPT_MAXDIAG, "--max-diagnostics"}};
+		     {OPT_MARKDOWN, "--markdown"}, {OPT_INCLUDED, "--included"}, {OPT_MAXDIAG, "--max-diagnostics"},
+		     {OPT_FAIL_BUDGET, "--fail-over-budget"}};
 	for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
 		if (strcmp(verbs[v].verb, o->verb))
 			continue;
@@ -315,7 +320,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(o.verb, "cost")) {
-		rc = cost_report(p, a, o.format, o.diag_format, use_color(), stdout);
+		rc = cost_report(p, a, o.format, o.diag_format, use_color(), stdout, o.fail_over_budget);
 		arena_free(a);
 		return rc;
 	}

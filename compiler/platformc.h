@@ -501,6 +501,7 @@ struct Resource {
 	Env **envs;
 	int nenvs;
 	Team **shared_with;
+	const Node **shared_access;    /* per shared_with[i]: its `access` list, NULL: every mode */
 	int nshared;
 	const Node *params;            /* defaults.resources.<kind> merged with params */
 	const Node *overrides;
@@ -989,6 +990,9 @@ typedef struct KManaged {
 	KConn *conn;
 	int nconn;
 	bool primary;          /* writes the connection secret (namespaced target) */
+	bool global;           /* a global AWS service (IAM): no forProvider.region */
+	bool network;          /* composed only when the platform has a `cloud.network` */
+	const Node *with_network; /* spec fields added to `base` when it has one */
 } KManaged;
 
 typedef struct Kind {
@@ -999,6 +1003,7 @@ typedef struct Kind {
 	KManaged *mrs;
 	int nmrs;
 	const char *cost_source, *cost_date, *cost_usage;
+	const char *cost_region;   /* the region of the prices; NULL: not said */
 	Expr *cost_monthly;
 	const Node *cost_tables;
 	bool builtin, defaults_checked;
@@ -1064,7 +1069,8 @@ EvalResult catalog_eval_fn(const Kind *k, const Expr *e, const PVal *scope, cons
  * environment) of another kind (an SNS subscription, a dead-letter queue).
  */
 /* Loads a kind's `computed` templates and `claims` (E0301); the error count. */
-int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims);
+int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *claims, const Node *access,
+		 const Node *values);
 /* After every kind is loaded: the kinds `claims` name exist; the error count. */
 int compute_link(Arena *a, Diags *d, Catalog *c);
 /* `<resource>-<env>`, with `.fifo` for FIFO queues and topics (AWS). */
@@ -1082,12 +1088,30 @@ typedef struct ChildClaim {
 int compute_children(Arena *a, const Platform *p, const Resource *r, const Env *e, ChildClaim **out);
 /* Whether kind k makes further claims of kind `other`. */
 bool compute_makes(const Kind *k, const Kind *other);
+/* Compact JSON text of a document (the `json` template directive's). */
+const char *compute_json(Arena *a, const DNode *v);
 /* Check time: two further claims of r may not get the same name (E0303). */
 int compute_check(Arena *a, Platform *p, const Resource *r, Diags *d);
+/* A kind's access modes (`access` in kind.yaml): what a service that uses a
+ * resource of the kind may do in AWS. */
+int compute_nmodes(const Kind *k);
+const char *compute_mode_name(const Kind *k, int i);
+const char *compute_mode_description(const Kind *k, int i);
+int compute_mode_index(const Kind *k, const char *name); /* -1: none */
+/* The IAM statements mode `mode` grants on r in e:
+ * [{Action: [...], Resource: [...], Condition: {...}}]. */
+DNode *compute_access(Arena *a, const Platform *p, const Resource *r, const Env *e, int mode);
+/* `secret_values`: what External Secrets reads from Secrets Manager into the
+ * connection secret, with the identity of a service granted mode
+ * compute_values_mode(k) (-1: the kind has none). */
+int compute_values_mode(const Kind *k);
+void compute_secret_values(Arena *a, const Platform *p, const Resource *r, const Env *e, DNode **data,
+			   DNode **data_from);
 
 /* cost.c: `platformc cost` (text or json to `out`, a FILE*; budget
  * warnings to stderr). Returns an exit code. */
-int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, bool color, void *out);
+int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, bool color, void *out,
+		bool fail_over_budget);
 /* The estimate of one resource in one environment (USD a month in *usd when
  * COST_PRICED); `cost_money` formats 1234.5 as "1,234.50". */
 enum { COST_NOT_RUNNING, COST_PRICED, COST_USAGE, COST_UNPRICED };
@@ -1095,6 +1119,30 @@ int cost_estimate(const Resource *r, const Env *e, double *usd);
 void cost_money(char *buf, size_t n, double v);
 
 void backend_crossplane(const Platform *p, FileSet *fs);
+
+/*
+ * identity.c: the AWS identity of each service (an IAM role per service and
+ * environment, its least-privilege policy from the `access` modes of the
+ * kinds it uses, and who may assume it: EKS Pod Identity or IRSA).
+ */
+bool identity_irsa(const Platform *p);                   /* cloud.identity: irsa */
+const char *identity_cluster(const Platform *p, const Env *e); /* the EKS cluster's name */
+const char *identity_secrets_role(const Platform *p);   /* External Secrets' role (Pod Identity) */
+const char *identity_role_name(Arena *a, const Platform *p, const Service *s, const Env *e);
+const char *identity_role_arn(Arena *a, const Platform *p, const Service *s, const Env *e);
+/* Whether s's team may use access mode `mode` of r (r's team, shared_with). */
+bool identity_grants(const Service *s, const Resource *r, int mode);
+/* The IAM policy document of s in e; NULL when nothing it uses grants AWS access. */
+DNode *identity_policy(Arena *a, const Platform *p, const Service *s, const Env *e);
+/* Who may assume the role; `secrets`: External Secrets reads secrets with it. */
+DNode *identity_trust(Arena *a, const Platform *p, const Service *s, const Env *e, bool secrets);
+/* The VPC of e's cluster (cloud.clusters.<c>.network, else cloud.network), or NULL. */
+const Node *identity_network(const Platform *p, const Env *e);
+bool identity_has_network(const Platform *p);
+/* E0320 (shared_with access modes), E0321 (IRSA without an OIDC issuer),
+ * E0322 (cloud.clusters names no cluster), E0323 (a network for some
+ * clusters only); the error count. */
+int identity_check(Arena *a, Platform *p, Diags *d);
 /* ------------------------------------------- cmd_graph.c, cmd_diff.c, cmd_help.c */
 
 #include <stdio.h>

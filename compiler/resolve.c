@@ -568,10 +568,16 @@ static void resolve_resource(Resolver *r, Resource *res)
 	check_override_envs(r, res->overrides, res->envs, res->nenvs, "resource", res->name);
 	const Node *sw = node_get(n, "shared_with");
 	res->shared_with = arena_alloc(r->a, sizeof(Team *) * (size_t)((sw ? sw->n : 0) + 1));
+	res->shared_access = arena_alloc(r->a, sizeof(Node *) * (size_t)((sw ? sw->n : 0) + 1));
 	for (int i = 0; sw && i < sw->n; i++) {
-		Team *t = lookup(r, &r->teams, "team", "E0201", sw->items[i]);
-		if (t)
+		/* a team's name, or {team, access: [mode, ...]} (catalog.c checks the modes) */
+		const Node *item = sw->items[i];
+		bool full = item->kind == N_MAP;
+		Team *t = lookup(r, &r->teams, "team", "E0201", full ? node_get(item, "team") : item);
+		if (t) {
+			res->shared_access[res->nshared] = full ? node_get(item, "access") : NULL;
 			res->shared_with[res->nshared++] = t;
+		}
 	}
 	res->params = node_merge(r->a, node_get(r->p->defaults_resources, res->kind), node_get(n, "params"));
 	for (int i = 0; i < res->nenvs; i++)
@@ -793,6 +799,8 @@ int resolve_platform(Arena *a, Platform *p, Diags *d)
 	resolve_services(&r);
 	if (!r.errors)
 		check_quotas(&r);
+	if (!r.errors)
+		r.errors += identity_check(a, p, d); /* identity.c: access modes, clusters */
 	resolve_exceptions(&r);
 	r.errors += policies_resolve(a, p, d);
 

@@ -37,7 +37,7 @@ _platformc()
 	-*)
 		case $verb in
 		check) COMPREPLY=($(compgen -W "--diagnostics --max-diagnostics --dump --help" -- "$cur")) ;;
-		cost) COMPREPLY=($(compgen -W "--format --diagnostics --help" -- "$cur")) ;;
+		cost) COMPREPLY=($(compgen -W "--format --fail-over-budget --diagnostics --max-diagnostics --help" -- "$cur")) ;;
 		render) COMPREPLY=($(compgen -W "-o --output --check --diagnostics --max-diagnostics --dump --help" -- "$cur")) ;;
 		diff) COMPREPLY=($(compgen -W "-o --output --format --diagnostics --help" -- "$cur")) ;;
 		graph) COMPREPLY=($(compgen -W "--format --diagnostics --help" -- "$cur")) ;;

@@ -1,0 +1,353 @@
+/*
+ * identity.c — the AWS identity of each service: one IAM role per (service,
+ * environment) whose policy grants exactly what the service's `uses` need,
+ * generated from the `access` modes of the resources' kinds (kind.yaml,
+ * docs/catalog.md "Access"), and who may assume it (EKS Pod Identity by
+ * default, or IRSA: `platform.cloud.identity`).
+ *
+ *   modes      a service of the resource's team gets every access mode of
+ *              its kind; a service of a team in `shared_with` gets every
+ *              mode for a plain team name, or the listed `access` modes
+ *   policy     one statement per (resource, mode, kind statement), in the
+ *              order of `uses` and of the kind's modes; Sid names them
+ *   trust      Pod Identity: the EKS Pod Identity service principal, and
+ *              the External Secrets controller's role (`cloud.secrets_role`)
+ *              when a store reads the service's secrets with it;
+ *              IRSA: the cluster's OIDC provider, for exactly the
+ *              service's ServiceAccount (External Secrets authenticates
+ *              as that ServiceAccount)
+ *
+ * The Crossplane backend renders the identity as a claim of the internal
+ * kind `service-identity` or `service-identity-irsa` (catalog/), whose
+ * Composition holds the Role, Policy, RolePolicyAttachment and, with Pod
+ * Identity, the PodIdentityAssociation. The checks (E0320-E0322) run after
+ * resolve.
+ */
+#include "platformc.h"
+
+#include <string.h>
+
+#define MAX_ROLE_NAME 64
+#define DEFAULT_SECRETS_ROLE "external-secrets"
+
+static const Node *cloud(const Platform *p)
+{
+	return node_get(node_get(p->root, "platform"), "cloud");
+}
+
+static const char *text_at(const Node *n, const char *key)
+{
+	const Node *v = node_get(n, key);
+	return v && v->kind == N_SCALAR && !v->is_null ? v->text : NULL;
+}
+
+bool identity_irsa(const Platform *p)
+{
+	const char *m = text_at(cloud(p), "identity");
+	return m && !strcmp(m, "irsa");
+}
+
+/* The Argo CD cluster name of an environment: `in-cluster` without one. */
+static const char *argo_cluster(const Env *e)
+{
+	return e->cluster ? e->cluster : "in-cluster";
+}
+
+static const Node *cluster_node(const Platform *p, const Env *e)
+{
+	return node_get(node_get(cloud(p), "clusters"), argo_cluster(e));
+}
+
+/* A field of `cloud.clusters.<cluster>`, else of `cloud`. */
+static const char *cluster_field(const Platform *p, const Env *e, const char *key)
+{
+	const char *v = text_at(cluster_node(p, e), key);
+	return v ? v : text_at(cloud(p), key);
+}
+
+const char *identity_cluster(const Platform *p, const Env *e)
+{
+	const char *v = cluster_field(p, e, "eks_cluster");
+	return v ? v : (e->cluster ? e->cluster : p->name);
+}
+
+const char *identity_secrets_role(const Platform *p)
+{
+	const char *v = text_at(cloud(p), "secrets_role");
+	return v ? v : DEFAULT_SECRETS_ROLE;
+}
+
+const char *identity_role_name(Arena *a, const Platform *p, const Service *s, const Env *e)
+{
+	const char *full = arena_sprintf(a, "%s-%s-%s", p->name, s->name, e->name);
+	size_t len = strlen(full);
+	if (len <= MAX_ROLE_NAME)
+		return full;
+	unsigned h = (unsigned)(hash_bytes(full, len) & 0xffffffffu);
+	size_t keep = MAX_ROLE_NAME - 9;
+	while (keep && full[keep - 1] == '-')
+		keep--;
+	return arena_sprintf(a, "%.*s-%08x", (int)keep, full, h);
+}
+
+const char *identity_role_arn(Arena *a, const Platform *p, const Service *s, const Env *e)
+{
+	return arena_sprintf(a, "arn:aws:iam::%s:role/%s", p->account, identity_role_name(a, p, s, e));
+}
+
+/* Whether s may use mode `mode` of r: every mode for r's own team and for
+ * a plain `shared_with` name; the listed ones for {team, access}. */
+bool identity_grants(const Service *s, const Resource *r, int mode)
+{
+	if (r->team == s->team)
+		return true;
+	for (int i = 0; i < r->nshared; i++) {
+		if (r->shared_with[i] != s->team)
+			continue;
+		const Node *acc = r->shared_access ? r->shared_access[i] : NULL;
+		if (!acc)
+			return true;
+		for (int j = 0; acc->kind == N_SEQ && j < acc->n; j++)
+			if (!strcmp(acc->items[j]->text, compute_mode_name(r->kindp, mode)))
+				return true;
+		return false;
+	}
+	return false;
+}
+
+/* "orders-queue" + "consume" -> "OrdersQueueConsume" */
+static void camel(StrBuf *b, const char *s)
+{
+	bool up = true;
+	for (; *s; s++) {
+		if (*s == '-' || *s == '_' || *s == '.') {
+			up = true;
+			continue;
+		}
+		sb_putc(b, up && *s >= 'a' && *s <= 'z' ? (char)(*s - 32) : *s);
+		up = false;
+	}
+}
+
+/* A statement's Resource list, flattened (a `for` in a list gives a list). */
+static void flatten(Arena *a, DNode *out, const DNode *v)
+{
+	if (v->kind == D_SEQ) {
+		for (int i = 0; i < v->n; i++)
+			flatten(a, out, v->items[i]);
+		return;
+	}
+	bool seen = false;
+	for (int i = 0; i < out->n && !seen; i++)
+		seen = out->items[i]->kind == D_STR && v->kind == D_STR && !strcmp(out->items[i]->s, v->s);
+	if (!seen)
+		doc_push(a, out, (DNode *)v);
+}
+
+DNode *identity_policy(Arena *a, const Platform *p, const Service *s, const Env *e)
+{
+	DNode *doc = doc_map(a);
+	doc_set_str(a, doc, "Version", "2012-10-17");
+	DNode *sts = doc_set_seq(a, doc, "Statement");
+	for (int i = 0; i < s->nuses; i++) {
+		const Resource *r = s->uses[i];
+		/* each resource once, even if `uses` repeats it */
+		bool seen = false;
+		for (int j = 0; j < i && !seen; j++)
+			seen = s->uses[j] == r;
+		if (seen || !r->kindp || !resource_runs_in(r, e))
+			continue;
+		for (int m = 0; m < compute_nmodes(r->kindp); m++) {
+			if (!identity_grants(s, r, m))
+				continue;
+			DNode *list = compute_access(a, p, r, e, m);
+			for (int k = 0; k < list->n; k++) {
+				const DNode *src = list->items[k];
+				DNode *st = doc_push_map(a, sts);
+				StrBuf b;
+				sb_init(&b);
+				camel(&b, r->name);
+				camel(&b, compute_mode_name(r->kindp, m));
+				if (list->n > 1)
+					sb_printf(&b, "%d", k + 1);
+				doc_set_str(a, st, "Sid", b.data);
+				sb_free(&b);
+				doc_set_str(a, st, "Effect", "Allow");
+				doc_set(a, st, "Action", doc_get(src, "Action"));
+				DNode *res = doc_seq(a);
+				flatten(a, res, doc_get(src, "Resource"));
+				doc_set(a, st, "Resource", res);
+				if (doc_get(src, "Condition"))
+					doc_set(a, st, "Condition", doc_get(src, "Condition"));
+			}
+		}
+	}
+	return sts->n ? doc : NULL;
+}
+
+DNode *identity_trust(Arena *a, const Platform *p, const Service *s, const Env *e, bool secrets)
+{
+	DNode *doc = doc_map(a);
+	doc_set_str(a, doc, "Version", "2012-10-17");
+	DNode *sts = doc_set_seq(a, doc, "Statement");
+	const char *ns = k8s_namespace(a, s->team, e);
+	if (identity_irsa(p)) {
+		const char *issuer = cluster_field(p, e, "oidc_issuer");
+		DNode *st = doc_push_map(a, sts);
+		doc_set_str(a, st, "Sid", "ServiceAccount");
+		doc_set_str(a, st, "Effect", "Allow");
+		doc_set(a, doc_set_map(a, st, "Principal"), "Federated",
+			doc_strf(a, "arn:aws:iam::%s:oidc-provider/%s", p->account, issuer ? issuer : ""));
+		doc_set_str(a, st, "Action", "sts:AssumeRoleWithWebIdentity");
+		DNode *eq = doc_set_map(a, doc_set_map(a, st, "Condition"), "StringEquals");
+		doc_set(a, eq, arena_sprintf(a, "%s:sub", issuer ? issuer : ""),
+			doc_strf(a, "system:serviceaccount:%s:%s", ns, s->name));
+		doc_set_str(a, eq, arena_sprintf(a, "%s:aud", issuer ? issuer : ""), "sts.amazonaws.com");
+		return doc;
+	}
+	DNode *st = doc_push_map(a, sts);
+	doc_set_str(a, st, "Sid", "EksPodIdentity");
+	doc_set_str(a, st, "Effect", "Allow");
+	doc_set_str(a, doc_set_map(a, st, "Principal"), "Service", "pods.eks.amazonaws.com");
+	DNode *act = doc_set_seq(a, st, "Action");
+	doc_push_str(a, act, "sts:AssumeRole");
+	doc_push_str(a, act, "sts:TagSession");
+	if (secrets) {
+		st = doc_push_map(a, sts);
+		doc_set_str(a, st, "Sid", "ExternalSecrets");
+		doc_set_str(a, st, "Effect", "Allow");
+		doc_set(a, doc_set_map(a, st, "Principal"), "AWS",
+			doc_strf(a, "arn:aws:iam::%s:role/%s", p->account, identity_secrets_role(p)));
+		doc_set_str(a, st, "Action", "sts:AssumeRole");
+	}
+	return doc;
+}
+
+/* ---- the network of a cluster ---- */
+
+const Node *identity_network(const Platform *p, const Env *e)
+{
+	const Node *n = node_get(cluster_node(p, e), "network");
+	return n ? n : node_get(cloud(p), "network");
+}
+
+bool identity_has_network(const Platform *p)
+{
+	for (int i = 0; i < p->nenvs; i++)
+		if (identity_network(p, &p->envs[i]))
+			return true;
+	return false;
+}
+
+/* ---- checks ---- */
+
+static bool is_argo_cluster(const Platform *p, const char *name)
+{
+	for (int i = 0; i < p->nenvs; i++)
+		if (!strcmp(argo_cluster(&p->envs[i]), name))
+			return true;
+	return false;
+}
+
+int identity_check(Arena *a, Platform *p, Diags *d)
+{
+	int before = d->errors;
+	/* E0320: a shared_with access mode the kind does not have */
+	for (int i = 0; i < p->nresources; i++) {
+		const Resource *r = p->resources[i];
+		for (int j = 0; r->kindp && j < r->nshared; j++) {
+			const Node *acc = r->shared_access[j];
+			for (int k = 0; acc && acc->kind == N_SEQ && k < acc->n; k++) {
+				const Node *m = acc->items[k];
+				if (compute_mode_index(r->kindp, m->text) >= 0)
+					continue;
+				StrBuf b;
+				sb_init(&b);
+				const char **names = arena_alloc(a, sizeof(char *) * (size_t)(compute_nmodes(r->kindp) + 1));
+				for (int x = 0; x < compute_nmodes(r->kindp); x++) {
+					names[x] = compute_mode_name(r->kindp, x);
+					sb_printf(&b, "%s`%s`", x ? ", " : "", names[x]);
+				}
+				Diag *g = diag_error(d, "E0320", m->span, "kind `%s` has no access mode `%s`", r->kind, m->text);
+				diag_label(g, "not an access mode of `%s`", r->kind);
+				const char *near = did_you_mean(m->text, names, compute_nmodes(r->kindp));
+				if (near)
+					diag_help(g, "did you mean `%s`? (modes of `%s`: %s)", near, r->kind, b.data);
+				else if (b.len)
+					diag_help(g, "the access modes of `%s`: %s", r->kind, b.data);
+				else
+					diag_help(g, "`%s` grants no AWS access: share it with the team's name alone", r->kind);
+				sb_free(&b);
+			}
+		}
+	}
+	/* E0322: cloud.clusters names a cluster no environment deploys to */
+	const Node *cl = node_get(cloud(p), "clusters");
+	for (int i = 0; cl && cl->kind == N_MAP && i < cl->n; i++) {
+		const Node *key = cl->pairs[i].key;
+		if (is_argo_cluster(p, key->text))
+			continue;
+		Diag *g = diag_error(d, "E0322", key->span, "`cloud.clusters.%s`: no environment deploys to cluster `%s`",
+				     key->text, key->text);
+		diag_label(g, "not the `cluster` of any environment");
+		const char **names = arena_alloc(a, sizeof(char *) * (size_t)(p->nenvs + 1));
+		for (int e = 0; e < p->nenvs; e++)
+			names[e] = argo_cluster(&p->envs[e]);
+		const char *near = did_you_mean(key->text, names, p->nenvs);
+		if (near)
+			diag_help(g, "did you mean `%s`?", near);
+		else
+			diag_help(g, "use an environment's `cluster`, or `in-cluster` for environments without one");
+	}
+	/* E0323: a network for some clusters and not for others: a Composition
+	 * (one per kind) either places its databases in a VPC or does not */
+	if (identity_has_network(p)) {
+		for (int e = 0; e < p->nenvs; e++) {
+			if (identity_network(p, &p->envs[e]))
+				continue;
+			const Env *with = NULL;
+			for (int k = 0; k < p->nenvs && !with; k++)
+				if (identity_network(p, &p->envs[k]))
+					with = &p->envs[k];
+			/* at the key of the cluster that has a network */
+			const Node *at = cloud(p), *cls = node_get(cloud(p), "clusters");
+			for (int k = 0; cls && cls->kind == N_MAP && k < cls->n; k++)
+				if (!strcmp(cls->pairs[k].key->text, argo_cluster(with)))
+					at = cls->pairs[k].key;
+			Diag *g = diag_error(d, "E0323", at->span,
+					     "cluster `%s` (environment `%s`) has no `network`, but cluster `%s` has one",
+					     argo_cluster(&p->envs[e]), p->envs[e].name, argo_cluster(with));
+			diag_label(g, "every cluster needs a network once one has");
+			diag_help(g, "add `network` to `cloud` (every cluster) or to `cloud.clusters.%s`",
+				  argo_cluster(&p->envs[e]));
+			break;
+		}
+	}
+	/* E0321: IRSA needs the OIDC issuer of each cluster a service with an identity runs in */
+	if (identity_irsa(p)) {
+		for (int e = 0; e < p->nenvs; e++) {
+			const Env *env = &p->envs[e];
+			if (cluster_field(p, env, "oidc_issuer"))
+				continue;
+			const Service *needs = NULL;
+			for (int i = 0; i < p->nservices && !needs; i++) {
+				ArenaMark m = arena_mark(a);
+				if (service_runs_in(p->services[i], env) && identity_policy(a, p, p->services[i], env))
+					needs = p->services[i];
+				arena_release(a, m);
+			}
+			if (!needs)
+				continue;
+			const Node *at = node_get(cloud(p), "identity");
+			Diag *g = diag_error(d, "E0321", at->span,
+					     "`identity: irsa` needs the OIDC issuer of cluster `%s` (environment `%s`)",
+					     argo_cluster(env), env->name);
+			diag_label(g, "IRSA roles trust the cluster's OIDC provider");
+			diag_note(g, needs->node->span, "service `%s` needs an AWS identity in `%s`", needs->name, env->name);
+			diag_help(g, "add `oidc_issuer: oidc.eks.%s.amazonaws.com/id/<ID>` to `cloud` or `cloud.clusters.%s`",
+				  p->region, argo_cluster(env));
+			break;
+		}
+	}
+	return d->errors - before;
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# tests/cost/run.sh — region-true cost, the budget gate and Kubernetes compute:
+#   * W0340 names the region and the price list when platform.cloud.region is not
+#     the cost models' region, and is absent when it is;
+#   * `cost --fail-over-budget` exits 1 when a team is over its budget, 0 when not,
+#     and without the flag an over-budget team is only a warning (exit 0);
+#   * compute: each team's pods (requests × min replicas) priced as shares of the
+#     on-demand node of platform.cloud.nodes, recomputed here from platform.yaml
+#     (tests/cost/compute.py) for the defaults and for a node given in the file.
+# Usage: PLATFORMC=build/platformc bash tests/cost/run.sh
+set -u
+cd "$(dirname "$0")/../.."
+PLATFORMC=${PLATFORMC:-build/platformc}
+case $PLATFORMC in /*) ;; *) PLATFORMC=$PWD/$PLATFORMC ;; esac
+EXPECTED=8
+PY=${PYTHON:-python3}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0 fail=0
+ok() { echo "ok   cost/$1"; pass=$((pass + 1)); }
+bad() { echo "FAIL cost/$1"; shift; printf '%s\n' "$@" | sed 's/^/     /'; fail=$((fail + 1)); }
+
+"$PLATFORMC" cost examples/company/platform.yaml >"$TMP/out" 2>"$TMP/err"; rc=$?
+if [ $rc -eq 0 ] && grep -q 'warning\[W0340\]: the estimates use us-east-1 list prices (2025-06-01), not eu-west-1 ones' "$TMP/err" &&
+	grep -q 'team total' "$TMP/out"; then ok region-warning-names-region-and-prices; else bad region-warning-names-region-and-prices "exit $rc" "$(cat "$TMP/err")"; fi
+"$PLATFORMC" cost tests/catalog/params/platform.yaml >"$TMP/out" 2>"$TMP/err"; rc=$?
+if [ $rc -eq 0 ] && [ ! -s "$TMP/err" ] && grep -q 'team total' "$TMP/out"; then ok no-warning-in-the-prices-region; else bad no-warning-in-the-prices-region "exit $rc" "$(cat "$TMP/err")"; fi
+
+# over budget: a copy of the company with a small budget for backend
+cp -r examples/company "$TMP/over"
+sed -i 's/budget: 4000/budget: 100/' "$TMP/over/platform.yaml"
+"$PLATFORMC" cost "$TMP/over/platform.yaml" --fail-over-budget >"$TMP/out" 2>"$TMP/err"; rc=$?
+if [ $rc -eq 1 ] && grep -q "W0310.*team \`backend\`" "$TMP/err" && grep -q 'team total' "$TMP/out"; then ok fail-over-budget-exits-1; else bad fail-over-budget-exits-1 "exit $rc" "$(cat "$TMP/err")"; fi
+"$PLATFORMC" cost "$TMP/over/platform.yaml" >"$TMP/out" 2>"$TMP/err"; rc=$?
+if [ $rc -eq 0 ] && grep -q "W0310" "$TMP/err" && grep -q 'team total' "$TMP/out"; then ok over-budget-without-flag-exits-0; else bad over-budget-without-flag-exits-0 "exit $rc"; fi
+"$PLATFORMC" cost examples/company/platform.yaml --fail-over-budget --format json >"$TMP/out" 2>"$TMP/err"; rc=$?
+if [ $rc -eq 0 ] && grep -q '"over_budget": false' "$TMP/out"; then ok within-budget-with-flag-exits-0; else bad within-budget-with-flag-exits-0 "exit $rc"; fi
+# compute counted in the budget: a budget between resources and resources+compute fails
+cp -r examples/company "$TMP/compute"
+sed -i 's/budget: 1200/budget: 200/' "$TMP/compute/platform.yaml"   # growth: 192.64 resources + 50.63 compute
+"$PLATFORMC" cost "$TMP/compute/platform.yaml" --fail-over-budget >"$TMP/out" 2>"$TMP/err"; rc=$?
+if [ $rc -eq 1 ] && grep -q "team \`growth\` is estimated at \$243.27" "$TMP/err"; then ok compute-counts-in-the-budget; else bad compute-counts-in-the-budget "exit $rc" "$(head -12 "$TMP/err")"; fi
+
+# compute figures recomputed from platform.yaml
+for variant in defaults given; do
+	cp -r examples/company "$TMP/c-$variant"
+	if [ $variant = given ]; then
+		sed -i 's/^  cloud:$/  cloud:\n    nodes: {instance_type: m7i.2xlarge, vcpu: 8, memory: 32Gi, hourly: 0.4032}/' "$TMP/c-$variant/platform.yaml"
+	fi
+	if out=$("$PLATFORMC" cost "$TMP/c-$variant/platform.yaml" --format json 2>/dev/null) &&
+		d=$("$PY" tests/cost/compute.py "$TMP/c-$variant/platform.yaml" <<<"$out" 2>&1); then
+		ok "compute-equals-requests-times-replicas-$variant ($d)"
+	else
+		bad "compute-equals-requests-times-replicas-$variant" "${d:-no output}"
+	fi
+done
+if [ $((pass + fail)) -lt $EXPECTED ]; then
+	echo "FAIL cost/case-count: ran $((pass + fail)) cases, expected $EXPECTED"
+	fail=$((fail + 1))
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
