@@ -104,7 +104,7 @@ run explain SQS
 	ok explain-kind-case-insensitive || fail explain-kind-case-insensitive "exit $RC: $OUT$ERR"
 
 run explain sqs --markdown
-sed -n '/^### `sqs`/,/^### `sns-subscription`/p' "$TMP/section" | sed '$d' >"$TMP/sqs.md"
+awk '/^### /{f=($0 ~ /^### `sqs`/)} f' "$TMP/section" >"$TMP/sqs.md"
 if [ $RC -eq 0 ] && [ -s "$TMP/sqs.md" ] && d=$(diff "$TMP/sqs.md" "$TMP/out"); then ok explain-markdown-kind-is-the-page
 else fail explain-markdown-kind-is-the-page "exit $RC: $d"; fi
 
