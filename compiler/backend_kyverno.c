@@ -108,6 +108,7 @@ static void ctx_init(Ctx *c, Arena *a, const Platform *p)
 		{"TIER_LABEL", k8s_label(a, p, "tier")},
 		{"REGISTRIES", regs},
 		{"TEAM_REGISTRIES", team_regs},
+		{"INGRESS_CLASS", platform_ingress(p).cls},
 	};
 	memcpy(c->params, ps, sizeof ps);
 	c->nparams = (int)ARRAY_LEN(ps);

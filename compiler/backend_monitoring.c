@@ -258,7 +258,9 @@ static int service_slis(Arena *a, const Service *s, Sli out[2])
 	return n;
 }
 
-static DNode *servicemonitor_doc(Ctx *c, const Service *s, const char *ns, const MonMetrics *mm)
+/* Scrapes the port the API type names (workload.c): the serving port, or a
+ * separate HTTP `metrics` port (gRPC services are never scraped on theirs). */
+static DNode *servicemonitor_doc(Ctx *c, const Service *s, const char *ns, const MonMetrics *mm, const Workload *w)
 {
 	Arena *a = c->a;
 	DNode *sm = k8s_object(a, "monitoring.coreos.com/v1", "ServiceMonitor", s->name, ns);
@@ -269,7 +271,7 @@ static DNode *servicemonitor_doc(Ctx *c, const Service *s, const char *ns, const
 	doc_set_str(a, doc_set_map(a, doc_set_map(a, spec, "selector"), "matchLabels"), "app.kubernetes.io/name",
 		    s->name);
 	DNode *ep = doc_push_map(a, doc_set_seq(a, spec, "endpoints"));
-	doc_set_str(a, ep, "port", "http");
+	doc_set_str(a, ep, "port", w->scrape_port);
 	doc_set_str(a, ep, "path", mm->path);
 	doc_set_str(a, ep, "interval", "30s");
 	return sm;
@@ -449,6 +451,8 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 		ArenaMark scope = arena_mark(a);
 		const Service *s = p->services[i];
 		MonMetrics mm = mon_metrics(p, s);
+		Workload w;
+		workload_of(s, &w);
 		Sli slis[2];
 		int nslis = service_slis(a, s, slis);
 		for (int k = 0; k < nslis; k++)
@@ -459,8 +463,11 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 			const char *dir = arena_sprintf(a, "monitoring/%s/%s", s->name, e->name);
 			DNode *kz = k8s_kustomization(a);
 			DNode *res = doc_set_seq(a, kz, "resources");
-			fileset_add_yaml(fs, arena_sprintf(a, "%s/servicemonitor.yaml", dir), servicemonitor_doc(&c, s, ns, &mm));
-			doc_push_str(a, res, "servicemonitor.yaml");
+			if (w.scrape_port) {
+				fileset_add_yaml(fs, arena_sprintf(a, "%s/servicemonitor.yaml", dir),
+						 servicemonitor_doc(&c, s, ns, &mm, &w));
+				doc_push_str(a, res, "servicemonitor.yaml");
+			}
 			if (nslis) {
 				fileset_add_yaml(fs, arena_sprintf(a, "%s/prometheusrule.yaml", dir),
 						 rule_doc(&c, s, e, ns, slis, nslis, &mm));

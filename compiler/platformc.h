@@ -1055,4 +1055,40 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 /* `VERB --help`: the verb's usage text, or NULL for an unknown verb. */
 const char *verb_help(const char *verb);
 
+/* ------------------------------------------------------------- workload.c */
+
+/* What a service's `api` means for its workload (stdlib/apis.yaml). */
+typedef struct Workload {
+	const char *api, *family;     /* family: "http" | "grpc" (metric names) */
+	const char *port_name;        /* the serving port's name; NULL: serves nothing */
+	const char *app_protocol;     /* the Service port's appProtocol */
+	long long port, service_port; /* container port; the Service's port */
+	bool ingress;                 /* an Ingress may route to it */
+	bool service;                 /* a Service exists (serving or metrics port) */
+	const Node *ingress_annotations;
+	long long metrics_port;       /* a separate HTTP port `metrics`; 0: none */
+	const char *scrape_port;      /* the port name Prometheus scrapes; NULL: none */
+	const char *probe;            /* "http" | "grpc" | "exec"; NULL: no probes */
+	const char *probe_port_name;  /* http, grpc */
+	long long probe_port;
+	const char *liveness, *readiness; /* http paths */
+	const Node *command;          /* exec */
+	long long period, timeout, failure, startup_period, startup_failure, startup_seconds;
+} Workload;
+
+/* platform.ingress: the controller's class and namespace, the ClusterIssuer
+ * (defaults from stdlib/schema.yaml's PlatformIngress). */
+typedef struct IngressSettings {
+	const char *cls, *namespace, *issuer;
+} IngressSettings;
+IngressSettings platform_ingress(const Platform *p);
+
+/* The parsed stdlib/apis.yaml (loaded once, read-only). */
+const Node *apis_data(void);
+const Node *apis_type(const char *api);
+const Node *apis_language(const char *language);
+void workload_of(const Service *s, Workload *w);
+/* E0260-E0262, W0280; returns the error count. */
+int workload_check(const Platform *p, Diags *d);
+
 #endif

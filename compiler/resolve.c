@@ -768,6 +768,8 @@ int resolve_platform(Arena *a, Platform *p, Diags *d)
 		check_quotas(&r);
 	resolve_exceptions(&r);
 	r.errors += policies_resolve(a, p, d);
+	if (!r.errors)
+		r.errors += workload_check(p, d); /* workload.c: API types */
 
 done:
 	strmap_free(&r.envs.map);

@@ -11,7 +11,8 @@ root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 with open(os.path.join(root, "stdlib", "policies.yaml"), encoding="utf-8") as f:
     lib = yaml.safe_load(f)["policies"]
 PARAMS = {"${DOMAIN}": "<domain>", "${TEAM_LABEL}": "platform.<domain>/team",
-          "${ENV_LABEL}": "platform.<domain>/environment", "${TIER_LABEL}": "platform.<domain>/tier"}
+          "${ENV_LABEL}": "platform.<domain>/environment", "${TIER_LABEL}": "platform.<domain>/tier",
+          "${INGRESS_CLASS}": "<ingress class>"}
 SCOPE = {"team": "team namespaces", "all": "all namespaces", "default": "`default`",
          "unmanaged-team": "team namespaces not created by platformc"}
 
