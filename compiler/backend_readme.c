@@ -49,6 +49,7 @@ void backend_readme(const Platform *p, FileSet *fs)
 		    "- `argocd/projects/` — an AppProject per team and one for the platform.\n"
 		    "- `argocd/<env>/` — an Application per deployment unit of `<env>` (app-of-apps).\n"
 		    "- `argocd/root/` — the root Applications: projects and each environment.\n"
+		    "- `argocd/health/argocd-cm.yaml` — the health checks Argo CD needs for the platform's claims.\n"
 		    "- `catalog/` — the Backstage catalog: register `catalog/catalog-info.yaml` (a Location "
 		    "listing every entity and template) once.\n");
 	sb_printf(&b, "\n## Bootstrap Argo CD\n\n"
@@ -74,13 +75,29 @@ void backend_readme(const Platform *p, FileSet *fs)
 				sb_printf(&b, "%s`%s`", k++ ? ", " : "", p->envs[i].cluster);
 		sb_puts(&b, ".\n");
 	}
+	const IngressSettings is = platform_ingress(p);
+	sb_puts(&b, "\n**Sync policy.** Nonprod Applications sync, self-heal and prune on their own; prod "
+		    "Applications sync and self-heal but ");
+	const Node *pp = node_get(node_get(node_get(p->root, "platform"), "argocd"), "prune_prod");
+	sb_puts(&b, pp && pp->text && !strcmp(pp->text, "true")
+			    ? "also prune (`platform.argocd.prune_prod: true`).\n"
+			    : "never prune: a removed object stays until someone syncs with prune "
+			      "(`platform.argocd.prune_prod: true` changes that).\n");
+	sb_puts(&b, "The cluster-wide parts (`platform/crossplane`, `platform/kyverno`, `platform/monitoring`) "
+		    "get one Application per cluster, `<part>-<cluster>` (`in-cluster` for Argo CD's own), "
+		    "in the first environment on that cluster; it follows the strictest tier on the cluster.\n");
+	sb_puts(&b, "\n**Health checks.** Argo CD knows ExternalSecrets and Argo Rollouts (built-in "
+		    "`resource_customizations`) but not the platform's claims: merge the `data` of "
+		    "`argocd/health/argocd-cm.yaml` into the `argocd-cm` ConfigMap (`kubectl apply -n argocd -k "
+		    "argocd/health` adds the key and keeps the others; with Helm, the chart's `configs.cm`), so that a claim is Healthy only when Crossplane reports it Synced and Ready.\n");
 	bool nsx = p->crossplane_target && !strcmp(p->crossplane_target, "namespaced");
 	bool vpol = p->kyverno_target && !strcmp(p->kyverno_target, "validating-policy");
 	sb_printf(&b, "\nThe cluster needs:\n\n"
-		      "- an ingress controller of class `nginx` in namespace `ingress-nginx`;\n"
+		      "- an ingress controller of class `%s` in namespace `%s`;\n"
+		      "- cert-manager with the ClusterIssuer `%s`: every public host's certificate (ingress-shim);\n"
 		      "- Prometheus Operator and Grafana in namespace `%s` (network policies admit its scrapes);\n"
 		      "- a CNI that enforces NetworkPolicy;\n",
-		  mon_settings(fs->arena, p).namespace);
+		  is.cls, is.namespace, is.issuer, mon_settings(fs->arena, p).namespace);
 	if (p->nresources)
 		sb_printf(&b, "- Crossplane %s with the AWS providers of provider-upjet-aws v2 and "
 			      "function-patch-and-transform;\n"
