@@ -117,10 +117,9 @@ const char *mon_uid(Arena *a, const char *readable, const char *key)
 	return arena_sprintf(a, "%.*s-%010llx", (int)n, readable, (unsigned long long)(h & 0xffffffffffULL));
 }
 
-const char *mon_service_uid(Arena *a, const Service *s, const Env *e)
+const char *mon_service_uid(Arena *a, const Service *s)
 {
-	return mon_uid(a, arena_sprintf(a, "svc-%s-%s", s->name, e->name),
-		       arena_sprintf(a, "service/%s/%s", s->name, e->name));
+	return mon_uid(a, arena_sprintf(a, "svc-%s", s->name), arena_sprintf(a, "service/%s", s->name));
 }
 
 const char *mon_team_uid(Arena *a, const Team *t)
@@ -234,6 +233,12 @@ const char *mon_dashboard_url(Arena *a, const Platform *p, const char *uid)
 	if (p->grafana_url)
 		return arena_sprintf(a, "%s/d/%s", trim_slash(a, p->grafana_url), uid);
 	return arena_sprintf(a, "/d/%s", uid);
+}
+
+const char *mon_service_url(Arena *a, const Platform *p, const Service *s, const Env *e)
+{
+	const char *u = mon_dashboard_url(a, p, mon_service_uid(a, s));
+	return e ? arena_sprintf(a, "%s?var-env=%s", u, e->name) : u;
 }
 
 const char *mon_backstage_url(Arena *a, const Platform *p, const char *kind, const char *name)

@@ -227,9 +227,7 @@ static DNode *team_dashboard(Arena *a, const Platform *p, const Team *t)
 		const Service *s = p->services[i];
 		if (s->team != t)
 			continue;
-		for (int k = 0; k < s->nenvs; k++)
-			dash_link(d, arena_sprintf(a, "%s (%s)", s->name, s->envs[k].env->name),
-				  mon_dashboard_url(a, p, mon_service_uid(a, s, s->envs[k].env)), NULL);
+		dash_link(d, s->name, mon_service_url(a, p, s, NULL), "the service in every environment");
 	}
 	const char **ns = arena_alloc(a, sizeof *ns * (size_t)p->nenvs);
 	for (int e = 0; e < p->nenvs; e++)
@@ -318,6 +316,14 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 		arena_release(a, scope);
 		doc_push(a, gen, mon_dashboard_generator(a, arena_sprintf(a, "dashboard-team-%s", team->name), m->namespace,
 							 arena_sprintf(a, "team-%s.json", team->name), file, team->name));
+	}
+	/* one dashboard per service (backend_monitoring.c wrote them), in the team's folder */
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		doc_push(a, gen, mon_dashboard_generator(a, arena_sprintf(a, "dashboard-service-%s", s->name),
+							 m->dashboards_namespace ? m->dashboards_namespace : m->namespace,
+							 arena_sprintf(a, "service-%s.json", s->name),
+							 arena_sprintf(a, "dashboards/service-%s.json", s->name), s->team->name));
 	}
 	fileset_add_yaml(fs, "platform/monitoring/kustomization.yaml", kz);
 	fileset_add_unit(fs, &(Unit){.kind = U_PLATFORM, .dir = dir, .name = "platform-monitoring", .env = NULL,

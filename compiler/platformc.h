@@ -813,7 +813,9 @@ const char *mon_dashboard_url(Arena *a, const Platform *p, const char *uid);
 /* The Backstage page of a catalog entity (`platform.backstage.url`), or NULL
  * when no Backstage is configured. kind: "component", "group", ... */
 const char *mon_backstage_url(Arena *a, const Platform *p, const char *kind, const char *name);
-const char *mon_service_uid(Arena *a, const Service *s, const Env *e);
+/* One dashboard per service; its URL selects environment e (NULL: the default). */
+const char *mon_service_uid(Arena *a, const Service *s);
+const char *mon_service_url(Arena *a, const Platform *p, const Service *s, const Env *e);
 const char *mon_team_uid(Arena *a, const Team *t);
 const char *mon_overview_uid(Arena *a, const Platform *p);
 /* Adds docs/runbooks/<alert>.md (heading, what fires it, confirm, mitigate). */
@@ -836,6 +838,7 @@ DNode *dash_panel(Dash *d, const char *type, const char *title, int w, int h, co
 void dash_target(Dash *d, DNode *panel, const char *expr, const char *legend);
 void dash_table_target(Dash *d, DNode *panel, const char *expr);
 void dash_thresholds(Dash *d, DNode *panel, double warn, double ok);
+void dash_custom_variable(Dash *d, const char *name, const char *label, const char *const *values, int n, int current);
 
 void backend_monitoring(const Platform *p, FileSet *fs);
 void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m);

@@ -219,6 +219,46 @@ def compare(e, objs, svc, problems):
             problems.append("a gRPC port is scraped")
 
 
+def dashboards(ex, root, services, out):
+    """One Grafana dashboard per service, an `env` variable over exactly its environments; every
+    alert of the service links that dashboard with its own environment selected."""
+    import json
+    envs_all = [e["name"] for e in root["environments"]]
+    d = ((root.get("defaults") or {}).get("service") or {})
+    problems = []
+    found = {}
+    for dp, _, files in os.walk(out):
+        for f in files:
+            if f.endswith(".json") and "dashboards" in dp.split(os.sep) + [""] or f == "dashboard.json":
+                j = json.load(open(os.path.join(dp, f)))
+                if "service" in j.get("tags", []):
+                    found.setdefault(j["title"], []).append((os.path.relpath(os.path.join(dp, f), out), j))
+    for svc in services:
+        runs = [e for e in envs_all if e in (svc.get("environments") or d.get("environments") or envs_all)]
+        got = found.get(svc["name"], [])
+        if len(got) != 1:
+            problems.append("%s: %d dashboards %s" % (svc["name"], len(got), [g[0] for g in got]))
+            continue
+        j = got[0][1]
+        var = [v for v in j["templating"]["list"] if v["name"] == "env"]
+        if not var or [o["value"] for o in var[0]["options"]] != runs:
+            problems.append("%s: env variable %s, want %s" % (svc["name"], var and var[0].get("options"), runs))
+        for env in runs:
+            pr = os.path.join(out, "monitoring", svc["name"], env, "prometheusrule.yaml")
+            if not os.path.exists(pr):
+                continue
+            for g in yaml.safe_load(open(pr))["spec"]["groups"]:
+                for r in g["rules"]:
+                    u = (r.get("annotations") or {}).get("dashboard_url")
+                    if "alert" in r and not (u and u.endswith("/d/%s?var-env=%s" % (j["uid"], env))
+                                             and u.startswith(root["platform"].get("grafana", {}).get("url", "/"))):
+                        problems.append("%s %s: dashboard_url %s" % (svc["name"], r["alert"], u))
+    extra = sorted(set(found) - {s["name"] for s in services})
+    if extra:
+        problems.append("dashboards of no service: %s" % extra)
+    report("%s/one-dashboard-per-service (%d)" % (ex, len(found)), problems)
+
+
 def main():
     total_expected = 0
     for ex in EXAMPLES:
@@ -230,6 +270,8 @@ def main():
             report("%s/render" % ex, ["platformc render exited %d: %s" % (r.returncode, r.stderr.strip()[:400])])
             continue
         report("%s/render" % ex, [])
+        total_expected += 1
+        dashboards(ex, root, services, out)
         d = ((root.get("defaults") or {}).get("service") or {})
         for env in envs:
             k = subprocess.run(["kubectl", "kustomize", os.path.join(out, "clusters", env)], capture_output=True, text=True)
