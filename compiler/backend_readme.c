@@ -103,6 +103,16 @@ void backend_readme(const Platform *p, FileSet *fs)
 			      "function-patch-and-transform;\n"
 			      "- External Secrets Operator 0.16 or later (API `external-secrets.io/v1`);\n",
 			  nsx ? "v2 (namespaced composite resources)" : "v1 or v2 (claims, the legacy cluster-scoped path)");
+	bool canary = false, vpa = false;
+	for (int i = 0; i < p->nservices; i++) {
+		canary |= rollout_canary(p->services[i]);
+		vpa |= rollout_vpa(p->services[i]);
+	}
+	if (canary)
+		sb_puts(&b, "- Argo Rollouts (its CRDs and controller) for the canaries, whose analyses query "
+			    "Prometheus;\n");
+	if (vpa)
+		sb_puts(&b, "- the Vertical Pod Autoscaler's CRD and recommender (VPAs only recommend);\n");
 	sb_printf(&b, "- Kyverno %s.\n",
 		  vpol ? "1.17 or later (`policies.kyverno.io/v1` ValidatingPolicy; a few rules with no CEL form "
 			 "stay ClusterPolicy)"

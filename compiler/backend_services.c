@@ -95,11 +95,15 @@ static DNode *requests(Arena *a, const char *cpu, const char *memory)
 
 static DNode *deployment_doc(Arena *a, const Platform *p, const Service *s, const Workload *w)
 {
-	DNode *d = k8s_object(a, "apps/v1", "Deployment", s->name, NULL);
+	bool canary = rollout_canary(s); /* the same pod template in an Argo Rollouts Rollout */
+	DNode *d = canary ? k8s_object(a, "argoproj.io/v1alpha1", "Rollout", s->name, NULL)
+			  : k8s_object(a, "apps/v1", "Deployment", s->name, NULL);
 	doc_set(a, doc_get(d, "metadata"), "labels", k8s_service_labels(a, p, s));
 	DNode *spec = doc_set_map(a, d, "spec");
 	doc_set_int(a, spec, "revisionHistoryLimit", 5);
 	doc_set(a, spec, "selector", selector(a, s));
+	if (canary)
+		doc_set(a, spec, "strategy", rollout_strategy(a, s));
 	DNode *tmpl = doc_set_map(a, spec, "template");
 	doc_set(a, doc_set_map(a, tmpl, "metadata"), "labels", k8s_service_labels(a, p, s));
 	DNode *ps = doc_set_map(a, tmpl, "spec");
@@ -238,6 +242,46 @@ static DNode *deployment_patch(Arena *a, const Platform *p, const Service *s, co
 	return d;
 }
 
+/* The same for a Rollout, as a JSON patch: kustomize has no schema for the
+ * kind, so a strategic merge would replace the whole `containers` list. The
+ * environment and tier labels go onto the pod template here too (kustomize's
+ * `includeTemplates` knows only the built-in workload kinds). */
+static DNode *rollout_patch(Arena *a, const Platform *p, const ServiceEnv *se, DNode *deployment_patch_doc)
+{
+	DNode *spec = doc_get(deployment_patch_doc, "spec");
+	DNode *tmpl = doc_get(spec, "template");
+	DNode *ops = doc_seq(a);
+	DNode *op;
+	if (doc_get(spec, "replicas")) {
+		op = doc_push_map(a, ops);
+		doc_set_str(a, op, "op", "add");
+		doc_set_str(a, op, "path", "/spec/replicas");
+		doc_set(a, op, "value", doc_get(spec, "replicas"));
+	}
+	op = doc_push_map(a, ops);
+	doc_set_str(a, op, "op", "add");
+	doc_set_str(a, op, "path", "/spec/template/metadata/annotations");
+	doc_set(a, op, "value", doc_get(doc_get(tmpl, "metadata"), "annotations"));
+	const char *const what[] = {"environment", "tier"};
+	const char *const val[] = {se->env->name, se->env->prod ? "prod" : "nonprod"};
+	for (int i = 0; i < 2; i++) {
+		op = doc_push_map(a, ops);
+		doc_set_str(a, op, "op", "add");
+		/* JSON pointer: `/` in the key is `~1` */
+		doc_set(a, op, "path", doc_strf(a, "/spec/template/metadata/labels/platform.%s~1%s", p->domain, what[i]));
+		doc_set_str(a, op, "value", val[i]);
+	}
+	op = doc_push_map(a, ops);
+	doc_set_str(a, op, "op", "replace");
+	doc_set_str(a, op, "path", "/spec/template/spec/containers/0/resources");
+	doc_set(a, op, "value", doc_get(doc_get(doc_get(tmpl, "spec"), "containers")->items[0], "resources"));
+	op = doc_push_map(a, ops);
+	doc_set_str(a, op, "op", "replace");
+	doc_set_str(a, op, "path", "/spec/strategy/canary/steps");
+	doc_set(a, op, "value", rollout_steps(a, se->env));
+	return ops;
+}
+
 /* Only the keys an environment adds or changes (mappings merge). */
 static DNode *configmap_patch(Arena *a, const Service *s, const ServiceEnv *se, DNode *base_data)
 {
@@ -257,8 +301,9 @@ static DNode *hpa_doc(Arena *a, const Service *s, const ServiceEnv *se)
 	DNode *h = k8s_object(a, "autoscaling/v2", "HorizontalPodAutoscaler", s->name, NULL);
 	DNode *spec = doc_set_map(a, h, "spec");
 	DNode *ref = doc_set_map(a, spec, "scaleTargetRef");
-	doc_set_str(a, ref, "apiVersion", "apps/v1");
-	doc_set_str(a, ref, "kind", "Deployment");
+	bool canary = rollout_canary(s);
+	doc_set_str(a, ref, "apiVersion", canary ? "argoproj.io/v1alpha1" : "apps/v1");
+	doc_set_str(a, ref, "kind", canary ? "Rollout" : "Deployment");
 	doc_set_str(a, ref, "name", s->name);
 	doc_set_int(a, spec, "minReplicas", se->replicas);
 	doc_set_int(a, spec, "maxReplicas", se->max_replicas);
@@ -427,6 +472,14 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/ingress.yaml", dir), ingress_doc(a, p, s, se, w, is));
 		add_ref(a, res, "ingress.yaml");
 	}
+	if (rollout_canary(s)) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/analysistemplate.yaml", dir), rollout_analysis_template(a, p, s, e));
+		add_ref(a, res, "analysistemplate.yaml");
+	}
+	if (rollout_vpa(s)) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/vpa.yaml", dir), rollout_vpa_doc(a, p, s));
+		add_ref(a, res, "vpa.yaml");
+	}
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/networkpolicy.yaml", dir), networkpolicy_doc(a, s, e, se, w, callers, mon_settings(a, p).namespace, is));
 	add_ref(a, res, "networkpolicy.yaml");
 	if (e->prod) {
@@ -446,8 +499,20 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 	doc_set_str(a, img, "newTag", IMAGE_TAG_PLACEHOLDER);
 
 	DNode *patches = doc_set_seq(a, k, "patches");
-	fileset_add_yaml(fs, arena_sprintf(a, "%s/deployment-patch.yaml", dir), deployment_patch(a, p, s, se));
-	doc_set_str(a, doc_push_map(a, patches), "path", "deployment-patch.yaml");
+	DNode *dp = deployment_patch(a, p, s, se);
+	if (rollout_canary(s)) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/rollout-patch.yaml", dir), rollout_patch(a, p, se, dp));
+		DNode *pe = doc_push_map(a, patches);
+		doc_set_str(a, pe, "path", "rollout-patch.yaml");
+		DNode *t = doc_set_map(a, pe, "target");
+		doc_set_str(a, t, "group", "argoproj.io");
+		doc_set_str(a, t, "version", "v1alpha1");
+		doc_set_str(a, t, "kind", "Rollout");
+		doc_set_str(a, t, "name", s->name);
+	} else {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/deployment-patch.yaml", dir), dp);
+		doc_set_str(a, doc_push_map(a, patches), "path", "deployment-patch.yaml");
+	}
 	DNode *cmp = configmap_patch(a, s, se, base_data);
 	if (cmp) {
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/configmap-patch.yaml", dir), cmp);
@@ -499,7 +564,7 @@ void backend_services(const Platform *p, FileSet *fs)
 			DNode *doc;
 		} objs[] = {
 			{"serviceaccount.yaml", serviceaccount_doc(a, p, s)},
-			{"deployment.yaml", deployment_doc(a, p, s, &w)},
+			{rollout_canary(s) ? "rollout.yaml" : "deployment.yaml", deployment_doc(a, p, s, &w)},
 			{"service.yaml", w.service ? service_doc(a, p, s, &w) : NULL},
 			{"configmap.yaml", cm},
 		};

@@ -1086,6 +1086,17 @@ typedef struct IngressSettings {
 } IngressSettings;
 IngressSettings platform_ingress(const Platform *p);
 
+/* rollouts.c: `rollout: canary` (Argo Rollouts) and `autoscaling.vpa`. */
+bool rollout_canary(const Service *s);
+bool rollout_vpa(const Service *s);
+const char *rollout_analysis_name(Arena *a, const Service *s);
+DNode *rollout_steps(Arena *a, const Env *e);
+DNode *rollout_strategy(Arena *a, const Service *s);
+const char *rollout_query(Arena *a, const Service *s, const Env *e);
+const char *rollout_max_burn_rate(void);
+DNode *rollout_analysis_template(Arena *a, const Platform *p, const Service *s, const Env *e);
+DNode *rollout_vpa_doc(Arena *a, const Platform *p, const Service *s);
+
 /* The parsed stdlib/apis.yaml (loaded once, read-only). */
 const Node *apis_data(void);
 const Node *apis_type(const char *api);

@@ -10,8 +10,8 @@
  * Workload; backend_monitoring.c scrapes `scrape_port`; monitoring.c takes
  * metric names from the same file. workload_check reports the combinations
  * that cannot run: an Ingress on a worker (E0260), a call to a worker (E0261),
- * a metrics port that is the serving port (E0262), and a worker with no probe
- * at all (W0280).
+ * a metrics port that is the serving port (E0262), a canary without an SLO to
+ * analyse (E0263), and a worker with no probe at all (W0280).
  */
 #include "platformc.h"
 
@@ -251,6 +251,14 @@ int workload_check(const Platform *p, Diags *d)
 			if (api)
 				diag_note(g, api->span, "`%s` is a worker", s->calls[k]->name);
 			diag_help(g, "talk to a worker through a queue or topic it `uses`; or give it an API type");
+			errors++;
+		}
+		if (rollout_canary(s) && !s->has_availability && !s->has_latency) {
+			const Node *ro = node_get(s->node, "rollout");
+			Diag *g = diag_error(d, "E0263", ro ? ro->span : s->node->span,
+					     "service `%s` is a canary but has no `slo` to analyse", s->name);
+			diag_label(g, "the analysis reads the SLO's burn rate");
+			diag_help(g, "give the service an `slo` (availability or latency), or use `rollout: rolling`");
 			errors++;
 		}
 		if (!w.probe && !excepted(p, "require-probes", s)) {
