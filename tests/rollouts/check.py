@@ -29,7 +29,7 @@ PLATFORMC, WORK = sys.argv[1], sys.argv[2]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APIS = yaml.safe_load(open(os.path.join(ROOT, "stdlib/apis.yaml")))
 passed = failed = 0
-EXPECTED = 13
+EXPECTED = 14
 
 OWN = """platform:
   name: acme
@@ -201,6 +201,56 @@ def check_service(tag, out, svc, envs, prod_envs, platform_domain):
         report("%s/%s/%s/analysis" % (tag, svc, env), probs)
 
 
+def check_cost(out, root):
+    """A team with a budget gets an OpenCost spend-rate alert: promtool fires it when the team's pods are
+    allocated more than the budget (less its cloud resources) allows, and not below."""
+    teams = [t for t in root["teams"] if "budget" in t]
+    probs = []
+    if not teams:
+        probs.append("no team with a budget")
+    for t in teams[:2]:
+        path = os.path.join(out, "platform/monitoring/rules/cost-%s.yaml" % t["name"])
+        if not os.path.exists(path):
+            probs.append("no %s" % path)
+            continue
+        groups = load_all(path)[0]["spec"]["groups"]
+        alert = [r for g in groups for r in g["rules"] if r.get("alert") == "TeamSpendOverBudget"][0]
+        limit = float(re.search(r"vector\(([0-9.]+)\)", [r for g in groups for r in g["rules"] if r.get("record") == "team:budget_left_usd:monthly"][0]["expr"]).group(1))
+        if not 0 < limit <= float(t["budget"]):
+            probs.append("%s: limit %s outside (0, budget %s]" % (t["name"], limit, t["budget"]))
+        work = os.path.join(WORK, "cost-" + t["name"])
+        os.makedirs(work, exist_ok=True)
+        with open(os.path.join(work, "rules.yaml"), "w") as f:
+            yaml.safe_dump({"groups": groups}, f, sort_keys=False)
+        ns = "%s-%s" % (t["name"], root["environments"][-1]["name"])
+        price = 0.05  # USD per core-hour; memory free: cores x 0.05 x 730 per month
+
+        def inputs(cores):
+            return [{"series": 'container_cpu_allocation{namespace="%s",node="n1",pod="p",container="app"}' % ns,
+                     "values": "%s+0x480" % cores},
+                    {"series": 'container_memory_allocation_bytes{namespace="%s",node="n1",pod="p",container="app"}' % ns,
+                     "values": "0+0x480"},
+                    {"series": 'node_cpu_hourly_cost{node="n1",instance="i"}', "values": "%s+0x480" % price},
+                    {"series": 'node_ram_hourly_cost{node="n1",instance="i"}', "values": "0+0x480"}]
+        over = int(limit / (price * 730)) + 2
+        under = max(int(limit / (price * 730)) - 2, 0)
+        exp = {"severity": "ticket", "team": t["name"]}
+        ann = {k: v.replace('{{ $value | printf "%.0f" }}', "%.0f" % (over * price * 730))
+               for k, v in alert["annotations"].items()}
+        tests = [{"name": "over", "interval": "1m", "input_series": inputs(over),
+                  "alert_rule_test": [{"eval_time": "7h", "alertname": "TeamSpendOverBudget",
+                                       "exp_alerts": [{"exp_labels": exp, "exp_annotations": ann}]}]},
+                 {"name": "under", "interval": "1m", "input_series": inputs(under),
+                  "alert_rule_test": [{"eval_time": "7h", "alertname": "TeamSpendOverBudget", "exp_alerts": []}]}]
+        with open(os.path.join(work, "test.yaml"), "w") as f:
+            yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}, f,
+                           sort_keys=False)
+        rc, outp = promtool(["test", "rules", "test.yaml"], work)
+        if rc:
+            probs.append("promtool: " + outp[-800:])
+    report("company/opencost-budget-alert", probs)
+
+
 def render(tag, path):
     out = os.path.join(WORK, tag)
     r = subprocess.run([PLATFORMC, "render", path, "-o", out], capture_output=True, text=True)
@@ -231,6 +281,8 @@ def main():
         for s in canaries:
             envs = [e for e in envs_all if e in (s.get("environments") or envs_all)]
             check_service(tag, out, s["name"], envs, prod, root["platform"]["domain"])
+        if tag == "company":
+            check_cost(out, root)
         # the prometheus address: the platform's, else the Operator's service in the monitoring namespace
         if tag == "own":
             at = load_all(os.path.join(out, "services/orders-api/dev/analysistemplate.yaml"))[0]
