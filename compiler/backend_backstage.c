@@ -302,7 +302,7 @@ static const char *service_system(const Platform *p, const Service *s)
 
 static bool has_api(const Service *s)
 {
-	return s->api && strcmp(s->api, "none") != 0;
+	return s->api && strcmp(s->api, "none") != 0 && strcmp(s->api, "http") != 0; /* http: pages, no API */
 }
 
 /* Backstage API type of a service's `api`, and where its definition lives

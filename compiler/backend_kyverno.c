@@ -147,6 +147,7 @@ static void ctx_init(Ctx *c, Arena *a, const Platform *p)
 		{"TEAM_REGISTRIES", team_regs},
 		{"CONNECTION_OWNERS", owners},
 		{"BASELINE_NAMESPACES", baseline},
+		{"INGRESS_CLASS", platform_ingress(p).cls},
 	};
 	memcpy(c->params, ps, sizeof ps);
 	c->nparams = (int)ARRAY_LEN(ps);

@@ -172,7 +172,7 @@ static void alert(Ctx *c, DNode *rules, const Service *s, const Env *e, const Sl
 		desc = arena_sprintf(a, "%s Service: %s", desc, s->description);
 	doc_set_str(a, an, "description", gotmpl(a, desc));
 	doc_set_str(a, an, "runbook_url", mon_runbook_url(a, c->m, sli->alert));
-	doc_set_str(a, an, "dashboard_url", mon_dashboard_url(a, c->p, mon_service_uid(a, s, e)));
+	doc_set_str(a, an, "dashboard_url", mon_service_url(a, c->p, s, e));
 }
 
 static void sli_groups(Ctx *c, DNode *groups, const Service *s, const Env *e, const Sli *sli, const MonMetrics *mm)
@@ -258,7 +258,9 @@ static int service_slis(Arena *a, const Service *s, Sli out[2])
 	return n;
 }
 
-static DNode *servicemonitor_doc(Ctx *c, const Service *s, const char *ns, const MonMetrics *mm)
+/* Scrapes the port the API type names (workload.c): the serving port, or a
+ * separate HTTP `metrics` port (gRPC services are never scraped on theirs). */
+static DNode *servicemonitor_doc(Ctx *c, const Service *s, const char *ns, const MonMetrics *mm, const Workload *w)
 {
 	Arena *a = c->a;
 	DNode *sm = k8s_object(a, "monitoring.coreos.com/v1", "ServiceMonitor", s->name, ns);
@@ -269,7 +271,7 @@ static DNode *servicemonitor_doc(Ctx *c, const Service *s, const char *ns, const
 	doc_set_str(a, doc_set_map(a, doc_set_map(a, spec, "selector"), "matchLabels"), "app.kubernetes.io/name",
 		    s->name);
 	DNode *ep = doc_push_map(a, doc_set_seq(a, spec, "endpoints"));
-	doc_set_str(a, ep, "port", "http");
+	doc_set_str(a, ep, "port", w->scrape_port);
 	doc_set_str(a, ep, "path", mm->path);
 	doc_set_str(a, ep, "interval", "30s");
 	return sm;
@@ -291,14 +293,21 @@ static DNode *rule_doc(Ctx *c, const Service *s, const Env *e, const char *ns, c
 
 /* ------------------------------------------------------------ dashboard */
 
-static DNode *service_dashboard(Ctx *c, const Service *s, const Env *e, const Sli *slis, int nslis,
-				const MonMetrics *mm)
+/* One dashboard per service; the variable `env` (its environments, the
+ * last in promotion order by default) picks the namespace and the SLO ids. */
+static DNode *service_dashboard(Ctx *c, const Service *s, const Sli *slis, int nslis, const MonMetrics *mm)
 {
 	Arena *a = c->a;
+	Env env_var = {.name = "$env"};
+	const Env *e = &env_var;
 	const char *ns = k8s_namespace(a, s->team, e);
 	const char *nsq = quoted(a, ns);
-	Dash *d = dash_new(a, mon_service_uid(a, s, e), arena_sprintf(a, "%s (%s)", s->name, e->name),
-			   (const char *[]){"platformc", s->team->name, e->name, "service", NULL});
+	Dash *d = dash_new(a, mon_service_uid(a, s), s->name,
+			   (const char *[]){"platformc", s->team->name, "service", NULL});
+	const char **envs = arena_alloc(a, sizeof *envs * (size_t)(s->nenvs + 1));
+	for (int i = 0; i < s->nenvs; i++)
+		envs[i] = s->envs[i].env->name;
+	dash_custom_variable(d, "env", "Environment", envs, s->nenvs, s->nenvs - 1);
 	dash_link(d, arena_sprintf(a, "Team %s", s->team->name), mon_dashboard_url(a, c->p, mon_team_uid(a, s->team)),
 		  "the team's services, quota and pods");
 	dash_link(d, "Platform overview", mon_dashboard_url(a, c->p, mon_overview_uid(a, c->p)), NULL);
@@ -393,10 +402,11 @@ static void service_runbook(Ctx *c, const Service *s, const Sli *sli, const MonM
 	for (int i = 0; i < s->nenvs; i++) {
 		const Env *e = s->envs[i].env;
 		if (c->p->grafana_url)
-			sb_printf(&b, "- %s: [dashboard](%s) (uid `%s`)\n", e->name,
-				  mon_dashboard_url(a, c->p, mon_service_uid(a, s, e)), mon_service_uid(a, s, e));
+			sb_printf(&b, "- %s: [dashboard](%s) (uid `%s`, environment `%s`)\n", e->name,
+				  mon_service_url(a, c->p, s, e), mon_service_uid(a, s), e->name);
 		else
-			sb_printf(&b, "- %s: Grafana dashboard uid `%s`\n", e->name, mon_service_uid(a, s, e));
+			sb_printf(&b, "- %s: Grafana dashboard uid `%s`, environment `%s`\n", e->name,
+				  mon_service_uid(a, s), e->name);
 	}
 	const char *id = arena_sprintf(a, "%s-<env>-%s", s->name, sli->slo);
 	sb_printf(&b, "\nIn Prometheus, the error ratio per window and what is left of the budget:\n\n"
@@ -449,34 +459,35 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 		ArenaMark scope = arena_mark(a);
 		const Service *s = p->services[i];
 		MonMetrics mm = mon_metrics(p, s);
+		Workload w;
+		workload_of(s, &w);
 		Sli slis[2];
 		int nslis = service_slis(a, s, slis);
 		for (int k = 0; k < nslis; k++)
 			service_runbook(&c, s, &slis[k], &mm);
+		/* shipped by platform/monitoring (monitoring_platform.c) */
+		fileset_add_json(fs, arena_sprintf(a, "platform/monitoring/dashboards/service-%s.json", s->name),
+				 service_dashboard(&c, s, slis, nslis, &mm));
 		for (int k = 0; k < s->nenvs; k++) {
 			const Env *e = s->envs[k].env;
 			const char *ns = k8s_namespace(a, s->team, e);
 			const char *dir = arena_sprintf(a, "monitoring/%s/%s", s->name, e->name);
 			DNode *kz = k8s_kustomization(a);
 			DNode *res = doc_set_seq(a, kz, "resources");
-			fileset_add_yaml(fs, arena_sprintf(a, "%s/servicemonitor.yaml", dir), servicemonitor_doc(&c, s, ns, &mm));
-			doc_push_str(a, res, "servicemonitor.yaml");
+			if (w.scrape_port) {
+				fileset_add_yaml(fs, arena_sprintf(a, "%s/servicemonitor.yaml", dir),
+						 servicemonitor_doc(&c, s, ns, &mm, &w));
+				doc_push_str(a, res, "servicemonitor.yaml");
+			}
 			if (nslis) {
 				fileset_add_yaml(fs, arena_sprintf(a, "%s/prometheusrule.yaml", dir),
 						 rule_doc(&c, s, e, ns, slis, nslis, &mm));
 				doc_push_str(a, res, "prometheusrule.yaml");
 			}
-			fileset_add_json(fs, arena_sprintf(a, "%s/dashboard.json", dir), service_dashboard(&c, s, e, slis, nslis, &mm));
-			const char *dns = m.dashboards_namespace ? m.dashboards_namespace : ns;
-			doc_push(a, doc_set_seq(a, kz, "configMapGenerator"),
-				 mon_dashboard_generator(a, arena_sprintf(a, "dashboard-%s-%s", s->name, e->name), dns,
-							 arena_sprintf(a, "%s-%s.json", s->name, e->name), "dashboard.json",
-							 s->team->name));
 			fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), kz);
-			/* dashboards outside the team's namespaces are the platform's to deploy */
 			fileset_add_unit(fs, &(Unit){.kind = U_MONITORING, .dir = dir,
 						     .name = arena_sprintf(a, "%s-monitoring", s->name), .env = e,
-						     .team = m.dashboards_namespace ? NULL : s->team, .namespace = ns,
+						     .team = s->team, .namespace = ns,
 						     .label_key = k8s_label(a, p, "service"), .label_value = s->name});
 		}
 		arena_release(a, scope);

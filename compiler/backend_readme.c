@@ -27,9 +27,26 @@ static void requirement_value(Arena *a, const Platform *p, const char *name, siz
 		for (int i = 0; i < labels->n; i++)
 			sb_printf(b, "%s%s: %s", i ? ", " : "", labels->pairs[i].key, labels->pairs[i].val->s);
 		sb_putc(b, '`');
+	} else if (len > 8 && !strncmp(name, "ingress.", 8)) {
+		IngressSettings is = platform_ingress(p);
+		const char *v = len == 13 && !strncmp(name, "ingress.class", len)       ? is.cls
+				: len == 17 && !strncmp(name, "ingress.namespace", len) ? is.namespace
+				: len == 14 && !strncmp(name, "ingress.issuer", len)    ? is.issuer
+											: NULL;
+		if (!v)
+			requirements_bug("unknown ${value}");
+		sb_printf(b, "`%s`", v);
 	} else {
 		requirements_bug("unknown ${value}");
 	}
+}
+
+static bool any_service(const Platform *p, bool (*has)(const Service *))
+{
+	for (int i = 0; i < p->nservices; i++)
+		if (has(p->services[i]))
+			return true;
+	return false;
 }
 
 /* Whether a requirement's `when` holds for the platform. */
@@ -38,6 +55,8 @@ static bool requirement_applies(const Platform *p, const Node *when)
 	for (int i = 0; when && i < when->n; i++) {
 		const char *k = when->pairs[i].key->text, *v = when->pairs[i].val->text;
 		bool ok = !strcmp(k, "resources")    ? (p->nresources > 0) == !strcmp(v, "true")
+			  : !strcmp(k, "canary")     ? any_service(p, rollout_canary) == !strcmp(v, "true")
+			  : !strcmp(k, "vpa")        ? any_service(p, rollout_vpa) == !strcmp(v, "true")
 			  : !strcmp(k, "crossplane") ? !strcmp(p->crossplane_target, v)
 			  : !strcmp(k, "kyverno")    ? !strcmp(p->kyverno_target, v)
 						     : (requirements_bug("unknown `when` key"), false);
@@ -125,6 +144,7 @@ void backend_readme(const Platform *p, FileSet *fs)
 		    "- `argocd/projects/` — an AppProject per team and one for the platform.\n"
 		    "- `argocd/<env>/` — an Application per deployment unit of `<env>` (app-of-apps).\n"
 		    "- `argocd/root/` — the root Applications: projects and each environment.\n"
+		    "- `argocd/health/argocd-cm.yaml` — the health checks Argo CD needs for the platform's claims.\n"
 		    "- `catalog/` — the Backstage catalog: register `catalog/catalog-info.yaml` (a Location "
 		    "listing every entity and template) once.\n");
 	sb_printf(&b, "\n## Bootstrap Argo CD\n\n"
@@ -150,6 +170,20 @@ void backend_readme(const Platform *p, FileSet *fs)
 				sb_printf(&b, "%s`%s`", k++ ? ", " : "", p->envs[i].cluster);
 		sb_puts(&b, ".\n");
 	}
+	sb_puts(&b, "\n**Sync policy.** Nonprod Applications sync, self-heal and prune on their own; prod "
+		    "Applications sync and self-heal but ");
+	const Node *pp = node_get(node_get(node_get(p->root, "platform"), "argocd"), "prune_prod");
+	sb_puts(&b, pp && pp->text && !strcmp(pp->text, "true")
+			    ? "also prune (`platform.argocd.prune_prod: true`).\n"
+			    : "never prune: a removed object stays until someone syncs with prune "
+			      "(`platform.argocd.prune_prod: true` changes that).\n");
+	sb_puts(&b, "The cluster-wide parts (`platform/crossplane`, `platform/kyverno`, `platform/monitoring`) "
+		    "get one Application per cluster, `<part>-<cluster>` (`in-cluster` for Argo CD's own), "
+		    "in the first environment on that cluster; it follows the strictest tier on the cluster.\n");
+	sb_puts(&b, "\n**Health checks.** Argo CD knows ExternalSecrets and Argo Rollouts (built-in "
+		    "`resource_customizations`) but not the platform's claims: merge the `data` of "
+		    "`argocd/health/argocd-cm.yaml` into the `argocd-cm` ConfigMap (`kubectl apply -n argocd -k "
+		    "argocd/health` adds the key and keeps the others; with Helm, the chart's `configs.cm`), so that a claim is Healthy only when Crossplane reports it Synced and Ready.\n");
 	cluster_requirements(fs->arena, p, &b);
 	fileset_add(fs, "README.md", b.data, b.len);
 }

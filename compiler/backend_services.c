@@ -23,9 +23,6 @@
 #include <string.h>
 
 #define IMAGE_TAG_PLACEHOLDER "unset"
-#define INGRESS_NAMESPACE "ingress-nginx"
-#define INGRESS_CLASS "nginx"
-
 typedef struct Callers {
 	const Service **items;
 	int n, cap;
@@ -55,16 +52,35 @@ static const char *tmp_volume(const Service *s)
 	return "tmp";
 }
 
-static DNode *probe(Arena *a, const char *path)
+/* One probe of the workload's kind (workload.c): httpGet on a path of the
+ * probed port, the gRPC health protocol on the serving port, or exec. */
+static DNode *probe(Arena *a, const Workload *w, const char *path, long long period, long long failure)
 {
 	DNode *pr = doc_map(a);
-	DNode *get = doc_set_map(a, pr, "httpGet");
-	doc_set_str(a, get, "path", path);
-	doc_set_str(a, get, "port", "http");
-	doc_set_int(a, pr, "periodSeconds", 10);
-	doc_set_int(a, pr, "timeoutSeconds", 2);
-	doc_set_int(a, pr, "failureThreshold", 3);
+	if (strcmp(w->probe, "grpc") == 0) {
+		doc_set_int(a, doc_set_map(a, pr, "grpc"), "port", w->probe_port); /* a number: the API has no port names */
+	} else if (strcmp(w->probe, "exec") == 0) {
+		DNode *cmd = doc_set_seq(a, doc_set_map(a, pr, "exec"), "command");
+		cmd->flow = true;
+		for (int i = 0; i < w->command->n; i++)
+			doc_push_str(a, cmd, w->command->items[i]->text ? w->command->items[i]->text : "");
+	} else {
+		DNode *get = doc_set_map(a, pr, "httpGet");
+		doc_set_str(a, get, "path", path);
+		doc_set_str(a, get, "port", w->probe_port_name);
+	}
+	doc_set_int(a, pr, "periodSeconds", period);
+	doc_set_int(a, pr, "timeoutSeconds", w->timeout);
+	doc_set_int(a, pr, "failureThreshold", failure);
 	return pr;
+}
+
+static void container_port(Arena *a, DNode *ports, const char *name, long long port)
+{
+	DNode *pt = doc_push_map(a, ports);
+	doc_set_str(a, pt, "name", name);
+	doc_set_int(a, pt, "containerPort", port);
+	doc_set_str(a, pt, "protocol", "TCP");
 }
 
 static DNode *requests(Arena *a, const char *cpu, const char *memory)
@@ -77,13 +93,17 @@ static DNode *requests(Arena *a, const char *cpu, const char *memory)
 	return r;
 }
 
-static DNode *deployment_doc(Arena *a, const Platform *p, const Service *s)
+static DNode *deployment_doc(Arena *a, const Platform *p, const Service *s, const Workload *w)
 {
-	DNode *d = k8s_object(a, "apps/v1", "Deployment", s->name, NULL);
+	bool canary = rollout_canary(s); /* the same pod template in an Argo Rollouts Rollout */
+	DNode *d = canary ? k8s_object(a, "argoproj.io/v1alpha1", "Rollout", s->name, NULL)
+			  : k8s_object(a, "apps/v1", "Deployment", s->name, NULL);
 	doc_set(a, doc_get(d, "metadata"), "labels", k8s_service_labels(a, p, s));
 	DNode *spec = doc_set_map(a, d, "spec");
 	doc_set_int(a, spec, "revisionHistoryLimit", 5);
 	doc_set(a, spec, "selector", selector(a, s));
+	if (canary)
+		doc_set(a, spec, "strategy", rollout_strategy(a, s));
 	DNode *tmpl = doc_set_map(a, spec, "template");
 	doc_set(a, doc_set_map(a, tmpl, "metadata"), "labels", k8s_service_labels(a, p, s));
 	DNode *ps = doc_set_map(a, tmpl, "spec");
@@ -99,17 +119,24 @@ static DNode *deployment_doc(Arena *a, const Platform *p, const Service *s)
 	DNode *c = doc_push_map(a, doc_set_seq(a, ps, "containers"));
 	doc_set_str(a, c, "name", "app");
 	doc_set_str(a, c, "image", s->image);
-	DNode *port = doc_push_map(a, doc_set_seq(a, c, "ports"));
-	doc_set_str(a, port, "name", "http");
-	doc_set_int(a, port, "containerPort", s->port);
-	doc_set_str(a, port, "protocol", "TCP");
+	if (w->port_name || w->metrics_port) {
+		DNode *ports = doc_set_seq(a, c, "ports");
+		if (w->port_name)
+			container_port(a, ports, w->port_name, w->port);
+		if (w->metrics_port)
+			container_port(a, ports, "metrics", w->metrics_port);
+	}
 	DNode *ef = doc_push_map(a, doc_set_seq(a, c, "envFrom"));
 	doc_set_str(a, doc_set_map(a, ef, "configMapRef"), "name", arena_sprintf(a, "%s-config", s->name));
 	const Node *res = node_get(s->eff, "resources");
 	const Node *cpu = node_get(res, "cpu"), *mem = node_get(res, "memory");
 	doc_set(a, c, "resources", requests(a, cpu ? cpu->text : "100m", mem ? mem->text : "128Mi"));
-	doc_set(a, c, "livenessProbe", probe(a, s->liveness));
-	doc_set(a, c, "readinessProbe", probe(a, s->readiness));
+	if (w->probe) {
+		/* the startup probe holds the others off for the start-up budget */
+		doc_set(a, c, "startupProbe", probe(a, w, w->liveness, w->startup_period, w->startup_failure));
+		doc_set(a, c, "livenessProbe", probe(a, w, w->liveness, w->period, w->failure));
+		doc_set(a, c, "readinessProbe", probe(a, w, w->readiness, w->period, w->failure));
+	}
 	DNode *sc = doc_set_map(a, c, "securityContext");
 	doc_set_bool(a, sc, "allowPrivilegeEscalation", policy_excepts(p, s, "disallow-privilege-escalation"));
 	doc_set_bool(a, sc, "readOnlyRootFilesystem", !policy_excepts(p, s, "require-read-only-root-fs"));
@@ -139,18 +166,30 @@ static DNode *deployment_doc(Arena *a, const Platform *p, const Service *s)
 	return d;
 }
 
-static DNode *service_doc(Arena *a, const Platform *p, const Service *s)
+static void service_port(Arena *a, DNode *ports, const char *name, long long port, const char *app_protocol)
+{
+	DNode *pt = doc_push_map(a, ports);
+	doc_set_str(a, pt, "name", name);
+	doc_set_int(a, pt, "port", port);
+	doc_set_str(a, pt, "targetPort", name);
+	doc_set_str(a, pt, "protocol", "TCP");
+	if (app_protocol)
+		doc_set_str(a, pt, "appProtocol", app_protocol);
+}
+
+/* The serving port (named by the API type) and a separate metrics port. */
+static DNode *service_doc(Arena *a, const Platform *p, const Service *s, const Workload *w)
 {
 	DNode *svc = k8s_object(a, "v1", "Service", s->name, NULL);
 	doc_set(a, doc_get(svc, "metadata"), "labels", k8s_service_labels(a, p, s));
 	DNode *spec = doc_set_map(a, svc, "spec");
 	doc_set_str(a, spec, "type", "ClusterIP");
 	doc_set_str(a, doc_set_map(a, spec, "selector"), "app.kubernetes.io/name", s->name);
-	DNode *port = doc_push_map(a, doc_set_seq(a, spec, "ports"));
-	doc_set_str(a, port, "name", "http");
-	doc_set_int(a, port, "port", 80);
-	doc_set_str(a, port, "targetPort", "http");
-	doc_set_str(a, port, "protocol", "TCP");
+	DNode *ports = doc_set_seq(a, spec, "ports");
+	if (w->port_name)
+		service_port(a, ports, w->port_name, w->service_port, w->app_protocol);
+	if (w->metrics_port)
+		service_port(a, ports, "metrics", w->metrics_port, "http");
 	return svc;
 }
 
@@ -207,6 +246,46 @@ static DNode *deployment_patch(Arena *a, const Platform *p, const Service *s, co
 	return d;
 }
 
+/* The same for a Rollout, as a JSON patch: kustomize has no schema for the
+ * kind, so a strategic merge would replace the whole `containers` list. The
+ * environment and tier labels go onto the pod template here too (kustomize's
+ * `includeTemplates` knows only the built-in workload kinds). */
+static DNode *rollout_patch(Arena *a, const Platform *p, const ServiceEnv *se, DNode *deployment_patch_doc)
+{
+	DNode *spec = doc_get(deployment_patch_doc, "spec");
+	DNode *tmpl = doc_get(spec, "template");
+	DNode *ops = doc_seq(a);
+	DNode *op;
+	if (doc_get(spec, "replicas")) {
+		op = doc_push_map(a, ops);
+		doc_set_str(a, op, "op", "add");
+		doc_set_str(a, op, "path", "/spec/replicas");
+		doc_set(a, op, "value", doc_get(spec, "replicas"));
+	}
+	op = doc_push_map(a, ops);
+	doc_set_str(a, op, "op", "add");
+	doc_set_str(a, op, "path", "/spec/template/metadata/annotations");
+	doc_set(a, op, "value", doc_get(doc_get(tmpl, "metadata"), "annotations"));
+	const char *const what[] = {"environment", "tier"};
+	const char *const val[] = {se->env->name, se->env->prod ? "prod" : "nonprod"};
+	for (int i = 0; i < 2; i++) {
+		op = doc_push_map(a, ops);
+		doc_set_str(a, op, "op", "add");
+		/* JSON pointer: `/` in the key is `~1` */
+		doc_set(a, op, "path", doc_strf(a, "/spec/template/metadata/labels/platform.%s~1%s", p->domain, what[i]));
+		doc_set_str(a, op, "value", val[i]);
+	}
+	op = doc_push_map(a, ops);
+	doc_set_str(a, op, "op", "replace");
+	doc_set_str(a, op, "path", "/spec/template/spec/containers/0/resources");
+	doc_set(a, op, "value", doc_get(doc_get(doc_get(tmpl, "spec"), "containers")->items[0], "resources"));
+	op = doc_push_map(a, ops);
+	doc_set_str(a, op, "op", "replace");
+	doc_set_str(a, op, "path", "/spec/strategy/canary/steps");
+	doc_set(a, op, "value", rollout_steps(a, se->env));
+	return ops;
+}
+
 /* Only the keys an environment adds or changes (mappings merge). */
 static DNode *configmap_patch(Arena *a, const Service *s, const ServiceEnv *se, DNode *base_data)
 {
@@ -226,8 +305,9 @@ static DNode *hpa_doc(Arena *a, const Service *s, const ServiceEnv *se)
 	DNode *h = k8s_object(a, "autoscaling/v2", "HorizontalPodAutoscaler", s->name, NULL);
 	DNode *spec = doc_set_map(a, h, "spec");
 	DNode *ref = doc_set_map(a, spec, "scaleTargetRef");
-	doc_set_str(a, ref, "apiVersion", "apps/v1");
-	doc_set_str(a, ref, "kind", "Deployment");
+	bool canary = rollout_canary(s);
+	doc_set_str(a, ref, "apiVersion", canary ? "argoproj.io/v1alpha1" : "apps/v1");
+	doc_set_str(a, ref, "kind", canary ? "Rollout" : "Deployment");
 	doc_set_str(a, ref, "name", s->name);
 	doc_set_int(a, spec, "minReplicas", se->replicas);
 	doc_set_int(a, spec, "maxReplicas", se->max_replicas);
@@ -252,13 +332,25 @@ static DNode *pdb_doc(Arena *a, const Service *s)
 	return pdb;
 }
 
-static DNode *ingress_doc(Arena *a, const Platform *p, const Service *s, const ServiceEnv *se)
+/* Every public host has TLS: cert-manager's ingress-shim issues the
+ * certificate named in `tls` from the platform's ClusterIssuer. */
+static DNode *ingress_doc(Arena *a, const Platform *p, const Service *s, const ServiceEnv *se, const Workload *w,
+			  const IngressSettings *is)
 {
 	DNode *ing = k8s_object(a, "networking.k8s.io/v1", "Ingress", s->name, NULL);
+	DNode *md = doc_get(ing, "metadata");
 	/* labelled like the workload: policy exceptions select a service's objects by label */
-	doc_set(a, doc_get(ing, "metadata"), "labels", k8s_service_labels(a, p, s));
+	doc_set(a, md, "labels", k8s_service_labels(a, p, s));
+	DNode *ann = doc_set_map(a, md, "annotations");
+	doc_set_str(a, ann, "cert-manager.io/cluster-issuer", is->issuer);
+	for (int i = 0; w->ingress_annotations && i < w->ingress_annotations->n; i++)
+		doc_set_str(a, ann, w->ingress_annotations->pairs[i].key->text,
+			    w->ingress_annotations->pairs[i].val->text ? w->ingress_annotations->pairs[i].val->text : "");
 	DNode *spec = doc_set_map(a, ing, "spec");
-	doc_set_str(a, spec, "ingressClassName", INGRESS_CLASS);
+	doc_set_str(a, spec, "ingressClassName", is->cls);
+	DNode *tls = doc_push_map(a, doc_set_seq(a, spec, "tls"));
+	doc_push_str(a, doc_set_seq(a, tls, "hosts"), se->ingress_host);
+	doc_set(a, tls, "secretName", doc_strf(a, "%s-tls", s->name));
 	DNode *rule = doc_push_map(a, doc_set_seq(a, spec, "rules"));
 	doc_set_str(a, rule, "host", se->ingress_host);
 	DNode *path = doc_push_map(a, doc_set_seq(a, doc_set_map(a, rule, "http"), "paths"));
@@ -266,7 +358,7 @@ static DNode *ingress_doc(Arena *a, const Platform *p, const Service *s, const S
 	doc_set_str(a, path, "pathType", "Prefix");
 	DNode *svc = doc_set_map(a, doc_set_map(a, path, "backend"), "service");
 	doc_set_str(a, svc, "name", s->name);
-	doc_set_str(a, doc_set_map(a, svc, "port"), "name", "http");
+	doc_set_str(a, doc_set_map(a, svc, "port"), "name", w->port_name);
 	return ing;
 }
 
@@ -306,7 +398,8 @@ static const char *egress_cidr(const Platform *p, const Env *e, int port)
 }
 
 static DNode *networkpolicy_doc(Arena *a, const Platform *p, const Service *s, const Env *e, const ServiceEnv *se,
-				const Callers *callers, const char *monitoring_ns)
+				const Workload *w, const Callers *callers, const char *monitoring_ns,
+				const IngressSettings *is)
 {
 	DNode *np = k8s_object(a, "networking.k8s.io/v1", "NetworkPolicy", s->name, NULL);
 	DNode *spec = doc_set_map(a, np, "spec");
@@ -318,7 +411,7 @@ static DNode *networkpolicy_doc(Arena *a, const Platform *p, const Service *s, c
 
 	DNode *ingress = doc_set_seq(a, spec, "ingress");
 	DNode *from_callers = NULL;
-	for (int i = 0; i < callers->n; i++) {
+	for (int i = 0; w->port_name && i < callers->n; i++) {
 		const Service *c = callers->items[i];
 		if (!service_runs_in(c, e))
 			continue;
@@ -329,19 +422,23 @@ static DNode *networkpolicy_doc(Arena *a, const Platform *p, const Service *s, c
 		}
 		doc_push(a, from_callers, peer(a, k8s_namespace(a, c->team, e), c->name));
 	}
-	if (se->ingress_host) {
+	if (se->ingress_host && w->port_name) {
 		DNode *rule = doc_push_map(a, ingress);
-		doc_push(a, doc_set_seq(a, rule, "from"), peer(a, INGRESS_NAMESPACE, NULL));
+		doc_push(a, doc_set_seq(a, rule, "from"), peer(a, is->namespace, NULL));
 		tcp_port(a, rule, s->port);
 	}
-	DNode *rule = doc_push_map(a, ingress);
-	doc_push(a, doc_set_seq(a, rule, "from"), peer(a, monitoring_ns, NULL));
-	tcp_port(a, rule, s->port);
+	if (w->scrape_port) {
+		DNode *rule = doc_push_map(a, ingress);
+		doc_push(a, doc_set_seq(a, rule, "from"), peer(a, monitoring_ns, NULL));
+		tcp_port(a, rule, w->metrics_port ? w->metrics_port : s->port);
+	}
+	if (!ingress->n)
+		doc_set(a, spec, "ingress", doc_seq(a)); /* keeps `ingress: []` explicit */
 
 	DNode *egress = doc_set_seq(a, spec, "egress");
 	for (int i = 0; i < s->ncalls; i++) {
 		const Service *c = s->calls[i];
-		if (!service_runs_in(c, e))
+		if (!service_runs_in(c, e) || strcmp(c->api, "none") == 0)
 			continue;
 		DNode *r = doc_push_map(a, egress);
 		doc_push(a, doc_set_seq(a, r, "to"), peer(a, k8s_namespace(a, c->team, e), c->name));
@@ -376,7 +473,7 @@ static void add_ref(Arena *a, DNode *seq, const char *file)
 }
 
 static void overlay(const Platform *p, FileSet *fs, const Service *s, const ServiceEnv *se, DNode *base_data,
-		    const Callers *callers)
+		    const Callers *callers, const Workload *w, const IngressSettings *is)
 {
 	Arena *a = fs->arena;
 	const Env *e = se->env;
@@ -390,11 +487,19 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/hpa.yaml", dir), hpa_doc(a, s, se));
 		add_ref(a, res, "hpa.yaml");
 	}
-	if (se->ingress_host) {
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/ingress.yaml", dir), ingress_doc(a, p, s, se));
+	if (se->ingress_host && w->ingress) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/ingress.yaml", dir), ingress_doc(a, p, s, se, w, is));
 		add_ref(a, res, "ingress.yaml");
 	}
-	fileset_add_yaml(fs, arena_sprintf(a, "%s/networkpolicy.yaml", dir), networkpolicy_doc(a, p, s, e, se, callers, mon_settings(a, p).namespace));
+	if (rollout_canary(s)) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/analysistemplate.yaml", dir), rollout_analysis_template(a, p, s, e));
+		add_ref(a, res, "analysistemplate.yaml");
+	}
+	if (rollout_vpa(s)) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/vpa.yaml", dir), rollout_vpa_doc(a, p, s));
+		add_ref(a, res, "vpa.yaml");
+	}
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/networkpolicy.yaml", dir), networkpolicy_doc(a, p, s, e, se, w, callers, mon_settings(a, p).namespace, is));
 	add_ref(a, res, "networkpolicy.yaml");
 	if (e->prod) {
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/pdb.yaml", dir), pdb_doc(a, s));
@@ -413,8 +518,20 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 	doc_set_str(a, img, "newTag", IMAGE_TAG_PLACEHOLDER);
 
 	DNode *patches = doc_set_seq(a, k, "patches");
-	fileset_add_yaml(fs, arena_sprintf(a, "%s/deployment-patch.yaml", dir), deployment_patch(a, p, s, se));
-	doc_set_str(a, doc_push_map(a, patches), "path", "deployment-patch.yaml");
+	DNode *dp = deployment_patch(a, p, s, se);
+	if (rollout_canary(s)) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/rollout-patch.yaml", dir), rollout_patch(a, p, se, dp));
+		DNode *pe = doc_push_map(a, patches);
+		doc_set_str(a, pe, "path", "rollout-patch.yaml");
+		DNode *t = doc_set_map(a, pe, "target");
+		doc_set_str(a, t, "group", "argoproj.io");
+		doc_set_str(a, t, "version", "v1alpha1");
+		doc_set_str(a, t, "kind", "Rollout");
+		doc_set_str(a, t, "name", s->name);
+	} else {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/deployment-patch.yaml", dir), dp);
+		doc_set_str(a, doc_push_map(a, patches), "path", "deployment-patch.yaml");
+	}
 	/* IRSA: the ServiceAccount names the environment's role (identity.c) */
 	if (identity_irsa(p) && identity_policy(a, p, s, e)) {
 		DNode *sa = k8s_object(a, "v1", "ServiceAccount", s->name, NULL);
@@ -437,6 +554,7 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 void backend_services(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
+	IngressSettings is = platform_ingress(p);
 	/* who calls whom, by service index */
 	StrMap index;
 	strmap_init(&index);
@@ -464,6 +582,8 @@ void backend_services(const Platform *p, FileSet *fs)
 		/* a service's documents are dropped once its files are added */
 		ArenaMark scope = arena_mark(a);
 		const Service *s = p->services[i];
+		Workload w;
+		workload_of(s, &w);
 		const char *base = arena_sprintf(a, "services/%s/base", s->name);
 		DNode *cm = configmap_doc(a, p, s);
 		struct {
@@ -471,19 +591,21 @@ void backend_services(const Platform *p, FileSet *fs)
 			DNode *doc;
 		} objs[] = {
 			{"serviceaccount.yaml", serviceaccount_doc(a, p, s)},
-			{"deployment.yaml", deployment_doc(a, p, s)},
-			{"service.yaml", service_doc(a, p, s)},
+			{rollout_canary(s) ? "rollout.yaml" : "deployment.yaml", deployment_doc(a, p, s, &w)},
+			{"service.yaml", w.service ? service_doc(a, p, s, &w) : NULL},
 			{"configmap.yaml", cm},
 		};
 		DNode *k = k8s_kustomization(a);
 		DNode *res = doc_set_seq(a, k, "resources");
 		for (size_t j = 0; j < ARRAY_LEN(objs); j++) {
+			if (!objs[j].doc)
+				continue;
 			fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", base, objs[j].file), objs[j].doc);
 			add_ref(a, res, objs[j].file);
 		}
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", base), k);
 		for (int e = 0; e < s->nenvs; e++)
-			overlay(p, fs, s, &s->envs[e], doc_get(cm, "data"), &callers[i]);
+			overlay(p, fs, s, &s->envs[e], doc_get(cm, "data"), &callers[i], &w, &is);
 		arena_release(a, scope);
 	}
 }

@@ -117,10 +117,9 @@ const char *mon_uid(Arena *a, const char *readable, const char *key)
 	return arena_sprintf(a, "%.*s-%010llx", (int)n, readable, (unsigned long long)(h & 0xffffffffffULL));
 }
 
-const char *mon_service_uid(Arena *a, const Service *s, const Env *e)
+const char *mon_service_uid(Arena *a, const Service *s)
 {
-	return mon_uid(a, arena_sprintf(a, "svc-%s-%s", s->name, e->name),
-		       arena_sprintf(a, "service/%s/%s", s->name, e->name));
+	return mon_uid(a, arena_sprintf(a, "svc-%s", s->name), arena_sprintf(a, "service/%s", s->name));
 }
 
 const char *mon_team_uid(Arena *a, const Team *t)
@@ -191,22 +190,23 @@ static void metrics_over(MonMetrics *m, const Node *n)
 	}
 }
 
-/* Built-in defaults per API style: the Prometheus client libraries' HTTP
- * middleware conventions and go-grpc-prometheus / grpc-ecosystem. GraphQL
- * runs over HTTP, so it starts from the HTTP names; platforms whose GraphQL
- * servers report errors inside 200 responses set their own. */
+/* Metric names, from the least to the most specific: the API type's family
+ * in stdlib/apis.yaml (the Prometheus client libraries' HTTP middleware
+ * conventions; go-grpc-prometheus / grpc-ecosystem), the language's names
+ * there (Micrometer for java), platform.monitoring.metrics.<api>, the
+ * service's `metrics`. GraphQL and `http` run over HTTP; platforms whose
+ * GraphQL servers report errors inside 200 responses set their own. A worker
+ * (`api: none`) starts from the HTTP names (W0223). */
 MonMetrics mon_metrics(const Platform *p, const Service *s)
 {
-	const char *api = s->api && strcmp(s->api, "none") != 0 ? s->api : "rest";
-	MonMetrics m = {.path = "/metrics", .requests = "http_requests_total",
-			.latency = "http_request_duration_seconds", .error_label = "code", .error_regex = "5.."};
-	if (strcmp(api, "grpc") == 0) {
-		m.requests = "grpc_server_handled_total";
-		m.latency = "grpc_server_handling_seconds";
-		m.error_label = "grpc_code";
-		m.error_regex = "Unknown|DeadlineExceeded|Internal|Unavailable|DataLoss";
-	}
-	metrics_over(&m, node_get(node_get(platform_monitoring(p), "metrics"), api));
+	const char *api = s->api ? s->api : "rest";
+	const Node *t = apis_type(api);
+	const char *family = text_at(t, "family") ? text_at(t, "family") : "http";
+	MonMetrics m = {0};
+	metrics_over(&m, node_get(node_get(apis_data(), "metrics"), family));
+	metrics_over(&m, node_get(node_get(apis_language(s->language), "metrics"), family));
+	if (strcmp(api, "none") != 0)
+		metrics_over(&m, node_get(node_get(platform_monitoring(p), "metrics"), api));
 	metrics_over(&m, node_get(s->eff, "metrics"));
 	return m;
 }
@@ -233,6 +233,12 @@ const char *mon_dashboard_url(Arena *a, const Platform *p, const char *uid)
 	if (p->grafana_url)
 		return arena_sprintf(a, "%s/d/%s", trim_slash(a, p->grafana_url), uid);
 	return arena_sprintf(a, "/d/%s", uid);
+}
+
+const char *mon_service_url(Arena *a, const Platform *p, const Service *s, const Env *e)
+{
+	const char *u = mon_dashboard_url(a, p, mon_service_uid(a, s));
+	return e ? arena_sprintf(a, "%s?var-env=%s", u, e->name) : u;
 }
 
 const char *mon_backstage_url(Arena *a, const Platform *p, const char *kind, const char *name)

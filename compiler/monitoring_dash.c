@@ -154,6 +154,34 @@ void dash_table_target(Dash *d, DNode *panel, const char *expr)
 	doc_set_bool(d->a, t, "instant", true);
 }
 
+/* A custom variable `name` over `values` (current: values[current]): one
+ * dashboard for every environment, picked with `?var-<name>=<value>`. */
+void dash_custom_variable(Dash *d, const char *name, const char *label, const char *const *values, int n, int current)
+{
+	Arena *a = d->a;
+	DNode *list = doc_get(doc_get(d->root, "templating"), "list");
+	DNode *v = doc_push_map(a, list);
+	doc_set_str(a, v, "type", "custom");
+	doc_set_str(a, v, "name", name);
+	doc_set_str(a, v, "label", label);
+	StrBuf b;
+	sb_init(&b);
+	for (int i = 0; i < n; i++)
+		sb_printf(&b, "%s%s", i ? "," : "", values[i]);
+	doc_set_str(a, v, "query", b.data ? b.data : "");
+	sb_free(&b);
+	DNode *cur = doc_set_map(a, v, "current");
+	doc_set_str(a, cur, "text", values[current]);
+	doc_set_str(a, cur, "value", values[current]);
+	DNode *opts = doc_set_seq(a, v, "options");
+	for (int i = 0; i < n; i++) {
+		DNode *o = doc_push_map(a, opts);
+		doc_set_str(a, o, "text", values[i]);
+		doc_set_str(a, o, "value", values[i]);
+		doc_set_bool(a, o, "selected", i == current);
+	}
+}
+
 /* red below `warn`, yellow from `warn`, green from `ok` */
 void dash_thresholds(Dash *d, DNode *panel, double warn, double ok)
 {

@@ -6,6 +6,10 @@
  *   platform/monitoring/rules/team-<team>.yaml   per team, one group per environment:
  *                                                quota, crash loops, pods not ready,
  *                                                HPA at max, replicas mismatch
+ *   platform/monitoring/rules/cost-<team>.yaml   teams with a `budget`: the in-cluster
+ *                                                spend rate from OpenCost's metrics
+ *                                                against what the budget leaves after
+ *                                                the estimated cloud resources
  *   platform/monitoring/dashboards/          platform overview, one per team
  *   platform/monitoring/kustomization.yaml       + ConfigMaps for the Grafana sidecar
  *   docs/runbooks/<alert>.md
@@ -177,6 +181,113 @@ static DNode *team_rules_doc(Arena *a, const Platform *p, const MonSettings *m, 
 	return pr;
 }
 
+/* ------------------------------------------------------------------ cost */
+
+#define HOURS_PER_MONTH "730"
+
+static const char cost_alert[] = "TeamSpendOverBudget";
+
+/* USD a month of the team's cloud resources (the catalog's estimates). */
+static double cloud_estimate(const Platform *p, const Team *t)
+{
+	double sum = 0;
+	for (int i = 0; i < p->nresources; i++) {
+		const Resource *r = p->resources[i];
+		if (r->team != t)
+			continue;
+		for (int e = 0; e < p->nenvs; e++) {
+			double usd = 0;
+			if (cost_estimate(r, &p->envs[e], &usd) == COST_PRICED)
+				sum += usd;
+		}
+	}
+	return sum;
+}
+
+/* OpenCost's allocation metrics priced per node, summed over the team's
+ * namespaces, as USD a month: cpu cores x node_cpu_hourly_cost plus memory
+ * GiB x node_ram_hourly_cost, x 730 hours. */
+static DNode *cost_rules_doc(Arena *a, const Platform *p, const MonSettings *m, const Team *t)
+{
+	DNode *pr = rule_object(a, p, m, arena_sprintf(a, "cost-%s", t->name));
+	doc_set_str(a, doc_get(doc_get(pr, "metadata"), "labels"), k8s_label(a, p, "team"), t->name);
+	DNode *g = doc_push_map(a, doc_set_seq(a, doc_set_map(a, pr, "spec"), "groups"));
+	doc_set(a, g, "name", doc_strf(a, "cost-%s", t->name));
+	DNode *rules = doc_set_seq(a, g, "rules");
+	const char **ns = arena_alloc(a, sizeof *ns * (size_t)p->nenvs);
+	for (int e = 0; e < p->nenvs; e++)
+		ns[e] = k8s_namespace(a, t, &p->envs[e]);
+	const char *nsre = ns_regex(a, ns, p->nenvs);
+	static const char *const parts[][3] = {
+		{"team:opencost_cpu_spend_usd:hourly", "container_cpu_allocation", "node_cpu_hourly_cost"},
+		{"team:opencost_ram_spend_usd:hourly", "container_memory_allocation_bytes", "node_ram_hourly_cost"},
+	};
+	for (int i = 0; i < 2; i++) {
+		DNode *r = doc_push_map(a, rules);
+		doc_set_str(a, r, "record", parts[i][0]);
+		doc_set(a, r, "expr",
+			doc_strf(a, "sum(sum by (node) (avg_over_time(%s{namespace=~%s}[1h]))%s * on (node) group_left () avg by (node) (%s))",
+				 parts[i][1], nsre, i ? " / 1073741824" : "", parts[i][2]));
+		doc_set_str(a, doc_set_map(a, r, "labels"), "team", t->name);
+	}
+	DNode *r = doc_push_map(a, rules);
+	doc_set_str(a, r, "record", "team:opencost_cluster_spend_usd:monthly");
+	const char *tq = quoted(a, t->name);
+	doc_set(a, r, "expr",
+		doc_strf(a, "sum by (team) (team:opencost_cpu_spend_usd:hourly{team=%s} + team:opencost_ram_spend_usd:hourly{team=%s}) * " HOURS_PER_MONTH,
+			 tq, tq));
+	double cloud = cloud_estimate(p, t);
+	double left = t->budget - cloud > 0 ? (double)(long long)((t->budget - cloud) * 100 + 0.5) / 100 : 0; /* cents */
+	char lb[64], bb[64], cb[64];
+	scalar_format_number(left, lb, sizeof lb);
+	scalar_format_number(t->budget, bb, sizeof bb);
+	scalar_format_number((double)(long long)(cloud + 0.5), cb, sizeof cb);
+	/* the limit is a series of its own: the alert's text does not change with the estimates */
+	r = doc_push_map(a, rules);
+	doc_set_str(a, r, "record", "team:budget_left_usd:monthly");
+	doc_set(a, r, "expr", doc_strf(a, "vector(%s)", lb));
+	doc_set_str(a, doc_set_map(a, r, "labels"), "team", t->name);
+	DNode *al = doc_push_map(a, rules);
+	doc_set_str(a, al, "alert", cost_alert);
+	doc_set(a, al, "expr",
+		doc_strf(a, "team:opencost_cluster_spend_usd:monthly{team=%s} > on (team) team:budget_left_usd:monthly{team=%s}",
+			 tq, tq));
+	doc_set_str(a, al, "for", "6h");
+	DNode *l = doc_set_map(a, al, "labels");
+	doc_set_str(a, l, "severity", "ticket");
+	doc_set_str(a, l, "team", t->name);
+	DNode *an = doc_set_map(a, al, "annotations");
+	doc_set(a, an, "summary", doc_strf(a, "team %s spends faster than its budget allows", t->name));
+	doc_set(a, an, "description",
+		doc_strf(a,
+			 "In-cluster spend of team %s runs at {{ $value | printf \"%%.0f\" }} USD a month (OpenCost), more than its "
+			 "budget leaves after the estimate of its cloud resources (team:budget_left_usd:monthly; platformc cost).",
+			 t->name));
+	(void)bb;
+	(void)cb;
+	doc_set_str(a, an, "runbook_url", mon_runbook_url(a, m, cost_alert));
+	return pr;
+}
+
+static void cost_runbook(FileSet *fs)
+{
+	mon_runbook(fs, cost_alert, "A team's in-cluster spend rate exceeds what its budget leaves after its cloud resources.",
+		    "Severity: ticket.\n\n## What fires it\n\n"
+		    "`team:opencost_cluster_spend_usd:monthly` (platform/monitoring/rules/cost-<team>.yaml): OpenCost's "
+		    "`container_cpu_allocation` and `container_memory_allocation_bytes` over the team's namespaces, priced "
+		    "per node with `node_cpu_hourly_cost` and `node_ram_hourly_cost`, averaged over 1h, times 730 hours. "
+		    "It fires when that is above the team's `budget` minus the estimate of its cloud resources "
+		    "(`platformc cost`) for 6 hours.\n\n"
+		    "## Confirm\n\n```promql\nteam:opencost_cluster_spend_usd:monthly{team=\"<team>\"}\n```\n\n"
+		    "`platformc cost --format text` shows the cloud side; the OpenCost UI splits the cluster side by "
+		    "namespace and workload.\n\n"
+		    "## Mitigate\n\n"
+		    "1. Over-provisioned requests: read the VPA recommendations (`autoscaling.vpa: recommend`) and lower "
+		    "`resources` in `platform.yaml`.\n"
+		    "2. Replicas: lower `replicas.min` in nonprod `overrides`.\n"
+		    "3. A real need: raise the team's `budget`.\n");
+}
+
 static DNode *platform_rules_doc(Arena *a, const Platform *p, const MonSettings *m)
 {
 	DNode *pr = rule_object(a, p, m, "platform");
@@ -227,9 +338,7 @@ static DNode *team_dashboard(Arena *a, const Platform *p, const Team *t)
 		const Service *s = p->services[i];
 		if (s->team != t)
 			continue;
-		for (int k = 0; k < s->nenvs; k++)
-			dash_link(d, arena_sprintf(a, "%s (%s)", s->name, s->envs[k].env->name),
-				  mon_dashboard_url(a, p, mon_service_uid(a, s, s->envs[k].env)), NULL);
+		dash_link(d, s->name, mon_service_url(a, p, s, NULL), "the service in every environment");
 	}
 	const char **ns = arena_alloc(a, sizeof *ns * (size_t)p->nenvs);
 	for (int e = 0; e < p->nenvs; e++)
@@ -307,6 +416,20 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 		arena_release(a, scope);
 	}
 
+	bool any_budget = false;
+	for (int t = 0; t < p->nteams; t++) {
+		if (!p->teams[t]->has_budget)
+			continue;
+		any_budget = true;
+		const char *file = arena_sprintf(a, "rules/cost-%s.yaml", p->teams[t]->name);
+		doc_push_str(a, res, file);
+		ArenaMark scope = arena_mark(a);
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), cost_rules_doc(a, p, m, p->teams[t]));
+		arena_release(a, scope);
+	}
+	if (any_budget)
+		cost_runbook(fs);
+
 	fileset_add_json(fs, "platform/monitoring/dashboards/platform-overview.json", overview_dashboard(a, p));
 	doc_push(a, gen, mon_dashboard_generator(a, "dashboard-platform-overview", m->namespace, "platform-overview.json",
 						 "dashboards/platform-overview.json", "platform"));
@@ -318,6 +441,14 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 		arena_release(a, scope);
 		doc_push(a, gen, mon_dashboard_generator(a, arena_sprintf(a, "dashboard-team-%s", team->name), m->namespace,
 							 arena_sprintf(a, "team-%s.json", team->name), file, team->name));
+	}
+	/* one dashboard per service (backend_monitoring.c wrote them), in the team's folder */
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		doc_push(a, gen, mon_dashboard_generator(a, arena_sprintf(a, "dashboard-service-%s", s->name),
+							 m->dashboards_namespace ? m->dashboards_namespace : m->namespace,
+							 arena_sprintf(a, "service-%s.json", s->name),
+							 arena_sprintf(a, "dashboards/service-%s.json", s->name), s->team->name));
 	}
 	fileset_add_yaml(fs, "platform/monitoring/kustomization.yaml", kz);
 	fileset_add_unit(fs, &(Unit){.kind = U_PLATFORM, .dir = dir, .name = "platform-monitoring", .env = NULL,

@@ -866,7 +866,9 @@ const char *mon_dashboard_url(Arena *a, const Platform *p, const char *uid);
 /* The Backstage page of a catalog entity (`platform.backstage.url`), or NULL
  * when no Backstage is configured. kind: "component", "group", ... */
 const char *mon_backstage_url(Arena *a, const Platform *p, const char *kind, const char *name);
-const char *mon_service_uid(Arena *a, const Service *s, const Env *e);
+/* One dashboard per service; its URL selects environment e (NULL: the default). */
+const char *mon_service_uid(Arena *a, const Service *s);
+const char *mon_service_url(Arena *a, const Platform *p, const Service *s, const Env *e);
 const char *mon_team_uid(Arena *a, const Team *t);
 const char *mon_overview_uid(Arena *a, const Platform *p);
 /* Adds docs/runbooks/<alert>.md (heading, what fires it, confirm, mitigate). */
@@ -889,6 +891,7 @@ DNode *dash_panel(Dash *d, const char *type, const char *title, int w, int h, co
 void dash_target(Dash *d, DNode *panel, const char *expr, const char *legend);
 void dash_table_target(Dash *d, DNode *panel, const char *expr);
 void dash_thresholds(Dash *d, DNode *panel, double warn, double ok);
+void dash_custom_variable(Dash *d, const char *name, const char *label, const char *const *values, int n, int current);
 
 void backend_monitoring(const Platform *p, FileSet *fs);
 void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m);
@@ -1166,5 +1169,52 @@ int cmd_explain(const char *name, bool markdown);
 /* A kind's `params` as a JSON Schema object (draft-07; `platformc schema`),
  * written at indentation level `ind`. */
 void catalog_params_json(const Kind *k, StrBuf *o, int ind);
+
+/* ------------------------------------------------------------- workload.c */
+
+/* What a service's `api` means for its workload (stdlib/apis.yaml). */
+typedef struct Workload {
+	const char *api, *family;     /* family: "http" | "grpc" (metric names) */
+	const char *port_name;        /* the serving port's name; NULL: serves nothing */
+	const char *app_protocol;     /* the Service port's appProtocol */
+	long long port, service_port; /* container port; the Service's port */
+	bool ingress;                 /* an Ingress may route to it */
+	bool service;                 /* a Service exists (serving or metrics port) */
+	const Node *ingress_annotations;
+	long long metrics_port;       /* a separate HTTP port `metrics`; 0: none */
+	const char *scrape_port;      /* the port name Prometheus scrapes; NULL: none */
+	const char *probe;            /* "http" | "grpc" | "exec"; NULL: no probes */
+	const char *probe_port_name;  /* http, grpc */
+	long long probe_port;
+	const char *liveness, *readiness; /* http paths */
+	const Node *command;          /* exec */
+	long long period, timeout, failure, startup_period, startup_failure, startup_seconds;
+} Workload;
+
+/* platform.ingress: the controller's class and namespace, the ClusterIssuer
+ * (defaults from stdlib/schema.yaml's PlatformIngress). */
+typedef struct IngressSettings {
+	const char *cls, *namespace, *issuer;
+} IngressSettings;
+IngressSettings platform_ingress(const Platform *p);
+
+/* rollouts.c: `rollout: canary` (Argo Rollouts) and `autoscaling.vpa`. */
+bool rollout_canary(const Service *s);
+bool rollout_vpa(const Service *s);
+const char *rollout_analysis_name(Arena *a, const Service *s);
+DNode *rollout_steps(Arena *a, const Env *e);
+DNode *rollout_strategy(Arena *a, const Service *s);
+const char *rollout_query(Arena *a, const Service *s, const Env *e);
+const char *rollout_max_burn_rate(void);
+DNode *rollout_analysis_template(Arena *a, const Platform *p, const Service *s, const Env *e);
+DNode *rollout_vpa_doc(Arena *a, const Platform *p, const Service *s);
+
+/* The parsed stdlib/apis.yaml (loaded once, read-only). */
+const Node *apis_data(void);
+const Node *apis_type(const char *api);
+const Node *apis_language(const char *language);
+void workload_of(const Service *s, Workload *w);
+/* E0260-E0262, W0280; returns the error count. */
+int workload_check(const Platform *p, Diags *d);
 
 #endif

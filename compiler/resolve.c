@@ -803,6 +803,8 @@ int resolve_platform(Arena *a, Platform *p, Diags *d)
 		r.errors += identity_check(a, p, d); /* identity.c: access modes, clusters */
 	resolve_exceptions(&r);
 	r.errors += policies_resolve(a, p, d);
+	if (!r.errors)
+		r.errors += workload_check(p, d); /* workload.c: API types */
 
 done:
 	strmap_free(&r.envs.map);

@@ -95,11 +95,11 @@ tree() { (cd "$T/out" 2>/dev/null && find . -printf '%i %s %p\n' | LC_ALL=C sort
 for n in 1 2; do
 	for mode in changed fresh; do
 		fresh
-		if [ $mode = fresh ]; then rm -rf "$T/out"; else echo changed >>"$T/out/monitoring/orders-api/dev/dashboard.json" 2>/dev/null || WHY+="no dashboard.json to change; "; fi
+		if [ $mode = fresh ]; then rm -rf "$T/out"; else echo changed >>"$T/out/platform/monitoring/dashboards/service-orders-api.json" 2>/dev/null || WHY+="no dashboard to change; "; fi
 		before=$(tree)
 		(trap '' XFSZ; ulimit -f 8; PLATFORMC_THREADS=$n "$P" render "$EX" -o "$T/out" >/dev/null 2>"$T/err"); rc=$?
 		[ $rc -eq 2 ] || WHY+="exit $rc, expected 2; "
-		grep -qiE 'cannot write .*dashboard.json.*too large' "$T/err" || WHY+="the error does not say why: $(head -2 "$T/err"); "
+		grep -qiE 'cannot write .*dashboard.*json.*too large' "$T/err" || WHY+="the error does not say why: $(head -2 "$T/err"); "
 		[ "$(tree)" = "$before" ] || WHY+="the output folder changed; "
 		! ls -A "$T" | grep -q platformc-new || WHY+="a staging folder stayed; "
 		canary_ok || WHY+="a file outside the output folder changed; "

@@ -141,12 +141,16 @@ def main():
             uses = sorted(set(uses))
             if uses:
                 slines.append("    uses: [%s]" % ", ".join(uses))
-            calls = [svc_name(team, (i + k) % nsv) for k in (1, 2) if (i + k) % nsv != i]
+            # workers (api: none) serve nothing to call (E0261)
+            calls = [svc_name(team, (i + k) % nsv) for k in (1, 2)
+                     if (i + k) % nsv != i and APIS[svcs[t][(i + k) % nsv] % len(APIS)] != "none"]
             calls = sorted(set(calls))
             if calls:
                 slines.append("    calls: [%s]" % ", ".join(calls))
             if s % 4 == 0:
                 slines.append("    ingress: {host: %s.fasti.sh, path: /}" % name)
+            if api == "none":
+                slines.append("    health: {command: [/app/healthcheck]}")   # exec probes (W0280)
             if api != "none":
                 slines += ["    slo:",
                            "      availability: %s" % ("99.9" if s % 3 else "99.95"),

@@ -70,6 +70,8 @@ for f in glob.glob(root + "/services/*/*/kustomization.yaml"):
         continue
     k = yaml.safe_load(open(f))
     base = os.path.join(os.path.dirname(f), "..", "base", "deployment.yaml")
+    if not os.path.exists(base):  # a canary's workload is a Rollout
+        base = os.path.join(os.path.dirname(f), "..", "base", "rollout.yaml")
     dep = yaml.safe_load(open(base))
     for v in dep["spec"]["template"]["spec"].get("volumes", []):
         if "secret" in v:

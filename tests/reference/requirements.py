@@ -24,8 +24,17 @@ mon = (plat.get("platform") or {}).get("monitoring") or {}
 config = {"resources": any(d.get("resources") for d in docs),
           "crossplane": targets.get("crossplane", "claims"),
           "kyverno": targets.get("kyverno", "validating-policy")}
+dflt = ((plat.get("defaults") or {}).get("service") or {})
+services = [s for d in docs for s in (d.get("services") or [])]
+config["canary"] = any(s.get("rollout", dflt.get("rollout", "rolling")) == "canary" for s in services)
+config["vpa"] = any((s.get("autoscaling") or dflt.get("autoscaling") or {}).get("vpa", "none") == "recommend"
+                    for s in services)
+ing = (plat.get("platform") or {}).get("ingress") or {}
 selector = mon.get("prometheus_selector") or {"release": "kube-prometheus-stack"}
-values = {"monitoring.namespace": "`%s`" % mon.get("namespace", "monitoring"),
+values = {"ingress.class": "`%s`" % ing.get("class", "nginx"),
+          "ingress.namespace": "`%s`" % ing.get("namespace", "ingress-nginx"),
+          "ingress.issuer": "`%s`" % ing.get("issuer", "letsencrypt"),
+          "monitoring.namespace": "`%s`" % mon.get("namespace", "monitoring"),
           "monitoring.selector": "`%s`" % ", ".join(f"{k}: {v}" for k, v in selector.items())}
 
 want, listed = [], []

@@ -351,12 +351,16 @@ def check_dashboards(dash, work):
         return False, "no dashboard in the tree", ""
     rules = []
     for p, d in dash:
+        # the dashboard's own custom variables (`env`) at their current value
+        own = [("${%s}" % v["name"], v["current"]["value"]) for v in (d.get("templating") or {}).get("list") or []
+               if v.get("type") == "custom"]
+        own += [("$" + v[2:-1], x) for v, x in own]
         for panel in d.get("panels", []):
             for t in panel.get("targets", []) or []:
                 e = t.get("expr")
                 if e is None:
                     continue
-                for k, v in GRAFANA_VARS:
+                for k, v in own + GRAFANA_VARS:
                     e = e.replace(k, v)
                 if "$" in re.sub(r"\{\{.*?\}\}", "", e):
                     return False, "", "%s: panel %r: unreplaced variable in %s" % (p, panel.get("title"), e)
@@ -384,15 +388,21 @@ def check_links(root, rules, dash, platform_yaml):
     with open(platform_yaml, encoding="utf-8") as f:
         backstage = ((yaml.safe_load(f)["platform"].get("backstage") or {}).get("url") or "").rstrip("/")
     uids = {d["uid"] for _, d in dash}
+    # the values of each dashboard's variables: a link may select one (`?var-env=production`)
+    var_values = {d["uid"]: {v["name"]: {o["value"] for o in v.get("options") or []}
+                             for v in (d.get("templating") or {}).get("list") or []} for _, d in dash}
     errs = []
     nalerts = nlinks = 0
     runbooks_used = set()
 
     def resolve(url, where):
-        m = re.search(r"/d/([A-Za-z0-9_-]+)$", url)
+        m = re.search(r"/d/([A-Za-z0-9_-]+)(?:\?var-([a-z]+)=([a-z0-9-]+))?$", url)
         if m:
             if m.group(1) not in uids:
                 errs.append("%s: dashboard link %s: no dashboard with uid %s" % (where, url, m.group(1)))
+            elif m.group(2) and m.group(3) not in var_values[m.group(1)].get(m.group(2), set()):
+                errs.append("%s: dashboard link %s: %s is not a value of the variable %s" % (where, url, m.group(3),
+                                                                                             m.group(2)))
             return
         m = re.search(r"/catalog/default/(component|group)/([a-z0-9-]+)$", url)
         if m and backstage and url.startswith(backstage + "/"):

@@ -12,7 +12,8 @@ with open(os.path.join(root, "stdlib", "policies.yaml"), encoding="utf-8") as f:
     lib = yaml.safe_load(f)["policies"]
 PARAMS = {"${DOMAIN}": "<domain>", "${TEAM_LABEL}": "platform.<domain>/team",
           "${ENV_LABEL}": "platform.<domain>/environment", "${TIER_LABEL}": "platform.<domain>/tier",
-          "${BASELINE_NAMESPACES}": "see Exceptions below"}
+          "${BASELINE_NAMESPACES}": "see Exceptions below",
+          "${INGRESS_CLASS}": "<ingress class>"}
 SCOPE = {"team": "team namespaces", "all": "all namespaces", "default": "`default`",
          "unmanaged-team": "team namespaces not created by platformc"}
 

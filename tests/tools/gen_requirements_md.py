@@ -21,6 +21,8 @@ COND = {
     ("crossplane", "namespaced"): "`targets.crossplane: namespaced`",
     ("kyverno", "validating-policy"): "`targets.kyverno: validating-policy` (the default)",
     ("kyverno", "cluster-policy"): "`targets.kyverno: cluster-policy`",
+    ("canary", True): "with a `rollout: canary` service",
+    ("vpa", True): "with an `autoscaling.vpa` service",
 }
 
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -269,7 +269,8 @@ class Schemas:
         self.root = root
         self.k8s_dir = os.path.join(root, "kubernetes", "v1.35-standalone-strict")
         self.crd_dirs = [os.path.join(root, d) for d in
-                         ("datreeio-CRDs-catalog", "provider-upjet-aws", "function-patch-and-transform")]
+                         ("datreeio-CRDs-catalog", "provider-upjet-aws", "function-patch-and-transform",
+                          "argo-rollouts", "kubernetes-autoscaler")]
         self.known_groups = set()
         for d in self.crd_dirs:
             if os.path.isdir(d):
@@ -333,6 +334,11 @@ class Schemas:
             rel = "kubernetes/v1.35-standalone-strict/%s%s-%s.json" % (kl, prefix, version)
             if os.path.exists(os.path.join(self.root, rel)):
                 return self.file_validator(rel, partial=partial), rel
+            # a *.k8s.io CRD outside the core API (the VerticalPodAutoscaler)
+            for d in self.crd_dirs:
+                p = os.path.join(d, group, "%s_%s.json" % (kl, version))
+                if os.path.exists(p):
+                    return self.file_validator(os.path.relpath(p, self.root), partial=partial), os.path.relpath(p, self.root)
             return None
         if group == "kustomize.config.k8s.io" and kind == "Kustomization":
             rel = "schemastore/kustomization.json"
@@ -555,6 +561,16 @@ class Validator:
         self.objects += 1
         msgs = list(dups)
         base = os.path.basename(f)
+        if isinstance(doc, list) and os.path.abspath(f) in JSON_PATCH_FILES:
+            # a JSON patch (RFC 6902) with a kustomize `target`: operations, not an object
+            self.by_kind[("-", "JSONPatch")] += 1
+            bad = ["$[%d]: not an RFC 6902 operation" % i for i, op in enumerate(doc)
+                   if not isinstance(op, dict) or op.get("op") not in ("add", "remove", "replace", "move", "copy", "test")
+                   or not isinstance(op.get("path"), str) or not op["path"].startswith("/")
+                   or (op.get("op") in ("add", "replace", "test") and "value" not in op)]
+            if bad or not doc:
+                self.fail(f, idx, "-", "JSONPatch", "-", bad or ["$: no operations"])
+            return
         if not isinstance(doc, dict):
             self.by_kind[("-", type(doc).__name__)] += 1
             self.fail(f, idx, "-", "-", "-", ["$: document is a %s, not a mapping" % type(doc).__name__])
@@ -817,8 +833,10 @@ def walk(root):
 _W = None
 
 # Files that kustomization.yaml files name under `patches` (strategic-merge
-# patches: partial objects, validated with "required" dropped).
+# patches: partial objects, validated with "required" dropped); those with a
+# `target` may be JSON patches (a list of operations).
 PATCH_FILES = set()
+JSON_PATCH_FILES = set()
 
 
 def collect_patch_files(paths):
@@ -835,6 +853,8 @@ def collect_patch_files(paths):
         for patch in k.get("patches") or []:
             if isinstance(patch, dict) and isinstance(patch.get("path"), str):
                 PATCH_FILES.add(os.path.abspath(os.path.join(os.path.dirname(p), patch["path"])))
+                if isinstance(patch.get("target"), dict):
+                    JSON_PATCH_FILES.add(os.path.abspath(os.path.join(os.path.dirname(p), patch["path"])))
 
 
 def _worker_init(sdir, allow):

@@ -11,8 +11,11 @@ must "... and on PrometheusRules (YAML 1.1-safe quoting)" grep -q '^    example.
 must "... and on platform rules" grep -q '^    prometheus: main$' platform/monitoring/rules/team-ops.yaml
 must "platform rules live in the configured namespace" grep -q '^  namespace: observability$' platform/monitoring/rules/platform.yaml
 must "network policies admit scrapes from the configured namespace" grep -q 'kubernetes.io/metadata.name: observability' services/api-2/live/networkpolicy.yaml
-must "service dashboards go to the configured namespace" grep -q '^  namespace: grafana-dashboards$' monitoring/gql/qa/kustomization.yaml
-must "... so the platform project deploys them" grep -q '^  project: platform-system$' argocd/live/monitoring/gql-monitoring.yaml
+must "service dashboards go to the configured namespace" grep -A1 -- '- name: dashboard-service-gql$' platform/monitoring/kustomization.yaml
+must "... (that namespace)" bash -c "grep -A1 -- '- name: dashboard-service-gql\$' platform/monitoring/kustomization.yaml | grep -q '^  namespace: grafana-dashboards\$'"
+must "... so the platform project deploys them" grep -q '^  project: platform-system$' argocd/qa/platform/platform-monitoring.yaml
+must "one dashboard per service, an env variable over its environments" grep -q '"query": "qa,live"' platform/monitoring/dashboards/service-gql.json
+must "no dashboard per environment" test ! -e monitoring/gql/live/dashboard.json
 must "a service's scrape path overrides the default" grep -q '^    path: /internal/metrics$' monitoring/gql/live/servicemonitor.yaml
 must "defaults.service.metrics reaches services" grep -q '^    path: /metrics$' monitoring/api-2/live/servicemonitor.yaml
 must "platform-wide gRPC metric names" grep -q 'rpc_requests_total{job="api2",namespace="ops-live",status=~"INTERNAL|UNAVAILABLE"}' monitoring/api2/live/prometheusrule.yaml
@@ -28,5 +31,5 @@ must "HTML from the input is escaped in runbooks" grep -qF '&lt;script&gt;alert(
 must "nonprod never pages" bash -c '! grep -q "severity: page" monitoring/*/qa/prometheusrule.yaml'
 must "prod pages" grep -q 'severity: page' monitoring/gql/live/prometheusrule.yaml
 must "without an slo, no PrometheusRule" test ! -e monitoring/worker/live/prometheusrule.yaml
-must "api: none has no request panels" bash -c '! grep -q "Request rate" monitoring/worker/live/dashboard.json'
+must "api: none has no request panels" bash -c '! grep -q "Request rate" platform/monitoring/dashboards/service-worker.json'
 exit $fail
