@@ -252,8 +252,6 @@ static void add_file(DList *l, const Platform *p, const char *path, const char *
 			else
 				sb_printf(&b, "document %d", idx);
 			label = sb_detach(&b);
-			/* JSON, not flow YAML: libfyaml's flow emitter leaves a scalar such as
-			 * `a{b="c"} > d` plain, and changed_fields could not read it back */
 			char *text = fy_emit_document_to_string(fyd, FYECF_MODE_JSON_ONELINE | FYECF_SORT_KEYS);
 			double usd = 0;
 			int cost = fy_node_is_mapping(root) ? cost_annotation(root, &usd) : COST_NOT_RUNNING;

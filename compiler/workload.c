@@ -22,6 +22,7 @@
 
 static pthread_once_t apis_once = PTHREAD_ONCE_INIT;
 static const Node *apis_root;
+static Arena *apis_arena;      /* kept: the tree lives in it until exit */
 
 static _Noreturn void apis_bug(const char *what)
 {
@@ -35,7 +36,7 @@ static void apis_load(void)
 	const EmbeddedFile *ef = embedded_find("stdlib/apis.yaml");
 	if (!ef)
 		apis_bug("missing file");
-	Arena *a = arena_new();
+	Arena *a = apis_arena = arena_new();
 	Diags d;
 	diags_init(&d, a);
 	Node *root = src_load_bytes(a, &d, "stdlib/apis.yaml", ef->data, ef->len, NULL);
