@@ -3,7 +3,7 @@
 
 Usage: check.py PLATFORMC WORKDIR
 
-For examples/company and tests/identity/platform.yaml, with both Crossplane
+For examples/company, examples/minimal and tests/identity/platform.yaml, with both Crossplane
 targets and both identity modes (pod-identity, irsa):
 
   * the grants each identity's policy makes, as (action, ARN, condition)
