@@ -3,7 +3,7 @@
 
 Usage: check.py PLATFORMC WORKDIR
 
-For examples/company and tests/identity/platform.yaml, with both Crossplane
+For examples/company, examples/minimal and tests/identity/platform.yaml, with both Crossplane
 targets and both identity modes (pod-identity, irsa):
 
   * the grants each identity's policy makes, as (action, ARN, condition)
@@ -147,9 +147,13 @@ def set_identity(src_root, mode):
     text = re.sub(r"^    identity: [a-z-]+\n", "", text, flags=re.M)
     if mode == "irsa":
         extra = "    identity: irsa\n"
-        if "oidc_issuer" not in text:      # examples/company: one issuer for its clusters
-            extra += "    oidc_issuer: oidc.eks.eu-west-1.amazonaws.com/id/COMPANY0123456789ABCDEF\n"
-        text = re.sub(r"^  cloud:\n", "  cloud:\n" + extra, text, count=1, flags=re.M)
+        if "oidc_issuer" not in text:      # the examples: one issuer for their clusters
+            extra += "    oidc_issuer: oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE0123456789ABCDEF\n"
+        if re.search(r"^  cloud: \{", text, flags=re.M):   # examples/minimal: flow style
+            text = re.sub(r"^  cloud: \{", "  cloud: {" + extra.strip().replace("\n    ", ", ") + ", ", text,
+                          count=1, flags=re.M)
+        else:
+            text = re.sub(r"^  cloud:\n", "  cloud:\n" + extra, text, count=1, flags=re.M)
     open(src_root, "w").write(text)
 
 
@@ -250,6 +254,7 @@ def main():
     for target in ("claims", "namespaced"):
         for mode in ("pod-identity", "irsa"):
             for src, tag in ((os.path.join(ROOT, "examples/company"), "company"),
+                             (os.path.join(ROOT, "examples/minimal"), "minimal"),
                              (os.path.join(ROOT, "tests/identity"), "fixture")):
                 t = "%s-%s-%s" % (tag, target, mode)
                 d = os.path.join(compose.WORK, t)

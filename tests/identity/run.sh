@@ -4,13 +4,13 @@
 # trust policies, credentials (tests/identity/credentials.py: every connection key
 # docs/catalog.md lists is produced; values read through the service's role), composed IAM/EKS managed resources validating against the
 # provider schemas, IRSA ServiceAccount annotations; both Crossplane targets,
-# both identity modes, examples/company and tests/identity/platform.yaml.
+# both identity modes, both examples and tests/identity/platform.yaml.
 # Usage: PLATFORMC=build/platformc bash tests/identity/run.sh
 set -u
 cd "$(dirname "$0")/../.."
 PLATFORMC=${PLATFORMC:-build/platformc}
 case $PLATFORMC in /*) ;; *) PLATFORMC=$PWD/$PLATFORMC ;; esac
-EXPECTED=55
+EXPECTED=79
 PY=${PYTHON:-python3}
 if ! "$PY" -c 'import yaml, jsonschema' 2>/dev/null; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
