@@ -25,6 +25,9 @@ emitter        5    tests/groups/emitter.sh
 kustomize      9    tests/groups/kustomize.sh
 validate       3    tests/groups/validate.sh
 model          46   tests/groups/model.sh
+workloads      51   tests/groups/workloads.sh
+argocd         18   tests/groups/argocd.sh
+rollouts       14   tests/groups/rollouts.sh
 backstage      18   tests/groups/backstage.sh
 kyverno        10   tests/groups/kyverno.sh
 admission      448  tests/groups/admission.sh
