@@ -875,7 +875,9 @@ static void identity_env(const Platform *p, FileSet *fs, const Service *s, const
 	doc_push_str(a, doc_set_seq(a, k, "resources"), "claim.yaml");
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/claim.yaml", dir), c);
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
-	add_unit(fs, U_RESOURCE, dir, arena_sprintf(a, "%s-identity", s->name), e, s->team, ns);
+	/* the platform's own Application (AppProject platform-system): IAM is not
+	 * something a team's project may sync, even in its own namespace */
+	add_unit(fs, U_RESOURCE, dir, arena_sprintf(a, "%s-identity", s->name), e, NULL, ns);
 }
 
 void backend_crossplane(const Platform *p, FileSet *fs)
