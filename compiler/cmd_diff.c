@@ -252,6 +252,10 @@ static void add_file(DList *l, const Platform *p, const char *path, const char *
 			else
 				sb_printf(&b, "document %d", idx);
 			label = sb_detach(&b);
+			/* JSON, not flow YAML: libfyaml's flow emitter leaves a scalar such
+			 * as `a{b="c"} > d` plain, and changed_fields could not read it back.
+			 * (libfyaml 0.8's fy_atom_is_number leaks a buffer per long scalar
+			 * here; tests/lsan.supp names it for the sanitizer build.) */
 			char *text = fy_emit_document_to_string(fyd, FYECF_MODE_JSON_ONELINE | FYECF_SORT_KEYS);
 			double usd = 0;
 			int cost = fy_node_is_mapping(root) ? cost_annotation(root, &usd) : COST_NOT_RUNNING;

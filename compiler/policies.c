@@ -176,11 +176,11 @@ static bool host_in_domain(const char *host, const char *domain)
 	return strcmp(host, domain) == 0 || (h > d + 1 && host[h - d - 1] == '.' && strcmp(host + h - d, domain) == 0);
 }
 
-/* a node reported once, however many environments share it */
-static bool first_report(StrMap *seen, const Node *n, const char *code)
+/* a node reported once, however many environments share it (the map keeps
+ * the key's pointer, so the key lives in the arena) */
+static bool first_report(Arena *a, StrMap *seen, const Node *n, const char *code)
 {
-	char key[64];
-	snprintf(key, sizeof key, "%s:%p", code, (const void *)n);
+	const char *key = arena_sprintf(a, "%s:%p", code, (const void *)n);
 	if (strmap_get(seen, key))
 		return false;
 	strmap_put(seen, key, (void *)n);
@@ -213,7 +213,7 @@ static int admission_checks(Arena *a, const Platform *p, const LibPolicy *lib, i
 			for (size_t k = 0; k < ARRAY_LEN(sz); k++) {
 				const Node *q = node_get(res, sz[k].key);
 				if (!q || sz[k].v <= sz[k].lim || !enforced(p, s, "restrict-container-size") ||
-				    !first_report(&seen, q, "E0233"))
+				    !first_report(a, &seen, q, "E0233"))
 					continue;
 				Diag *g = diag_error(d, "E0233", q->span, "`%s` requests %s %s, more than one container may",
 						     s->name, q->text, sz[k].key);
@@ -225,7 +225,7 @@ static int admission_checks(Arena *a, const Platform *p, const LibPolicy *lib, i
 				continue;
 			/* restrict-ingress-hosts */
 			if (!host_in_domain(se->ingress_host, p->domain) && enforced(p, s, "restrict-ingress-hosts") &&
-			    first_report(&seen, host, "E0232")) {
+			    first_report(a, &seen, host, "E0232")) {
 				Diag *g = diag_error(d, "E0232", host->span, "ingress host `%s` is outside the platform's domain `%s`",
 						     se->ingress_host, p->domain);
 				diag_label(g, "policy restrict-ingress-hosts would deny the Ingress");
@@ -248,7 +248,7 @@ static int admission_checks(Arena *a, const Platform *p, const LibPolicy *lib, i
 			}
 			const ServiceEnv *other = first->se;
 			const Service *owner = first->s;
-			if (first_report(&seen, host, "E0234")) {
+			if (first_report(a, &seen, host, "E0234")) {
 				Diag *g = diag_error(d, "E0234", host->span,
 						     "`%s` in `%s`: ingress host `%s` path `%s` is already served in cluster `%s`", s->name, se->env->name, se->ingress_host,
 						     se->ingress_path ? se->ingress_path : "/",

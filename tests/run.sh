@@ -33,7 +33,7 @@ kyverno        10   tests/groups/kyverno.sh
 admission      448  tests/groups/admission.sh
 monitoring     17   tests/groups/monitoring.sh
 catalog        37   tests/groups/catalog.sh
-identity       55   tests/groups/identity.sh
+identity       79   tests/groups/identity.sh
 cost           8    tests/groups/cost.sh
 graph          14   tests/groups/graph.sh
 edges          3    tests/groups/edges.sh

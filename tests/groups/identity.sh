@@ -2,6 +2,6 @@
 # ---- identity: each service's AWS identity grants exactly what its uses need; every connection key delivered (tests/identity/run.sh)
 . "$(dirname "$0")/../lib.sh"
 
-relay -S -n 55 identity/runner bash tests/identity/run.sh
+relay -S -n 79 identity/runner bash tests/identity/run.sh
 
 finish

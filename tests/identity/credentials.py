@@ -73,7 +73,9 @@ def main():
         for svc in services:
             for env in compose.envs_of(pf, svc):
                 ns = "%s-%s" % (svc["team"], env)
-                dep = compose.docs(os.path.join(out, "services", svc["name"], "base", "deployment.yaml"))[0]
+                base = os.path.join(out, "services", svc["name"], "base")
+                workload = "rollout.yaml" if svc.get("rollout") == "canary" else "deployment.yaml"
+                dep = compose.docs(os.path.join(base, workload))[0]
                 vols = {v["secret"]["secretName"] for v in dep["spec"]["template"]["spec"].get("volumes", [])
                         if "secret" in v}
                 for u in svc.get("uses") or []:
