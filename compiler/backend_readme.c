@@ -70,14 +70,12 @@ static bool requirement_applies(const Platform *p, const Node *when)
  * the one list the guide (§7) shows too. */
 static void cluster_requirements(Arena *a, const Platform *p, StrBuf *b)
 {
-	const EmbeddedFile *ef = embedded_find("stdlib/requirements.yaml");
-	if (!ef)
-		requirements_bug("missing file");
-	Diags d;
-	diags_init(&d, a);
-	Node *root = src_load_bytes(a, &d, "stdlib/requirements.yaml", ef->data, ef->len, NULL);
-	const Node *list = root ? node_get(root, "requirements") : NULL;
-	if (!list || d.errors || list->kind != N_SEQ)
+	const char *why;
+	Node *root = src_load_embedded(a, "stdlib/requirements.yaml", &why);
+	if (!root)
+		requirements_bug(why);
+	const Node *list = node_get(root, "requirements");
+	if (!list || list->kind != N_SEQ)
 		requirements_bug("cannot parse");
 	sb_puts(b, "\nThe cluster needs:\n\n");
 	int k = 0;

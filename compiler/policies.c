@@ -39,14 +39,12 @@ static bool one_of(const char *s, const char *const *set)
 
 int policy_library(Arena *a, const LibPolicy **out)
 {
-	const EmbeddedFile *ef = embedded_find("stdlib/policies.yaml");
-	if (!ef)
-		library_bug("missing file");
-	Diags d;
-	diags_init(&d, a);
-	Node *root = src_load_bytes(a, &d, "stdlib/policies.yaml", ef->data, ef->len, NULL);
-	const Node *list = root ? node_get(root, "policies") : NULL;
-	if (!list || d.errors || list->kind != N_SEQ)
+	const char *why;
+	Node *root = src_load_embedded(a, "stdlib/policies.yaml", &why);
+	if (!root)
+		library_bug(why);
+	const Node *list = node_get(root, "policies");
+	if (!list || list->kind != N_SEQ)
 		library_bug("cannot parse");
 	LibPolicy *lib = arena_alloc(a, sizeof *lib * (size_t)(list->n + 1));
 	for (int i = 0; i < list->n; i++) {

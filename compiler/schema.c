@@ -295,14 +295,10 @@ static void load_object(Schema *s, Type *t, const Node *def)
 
 Schema *schema_load(Arena *a)
 {
-	const EmbeddedFile *ef = embedded_find("stdlib/schema.yaml");
-	if (!ef)
-		schema_bug("missing file", "stdlib/schema.yaml");
-	Diags d;
-	diags_init(&d, a);
-	Node *root = src_load_bytes(a, &d, "stdlib/schema.yaml", ef->data, ef->len, NULL);
-	if (!root || d.errors)
-		schema_bug("cannot parse", "stdlib/schema.yaml");
+	const char *why;
+	Node *root = src_load_embedded(a, "stdlib/schema.yaml", &why);
+	if (!root)
+		schema_bug(why, "stdlib/schema.yaml");
 
 	Schema *s = arena_alloc(a, sizeof *s);
 	s->arena = a;

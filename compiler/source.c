@@ -856,6 +856,23 @@ Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *b
 	return root;
 }
 
+Node *src_load_embedded(Arena *a, const char *path, const char **why)
+{
+	const EmbeddedFile *ef = embedded_find(path);
+	if (!ef) {
+		*why = "missing file";
+		return NULL;
+	}
+	Diags d;
+	diags_init(&d, a);
+	Node *root = src_load_bytes(a, &d, path, ef->data, ef->len, NULL);
+	if (!root || d.errors) {
+		*why = "cannot parse";
+		return NULL;
+	}
+	return root;
+}
+
 static Node *load_bytes(Arena *a, Diags *d, const char *display_path, const char *bytes, size_t len,
 			SourceFile **out_file)
 {

@@ -33,14 +33,12 @@ static _Noreturn void apis_bug(const char *what)
 /* Parsed once; the tree lives as long as the process (read-only). */
 static void apis_load(void)
 {
-	const EmbeddedFile *ef = embedded_find("stdlib/apis.yaml");
-	if (!ef)
-		apis_bug("missing file");
 	Arena *a = apis_arena = arena_new();
-	Diags d;
-	diags_init(&d, a);
-	Node *root = src_load_bytes(a, &d, "stdlib/apis.yaml", ef->data, ef->len, NULL);
-	if (!root || d.errors || !node_get(root, "apis") || !node_get(root, "probes") || !node_get(root, "metrics"))
+	const char *why;
+	Node *root = src_load_embedded(a, "stdlib/apis.yaml", &why);
+	if (!root)
+		apis_bug(why);
+	if (!node_get(root, "apis") || !node_get(root, "probes") || !node_get(root, "metrics"))
 		apis_bug("cannot parse");
 	apis_root = root;
 }
