@@ -221,6 +221,10 @@ typedef void (*SrcObserveFn)(void *ctx, SourceFile *f, Node *root);
 void src_set_hooks(SrcOverlayFn overlay, SrcObserveFn observe, void *ctx);
 /* Map lookup by key text; NULL when absent. */
 Node *node_get(const Node *map, const char *key);
+/* The text of the scalar at `key`; NULL when absent, null or not a scalar. */
+const char *node_text(const Node *map, const char *key);
+/* That text as an integer; `def` when absent or not an integer. */
+long long node_int(const Node *map, const char *key, long long def);
 /* `over` merged onto `base` (resolve.c): mappings merge key by key, any
  * other value replaces; neither input is changed. */
 const Node *node_merge(Arena *a, const Node *base, const Node *over);

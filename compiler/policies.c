@@ -14,8 +14,8 @@
 
 static const char *text_of(const Node *map, const char *key)
 {
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR && !n->is_null ? n->text : "";
+	const char *t = node_text(map, key);
+	return t ? t : "";
 }
 
 static void library_bug(const char *what)

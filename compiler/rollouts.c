@@ -27,8 +27,8 @@ static const Node *canary_settings(void)
 
 static const char *text_at(const Node *map, const char *key, const char *def)
 {
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR && !n->is_null ? n->text : def;
+	const char *t = node_text(map, key);
+	return t ? t : def;
 }
 
 bool rollout_canary(const Service *s)

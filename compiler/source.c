@@ -1025,6 +1025,19 @@ Node *node_get(const Node *map, const char *key)
 	return NULL;
 }
 
+const char *node_text(const Node *map, const char *key)
+{
+	const Node *n = node_get(map, key);
+	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
+}
+
+long long node_int(const Node *map, const char *key, long long def)
+{
+	long long v;
+	const char *t = node_text(map, key);
+	return t && scalar_int(t, &v) ? v : def;
+}
+
 Span span_of_key(const Node *map, const char *key)
 {
 	for (int i = 0; map && map->kind == N_MAP && i < map->n; i++)
