@@ -1208,6 +1208,9 @@ IngressSettings platform_ingress(const Platform *p);
 
 /* rollouts.c: `rollout: canary` (Argo Rollouts) and `autoscaling.vpa`. */
 bool rollout_canary(const Service *s);
+/* Sets apiVersion, kind and name of `ref` to the service's workload: its
+ * Rollout when canary, else its Deployment (HPA and VPA targets). */
+void rollout_target_ref(Arena *a, DNode *ref, const Service *s);
 bool rollout_vpa(const Service *s);
 const char *rollout_analysis_name(Arena *a, const Service *s);
 DNode *rollout_steps(Arena *a, const Env *e);
