@@ -43,22 +43,6 @@ typedef struct Change {
 	const DObj *old; /* ~: the old side */
 } Change;
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	StrBuf b;
-	sb_init(&b);
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		sb_putn(&b, buf, n);
-	fclose(f);
-	*len = b.len;
-	return sb_detach(&b);
-}
-
 static const char *scalar_at(struct fy_node *root, const char *path)
 {
 	struct fy_node *n = fy_node_by_path(root, path, FY_NT, FYNWF_DONT_FOLLOW);
@@ -609,7 +593,7 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 	char mpath[4096];
 	snprintf(mpath, sizeof mpath, "%s/%s", outdir, MANIFEST_NAME);
 	size_t mlen;
-	char *man = read_all(mpath, &mlen);
+	char *man = read_file_all(mpath, &mlen);
 	int nold = 0;
 	char **layout = calloc((size_t)fs->n + 1, sizeof *layout); /* bytes differ */
 	int nlayout = 0;
@@ -641,7 +625,7 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 			char full[4096];
 			snprintf(full, sizeof full, "%s/%s", outdir, rel);
 			size_t len;
-			char *data = read_all(full, &len);
+			char *data = read_file_all(full, &len);
 			if (data) {
 				const OutFile *nf = fileset_find(fs, rel);
 				if (nf && (len != nf->len || memcmp(data, nf->data, len)))

@@ -1282,21 +1282,8 @@ static void on_completion(Server *sv, const J *j, int id)
 	char *disk = NULL;
 	size_t dlen = 0;
 	const char *text = d ? d->text : NULL;
-	if (!d) {
-		FILE *f = fopen(p.path, "rb");
-		if (f) {
-			StrBuf b;
-			sb_init(&b);
-			char buf[65536];
-			size_t n;
-			while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-				sb_putn(&b, buf, n);
-			fclose(f);
-			dlen = b.len;
-			disk = b.data ? sb_detach(&b) : xstrdup("");
-			text = disk;
-		}
-	}
+	if (!d)
+		text = disk = read_file_all(p.path, &dlen);
 	Items it;
 	sb_init(&it.b);
 	it.n = 0;

@@ -100,6 +100,9 @@ size_t fmt_vformat(const char *fmt, va_list ap, char *(*room)(void *ctx, size_t 
 /* The decimal digits of v at out (NULL: none, not NUL-terminated); their count. */
 size_t fmt_uint(char *out, unsigned long long v);
 char *sb_detach(StrBuf *b);                       /* NUL-terminated, caller frees */
+/* The whole file at `path`, NUL-terminated (caller frees), its length in
+ * *len (len may be NULL); NULL when it cannot be opened. */
+char *read_file_all(const char *path, size_t *len);
 
 /* String-keyed hash map (open addressing), keys not copied. */
 typedef struct StrMap {
