@@ -199,6 +199,17 @@ static void each_rule(Arena *a, const Param *obj, const char *scope, RuleFn fn, 
 	}
 }
 
+/* `heading` and the kind's rules, each by `fn`; nothing when it has none. */
+static void rules_section(Arena *a, const Kind *k, StrBuf *b, const char *heading, RuleFn fn)
+{
+	size_t mark = b->len;
+	sb_puts(b, heading);
+	size_t head = b->len;
+	each_rule(a, &k->params, "", fn, b);
+	if (b->len == head)
+		b->len = mark;
+}
+
 /* ------------------------------------------------------------ text */
 
 static void text_rule(void *ctx, const char *scope, const KConstraint *c)
@@ -232,12 +243,7 @@ static void explain_kind_text(Arena *a, const Kind *k, StrBuf *b)
 	if (!n)
 		sb_puts(b, "  (none)\n");
 	free(f);
-	size_t mark = b->len;
-	sb_puts(b, "\nRules, checked in every environment with its values (E0303):\n");
-	size_t head = b->len;
-	each_rule(a, &k->params, "", text_rule, b);
-	if (b->len == head)
-		b->len = mark;
+	rules_section(a, k, b, "\nRules, checked in every environment with its values (E0303):\n", text_rule);
 	sb_puts(b, "\nValues apply in this order: the kind's defaults (for the environment's tier), "
 		   "defaults.resources, params, overrides.<env>.params. Format: docs/catalog.md.\n");
 }
@@ -288,12 +294,7 @@ static void explain_kind_markdown(Arena *a, const Kind *k, StrBuf *b)
 		sb_puts(b, "No parameters.\n");
 	}
 	free(f);
-	size_t mark = b->len;
-	sb_puts(b, "\nRules (E0303):\n\n");
-	size_t head = b->len;
-	each_rule(a, &k->params, "", md_rule, b);
-	if (b->len == head)
-		b->len = mark;
+	rules_section(a, k, b, "\nRules (E0303):\n\n", md_rule);
 	sb_puts(b, "\n");
 }
 
