@@ -390,13 +390,6 @@ static void json_object(Arena *a, StrBuf *o, const Param *obj, int ind)
 
 static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
 {
-	static const char *const patterns[] = {
-		[T_NAME] = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
-		[T_QUANTITY] = "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
-		[T_DURATION] = "^([0-9]+(ms|s|m|h|d))+$",
-		[T_URL] = "^https://",
-		[T_DATE] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-	};
 	sb_putc(o, '{');
 	if (p->title)
 		sb_puts(o, "\"title\": "), doc_json_string(o, p->title), sb_puts(o, ", ");
@@ -472,8 +465,8 @@ static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
 	default:
 		sb_puts(o, "\"type\": \"string\"");
 	}
-	if ((size_t)p->type < ARRAY_LEN(patterns) && patterns[p->type])
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, patterns[p->type]);
+	if (schema_type_pattern(p->type))
+		sb_puts(o, ", \"pattern\": "), doc_json_string(o, schema_type_pattern(p->type));
 	else if (p->pattern && portable_pattern(p->pattern))
 		sb_puts(o, ", \"pattern\": "), doc_json_string(o, anchored(a, p->pattern));
 	if (p->type == T_NAME)

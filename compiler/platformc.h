@@ -410,6 +410,10 @@ typedef struct Schema {
 /* Loads stdlib/schema.yaml (embedded). Aborts on a malformed schema: it is
  * part of the compiler, so that is a build bug, caught by every test. */
 Schema *schema_load(Arena *a);
+/* The JSON Schema `pattern` of a built-in scalar type (`name`, quantity,
+ * duration, url, date), as the regex itself; NULL for the others. Shared by
+ * `platformc schema` and the catalog kinds' schemas (catalog_doc.c). */
+const char *schema_type_pattern(TypeKind k);
 Type *schema_type(Schema *s, const char *name);
 /* Checks `n` against `t`; adds diagnostics. Returns the number of errors. */
 int schema_check(Schema *s, const Node *n, const Type *t, Diags *d);
