@@ -349,10 +349,7 @@ static bool portable_pattern(const char *re)
 {
 	static const char *const pcre_only[] = {"(?i", "(?x", "(?s", "(?m", "(?|", "(?>", "\\A", "\\Z", "\\z",
 						"\\G", "\\K", "\\Q", "++", "*+", "?+", "}+", "[[:"};
-	for (size_t i = 0; i < ARRAY_LEN(pcre_only); i++)
-		if (strstr(re, pcre_only[i]))
-			return false;
-	return true;
+	return !str_has_any(re, pcre_only, ARRAY_LEN(pcre_only));
 }
 
 static const char *anchored(Arena *a, const char *re)

@@ -103,6 +103,8 @@ char *sb_detach(StrBuf *b);                       /* NUL-terminated, caller free
 /* The whole file at `path`, NUL-terminated (caller frees), its length in
  * *len (len may be NULL); NULL when it cannot be opened. */
 char *read_file_all(const char *path, size_t *len);
+/* Whether `s` contains any of the `n` strings `needles`. */
+bool str_has_any(const char *s, const char *const *needles, size_t n);
 
 /* String-keyed hash map (open addressing), keys not copied. */
 typedef struct StrMap {

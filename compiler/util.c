@@ -212,6 +212,14 @@ char *sb_detach(StrBuf *b)
 	return p;
 }
 
+bool str_has_any(const char *s, const char *const *needles, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strstr(s, needles[i]))
+			return true;
+	return false;
+}
+
 char *read_file_all(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
