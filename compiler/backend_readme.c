@@ -71,12 +71,9 @@ static bool requirement_applies(const Platform *p, const Node *when)
 static void cluster_requirements(Arena *a, const Platform *p, StrBuf *b)
 {
 	const char *why;
-	Node *root = src_load_embedded(a, "stdlib/requirements.yaml", &why);
-	if (!root)
+	const Node *list = src_load_embedded(a, "stdlib/requirements.yaml", "requirements", &why);
+	if (!list)
 		requirements_bug(why);
-	const Node *list = node_get(root, "requirements");
-	if (!list || list->kind != N_SEQ)
-		requirements_bug("cannot parse");
 	sb_puts(b, "\nThe cluster needs:\n\n");
 	int k = 0;
 	for (int i = 0; i < list->n; i++) {

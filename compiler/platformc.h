@@ -215,9 +215,10 @@ Node *src_load_file(Arena *a, Diags *d, const char *path, SourceFile **out_file)
 Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *bytes,
 		     size_t len, SourceFile **out_file);
 /* Parses one embedded stdlib YAML file (e.g. "stdlib/policies.yaml"). Returns
- * the root, or NULL with `*why` set ("missing file", "cannot parse"): the
- * caller reports that as its own internal error. */
-Node *src_load_embedded(Arena *a, const char *path, const char **why);
+ * the root, or with `list_key` the sequence at that key of the root; NULL
+ * with `*why` set ("missing file", "cannot parse") when it cannot: the caller
+ * reports that as its own internal error. */
+Node *src_load_embedded(Arena *a, const char *path, const char *list_key, const char **why);
 /* Language server hooks: `overlay` returns the unsaved bytes of a path (or
  * NULL: read the disk); `observe` sees each file loaded and its tree (NULL
  * when it did not parse). Set once, before a load; NULL, NULL clears them. */

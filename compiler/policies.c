@@ -40,12 +40,9 @@ static bool one_of(const char *s, const char *const *set)
 int policy_library(Arena *a, const LibPolicy **out)
 {
 	const char *why;
-	Node *root = src_load_embedded(a, "stdlib/policies.yaml", &why);
-	if (!root)
+	const Node *list = src_load_embedded(a, "stdlib/policies.yaml", "policies", &why);
+	if (!list)
 		library_bug(why);
-	const Node *list = node_get(root, "policies");
-	if (!list || list->kind != N_SEQ)
-		library_bug("cannot parse");
 	LibPolicy *lib = arena_alloc(a, sizeof *lib * (size_t)(list->n + 1));
 	for (int i = 0; i < list->n; i++) {
 		const Node *n = list->items[i];

@@ -296,7 +296,7 @@ static void load_object(Schema *s, Type *t, const Node *def)
 Schema *schema_load(Arena *a)
 {
 	const char *why;
-	Node *root = src_load_embedded(a, "stdlib/schema.yaml", &why);
+	Node *root = src_load_embedded(a, "stdlib/schema.yaml", NULL, &why);
 	if (!root)
 		schema_bug(why, "stdlib/schema.yaml");
 

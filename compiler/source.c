@@ -856,7 +856,7 @@ Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *b
 	return root;
 }
 
-Node *src_load_embedded(Arena *a, const char *path, const char **why)
+Node *src_load_embedded(Arena *a, const char *path, const char *list_key, const char **why)
 {
 	const EmbeddedFile *ef = embedded_find(path);
 	if (!ef) {
@@ -866,7 +866,9 @@ Node *src_load_embedded(Arena *a, const char *path, const char **why)
 	Diags d;
 	diags_init(&d, a);
 	Node *root = src_load_bytes(a, &d, path, ef->data, ef->len, NULL);
-	if (!root || d.errors) {
+	if (root && list_key)
+		root = node_get(root, list_key);
+	if (!root || d.errors || (list_key && root->kind != N_SEQ)) {
 		*why = "cannot parse";
 		return NULL;
 	}

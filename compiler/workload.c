@@ -35,7 +35,7 @@ static void apis_load(void)
 {
 	Arena *a = apis_arena = arena_new();
 	const char *why;
-	Node *root = src_load_embedded(a, "stdlib/apis.yaml", &why);
+	Node *root = src_load_embedded(a, "stdlib/apis.yaml", NULL, &why);
 	if (!root)
 		apis_bug(why);
 	if (!node_get(root, "apis") || !node_get(root, "probes") || !node_get(root, "metrics"))
