@@ -920,6 +920,7 @@ static const PVal *unique_by_conflict(const PVal *scope, const Expr *e, const PV
 	return NULL;
 }
 
+/* One switch over the expression kinds, each case its evaluation rule. */
 static EvalResult eval(const EvalCtx *c, const Expr *e)
 {
 	EvalResult r = {0}, x, y;

@@ -250,6 +250,7 @@ static void dump_model(const Platform *p)
 		       p->resources[i]->team->name, p->resources[i]->nenvs);
 }
 
+/* One piece on purpose: it reads like the pipeline picture of docs/architecture.md §1. */
 int main(int argc, char **argv)
 {
 	Options o = {0};

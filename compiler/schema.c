@@ -427,6 +427,7 @@ static void check_range(Checker *c, const Node *n, const Type *t, double v, cons
 	}
 }
 
+/* One switch over the scalar types, each case its check and diagnostic. */
 static void check_scalar(Checker *c, const Node *n, const Type *t, const char *field)
 {
 	const char *s = n->text;
