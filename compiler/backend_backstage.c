@@ -134,10 +134,7 @@ static const char *github_slug(Arena *a, const char *url)
 static bool nunjucks_inert(const char *s)
 {
 	static const char *const marks[] = {"{{", "}}", "{%", "%}", "{#", "#}"};
-	for (size_t i = 0; i < ARRAY_LEN(marks); i++)
-		if (strstr(s, marks[i]))
-			return false;
-	return true;
+	return !str_has_any(s, marks, ARRAY_LEN(marks));
 }
 
 /* The repository URL without a trailing slash or `.git`. */

@@ -70,15 +70,10 @@ static bool requirement_applies(const Platform *p, const Node *when)
  * the one list the guide (§7) shows too. */
 static void cluster_requirements(Arena *a, const Platform *p, StrBuf *b)
 {
-	const EmbeddedFile *ef = embedded_find("stdlib/requirements.yaml");
-	if (!ef)
-		requirements_bug("missing file");
-	Diags d;
-	diags_init(&d, a);
-	Node *root = src_load_bytes(a, &d, "stdlib/requirements.yaml", ef->data, ef->len, NULL);
-	const Node *list = root ? node_get(root, "requirements") : NULL;
-	if (!list || d.errors || list->kind != N_SEQ)
-		requirements_bug("cannot parse");
+	const char *why;
+	const Node *list = src_load_embedded(a, "stdlib/requirements.yaml", "requirements", &why);
+	if (!list)
+		requirements_bug(why);
 	sb_puts(b, "\nThe cluster needs:\n\n");
 	int k = 0;
 	for (int i = 0; i < list->n; i++) {

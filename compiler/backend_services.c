@@ -304,11 +304,7 @@ static DNode *hpa_doc(Arena *a, const Service *s, const ServiceEnv *se)
 {
 	DNode *h = k8s_object(a, "autoscaling/v2", "HorizontalPodAutoscaler", s->name, NULL);
 	DNode *spec = doc_set_map(a, h, "spec");
-	DNode *ref = doc_set_map(a, spec, "scaleTargetRef");
-	bool canary = rollout_canary(s);
-	doc_set_str(a, ref, "apiVersion", canary ? "argoproj.io/v1alpha1" : "apps/v1");
-	doc_set_str(a, ref, "kind", canary ? "Rollout" : "Deployment");
-	doc_set_str(a, ref, "name", s->name);
+	rollout_target_ref(a, doc_set_map(a, spec, "scaleTargetRef"), s);
 	doc_set_int(a, spec, "minReplicas", se->replicas);
 	doc_set_int(a, spec, "maxReplicas", se->max_replicas);
 	DNode *m = doc_push_map(a, doc_set_seq(a, spec, "metrics"));

@@ -53,12 +53,6 @@ void catalog_kind_error(Diags *d, const Kind *k, int *errors, const Node *at, co
 
 #define kerr(L, at, ...) catalog_kind_error((L)->d, (L)->k, &(L)->errors, (at), __VA_ARGS__)
 
-static const char *str_at(const Node *map, const char *key)
-{
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
-}
-
 static const struct {
 	const char *name;
 	TypeKind kind;
@@ -285,7 +279,7 @@ static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, in
 			     name, sug ? " (did you mean `" : "", sug ? sug : "", sug ? "`?)" : "");
 		}
 	}
-	const char *ty = str_at(n, "type");
+	const char *ty = node_text(n, "type");
 	bool found = false;
 	for (size_t i = 0; ty && i < ARRAY_LEN(type_names) && !found; i++)
 		if (!strcmp(type_names[i].name, ty))
@@ -295,10 +289,10 @@ static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, in
 		     "int, number, bool, quantity, duration, percent, url, date, object, list)", name);
 		return false;
 	}
-	p->claim = str_at(n, "claim") ? str_at(n, "claim") : camel(L->a, name);
-	p->title = str_at(n, "title");
-	p->description = str_at(n, "description");
-	p->required = str_at(n, "required") && !strcmp(str_at(n, "required"), "true");
+	p->claim = node_text(n, "claim") ? node_text(n, "claim") : camel(L->a, name);
+	p->title = node_text(n, "title");
+	p->description = node_text(n, "description");
+	p->required = node_text(n, "required") && !strcmp(node_text(n, "required"), "true");
 	/* `enum: [a, b]`, or `enum: {a: title, b: title}` (values with their
 	 * display titles, for the Backstage form) */
 	const Node *en = node_get(n, "enum");
@@ -327,7 +321,7 @@ static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, in
 	p->has_step = bound(L, node_get(n, "step"), p->type, &p->step);
 	if (p->has_step && p->step <= 0)
 		kerr(L, node_get(n, "step"), "`step` must be positive");
-	p->pattern = str_at(n, "pattern");
+	p->pattern = node_text(n, "pattern");
 	if (p->type == T_OBJECT) {
 		const Node *f = node_get(n, "fields");
 		if (!f || f->kind != N_MAP || !f->n) {
@@ -402,8 +396,8 @@ static void parse_constraints(Loader *L, Param *obj, const Node *list)
 		const Node *c = list->items[i];
 		KConstraint *k = &obj->cons[obj->ncons];
 		k->node = c;
-		k->src = str_at(c, "rule");
-		k->message = str_at(c, "message");
+		k->src = node_text(c, "rule");
+		k->message = node_text(c, "message");
 		if (!k->src || !k->message) {
 			kerr(L, c, "a constraint needs `rule` and `message`");
 			continue;
@@ -460,15 +454,15 @@ static void parse_managed(Loader *L, const Node *list)
 	for (int i = 0; i < list->n; i++) {
 		const Node *m = list->items[i];
 		KManaged *mr = &k->mrs[k->nmrs++];
-		mr->name = str_at(m, "name");
-		mr->kind = str_at(m, "kind");
+		mr->name = node_text(m, "name");
+		mr->kind = node_text(m, "kind");
 		const Node *api = node_get(m, "api");
-		mr->api[0] = str_at(api, "claims");
-		mr->api[1] = str_at(api, "namespaced");
+		mr->api[0] = node_text(api, "claims");
+		mr->api[1] = node_text(api, "namespaced");
 		mr->base = node_get(m, "base");
-		mr->primary = str_at(m, "primary") && !strcmp(str_at(m, "primary"), "true");
-		mr->global = str_at(m, "global") && !strcmp(str_at(m, "global"), "true");
-		mr->network = str_at(m, "network") && !strcmp(str_at(m, "network"), "true");
+		mr->primary = node_text(m, "primary") && !strcmp(node_text(m, "primary"), "true");
+		mr->global = node_text(m, "global") && !strcmp(node_text(m, "global"), "true");
+		mr->network = node_text(m, "network") && !strcmp(node_text(m, "network"), "true");
 		mr->with_network = node_get(m, "with_network");
 		if (!mr->name || !mr->kind || !mr->api[0] || !mr->api[1]) {
 			kerr(L, m, "a managed resource needs `name`, `kind` and `api: {claims, namespaced}`");
@@ -479,10 +473,10 @@ static void parse_managed(Loader *L, const Node *list)
 		for (int j = 0; ps && j < ps->n; j++) {
 			const Node *pn = ps->items[j];
 			KPatch *pt = &mr->patches[mr->npatches++];
-			pt->from = str_at(pn, "from");
-			pt->to = str_at(pn, "to");
-			pt->convert = str_at(pn, "convert");
-			pt->fmt = str_at(pn, "fmt");
+			pt->from = node_text(pn, "from");
+			pt->to = node_text(pn, "to");
+			pt->convert = node_text(pn, "convert");
+			pt->fmt = node_text(pn, "fmt");
 			pt->map = node_get(pn, "map");
 			if (!pt->from || !pt->to)
 				kerr(L, pn, "a patch needs `from` (a parameter) and `to` (a field path)");
@@ -493,9 +487,9 @@ static void parse_managed(Loader *L, const Node *list)
 		mr->conn = arena_alloc(L->a, sizeof(KConn) * (size_t)((cs ? cs->n : 0) + 1));
 		for (int j = 0; cs && j < cs->n; j++) {
 			KConn *c = &mr->conn[mr->nconn++];
-			c->name = str_at(cs->items[j], "name");
-			c->from = str_at(cs->items[j], "from");
-			c->value = str_at(cs->items[j], "value");
+			c->name = node_text(cs->items[j], "name");
+			c->from = node_text(cs->items[j], "from");
+			c->value = node_text(cs->items[j], "value");
 			if (!c->name || (!c->from == !c->value))
 				kerr(L, cs->items[j], "a connection key needs `name` and one of `from` or `value`");
 		}
@@ -559,18 +553,18 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 		if (!ok)
 			kerr(&L, root->pairs[i].key, "unknown key `%s`", root->pairs[i].key->text);
 	}
-	k->title = str_at(root, "title");
-	k->type = str_at(root, "type");
-	k->description = str_at(root, "description");
+	k->title = node_text(root, "title");
+	k->type = node_text(root, "type");
+	k->description = node_text(root, "description");
 	if (!k->title || !k->type)
 		kerr(&L, root, "a kind needs `title` and `type` (the Backstage resource type)");
 	long long port = 443;
-	if (str_at(root, "port") && (!scalar_int(str_at(root, "port"), &port) || port < 1 || port > 65535))
+	if (node_text(root, "port") && (!scalar_int(node_text(root, "port"), &port) || port < 1 || port > 65535))
 		kerr(&L, node_get(root, "port"), "`port` must be a TCP port number");
 	k->port = (int)port;
 	const Node *claim = node_get(root, "claim");
-	k->claim_kind = str_at(claim, "kind") ? str_at(claim, "kind") : kind_camel(a, name);
-	k->claim_plural = str_at(claim, "plural") ? str_at(claim, "plural")
+	k->claim_kind = node_text(claim, "kind") ? node_text(claim, "kind") : kind_camel(a, name);
+	k->claim_plural = node_text(claim, "plural") ? node_text(claim, "plural")
 						 : arena_sprintf(a, "%ss", lower_str(a, k->claim_kind));
 	k->xr_kind = arena_sprintf(a, "X%s", k->claim_kind);
 	k->xr_plural = arena_sprintf(a, "x%s", k->claim_plural);
@@ -605,7 +599,7 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 	} else {
 		k->params.check = param_type(&L, &k->params);
 	}
-	k->internal = str_at(root, "internal") && !strcmp(str_at(root, "internal"), "true");
+	k->internal = node_text(root, "internal") && !strcmp(node_text(root, "internal"), "true");
 	k->computed.type = T_OBJECT;
 	k->computed.name = "computed";
 	if (params_ok)
@@ -619,10 +613,10 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 	if (!cost || cost->kind != N_MAP) {
 		kerr(&L, cost ? cost : root, "a kind needs a `cost` model: {source, date, monthly and/or usage}");
 	} else {
-		k->cost_source = str_at(cost, "source");
-		k->cost_date = str_at(cost, "date");
-		k->cost_usage = str_at(cost, "usage");
-		k->cost_region = str_at(cost, "region");
+		k->cost_source = node_text(cost, "source");
+		k->cost_date = node_text(cost, "date");
+		k->cost_usage = node_text(cost, "usage");
+		k->cost_region = node_text(cost, "region");
 		k->cost_tables = node_get(cost, "tables");
 		if (!k->cost_source || !k->cost_date)
 			kerr(&L, cost, "a cost model needs `source` and `date`");
@@ -926,6 +920,7 @@ static const PVal *unique_by_conflict(const PVal *scope, const Expr *e, const PV
 	return NULL;
 }
 
+/* One switch over the expression kinds, each case its evaluation rule. */
 static EvalResult eval(const EvalCtx *c, const Expr *e)
 {
 	EvalResult r = {0}, x, y;
@@ -1437,7 +1432,7 @@ static void check_refs(Checker *c, const PVal *root, const PVal *v);
 static void check_ref(Checker *c, const PVal *root, const PVal *v)
 {
 	const Node *ref = node_get(v->param->node, "ref");
-	const char *want = str_at(ref, "kind");
+	const char *want = node_text(ref, "kind");
 	const Resource *target = find_resource(c->a, c->p, v->s);
 	const Node *at = v->node ? v->node : res_name_node(c->r);
 	if (!target || strcmp(target->kind, want)) {
@@ -1501,7 +1496,7 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 			       match->pairs[i].key->text, a, target->name, match->pairs[i].val->text, b);
 		if (g) {
 			diag_label(g, "%s does not match", match->pairs[i].key->text);
-			const char *m = str_at(ref, "message");
+			const char *m = node_text(ref, "message");
 			if (m)
 				diag_help(g, "%s", m);
 			const Node *tn = theirs && theirs->node ? theirs->node : res_name_node(target);
@@ -1521,7 +1516,7 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 			       req->pairs[i].val->text);
 		if (g) {
 			diag_label(g, "`%s` cannot be named here", target->name);
-			const char *m = str_at(ref, "require_message");
+			const char *m = node_text(ref, "require_message");
 			if (m)
 				diag_help(g, "%s", m);
 			const Node *tn = theirs && theirs->node ? theirs->node : res_name_node(target);

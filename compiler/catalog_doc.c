@@ -199,6 +199,17 @@ static void each_rule(Arena *a, const Param *obj, const char *scope, RuleFn fn, 
 	}
 }
 
+/* `heading` and the kind's rules, each by `fn`; nothing when it has none. */
+static void rules_section(Arena *a, const Kind *k, StrBuf *b, const char *heading, RuleFn fn)
+{
+	size_t mark = b->len;
+	sb_puts(b, heading);
+	size_t head = b->len;
+	each_rule(a, &k->params, "", fn, b);
+	if (b->len == head)
+		b->len = mark;
+}
+
 /* ------------------------------------------------------------ text */
 
 static void text_rule(void *ctx, const char *scope, const KConstraint *c)
@@ -232,12 +243,7 @@ static void explain_kind_text(Arena *a, const Kind *k, StrBuf *b)
 	if (!n)
 		sb_puts(b, "  (none)\n");
 	free(f);
-	size_t mark = b->len;
-	sb_puts(b, "\nRules, checked in every environment with its values (E0303):\n");
-	size_t head = b->len;
-	each_rule(a, &k->params, "", text_rule, b);
-	if (b->len == head)
-		b->len = mark;
+	rules_section(a, k, b, "\nRules, checked in every environment with its values (E0303):\n", text_rule);
 	sb_puts(b, "\nValues apply in this order: the kind's defaults (for the environment's tier), "
 		   "defaults.resources, params, overrides.<env>.params. Format: docs/catalog.md.\n");
 }
@@ -288,12 +294,7 @@ static void explain_kind_markdown(Arena *a, const Kind *k, StrBuf *b)
 		sb_puts(b, "No parameters.\n");
 	}
 	free(f);
-	size_t mark = b->len;
-	sb_puts(b, "\nRules (E0303):\n\n");
-	size_t head = b->len;
-	each_rule(a, &k->params, "", md_rule, b);
-	if (b->len == head)
-		b->len = mark;
+	rules_section(a, k, b, "\nRules (E0303):\n\n", md_rule);
 	sb_puts(b, "\n");
 }
 
@@ -348,10 +349,7 @@ static bool portable_pattern(const char *re)
 {
 	static const char *const pcre_only[] = {"(?i", "(?x", "(?s", "(?m", "(?|", "(?>", "\\A", "\\Z", "\\z",
 						"\\G", "\\K", "\\Q", "++", "*+", "?+", "}+", "[[:"};
-	for (size_t i = 0; i < ARRAY_LEN(pcre_only); i++)
-		if (strstr(re, pcre_only[i]))
-			return false;
-	return true;
+	return !str_has_any(re, pcre_only, ARRAY_LEN(pcre_only));
 }
 
 static const char *anchored(Arena *a, const char *re)
@@ -389,13 +387,6 @@ static void json_object(Arena *a, StrBuf *o, const Param *obj, int ind)
 
 static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
 {
-	static const char *const patterns[] = {
-		[T_NAME] = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
-		[T_QUANTITY] = "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
-		[T_DURATION] = "^([0-9]+(ms|s|m|h|d))+$",
-		[T_URL] = "^https://",
-		[T_DATE] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-	};
 	sb_putc(o, '{');
 	if (p->title)
 		sb_puts(o, "\"title\": "), doc_json_string(o, p->title), sb_puts(o, ", ");
@@ -471,8 +462,8 @@ static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
 	default:
 		sb_puts(o, "\"type\": \"string\"");
 	}
-	if ((size_t)p->type < ARRAY_LEN(patterns) && patterns[p->type])
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, patterns[p->type]);
+	if (schema_type_pattern(p->type))
+		sb_puts(o, ", \"pattern\": "), doc_json_string(o, schema_type_pattern(p->type));
 	else if (p->pattern && portable_pattern(p->pattern))
 		sb_puts(o, ", \"pattern\": "), doc_json_string(o, anchored(a, p->pattern));
 	if (p->type == T_NAME)

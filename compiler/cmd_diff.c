@@ -43,22 +43,6 @@ typedef struct Change {
 	const DObj *old; /* ~: the old side */
 } Change;
 
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	StrBuf b;
-	sb_init(&b);
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		sb_putn(&b, buf, n);
-	fclose(f);
-	*len = b.len;
-	return sb_detach(&b);
-}
-
 static const char *scalar_at(struct fy_node *root, const char *path)
 {
 	struct fy_node *n = fy_node_by_path(root, path, FY_NT, FYNWF_DONT_FOLLOW);
@@ -601,6 +585,84 @@ static void print_destructive(const Platform *p, const Change *ch, int nch, bool
 	}
 }
 
+/* The first lines: the counts of added, changed and removed objects. */
+static void print_summary(const char *outdir, int nobjects, const Change *ch, int nch, int nlayout, bool md,
+			  FILE *o)
+{
+	int nadd = 0, nchg = 0, nrem = 0;
+	for (int k = 0; k < nch; k++) {
+		if (ch[k].op == '+')
+			nadd++;
+		else if (ch[k].op == '-')
+			nrem++;
+		else
+			nchg++;
+	}
+	if (md) {
+		fprintf(o, "### platformc diff: `%s`\n\n", outdir);
+		if (!nch && !nlayout)
+			fputs("No changes: the committed tree matches the render.\n", o);
+		else if (!nch)
+			fputs("No object changes.\n", o);
+		else
+			fprintf(o, "**%d added, %d changed, %d removed** objects\n", nadd, nchg, nrem);
+	} else if (!nch && !nlayout) {
+		fprintf(o, "%s: no changes (%d objects)\n", outdir, nobjects);
+	} else if (!nch) {
+		fprintf(o, "%s: no object changes (%d objects)\n", outdir, nobjects);
+	} else {
+		fprintf(o, "%s: %d added, %d changed, %d removed objects\n", outdir, nadd, nchg, nrem);
+	}
+}
+
+/* The changes per team, and per family within a team (text) or as a table (markdown). */
+static void print_changes(const Change *ch, int nch, bool md, FILE *o)
+{
+	const char *team = NULL, *family = NULL;
+	for (int k = 0; k < nch; k++) {
+		const DObj *ob = ch[k].o;
+		const char *word = ch[k].op == '+' ? "added" : ch[k].op == '-' ? "removed" : "changed";
+		bool newteam = !team || strcmp(team, ob->team);
+		if (newteam) {
+			team = ob->team;
+			family = NULL;
+			if (md)
+				fprintf(o, "\n#### %s `%s`\n\n| | family | object | file | fields |\n|---|---|---|---|---|\n",
+					strcmp(team, "platform") ? "team" : "owned by the", team);
+			else
+				fprintf(o, "\n%s %s\n", strcmp(team, "platform") ? "team" : "owned by the", team);
+		}
+		if (md) {
+			fprintf(o, "| %s | %s | `%s` | `%s` | %s |\n", word, ob->family, ob->label, ob->path,
+				ch[k].fields ? ch[k].fields : "");
+		} else {
+			if (!family || strcmp(family, ob->family)) {
+				family = ob->family;
+				fprintf(o, "  %s\n", family);
+			}
+			fprintf(o, "    %c %s  (%s)", ch[k].op, ob->label, ob->path);
+			if (ch[k].fields)
+				fprintf(o, "  [%s]", ch[k].fields);
+			fputc('\n', o);
+		}
+	}
+}
+
+/* Files whose bytes differ while none of their objects do. */
+static void print_layout(char **layout, int nlayout, bool md, FILE *o)
+{
+	if (nlayout) {
+		if (md)
+			fprintf(o, "\n%d file%s differ%s in comments or layout only (a render rewrites %s):\n\n",
+				nlayout, nlayout == 1 ? "" : "s", nlayout == 1 ? "s" : "", nlayout == 1 ? "it" : "them");
+		else
+			fprintf(o, "\n%d file%s differ%s in comments or layout only:\n", nlayout,
+				nlayout == 1 ? "" : "s", nlayout == 1 ? "s" : "");
+		for (int k = 0; k < nlayout; k++)
+			fprintf(o, md ? "- `%s`\n" : "    %s\n", layout[k]);
+	}
+}
+
 int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o)
 {
 	bool md = format && !strcmp(format, "markdown");
@@ -613,7 +675,7 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 	char mpath[4096];
 	snprintf(mpath, sizeof mpath, "%s/%s", outdir, MANIFEST_NAME);
 	size_t mlen;
-	char *man = read_all(mpath, &mlen);
+	char *man = read_file_all(mpath, &mlen);
 	int nold = 0;
 	char **layout = calloc((size_t)fs->n + 1, sizeof *layout); /* bytes differ */
 	int nlayout = 0;
@@ -645,7 +707,7 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 			char full[4096];
 			snprintf(full, sizeof full, "%s/%s", outdir, rel);
 			size_t len;
-			char *data = read_all(full, &len);
+			char *data = read_file_all(full, &len);
 			if (data) {
 				const OutFile *nf = fileset_find(fs, rel);
 				if (nf && (len != nf->len || memcmp(data, nf->data, len)))
@@ -665,20 +727,17 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 	Change *ch = calloc((size_t)(oldl.n + newl.n) + 1, sizeof *ch);
 	if (!ch)
 		abort();
-	int nch = 0, nadd = 0, nchg = 0, nrem = 0;
+	int nch = 0;
 	int i = 0, j = 0;
 	while (i < oldl.n || j < newl.n) {
 		int c = i >= oldl.n ? 1 : j >= newl.n ? -1 : strcmp(oldl.v[i].key, newl.v[j].key);
 		if (c < 0) {
 			ch[nch++] = (Change){'-', &oldl.v[i++], NULL, NULL};
-			nrem++;
 		} else if (c > 0) {
 			ch[nch++] = (Change){'+', &newl.v[j++], NULL, NULL};
-			nadd++;
 		} else {
 			if (strcmp(oldl.v[i].text, newl.v[j].text)) {
 				ch[nch++] = (Change){'~', &newl.v[j], changed_fields(&oldl.v[i], &newl.v[j]), &oldl.v[i]};
-				nchg++;
 			}
 			i++, j++;
 		}
@@ -698,60 +757,10 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 	nlayout = nl;
 	qsort(layout, (size_t)nlayout, sizeof *layout, str_cmp_ptr);
 
-	if (md) {
-		fprintf(o, "### platformc diff: `%s`\n\n", outdir);
-		if (!nch && !nlayout)
-			fputs("No changes: the committed tree matches the render.\n", o);
-		else if (!nch)
-			fputs("No object changes.\n", o);
-		else
-			fprintf(o, "**%d added, %d changed, %d removed** objects\n", nadd, nchg, nrem);
-	} else if (!nch && !nlayout) {
-		fprintf(o, "%s: no changes (%d objects)\n", outdir, newl.n);
-	} else if (!nch) {
-		fprintf(o, "%s: no object changes (%d objects)\n", outdir, newl.n);
-	} else {
-		fprintf(o, "%s: %d added, %d changed, %d removed objects\n", outdir, nadd, nchg, nrem);
-	}
+	print_summary(outdir, newl.n, ch, nch, nlayout, md, o);
 	print_destructive(p, ch, nch, md, o);
-	const char *team = NULL, *family = NULL;
-	for (int k = 0; k < nch; k++) {
-		const DObj *ob = ch[k].o;
-		const char *word = ch[k].op == '+' ? "added" : ch[k].op == '-' ? "removed" : "changed";
-		bool newteam = !team || strcmp(team, ob->team);
-		if (newteam) {
-			team = ob->team;
-			family = NULL;
-			if (md)
-				fprintf(o, "\n#### %s `%s`\n\n| | family | object | file | fields |\n|---|---|---|---|---|\n",
-					strcmp(team, "platform") ? "team" : "owned by the", team);
-			else
-				fprintf(o, "\n%s %s\n", strcmp(team, "platform") ? "team" : "owned by the", team);
-		}
-		if (md) {
-			fprintf(o, "| %s | %s | `%s` | `%s` | %s |\n", word, ob->family, ob->label, ob->path,
-				ch[k].fields ? ch[k].fields : "");
-		} else {
-			if (!family || strcmp(family, ob->family)) {
-				family = ob->family;
-				fprintf(o, "  %s\n", family);
-			}
-			fprintf(o, "    %c %s  (%s)", ch[k].op, ob->label, ob->path);
-			if (ch[k].fields)
-				fprintf(o, "  [%s]", ch[k].fields);
-			fputc('\n', o);
-		}
-	}
-	if (nlayout) {
-		if (md)
-			fprintf(o, "\n%d file%s differ%s in comments or layout only (a render rewrites %s):\n\n",
-				nlayout, nlayout == 1 ? "" : "s", nlayout == 1 ? "s" : "", nlayout == 1 ? "it" : "them");
-		else
-			fprintf(o, "\n%d file%s differ%s in comments or layout only:\n", nlayout,
-				nlayout == 1 ? "" : "s", nlayout == 1 ? "s" : "");
-		for (int k = 0; k < nlayout; k++)
-			fprintf(o, md ? "- `%s`\n" : "    %s\n", layout[k]);
-	}
+	print_changes(ch, nch, md, o);
+	print_layout(layout, nlayout, md, o);
 	for (int k = 0; k < nlayout; k++)
 		free(layout[k]);
 	free(layout);

@@ -35,15 +35,9 @@ static const Node *cloud(const Platform *p)
 	return node_get(node_get(p->root, "platform"), "cloud");
 }
 
-static const char *text_at(const Node *n, const char *key)
-{
-	const Node *v = node_get(n, key);
-	return v && v->kind == N_SCALAR && !v->is_null ? v->text : NULL;
-}
-
 bool identity_irsa(const Platform *p)
 {
-	const char *m = text_at(cloud(p), "identity");
+	const char *m = node_text(cloud(p), "identity");
 	return m && !strcmp(m, "irsa");
 }
 
@@ -61,8 +55,8 @@ static const Node *cluster_node(const Platform *p, const Env *e)
 /* A field of `cloud.clusters.<cluster>`, else of `cloud`. */
 static const char *cluster_field(const Platform *p, const Env *e, const char *key)
 {
-	const char *v = text_at(cluster_node(p, e), key);
-	return v ? v : text_at(cloud(p), key);
+	const char *v = node_text(cluster_node(p, e), key);
+	return v ? v : node_text(cloud(p), key);
 }
 
 const char *identity_cluster(const Platform *p, const Env *e)
@@ -73,7 +67,7 @@ const char *identity_cluster(const Platform *p, const Env *e)
 
 const char *identity_secrets_role(const Platform *p)
 {
-	const char *v = text_at(cloud(p), "secrets_role");
+	const char *v = node_text(cloud(p), "secrets_role");
 	return v ? v : DEFAULT_SECRETS_ROLE;
 }
 

@@ -21,23 +21,10 @@
 
 /* ---- small readers over checked nodes ---- */
 
-static const char *str_of(const Node *map, const char *key)
-{
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
-}
-
-static long long int_of(const Node *map, const char *key, long long def)
-{
-	long long v;
-	const char *s = str_of(map, key);
-	return s && scalar_int(s, &v) ? v : def;
-}
-
 static double num_of(const Node *map, const char *key, double def)
 {
 	double v;
-	const char *s = str_of(map, key);
+	const char *s = node_text(map, key);
 	return s && scalar_number(s, &v) ? v : def;
 }
 
@@ -315,18 +302,18 @@ static const Node **gather(Arena *a, const Inputs *in, const char *key, int *n)
 static void lower_team(Arena *a, Team *t, const Node *n)
 {
 	t->node = n;
-	t->name = str_of(n, "name");
-	t->title = str_of(n, "title");
-	t->email = str_of(n, "email");
-	t->slack = str_of(n, "slack");
+	t->name = node_text(n, "name");
+	t->title = node_text(n, "title");
+	t->email = node_text(n, "email");
+	t->slack = node_text(n, "slack");
 	t->members = str_list(a, node_get(n, "members"), &t->nmembers);
 	const Node *q = node_get(n, "quota");
-	t->quota_cpu = str_of(q, "cpu");
-	t->quota_memory = str_of(q, "memory");
+	t->quota_cpu = node_text(q, "cpu");
+	t->quota_memory = node_text(q, "memory");
 	scalar_quantity(t->quota_cpu, &t->quota_cpu_m);
 	scalar_quantity(t->quota_memory, &t->quota_memory_m);
-	t->quota_pods = int_of(q, "pods", 0);
-	t->has_budget = str_of(n, "budget") != NULL;
+	t->quota_pods = node_int(q, "pods", 0);
+	t->has_budget = node_text(n, "budget") != NULL;
 	t->budget = num_of(n, "budget", 0);
 }
 
@@ -338,23 +325,23 @@ static Platform *lower(Arena *a, const Inputs *in, const SourceFile *root_file)
 	p->root_file = root_file;
 
 	const Node *pl = node_get(r, "platform");
-	p->name = str_of(pl, "name");
-	p->domain = str_of(pl, "domain");
+	p->name = node_text(pl, "name");
+	p->domain = node_text(pl, "domain");
 	const Node *cloud = node_get(pl, "cloud");
-	p->provider = str_of(cloud, "provider");
-	p->region = str_of(cloud, "region");
-	p->account = str_of(cloud, "account");
+	p->provider = node_text(cloud, "provider");
+	p->region = node_text(cloud, "region");
+	p->account = node_text(cloud, "account");
 	const Node *git = node_get(pl, "gitops");
-	p->gitops_repo = str_of(git, "repo");
-	p->gitops_revision = str_of(git, "revision") ? str_of(git, "revision") : "main";
-	p->gitops_path = str_of(git, "path") ? str_of(git, "path") : "out";
+	p->gitops_repo = node_text(git, "repo");
+	p->gitops_revision = node_text(git, "revision") ? node_text(git, "revision") : "main";
+	p->gitops_path = node_text(git, "path") ? node_text(git, "path") : "out";
 	p->registries = str_list(a, node_get(pl, "registries"), &p->nregistries);
-	p->grafana_url = str_of(node_get(pl, "grafana"), "url");
-	p->backstage_url = str_of(node_get(pl, "backstage"), "url");
+	p->grafana_url = node_text(node_get(pl, "grafana"), "url");
+	p->backstage_url = node_text(node_get(pl, "backstage"), "url");
 	p->catalog_dirs = str_list(a, node_get(pl, "catalog"), &p->ncatalog_dirs);
 	const Node *tg = node_get(pl, "targets");
-	p->crossplane_target = str_of(tg, "crossplane") ? str_of(tg, "crossplane") : "claims";
-	p->kyverno_target = str_of(tg, "kyverno") ? str_of(tg, "kyverno") : "validating-policy";
+	p->crossplane_target = node_text(tg, "crossplane") ? node_text(tg, "crossplane") : "claims";
+	p->kyverno_target = node_text(tg, "kyverno") ? node_text(tg, "kyverno") : "validating-policy";
 
 	const Node *envs = node_get(r, "environments");
 	p->nenvs = envs ? envs->n : 0;
@@ -362,9 +349,9 @@ static Platform *lower(Arena *a, const Inputs *in, const SourceFile *root_file)
 	for (int i = 0; i < p->nenvs; i++) {
 		Env *e = &p->envs[i];
 		e->node = envs->items[i];
-		e->name = str_of(e->node, "name");
-		e->prod = strcmp(str_of(e->node, "tier"), "prod") == 0;
-		e->cluster = str_of(e->node, "cluster");
+		e->name = node_text(e->node, "name");
+		e->prod = strcmp(node_text(e->node, "tier"), "prod") == 0;
+		e->cluster = node_text(e->node, "cluster");
 		e->index = i;
 	}
 
@@ -384,8 +371,8 @@ static Platform *lower(Arena *a, const Inputs *in, const SourceFile *root_file)
 	for (int i = 0; i < n; i++) {
 		System *s = arena_alloc(a, sizeof *s);
 		s->node = items[i];
-		s->name = str_of(items[i], "name");
-		s->description = str_of(items[i], "description");
+		s->name = node_text(items[i], "name");
+		s->description = node_text(items[i], "description");
 		p->systems[p->nsystems++] = s;
 	}
 
@@ -394,7 +381,7 @@ static Platform *lower(Arena *a, const Inputs *in, const SourceFile *root_file)
 	for (int i = 0; i < n; i++) {
 		Service *s = arena_alloc(a, sizeof *s);
 		s->node = items[i];
-		s->name = str_of(items[i], "name");
+		s->name = node_text(items[i], "name");
 		p->services[p->nservices++] = s;
 	}
 
@@ -403,15 +390,15 @@ static Platform *lower(Arena *a, const Inputs *in, const SourceFile *root_file)
 	for (int i = 0; i < n; i++) {
 		Resource *res = arena_alloc(a, sizeof *res);
 		res->node = items[i];
-		res->name = str_of(items[i], "name");
-		res->kind = str_of(items[i], "kind");
-		res->description = str_of(items[i], "description");
+		res->name = node_text(items[i], "name");
+		res->kind = node_text(items[i], "kind");
+		res->description = node_text(items[i], "description");
 		res->overrides = node_get(items[i], "overrides");
 		p->resources[p->nresources++] = res;
 	}
 
 	const Node *pol = node_get(r, "policies");
-	p->policy_action = str_of(pol, "action") ? str_of(pol, "action") : "Enforce";
+	p->policy_action = node_text(pol, "action") ? node_text(pol, "action") : "Enforce";
 	p->policy_disable = str_list(a, node_get(pol, "disable"), &p->npolicy_disable);
 	const Node *ex = node_get(pol, "exceptions");
 	p->nexceptions = ex ? ex->n : 0;
@@ -419,9 +406,9 @@ static Platform *lower(Arena *a, const Inputs *in, const SourceFile *root_file)
 	for (int i = 0; i < p->nexceptions; i++) {
 		PolicyException *e = &p->exceptions[i];
 		e->node = ex->items[i];
-		e->policy = str_of(e->node, "policy");
-		e->reason = str_of(e->node, "reason");
-		e->expires = str_of(e->node, "expires");
+		e->policy = node_text(e->node, "policy");
+		e->reason = node_text(e->node, "reason");
+		e->expires = node_text(e->node, "expires");
 	}
 	const Node *defs = node_get(r, "defaults");
 	p->defaults_service = node_get(defs, "service");

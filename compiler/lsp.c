@@ -661,16 +661,26 @@ static void out_location(StrBuf *b, const Occ *o)
 	sb_puts(b, "}");
 }
 
-static void on_definition(Server *sv, const J *j, int id)
+/* The name at a request's position into *o (NULL: none there). False when the
+ * request has no position: it has then been answered with `none`. */
+static bool occ_of_request(Server *sv, const J *j, int id, const char *none, const Occ **o)
 {
 	Pos p;
 	if (!get_pos(j, &p)) {
-		reply(j, id, "null");
-		return;
+		reply(j, id, none);
+		return false;
 	}
-	const Occ *o = occ_at(sv->cur, &p);
-	const Occ *d = o ? def_of(sv->cur, o->kind, o->name) : NULL;
+	*o = occ_at(sv->cur, &p);
 	free(p.path);
+	return true;
+}
+
+static void on_definition(Server *sv, const J *j, int id)
+{
+	const Occ *o;
+	if (!occ_of_request(sv, j, id, "null", &o))
+		return;
+	const Occ *d = o ? def_of(sv->cur, o->kind, o->name) : NULL;
 	if (!d) {
 		reply(j, id, "null");
 		return;
@@ -684,13 +694,9 @@ static void on_definition(Server *sv, const J *j, int id)
 
 static void on_references(Server *sv, const J *j, int id)
 {
-	Pos p;
-	if (!get_pos(j, &p)) {
-		reply(j, id, "[]");
+	const Occ *o;
+	if (!occ_of_request(sv, j, id, "[]", &o))
 		return;
-	}
-	const Occ *o = occ_at(sv->cur, &p);
-	free(p.path);
 	int ctx = j_path(j, 0, "params", "context", "includeDeclaration", NULL);
 	bool with_decl = ctx < 0 || j->s[j->t[ctx].start] == 't';
 	StrBuf b;
@@ -712,13 +718,9 @@ static void on_references(Server *sv, const J *j, int id)
 
 static void on_rename(Server *sv, const J *j, int id)
 {
-	Pos p;
-	if (!get_pos(j, &p)) {
-		reply(j, id, "null");
+	const Occ *o;
+	if (!occ_of_request(sv, j, id, "null", &o))
 		return;
-	}
-	const Occ *o = occ_at(sv->cur, &p);
-	free(p.path);
 	char *to = j_str(j, j_path(j, 0, "params", "newName", NULL), NULL);
 	if (!o || o->kind == K_POLICY) {
 		reply_error(j, id, -32602, o ? "policies are named by the library; they cannot be renamed"
@@ -1282,21 +1284,8 @@ static void on_completion(Server *sv, const J *j, int id)
 	char *disk = NULL;
 	size_t dlen = 0;
 	const char *text = d ? d->text : NULL;
-	if (!d) {
-		FILE *f = fopen(p.path, "rb");
-		if (f) {
-			StrBuf b;
-			sb_init(&b);
-			char buf[65536];
-			size_t n;
-			while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-				sb_putn(&b, buf, n);
-			fclose(f);
-			dlen = b.len;
-			disk = b.data ? sb_detach(&b) : xstrdup("");
-			text = disk;
-		}
-	}
+	if (!d)
+		text = disk = read_file_all(p.path, &dlen);
 	Items it;
 	sb_init(&it.b);
 	it.n = 0;

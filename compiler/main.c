@@ -89,6 +89,26 @@ static bool use_color(void)
 	return isatty(2) && !(nc && *nc);
 }
 
+/* The options without a value: each sets one bool. False when `a` is none. */
+static bool set_flag(Options *o, const char *a)
+{
+	const struct {
+		const char *name;
+		bool *flag;
+		unsigned bit;
+	} flags[] = {{"--check", &o->check_only, OPT_CHECK},
+		     {"--included", &o->included, OPT_INCLUDED},
+		     {"--markdown", &o->markdown, OPT_MARKDOWN},
+		     {"--fail-over-budget", &o->fail_over_budget, OPT_FAIL_BUDGET}};
+	for (size_t i = 0; i < ARRAY_LEN(flags); i++)
+		if (!strcmp(a, flags[i].name)) {
+			*flags[i].flag = true;
+			o->given |= flags[i].bit;
+			return true;
+		}
+	return false;
+}
+
 static int parse_args(int argc, char **argv, Options *o)
 {
 	const char *gha = getenv("GITHUB_ACTIONS");
@@ -135,18 +155,8 @@ static int parse_args(int argc, char **argv, Options *o)
 			if (strcmp(val, "model") && strcmp(val, "files"))
 				return usage_error("unknown dump `%s` (model, files)", val);
 			o->dump = val;
-		} else if (!strcmp(a, "--check")) {
-			o->check_only = true;
-			o->given |= OPT_CHECK;
-		} else if (!strcmp(a, "--included")) {
-			o->included = true;
-			o->given |= OPT_INCLUDED;
-		} else if (!strcmp(a, "--markdown")) {
-			o->markdown = true;
-			o->given |= OPT_MARKDOWN;
-		} else if (!strcmp(a, "--fail-over-budget")) {
-			o->fail_over_budget = true;
-			o->given |= OPT_FAIL_BUDGET;
+		} else if (set_flag(o, a)) {
+			/* --check, --included, --markdown, --fail-over-budget */
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			o->help = true; /* `platformc -h check` as `platformc check -h` */
 		} else if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
@@ -240,6 +250,7 @@ static void dump_model(const Platform *p)
 		       p->resources[i]->team->name, p->resources[i]->nenvs);
 }
 
+/* One piece on purpose: it reads like the pipeline picture of docs/architecture.md §1. */
 int main(int argc, char **argv)
 {
 	Options o = {0};

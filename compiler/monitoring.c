@@ -139,12 +139,6 @@ static const Node *platform_monitoring(const Platform *p)
 	return node_get(node_get(p->root, "platform"), "monitoring");
 }
 
-static const char *text_at(const Node *map, const char *key)
-{
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
-}
-
 static const char *trim_slash(Arena *a, const char *s)
 {
 	size_t n = strlen(s);
@@ -157,11 +151,11 @@ MonSettings mon_settings(Arena *a, const Platform *p)
 {
 	const Node *m = platform_monitoring(p);
 	MonSettings r = {0};
-	r.namespace = text_at(m, "namespace") ? text_at(m, "namespace") : "monitoring";
-	r.dashboards_namespace = text_at(m, "dashboards_namespace");
+	r.namespace = node_text(m, "namespace") ? node_text(m, "namespace") : "monitoring";
+	r.dashboards_namespace = node_text(m, "dashboards_namespace");
 	r.selector = node_get(m, "prometheus_selector");
-	if (text_at(m, "runbook_url")) {
-		r.runbook_base = trim_slash(a, text_at(m, "runbook_url"));
+	if (node_text(m, "runbook_url")) {
+		r.runbook_base = trim_slash(a, node_text(m, "runbook_url"));
 	} else {
 		/* the rendered tree in the GitOps repo, as the forge shows it */
 		const char *path = p->gitops_path && *p->gitops_path && strcmp(p->gitops_path, ".") != 0
@@ -177,16 +171,16 @@ static void metrics_over(MonMetrics *m, const Node *n)
 {
 	if (!n || n->kind != N_MAP)
 		return;
-	if (text_at(n, "path"))
-		m->path = text_at(n, "path");
-	if (text_at(n, "requests"))
-		m->requests = text_at(n, "requests");
-	if (text_at(n, "latency"))
-		m->latency = text_at(n, "latency");
+	if (node_text(n, "path"))
+		m->path = node_text(n, "path");
+	if (node_text(n, "requests"))
+		m->requests = node_text(n, "requests");
+	if (node_text(n, "latency"))
+		m->latency = node_text(n, "latency");
 	const Node *e = node_get(n, "errors");
-	if (text_at(e, "label") && text_at(e, "regex")) {
-		m->error_label = text_at(e, "label");
-		m->error_regex = text_at(e, "regex");
+	if (node_text(e, "label") && node_text(e, "regex")) {
+		m->error_label = node_text(e, "label");
+		m->error_regex = node_text(e, "regex");
 	}
 }
 
@@ -201,7 +195,7 @@ MonMetrics mon_metrics(const Platform *p, const Service *s)
 {
 	const char *api = s->api ? s->api : "rest";
 	const Node *t = apis_type(api);
-	const char *family = text_at(t, "family") ? text_at(t, "family") : "http";
+	const char *family = node_text(t, "family") ? node_text(t, "family") : "http";
 	MonMetrics m = {0};
 	metrics_over(&m, node_get(node_get(apis_data(), "metrics"), family));
 	metrics_over(&m, node_get(node_get(apis_language(s->language), "metrics"), family));

@@ -100,6 +100,11 @@ size_t fmt_vformat(const char *fmt, va_list ap, char *(*room)(void *ctx, size_t 
 /* The decimal digits of v at out (NULL: none, not NUL-terminated); their count. */
 size_t fmt_uint(char *out, unsigned long long v);
 char *sb_detach(StrBuf *b);                       /* NUL-terminated, caller frees */
+/* The whole file at `path`, NUL-terminated (caller frees), its length in
+ * *len (len may be NULL); NULL when it cannot be opened. */
+char *read_file_all(const char *path, size_t *len);
+/* Whether `s` contains any of the `n` strings `needles`. */
+bool str_has_any(const char *s, const char *const *needles, size_t n);
 
 /* String-keyed hash map (open addressing), keys not copied. */
 typedef struct StrMap {
@@ -209,6 +214,11 @@ Node *src_load_file(Arena *a, Diags *d, const char *path, SourceFile **out_file)
 /* Same over bytes in memory (fuzzing, tests). */
 Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *bytes,
 		     size_t len, SourceFile **out_file);
+/* Parses one embedded stdlib YAML file (e.g. "stdlib/policies.yaml"). Returns
+ * the root, or with `list_key` the sequence at that key of the root; NULL
+ * with `*why` set ("missing file", "cannot parse") when it cannot: the caller
+ * reports that as its own internal error. */
+Node *src_load_embedded(Arena *a, const char *path, const char *list_key, const char **why);
 /* Language server hooks: `overlay` returns the unsaved bytes of a path (or
  * NULL: read the disk); `observe` sees each file loaded and its tree (NULL
  * when it did not parse). Set once, before a load; NULL, NULL clears them. */
@@ -217,6 +227,10 @@ typedef void (*SrcObserveFn)(void *ctx, SourceFile *f, Node *root);
 void src_set_hooks(SrcOverlayFn overlay, SrcObserveFn observe, void *ctx);
 /* Map lookup by key text; NULL when absent. */
 Node *node_get(const Node *map, const char *key);
+/* The text of the scalar at `key`; NULL when absent, null or not a scalar. */
+const char *node_text(const Node *map, const char *key);
+/* That text as an integer; `def` when absent or not an integer. */
+long long node_int(const Node *map, const char *key, long long def);
 /* `over` merged onto `base` (resolve.c): mappings merge key by key, any
  * other value replaces; neither input is changed. */
 const Node *node_merge(Arena *a, const Node *base, const Node *over);
@@ -399,6 +413,10 @@ typedef struct Schema {
 /* Loads stdlib/schema.yaml (embedded). Aborts on a malformed schema: it is
  * part of the compiler, so that is a build bug, caught by every test. */
 Schema *schema_load(Arena *a);
+/* The JSON Schema `pattern` of a built-in scalar type (`name`, quantity,
+ * duration, url, date), as the regex itself; NULL for the others. Shared by
+ * `platformc schema` and the catalog kinds' schemas (catalog_doc.c). */
+const char *schema_type_pattern(TypeKind k);
 Type *schema_type(Schema *s, const char *name);
 /* Checks `n` against `t`; adds diagnostics. Returns the number of errors. */
 int schema_check(Schema *s, const Node *n, const Type *t, Diags *d);
@@ -1200,6 +1218,9 @@ IngressSettings platform_ingress(const Platform *p);
 
 /* rollouts.c: `rollout: canary` (Argo Rollouts) and `autoscaling.vpa`. */
 bool rollout_canary(const Service *s);
+/* Sets apiVersion, kind and name of `ref` to the service's workload: its
+ * Rollout when canary, else its Deployment (HPA and VPA targets). */
+void rollout_target_ref(Arena *a, DNode *ref, const Service *s);
 bool rollout_vpa(const Service *s);
 const char *rollout_analysis_name(Arena *a, const Service *s);
 DNode *rollout_steps(Arena *a, const Env *e);

@@ -14,8 +14,8 @@
 
 static const char *text_of(const Node *map, const char *key)
 {
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR && !n->is_null ? n->text : "";
+	const char *t = node_text(map, key);
+	return t ? t : "";
 }
 
 static void library_bug(const char *what)
@@ -39,15 +39,10 @@ static bool one_of(const char *s, const char *const *set)
 
 int policy_library(Arena *a, const LibPolicy **out)
 {
-	const EmbeddedFile *ef = embedded_find("stdlib/policies.yaml");
-	if (!ef)
-		library_bug("missing file");
-	Diags d;
-	diags_init(&d, a);
-	Node *root = src_load_bytes(a, &d, "stdlib/policies.yaml", ef->data, ef->len, NULL);
-	const Node *list = root ? node_get(root, "policies") : NULL;
-	if (!list || d.errors || list->kind != N_SEQ)
-		library_bug("cannot parse");
+	const char *why;
+	const Node *list = src_load_embedded(a, "stdlib/policies.yaml", "policies", &why);
+	if (!list)
+		library_bug(why);
 	LibPolicy *lib = arena_alloc(a, sizeof *lib * (size_t)(list->n + 1));
 	for (int i = 0; i < list->n; i++) {
 		const Node *n = list->items[i];

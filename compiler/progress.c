@@ -136,14 +136,20 @@ void progress_phase(const char *phase, const int *count)
 	pthread_mutex_unlock(&pg.mu);
 }
 
+/* No phase, and the line off the terminal; pg.mu is held. */
+static void clear_locked(void)
+{
+	pg.phase = NULL;
+	pg.count = NULL;
+	erase();
+}
+
 void progress_clear(void)
 {
 	if (!pg.running)
 		return;
 	pthread_mutex_lock(&pg.mu);
-	pg.phase = NULL;
-	pg.count = NULL;
-	erase();
+	clear_locked();
 	pthread_mutex_unlock(&pg.mu);
 }
 
@@ -153,9 +159,7 @@ void progress_stop(void)
 		return;
 	pthread_mutex_lock(&pg.mu);
 	pg.stop = true;
-	pg.phase = NULL;
-	pg.count = NULL;
-	erase();
+	clear_locked();
 	pthread_cond_signal(&pg.cv);
 	pthread_mutex_unlock(&pg.mu);
 	pthread_join(pg.th, NULL);

@@ -27,8 +27,8 @@ static const Node *canary_settings(void)
 
 static const char *text_at(const Node *map, const char *key, const char *def)
 {
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR && !n->is_null ? n->text : def;
+	const char *t = node_text(map, key);
+	return t ? t : def;
 }
 
 bool rollout_canary(const Service *s)
@@ -120,16 +120,20 @@ DNode *rollout_analysis_template(Arena *a, const Platform *p, const Service *s, 
 	return t;
 }
 
+void rollout_target_ref(Arena *a, DNode *ref, const Service *s)
+{
+	bool canary = rollout_canary(s);
+	doc_set_str(a, ref, "apiVersion", canary ? "argoproj.io/v1alpha1" : "apps/v1");
+	doc_set_str(a, ref, "kind", canary ? "Rollout" : "Deployment");
+	doc_set_str(a, ref, "name", s->name);
+}
+
 DNode *rollout_vpa_doc(Arena *a, const Platform *p, const Service *s)
 {
 	DNode *v = k8s_object(a, "autoscaling.k8s.io/v1", "VerticalPodAutoscaler", s->name, NULL);
 	doc_set(a, doc_get(v, "metadata"), "labels", k8s_service_labels(a, p, s));
 	DNode *spec = doc_set_map(a, v, "spec");
-	DNode *ref = doc_set_map(a, spec, "targetRef");
-	bool canary = rollout_canary(s);
-	doc_set_str(a, ref, "apiVersion", canary ? "argoproj.io/v1alpha1" : "apps/v1");
-	doc_set_str(a, ref, "kind", canary ? "Rollout" : "Deployment");
-	doc_set_str(a, ref, "name", s->name);
+	rollout_target_ref(a, doc_set_map(a, spec, "targetRef"), s);
 	doc_set_str(a, doc_set_map(a, spec, "updatePolicy"), "updateMode", "Off");
 	DNode *cp = doc_push_map(a, doc_set_seq(a, doc_set_map(a, spec, "resourcePolicy"), "containerPolicies"));
 	doc_set_str(a, cp, "containerName", "app");

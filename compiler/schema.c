@@ -295,14 +295,10 @@ static void load_object(Schema *s, Type *t, const Node *def)
 
 Schema *schema_load(Arena *a)
 {
-	const EmbeddedFile *ef = embedded_find("stdlib/schema.yaml");
-	if (!ef)
-		schema_bug("missing file", "stdlib/schema.yaml");
-	Diags d;
-	diags_init(&d, a);
-	Node *root = src_load_bytes(a, &d, "stdlib/schema.yaml", ef->data, ef->len, NULL);
-	if (!root || d.errors)
-		schema_bug("cannot parse", "stdlib/schema.yaml");
+	const char *why;
+	Node *root = src_load_embedded(a, "stdlib/schema.yaml", NULL, &why);
+	if (!root)
+		schema_bug(why, "stdlib/schema.yaml");
 
 	Schema *s = arena_alloc(a, sizeof *s);
 	s->arena = a;
@@ -431,6 +427,7 @@ static void check_range(Checker *c, const Node *n, const Type *t, double v, cons
 	}
 }
 
+/* One switch over the scalar types, each case its check and diagnostic. */
 static void check_scalar(Checker *c, const Node *n, const Type *t, const char *field)
 {
 	const char *s = n->text;
@@ -780,15 +777,20 @@ static void js_indent(StrBuf *o, int ind)
 		sb_puts(o, "  ");
 }
 
-static void js_scalar_props(StrBuf *o, const Type *t, int ind)
+const char *schema_type_pattern(TypeKind k)
 {
 	static const char *const patterns[] = {
 		[T_NAME] = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
-		[T_QUANTITY] = "^[0-9]+(\\\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
+		[T_QUANTITY] = "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
 		[T_DURATION] = "^([0-9]+(ms|s|m|h|d))+$",
 		[T_URL] = "^https://",
 		[T_DATE] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
 	};
+	return (size_t)k < ARRAY_LEN(patterns) ? patterns[k] : NULL;
+}
+
+static void js_scalar_props(StrBuf *o, const Type *t, int ind)
+{
 	const char *type = "string";
 	switch (t->kind) {
 	case T_INT: type = "integer"; break;
@@ -799,8 +801,8 @@ static void js_scalar_props(StrBuf *o, const Type *t, int ind)
 	sb_printf(o, "\"type\": \"%s\"", type);
 	if (t->kind == T_QUANTITY)
 		o->len -= strlen("\"type\": \"string\""), sb_puts(o, "\"type\": [\"string\", \"number\"]");
-	if ((size_t)t->kind < ARRAY_LEN(patterns) && patterns[t->kind])
-		sb_printf(o, ", \"pattern\": \"%s\"", patterns[t->kind]);
+	if (schema_type_pattern(t->kind))
+		sb_puts(o, ", \"pattern\": "), doc_json_string(o, schema_type_pattern(t->kind));
 	else if (t->pattern)
 		sb_puts(o, ", \"pattern\": "), doc_json_string(o, t->pattern);
 	if (t->kind == T_NAME)

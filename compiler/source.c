@@ -856,6 +856,25 @@ Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *b
 	return root;
 }
 
+Node *src_load_embedded(Arena *a, const char *path, const char *list_key, const char **why)
+{
+	const EmbeddedFile *ef = embedded_find(path);
+	if (!ef) {
+		*why = "missing file";
+		return NULL;
+	}
+	Diags d;
+	diags_init(&d, a);
+	Node *root = src_load_bytes(a, &d, path, ef->data, ef->len, NULL);
+	if (root && list_key)
+		root = node_get(root, list_key);
+	if (!root || d.errors || (list_key && root->kind != N_SEQ)) {
+		*why = "cannot parse";
+		return NULL;
+	}
+	return root;
+}
+
 static Node *load_bytes(Arena *a, Diags *d, const char *display_path, const char *bytes, size_t len,
 			SourceFile **out_file)
 {
@@ -1006,6 +1025,19 @@ Node *node_get(const Node *map, const char *key)
 			return map->pairs[i].val;
 	}
 	return NULL;
+}
+
+const char *node_text(const Node *map, const char *key)
+{
+	const Node *n = node_get(map, key);
+	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
+}
+
+long long node_int(const Node *map, const char *key, long long def)
+{
+	long long v;
+	const char *t = node_text(map, key);
+	return t && scalar_int(t, &v) ? v : def;
 }
 
 Span span_of_key(const Node *map, const char *key)

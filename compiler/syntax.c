@@ -409,25 +409,25 @@ static int nonblank_before(const SourceFile *f, int ln)
 	return ln < 1 ? 1 : ln;
 }
 
-void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *msg)
+/* A tab: the first one in an indentation, up to the line rejected. */
+static bool tab_error(Diags *d, const SourceFile *f, int last, const char *msg)
 {
-	if (!msg)
-		msg = "invalid YAML";
-	/* libfyaml often reports at the start of the line after the fault */
-	int last = nonblank_before(f, line < 1 ? 1 : line);
 	Diag *g;
 	int tl, toff;
-
-	/* a tab: the first one in an indentation, up to the line rejected */
 	if (has(msg, "tab") && (find_tab(f, 1, last, &tl, &toff) || find_tab(f, last, f->nlines, &tl, &toff))) {
 		g = diag_error(d, "E0005", span_at(f, tl, toff, 1), "tab character in indentation");
 		diag_label(g, "tab");
 		diag_help(g, "YAML indents with spaces only: replace the tab with spaces (editors: set "
 			     "\"insert spaces\" for .yaml files)");
-		return;
+		return true;
 	}
+	return false;
+}
 
-	/* quotes and brackets, up to the end of the line rejected */
+/* Quotes and brackets, up to the end of the line rejected. */
+static bool flow_error(Diags *d, const SourceFile *f, int last, const char *msg)
+{
+	Diag *g;
 	Flow fl = {0};
 	for (int ln = 1; ln <= last; ln++)
 		flow_line(f, &fl, line_at(f, ln), ln);
@@ -436,7 +436,7 @@ void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *
 			       fl.bad_open);
 		diag_label(g, "expected `%c`", fl.bad_open == '[' ? ']' : '}');
 		diag_help(g, "a list is `[a, b]`, a mapping `{key: value}`: close each with its own bracket");
-		return;
+		return true;
 	}
 	if (fl.quote && (has(msg, "quote") || has(msg, "scalar") || has(msg, "indent"))) {
 		g = diag_error(d, "E0005", span_at(f, fl.quote_line, fl.quote_off, 1), "this %s string is never closed",
@@ -444,7 +444,7 @@ void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *
 		diag_label(g, "opened here");
 		diag_help(g, "close it with `%c` on the same line; for text over several lines use a block: "
 			     "`key: |` and the text indented below", fl.quote);
-		return;
+		return true;
 	}
 	if (fl.depth > 0 && fl.depth <= 64 && (has(msg, "flow") || has(msg, "bracket") || has(msg, "comma") ||
 					       has(msg, "indent") || has(msg, "expected"))) {
@@ -455,11 +455,16 @@ void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *
 		diag_label(g, "opened here");
 		diag_help(g, "close it with `%c` (items are separated by `, `), or write the %s one entry per line",
 			  open == '[' ? ']' : '}', open == '[' ? "list" : "mapping");
-		return;
+		return true;
 	}
+	return false;
+}
 
+/* `key: a: b`: a value that holds `: `. */
+static bool colon_in_value(Diags *d, const SourceFile *f, int last, const char *msg)
+{
+	Diag *g;
 	Line l = line_at(f, last);
-	/* `key: a: b` */
 	if (has(msg, "same line") || has(msg, "not allowed in this context")) {
 		int c1 = key_colon(f, l.start + indent_of(f, l), l.end);
 		if (c1 >= 0) {
@@ -477,11 +482,18 @@ void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *
 				diag_label(g, "read as a second key on the same line");
 				diag_help(g, "quote the value (`\"%.*s\"`), or put a nested mapping on its own lines, "
 					     "indented", vend - v > 40 ? 40 : vend - v, f->text + v);
-				return;
+				return true;
 			}
 		}
 	}
-	/* `key: @x` */
+	return false;
+}
+
+/* `key: @x`: a plain value that starts with a reserved character. */
+static bool reserved_start(Diags *d, const SourceFile *f, int last, const char *msg)
+{
+	Diag *g;
+	Line l = line_at(f, last);
 	const char *cs = strstr(msg, "cannot start with '");
 	if (cs) {
 		char ch = cs[19];
@@ -494,10 +506,17 @@ void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *
 			g = diag_error(d, "E0005", span_at(f, last, i, e - i), "a plain value cannot start with `%c`", ch);
 			diag_label(g, "reserved in YAML");
 			diag_help(g, "quote it: `\"%.*s\"`", e - i > 40 ? 40 : e - i, f->text + i);
-			return;
+			return true;
 		}
 	}
-	/* `key: "a" b` */
+	return false;
+}
+
+/* `key: "a" b`: text after the closing quote. */
+static bool after_quote(Diags *d, const SourceFile *f, int last, const char *msg)
+{
+	Diag *g;
+	Line l = line_at(f, last);
 	if (has(msg, "trailing content")) {
 		Flow q = {0};
 		for (int i = l.start; i < l.end; i++) {
@@ -519,18 +538,18 @@ void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *
 						       "text after the closing quote");
 					diag_label(g, "outside the quotes");
 					diag_help(g, "put the whole value inside the quotes");
-					return;
+					return true;
 				}
 			}
 		}
 	}
-	/* indentation: the first line that fits no block */
-	Indent r;
-	if (find_indent(f, last, &r)) {
-		explain_indent(d, f, &r);
-		return;
-	}
-	/* anything else: the parser's words, on the last line with text */
+	return false;
+}
+
+/* Anything else: the parser's words, on the last line with text. */
+static void parser_words(Diags *d, const SourceFile *f, int line, int col, const char *msg)
+{
+	Diag *g;
 	int ln = line > f->nlines ? f->nlines + 1 : line;
 	Span sp;
 	if (ln >= 1 && ln <= f->nlines && !blank_or_comment(f, line_at(f, ln))) {
@@ -547,4 +566,23 @@ void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *
 	g = diag_error(d, "E0005", sp, "YAML syntax error: %s", msg);
 	diag_label(g, "here");
 	diag_help(g, "check the indentation and the quoting of this line and the one above");
+}
+
+void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *msg)
+{
+	if (!msg)
+		msg = "invalid YAML";
+	/* libfyaml often reports at the start of the line after the fault */
+	int last = nonblank_before(f, line < 1 ? 1 : line);
+	/* the first explanation that fits, in this order */
+	if (tab_error(d, f, last, msg) || flow_error(d, f, last, msg) || colon_in_value(d, f, last, msg) ||
+	    reserved_start(d, f, last, msg) || after_quote(d, f, last, msg))
+		return;
+	/* indentation: the first line that fits no block */
+	Indent r;
+	if (find_indent(f, last, &r)) {
+		explain_indent(d, f, &r);
+		return;
+	}
+	parser_words(d, f, line, col, msg);
 }

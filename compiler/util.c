@@ -212,6 +212,31 @@ char *sb_detach(StrBuf *b)
 	return p;
 }
 
+bool str_has_any(const char *s, const char *const *needles, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strstr(s, needles[i]))
+			return true;
+	return false;
+}
+
+char *read_file_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	StrBuf b;
+	sb_init(&b);
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		sb_putn(&b, buf, n);
+	fclose(f);
+	if (len)
+		*len = b.len;
+	return sb_detach(&b);
+}
+
 /* ---- StrMap: open addressing, linear probing, power-of-two capacity ---- */
 
 void strmap_init(StrMap *m)

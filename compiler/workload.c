@@ -33,14 +33,12 @@ static _Noreturn void apis_bug(const char *what)
 /* Parsed once; the tree lives as long as the process (read-only). */
 static void apis_load(void)
 {
-	const EmbeddedFile *ef = embedded_find("stdlib/apis.yaml");
-	if (!ef)
-		apis_bug("missing file");
 	Arena *a = apis_arena = arena_new();
-	Diags d;
-	diags_init(&d, a);
-	Node *root = src_load_bytes(a, &d, "stdlib/apis.yaml", ef->data, ef->len, NULL);
-	if (!root || d.errors || !node_get(root, "apis") || !node_get(root, "probes") || !node_get(root, "metrics"))
+	const char *why;
+	Node *root = src_load_embedded(a, "stdlib/apis.yaml", NULL, &why);
+	if (!root)
+		apis_bug(why);
+	if (!node_get(root, "apis") || !node_get(root, "probes") || !node_get(root, "metrics"))
 		apis_bug("cannot parse");
 	apis_root = root;
 }
@@ -51,23 +49,10 @@ const Node *apis_data(void)
 	return apis_root;
 }
 
-static const char *text_at(const Node *map, const char *key)
-{
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
-}
-
-static long long int_at(const Node *map, const char *key, long long def)
-{
-	long long v;
-	const char *t = text_at(map, key);
-	return t && scalar_int(t, &v) ? v : def;
-}
-
 static long long ms_at(const Node *map, const char *key)
 {
 	long long v;
-	const char *t = text_at(map, key);
+	const char *t = node_text(map, key);
 	return t && scalar_duration(t, &v) ? v : 0;
 }
 
@@ -92,23 +77,23 @@ void workload_of(const Service *s, Workload *w)
 	const Node *health = node_get(s->eff, "health");
 	const Node *metrics = node_get(s->eff, "metrics");
 	w->api = s->api;
-	w->family = text_at(t, "family") ? text_at(t, "family") : "http";
+	w->family = node_text(t, "family") ? node_text(t, "family") : "http";
 	w->port = s->port;
 	const Node *port = node_get(t, "port");
 	if (port && port->kind == N_MAP) {
-		w->port_name = text_at(port, "name");
-		w->app_protocol = text_at(port, "app_protocol");
-		const char *sp = text_at(port, "service_port");
-		w->service_port = sp && strcmp(sp, "serving") == 0 ? s->port : int_at(port, "service_port", 80);
+		w->port_name = node_text(port, "name");
+		w->app_protocol = node_text(port, "app_protocol");
+		const char *sp = node_text(port, "service_port");
+		w->service_port = sp && strcmp(sp, "serving") == 0 ? s->port : node_int(port, "service_port", 80);
 	}
-	w->ingress = text_at(t, "ingress") && strcmp(text_at(t, "ingress"), "true") == 0;
+	w->ingress = node_text(t, "ingress") && strcmp(node_text(t, "ingress"), "true") == 0;
 	w->ingress_annotations = node_get(t, "ingress_annotations");
 
 	/* the scrape: a declared metrics.port always; else the API type's rule */
-	const char *rule = text_at(t, "metrics") ? text_at(t, "metrics") : "serving";
-	long long mport = int_at(metrics, "port", 0);
+	const char *rule = node_text(t, "metrics") ? node_text(t, "metrics") : "serving";
+	long long mport = node_int(metrics, "port", 0);
 	if (!mport && strcmp(rule, "port") == 0 && w->port_name)
-		mport = int_at(t, "metrics_port", 0);
+		mport = node_int(t, "metrics_port", 0);
 	if (mport && mport != w->port) {
 		w->metrics_port = mport;
 		w->scrape_port = "metrics";
@@ -121,7 +106,7 @@ void workload_of(const Service *s, Workload *w)
 	w->command = node_get(health, "command");
 	w->liveness = s->liveness;
 	w->readiness = s->readiness;
-	const char *kind = text_at(t, "probes") ? text_at(t, "probes") : "http";
+	const char *kind = node_text(t, "probes") ? node_text(t, "probes") : "http";
 	if (w->command && w->command->kind == N_SEQ) {
 		w->probe = "exec";
 	} else if (strcmp(kind, "exec") == 0 || !w->port_name) {
@@ -137,10 +122,10 @@ void workload_of(const Service *s, Workload *w)
 		w->probe_port_name = w->port_name;
 		w->probe_port = w->port;
 	}
-	w->period = int_at(probes, "period", 10);
-	w->timeout = int_at(probes, "timeout", 2);
-	w->failure = int_at(probes, "failure", 3);
-	w->startup_period = int_at(probes, "startup_period", 5);
+	w->period = node_int(probes, "period", 10);
+	w->timeout = node_int(probes, "timeout", 2);
+	w->failure = node_int(probes, "failure", 3);
+	w->startup_period = node_int(probes, "startup_period", 5);
 	long long budget = ms_at(health, "startup");
 	if (!budget)
 		budget = ms_at(apis_language(s->language), "startup");
@@ -160,9 +145,9 @@ void workload_of(const Service *s, Workload *w)
 IngressSettings platform_ingress(const Platform *p)
 {
 	const Node *n = node_get(node_get(p->root, "platform"), "ingress");
-	return (IngressSettings){text_at(n, "class") ? text_at(n, "class") : "nginx",
-				 text_at(n, "namespace") ? text_at(n, "namespace") : "ingress-nginx",
-				 text_at(n, "issuer") ? text_at(n, "issuer") : "letsencrypt"};
+	return (IngressSettings){node_text(n, "class") ? node_text(n, "class") : "nginx",
+				 node_text(n, "namespace") ? node_text(n, "namespace") : "ingress-nginx",
+				 node_text(n, "issuer") ? node_text(n, "issuer") : "letsencrypt"};
 }
 
 /* ------------------------------------------------------------- checks */
@@ -224,7 +209,7 @@ int workload_check(const Platform *p, Diags *d)
 			errors++;
 		}
 		const Node *metrics = node_get(s->eff, "metrics");
-		if (w.port_name && int_at(metrics, "port", 0) == s->port) {
+		if (w.port_name && node_int(metrics, "port", 0) == s->port) {
 			const Node *mp = node_get(metrics, "port");
 			Diag *g = diag_error(d, "E0262", mp->span, "service `%s`: the metrics port is its serving port %lld",
 					     s->name, s->port);

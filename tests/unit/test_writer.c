@@ -75,17 +75,7 @@ static void put(const char *path, const char *text)
 
 static char *get(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	StrBuf b;
-	sb_init(&b);
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		sb_putn(&b, tmp, n);
-	fclose(f);
-	return sb_detach(&b);
+	return read_file_all(path, NULL);
 }
 
 static bool exists(const char *path)
