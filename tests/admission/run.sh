@@ -138,21 +138,42 @@ if [ "$BENCH_N" -gt 0 ]; then
 	python3 tests/bench/gen.py "$BENCH_N" "$TMP/gen" >/dev/null
 	PLATFORMS="$PLATFORMS generated-$BENCH_N:$TMP/gen/platform.yaml"
 fi
+# one platform in one target: render, build, admit, mutants; prints its case lines
+job() { # NAME PLATFORM_YAML TARGET
+	local name=$1 src=$2 target=$3 label=$1/$3
+	render_build "$label" "$src" "$target" || return 0
+	node $DIR/admit.mjs admit "$label" "$TMP/$label"/built-*.yaml >"$TMP/$name-$target.out" 2>&1
+	collect "$label" "$TMP/$name-$target.out" $?
+	grep '^# ' "$TMP/$name-$target.out"
+	case $name in
+	company | minimal) # mutants of what each example renders (a kind it renders none of: skipped)
+		node $DIR/admit.mjs mutants "$label/mutant" "$(ls "$TMP/$label"/built-*.yaml | tail -1)" >"$TMP/$name-$target.mut" 2>&1
+		collect "$label/mutants" "$TMP/$name-$target.mut" $?
+		sed -n 's/^# covered: //p' "$TMP/$name-$target.mut" | tr ' ' '\n' | sed "s/^/$target /" >>"$TMP/covered"
+		;;
+	esac
+}
+# a job's output, counted here (the job ran in a subshell)
+relay_job() { # LOG
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok   "*) PASSED=$((PASSED + 1)) ;;
+		"FAIL "*) FAILED=$((FAILED + 1)) ;;
+		esac
+		printf '%s\n' "$line"
+	done <"$1"
+}
+# the two targets of one platform run side by side (one core each), and are
+# reported in a fixed order
 for spec in $PLATFORMS; do
 	name=${spec%%:*} src=${spec#*:}
 	for target in validating-policy cluster-policy; do
-		label=$name/$target
-		render_build "$label" "$src" "$target" || continue
-		node $DIR/admit.mjs admit "$label" "$TMP/$label"/built-*.yaml >"$TMP/$name-$target.out" 2>&1
-		collect "$label" "$TMP/$name-$target.out" $?
-		grep '^# ' "$TMP/$name-$target.out"
-		case $name in
-		company | minimal) # mutants of what each example renders (a kind it renders none of: skipped)
-			node $DIR/admit.mjs mutants "$label/mutant" "$(ls "$TMP/$label"/built-*.yaml | tail -1)" >"$TMP/$name-$target.mut" 2>&1
-			collect "$label/mutants" "$TMP/$name-$target.mut" $?
-			sed -n 's/^# covered: //p' "$TMP/$name-$target.mut" | tr ' ' '\n' | sed "s/^/$target /" >>"$TMP/covered"
-			;;
-		esac
+		job "$name" "$src" "$target" >"$TMP/job-$name-$target.log" 2>&1 &
+	done
+	wait
+	for target in validating-policy cluster-policy; do
+		relay_job "$TMP/job-$name-$target.log"
 	done
 done
 

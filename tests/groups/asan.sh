@@ -22,7 +22,10 @@ elif ! out=$(env -u MAKEFLAGS -u MAKELEVEL make -j"$(nproc)" asan-build 2>&1); t
 else
 	ABIN=$ROOT/build-asan/platformc AUNIT=$ROOT/build-asan/unit
 fi
-san_env() { env ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:halt_on_error=1:log_path=$SAN/$1" LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0" \
+# diff runs with full (slow) malloc stacks, so that tests/lsan.supp can name
+# the libfyaml function that leaks; the other groups keep the fast unwinder.
+san_env() { env ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_path=$SAN/$1$([ "$1" = diff ] && echo :fast_unwind_on_malloc=0)" \
+	LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0" \
 	UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$SAN/$1" "${@:2}"; }
 san_reports() {
 	local f
