@@ -16,6 +16,14 @@
 SAN=$TMP/san; mkdir -p "$SAN"
 if [ -n "${ASAN_PLATFORMC:-}" ] || [ -n "${ASAN_UNIT:-}" ]; then
 	ABIN=${ASAN_PLATFORMC:-$ROOT/build-asan/platformc} AUNIT=${ASAN_UNIT:-$ROOT/build-asan/unit}
+elif [ -f "$SHARED/asan-build.log" ]; then # started by tests/run.sh: wait for it
+	i=0
+	while [ ! -f "$SHARED/asan-build.rc" ] && [ $i -lt 1800 ]; do sleep 0.5; i=$((i + 1)); done
+	if [ "$(cat "$SHARED/asan-build.rc" 2>/dev/null)" != 0 ]; then
+		fail asan/build "$(tail -30 "$SHARED/asan-build.log")"
+		finish
+	fi
+	ABIN=$ROOT/build-asan/platformc AUNIT=$ROOT/build-asan/unit
 elif ! out=$(env -u MAKEFLAGS -u MAKELEVEL make -j"$(nproc)" asan-build 2>&1); then
 	fail asan/build "$(tail -30 <<<"$out")"
 	finish
