@@ -50,19 +50,8 @@ for ex in $EXAMPLES; do
 	fi
 	# the same platform with targets.kyverno: cluster-policy
 	cp -r "examples/$ex" "$TMP/cp-$ex"
-	"$PY" - "$TMP/cp-$ex/platform.yaml" <<'PY'
-import re, sys
-p = sys.argv[1]
-s = open(p).read()
-if re.search(r"^\s+kyverno:", s, re.M):
-    s = re.sub(r"^(\s+kyverno:\s*)\S+", r"\1cluster-policy", s, flags=re.M)
-elif re.search(r"^\s+targets:", s, re.M):
-    s = re.sub(r"^(\s+)targets:\s*\n", lambda m: m.group(0) + m.group(1) + "  kyverno: cluster-policy\n", s, count=1, flags=re.M)
-else:
-    s = re.sub(r"^platform:\s*\n", "platform:\n  targets: {kyverno: cluster-policy}\n", s, count=1, flags=re.M)
-s = re.sub(r"^(\s+action:\s*)Enforce", r"\1Audit", s, flags=re.M)   # and the other action
-open(p, "w").write(s)
-PY
+	"$PY" tests/admission/set_target.py "$TMP/cp-$ex/platform.yaml"
+	sed -i -E 's/^(\s+action:\s*)Enforce/\1Audit/' "$TMP/cp-$ex/platform.yaml"   # and the other action
 	if ! render_to "$TMP/cp-$ex/platform.yaml" "$TMP/cp-out-$ex"; then
 		fail "kyverno/$ex/cluster-policy-renders" "$RENDER_ERR"
 		continue
