@@ -162,9 +162,15 @@ render_example() {
 	key=$(printf '%s' "$PLATFORMC" | cksum | cut -d' ' -f1)
 	RENDERED=$SHARED/render-$key/$1
 	[ -f "$RENDERED.ok" ] && return 0
-	rm -rf "$RENDERED"; mkdir -p "$(dirname "$RENDERED")"
-	render_to "examples/$1/platform.yaml" "$RENDERED" || return 1
-	: >"$RENDERED.ok"
+	mkdir -p "$(dirname "$RENDERED")"
+	# groups run side by side (tests/run.sh): the first renders, the others wait
+	(
+		flock 9
+		[ -f "$RENDERED.ok" ] && exit 0
+		rm -rf "$RENDERED"
+		render_to "examples/$1/platform.yaml" "$RENDERED" || { printf '%s' "$RENDER_ERR" >"$RENDERED.err"; exit 1; }
+		: >"$RENDERED.ok"
+	) 9>"$RENDERED.lock" || { RENDER_ERR=$(cat "$RENDERED.err" 2>/dev/null); return 1; }
 }
 
 # tree_hash DIR: one hash over every file's path and bytes (without the
