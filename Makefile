@@ -18,7 +18,7 @@ EMBED   := $(sort $(wildcard stdlib/*.yaml stdlib/*.json catalog/*/kind.yaml))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 EXAMPLES := $(patsubst examples/%/platform.yaml,%,$(wildcard examples/*/platform.yaml))
 
-.PHONY: all deps render test unit install uninstall graphs asan asan-build tsan fuzz fuzz-long fuzz-build fuzz-expr valgrind clang-deps bench clean check-format docs
+.PHONY: all deps render test unit install uninstall graphs asan asan-build tsan fuzz fuzz-long fuzz-build fuzz-expr valgrind clang-deps bench clean
 
 all: $(BUILD)/platformc
 

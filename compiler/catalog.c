@@ -760,12 +760,6 @@ const Param *catalog_param(const Param *scope, const char *path)
 	return param_path(scope, path);
 }
 
-int catalog_port(const Platform *p, const char *kind)
-{
-	const Kind *k = catalog_kind(p, kind);
-	return k ? k->port : 443;
-}
-
 /* ----------------------------------------------------------- values */
 
 const PVal *pval_get(const PVal *obj, const char *path)

@@ -70,7 +70,9 @@ void arena_release(Arena *a, ArenaMark m);
 
 void *xmalloc(size_t n);                          /* abort on OOM */
 void *xrealloc(void *p, size_t n);
+void *xcalloc(size_t n, size_t size);             /* zeroed */
 char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
 _Noreturn void die_oom(void);
 
 /* ----------------------------------------------------------------- util.c */
@@ -575,8 +577,6 @@ Platform *lower_load(Arena *a, Schema *s, Diags *d, const char *path);
 Platform *lower_load_bytes(Arena *a, Schema *s, Diags *d, const char *path, const char *bytes, size_t len);
 /* Fills references and per-environment values; returns the error count. */
 int resolve_platform(Arena *a, Platform *p, Diags *d);
-Env *platform_env(const Platform *p, const char *name);
-Team *platform_team(const Platform *p, const char *name);
 bool service_runs_in(const Service *s, const Env *e);
 bool resource_runs_in(const Resource *r, const Env *e);
 
@@ -1066,7 +1066,6 @@ int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d);
 const PVal *catalog_values(const Resource *r, const Env *e);
 const PVal *pval_get(const PVal *obj, const char *path);
 /* The port services reach a resource of this kind on (egress rules). */
-int catalog_port(const Platform *p, const char *kind);
 /* Evaluates an expression over a value (tier from the environment): kind
  * 0 = false/null, 1 = bool, 2 = number, 3 = string. */
 typedef struct EvalResult {
