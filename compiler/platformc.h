@@ -582,17 +582,21 @@ bool resource_runs_in(const Resource *r, const Env *e);
 
 /* --------------------------------------------------------------- backend */
 
-/* A backend is a pure function: model -> documents in the file set. */
-typedef struct Backend {
-	const char *name;
-	void (*run)(const Platform *p, FileSet *fs);
-} Backend;
+/* A backend is a pure function: model -> documents in the file set. Each
+ * lives in backend_<family>.c; backends.c lists them in the order they run. */
+typedef void Backend(const Platform *p, FileSet *fs);
 
-void backend_tenancy(const Platform *p, FileSet *fs);
-void backend_services(const Platform *p, FileSet *fs);
-void backend_clusters(const Platform *p, FileSet *fs);
+Backend backend_tenancy;    /* namespaces, quotas, RBAC, network policies per team */
+Backend backend_services;   /* each service's workload objects per environment */
+Backend backend_backstage;  /* Backstage catalog entities and scaffolder templates */
+Backend backend_kyverno;    /* admission policies */
+Backend backend_monitoring; /* alerts, dashboards, the platform's own monitoring */
+Backend backend_crossplane; /* cloud resources as Crossplane claims */
+Backend backend_clusters;   /* the clusters' deployment units */
+Backend backend_argocd;     /* Argo CD applications of every deployment unit */
+Backend backend_readme;     /* the tree's README (last: it counts the files) */
 
-extern const Backend backends[];
+extern Backend *const backends[];
 extern const int nbackends;
 
 /* ------------------------------------------------------------------ doc.c */
@@ -795,8 +799,6 @@ int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 #define MANIFEST_NAME ".platformc-manifest"
 
 Unit *clusters_sorted_units(const FileSet *fs); /* deployment order; caller frees */
-void backend_argocd(const Platform *p, FileSet *fs);
-void backend_readme(const Platform *p, FileSet *fs);
 
 /* ------------------------------------------------------ k8s.c, backends */
 
@@ -813,8 +815,7 @@ DNode *k8s_destination(Arena *a, const Env *e, const char *ns);
 
 /* ------------------------------------------------------ backend_backstage.c */
 
-/* Backstage catalog entities and scaffolder templates under catalog/. */
-void backend_backstage(const Platform *p, FileSet *fs);
+/* backend_backstage: see the backend section. */
 
 /* ----------------------------------------------- policies.c, backend_kyverno.c */
 
@@ -839,7 +840,6 @@ bool policy_excepts(const Platform *p, const Service *s, const char *policy);
  * services has an exception to a policy Pod Security "restricted" enforces too,
  * else "restricted" (docs/policies.md, Exceptions). */
 const char *pod_security_level(const Platform *p, const Team *t, const Env *e);
-void backend_kyverno(const Platform *p, FileSet *fs);
 
 /* ------------------------------------- monitoring.c, backend_monitoring.c,
  *                                        monitoring_platform.c, monitoring_dash.c */
@@ -911,7 +911,6 @@ void dash_table_target(Dash *d, DNode *panel, const char *expr);
 void dash_thresholds(Dash *d, DNode *panel, double warn, double ok);
 void dash_custom_variable(Dash *d, const char *name, const char *label, const char *const *values, int n, int current);
 
-void backend_monitoring(const Platform *p, FileSet *fs);
 void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m);
 /* ------------------------------------------- expr.c, catalog.c, cost.c */
 
@@ -1138,7 +1137,6 @@ enum { COST_NOT_RUNNING, COST_PRICED, COST_USAGE, COST_UNPRICED };
 int cost_estimate(const Resource *r, const Env *e, double *usd);
 void cost_money(char *buf, size_t n, double v);
 
-void backend_crossplane(const Platform *p, FileSet *fs);
 
 /*
  * identity.c: the AWS identity of each service (an IAM role per service and
@@ -1163,17 +1161,15 @@ bool identity_has_network(const Platform *p);
  * E0322 (cloud.clusters names no cluster), E0323 (a network for some
  * clusters only); the error count. */
 int identity_check(Arena *a, Platform *p, Diags *d);
-/* ------------------------------------------- cmd_graph.c, cmd_diff.c, cmd_help.c */
+/* ------------------------------------------------- cmd_graph.c, cmd_diff.c */
 
 #include <stdio.h>
 
-/* `graph`: dot (default) or mermaid on o; -1 on an unknown format. */
-int cmd_graph(const Platform *p, const char *format, FILE *o);
+/* `graph`: format "dot" or "mermaid" (main.c checks it) on o. */
+void cmd_graph(const Platform *p, const char *format, FILE *o);
 /* `diff`: the objects a render of fs would add, change or remove in outdir,
- * text (default) or markdown on o; -1 on an unknown format. Writes nothing. */
-int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o);
-/* `VERB --help`: the verb's usage text, or NULL for an unknown verb. */
-const char *verb_help(const char *verb);
+ * format "text" or "markdown" (main.c checks it) on o. Writes nothing. */
+void cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o);
 
 /* ------------------------------------------------------------ catalog_doc.c */
 /* The built-in catalog (catalog/, compiled in), loaded without a platform;

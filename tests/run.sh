@@ -19,7 +19,7 @@ GROUP_TABLE='
 unit           67   tests/groups/unit.sh
 errors         200  tests/groups/errors.sh
 codes          5    tests/groups/codes.sh
-cli            28   tests/groups/cli.sh
+cli            29   tests/groups/cli.sh
 golden         4    tests/groups/golden.sh
 emitter        5    tests/groups/emitter.sh
 kustomize      9    tests/groups/kustomize.sh
