@@ -914,7 +914,9 @@ static const PVal *unique_by_conflict(const PVal *scope, const Expr *e, const PV
 	return NULL;
 }
 
-/* One switch over the expression kinds, each case its evaluation rule. */
+/* One switch over the expression kinds, each case its evaluation rule.
+ * one piece: the cases share only the dispatch; splitting them apart would
+ * scatter the language's semantics over helpers that each hold one case. */
 static EvalResult eval(const EvalCtx *c, const Expr *e)
 {
 	EvalResult r = {0}, x, y;
