@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <yaml.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -223,8 +224,9 @@ static void print_version(void)
 	char pcre[64] = "";
 	pcre2_config(PCRE2_CONFIG_VERSION, pcre);
 	printf("platformc %s\n", PLATFORMC_VERSION);
-	printf("libfyaml %s\nlibyaml %s\npcre2 %s\njsmn (header-only)\n", fy_library_version(),
-	       yaml_get_version_string(), pcre);
+	unsigned xxh = XXH_versionNumber();
+	printf("libfyaml %s\nlibyaml %s\npcre2 %s\nxxhash %u.%u.%u\njsmn (header-only)\n", fy_library_version(),
+	       yaml_get_version_string(), pcre, xxh / 10000, xxh / 100 % 100, xxh % 100);
 }
 
 static bool use_color(void)

@@ -107,15 +107,24 @@ char *sb_detach(StrBuf *b);                       /* NUL-terminated, caller free
 char *read_file_all(const char *path, size_t *len);
 /* Whether `s` contains any of the `n` strings `needles`. */
 bool str_has_any(const char *s, const char *const *needles, size_t n);
+/* The text of a JSON string token (between its quotes, as jsmn gives it) as
+ * UTF-8, NUL-terminated, caller frees; its length in *len (len may be NULL).
+ * A \uD83D\uDE00 surrogate pair becomes one character, a lone surrogate
+ * U+FFFD. The one JSON unescaper: diag.c's code table and lsp.c use it. */
+char *json_unescape(const char *s, size_t n, size_t *len);
 
-/* String-keyed hash map (open addressing), keys not copied. */
+/* String-keyed hash map (open addressing), keys not copied: the one hash
+ * table for names. Its slots are on the heap (strmap_free), or in an arena
+ * (strmap_init_arena; the arena frees them, strmap_free is not needed). */
 typedef struct StrMap {
 	const char **keys;
 	void **vals;
 	size_t cap, len;
+	Arena *arena;
 } StrMap;
 
 void strmap_init(StrMap *m);
+void strmap_init_arena(StrMap *m, Arena *a);
 void strmap_free(StrMap *m);
 void *strmap_get(const StrMap *m, const char *key);
 /* Returns the previous value (NULL if none). */
@@ -128,12 +137,11 @@ const char *did_you_mean(const char *word, const char *const *cands, int n);
 
 bool utf8_valid(const char *s, size_t n, size_t *bad_offset);
 uint64_t hash_bytes(const void *p, size_t n);    /* FNV-1a 64 */
-uint64_t hash64(const void *p, size_t n);        /* XXH64, seed 0: fast, for file contents */
-/* hash64 of bytes given in pieces */
+uint64_t hash64(const void *p, size_t n);        /* XXH64 (libxxhash), seed 0: for file contents */
+/* hash64 of bytes given in pieces: begin, add..., then end exactly once (it
+ * frees the state) */
 typedef struct Hash64 {
-	uint64_t v[4], total;
-	unsigned char buf[32];
-	size_t nbuf;
+	struct XXH64_state_s *state; /* libxxhash's */
 } Hash64;
 void hash64_begin(Hash64 *h);
 void hash64_add(Hash64 *h, const void *p, size_t n);
