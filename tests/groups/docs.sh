@@ -18,4 +18,26 @@ printf '%s\n' 'static int f(void)' '{' '	return 0;' '}' >"$TMP/long.c"
 "$PY" tests/tools/long_functions.py --limit 2 "$TMP/long.c" >/dev/null 2>&1
 [ $? = 1 ] && ok docs/long-functions-can-fail || fail docs/long-functions-can-fail
 
+# docs/architecture.md §3 has a heading naming every file of compiler/ (*.c,
+# *.h, tools/*), and names no file that is gone (embed.c is generated)
+arch_files() { # architecture.md, compiler dir -> what is missing or stale
+	local heads missing="" f r
+	heads=$(sed -n '/^## 3\./,/^## 4\./p' "$1" | grep '^### ')
+	for f in "$2"/*.c "$2"/*.h "$2"/tools/*; do
+		[ -e "$f" ] || continue
+		r=${f#"$2"/}
+		grep -qF "\`$r\`" <<<"$heads" || missing+=" missing:$r"
+	done
+	for r in $(grep -o '`[a-z0-9_/-]*\(\.[ch]\|-hook\)`' <<<"$heads" | tr -d '`'); do
+		[ -e "$2/$r" ] || [ "$r" = embed.c ] || missing+=" gone:$r"
+	done
+	echo "$missing"
+}
+m=$(arch_files docs/architecture.md compiler)
+[ -z "$m" ] && ok docs/architecture-names-every-file || fail docs/architecture-names-every-file "$m"
+mkdir -p "$TMP/arch/tools" && : >"$TMP/arch/new_file.c" && : >"$TMP/arch/tools/x"
+m=$(arch_files docs/architecture.md "$TMP/arch")
+[[ $m == *missing:new_file.c* && $m == *missing:tools/x* && $m == *gone:main.c* ]] && \
+	ok docs/architecture-check-can-fail || fail docs/architecture-check-can-fail "$m"
+
 finish
