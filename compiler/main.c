@@ -70,11 +70,13 @@ static const struct {
 typedef struct Verb Verb;
 struct Verb {
 	const char *name;
-	const char *args;     /* positional arguments of the usage line, or "" */
+	const char *args;     /* positional arguments of the usage line, or ""; without
+			       * OPT_FILE, the one positional argument goes to `code` */
 	const char *synopsis; /* its lines in `platformc --help`; NULL: not listed */
 	unsigned options;     /* OPT_* bits it takes */
 	const char *formats[3]; /* values of --format, the default first; none: {NULL} */
 	const char *help;     /* `platformc VERB --help` after the usage line; NULL: none */
+	bool progress;        /* the status line on a terminal (progress.c) */
 	int (*run)(Options *o);                        /* a verb without a model, or */
 	int (*use)(Options *o, Platform *p, Arena *a); /* one of the front end's */
 };
@@ -86,7 +88,8 @@ static int run_schema(Options *o);
 static int use_check(Options *o, Platform *p, Arena *a);
 static int use_cost(Options *o, Platform *p, Arena *a);
 static int use_graph(Options *o, Platform *p, Arena *a);
-static int use_files(Options *o, Platform *p, Arena *a); /* render, diff */
+static int use_render(Options *o, Platform *p, Arena *a);
+static int use_diff(Options *o, Platform *p, Arena *a);
 
 #define FRONT (OPT_FILE | OPT_DIAGNOSTICS | OPT_MAXDIAG)
 
@@ -95,7 +98,7 @@ static const Verb verbs[] = {
 	 FRONT | OPT_DUMP, {NULL},
 	 "Parse and type-check FILE (default platform.yaml) and its includes; write nothing.\n"
 	 "Exit status: 0 no errors, 1 errors were reported, 2 usage or I/O error.\n",
-	 NULL, use_check},
+	 true, NULL, use_check},
 	{"render", "[FILE]",
 	 "  render [FILE] [-o DIR]        write the output tree (default DIR: out)\n"
 	 "  render [FILE] [-o DIR] --check   compare only; list what differs; write nothing\n",
@@ -103,7 +106,7 @@ static const Verb verbs[] = {
 	 "Write the output tree of FILE into DIR (default out). Files platformc does not own\n"
 	 "are left alone; stale files it wrote before are removed.\n"
 	 "  --check   write nothing; list what differs; exit 3 if DIR is out of date\n",
-	 NULL, use_files},
+	 true, NULL, use_render},
 	{"cost", "[FILE]",
 	 "  cost   [FILE] [--format text|json] [--fail-over-budget]   estimated monthly cost vs budgets\n",
 	 FRONT | OPT_FORMAT | OPT_FAIL_BUDGET, {"text", "json"},
@@ -113,20 +116,20 @@ static const Verb verbs[] = {
 	 "Prices of another region than `platform.cloud.region` are a warning (W0340).\n"
 	 "  --fail-over-budget   exit 1 when a team is over its budget (CI)\n"
 	 "Writes nothing. Exit status: 0, or 1 when the input has errors.\n",
-	 NULL, use_cost},
+	 false, NULL, use_cost},
 	{"diff", "[FILE]", "  diff   [FILE] [-o DIR] [--format text|markdown]   objects a render would change\n",
 	 FRONT | OPT_OUTPUT | OPT_FORMAT, {"text", "markdown"},
 	 "Show what `platformc render` would change in DIR (default out), as Kubernetes\n"
 	 "objects (apiVersion/kind/namespace/name) added, changed or removed, grouped by team\n"
 	 "and family (top folder). Changed objects list the fields that differ. Writes\n"
 	 "nothing; exit 0. markdown suits $GITHUB_STEP_SUMMARY or a pull-request comment.\n",
-	 NULL, use_files},
+	 false, NULL, use_diff},
 	{"graph", "[FILE]", "  graph  [FILE] [--format dot|mermaid]   teams, services, resources and their edges\n",
 	 FRONT | OPT_FORMAT, {"dot", "mermaid"},
 	 "Print teams, systems, services and resources with their edges (owner, part of,\n"
 	 "calls, uses, shared_with) as Graphviz dot (default) or a Mermaid flowchart.\n"
 	 "  platformc graph | dot -Tsvg > platform.svg\n",
-	 NULL, use_graph},
+	 false, NULL, use_graph},
 	{"schema", "",
 	 "  schema [--included]           print the JSON Schema of platform.yaml, or of the files\n"
 	 "                                it includes (for editors)\n",
@@ -137,7 +140,7 @@ static const Verb verbs[] = {
 	 "docs/platform.schema.json; guide §8 shows how to point an editor at it.\n"
 	 "  --included   the schema of a file platform.yaml includes\n"
 	 "               (docs/platform-included.schema.json)\n",
-	 run_schema, NULL},
+	 false, run_schema, NULL},
 	{"explain", "CODE|KIND",
 	 "  explain CODE|KIND             explain a diagnostic code (E0201) or a resource kind's\n"
 	 "                                parameters (sqs); `explain --markdown`: every kind\n",
@@ -149,14 +152,14 @@ static const Verb verbs[] = {
 	 "kind's rules. An unknown name exits 2 with a did-you-mean.\n"
 	 "  --markdown   the kind's reference as Markdown; without KIND, every built-in kind\n"
 	 "               (the generated section of docs/catalog.md)\n",
-	 run_explain, NULL},
+	 false, run_explain, NULL},
 	{"lsp", "", "  lsp                           a Language Server Protocol server on stdin/stdout (editors)\n",
 	 0, {NULL},
 	 "A Language Server Protocol server on stdin/stdout for editors: the diagnostics\n"
 	 "of `check` as you type, definition, references, completion, hover, rename.\n"
 	 "See docs/guide.md §8.1 for VS Code, Neovim and Helix.\n",
-	 run_lsp, NULL},
-	{"version", "", NULL, 0, {NULL}, NULL, run_version, NULL}, /* --version */
+	 false, run_lsp, NULL},
+	{"version", "", NULL, 0, {NULL}, NULL, false, run_version, NULL}, /* --version */
 };
 
 static const char usage_head[] = "usage: platformc <command> [options]\n"
@@ -312,7 +315,8 @@ static int parse_args(int argc, char **argv, Options *o)
 		} else if (!o->verb) {
 			o->verb = a;
 		} else if (!o->file && !o->code) {
-			if (!strcmp(o->verb, "explain")) {
+			const Verb *v = find_verb(o->verb);
+			if (v && !(v->options & OPT_FILE) && *v->args) { /* explain CODE|KIND */
 				o->code = a;
 			} else {
 				o->file = a;
@@ -441,7 +445,7 @@ static int use_graph(Options *o, Platform *p, Arena *a)
 /* render and diff: the back ends into a file set; render hands each file to
  * the writer as a backend adds it (writer.c), diff compares the set with the
  * tree on disk. */
-static int use_files(Options *o, Platform *p, Arena *a)
+static int use_files(Options *o, Platform *p, Arena *a, bool render)
 {
 	if (o->dump && !strcmp(o->dump, "model")) {
 		dump_model(p);
@@ -451,7 +455,6 @@ static int use_files(Options *o, Platform *p, Arena *a)
 	fileset_init(&fs, a);
 	char err[512] = "";
 	Writer *w = NULL;
-	bool render = !strcmp(o->verb, "render");
 	if (render && !o->dump) {
 		w = writer_begin(&fs, o->outdir, o->check_only ? WR_CHECK : WR_WRITE, err, sizeof err);
 		if (writer_failed(w)) {
@@ -510,6 +513,16 @@ static int use_files(Options *o, Platform *p, Arena *a)
 	return rc;
 }
 
+static int use_render(Options *o, Platform *p, Arena *a)
+{
+	return use_files(o, p, a, true);
+}
+
+static int use_diff(Options *o, Platform *p, Arena *a)
+{
+	return use_files(o, p, a, false);
+}
+
 /* The front end (source, check, lower, resolve), then the verb's handler. */
 static int run_front(const Verb *v, Options *o)
 {
@@ -517,8 +530,7 @@ static int run_front(const Verb *v, Options *o)
 	Schema *schema = schema_load(a);
 	Diags d;
 	diags_init(&d, a);
-	progress_start(progress_wanted(o->diag_format == DF_HUMAN) && !o->dump &&
-		       (!strcmp(o->verb, "check") || !strcmp(o->verb, "render")));
+	progress_start(progress_wanted(o->diag_format == DF_HUMAN) && !o->dump && v->progress);
 	progress_phase(arena_sprintf(a, "checking %s", o->file), NULL);
 	Platform *p = lower_load(a, schema, &d, o->file);
 	progress_clear();
