@@ -6,8 +6,8 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter -D_GNU_SOURCE -pthread
-PKGS    := libfyaml yaml-0.1 libpcre2-8
-DEB_PKGS := libfyaml-dev libyaml-dev libpcre2-dev libjsmn-dev pkg-config
+PKGS    := libfyaml yaml-0.1 libpcre2-8 libxxhash
+DEB_PKGS := libfyaml-dev libyaml-dev libpcre2-dev libjsmn-dev libxxhash-dev pkg-config
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 BUILD   ?= build
@@ -18,12 +18,12 @@ EMBED   := $(sort $(wildcard stdlib/*.yaml stdlib/*.json catalog/*/kind.yaml))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 EXAMPLES := $(patsubst examples/%/platform.yaml,%,$(wildcard examples/*/platform.yaml))
 
-.PHONY: all deps render test unit install uninstall graphs asan asan-build tsan fuzz fuzz-long fuzz-build fuzz-expr valgrind clang-deps bench clean check-format docs
+.PHONY: all deps render test unit install uninstall graphs asan asan-build tsan fuzz fuzz-long fuzz-build fuzz-expr valgrind clang-deps bench clean
 
 all: $(BUILD)/platformc
 
 # ---- dependencies (Debian packages only; nothing vendored or downloaded) ----
-$(BUILD)/.deps:
+$(BUILD)/.deps: Makefile  # re-checked when the package list changes
 	@mkdir -p $(BUILD)
 	@missing=""; \
 	for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || missing=1; done; \

@@ -8,16 +8,16 @@
 
 /* Output families, in the order they run. To add one: write
  * backend_<name>.c with a function model -> file set, and add a row. */
-const Backend backends[] = {
-	{"tenancy", backend_tenancy},
-	{"services", backend_services},
-	{"backstage", backend_backstage}, /* registers no deployment unit */
-	{"kyverno", backend_kyverno},
-	{"monitoring", backend_monitoring},
-	{"crossplane", backend_crossplane},
+Backend *const backends[] = {
+	backend_tenancy,
+	backend_services,
+	backend_backstage, /* registers no deployment unit */
+	backend_kyverno,
+	backend_monitoring,
+	backend_crossplane,
 	/* after every family that registers deployment units */
-	{"clusters", backend_clusters},
-	{"argocd", backend_argocd},
-	{"readme", backend_readme}, /* last: it counts the files of the others */
+	backend_clusters,
+	backend_argocd,
+	backend_readme, /* last: it counts the files of the others */
 };
 const int nbackends = (int)ARRAY_LEN(backends);

@@ -760,12 +760,6 @@ const Param *catalog_param(const Param *scope, const char *path)
 	return param_path(scope, path);
 }
 
-int catalog_port(const Platform *p, const char *kind)
-{
-	const Kind *k = catalog_kind(p, kind);
-	return k ? k->port : 443;
-}
-
 /* ----------------------------------------------------------- values */
 
 const PVal *pval_get(const PVal *obj, const char *path)
@@ -920,7 +914,9 @@ static const PVal *unique_by_conflict(const PVal *scope, const Expr *e, const PV
 	return NULL;
 }
 
-/* One switch over the expression kinds, each case its evaluation rule. */
+/* One switch over the expression kinds, each case its evaluation rule.
+ * one piece: the cases share only the dispatch; splitting them apart would
+ * scatter the language's semantics over helpers that each hold one case. */
 static EvalResult eval(const EvalCtx *c, const Expr *e)
 {
 	EvalResult r = {0}, x, y;

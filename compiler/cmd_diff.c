@@ -127,16 +127,14 @@ static const char *entity_owner(struct fy_node *root)
 static char *family_of(const char *path)
 {
 	const char *s = strchr(path, '/');
-	return s ? strndup(path, (size_t)(s - path)) : xstrdup(path);
+	return s ? xstrndup(path, (size_t)(s - path)) : xstrdup(path);
 }
 
 static void push(DList *l, DObj o)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 64;
-		l->v = realloc(l->v, (size_t)l->cap * sizeof *l->v);
-		if (!l->v)
-			abort();
+		l->v = xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
 	}
 	l->v[l->n++] = o;
 }
@@ -188,7 +186,7 @@ static void add_file(DList *l, const Platform *p, const char *path, const char *
 		struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION(0)};
 		struct fy_parser *fyp = fy_parser_create(&cfg);
 		if (!fyp)
-			abort();
+			die_oom();
 		fy_parser_set_string(fyp, data, len);
 		struct fy_document *fyd;
 		int idx = 0, added = 0;
@@ -266,9 +264,7 @@ static void add_file(DList *l, const Platform *p, const char *path, const char *
 			return;
 		/* unparsable or empty: fall through to the whole file */
 	}
-	char *t = malloc(len + 1);
-	if (!t)
-		abort();
+	char *t = xmalloc(len + 1);
 	memcpy(t, data, len);
 	t[len] = 0;
 	StrBuf b;
@@ -297,7 +293,7 @@ static char *unit_dir(const Platform *p, const char *path)
 	for (int i = 0; i < p->nenvs; i++)
 		if (strlen(p->envs[i].name) == (size_t)(b - a - 1) && !strncmp(a + 1, p->envs[i].name, (size_t)(b - a - 1)))
 			return NULL;
-	return strndup(path, (size_t)(b - path));
+	return xstrndup(path, (size_t)(b - path));
 }
 
 /* Objects whose team is still unknown take the team of a labelled object in
@@ -459,9 +455,7 @@ static void diff_cost_delta(const DList *oldl, const DList *newl, bool md, FILE 
 		int oc, nc;      /* cost kinds before/after */
 		double ou, nu;
 	} Move;
-	Move *mv = calloc((size_t)(oldl->n + newl->n) + 1, sizeof *mv);
-	if (!mv)
-		abort();
+	Move *mv = xcalloc((size_t)(oldl->n + newl->n) + 1, sizeof *mv);
 	int nmv = 0;
 	for (int i = 0, j = 0; i < oldl->n || j < newl->n;) {
 		int c = i >= oldl->n ? 1 : j >= newl->n ? -1 : strcmp(oldl->v[i].key, newl->v[j].key);
@@ -663,11 +657,9 @@ static void print_layout(char **layout, int nlayout, bool md, FILE *o)
 	}
 }
 
-int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o)
+void cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o)
 {
-	bool md = format && !strcmp(format, "markdown");
-	if (format && !md && strcmp(format, "text"))
-		return -1;
+	bool md = !strcmp(format, "markdown");
 	DList oldl = {0}, newl = {0};
 	/* old side: what the manifest says platformc owns, and every path it would write */
 	StrMap seen;
@@ -677,10 +669,8 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 	size_t mlen;
 	char *man = read_file_all(mpath, &mlen);
 	int nold = 0;
-	char **layout = calloc((size_t)fs->n + 1, sizeof *layout); /* bytes differ */
+	char **layout = xcalloc((size_t)fs->n + 1, sizeof *layout); /* bytes differ */
 	int nlayout = 0;
-	if (!layout)
-		abort();
 	for (int pass = 0; pass < 2; pass++) {
 		char *save = NULL, *line = NULL;
 		char *cursor = pass == 0 && man ? man : NULL;
@@ -724,9 +714,7 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 	finish(&oldl, p);
 	finish(&newl, p);
 
-	Change *ch = calloc((size_t)(oldl.n + newl.n) + 1, sizeof *ch);
-	if (!ch)
-		abort();
+	Change *ch = xcalloc((size_t)(oldl.n + newl.n) + 1, sizeof *ch);
 	int nch = 0;
 	int i = 0, j = 0;
 	while (i < oldl.n || j < newl.n) {
@@ -774,5 +762,4 @@ int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const cha
 		free((char *)seen.keys[k]);
 	strmap_free(&seen);
 	(void)nold;
-	return 0;
 }

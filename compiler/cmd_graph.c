@@ -79,11 +79,9 @@ static const System *resource_system(const Platform *p, const Resource *r)
 	return sys;
 }
 
-int cmd_graph(const Platform *p, const char *format, FILE *o)
+void cmd_graph(const Platform *p, const char *format, FILE *o)
 {
-	bool dot = !format || !strcmp(format, "dot");
-	if (!dot && strcmp(format, "mermaid"))
-		return -1;
+	bool dot = strcmp(format, "mermaid") != 0;
 	if (dot)
 		fprintf(o, "digraph \"%s\" {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n"
 			   "  edge [fontname=\"Helvetica\", fontsize=8];\n", p->name);
@@ -132,5 +130,4 @@ int cmd_graph(const Platform *p, const char *format, FILE *o)
 	}
 	if (dot)
 		fputs("}\n", o);
-	return 0;
 }

@@ -751,32 +751,21 @@ int compute_link(Arena *a, Diags *d, Catalog *cat)
 /* The resources by name and, per resource, the resources that name it
  * through a `ref` (in which environments): built once per platform. */
 typedef struct RefList {
+	const Resource *res;  /* the resource of this name */
 	const Resource **from;
 	const Env **env;
 	int n, cap;
 } RefList;
 
-typedef struct Index {
-	const Resource **res; /* open addressing by name */
-	RefList *refs;         /* parallel to res */
-	size_t cap;
-} Index;
-
-static size_t slot_of(const Index *ix, const char *name)
-{
-	size_t i = (size_t)hash_bytes(name, strlen(name)) & (ix->cap - 1);
-	while (ix->res[i] && strcmp(ix->res[i]->name, name))
-		i = (i + 1) & (ix->cap - 1);
-	return i;
-}
+/* name -> RefList, in the arena */
+typedef StrMap Index;
 
 static void add_refs(Arena *a, Index *ix, const Resource *from, const Env *e, const PVal *v)
 {
 	if (!v)
 		return;
 	if (v->kind == PV_STR && v->param && node_get(v->param->node, "ref")) {
-		size_t i = slot_of(ix, v->s);
-		RefList *l = ix->res[i] ? &ix->refs[i] : NULL;
+		RefList *l = strmap_get(ix, v->s);
 		if (!l || (l->n && l->from[l->n - 1] == from && l->env[l->n - 1] == e))
 			return;
 		if (l->n == l->cap) {
@@ -799,15 +788,13 @@ static Index *index_of(Arena *a, const Platform *p)
 	if (p->catalog->index)
 		return p->catalog->index;
 	Index *ix = arena_alloc(a, sizeof *ix);
-	ix->cap = 16;
-	while (ix->cap < (size_t)p->nresources * 2 + 2)
-		ix->cap *= 2;
-	ix->res = arena_alloc(a, sizeof *ix->res * ix->cap);
-	ix->refs = arena_alloc(a, sizeof *ix->refs * ix->cap);
+	strmap_init_arena(ix, a);
 	for (int i = 0; i < p->nresources; i++) {
-		size_t s = slot_of(ix, p->resources[i]->name);
-		if (!ix->res[s])
-			ix->res[s] = p->resources[i];
+		if (strmap_get(ix, p->resources[i]->name))
+			continue;
+		RefList *l = arena_alloc(a, sizeof *l);
+		l->res = p->resources[i];
+		strmap_put(ix, l->res->name, l);
 	}
 	for (int i = 0; i < p->nresources; i++) {
 		const Resource *r = p->resources[i];
@@ -821,7 +808,8 @@ static Index *index_of(Arena *a, const Platform *p)
 static const Resource *find_resource(Arena *a, const Platform *p, const char *name)
 {
 	Index *ix = index_of(a, p);
-	return ix ? ix->res[slot_of(ix, name)] : NULL;
+	const RefList *l = ix ? strmap_get(ix, name) : NULL;
+	return l ? l->res : NULL;
 }
 
 const char *compute_external_name(Arena *a, const Resource *r, const Env *e)
@@ -890,7 +878,7 @@ static PVal *referrer_items(Ctx *c)
 	PVal *l = arena_alloc(c->a, sizeof *l);
 	l->kind = PV_LIST;
 	Index *ix = index_of(c->a, c->p);
-	const RefList *rl = ix && ix->res[slot_of(ix, c->r->name)] ? &ix->refs[slot_of(ix, c->r->name)] : NULL;
+	const RefList *rl = ix ? strmap_get(ix, c->r->name) : NULL;
 	int n = 0;
 	for (int i = 0; rl && i < rl->n; i++)
 		n += rl->env[i] == c->e;

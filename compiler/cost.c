@@ -449,10 +449,6 @@ static void json_report(const Platform *p, Arena *a, FILE *out)
 int cost_report(const Platform *p, Arena *a, const char *format, DiagFormat df, bool color, void *out,
 		bool fail_over_budget)
 {
-	if (format && strcmp(format, "text") && strcmp(format, "json")) {
-		fprintf(stderr, "platformc: unknown cost format `%s` (text, json)\n", format);
-		return EXIT_USAGE;
-	}
 	Diags d;
 	diags_init(&d, a);
 	region_warning(p, &d);

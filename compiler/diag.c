@@ -490,46 +490,6 @@ void diags_print(Diags *d, DiagFormat fmt, bool color, void *file)
 static DiagCode *codes;
 static int ncodes = -1;
 
-static char *json_unescape(const char *s, int n)
-{
-	char *out = xmalloc((size_t)n + 1), *o = out;
-	for (int i = 0; i < n; i++) {
-		if (s[i] != '\\' || i + 1 >= n) {
-			*o++ = s[i];
-			continue;
-		}
-		char c = s[++i];
-		switch (c) {
-		case 'n': *o++ = '\n'; break;
-		case 't': *o++ = '\t'; break;
-		case 'r': *o++ = '\r'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'u': {
-			unsigned v = 0;
-			for (int k = 0; k < 4 && i + 1 < n; k++) {
-				char h = s[++i];
-				v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
-			}
-			if (v < 0x80) {
-				*o++ = (char)v;
-			} else if (v < 0x800) {
-				*o++ = (char)(0xC0 | (v >> 6));
-				*o++ = (char)(0x80 | (v & 0x3F));
-			} else {
-				*o++ = (char)(0xE0 | (v >> 12));
-				*o++ = (char)(0x80 | ((v >> 6) & 0x3F));
-				*o++ = (char)(0x80 | (v & 0x3F));
-			}
-			break;
-		}
-		default: *o++ = c;
-		}
-	}
-	*o = 0;
-	return out;
-}
-
 static void load_codes(void)
 {
 	if (ncodes >= 0)
@@ -562,7 +522,7 @@ static void load_codes(void)
 		for (int k = 0; k < fields && i + 1 < ntok; k++, i += 2) {
 			const char *key = ef->data + t[i].start;
 			int klen = t[i].end - t[i].start;
-			char *val = json_unescape(ef->data + t[i + 1].start, t[i + 1].end - t[i + 1].start);
+			char *val = json_unescape(ef->data + t[i + 1].start, (size_t)(t[i + 1].end - t[i + 1].start), NULL);
 			if (klen == 4 && memcmp(key, "code", 4) == 0)
 				c.code = val;
 			else if (klen == 5 && memcmp(key, "title", 5) == 0)

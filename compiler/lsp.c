@@ -87,76 +87,12 @@ static int j_path(const J *j, int i, ...)
 	return i;
 }
 
-static void put_utf8(StrBuf *b, unsigned v)
-{
-	char c[4];
-	int n;
-	if (v < 0x80)
-		c[0] = (char)v, n = 1;
-	else if (v < 0x800)
-		c[0] = (char)(0xC0 | (v >> 6)), c[1] = (char)(0x80 | (v & 0x3F)), n = 2;
-	else if (v < 0x10000)
-		c[0] = (char)(0xE0 | (v >> 12)), c[1] = (char)(0x80 | ((v >> 6) & 0x3F)),
-		c[2] = (char)(0x80 | (v & 0x3F)), n = 3;
-	else
-		c[0] = (char)(0xF0 | (v >> 18)), c[1] = (char)(0x80 | ((v >> 12) & 0x3F)),
-		c[2] = (char)(0x80 | ((v >> 6) & 0x3F)), c[3] = (char)(0x80 | (v & 0x3F)), n = 4;
-	sb_putn(b, c, (size_t)n);
-}
-
-static unsigned hex4(const char *s)
-{
-	unsigned v = 0;
-	for (int k = 0; k < 4; k++) {
-		char h = s[k];
-		v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
-	}
-	return v;
-}
-
 /* A string token, unescaped (heap); NULL when `i` is not a string. */
 static char *j_str(const J *j, int i, size_t *len)
 {
 	if (i < 0 || j->t[i].type != JSMN_STRING)
 		return NULL;
-	const char *s = j->s + j->t[i].start;
-	int n = j->t[i].end - j->t[i].start;
-	StrBuf b;
-	sb_init(&b);
-	for (int k = 0; k < n; k++) {
-		if (s[k] != '\\' || k + 1 >= n) {
-			sb_putn(&b, s + k, 1);
-			continue;
-		}
-		char c = s[++k];
-		switch (c) {
-		case 'n': sb_puts(&b, "\n"); break;
-		case 't': sb_puts(&b, "\t"); break;
-		case 'r': sb_puts(&b, "\r"); break;
-		case 'b': sb_puts(&b, "\b"); break;
-		case 'f': sb_puts(&b, "\f"); break;
-		case 'u':
-			if (k + 4 < n) {
-				unsigned v = hex4(s + k + 1);
-				k += 4;
-				if (v >= 0xD800 && v < 0xDC00 && k + 6 < n && s[k + 1] == '\\' && s[k + 2] == 'u') {
-					unsigned lo = hex4(s + k + 3);
-					if (lo >= 0xDC00 && lo < 0xE000) {
-						v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
-						k += 6;
-					}
-				}
-				put_utf8(&b, v);
-			}
-			break;
-		default: sb_putn(&b, &c, 1);
-		}
-	}
-	if (len)
-		*len = b.len;
-	if (!b.data)
-		return xstrdup("");
-	return sb_detach(&b);
+	return json_unescape(j->s + j->t[i].start, (size_t)(j->t[i].end - j->t[i].start), len);
 }
 
 static long j_int(const J *j, int i, long def)

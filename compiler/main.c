@@ -5,6 +5,12 @@
  *   backends -> file set                      (the table below)
  *   writer                                    (writer_begin/add/end)
  *
+ * The verbs are one table (`verbs` below): name, synopsis, the options each
+ * takes, the values of its --format, its help screen and its handler. The
+ * table is the one source of `platformc --help`, `platformc VERB --help`, the
+ * check that rejects an option a verb does not take, and dispatch; the man
+ * page and the bash completion are checked against it (tests/groups/cli.sh).
+ *
  * Diagnostics go to stderr in the format --diagnostics picks (human, json,
  * github; github is the default under GITHUB_ACTIONS=true). Exit codes are
  * those of guide §4: 0 ok, 1 input errors, 2 usage or I/O, 3 out of date.
@@ -16,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <yaml.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -28,7 +35,7 @@ typedef struct Options {
 	bool check_only;
 	bool fail_over_budget; /* cost: exit 1 when a team is over budget */
 	DiagFormat diag_format;
-	const char *format;
+	const char *format;    /* a value of the verb's `formats`; its first when not given */
 	const char *dump;
 	const char *code;      /* explain: a diagnostic code or a resource kind */
 	bool help;             /* VERB --help */
@@ -40,21 +47,125 @@ typedef struct Options {
 enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32,
        OPT_MARKDOWN = 64, OPT_INCLUDED = 128, OPT_MAXDIAG = 256, OPT_FAIL_BUDGET = 512 };
 
-static const char usage[] =
-	"usage: platformc <command> [options]\n"
-	"\n"
-	"commands:\n"
-	"  check  [FILE]                 parse and type-check; write nothing\n"
-	"  render [FILE] [-o DIR]        write the output tree (default DIR: out)\n"
-	"  render [FILE] [-o DIR] --check   compare only; list what differs; write nothing\n"
-	"  cost   [FILE] [--format text|json] [--fail-over-budget]   estimated monthly cost vs budgets\n"
-	"  diff   [FILE] [-o DIR] [--format text|markdown]   objects a render would change\n"
-	"  graph  [FILE] [--format dot|mermaid]   teams, services, resources and their edges\n"
-	"  schema [--included]           print the JSON Schema of platform.yaml, or of the files\n"
-	"                                it includes (for editors)\n"
-	"  explain CODE|KIND             explain a diagnostic code (E0201) or a resource kind's\n"
-	"                                parameters (sqs); `explain --markdown`: every kind\n"
-	"  lsp                           a Language Server Protocol server on stdin/stdout (editors)\n"
+/* The options, in the order a verb's usage line lists them: the bit, the
+ * name an error message uses, the usage-line form. */
+static const struct {
+	unsigned bit;
+	const char *name, *usage;
+} options[] = {
+	{OPT_FILE, "a FILE argument", "[FILE]"},
+	{OPT_OUTPUT, "-o", "[-o DIR]"},
+	{OPT_CHECK, "--check", "[--check]"},
+	{OPT_FORMAT, "--format", NULL}, /* [--format a|b]: the verb's formats */
+	{OPT_FAIL_BUDGET, "--fail-over-budget", "[--fail-over-budget]"},
+	{OPT_INCLUDED, "--included", "[--included]"},
+	{OPT_MARKDOWN, "--markdown", "[--markdown]"},
+	{OPT_DUMP, "--dump", "[--dump model|files]"},
+	{OPT_DIAGNOSTICS, "--diagnostics", "[--diagnostics human|json|github]"},
+	{OPT_MAXDIAG, "--max-diagnostics", "[--max-diagnostics N]"},
+};
+
+/* The verbs that read a platform (check, render, cost, diff, graph) share
+ * the front end; their handler gets the resolved model. */
+typedef struct Verb Verb;
+struct Verb {
+	const char *name;
+	const char *args;     /* positional arguments of the usage line, or ""; without
+			       * OPT_FILE, the one positional argument goes to `code` */
+	const char *synopsis; /* its lines in `platformc --help`; NULL: not listed */
+	unsigned options;     /* OPT_* bits it takes */
+	const char *formats[3]; /* values of --format, the default first; none: {NULL} */
+	const char *help;     /* `platformc VERB --help` after the usage line; NULL: none */
+	bool progress;        /* the status line on a terminal (progress.c) */
+	int (*run)(Options *o);                        /* a verb without a model, or */
+	int (*use)(Options *o, Platform *p, Arena *a); /* one of the front end's */
+};
+
+static int run_version(Options *o);
+static int run_explain(Options *o);
+static int run_lsp(Options *o);
+static int run_schema(Options *o);
+static int use_check(Options *o, Platform *p, Arena *a);
+static int use_cost(Options *o, Platform *p, Arena *a);
+static int use_graph(Options *o, Platform *p, Arena *a);
+static int use_render(Options *o, Platform *p, Arena *a);
+static int use_diff(Options *o, Platform *p, Arena *a);
+
+#define FRONT (OPT_FILE | OPT_DIAGNOSTICS | OPT_MAXDIAG)
+
+static const Verb verbs[] = {
+	{"check", "[FILE]", "  check  [FILE]                 parse and type-check; write nothing\n",
+	 FRONT | OPT_DUMP, {NULL},
+	 "Parse and type-check FILE (default platform.yaml) and its includes; write nothing.\n"
+	 "Exit status: 0 no errors, 1 errors were reported, 2 usage or I/O error.\n",
+	 true, NULL, use_check},
+	{"render", "[FILE]",
+	 "  render [FILE] [-o DIR]        write the output tree (default DIR: out)\n"
+	 "  render [FILE] [-o DIR] --check   compare only; list what differs; write nothing\n",
+	 FRONT | OPT_DUMP | OPT_OUTPUT | OPT_CHECK, {NULL},
+	 "Write the output tree of FILE into DIR (default out). Files platformc does not own\n"
+	 "are left alone; stale files it wrote before are removed.\n"
+	 "  --check   write nothing; list what differs; exit 3 if DIR is out of date\n",
+	 true, NULL, use_render},
+	{"cost", "[FILE]",
+	 "  cost   [FILE] [--format text|json] [--fail-over-budget]   estimated monthly cost vs budgets\n",
+	 FRONT | OPT_FORMAT | OPT_FAIL_BUDGET, {"text", "json"},
+	 "Print the estimated monthly cost (USD, list prices of the catalog's cost models)\n"
+	 "of every resource in every environment, per team and per environment, against\n"
+	 "each team's `budget` (warning W0310 when over). Kinds billed by use show `usage`.\n"
+	 "Prices of another region than `platform.cloud.region` are a warning (W0340).\n"
+	 "  --fail-over-budget   exit 1 when a team is over its budget (CI)\n"
+	 "Writes nothing. Exit status: 0, or 1 when the input has errors.\n",
+	 false, NULL, use_cost},
+	{"diff", "[FILE]", "  diff   [FILE] [-o DIR] [--format text|markdown]   objects a render would change\n",
+	 FRONT | OPT_OUTPUT | OPT_FORMAT, {"text", "markdown"},
+	 "Show what `platformc render` would change in DIR (default out), as Kubernetes\n"
+	 "objects (apiVersion/kind/namespace/name) added, changed or removed, grouped by team\n"
+	 "and family (top folder). Changed objects list the fields that differ. Writes\n"
+	 "nothing; exit 0. markdown suits $GITHUB_STEP_SUMMARY or a pull-request comment.\n",
+	 false, NULL, use_diff},
+	{"graph", "[FILE]", "  graph  [FILE] [--format dot|mermaid]   teams, services, resources and their edges\n",
+	 FRONT | OPT_FORMAT, {"dot", "mermaid"},
+	 "Print teams, systems, services and resources with their edges (owner, part of,\n"
+	 "calls, uses, shared_with) as Graphviz dot (default) or a Mermaid flowchart.\n"
+	 "  platformc graph | dot -Tsvg > platform.svg\n",
+	 false, NULL, use_graph},
+	{"schema", "",
+	 "  schema [--included]           print the JSON Schema of platform.yaml, or of the files\n"
+	 "                                it includes (for editors)\n",
+	 OPT_INCLUDED, {NULL},
+	 "Print the JSON Schema (draft-07) of platform.yaml, for editors: a resource's `kind`\n"
+	 "is one of the built-in kinds and its `params` are typed per kind (also under\n"
+	 "`overrides.<env>.params` and `defaults.resources.<kind>`). Published as\n"
+	 "docs/platform.schema.json; guide §8 shows how to point an editor at it.\n"
+	 "  --included   the schema of a file platform.yaml includes\n"
+	 "               (docs/platform-included.schema.json)\n",
+	 false, run_schema, NULL},
+	{"explain", "CODE|KIND",
+	 "  explain CODE|KIND             explain a diagnostic code (E0201) or a resource kind's\n"
+	 "                                parameters (sqs); `explain --markdown`: every kind\n",
+	 OPT_MARKDOWN, {NULL},
+	 "       platformc explain --markdown [KIND]\n\n"
+	 "Print the long explanation of a diagnostic code (`platformc explain E0201`), or the\n"
+	 "parameters of a built-in resource kind (`platformc explain sqs`): each parameter's\n"
+	 "type, default (per environment tier), allowed values and description, and the\n"
+	 "kind's rules. An unknown name exits 2 with a did-you-mean.\n"
+	 "  --markdown   the kind's reference as Markdown; without KIND, every built-in kind\n"
+	 "               (the generated section of docs/catalog.md)\n",
+	 false, run_explain, NULL},
+	{"lsp", "", "  lsp                           a Language Server Protocol server on stdin/stdout (editors)\n",
+	 0, {NULL},
+	 "A Language Server Protocol server on stdin/stdout for editors: the diagnostics\n"
+	 "of `check` as you type, definition, references, completion, hover, rename.\n"
+	 "See docs/guide.md §8.1 for VS Code, Neovim and Helix.\n",
+	 false, run_lsp, NULL},
+	{"version", "", NULL, 0, {NULL}, NULL, false, run_version, NULL}, /* --version */
+};
+
+static const char usage_head[] = "usage: platformc <command> [options]\n"
+				 "\n"
+				 "commands:\n";
+static const char usage_tail[] =
 	"  --version                     print the version and the libraries' versions\n"
 	"  --help                        this text; `platformc VERB --help` for one verb\n"
 	"\n"
@@ -65,6 +176,43 @@ static const char usage[] =
 	"\n"
 	"FILE defaults to platform.yaml. Exit status: 0 ok, 1 input errors, 2 usage or I/O error,\n"
 	"3 `render --check` found the output out of date. NO_COLOR disables colour.\n";
+
+static const Verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(verbs); i++)
+		if (!strcmp(verbs[i].name, name))
+			return &verbs[i];
+	return NULL;
+}
+
+/* `platformc --help`: the synopses of the table. */
+static void print_usage(FILE *f)
+{
+	fputs(usage_head, f);
+	for (size_t i = 0; i < ARRAY_LEN(verbs); i++)
+		if (verbs[i].synopsis)
+			fputs(verbs[i].synopsis, f);
+	fputs(usage_tail, f);
+}
+
+/* `platformc VERB --help`: a usage line made of the verb's options, then its text. */
+static void print_verb_help(const Verb *v)
+{
+	printf("usage: platformc %s%s%s", v->name, *v->args ? " " : "", v->args);
+	for (size_t k = 0; k < ARRAY_LEN(options); k++) {
+		if (!(v->options & options[k].bit) || options[k].bit == OPT_FILE)
+			continue;
+		if (options[k].usage)
+			printf(" %s", options[k].usage);
+		else
+			for (int f = 0; v->formats[f]; f++)
+				printf("%s%s", f ? "|" : " [--format ", v->formats[f]);
+		if (options[k].bit == OPT_FORMAT)
+			putchar(']');
+	}
+	fputs(v->help[0] == ' ' ? "\n" : "\n\n", stdout); /* a second usage line follows directly */
+	fputs(v->help, stdout);
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -79,8 +227,9 @@ static void print_version(void)
 	char pcre[64] = "";
 	pcre2_config(PCRE2_CONFIG_VERSION, pcre);
 	printf("platformc %s\n", PLATFORMC_VERSION);
-	printf("libfyaml %s\nlibyaml %s\npcre2 %s\njsmn (header-only)\n", fy_library_version(),
-	       yaml_get_version_string(), pcre);
+	unsigned xxh = XXH_versionNumber();
+	printf("libfyaml %s\nlibyaml %s\npcre2 %s\nxxhash %u.%u.%u\njsmn (header-only)\n", fy_library_version(),
+	       yaml_get_version_string(), pcre, xxh / 10000, xxh / 100 % 100, xxh % 100);
 }
 
 static bool use_color(void)
@@ -166,7 +315,8 @@ static int parse_args(int argc, char **argv, Options *o)
 		} else if (!o->verb) {
 			o->verb = a;
 		} else if (!o->file && !o->code) {
-			if (!strcmp(o->verb, "explain")) {
+			const Verb *v = find_verb(o->verb);
+			if (v && !(v->options & OPT_FILE) && *v->args) { /* explain CODE|KIND */
 				o->code = a;
 			} else {
 				o->file = a;
@@ -184,46 +334,70 @@ static int parse_args(int argc, char **argv, Options *o)
 }
 
 /* An option the verb does not use is a mistake on the command line (a
- * `graph -o x` that silently writes nothing helps nobody): say so. */
-static int check_options(const Options *o)
+ * `graph -o x` that silently writes nothing helps nobody): say so. So is a
+ * --format the verb does not have; the verb's first format is the default. */
+static int check_options(const Verb *v, Options *o)
 {
-	static const struct {
-		const char *verb;
-		unsigned ok;
-	} verbs[] = {
-		{"check", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_MAXDIAG},
-		{"render", OPT_FILE | OPT_DIAGNOSTICS | OPT_DUMP | OPT_OUTPUT | OPT_CHECK | OPT_MAXDIAG},
-		{"cost", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT | OPT_MAXDIAG | OPT_FAIL_BUDGET},
-		{"diff", OPT_FILE | OPT_DIAGNOSTICS | OPT_OUTPUT | OPT_FORMAT | OPT_MAXDIAG},
-		{"graph", OPT_FILE | OPT_DIAGNOSTICS | OPT_FORMAT | OPT_MAXDIAG},
-		{"schema", OPT_INCLUDED},
-		{"explain", OPT_MARKDOWN},
-		{"lsp", 0},
-		{"version", 0},
-		{"help", 0},
-	};
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = {{OPT_OUTPUT, "-o"},     {OPT_FORMAT, "--format"},          {OPT_CHECK, "--check"},
-		     {OPT_DUMP, "--dump"}, {OPT_DIAGNOSTICS, "--diagnostics"}, {OPT_FILE, "a FILE argument"},
-		     {OPT_MARKDOWN, "--markdown"}, {OPT_INCLUDED, "--included"}, {OPT_MAXDIAG, "--max-diagnostics"},
-		     {OPT_FAIL_BUDGET, "--fail-over-budget"}};
-	for (size_t v = 0; v < sizeof verbs / sizeof verbs[0]; v++) {
-		if (strcmp(verbs[v].verb, o->verb))
-			continue;
-		for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-			if ((o->given & names[k].bit) && !(verbs[v].ok & names[k].bit)) {
-				fprintf(stderr, "platformc: `%s` does not take %s\n", o->verb, names[k].name);
-				if (verb_help(o->verb))
-					fprintf(stderr, "run `platformc %s --help` for its options\n", o->verb);
-				else
-					fputs("run `platformc --help` for usage\n", stderr);
-				return EXIT_USAGE;
-			}
-	}
-	return 0;
+	for (size_t k = 0; k < ARRAY_LEN(options); k++)
+		if ((o->given & options[k].bit) && !(v->options & options[k].bit)) {
+			fprintf(stderr, "platformc: `%s` does not take %s\n", o->verb, options[k].name);
+			if (v->help)
+				fprintf(stderr, "run `platformc %s --help` for its options\n", o->verb);
+			else
+				fputs("run `platformc --help` for usage\n", stderr);
+			return EXIT_USAGE;
+		}
+	if (!v->formats[0])
+		return 0;
+	if (!o->format)
+		o->format = v->formats[0];
+	for (int f = 0; v->formats[f]; f++)
+		if (!strcmp(o->format, v->formats[f]))
+			return 0;
+	fprintf(stderr, "platformc: unknown %s format `%s` (", o->verb, o->format);
+	for (int f = 0; v->formats[f]; f++)
+		fprintf(stderr, "%s%s", f ? ", " : "", v->formats[f]);
+	fputs(")\nrun `platformc --help` for usage\n", stderr);
+	return EXIT_USAGE;
 }
+
+/* ------------------------------------------------ verbs without a model */
+
+static int run_version(Options *o)
+{
+	print_version();
+	return EXIT_OK;
+}
+
+static int run_explain(Options *o)
+{
+	return cmd_explain(o->code, o->markdown);
+}
+
+static int run_lsp(Options *o)
+{
+	return cmd_lsp();
+}
+
+static int run_schema(Options *o)
+{
+	Arena *a = arena_new();
+	Schema *schema = schema_load(a);
+	const Catalog *c = catalog_builtin(a);
+	if (!c) {
+		arena_free(a);
+		return EXIT_USAGE;
+	}
+	StrBuf b;
+	sb_init(&b);
+	schema_emit_json(schema, c, o->included, &b);
+	fwrite(b.data, 1, b.len, stdout);
+	sb_free(&b);
+	arena_free(a);
+	return EXIT_OK;
+}
+
+/* ------------------------------------------ verbs of the front end's model */
 
 static void dump_model(const Platform *p)
 {
@@ -250,7 +424,126 @@ static void dump_model(const Platform *p)
 		       p->resources[i]->team->name, p->resources[i]->nenvs);
 }
 
-/* One piece on purpose: it reads like the pipeline picture of docs/architecture.md §1. */
+static int use_check(Options *o, Platform *p, Arena *a)
+{
+	if (o->dump && !strcmp(o->dump, "model"))
+		dump_model(p);
+	return EXIT_OK;
+}
+
+static int use_cost(Options *o, Platform *p, Arena *a)
+{
+	return cost_report(p, a, o->format, o->diag_format, use_color(), stdout, o->fail_over_budget);
+}
+
+static int use_graph(Options *o, Platform *p, Arena *a)
+{
+	cmd_graph(p, o->format, stdout);
+	return EXIT_OK;
+}
+
+/* render and diff: the back ends into a file set; render hands each file to
+ * the writer as a backend adds it (writer.c), diff compares the set with the
+ * tree on disk. */
+static int use_files(Options *o, Platform *p, Arena *a, bool render)
+{
+	if (o->dump && !strcmp(o->dump, "model")) {
+		dump_model(p);
+		return EXIT_OK;
+	}
+	FileSet fs;
+	fileset_init(&fs, a);
+	char err[512] = "";
+	Writer *w = NULL;
+	if (render && !o->dump) {
+		w = writer_begin(&fs, o->outdir, o->check_only ? WR_CHECK : WR_WRITE, err, sizeof err);
+		if (writer_failed(w)) {
+			writer_end(w, NULL, NULL);
+			fprintf(stderr, "platformc: %s\n", err);
+			fileset_free(&fs);
+			return EXIT_USAGE;
+		}
+	}
+
+	/* back ends: pure functions into the file set */
+	progress_phase(arena_sprintf(a, "%s %s", o->check_only ? "comparing" : "rendering", o->outdir), &fs.n);
+	for (int i = 0; i < nbackends; i++)
+		backends[i](p, &fs);
+	if (!w)
+		fileset_sort(&fs);
+	if (o->dump) { /* files */
+		for (int i = 0; i < fs.n; i++)
+			printf("%s (%zu bytes)\n", fs.files[i].path, fs.files[i].len);
+		fileset_free(&fs);
+		return EXIT_OK;
+	}
+	if (!render) {
+		cmd_diff(&fs, p, o->outdir, o->format, stdout);
+		fileset_free(&fs);
+		return EXIT_OK;
+	}
+
+	/* the writer: the only code that touches the disk */
+	WriterReport rep = {0};
+	progress_phase(arena_sprintf(a, "finishing %s", o->outdir), &fs.n);
+	int rc = writer_end(w, &fs, &rep);
+	progress_stop();
+	if (rc != 0) {
+		fprintf(stderr, "platformc: %s\n", err);
+		rc = EXIT_USAGE;
+	} else if (o->check_only) {
+		for (int i = 0; i < rep.nlines; i++)
+			printf("%s\n", rep.lines[i]);
+		if (rep.nlines) {
+			fprintf(stderr, "platformc: `%s` is out of date: %d added, %d changed, %d stale; "
+					"run `platformc render` and commit the result\n",
+				o->outdir, rep.added, rep.changed, rep.removed);
+			rc = EXIT_OUT_OF_DATE;
+		} else {
+			fprintf(stderr, "platformc: `%s` is up to date (%d files)\n", o->outdir, rep.unchanged);
+		}
+	} else {
+		fprintf(stderr, "platformc: wrote %s: %d added, %d changed, %d removed, %d unchanged\n", o->outdir,
+			rep.added, rep.changed, rep.removed, rep.unchanged);
+	}
+	if (rc == 0 && rep.warning)
+		fprintf(stderr, "platformc: warning: %s\n", rep.warning);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	return rc;
+}
+
+static int use_render(Options *o, Platform *p, Arena *a)
+{
+	return use_files(o, p, a, true);
+}
+
+static int use_diff(Options *o, Platform *p, Arena *a)
+{
+	return use_files(o, p, a, false);
+}
+
+/* The front end (source, check, lower, resolve), then the verb's handler. */
+static int run_front(const Verb *v, Options *o)
+{
+	Arena *a = arena_new();
+	Schema *schema = schema_load(a);
+	Diags d;
+	diags_init(&d, a);
+	progress_start(progress_wanted(o->diag_format == DF_HUMAN) && !o->dump && v->progress);
+	progress_phase(arena_sprintf(a, "checking %s", o->file), NULL);
+	Platform *p = lower_load(a, schema, &d, o->file);
+	progress_clear();
+	bool io_error = false;
+	for (int i = 0; i < d.n; i++)
+		io_error |= !strcmp(d.items[i]->code, "E0001") && !d.items[i]->span.file;
+	if (d.n || o->diag_format == DF_JSON)
+		diags_print(&d, o->diag_format, use_color(), stderr);
+	int rc = !p ? io_error ? EXIT_USAGE : EXIT_INPUT_ERRORS : v->use(o, p, a);
+	arena_free(a);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	Options o = {0};
@@ -258,153 +551,17 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (!o.verb || !strcmp(o.verb, "help")) {
-		fputs(usage, o.verb ? stdout : stderr);
+		print_usage(o.verb ? stdout : stderr);
 		return o.verb ? EXIT_OK : EXIT_USAGE;
 	}
-	if (o.help && verb_help(o.verb)) {
-		fputs(verb_help(o.verb), stdout);
-		return EXIT_OK;
-	}
-	if ((rc = check_options(&o)) != 0)
-		return rc;
-	if (!strcmp(o.verb, "version")) {
-		print_version();
-		return EXIT_OK;
-	}
-	if (!strcmp(o.verb, "explain"))
-		return cmd_explain(o.code, o.markdown);
-	if (!strcmp(o.verb, "lsp") && o.help) {
-		fputs("usage: platformc lsp\n\nA Language Server Protocol server on stdin/stdout for editors: the diagnostics\n"
-		      "of `check` as you type, definition, references, completion, hover, rename.\n"
-		      "See docs/guide.md §8.1 for VS Code, Neovim and Helix.\n", stdout);
-		return EXIT_OK;
-	}
-	if (!strcmp(o.verb, "lsp"))
-		return cmd_lsp();
-
-	Arena *a = arena_new();
-	Schema *schema = schema_load(a);
-	if (!strcmp(o.verb, "schema")) {
-		const Catalog *c = catalog_builtin(a);
-		if (!c) {
-			arena_free(a);
-			return EXIT_USAGE;
-		}
-		StrBuf b;
-		sb_init(&b);
-		schema_emit_json(schema, c, o.included, &b);
-		fwrite(b.data, 1, b.len, stdout);
-		sb_free(&b);
-		arena_free(a);
-		return EXIT_OK;
-	}
-	if (strcmp(o.verb, "check") && strcmp(o.verb, "render") && strcmp(o.verb, "cost") &&
-	    strcmp(o.verb, "graph") && strcmp(o.verb, "diff")) {
-		arena_free(a);
+	const Verb *v = find_verb(o.verb);
+	if (!v)
 		return usage_error("unknown command `%s`", o.verb);
-	}
-
-	/* front end: source, check, lower, resolve */
-	Diags d;
-	diags_init(&d, a);
-	progress_start(progress_wanted(o.diag_format == DF_HUMAN) && !o.dump &&
-		       (!strcmp(o.verb, "check") || !strcmp(o.verb, "render")));
-	progress_phase(arena_sprintf(a, "checking %s", o.file), NULL);
-	Platform *p = lower_load(a, schema, &d, o.file);
-	progress_clear();
-	bool io_error = false;
-	for (int i = 0; i < d.n; i++)
-		io_error |= !strcmp(d.items[i]->code, "E0001") && !d.items[i]->span.file;
-	if (d.n || o.diag_format == DF_JSON)
-		diags_print(&d, o.diag_format, use_color(), stderr);
-	if (!p) {
-		arena_free(a);
-		return io_error ? EXIT_USAGE : EXIT_INPUT_ERRORS;
-	}
-	if (o.dump && !strcmp(o.dump, "model")) {
-		dump_model(p);
-		arena_free(a);
+	if (o.help && v->help) {
+		print_verb_help(v);
 		return EXIT_OK;
 	}
-	if (!strcmp(o.verb, "check")) {
-		arena_free(a);
-		return EXIT_OK;
-	}
-	if (!strcmp(o.verb, "cost")) {
-		rc = cost_report(p, a, o.format, o.diag_format, use_color(), stdout, o.fail_over_budget);
-		arena_free(a);
+	if ((rc = check_options(v, &o)) != 0)
 		return rc;
-	}
-	if (!strcmp(o.verb, "graph")) {
-		rc = cmd_graph(p, o.format, stdout);
-		arena_free(a);
-		return rc ? usage_error("unknown graph format `%s` (dot, mermaid)", o.format) : EXIT_OK;
-	}
-
-	/* render: the writer takes each file as a backend adds it (writer.c) */
-	FileSet fs;
-	fileset_init(&fs, a);
-	char err[512] = "";
-	Writer *w = NULL;
-	if (!strcmp(o.verb, "render") && !o.dump) {
-		w = writer_begin(&fs, o.outdir, o.check_only ? WR_CHECK : WR_WRITE, err, sizeof err);
-		if (writer_failed(w)) {
-			writer_end(w, NULL, NULL);
-			fprintf(stderr, "platformc: %s\n", err);
-			fileset_free(&fs);
-			arena_free(a);
-			return EXIT_USAGE;
-		}
-	}
-
-	/* back ends: pure functions into the file set */
-	progress_phase(arena_sprintf(a, "%s %s", o.check_only ? "comparing" : "rendering", o.outdir), &fs.n);
-	for (int i = 0; i < nbackends; i++)
-		backends[i].run(p, &fs);
-	if (!w)
-		fileset_sort(&fs);
-	if (o.dump && !strcmp(o.dump, "files")) {
-		for (int i = 0; i < fs.n; i++)
-			printf("%s (%zu bytes)\n", fs.files[i].path, fs.files[i].len);
-		fileset_free(&fs);
-		arena_free(a);
-		return EXIT_OK;
-	}
-
-	if (!strcmp(o.verb, "diff")) {
-		rc = cmd_diff(&fs, p, o.outdir, o.format, stdout);
-		fileset_free(&fs);
-		arena_free(a);
-		return rc ? usage_error("unknown diff format `%s` (text, markdown)", o.format) : EXIT_OK;
-	}
-
-	/* the writer: the only code that touches the disk */
-	WriterReport rep = {0};
-	progress_phase(arena_sprintf(a, "finishing %s", o.outdir), &fs.n);
-	rc = writer_end(w, &fs, &rep);
-	progress_stop();
-	if (rc != 0) {
-		fprintf(stderr, "platformc: %s\n", err);
-		rc = EXIT_USAGE;
-	} else if (o.check_only) {
-		for (int i = 0; i < rep.nlines; i++)
-			printf("%s\n", rep.lines[i]);
-		if (rep.nlines) {
-			fprintf(stderr, "platformc: `%s` is out of date: %d added, %d changed, %d stale; "
-					"run `platformc render` and commit the result\n",
-				o.outdir, rep.added, rep.changed, rep.removed);
-			rc = EXIT_OUT_OF_DATE;
-		} else {
-			fprintf(stderr, "platformc: `%s` is up to date (%d files)\n", o.outdir, rep.unchanged);
-		}
-	} else {
-		fprintf(stderr, "platformc: wrote %s: %d added, %d changed, %d removed, %d unchanged\n", o.outdir,
-			rep.added, rep.changed, rep.removed, rep.unchanged);
-	}
-	if (rc == 0 && rep.warning)
-		fprintf(stderr, "platformc: warning: %s\n", rep.warning);
-	writer_report_free(&rep);
-	fileset_free(&fs);
-	arena_free(a);
-	return rc;
+	return v->run ? v->run(&o) : run_front(v, &o);
 }

@@ -70,7 +70,9 @@ void arena_release(Arena *a, ArenaMark m);
 
 void *xmalloc(size_t n);                          /* abort on OOM */
 void *xrealloc(void *p, size_t n);
+void *xcalloc(size_t n, size_t size);             /* zeroed */
 char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
 _Noreturn void die_oom(void);
 
 /* ----------------------------------------------------------------- util.c */
@@ -105,15 +107,24 @@ char *sb_detach(StrBuf *b);                       /* NUL-terminated, caller free
 char *read_file_all(const char *path, size_t *len);
 /* Whether `s` contains any of the `n` strings `needles`. */
 bool str_has_any(const char *s, const char *const *needles, size_t n);
+/* The text of a JSON string token (between its quotes, as jsmn gives it) as
+ * UTF-8, NUL-terminated, caller frees; its length in *len (len may be NULL).
+ * A \uD83D\uDE00 surrogate pair becomes one character, a lone surrogate
+ * U+FFFD. The one JSON unescaper: diag.c's code table and lsp.c use it. */
+char *json_unescape(const char *s, size_t n, size_t *len);
 
-/* String-keyed hash map (open addressing), keys not copied. */
+/* String-keyed hash map (open addressing), keys not copied: the one hash
+ * table for names. Its slots are on the heap (strmap_free), or in an arena
+ * (strmap_init_arena; the arena frees them, strmap_free is not needed). */
 typedef struct StrMap {
 	const char **keys;
 	void **vals;
 	size_t cap, len;
+	Arena *arena;
 } StrMap;
 
 void strmap_init(StrMap *m);
+void strmap_init_arena(StrMap *m, Arena *a);
 void strmap_free(StrMap *m);
 void *strmap_get(const StrMap *m, const char *key);
 /* Returns the previous value (NULL if none). */
@@ -126,12 +137,11 @@ const char *did_you_mean(const char *word, const char *const *cands, int n);
 
 bool utf8_valid(const char *s, size_t n, size_t *bad_offset);
 uint64_t hash_bytes(const void *p, size_t n);    /* FNV-1a 64 */
-uint64_t hash64(const void *p, size_t n);        /* XXH64, seed 0: fast, for file contents */
-/* hash64 of bytes given in pieces */
+uint64_t hash64(const void *p, size_t n);        /* XXH64 (libxxhash), seed 0: for file contents */
+/* hash64 of bytes given in pieces: begin, add..., then end exactly once (it
+ * frees the state) */
 typedef struct Hash64 {
-	uint64_t v[4], total;
-	unsigned char buf[32];
-	size_t nbuf;
+	struct XXH64_state_s *state; /* libxxhash's */
 } Hash64;
 void hash64_begin(Hash64 *h);
 void hash64_add(Hash64 *h, const void *p, size_t n);
@@ -575,24 +585,26 @@ Platform *lower_load(Arena *a, Schema *s, Diags *d, const char *path);
 Platform *lower_load_bytes(Arena *a, Schema *s, Diags *d, const char *path, const char *bytes, size_t len);
 /* Fills references and per-environment values; returns the error count. */
 int resolve_platform(Arena *a, Platform *p, Diags *d);
-Env *platform_env(const Platform *p, const char *name);
-Team *platform_team(const Platform *p, const char *name);
 bool service_runs_in(const Service *s, const Env *e);
 bool resource_runs_in(const Resource *r, const Env *e);
 
 /* --------------------------------------------------------------- backend */
 
-/* A backend is a pure function: model -> documents in the file set. */
-typedef struct Backend {
-	const char *name;
-	void (*run)(const Platform *p, FileSet *fs);
-} Backend;
+/* A backend is a pure function: model -> documents in the file set. Each
+ * lives in backend_<family>.c; backends.c lists them in the order they run. */
+typedef void Backend(const Platform *p, FileSet *fs);
 
-void backend_tenancy(const Platform *p, FileSet *fs);
-void backend_services(const Platform *p, FileSet *fs);
-void backend_clusters(const Platform *p, FileSet *fs);
+Backend backend_tenancy;    /* namespaces, quotas, RBAC, network policies per team */
+Backend backend_services;   /* each service's workload objects per environment */
+Backend backend_backstage;  /* Backstage catalog entities and scaffolder templates */
+Backend backend_kyverno;    /* admission policies */
+Backend backend_monitoring; /* alerts, dashboards, the platform's own monitoring */
+Backend backend_crossplane; /* cloud resources as Crossplane claims */
+Backend backend_clusters;   /* the clusters' deployment units */
+Backend backend_argocd;     /* Argo CD applications of every deployment unit */
+Backend backend_readme;     /* the tree's README (last: it counts the files) */
 
-extern const Backend backends[];
+extern Backend *const backends[];
 extern const int nbackends;
 
 /* ------------------------------------------------------------------ doc.c */
@@ -795,8 +807,6 @@ int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 #define MANIFEST_NAME ".platformc-manifest"
 
 Unit *clusters_sorted_units(const FileSet *fs); /* deployment order; caller frees */
-void backend_argocd(const Platform *p, FileSet *fs);
-void backend_readme(const Platform *p, FileSet *fs);
 
 /* ------------------------------------------------------ k8s.c, backends */
 
@@ -813,8 +823,7 @@ DNode *k8s_destination(Arena *a, const Env *e, const char *ns);
 
 /* ------------------------------------------------------ backend_backstage.c */
 
-/* Backstage catalog entities and scaffolder templates under catalog/. */
-void backend_backstage(const Platform *p, FileSet *fs);
+/* backend_backstage: see the backend section. */
 
 /* ----------------------------------------------- policies.c, backend_kyverno.c */
 
@@ -839,7 +848,6 @@ bool policy_excepts(const Platform *p, const Service *s, const char *policy);
  * services has an exception to a policy Pod Security "restricted" enforces too,
  * else "restricted" (docs/policies.md, Exceptions). */
 const char *pod_security_level(const Platform *p, const Team *t, const Env *e);
-void backend_kyverno(const Platform *p, FileSet *fs);
 
 /* ------------------------------------- monitoring.c, backend_monitoring.c,
  *                                        monitoring_platform.c, monitoring_dash.c */
@@ -911,7 +919,6 @@ void dash_table_target(Dash *d, DNode *panel, const char *expr);
 void dash_thresholds(Dash *d, DNode *panel, double warn, double ok);
 void dash_custom_variable(Dash *d, const char *name, const char *label, const char *const *values, int n, int current);
 
-void backend_monitoring(const Platform *p, FileSet *fs);
 void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m);
 /* ------------------------------------------- expr.c, catalog.c, cost.c */
 
@@ -1066,7 +1073,6 @@ int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d);
 const PVal *catalog_values(const Resource *r, const Env *e);
 const PVal *pval_get(const PVal *obj, const char *path);
 /* The port services reach a resource of this kind on (egress rules). */
-int catalog_port(const Platform *p, const char *kind);
 /* Evaluates an expression over a value (tier from the environment): kind
  * 0 = false/null, 1 = bool, 2 = number, 3 = string. */
 typedef struct EvalResult {
@@ -1139,7 +1145,6 @@ enum { COST_NOT_RUNNING, COST_PRICED, COST_USAGE, COST_UNPRICED };
 int cost_estimate(const Resource *r, const Env *e, double *usd);
 void cost_money(char *buf, size_t n, double v);
 
-void backend_crossplane(const Platform *p, FileSet *fs);
 
 /*
  * identity.c: the AWS identity of each service (an IAM role per service and
@@ -1164,17 +1169,15 @@ bool identity_has_network(const Platform *p);
  * E0322 (cloud.clusters names no cluster), E0323 (a network for some
  * clusters only); the error count. */
 int identity_check(Arena *a, Platform *p, Diags *d);
-/* ------------------------------------------- cmd_graph.c, cmd_diff.c, cmd_help.c */
+/* ------------------------------------------------- cmd_graph.c, cmd_diff.c */
 
 #include <stdio.h>
 
-/* `graph`: dot (default) or mermaid on o; -1 on an unknown format. */
-int cmd_graph(const Platform *p, const char *format, FILE *o);
+/* `graph`: format "dot" or "mermaid" (main.c checks it) on o. */
+void cmd_graph(const Platform *p, const char *format, FILE *o);
 /* `diff`: the objects a render of fs would add, change or remove in outdir,
- * text (default) or markdown on o; -1 on an unknown format. Writes nothing. */
-int cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o);
-/* `VERB --help`: the verb's usage text, or NULL for an unknown verb. */
-const char *verb_help(const char *verb);
+ * format "text" or "markdown" (main.c checks it) on o. Writes nothing. */
+void cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o);
 
 /* ------------------------------------------------------------ catalog_doc.c */
 /* The built-in catalog (catalog/, compiled in), loaded without a platform;

@@ -816,22 +816,6 @@ done:
 
 /* ---- queries for backends ---- */
 
-Env *platform_env(const Platform *p, const char *name)
-{
-	for (int i = 0; i < p->nenvs; i++)
-		if (strcmp(p->envs[i].name, name) == 0)
-			return &p->envs[i];
-	return NULL;
-}
-
-Team *platform_team(const Platform *p, const char *name)
-{
-	for (int i = 0; i < p->nteams; i++)
-		if (strcmp(p->teams[i]->name, name) == 0)
-			return p->teams[i];
-	return NULL;
-}
-
 bool service_runs_in(const Service *s, const Env *e)
 {
 	for (int i = 0; i < s->nenvs; i++)

@@ -427,7 +427,10 @@ static void check_range(Checker *c, const Node *n, const Type *t, double v, cons
 	}
 }
 
-/* One switch over the scalar types, each case its check and diagnostic. */
+/* One switch over the scalar types, each case its check and diagnostic.
+ * one piece: the cases read side by side as the table of scalar checks, and
+ * the constraints after it (enum, length, pattern) run only when no case
+ * reported, so that a value gets one diagnostic. */
 static void check_scalar(Checker *c, const Node *n, const Type *t, const char *field)
 {
 	const char *s = n->text;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 /* ---- StrBuf ---- */
 
@@ -244,10 +245,18 @@ void strmap_init(StrMap *m)
 	memset(m, 0, sizeof *m);
 }
 
+void strmap_init_arena(StrMap *m, Arena *a)
+{
+	memset(m, 0, sizeof *m);
+	m->arena = a;
+}
+
 void strmap_free(StrMap *m)
 {
-	free(m->keys);
-	free(m->vals);
+	if (!m->arena) {
+		free(m->keys);
+		free(m->vals);
+	}
 	strmap_init(m);
 }
 
@@ -273,16 +282,21 @@ void *strmap_put(StrMap *m, const char *key, void *val)
 	if ((m->len + 1) * 2 > m->cap) {
 		StrMap old = *m;
 		m->cap = old.cap ? old.cap * 2 : 64;
-		m->keys = calloc(m->cap, sizeof *m->keys);
-		m->vals = calloc(m->cap, sizeof *m->vals);
-		if (!m->keys || !m->vals)
-			die_oom();
+		if (m->arena) { /* zeroed; the old slots stay in the arena */
+			m->keys = arena_alloc(m->arena, m->cap * sizeof *m->keys);
+			m->vals = arena_alloc(m->arena, m->cap * sizeof *m->vals);
+		} else {
+			m->keys = xcalloc(m->cap, sizeof *m->keys);
+			m->vals = xcalloc(m->cap, sizeof *m->vals);
+		}
 		m->len = 0;
 		for (size_t i = 0; i < old.cap; i++)
 			if (old.keys[i])
 				strmap_put(m, old.keys[i], old.vals[i]);
-		free(old.keys);
-		free(old.vals);
+		if (!m->arena) {
+			free(old.keys);
+			free(old.vals);
+		}
 	}
 	size_t i = strmap_slot(m, key);
 	void *prev = m->keys[i] ? m->vals[i] : NULL;
@@ -405,142 +419,118 @@ uint64_t hash_bytes(const void *p, size_t n)
 }
 
 /*
- * XXH64 (Yann Collet's xxHash, 64-bit, seed 0), written from its
- * specification: four lanes over 32-byte stripes, then the tail, then the
- * avalanche. Several bytes per cycle, so hashing every output file costs
- * little next to emitting it. Not cryptographic: it tells whether bytes
- * changed, not whether someone made them collide (see writer.c).
+ * XXH64 (xxHash, 64-bit, seed 0) from libxxhash: several bytes per cycle, so
+ * hashing every output file costs little next to emitting it. Not
+ * cryptographic: it tells whether bytes changed, not whether someone made
+ * them collide (see writer.c). The stat cache stores these values, so the
+ * function is part of its format.
  */
-#define P64_1 0x9E3779B185EBCA87ull
-#define P64_2 0xC2B2AE3D27D4EB4Full
-#define P64_3 0x165667B19E3779F9ull
-#define P64_4 0x85EBCA77C2B2AE63ull
-#define P64_5 0x27D4EB2F165667C5ull
-
-static uint64_t rotl64(uint64_t x, int r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
-/* Little-endian loads, one instruction each on the usual hosts. */
-static uint64_t load64(const unsigned char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof v);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-static uint32_t load32(const unsigned char *p)
-{
-	uint32_t v;
-	memcpy(&v, p, sizeof v);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	return v;
-}
-
-static uint64_t xxh_round(uint64_t acc, uint64_t input)
-{
-	acc += input * P64_2;
-	acc = rotl64(acc, 31);
-	return acc * P64_1;
-}
-
-static uint64_t xxh_merge(uint64_t acc, uint64_t v)
-{
-	acc ^= xxh_round(0, v);
-	return acc * P64_1 + P64_4;
-}
-
-/* The tail and the avalanche: up to 31 bytes after the stripes. */
-static uint64_t xxh_finish(uint64_t h, const unsigned char *p, const unsigned char *end)
-{
-	for (; end - p >= 8; p += 8) {
-		h ^= xxh_round(0, load64(p));
-		h = rotl64(h, 27) * P64_1 + P64_4;
-	}
-	if (end - p >= 4) {
-		h ^= (uint64_t)load32(p) * P64_1;
-		h = rotl64(h, 23) * P64_2 + P64_3;
-		p += 4;
-	}
-	for (; p < end; p++) {
-		h ^= *p * P64_5;
-		h = rotl64(h, 11) * P64_1;
-	}
-	h ^= h >> 33;
-	h *= P64_2;
-	h ^= h >> 29;
-	h *= P64_3;
-	h ^= h >> 32;
-	return h;
-}
-
-static uint64_t xxh_converge(const uint64_t v[4])
-{
-	uint64_t h = rotl64(v[0], 1) + rotl64(v[1], 7) + rotl64(v[2], 12) + rotl64(v[3], 18);
-	for (int i = 0; i < 4; i++)
-		h = xxh_merge(h, v[i]);
-	return h;
-}
-
-static void xxh_stripe(uint64_t v[4], const unsigned char *p)
-{
-	for (int i = 0; i < 4; i++)
-		v[i] = xxh_round(v[i], load64(p + 8 * i));
-}
-
 uint64_t hash64(const void *data, size_t n)
 {
-	const unsigned char *p = data, *end = p + n;
-	uint64_t h = P64_5;
-	if (n >= 32) {
-		uint64_t v[4] = { P64_1 + P64_2, P64_2, 0, (uint64_t)0 - P64_1 };
-		for (; end - p >= 32; p += 32)
-			xxh_stripe(v, p);
-		h = xxh_converge(v);
-	}
-	return xxh_finish(h + (uint64_t)n, p, end);
+	return XXH64(data, n, 0);
 }
 
 /* The same hash over bytes that arrive in pieces (hash64_add), without
- * holding them: hash64_end gives what hash64 gives for their concatenation. */
+ * holding them: hash64_end gives what hash64 gives for their concatenation.
+ * The state is libxxhash's, allocated by the library (its layout is not part
+ * of the shared library's interface); hash64_end frees it. */
 void hash64_begin(Hash64 *h)
 {
-	memset(h, 0, sizeof *h);
-	h->v[0] = P64_1 + P64_2;
-	h->v[1] = P64_2;
-	h->v[3] = (uint64_t)0 - P64_1;
+	h->state = XXH64_createState();
+	if (!h->state || XXH64_reset(h->state, 0) != XXH_OK)
+		die_oom();
 }
 
 void hash64_add(Hash64 *h, const void *data, size_t n)
 {
-	const unsigned char *p = data, *end = p + n;
-	h->total += n;
-	if (h->nbuf) {
-		size_t take = 32 - h->nbuf < n ? 32 - h->nbuf : n;
-		memcpy(h->buf + h->nbuf, p, take);
-		h->nbuf += take;
-		p += take;
-		if (h->nbuf < 32)
-			return;
-		xxh_stripe(h->v, h->buf);
-		h->nbuf = 0;
-	}
-	for (; end - p >= 32; p += 32)
-		xxh_stripe(h->v, p);
-	memcpy(h->buf, p, (size_t)(end - p));
-	h->nbuf = (size_t)(end - p);
+	XXH64_update(h->state, data, n);
 }
 
 uint64_t hash64_end(const Hash64 *h)
 {
-	uint64_t s = h->total >= 32 ? xxh_converge(h->v) : P64_5;
-	return xxh_finish(s + h->total, h->buf, h->buf + h->nbuf);
+	uint64_t v = XXH64_digest(h->state);
+	XXH64_freeState(h->state);
+	return v;
+}
+
+/* ---- JSON string text ---- */
+
+static void put_utf8(StrBuf *b, unsigned v)
+{
+	char c[4];
+	int n;
+	if (v < 0x80)
+		c[0] = (char)v, n = 1;
+	else if (v < 0x800)
+		c[0] = (char)(0xC0 | (v >> 6)), c[1] = (char)(0x80 | (v & 0x3F)), n = 2;
+	else if (v < 0x10000)
+		c[0] = (char)(0xE0 | (v >> 12)), c[1] = (char)(0x80 | ((v >> 6) & 0x3F)),
+		c[2] = (char)(0x80 | (v & 0x3F)), n = 3;
+	else
+		c[0] = (char)(0xF0 | (v >> 18)), c[1] = (char)(0x80 | ((v >> 12) & 0x3F)),
+		c[2] = (char)(0x80 | ((v >> 6) & 0x3F)), c[3] = (char)(0x80 | (v & 0x3F)), n = 4;
+	sb_putn(b, c, (size_t)n);
+}
+
+/* Four hex digits (jsmn has checked them), or -1 past the end or on a non-digit. */
+static long hex4(const char *s, size_t k, size_t n)
+{
+	if (k + 4 > n)
+		return -1;
+	long v = 0;
+	for (size_t i = k; i < k + 4; i++) {
+		char h = s[i];
+		int d = h >= '0' && h <= '9' ? h - '0' : (h | 32) >= 'a' && (h | 32) <= 'f' ? (h | 32) - 'a' + 10 : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+char *json_unescape(const char *s, size_t n, size_t *len)
+{
+	StrBuf b;
+	sb_init(&b);
+	for (size_t k = 0; k < n; k++) {
+		if (s[k] != '\\' || k + 1 >= n) {
+			sb_putn(&b, s + k, 1);
+			continue;
+		}
+		char c = s[++k];
+		switch (c) {
+		case 'n': sb_puts(&b, "\n"); break;
+		case 't': sb_puts(&b, "\t"); break;
+		case 'r': sb_puts(&b, "\r"); break;
+		case 'b': sb_puts(&b, "\b"); break;
+		case 'f': sb_puts(&b, "\f"); break;
+		case 'u': {
+			long v = hex4(s, k + 1, n);
+			if (v < 0)
+				break;
+			k += 4;
+			if (v >= 0xD800 && v < 0xDC00) { /* a high surrogate: a low one must follow */
+				long lo = k + 2 < n && s[k + 1] == '\\' && s[k + 2] == 'u' ? hex4(s, k + 3, n) : -1;
+				if (lo >= 0xDC00 && lo < 0xE000) {
+					v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+					k += 6;
+				} else {
+					v = 0xFFFD;
+				}
+			} else if (v >= 0xDC00 && v < 0xE000) {
+				v = 0xFFFD; /* a low surrogate alone */
+			}
+			put_utf8(&b, (unsigned)v);
+			break;
+		}
+		default: sb_putn(&b, &c, 1);
+		}
+	}
+	if (len)
+		*len = b.len;
+	if (!b.data)
+		return xstrdup("");
+	return sb_detach(&b);
 }
 
 int str_cmp_ptr(const void *a, const void *b)

@@ -17,10 +17,10 @@ unset SHARED   # every run shares its renders among its own groups only
 # group        min  script (wiring a group in is one line: name, the fewest
 #                   cases it may report, counting visible skips; its script)
 GROUP_TABLE='
-unit           67   tests/groups/unit.sh
+unit           70   tests/groups/unit.sh
 errors         200  tests/groups/errors.sh
 codes          5    tests/groups/codes.sh
-cli            28   tests/groups/cli.sh
+cli            29   tests/groups/cli.sh
 golden         4    tests/groups/golden.sh
 emitter        5    tests/groups/emitter.sh
 kustomize      9    tests/groups/kustomize.sh
@@ -40,7 +40,7 @@ graph          14   tests/groups/graph.sh
 edges          3    tests/groups/edges.sh
 diff           9    tests/groups/diff.sh
 install        15   tests/groups/install.sh
-docs           16   tests/groups/docs.sh
+docs           20   tests/groups/docs.sh
 reference      21   tests/groups/reference.sh
 schema         22   tests/groups/schema.sh
 lsp            25   tests/groups/lsp.sh

@@ -8,7 +8,7 @@ _platformc()
 	verb=
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		-o | --output | --format | --diagnostics | --dump) ((i++)) ;;
+		-o | --output | --format | --diagnostics | --dump | --max-diagnostics) ((i++)) ;;
 		-h | --help) ;;
 		-*) ;;
 		*) verb=${COMP_WORDS[i]}; break ;;
@@ -29,6 +29,8 @@ _platformc()
 		esac
 		return ;;
 	esac
+	# the verbs, their options and formats: the table of compiler/main.c
+	# (`platformc VERB --help`); tests/groups/cli.sh checks they agree
 	if [ -z "$verb" ]; then
 		COMPREPLY=($(compgen -W "check render cost diff graph schema explain lsp --help --version" -- "$cur"))
 		return
@@ -39,8 +41,8 @@ _platformc()
 		check) COMPREPLY=($(compgen -W "--diagnostics --max-diagnostics --dump --help" -- "$cur")) ;;
 		cost) COMPREPLY=($(compgen -W "--format --fail-over-budget --diagnostics --max-diagnostics --help" -- "$cur")) ;;
 		render) COMPREPLY=($(compgen -W "-o --output --check --diagnostics --max-diagnostics --dump --help" -- "$cur")) ;;
-		diff) COMPREPLY=($(compgen -W "-o --output --format --diagnostics --help" -- "$cur")) ;;
-		graph) COMPREPLY=($(compgen -W "--format --diagnostics --help" -- "$cur")) ;;
+		diff) COMPREPLY=($(compgen -W "-o --output --format --diagnostics --max-diagnostics --help" -- "$cur")) ;;
+		graph) COMPREPLY=($(compgen -W "--format --diagnostics --max-diagnostics --help" -- "$cur")) ;;
 		explain) COMPREPLY=($(compgen -W "--markdown --help" -- "$cur")) ;;
 		schema) COMPREPLY=($(compgen -W "--included --help" -- "$cur")) ;;
 		*) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FileSet fs;
 		fileset_init(&fs, a);
 		for (int i = 0; i < nbackends; i++)
-			backends[i].run(p, &fs);
+			backends[i](p, &fs);
 		fileset_sort(&fs);
 		fileset_free(&fs);
 	}

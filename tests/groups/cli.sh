@@ -57,6 +57,28 @@ for v in $("$PLATFORMC" --help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p'); do
 done
 [ $n -lt 7 ] && missing+=" (--help lists $n verbs, expected at least 7)"
 [ -z "$missing" ] && ok cli/every-verb-documented || fail cli/every-verb-documented "missing:$missing"
+# the verb table (compiler/main.c) is the one source: each verb's usage line
+# lists its options and --format values; the completion offers exactly those
+# (and --help), and the man page documents each option
+comp() { # words... -> completions of the last word, one line
+	bash -c 'source docs/completion/platformc.bash; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _platformc; printf "%s\n" "${COMPREPLY[@]}"' _ "$@" | sort | tr '\n' ' '
+}
+missing="" n=0
+for v in $("$PLATFORMC" --help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p' | uniq); do
+	line=$("$PLATFORMC" "$v" --help | head -1)
+	opts=$(grep -o -- '\[-[-a-z]*' <<<"$line" | tr -d '[' | sed 's/^-o$/-o --output/' | tr ' ' '\n')
+	want=$(printf '%s\n' $opts --help | sort | tr '\n' ' ')
+	got=$(comp platformc "$v" -)
+	[ "$want" = "$got" ] || missing+=" completion:$v(wants '$want', has '$got')"
+	for o in $opts; do
+		n=$((n + 1))
+		grep -qF -- "$(sed 's/-/\\-/g' <<<"$o")" docs/platformc.1 || missing+=" man:$o"
+	done
+	formats=$(sed -n 's/.*\[--format \([a-z|]*\)\].*/\1/p' <<<"$line" | tr '|' '\n' | sort | tr '\n' ' ')
+	[ -z "$formats" ] || [ "$(comp platformc "$v" --format '')" = "$formats" ] || missing+=" completion:$v--format"
+done
+[ $n -lt 10 ] && missing+=" (the usage lines list $n options, expected at least 10)"
+[ -z "$missing" ] && ok cli/completion-and-man-match-verb-table || fail cli/completion-and-man-match-verb-table "differ:$missing"
 "$PLATFORMC" render examples/minimal/platform.yaml --output="$TMP/eq-out" 2>/dev/null && [ -f "$TMP/eq-out/README.md" ] &&
 	ok cli/output-equals-form || fail cli/output-equals-form
 

@@ -11,4 +11,33 @@ printf '%s\n' '<!-- check: ok -->' '```yaml' 'platform: {name: x}' '```' \
 n=$("$PY" tests/docs/run_guide.py "$PLATFORMC" "$TMP/docs-neg/neg.md" "$TMP/docs-neg" 2>&1 | grep -c '^FAIL ')
 [ "$n" = 3 ] && ok docs/runner-can-fail || fail docs/runner-can-fail "expected 3 failures, got $n"
 
+# no function of compiler/*.c over 120 lines without a `/* one piece: why */`
+# above it (tests/tools/long_functions.py); the check itself can fail
+out=$("$PY" tests/tools/long_functions.py 2>&1) && ok docs/long-functions-say-why || fail docs/long-functions-say-why "$out"
+printf '%s\n' 'static int f(void)' '{' '	return 0;' '}' >"$TMP/long.c"
+"$PY" tests/tools/long_functions.py --limit 2 "$TMP/long.c" >/dev/null 2>&1
+[ $? = 1 ] && ok docs/long-functions-can-fail || fail docs/long-functions-can-fail
+
+# docs/architecture.md §3 has a heading naming every file of compiler/ (*.c,
+# *.h, tools/*), and names no file that is gone (embed.c is generated)
+arch_files() { # architecture.md, compiler dir -> what is missing or stale
+	local heads missing="" f r
+	heads=$(sed -n '/^## 3\./,/^## 4\./p' "$1" | grep '^### ')
+	for f in "$2"/*.c "$2"/*.h "$2"/tools/*; do
+		[ -e "$f" ] || continue
+		r=${f#"$2"/}
+		grep -qF "\`$r\`" <<<"$heads" || missing+=" missing:$r"
+	done
+	for r in $(grep -o '`[a-z0-9_/-]*\(\.[ch]\|-hook\)`' <<<"$heads" | tr -d '`'); do
+		[ -e "$2/$r" ] || [ "$r" = embed.c ] || missing+=" gone:$r"
+	done
+	echo "$missing"
+}
+m=$(arch_files docs/architecture.md compiler)
+[ -z "$m" ] && ok docs/architecture-names-every-file || fail docs/architecture-names-every-file "$m"
+mkdir -p "$TMP/arch/tools" && : >"$TMP/arch/new_file.c" && : >"$TMP/arch/tools/x"
+m=$(arch_files docs/architecture.md "$TMP/arch")
+[[ $m == *missing:new_file.c* && $m == *missing:tools/x* && $m == *gone:main.c* ]] && \
+	ok docs/architecture-check-can-fail || fail docs/architecture-check-can-fail "$m"
+
 finish
