@@ -20,8 +20,8 @@
  * The Crossplane backend renders the identity as a claim of the internal
  * kind `service-identity` or `service-identity-irsa` (catalog/), whose
  * Composition holds the Role, Policy, RolePolicyAttachment and, with Pod
- * Identity, the PodIdentityAssociation. The checks (E0320-E0322) run after
- * resolve.
+ * Identity, the PodIdentityAssociation. The checks (E0320-E0323, W0341) run
+ * after resolve.
  */
 #include "platformc.h"
 
@@ -272,6 +272,36 @@ int identity_check(Arena *a, Platform *p, Diags *d)
 				else
 					diag_help(g, "`%s` grants no AWS access: share it with the team's name alone", r->kind);
 				sb_free(&b);
+			}
+		}
+	}
+	/* W0341: a listed access mode whose statements all have a `when` that
+	 * fails in an environment the resource runs in (Aurora's `iam` without
+	 * `iam_auth`): the team is granted nothing there */
+	for (int i = 0; i < p->nresources; i++) {
+		const Resource *r = p->resources[i];
+		for (int j = 0; r->kindp && j < r->nshared; j++) {
+			const Node *acc = r->shared_access[j];
+			for (int k = 0; acc && acc->kind == N_SEQ && k < acc->n; k++) {
+				int mode = compute_mode_index(r->kindp, acc->items[k]->text);
+				for (int e = 0; mode >= 0 && e < p->nenvs; e++) {
+					const Env *env = &p->envs[e];
+					if (!resource_runs_in(r, env))
+						continue;
+					ArenaMark mk = arena_mark(a);
+					bool none = compute_access(a, p, r, env, mode)->n == 0;
+					arena_release(a, mk);
+					if (!none)
+						continue;
+					Diag *g = diag_warn(d, "W0341", acc->items[k]->span,
+							    "access mode `%s` of `%s` grants nothing in environment `%s`",
+							    acc->items[k]->text, r->name, env->name);
+					diag_label(g, "team `%s` gets no access here", r->shared_with[j]->name);
+					diag_help(g, "the statements of `%s` hold only under conditions on the resource's values, which `%s` "
+						     "does not meet in `%s` (`platformc explain %s` shows the modes)",
+						  acc->items[k]->text, r->name, env->name, r->kind);
+					break;
+				}
 			}
 		}
 	}

@@ -455,6 +455,10 @@ def check_params(pf, out, target, tag, composed):
                 want("skipFinalSnapshot", fp.get("skipFinalSnapshot"), tier != "prod")
                 want("finalSnapshotIdentifier", fp.get("finalSnapshotIdentifier"),
                      ext + "-final" if tier == "prod" else None)
+                want("iamDatabaseAuthenticationEnabled", fp.get("iamDatabaseAuthenticationEnabled"), v["iam_auth"])
+                ann = mrs["cluster"]["metadata"].get("annotations", {})
+                want("IAM database user", ann.get("platformc.io/iam-user"), ext if v["iam_auth"] else None)
+                want("IAM auth note names the user", ext in ann.get("platformc.io/iam-auth", ""), v["iam_auth"])
                 sl = fp.get("serverlessv2ScalingConfiguration")
                 want("serverless scaling", sl, {"minCapacity": v["min_acu"], "maxCapacity": v["max_acu"]}
                      if v["mode"] == "serverless" else None)

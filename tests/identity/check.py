@@ -87,6 +87,10 @@ def expected_statements(res, env, mode, region, account):
         if mode == "read":
             return [(acts[0], [b], None), (acts[1], [b + "/*"], None)]
         return [(acts[0], [b + "/*"], None)]
+    if kind in ("aurora-postgresql", "aurora-mysql") and mode == "iam":
+        # the IAM database user is the cluster's AWS name; the cluster's resource id is AWS's
+        return [(acts[0], ["arn:aws:rds-db:%s:%s:dbuser:cluster-*/%s" % (region, account, name)], None)] \
+            if p.get("iam_auth") else []
     if kind in ("aurora-postgresql", "aurora-mysql"):
         cond = {"StringEquals": {"secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn":
                                  "arn:aws:rds:%s:%s:cluster:%s" % (region, account, name)}}
