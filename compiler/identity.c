@@ -109,6 +109,27 @@ bool identity_grants(const Service *s, const Resource *r, int mode)
 	return false;
 }
 
+/* The `shared_with` entry {team, access, prefix} of r for team `team`,
+ * or NULL (a plain team name, or not shared with it). */
+static const Node *share_entry(const Resource *r, const Team *team)
+{
+	const Node *sw = node_get(r->node, "shared_with");
+	for (int i = 0; sw && sw->kind == N_SEQ && i < sw->n; i++) {
+		const Node *it = sw->items[i];
+		const char *name = node_text(it, "team");
+		if (it->kind == N_MAP && name && !strcmp(name, team->name))
+			return it;
+	}
+	return NULL;
+}
+
+const char *identity_prefix(const Service *s, const Resource *r)
+{
+	if (r->team == s->team)
+		return NULL;
+	return node_text(share_entry(r, s->team), "prefix");
+}
+
 /* "orders-queue" + "consume" -> "OrdersQueueConsume" */
 static void camel(StrBuf *b, const char *s)
 {
@@ -154,7 +175,7 @@ DNode *identity_policy(Arena *a, const Platform *p, const Service *s, const Env 
 		for (int m = 0; m < compute_nmodes(r->kindp); m++) {
 			if (!identity_grants(s, r, m))
 				continue;
-			DNode *list = compute_access(a, p, r, e, m);
+			DNode *list = compute_access(a, p, r, e, m, identity_prefix(s, r));
 			for (int k = 0; k < list->n; k++) {
 				const DNode *src = list->items[k];
 				DNode *st = doc_push_map(a, sts);
@@ -275,6 +296,19 @@ int identity_check(Arena *a, Platform *p, Diags *d)
 			}
 		}
 	}
+	/* E0324: a `prefix` on a kind whose access statements do not narrow to one */
+	for (int i = 0; i < p->nresources; i++) {
+		const Resource *r = p->resources[i];
+		for (int j = 0; r->kindp && j < r->nshared; j++) {
+			const Node *pf = node_get(share_entry(r, r->shared_with[j]), "prefix");
+			if (!pf || compute_has_prefixes(r->kindp))
+				continue;
+			Diag *g = diag_error(d, "E0324", pf->span, "kind `%s` cannot share a prefix: its access is to the whole resource",
+					     r->kind);
+			diag_label(g, "`%s` has no prefixes", r->kind);
+			diag_help(g, "share the whole resource with `access` alone; prefixes are for kinds such as `s3-bucket`");
+		}
+	}
 	/* W0341: a listed access mode whose statements all have a `when` that
 	 * fails in an environment the resource runs in (Aurora's `iam` without
 	 * `iam_auth`): the team is granted nothing there */
@@ -289,7 +323,8 @@ int identity_check(Arena *a, Platform *p, Diags *d)
 					if (!resource_runs_in(r, env))
 						continue;
 					ArenaMark mk = arena_mark(a);
-					bool none = compute_access(a, p, r, env, mode)->n == 0;
+					const char *pfx = node_text(share_entry(r, r->shared_with[j]), "prefix");
+					bool none = compute_access(a, p, r, env, mode, pfx)->n == 0;
 					arena_release(a, mk);
 					if (!none)
 						continue;

@@ -356,12 +356,19 @@ static void add_occ(Analysis *an, NameKind k, const Node *n, bool def, const Nod
 	an->occ[an->nocc++] = (Occ){k, n->text, n->span.file, n->span, def, item};
 }
 
+/* A list of names; an item may be a mapping naming it by `team`
+ * (`shared_with: [{team, access}]`) or `resource` (`uses: [{resource, access}]`). */
 static void add_list(Analysis *an, NameKind k, const Node *l)
 {
 	if (l && l->kind == N_SCALAR)
 		add_occ(an, k, l, false, NULL);
-	for (int i = 0; l && l->kind == N_SEQ && i < l->n; i++)
-		add_occ(an, k, l->items[i], false, NULL);
+	for (int i = 0; l && l->kind == N_SEQ && i < l->n; i++) {
+		const Node *it = l->items[i];
+		if (it->kind == N_MAP)
+			it = node_get(it, k == K_TEAM ? "team" : "resource");
+		if (it)
+			add_occ(an, k, it, false, NULL);
+	}
 }
 
 static void add_override_keys(Analysis *an, const Node *ov)
@@ -1214,8 +1221,11 @@ static void names_of(Server *sv, Items *it, NameKind k, const char *team_filter,
 			const Node *t = node_get(o->item, "team");
 			bool ok = t && t->kind == N_SCALAR && !strcmp(t->text, team_filter);
 			const Node *sw = node_get(o->item, "shared_with");
-			for (int s = 0; !ok && sw && sw->kind == N_SEQ && s < sw->n; s++)
-				ok = !strcmp(sw->items[s]->text, team_filter);
+			for (int s = 0; !ok && sw && sw->kind == N_SEQ && s < sw->n; s++) {
+				/* a team's name, or {team, access} */
+				const Node *st = sw->items[s]->kind == N_MAP ? node_get(sw->items[s], "team") : sw->items[s];
+				ok = st && st->kind == N_SCALAR && st->text && !strcmp(st->text, team_filter);
+			}
 			if (!ok)
 				continue;
 			if (t && strcmp(t->text, team_filter))

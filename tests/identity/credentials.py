@@ -29,7 +29,8 @@ ROOT = compose.ROOT
 RDS_SECRET_KEYS = {"username", "password"}   # the JSON of an RDS-managed master user secret
 # the keys read from Secrets Manager, which a team granted no `secret_values` mode does not get
 # (`username` stays: Crossplane writes it from the cluster's master user name)
-VALUE_KEYS = {"aurora-postgresql": {"password"}, "aurora-mysql": {"password"}, "secret": {"value"}}
+VALUE_KEYS = {"aurora-postgresql": {"password"}, "aurora-mysql": {"password"}, "secret": {"value"},
+              "redis": {"auth_token"}}
 
 
 def granted_values(svc, res):
