@@ -1335,6 +1335,13 @@ static void on_completion(Server *sv, const J *j, int id)
 						item(&it, tm->fields[f].name, 10, type_describe(tm->fields[f].type),
 						     tm->fields[f].doc,
 						     arena_sprintf(sv->policy_arena, "%s: ", tm->fields[f].name));
+					if (t != tm && item_line && np > 1 && !strcmp(path[np - 1], "-")) {
+						/* an item that is a name or a mapping (`uses`, `shared_with`): the names too */
+						char key[64];
+						snprintf(key, sizeof key, "%s", path[np - 2]);
+						const Type *obj = pick(walk(root, path, np > 2 ? np - 2 : 0, &last), false);
+						complete_value(sv, &it, obj, key, &L, ln, path, np - 2 > 0 ? np - 2 : 0);
+					}
 				} else if (tm && tm->kind == T_MAP && last && !strcmp(last, "overrides")) {
 					names_of(sv, &it, K_ENV, NULL, NULL);
 				} else if (np > 0 && !strcmp(path[np - 1], "-")) {

@@ -500,6 +500,7 @@ struct Service {
 	Team *team;
 	struct System *system;
 	Resource **uses;
+	const Node **uses_access;      /* per uses[i]: its `access` list ({resource, access}), NULL: every mode */
 	int nuses;
 	Service **calls;
 	int ncalls;

@@ -60,6 +60,16 @@ def load_platform(path):
             inc = yaml.safe_load(open(f)) or {}
             for key in ("teams", "systems", "services", "resources"):
                 doc.setdefault(key, []).extend(inc.get(key, []))
+    # `uses: [{resource, access}]`: the names in `uses`, the narrowed modes in `uses_access`
+    for s in doc.get("services", []):
+        names, acc = [], {}
+        for u in s.get("uses") or []:
+            if isinstance(u, dict):
+                acc.setdefault(u["resource"], []).extend(u["access"])
+                u = u["resource"]
+            names.append(u)
+        if "uses" in s:
+            s["uses"], s["uses_access"] = names, acc
     return doc
 
 

@@ -108,7 +108,12 @@ def expected_statements(res, env, mode, region, account, prefix=None):
 
 
 def allowed_modes(svc, res):
+    """The team's modes (all for its own resources and a plain `shared_with` name, else the listed
+    ones), narrowed by the service's `uses: [{resource, access}]`."""
     modes = modes_of(res["kind"])
+    narrow = (svc.get("uses_access") or {}).get(res["name"])
+    if narrow is not None:
+        modes = [m for m in modes if m in narrow]
     if res["team"] == svc["team"]:
         return modes
     for sh in res.get("shared_with") or []:
