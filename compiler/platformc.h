@@ -1028,6 +1028,7 @@ typedef struct Kind {
 	const char *cost_region;   /* the region of the prices; NULL: not said */
 	Expr *cost_monthly;
 	const Node *cost_tables;
+	const Node *cost_regions;  /* `cost.regions`: {<region>: {source, date, tables}} */
 	bool builtin, defaults_checked;
 	bool internal;         /* only platformc creates its claims (`claims` of another kind) */
 	Param computed;        /* a T_OBJECT: the values platformc computes into the claim */
