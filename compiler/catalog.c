@@ -620,6 +620,17 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 		k->cost_tables = node_get(cost, "tables");
 		if (!k->cost_source || !k->cost_date)
 			kerr(&L, cost, "a cost model needs `source` and `date`");
+		/* other regions' prices: {<region>: {source, date, tables}} */
+		const Node *rg = k->cost_regions = node_get(cost, "regions");
+		if (rg && rg->kind != N_MAP)
+			kerr(&L, rg, "`regions` maps a region to its prices: {source, date, tables}");
+		for (int i = 0; rg && rg->kind == N_MAP && i < rg->n; i++) {
+			const Node *e = rg->pairs[i].val;
+			if (e->kind != N_MAP || !node_text(e, "source") || !node_text(e, "date") ||
+			    (node_get(e, "tables") && node_get(e, "tables")->kind != N_MAP))
+				kerr(&L, e, "the prices of region `%s` need `source`, `date` and the `tables` of the model",
+				     rg->pairs[i].key->text);
+		}
 		if (node_get(cost, "monthly")) {
 			if (params_ok)
 				k->cost_monthly = parse_expr_at(&L, node_get(cost, "monthly"), &k->params);
@@ -710,6 +721,19 @@ static void load_dir(Arena *a, Platform *p, Diags *d, Catalog *c, const char *di
 	}
 }
 
+/* The platform's region has its own prices in the kind's cost model
+ * (`cost.regions`): they replace the model's source, date and tables. */
+static void use_region_prices(Kind *k, const char *region)
+{
+	const Node *e = region ? node_get(k->cost_regions, region) : NULL;
+	if (!e || e->kind != N_MAP)
+		return;
+	k->cost_region = region;
+	k->cost_source = node_text(e, "source");
+	k->cost_date = node_text(e, "date");
+	k->cost_tables = node_get(e, "tables");
+}
+
 Catalog *catalog_load(Arena *a, Platform *p, Diags *d)
 {
 	if (p->catalog)
@@ -730,6 +754,8 @@ Catalog *catalog_load(Arena *a, Platform *p, Diags *d)
 	for (int i = 0; i < p->ncatalog_dirs; i++)
 		load_dir(a, p, d, c, p->catalog_dirs[i], dirs && i < dirs->n ? dirs->items[i] : p->root, &errors);
 	qsort(c->kinds, (size_t)c->n, sizeof *c->kinds, cmp_kind);
+	for (int i = 0; i < c->n + c->ninternal; i++)
+		use_region_prices(i < c->n ? c->kinds[i] : c->internal[i - c->n], p->region);
 	if (c->ninternal)
 		qsort(c->internal, (size_t)c->ninternal, sizeof *c->internal, cmp_kind);
 	compute_link(a, d, c);

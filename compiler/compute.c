@@ -20,8 +20,11 @@
  *   {when: E, value: T, else: T}
  *   {json: T}
  * Expressions see the parameters, `self.{name,team,kind,external_name}`,
- * `cloud.{region,account}`, `referrers` (the resources that name this one
- * through a `ref`), `env`, `tier`, inside a `for` the item's fields first,
+ * `cloud.{region,account,vpc_id,vpc_cidr,subnets,security_group,
+ * secret_namespace}`, `referrers` (the resources that name this one
+ * through a `ref`), `env`, `tier`, in access statements `grant.prefix` (the
+ * `shared_with` prefix a team is limited to, "" for the whole resource),
+ * inside a `for` the item's fields first,
  * and two functions: external_name(resource) and hash(text).
  *
  * A value whose expression is unknown (a parameter without a value) is
@@ -104,6 +107,7 @@ typedef struct Compute {
 	KClaim *claims;
 	int nclaims;
 	bool uses_referrers;
+	bool uses_prefix;      /* an access statement reads `grant.prefix` */
 	KMode *modes;          /* `access`: what a service using the resource may do */
 	int nmodes;
 	int values_mode;       /* `secret_values.mode`: the access mode that reads them; -1: none */
@@ -308,8 +312,10 @@ static bool is_one_of(const char *s, const char *const *list)
 }
 
 static const char *const self_fields[] = {"name", "team", "kind", "external_name", NULL};
-static const char *const cloud_fields[] = {"region", "account", "vpc_id", "vpc_cidr", "subnets", "security_group", NULL};
+static const char *const cloud_fields[] = {"region",  "account",        "vpc_id",           "vpc_cidr",
+					   "subnets", "security_group", "secret_namespace", NULL};
 static const char *const referrer_fields[] = {"name", "team", "kind", "external_name", NULL};
+static const char *const grant_fields[] = {"prefix", NULL};
 
 static size_t seg_len(const char *path)
 {
@@ -352,6 +358,7 @@ static const Param *shape_lookup(const Shape *sh, const char *path, bool *builti
 			/* the kind's own level: the built-in names, then the parameters */
 			if ((seg_is(path, "self") && strchr(path, '.') && is_one_of(strchr(path, '.') + 1, self_fields)) ||
 			    (seg_is(path, "cloud") && strchr(path, '.') && is_one_of(strchr(path, '.') + 1, cloud_fields)) ||
+			    (seg_is(path, "grant") && strchr(path, '.') && is_one_of(strchr(path, '.') + 1, grant_fields)) ||
 			    !strcmp(path, "referrers")) {
 				*builtin = true;
 				return NULL;
@@ -375,7 +382,7 @@ static void check_one_path(const Expr *e, void *ctx)
 	bool builtin;
 	if (!shape_lookup(c->sh, e->s, &builtin) && !builtin)
 		lerr(c->L, c->at, "`%s` in a template is not a parameter or a name platformc provides "
-		     "(self.*, cloud.*, referrers, env, tier)", e->s);
+		     "(self.*, cloud.*, grant.prefix, referrers, env, tier)", e->s);
 }
 
 static void check_one_call(const Expr *e, void *ctx)
@@ -491,34 +498,47 @@ static void check_tmpl(Ld *L, const Tmpl *t, const Shape *sh, const Param *targe
 	}
 }
 
-static bool expr_uses_referrers(const Expr *e)
+/* Whether e reads the path `name`. */
+static bool expr_uses(const Expr *e, const char *name)
 {
 	if (!e)
 		return false;
-	if (e->kind == X_PATH && !strcmp(e->s, "referrers"))
+	if (e->kind == X_PATH && !strcmp(e->s, name))
 		return true;
-	if (expr_uses_referrers(e->a) || expr_uses_referrers(e->b) || expr_uses_referrers(e->c))
+	if (expr_uses(e->a, name) || expr_uses(e->b, name) || expr_uses(e->c, name))
 		return true;
 	for (int i = 0; i < e->nargs; i++)
-		if (expr_uses_referrers(e->args[i]))
+		if (expr_uses(e->args[i], name))
 			return true;
 	return false;
+}
+
+static bool expr_uses_referrers(const Expr *e)
+{
+	return expr_uses(e, "referrers");
+}
+
+/* Whether evaluating t reads the path `name` (`referrers`: also a `for`
+ * over them). */
+static bool tmpl_uses(const Tmpl *t, const char *name)
+{
+	if (!t)
+		return false;
+	if ((t->kind == TK_FOR && t->referrers && !strcmp(name, "referrers")) || expr_uses(t->cond, name))
+		return true;
+	for (int i = 0; i < t->nparts; i++)
+		if (expr_uses(t->parts[i].e, name))
+			return true;
+	for (int i = 0; i < t->n; i++)
+		if (tmpl_uses(t->vals[i], name))
+			return true;
+	return tmpl_uses(t->value, name) || tmpl_uses(t->otherwise, name);
 }
 
 /* Whether evaluating t needs the resources that name this one. */
 static bool tmpl_uses_referrers(const Tmpl *t)
 {
-	if (!t)
-		return false;
-	if ((t->kind == TK_FOR && t->referrers) || expr_uses_referrers(t->cond))
-		return true;
-	for (int i = 0; i < t->nparts; i++)
-		if (expr_uses_referrers(t->parts[i].e))
-			return true;
-	for (int i = 0; i < t->n; i++)
-		if (tmpl_uses_referrers(t->vals[i]))
-			return true;
-	return tmpl_uses_referrers(t->value) || tmpl_uses_referrers(t->otherwise);
+	return tmpl_uses(t, "referrers");
 }
 
 /* `access: {<mode>: {description, statements: [{actions, resources,
@@ -593,6 +613,8 @@ static void load_access(Ld *L, Compute *c, const Node *access, const Shape *root
 			}
 			if (node_get(sn, "when") && (st->when = parse_cond(L, node_get(sn, "when"), "when")))
 				check_expr(L, root, sn, st->when);
+			c->uses_prefix |= tmpl_uses(st->resources, "grant.prefix") ||
+					  tmpl_uses(st->conditions, "grant.prefix") || expr_uses(st->when, "grant.prefix");
 			m->nst++;
 		}
 		if (ok)
@@ -826,6 +848,7 @@ typedef struct Ctx {
 	const Resource *r;
 	const Env *e;
 	const Kind *k;
+	const char *prefix;    /* access statements: the grant's `prefix` ("" for all); NULL elsewhere */
 } Ctx;
 
 static PVal *pv_str(Arena *a, const char *s)
@@ -901,14 +924,18 @@ static PVal *referrer_items(Ctx *c)
 static const PVal *root_scope(Ctx *c, bool referrers)
 {
 	const PVal *v = catalog_values(c->r, c->e);
-	PVal *s = pv_obj(c->a, (v ? v->n : 0) + 3);
-	PVal *self = pv_obj(c->a, 4), *cloud = pv_obj(c->a, 6);
+	PVal *s = pv_obj(c->a, (v ? v->n : 0) + 4);
+	PVal *self = pv_obj(c->a, 4), *cloud = pv_obj(c->a, 7);
 	pv_put(self, "name", pv_str(c->a, c->r->name));
 	pv_put(self, "team", pv_str(c->a, c->r->team ? c->r->team->name : ""));
 	pv_put(self, "kind", pv_str(c->a, c->r->kind));
 	pv_put(self, "external_name", pv_str(c->a, compute_external_name(c->a, c->r, c->e)));
 	pv_put(cloud, "region", pv_str(c->a, c->p->region ? c->p->region : ""));
 	pv_put(cloud, "account", pv_str(c->a, c->p->account ? c->p->account : ""));
+	/* where a cluster-scoped managed resource's Kubernetes secrets live
+	 * (the claims target); absent for namespaced ones (their own namespace) */
+	if (!c->p->crossplane_target || strcmp(c->p->crossplane_target, "namespaced"))
+		pv_put(cloud, "secret_namespace", pv_str(c->a, "crossplane-system"));
 	/* the VPC of the environment's cluster: absent without one */
 	const Node *net = identity_network(c->p, c->e);
 	if (net) {
@@ -930,6 +957,11 @@ static const PVal *root_scope(Ctx *c, bool referrers)
 	}
 	pv_put(s, "self", self);
 	pv_put(s, "cloud", cloud);
+	if (c->prefix) {
+		PVal *grant = pv_obj(c->a, 1);
+		pv_put(grant, "prefix", pv_str(c->a, c->prefix));
+		pv_put(s, "grant", grant);
+	}
 	if (referrers)
 		pv_put(s, "referrers", referrer_items(c));
 	for (int i = 0; v && i < v->n; i++)
@@ -1265,7 +1297,7 @@ void compute_values(Arena *a, const Platform *p, const Resource *r, const Env *e
 	const Kind *k = r->kindp;
 	if (!k || !k->compute || !k->compute->values || !catalog_values(r, e))
 		return;
-	Ctx c = {a, p, r, e, k};
+	Ctx c = {a, p, r, e, k, NULL};
 	const PVal *scope = root_scope(&c, k->compute->uses_referrers);
 	for (int i = 0; i < k->computed.nfields; i++) {
 		DNode *v = ev(&c, k->compute->values[i], scope, &k->computed.fields[i], false);
@@ -1295,7 +1327,7 @@ int compute_children(Arena *a, const Platform *p, const Resource *r, const Env *
 	*out = NULL;
 	if (!k || !k->compute || !k->compute->nclaims || !catalog_values(r, e))
 		return 0;
-	Ctx c = {a, p, r, e, k};
+	Ctx c = {a, p, r, e, k, NULL};
 	const PVal *root = root_scope(&c, k->compute->uses_referrers);
 	int n = 0, cap = 0;
 	for (int i = 0; i < k->compute->nclaims; i++) {
@@ -1392,13 +1424,13 @@ int compute_mode_index(const Kind *k, const char *name)
 /* The statements mode `mode` of r's kind grants in e, as
  * [{Action: [...], Resource: [...], Condition: {...}}]; a statement whose
  * `when` does not hold, or whose resources are absent, is left out. */
-DNode *compute_access(Arena *a, const Platform *p, const Resource *r, const Env *e, int mode)
+DNode *compute_access(Arena *a, const Platform *p, const Resource *r, const Env *e, int mode, const char *prefix)
 {
 	const Kind *k = r->kindp;
 	DNode *out = doc_seq(a);
 	if (mode < 0 || mode >= compute_nmodes(k) || !catalog_values(r, e))
 		return out;
-	Ctx c = {a, p, r, e, k};
+	Ctx c = {a, p, r, e, k, prefix ? prefix : ""};
 	const PVal *scope = root_scope(&c, k->compute->uses_referrers);
 	const KMode *m = &k->compute->modes[mode];
 	for (int i = 0; i < m->nst; i++) {
@@ -1418,6 +1450,11 @@ DNode *compute_access(Arena *a, const Platform *p, const Resource *r, const Env 
 			doc_set(a, s, "Condition", cond);
 	}
 	return out;
+}
+
+bool compute_has_prefixes(const Kind *k)
+{
+	return k && k->compute && k->compute->uses_prefix;
 }
 
 const char *compute_json(Arena *a, const DNode *v)
@@ -1444,7 +1481,7 @@ void compute_secret_values(Arena *a, const Platform *p, const Resource *r, const
 	*data = *data_from = NULL;
 	if (compute_values_mode(k) < 0 || !catalog_values(r, e))
 		return;
-	Ctx c = {a, p, r, e, k};
+	Ctx c = {a, p, r, e, k, NULL};
 	const PVal *scope = root_scope(&c, k->compute->uses_referrers);
 	*data = ev(&c, k->compute->values_data, scope, NULL, false);
 	*data_from = ev(&c, k->compute->values_from, scope, NULL, false);

@@ -7,7 +7,9 @@
  *
  *   modes      a service of the resource's team gets every access mode of
  *              its kind; a service of a team in `shared_with` gets every
- *              mode for a plain team name, or the listed `access` modes
+ *              mode for a plain team name, or the listed `access` modes;
+ *              `uses: [{resource, access}]` narrows a service below that
+ *              (never above: E0326); a `prefix` share narrows the ARNs
  *   policy     one statement per (resource, mode, kind statement), in the
  *              order of `uses` and of the kind's modes; Sid names them
  *   trust      Pod Identity: the EKS Pod Identity service principal, and
@@ -20,8 +22,8 @@
  * The Crossplane backend renders the identity as a claim of the internal
  * kind `service-identity` or `service-identity-irsa` (catalog/), whose
  * Composition holds the Role, Policy, RolePolicyAttachment and, with Pod
- * Identity, the PodIdentityAssociation. The checks (E0320-E0322) run after
- * resolve.
+ * Identity, the PodIdentityAssociation. The checks (E0320-E0326, W0341) run
+ * after resolve.
  */
 #include "platformc.h"
 
@@ -89,24 +91,66 @@ const char *identity_role_arn(Arena *a, const Platform *p, const Service *s, con
 	return arena_sprintf(a, "arn:aws:iam::%s:role/%s", p->account, identity_role_name(a, p, s, e));
 }
 
-/* Whether s may use mode `mode` of r: every mode for r's own team and for
- * a plain `shared_with` name; the listed ones for {team, access}. */
-bool identity_grants(const Service *s, const Resource *r, int mode)
+static bool listed(const Node *acc, const char *mode)
 {
-	if (r->team == s->team)
+	for (int j = 0; acc && acc->kind == N_SEQ && j < acc->n; j++)
+		if (acc->items[j]->text && !strcmp(acc->items[j]->text, mode))
+			return true;
+	return false;
+}
+
+/* Whether team t may use mode `mode` of r: every mode for r's own team and
+ * for a plain `shared_with` name; the listed ones for {team, access}. */
+static bool team_grants(const Team *t, const Resource *r, int mode)
+{
+	if (r->team == t)
 		return true;
 	for (int i = 0; i < r->nshared; i++) {
-		if (r->shared_with[i] != s->team)
+		if (r->shared_with[i] != t)
 			continue;
 		const Node *acc = r->shared_access ? r->shared_access[i] : NULL;
-		if (!acc)
-			return true;
-		for (int j = 0; acc->kind == N_SEQ && j < acc->n; j++)
-			if (!strcmp(acc->items[j]->text, compute_mode_name(r->kindp, mode)))
-				return true;
-		return false;
+		return !acc || listed(acc, compute_mode_name(r->kindp, mode));
 	}
 	return false;
+}
+
+/* Whether s may use mode `mode` of r: its team may, and its `uses` entries
+ * for r list the mode ({resource, access}) or one of them is r's bare name. */
+bool identity_grants(const Service *s, const Resource *r, int mode)
+{
+	if (!team_grants(s->team, r, mode))
+		return false;
+	bool narrowed = false;
+	for (int i = 0; i < s->nuses; i++) {
+		if (s->uses[i] != r)
+			continue;
+		const Node *acc = s->uses_access ? s->uses_access[i] : NULL;
+		if (!acc || listed(acc, compute_mode_name(r->kindp, mode)))
+			return true;
+		narrowed = true;
+	}
+	return !narrowed;
+}
+
+/* The `shared_with` entry {team, access, prefix} of r for team `team`,
+ * or NULL (a plain team name, or not shared with it). */
+static const Node *share_entry(const Resource *r, const Team *team)
+{
+	const Node *sw = node_get(r->node, "shared_with");
+	for (int i = 0; sw && sw->kind == N_SEQ && i < sw->n; i++) {
+		const Node *it = sw->items[i];
+		const char *name = node_text(it, "team");
+		if (it->kind == N_MAP && name && !strcmp(name, team->name))
+			return it;
+	}
+	return NULL;
+}
+
+const char *identity_prefix(const Service *s, const Resource *r)
+{
+	if (r->team == s->team)
+		return NULL;
+	return node_text(share_entry(r, s->team), "prefix");
 }
 
 /* "orders-queue" + "consume" -> "OrdersQueueConsume" */
@@ -154,7 +198,7 @@ DNode *identity_policy(Arena *a, const Platform *p, const Service *s, const Env 
 		for (int m = 0; m < compute_nmodes(r->kindp); m++) {
 			if (!identity_grants(s, r, m))
 				continue;
-			DNode *list = compute_access(a, p, r, e, m);
+			DNode *list = compute_access(a, p, r, e, m, identity_prefix(s, r));
 			for (int k = 0; k < list->n; k++) {
 				const DNode *src = list->items[k];
 				DNode *st = doc_push_map(a, sts);
@@ -243,6 +287,28 @@ static bool is_argo_cluster(const Platform *p, const char *name)
 	return false;
 }
 
+/* E0320 / E0325: `m` names no access mode of r's kind. */
+static void unknown_mode(Arena *a, Diags *d, const char *code, const Resource *r, const Node *m)
+{
+	StrBuf b;
+	sb_init(&b);
+	const char **names = arena_alloc(a, sizeof(char *) * (size_t)(compute_nmodes(r->kindp) + 1));
+	for (int x = 0; x < compute_nmodes(r->kindp); x++) {
+		names[x] = compute_mode_name(r->kindp, x);
+		sb_printf(&b, "%s`%s`", x ? ", " : "", names[x]);
+	}
+	Diag *g = diag_error(d, code, m->span, "kind `%s` has no access mode `%s`", r->kind, m->text);
+	diag_label(g, "not an access mode of `%s`", r->kind);
+	const char *near = did_you_mean(m->text, names, compute_nmodes(r->kindp));
+	if (near)
+		diag_help(g, "did you mean `%s`? (modes of `%s`: %s)", near, r->kind, b.data);
+	else if (b.len)
+		diag_help(g, "the access modes of `%s`: %s", r->kind, b.data);
+	else
+		diag_help(g, "`%s` grants no AWS access: name it without `access`", r->kind);
+	sb_free(&b);
+}
+
 int identity_check(Arena *a, Platform *p, Diags *d)
 {
 	int before = d->errors;
@@ -255,23 +321,87 @@ int identity_check(Arena *a, Platform *p, Diags *d)
 				const Node *m = acc->items[k];
 				if (compute_mode_index(r->kindp, m->text) >= 0)
 					continue;
+				unknown_mode(a, d, "E0320", r, m);
+			}
+		}
+	}
+	/* E0325 / E0326: a service's `uses` access mode the kind does not have,
+	 * or one its team is not granted (wider than `shared_with` allows) */
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		for (int j = 0; j < s->nuses; j++) {
+			const Resource *r = s->uses[j];
+			const Node *acc = s->uses_access ? s->uses_access[j] : NULL;
+			for (int k = 0; r->kindp && acc && acc->kind == N_SEQ && k < acc->n; k++) {
+				const Node *m = acc->items[k];
+				int mode = compute_mode_index(r->kindp, m->text);
+				if (mode < 0) {
+					unknown_mode(a, d, "E0325", r, m);
+					continue;
+				}
+				if (team_grants(s->team, r, mode))
+					continue;
+				Diag *g = diag_error(d, "E0326", m->span,
+						     "service `%s` asks for `%s` of `%s`, which team `%s` is not granted", s->name,
+						     m->text, r->name, s->team->name);
+				diag_label(g, "wider than `shared_with` of `%s` allows", r->name);
 				StrBuf b;
 				sb_init(&b);
-				const char **names = arena_alloc(a, sizeof(char *) * (size_t)(compute_nmodes(r->kindp) + 1));
-				for (int x = 0; x < compute_nmodes(r->kindp); x++) {
-					names[x] = compute_mode_name(r->kindp, x);
-					sb_printf(&b, "%s`%s`", x ? ", " : "", names[x]);
-				}
-				Diag *g = diag_error(d, "E0320", m->span, "kind `%s` has no access mode `%s`", r->kind, m->text);
-				diag_label(g, "not an access mode of `%s`", r->kind);
-				const char *near = did_you_mean(m->text, names, compute_nmodes(r->kindp));
-				if (near)
-					diag_help(g, "did you mean `%s`? (modes of `%s`: %s)", near, r->kind, b.data);
-				else if (b.len)
-					diag_help(g, "the access modes of `%s`: %s", r->kind, b.data);
+				for (int x = 0; x < compute_nmodes(r->kindp); x++)
+					if (team_grants(s->team, r, x))
+						sb_printf(&b, "%s`%s`", b.len ? ", " : "", compute_mode_name(r->kindp, x));
+				if (b.len)
+					diag_help(g, "team `%s` may use %s of `%s`; or add `%s` to its `access` in `shared_with` of `%s`",
+						  s->team->name, b.data, r->name, m->text, r->name);
 				else
-					diag_help(g, "`%s` grants no AWS access: share it with the team's name alone", r->kind);
+					diag_help(g, "add `%s` to the `access` of team `%s` in `shared_with` of `%s`", m->text,
+						  s->team->name, r->name);
 				sb_free(&b);
+				diag_note(g, node_get(r->node, "name")->span, "resource `%s` is defined here", r->name);
+			}
+		}
+	}
+	/* E0324: a `prefix` on a kind whose access statements do not narrow to one */
+	for (int i = 0; i < p->nresources; i++) {
+		const Resource *r = p->resources[i];
+		for (int j = 0; r->kindp && j < r->nshared; j++) {
+			const Node *pf = node_get(share_entry(r, r->shared_with[j]), "prefix");
+			if (!pf || compute_has_prefixes(r->kindp))
+				continue;
+			Diag *g = diag_error(d, "E0324", pf->span, "kind `%s` cannot share a prefix: its access is to the whole resource",
+					     r->kind);
+			diag_label(g, "`%s` has no prefixes", r->kind);
+			diag_help(g, "share the whole resource with `access` alone; prefixes are for kinds such as `s3-bucket`");
+		}
+	}
+	/* W0341: a listed access mode whose statements all have a `when` that
+	 * fails in an environment the resource runs in (Aurora's `iam` without
+	 * `iam_auth`): the team is granted nothing there */
+	for (int i = 0; i < p->nresources; i++) {
+		const Resource *r = p->resources[i];
+		for (int j = 0; r->kindp && j < r->nshared; j++) {
+			const Node *acc = r->shared_access[j];
+			for (int k = 0; acc && acc->kind == N_SEQ && k < acc->n; k++) {
+				int mode = compute_mode_index(r->kindp, acc->items[k]->text);
+				for (int e = 0; mode >= 0 && e < p->nenvs; e++) {
+					const Env *env = &p->envs[e];
+					if (!resource_runs_in(r, env))
+						continue;
+					ArenaMark mk = arena_mark(a);
+					const char *pfx = node_text(share_entry(r, r->shared_with[j]), "prefix");
+					bool none = compute_access(a, p, r, env, mode, pfx)->n == 0;
+					arena_release(a, mk);
+					if (!none)
+						continue;
+					Diag *g = diag_warn(d, "W0341", acc->items[k]->span,
+							    "access mode `%s` of `%s` grants nothing in environment `%s`",
+							    acc->items[k]->text, r->name, env->name);
+					diag_label(g, "team `%s` gets no access here", r->shared_with[j]->name);
+					diag_help(g, "the statements of `%s` hold only under conditions on the resource's values, which `%s` "
+						     "does not meet in `%s` (`platformc explain %s` shows the modes)",
+						  acc->items[k]->text, r->name, env->name, r->kind);
+					break;
+				}
 			}
 		}
 	}

@@ -292,12 +292,19 @@ static void add_occ(Analysis *an, NameKind k, const Node *n, bool def, const Nod
 	an->occ[an->nocc++] = (Occ){k, n->text, n->span.file, n->span, def, item};
 }
 
+/* A list of names; an item may be a mapping naming it by `team`
+ * (`shared_with: [{team, access}]`) or `resource` (`uses: [{resource, access}]`). */
 static void add_list(Analysis *an, NameKind k, const Node *l)
 {
 	if (l && l->kind == N_SCALAR)
 		add_occ(an, k, l, false, NULL);
-	for (int i = 0; l && l->kind == N_SEQ && i < l->n; i++)
-		add_occ(an, k, l->items[i], false, NULL);
+	for (int i = 0; l && l->kind == N_SEQ && i < l->n; i++) {
+		const Node *it = l->items[i];
+		if (it->kind == N_MAP)
+			it = node_get(it, k == K_TEAM ? "team" : "resource");
+		if (it)
+			add_occ(an, k, it, false, NULL);
+	}
 }
 
 static void add_override_keys(Analysis *an, const Node *ov)
@@ -1150,8 +1157,11 @@ static void names_of(Server *sv, Items *it, NameKind k, const char *team_filter,
 			const Node *t = node_get(o->item, "team");
 			bool ok = t && t->kind == N_SCALAR && !strcmp(t->text, team_filter);
 			const Node *sw = node_get(o->item, "shared_with");
-			for (int s = 0; !ok && sw && sw->kind == N_SEQ && s < sw->n; s++)
-				ok = !strcmp(sw->items[s]->text, team_filter);
+			for (int s = 0; !ok && sw && sw->kind == N_SEQ && s < sw->n; s++) {
+				/* a team's name, or {team, access} */
+				const Node *st = sw->items[s]->kind == N_MAP ? node_get(sw->items[s], "team") : sw->items[s];
+				ok = st && st->kind == N_SCALAR && st->text && !strcmp(st->text, team_filter);
+			}
 			if (!ok)
 				continue;
 			if (t && strcmp(t->text, team_filter))
@@ -1261,6 +1271,13 @@ static void on_completion(Server *sv, const J *j, int id)
 						item(&it, tm->fields[f].name, 10, type_describe(tm->fields[f].type),
 						     tm->fields[f].doc,
 						     arena_sprintf(sv->policy_arena, "%s: ", tm->fields[f].name));
+					if (t != tm && item_line && np > 1 && !strcmp(path[np - 1], "-")) {
+						/* an item that is a name or a mapping (`uses`, `shared_with`): the names too */
+						char key[64];
+						snprintf(key, sizeof key, "%s", path[np - 2]);
+						const Type *obj = pick(walk(root, path, np > 2 ? np - 2 : 0, &last), false);
+						complete_value(sv, &it, obj, key, &L, ln, path, np - 2 > 0 ? np - 2 : 0);
+					}
 				} else if (tm && tm->kind == T_MAP && last && !strcmp(last, "overrides")) {
 					names_of(sv, &it, K_ENV, NULL, NULL);
 				} else if (np > 0 && !strcmp(path[np - 1], "-")) {

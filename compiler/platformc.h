@@ -510,6 +510,7 @@ struct Service {
 	Team *team;
 	struct System *system;
 	Resource **uses;
+	const Node **uses_access;      /* per uses[i]: its `access` list ({resource, access}), NULL: every mode */
 	int nuses;
 	Service **calls;
 	int ncalls;
@@ -1034,6 +1035,7 @@ typedef struct Kind {
 	const char *cost_region;   /* the region of the prices; NULL: not said */
 	Expr *cost_monthly;
 	const Node *cost_tables;
+	const Node *cost_regions;  /* `cost.regions`: {<region>: {source, date, tables}} */
 	bool builtin, defaults_checked;
 	bool internal;         /* only platformc creates its claims (`claims` of another kind) */
 	Param computed;        /* a T_OBJECT: the values platformc computes into the claim */
@@ -1126,8 +1128,11 @@ const char *compute_mode_name(const Kind *k, int i);
 const char *compute_mode_description(const Kind *k, int i);
 int compute_mode_index(const Kind *k, const char *name); /* -1: none */
 /* The IAM statements mode `mode` grants on r in e:
- * [{Action: [...], Resource: [...], Condition: {...}}]. */
-DNode *compute_access(Arena *a, const Platform *p, const Resource *r, const Env *e, int mode);
+ * [{Action: [...], Resource: [...], Condition: {...}}]; the templates see
+ * `grant.prefix` = prefix (NULL: "", the whole resource). */
+DNode *compute_access(Arena *a, const Platform *p, const Resource *r, const Env *e, int mode, const char *prefix);
+/* Whether the kind's access statements narrow to a `shared_with` prefix. */
+bool compute_has_prefixes(const Kind *k);
 /* `secret_values`: what External Secrets reads from Secrets Manager into the
  * connection secret, with the identity of a service granted mode
  * compute_values_mode(k) (-1: the kind has none). */
@@ -1158,6 +1163,8 @@ const char *identity_role_name(Arena *a, const Platform *p, const Service *s, co
 const char *identity_role_arn(Arena *a, const Platform *p, const Service *s, const Env *e);
 /* Whether s's team may use access mode `mode` of r (r's team, shared_with). */
 bool identity_grants(const Service *s, const Resource *r, int mode);
+/* The `shared_with` prefix s's team is limited to on r (`{team, access, prefix}`); NULL: all of r. */
+const char *identity_prefix(const Service *s, const Resource *r);
 /* The IAM policy document of s in e; NULL when nothing it uses grants AWS access. */
 DNode *identity_policy(Arena *a, const Platform *p, const Service *s, const Env *e);
 /* Who may assume the role; `secrets`: External Secrets reads secrets with it. */

@@ -437,12 +437,18 @@ static void resolve_links(Resolver *r, Service *s)
 {
 	const Node *uses = node_get(s->eff, "uses"), *calls = node_get(s->eff, "calls");
 	s->uses = arena_alloc(r->a, sizeof(Resource *) * (size_t)((uses ? uses->n : 0) + 1));
+	s->uses_access = arena_alloc(r->a, sizeof(Node *) * (size_t)((uses ? uses->n : 0) + 1));
 	s->calls = arena_alloc(r->a, sizeof(Service *) * (size_t)((calls ? calls->n : 0) + 1));
 	for (int i = 0; uses && i < uses->n; i++) {
+		/* a resource's name, or {resource, access: [mode, ...]} (identity.c checks the modes) */
 		const Node *ref = uses->items[i];
-		Resource *res = lookup(r, &r->objects, "resource", "E0204", ref);
+		const Node *acc = ref->kind == N_MAP ? node_get(ref, "access") : NULL;
+		if (ref->kind == N_MAP)
+			ref = node_get(ref, "resource");
+		Resource *res = ref ? lookup(r, &r->objects, "resource", "E0204", ref) : NULL;
 		if (!res)
 			continue;
+		s->uses_access[s->nuses] = acc;
 		s->uses[s->nuses++] = res;
 		if (s->team && res->team && res->team != s->team) {
 			bool shared = false;

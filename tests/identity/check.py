@@ -54,7 +54,7 @@ def ext(res, env, p):
     return "%s-%s%s" % (res["name"], env, ".fifo" if p.get("fifo") else "")
 
 
-def expected_statements(res, env, mode, region, account):
+def expected_statements(res, env, mode, region, account, prefix=None):
     """[(actions, [ARN], condition)] for one mode of one resource, written out per kind."""
     kind, p = res["kind"], compose.params_in(res, env)
     defaults = {k: v.get("default") for k, v in (kind_doc(kind).get("params") or {}).items() if isinstance(v, dict)}
@@ -83,10 +83,22 @@ def expected_statements(res, env, mode, region, account):
     if kind == "secret":
         return [(acts[0], ["arn:aws:secretsmanager:%s:%s:secret:%s-??????" % (region, account, name)], None)]
     if kind == "s3-bucket":
+        # a `prefix` share: the objects under it, and the listing under it (no GetBucketLocation)
         b = "arn:aws:s3:::%s" % name
+        objs = "%s/%s*" % (b, prefix or "")
         if mode == "read":
-            return [(acts[0], [b], None), (acts[1], [b + "/*"], None)]
-        return [(acts[0], [b + "/*"], None)]
+            if prefix:
+                return [(["s3:ListBucket"], [b], {"StringLike": {"s3:prefix": [prefix + "*"]}}),
+                        (acts[2], [objs], None)]
+            return [(acts[0], [b], None), (acts[2], [objs], None)]
+        return [(acts[0], [objs], None)]
+    if kind == "redis":
+        # the AUTH token's secret in Secrets Manager (6 random characters appended to its ARN)
+        return [(acts[0], ["arn:aws:secretsmanager:%s:%s:secret:%s-auth-??????" % (region, account, name)], None)]
+    if kind in ("aurora-postgresql", "aurora-mysql") and mode == "iam":
+        # the IAM database user is the cluster's AWS name; the cluster's resource id is AWS's
+        return [(acts[0], ["arn:aws:rds-db:%s:%s:dbuser:cluster-*/%s" % (region, account, name)], None)] \
+            if p.get("iam_auth") else []
     if kind in ("aurora-postgresql", "aurora-mysql"):
         cond = {"StringEquals": {"secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn":
                                  "arn:aws:rds:%s:%s:cluster:%s" % (region, account, name)}}
@@ -96,7 +108,12 @@ def expected_statements(res, env, mode, region, account):
 
 
 def allowed_modes(svc, res):
+    """The team's modes (all for its own resources and a plain `shared_with` name, else the listed
+    ones), narrowed by the service's `uses: [{resource, access}]`."""
     modes = modes_of(res["kind"])
+    narrow = (svc.get("uses_access") or {}).get(res["name"])
+    if narrow is not None:
+        modes = [m for m in modes if m in narrow]
     if res["team"] == svc["team"]:
         return modes
     for sh in res.get("shared_with") or []:
@@ -105,6 +122,16 @@ def allowed_modes(svc, res):
         if isinstance(sh, dict) and sh["team"] == svc["team"]:
             return [m for m in modes if m in sh["access"]]
     return []
+
+
+def share_prefix(svc, res):
+    """The `prefix` svc's team is limited to on res, or None (its own team, a plain name)."""
+    if res["team"] == svc["team"]:
+        return None
+    for sh in res.get("shared_with") or []:
+        if isinstance(sh, dict) and sh["team"] == svc["team"]:
+            return sh.get("prefix")
+    return None
 
 
 def triples(statements):
@@ -172,7 +199,7 @@ def check_tree(pf, out, target, mode, tag):
                 if env not in envs(pf, res):
                     continue
                 for m in allowed_modes(svc, res):
-                    want |= triples(expected_statements(res, env, m, region, account))
+                    want |= triples(expected_statements(res, env, m, region, account, share_prefix(svc, res)))
             f = os.path.join(out, "identities", svc["name"], env, "claim.yaml")
             if not want:
                 n_none += 1

@@ -131,7 +131,7 @@ async function main() {
   def = await conn.sendRequest(P.DefinitionRequest.type, { textDocument: tdoc, position: envKey });
   check('definition-environment-from-override-key', def && def.uri === uri('platform.yaml'), JSON.stringify(def));
 
-  p = pos(text, 'shared_with: [data]', 'data');
+  p = pos(text, 'shared_with: [{team: data', 'data');
   let refs = await conn.sendRequest(P.ReferencesRequest.type, { textDocument: tdoc, position: p, context: { includeDeclaration: true } });
   const files = new Set(refs.map((r) => r.uri));
   check('references-team-across-files', refs.length >= 5 && files.has(uri('platform.yaml')) && files.has(uri('teams/data.yaml')) && files.has(beUri),
