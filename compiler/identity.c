@@ -309,9 +309,9 @@ static void unknown_mode(Arena *a, Diags *d, const char *code, const Resource *r
 	sb_free(&b);
 }
 
-int identity_check(Arena *a, Platform *p, Diags *d)
+/* the access modes named in `shared_with` and `uses` (E0320, E0324-E0326, W0341) */
+static void check_access_modes(Arena *a, Platform *p, Diags *d)
 {
-	int before = d->errors;
 	/* E0320: a shared_with access mode the kind does not have */
 	for (int i = 0; i < p->nresources; i++) {
 		const Resource *r = p->resources[i];
@@ -405,6 +405,11 @@ int identity_check(Arena *a, Platform *p, Diags *d)
 			}
 		}
 	}
+}
+
+/* the cloud's clusters: names, networks and OIDC issuers (E0321-E0323) */
+static void check_clusters(Arena *a, Platform *p, Diags *d)
+{
 	/* E0322: cloud.clusters names a cluster no environment deploys to */
 	const Node *cl = node_get(cloud(p), "clusters");
 	for (int i = 0; cl && cl->kind == N_MAP && i < cl->n; i++) {
@@ -473,5 +478,12 @@ int identity_check(Arena *a, Platform *p, Diags *d)
 			break;
 		}
 	}
+}
+
+int identity_check(Arena *a, Platform *p, Diags *d)
+{
+	int before = d->errors;
+	check_access_modes(a, p, d);
+	check_clusters(a, p, d);
 	return d->errors - before;
 }
