@@ -372,6 +372,12 @@ int main(int argc, char **argv)
 	}
 
 	if (!strcmp(o.verb, "diff")) {
+		if (writer_pending(o.outdir, err, sizeof err)) {
+			fprintf(stderr, "platformc: %s\n", err);
+			fileset_free(&fs);
+			arena_free(a);
+			return EXIT_USAGE;
+		}
 		rc = cmd_diff(&fs, p, o.outdir, o.format, stdout);
 		fileset_free(&fs);
 		arena_free(a);
