@@ -5,10 +5,12 @@
  *   - Ownership. `<out>/.platformc-manifest` lists the relative paths that
  *     platformc generated last time. Only those may be removed; files that
  *     are neither listed nor generated now belong to the user and survive
- *     every render (carried into the new tree by hard link, same inode).
+ *     every render (left in place by a journal commit, carried into the
+ *     new tree of a swap by hard link: same inode either way).
  *   - No symlink is ever followed inside the output folder: every lookup is
  *     relative to a directory fd with O_NOFOLLOW / AT_SYMLINK_NOFOLLOW, and
- *     a symlink met anywhere we must look is an error, before any write.
+ *     a symlink met anywhere we must look is an error, before anything is
+ *     written in the output folder.
  *   - A render that changes nothing writes nothing in or to the output
  *     folder (no syscall that modifies it), so inodes and mtimes stay put.
  *     (Beside it, the stat cache is renewed when it did not vouch for every
@@ -55,7 +57,8 @@
  *
  * Streaming. A render is a session: writer_begin (before the backends run:
  * output folder, manifest, stat cache), writer_add for each file as a
- * backend adds it, writer_end (stale files, links, manifest, swap). Each
+ * backend adds it, writer_end (stale files; then the journal, or links,
+ * manifest and swap). Each
  * file is compared with the old tree when it arrives; if it differs, a
  * write-mode render puts it in the staging tree at once, so its bytes can be
  * freed and no render holds the whole output in memory. Staging starts at
