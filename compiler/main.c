@@ -478,6 +478,11 @@ static int use_files(Options *o, Platform *p, Arena *a, bool render)
 		return EXIT_OK;
 	}
 	if (!render) {
+		if (writer_pending(o->outdir, err, sizeof err)) { /* a render stopped half-way: finish it first */
+			fprintf(stderr, "platformc: %s\n", err);
+			fileset_free(&fs);
+			return EXIT_USAGE;
+		}
 		cmd_diff(&fs, p, o->outdir, o->format, stdout);
 		fileset_free(&fs);
 		return EXIT_OK;

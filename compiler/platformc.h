@@ -801,6 +801,9 @@ void writer_report_free(WriterReport *rep);
 typedef struct Writer Writer;
 Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err, size_t errlen);
 bool writer_failed(const Writer *w);
+/* true (message in err) when a render into outdir stopped half-way while
+ * moving its files into place: the next render finishes it */
+bool writer_pending(const char *outdir, char *err, size_t errlen);
 void writer_add(void *w, const FileSet *fs, int index);
 bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash);
 int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);

@@ -5,7 +5,7 @@
 # outside the output folder is touched (canary files beside it keep their
 # bytes, inode and mtime), nothing unowned is deleted, and the error says why.
 # Usage: tests/fssafety.sh TMPDIR; prints "ok   fs/..." / "FAIL fs/...: why"
-# lines (16 cases) and exits 1 when one failed.
+# lines (18 cases) and exits 1 when one failed.
 set -u
 T=$1/fs
 P=${PLATFORMC:?}
@@ -44,15 +44,21 @@ fresh; rm "$T/out/README.md"; ln -s ../canary "$T/out/README.md"
 check 2 'README.md.*symlink'
 report symlinked-generated-file
 
-# a user's symlink is left alone by a render that changes nothing, and
-# refused (never followed, never carried) by one that rebuilds the tree
+# a user's symlink is left alone by a render that changes nothing or moves
+# a few changed files into place (it never looks there), and refused (never
+# followed, never carried) by one that rebuilds the tree
 fresh; ln -s "$T/canary" "$T/out/user-link"
 check 0 ''
 [ -L "$T/out/user-link" ] || WHY+="the symlink is gone; "
 report symlinked-user-file-noop-render
+WHY=""; echo user-edit-4711 >>"$T/out/README.md"
+check 0 ''
+[ -L "$T/out/user-link" ] || WHY+="the symlink is gone; "
+grep -q user-edit-4711 "$T/out/README.md" 2>/dev/null && WHY+="README.md was not rewritten; "
+report symlinked-user-file-journal
 WHY=""; echo changed >>"$T/out/README.md"
-check 2 'user-link.*symlink'
-report symlinked-user-file
+PLATFORMC_COMMIT=swap check 2 'user-link.*symlink'
+report symlinked-user-file-rebuild
 
 fresh; d=$(cd "$T/out" 2>/dev/null && ls -d */ | head -1); d=${d%/}
 [ -n "$d" ] || { d=no-folder; WHY+="the render made no folder; "; }
@@ -79,6 +85,35 @@ check 0 ''
 for f in NOTES.md "$d/mine.txt"; do [ "$(cat "$T/out/$f" 2>/dev/null)" = mine ] || WHY+="$f lost; "; done
 [ -d "$T/out/empty-user-dir" ] || WHY+="an empty user folder lost; "
 report unowned-files-kept
+
+# a journal commit (a few files moved into place) gives the tree a rebuild
+# gives: switching between two platforms both ways, forced through the
+# journal, with a user's file in a folder that empties out and an empty
+# folder of theirs; unchanged files keep their inode
+CO=$ROOT/examples/company/platform.yaml
+jtree() { (cd "$1" 2>/dev/null && find . -mindepth 1 -printf '%y %p\n' | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum); }
+fresh; rm -rf "$T/ref-min" "$T/ref-co"
+"$P" render "$EX" -o "$T/ref-min" >/dev/null 2>&1 && "$P" render "$CO" -o "$T/ref-co" >/dev/null 2>&1 || WHY+="the reference renders failed; "
+"$P" render "$CO" -o "$T/out" >/dev/null 2>&1 || WHY+="the render of examples/company failed; "
+u=$(cd "$T/out" 2>/dev/null && comm -13 <(cd "$T/ref-min" && find . -type d | sort) <(find . -type d | sort) | sed -n 2p)
+[ -n "$u" ] || { u=./no-folder; WHY+="no folder only the company platform makes; "; }
+mkdir -p "$T/out/$u" "$T/out/empty-user-dir"; echo mine >"$T/out/$u/mine.txt"
+for f in ref-min ref-co; do mkdir -p "$T/$f/$u" "$T/$f/empty-user-dir"; echo mine >"$T/$f/$u/mine.txt"; done
+same=$(cd "$T/ref-min" 2>/dev/null && find . -type f ! -name .platformc-manifest | LC_ALL=C sort |
+	while read -r f; do cmp -s "$f" "$T/ref-co/$f" && { echo "$f"; break; }; done)
+[ -n "$same" ] || { same=./none; WHY+="no file the two platforms share; "; }
+keep=$(stat -c %i "$T/out/$same" 2>/dev/null)
+for step in min co min; do
+	[ $step = min ] && in=$EX || in=$CO
+	PLATFORMC_COMMIT=journal "$P" render "$in" -o "$T/out" >/dev/null 2>"$T/err" || WHY+="the $step render failed: $(head -1 "$T/err"); "
+	[ "$(jtree "$T/out")" = "$(jtree "$T/ref-$step")" ] || WHY+="after the $step render the tree differs from a fresh one: $(diff <(jtree "$T/ref-$step") <(jtree "$T/out") | head -3 | tr '\n' ' '); "
+	"$P" render "$in" -o "$T/out" --check >/dev/null 2>&1 || WHY+="--check after the $step render fails; "
+done
+[ "$(stat -c %i "$T/out/$same" 2>/dev/null)" = "$keep" ] || WHY+="an unchanged file ($same) got a new inode; "
+! ls -A "$T" | grep -q platformc-new || WHY+="a staging folder stayed; "
+canary_ok || WHY+="a file outside the output folder changed; "
+rm -rf "$T/ref-min" "$T/ref-co"
+report journal-commit-matches-fresh
 
 # a manifest entry the user replaced with a folder of their own is not deleted
 fresh; f=$(grep -v '^#' "$T/out/.platformc-manifest" 2>/dev/null | grep / | head -1)

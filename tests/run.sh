@@ -45,8 +45,8 @@ reference      21   tests/groups/reference.sh
 schema         22   tests/groups/schema.sh
 lsp            25   tests/groups/lsp.sh
 progress       7    tests/groups/progress.sh
-crash          7    tests/groups/crash.sh
-fs             16   tests/groups/fs.sh
+crash          12   tests/groups/crash.sh
+fs             18   tests/groups/fs.sh
 secrets        2    tests/groups/secrets.sh
 threads        7    tests/groups/threads.sh
 determinism    8    tests/groups/determinism.sh

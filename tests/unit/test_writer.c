@@ -197,6 +197,16 @@ static bool no_staging(const char *dir, const char *base)
 		free(after_);                                                   \
 	} while (0)
 
+/* The same below `dir`: its own mtime may change (a staging folder beside
+ * the output folder came and went). */
+#define CHECK_LISTING_BELOW(dir, before)                                        \
+	do {                                                                    \
+		char *after_ = listing((dir), true);                            \
+		const char *after_nl = strchr(after_, '\n'), *before_nl = strchr((before), '\n'); \
+		CHECK_STR(after_nl ? after_nl : after_, before_nl ? before_nl : (before)); \
+		free(after_);                                                   \
+	} while (0)
+
 /* ---- tests ---- */
 
 TEST(writer_first_render_writes_files_and_manifest)
@@ -455,24 +465,26 @@ TEST(writer_refuses_symlinks_inside)
 	CHECK(unlink(P(out, "a.yaml")) == 0);
 	put(P(out, "a.yaml"), "a\n");
 
-	/* a folder on the way to a generated file that is a symlink */
+	/* a folder on the way to a generated file that is a symlink (a.yaml,
+	 * which differs, came first: the staging folder beside `out` came and
+	 * went, nothing else changed) */
 	CHECK(rm_cb(P(out, "c/d.yaml"), NULL, 0, NULL) == 0);
 	CHECK(rmdir(P(out, "c")) == 0);
 	CHECK(symlink("../elsewhere", P(out, "c")) == 0);
 	before = listing(d, true);
 	CHECK(render(&fs2, out, err) == -1);
 	CHECK(strstr(err, "out/c` is a symlink") != NULL);
-	CHECK_LISTING(d, before);
+	CHECK_LISTING_BELOW(d, before);
 	free(before);
 	CHECK(unlink(P(out, "c")) == 0);
 
 	/* a symlink the user put anywhere else: a render that must rebuild
-	 * the tree refuses it too */
+	 * the tree (every file changes) refuses it too */
 	CHECK(symlink("/etc", P(out, "etc")) == 0);
 	before = listing(d, true);
 	CHECK(render(&fs2, out, err) == -1);
 	CHECK(strstr(err, "out/etc` is a symlink") != NULL);
-	CHECK_LISTING(d, before);
+	CHECK_LISTING_BELOW(d, before);
 	free(before);
 	fileset_free(&fs1);
 	fileset_free(&fs2);
@@ -608,6 +620,115 @@ TEST(writer_restores_tree_moved_aside_by_fallback_swap)
 	free(c);
 	CHECK(!exists(P(out, "b.yaml"))); /* it knew b.yaml was its own */
 	CHECK(no_staging(d, "out"));
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+/* Writes `<d>/.out.platformc-new/journal` with the lines given and the
+ * hash line the writer ends a whole journal with (or a wrong one). */
+static void put_journal(const char *d, const char *lines, bool whole)
+{
+	char text[4096];
+	int n = snprintf(text, sizeof text, "# platformc journal v1\n%s", lines);
+	snprintf(text + n, sizeof text - (size_t)n, "# end %016llx\n",
+		 (unsigned long long)(hash64(text, (size_t)n) + !whole));
+	put(P(d, ".out.platformc-new/journal"), text);
+}
+
+TEST(writer_journal_commit_touches_only_changed_files)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	/* 3 of 8 files change: at most half, a journal commit */
+	mkset(&fs1, a, "a.yaml", "a\n", "b.yaml", "b\n", "c.yaml", "c\n", "d/e.yaml", "e\n", "d/f.yaml", "f\n",
+	      "d/g.yaml", "g\n", "h.yaml", "h\n", "old/x.yaml", "x\n", NULL);
+	mkset(&fs2, a, "a.yaml", "a\n", "b.yaml", "B\n", "c.yaml", "c\n", "d/e.yaml", "e\n", "d/f.yaml", "f\n",
+	      "d/g.yaml", "g\n", "h.yaml", "h\n", "n/new.yaml", "n\n", NULL);
+	char out[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	CHECK(render(&fs1, out, err) == 0);
+	ino_t root = inode_of(out), ia = inode_of(P(out, "a.yaml")), ib = inode_of(P(out, "b.yaml"));
+	CHECK(render(&fs2, out, err) == 0);
+	/* the output folder itself stays (no swap); untouched files keep their inode */
+	CHECK(inode_of(out) == root);
+	CHECK(inode_of(P(out, "a.yaml")) == ia);
+	CHECK(inode_of(P(out, "b.yaml")) != ib);
+	CHECK(!exists(P(out, "old"))); /* emptied by the stale file: pruned */
+	char *c = get(P(out, "n/new.yaml"));
+	CHECK_STR(c, "n\n");
+	free(c);
+	CHECK(no_staging(d, "out"));
+	/* the stat cache it left vouches for every file: the untouched ones
+	 * by their old entries, the moved ones as they are now */
+	WriterReport rep;
+	CHECK(writer_run(&fs2, out, WR_CHECK, &rep, err, sizeof err) == 0 && rep.nlines == 0);
+	CHECK(rep.vouched == 8);
+	writer_report_free(&rep);
+	fileset_free(&fs1);
+	fileset_free(&fs2);
+	arena_free(a);
+	rm_rf(d);
+}
+
+TEST(writer_finishes_a_pending_journal)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs1, fs2;
+	mkset(&fs1, a, "a.yaml", "a\n", "d/c.yaml", "c\n", "old/x.yaml", "x\n", NULL);
+	mkset(&fs2, a, "a.yaml", "A\n", "d/c.yaml", "c\n", "n/new.yaml", "N\n", NULL);
+	char out[4096], ref[4096];
+	snprintf(out, sizeof out, "%s/out", d);
+	snprintf(ref, sizeof ref, "%s/ref", d);
+	CHECK(render(&fs2, ref, err) == 0);
+	char *want = listing(ref, false);
+	CHECK(render(&fs1, out, err) == 0);
+	put(P(out, "user.txt"), "mine\n");
+	/* a render killed after its journal was whole and its first move done */
+	CHECK(mkdir(P(d, ".out.platformc-new"), 0777) == 0);
+	put(P(d, ".out.platformc-new/.platformc-staging"), "");
+	CHECK(mkdir(P(d, ".out.platformc-new/tree"), 0777) == 0);
+	CHECK(mkdir(P(d, ".out.platformc-new/tree/n"), 0777) == 0);
+	put(P(d, ".out.platformc-new/tree/n/new.yaml"), "N\n");
+	put(P(d, ".out.platformc-new/tree/.platformc-manifest"),
+	    "# platformc manifest v1\na.yaml\nd/c.yaml\nn/new.yaml\n");
+	put(P(out, "a.yaml"), "A\n");
+	put_journal(d, "R a.yaml\nR n/new.yaml\nD old/x.yaml\nM\n", true);
+	/* read-only: refused, naming the command that finishes it */
+	WriterReport rep;
+	CHECK(writer_run(&fs2, out, WR_CHECK, &rep, err, sizeof err) == -1);
+	CHECK(strstr(err, "part old, part new") && strstr(err, "platformc render"));
+	CHECK(writer_pending(out, err, sizeof err));
+	CHECK(exists(P(d, ".out.platformc-new/journal")));
+	/* any render into it finishes it first */
+	CHECK(render(&fs2, out, err) == 0);
+	CHECK(!writer_pending(out, err, sizeof err));
+	CHECK(no_staging(d, "out"));
+	CHECK(unlink(P(out, "user.txt")) == 0);
+	char *got = listing(out, false);
+	CHECK_STR(got, want);
+	free(got);
+
+	/* a journal cut short was never the commit: the tree is left as it
+	 * was, the leftover removed by the next render */
+	CHECK(render(&fs1, out, err) == 0);
+	CHECK(mkdir(P(d, ".out.platformc-new"), 0777) == 0);
+	put(P(d, ".out.platformc-new/.platformc-staging"), "");
+	CHECK(mkdir(P(d, ".out.platformc-new/tree"), 0777) == 0);
+	put(P(d, ".out.platformc-new/tree/a.yaml"), "A\n");
+	put_journal(d, "R a.yaml\n", false);
+	CHECK(!writer_pending(out, err, sizeof err));
+	CHECK(writer_run(&fs1, out, WR_CHECK, &rep, err, sizeof err) == 0 && rep.nlines == 0);
+	writer_report_free(&rep);
+	CHECK(render(&fs2, out, err) == 0);
+	CHECK(no_staging(d, "out"));
+	got = listing(out, false);
+	CHECK_STR(got, want);
+	free(got);
+	free(want);
 	fileset_free(&fs1);
 	fileset_free(&fs2);
 	arena_free(a);
