@@ -29,7 +29,8 @@ Schema selection (apiVersion "group/version", kind):
     dashboard.grafana.app/v2 Dashboard -> its spec against dashboardv2 as well
   * ConfigMap data values that are JSON dashboards -> also validated as dashboards
   * PrometheusRule spec, and plain rule files ("groups:" without apiVersion)
-        -> schemastore/prometheus.rules.json
+        -> schemastore/prometheus.rules.json; promtool test files ("rule_files:" and "tests:")
+        -> schemastore/prometheus.rules.test.json
   * Composition pipeline step `input` -> schema of its apiVersion/kind (P&T Resources), and every
     P&T resources[].base -> its MR schema with "required" dropped (bases are partial)
   Anything else is a FAILURE "no schema for ..." unless its group is passed via --allow-unknown.
@@ -590,13 +591,16 @@ class Validator:
             elif is_json and is_dashboard_v2_spec(doc):
                 self.by_kind[("(grafana)", "DashboardV2Spec")] += 1
                 self.dashboard_v2(doc, msgs)
+            elif "rule_files" in doc and "tests" in doc:
+                self.by_kind[("(prometheus)", "RuleTestFile")] += 1
+                msgs.extend(schema_errors(self.s.file_validator("schemastore/prometheus.rules.test.json"), doc))
             elif "groups" in doc:
                 self.by_kind[("(prometheus)", "RuleFile")] += 1
                 msgs.extend(schema_errors(self.s.file_validator("schemastore/prometheus.rules.json"), doc))
             else:
                 self.by_kind[("-", "-")] += 1
                 msgs.append("$: unrecognized document (no apiVersion/kind; not a kustomization, "
-                            "dashboard or rule file)")
+                            "dashboard, rule file or rule test file)")
             if msgs:
                 self.fail(f, idx, "-", "-", name, msgs)
             return
