@@ -809,6 +809,11 @@ DNode *k8s_kustomization(Arena *a);
 DNode *k8s_service_labels(Arena *a, const Platform *p, const Service *s);
 /* Argo CD destination of an environment: {name: cluster} or the in-cluster server. */
 DNode *k8s_destination(Arena *a, const Env *e, const char *ns);
+/* The team's Namespace in environment e, as clusters/<env> builds it. */
+DNode *tenancy_namespace(Arena *a, const Platform *p, const Team *t, const Env *e);
+/* The Deployment, Service and Ingress (NULL: none) that clusters/<env> builds
+ * for service s (not canary: a Rollout's overlay is a JSON patch). */
+void services_built(Arena *a, const Platform *p, const Service *s, const ServiceEnv *se, DNode *out[3]);
 
 
 /* ------------------------------------------------------ backend_backstage.c */

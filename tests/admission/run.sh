@@ -142,6 +142,9 @@ fi
 job() { # NAME PLATFORM_YAML TARGET
 	local name=$1 src=$2 target=$3 label=$1/$3
 	render_build "$label" "$src" "$target" || return 0
+	# the `kyverno test` suites the render ships (tests/kyverno/<env>/) declare what the engine gives
+	node $DIR/admit.mjs suites "$label/suites" "$TMP/$label/out" >"$TMP/$name-$target.suites" 2>&1
+	collect "$label/suites" "$TMP/$name-$target.suites" $?
 	node $DIR/admit.mjs admit "$label" "$TMP/$label"/built-*.yaml >"$TMP/$name-$target.out" 2>&1
 	collect "$label" "$TMP/$name-$target.out" $?
 	grep '^# ' "$TMP/$name-$target.out"
@@ -176,6 +179,21 @@ for spec in $PLATFORMS; do
 		relay_job "$TMP/job-$name-$target.log"
 	done
 done
+
+# the suites have teeth: with one policy of a shipped suite made to admit everything
+# (its validations `true`), the suite's declared failures no longer hold
+teeth=$TMP/company/validating-policy/out
+if [ -d "$teeth/tests/kyverno" ]; then
+	cp -r "$teeth" "$TMP/teeth"
+	sed -i 's/^\(\s*- expression: \).*/\1"true"/' "$TMP/teeth/platform/kyverno/disallow-privileged-containers.yaml"
+	if node $DIR/admit.mjs suites teeth "$TMP/teeth" >"$TMP/teeth.out" 2>&1; then
+		fail admission/suites-teeth "a suite whose policy admits everything still passed: $(head -5 "$TMP/teeth.out")"
+	elif grep -q "disallow-privileged-containers on Pod .*declared fail, the engine gives pass" "$TMP/teeth.out"; then
+		ok "admission/suites-teeth (a policy that admits everything fails its suite)"
+	else
+		fail admission/suites-teeth "$(head -20 "$TMP/teeth.out")"
+	fi
+fi
 
 # every validating policy of the library is caught by a mutant of some example, in each target
 for target in validating-policy cluster-policy; do
