@@ -193,6 +193,8 @@ if [ -d "$teeth/tests/kyverno" ]; then
 	else
 		fail admission/suites-teeth "$(head -20 "$TMP/teeth.out")"
 	fi
+else
+	fail admission/suites-teeth "the company render has no tests/kyverno"
 fi
 
 # every validating policy of the library is caught by a mutant of some example, in each target
