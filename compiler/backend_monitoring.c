@@ -214,8 +214,14 @@ static void sli_tests(Ctx *c, DNode *tests, const Service *s, const Env *e, cons
 	const char *bad = NULL, *good = NULL, *le = NULL;
 	bool availability = strcmp(sli->slo, "availability") == 0;
 	if (availability) {
-		static const char *const errors[] = {"500", "503", "Internal", "Unavailable", "Unknown", NULL};
-		static const char *const successes[] = {"200", "OK", "0", "204", NULL};
+		/* the usual codes, then the regex's own alternatives that are literals */
+		const char *errors[16] = {"500", "503", "Internal", "Unavailable", "Unknown"};
+		static const char *const successes[] = {"200", "OK", "0", "204", "success", NULL};
+		int ne = 5;
+		char *alts = arena_strdup(a, mm->error_regex);
+		for (char *save = NULL, *t = strtok_r(alts, "|", &save); t && ne < 15; t = strtok_r(NULL, "|", &save))
+			if (*t && strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-\"'") == strlen(t))
+				errors[ne++] = t;
 		bad = regex_pick(mm->error_regex, true, errors);
 		good = regex_pick(mm->error_regex, false, successes);
 		if (!bad || !good)
