@@ -627,7 +627,7 @@ typedef struct Results {
 	DNode *seq;
 } Results;
 
-static void add_result(const Ctx *c, Results *r, const LibPolicy *l, Rep kind, const char *name, bool pass)
+static void add_result(const Ctx *c, Results *r, const LibPolicy *l, Rep kind, const char *name, const char *result)
 {
 	Arena *a = c->a;
 	const char *rule = NULL;
@@ -637,7 +637,7 @@ static void add_result(const Ctx *c, Results *r, const LibPolicy *l, Rep kind, c
 	for (int i = 0; i < r->seq->n; i++) {
 		DNode *e = r->seq->items[i];
 		if (strcmp(doc_get(e, "policy")->s, l->name) == 0 && strcmp(doc_get(e, "kind")->s, rep_kinds[kind]) == 0 &&
-		    strcmp(doc_get(e, "result")->s, pass ? "pass" : "fail") == 0) {
+		    strcmp(doc_get(e, "result")->s, result) == 0) {
 			doc_push_str(a, doc_get(e, "resources"), name);
 			return;
 		}
@@ -650,7 +650,7 @@ static void add_result(const Ctx *c, Results *r, const LibPolicy *l, Rep kind, c
 		doc_set_bool(a, e, "isValidatingPolicy", true);
 	doc_set_str(a, e, "kind", rep_kinds[kind]);
 	doc_push_str(a, doc_set_seq(a, e, "resources"), name);
-	doc_set_str(a, e, "result", pass ? "pass" : "fail");
+	doc_set_str(a, e, "result", result);
 }
 
 /* Which of the representatives a validating policy applies to (they live in
@@ -699,7 +699,8 @@ static bool excepted(const Platform *p, const Service *s)
 /* tests/kyverno/<env>/: kyverno-test.yaml, resources.yaml (objects the
  * platform renders for the environment: a service's Pod, Deployment and
  * Service, an Ingress, the team Namespace; every policy that applies passes
- * them) and mutants.yaml (each of them changed the way a policy's `mutants`
+ * them; the Pod and Deployment of each service an exception names skip the
+ * excepted policies) and mutants.yaml (each of them changed the way a policy's `mutants`
  * say; that policy fails it). */
 static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *const *policy_files, int nfiles,
 			  const char *const *exception_files, int nex, FileSet *fs, const Env *e)
@@ -751,7 +752,7 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 	Results res = {doc_seq(a)};
 	StrMap names;
 	strmap_init(&names);
-	DNode *good[R_N], *bad = doc_seq(a);
+	DNode *good[R_N + 16], *bad = doc_seq(a);
 	int ngood = 0;
 	for (int k = 0; k < R_N; k++) {
 		if (!rep[k])
@@ -760,7 +761,40 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 		const char *name = doc_get(doc_get(rep[k], "metadata"), "name")->s;
 		for (int i = 0; i < nlib; i++)
 			if (lib[i].validate && !policy_disabled(p, lib[i].name) && applies(&lib[i], (Rep)k))
-				add_result(c, &res, &lib[i], (Rep)k, name, true);
+				add_result(c, &res, &lib[i], (Rep)k, name, "pass");
+	}
+	/* each service an exception names: its Deployment and Pod skip the policies
+	 * excepted for it (Kyverno reports an exception as a skip) and pass the rest */
+	DNode *extra_ns = doc_seq(a);
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		const ServiceEnv *se = NULL;
+		for (int k = 0; k < s->nenvs; k++)
+			if (s->envs[k].env == e)
+				se = &s->envs[k];
+		if (!se || rollout_canary(s) || !excepted(p, s))
+			continue;
+		DNode *built[3];
+		services_built(a, p, s, se, built);
+		DNode *t = doc_get(doc_get(built[0], "spec"), "template");
+		DNode *xp = k8s_object(a, "v1", "Pod", arena_sprintf(a, "%s-pod", s->name),
+				       doc_get(doc_get(built[0], "metadata"), "namespace")->s);
+		doc_set(a, doc_get(xp, "metadata"), "labels", clone(a, doc_get(doc_get(t, "metadata"), "labels")));
+		doc_set(a, doc_get(xp, "metadata"), "annotations", clone(a, doc_get(doc_get(t, "metadata"), "annotations")));
+		doc_set(a, xp, "spec", clone(a, doc_get(t, "spec")));
+		DNode *objs[2] = {xp, built[0]};
+		for (int k = 0; k < 2; k++) {
+			good[ngood++] = objs[k];
+			const char *name = doc_get(doc_get(objs[k], "metadata"), "name")->s;
+			for (int j = 0; j < nlib; j++)
+				if (lib[j].validate && !policy_disabled(p, lib[j].name) && applies(&lib[j], k ? R_DEPLOYMENT : R_POD))
+					add_result(c, &res, &lib[j], k ? R_DEPLOYMENT : R_POD, name,
+						   policy_excepts(p, s, lib[j].name) ? "skip" : "pass");
+		}
+		if (s->team != rs->team && (!ring || s->team != ring->team))
+			doc_push(a, extra_ns, tenancy_namespace(a, p, s->team, e));
+		if (ngood + 2 > (int)ARRAY_LEN(good))
+			break;
 	}
 	for (int i = 0; i < nlib; i++) {
 		const LibPolicy *l = &lib[i];
@@ -788,7 +822,7 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 				strmap_put(&names, key, (void *)l);
 				doc_set_str(a, doc_get(m, "metadata"), "name", name);
 				doc_push(a, bad, m);
-				add_result(c, &res, l, kind, name, false);
+				add_result(c, &res, l, kind, name, "fail");
 			}
 		}
 		c->local = NULL;
@@ -814,6 +848,14 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 	doc_push(a, nss, clone(a, rep[R_NAMESPACE]));
 	if (ring && ring->team != rs->team)
 		doc_push(a, nss, tenancy_namespace(a, p, ring->team, e));
+	for (int i = 0; i < extra_ns->n; i++) {
+		bool dup = false;
+		for (int j = 0; j < nss->n; j++)
+			dup = dup || strcmp(doc_get(doc_get(nss->items[j], "metadata"), "name")->s,
+					    doc_get(doc_get(extra_ns->items[i], "metadata"), "name")->s) == 0;
+		if (!dup)
+			doc_push(a, nss, extra_ns->items[i]);
+	}
 	DNode *def = k8s_object(a, "v1", "Namespace", "default", NULL);
 	doc_set_str(a, doc_set_map(a, doc_get(def, "metadata"), "labels"), "kubernetes.io/metadata.name", "default");
 	doc_push(a, nss, def);

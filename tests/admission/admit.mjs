@@ -228,7 +228,7 @@ function cmdSuites(label, tree) {
 			for (const d of load([f])) resources.push({ obj: d, mutant: f === "mutants.yaml" });
 		const named = new Set();
 		const problems = [];
-		let n = { pass: 0, fail: 0, skip: 0 };
+		const n = { pass: 0, fail: 0, skip: 0 };
 		for (const r of test.results || []) {
 			for (const rn of r.resources || []) {
 				const hit = resources.find((x) => x.obj.kind === r.kind && x.obj.metadata.name === rn);
@@ -237,7 +237,8 @@ function cmdSuites(label, tree) {
 				const results = set.admit(cluster, hit.obj).filter((x) => x.policy === r.policy &&
 					(r.rule ? x.rule === `${r.policy}/${r.rule}` : !!r.isValidatingPolicy));
 				const errs = results.flatMap((x) => x.errors);
-				const got = errs.length ? "error" : !results.length ? "skip" : results.some((x) => x.denied.length) ? "fail" : "pass";
+				const got = errs.length ? "error" : !results.length ? "skip" : results.some((x) => x.denied.length) ? "fail" :
+					results.some((x) => x.excepted) ? "skip" : "pass";
 				if (got !== r.result) problems.push(`${r.policy}${r.rule ? "/" + r.rule : ""} on ${r.kind} ${rn}: declared ${r.result}, the engine gives ${got}${errs.length ? ": " + errs.join("; ") : ""}`);
 				else n[got]++;
 				if (hit.mutant && r.result !== "fail") problems.push(`mutant ${r.kind} ${rn} is declared ${r.result} for ${r.policy}`);
@@ -247,7 +248,7 @@ function cmdSuites(label, tree) {
 		const mutants = resources.filter((x) => x.mutant).length;
 		if (!mutants || !n.pass) problems.push(`${mutants} mutants, ${n.pass} passing results: the suite proves nothing`);
 		if (problems.length) fail(`${name}/kyverno-test`, problems.join("\n"));
-		else ok(`${name}/kyverno-test (${resources.length - mutants} resources, ${mutants} mutants; ${n.pass} pass and ${n.fail} fail results agree with the engine)`);
+		else ok(`${name}/kyverno-test (${resources.length - mutants} resources, ${mutants} mutants; ${n.pass} pass, ${n.fail} fail and ${n.skip} skip (excepted) results agree with the engine)`);
 	}
 }
 
