@@ -687,6 +687,15 @@ static Rep mutant_base(const LibPolicy *l, const Node *mutant)
 	return R_N;
 }
 
+/* <service>-pod, or within 63 characters with a hash of it */
+static const char *pod_name(Arena *a, const char *service)
+{
+	const char *n = arena_sprintf(a, "%s-pod", service);
+	if (strlen(n) <= 63)
+		return n;
+	return arena_sprintf(a, "%.54s-%08llx", n, (unsigned long long)(hash_bytes(n, strlen(n)) & 0xffffffffu));
+}
+
 static bool excepted(const Platform *p, const Service *s)
 {
 	for (int i = 0; i < p->nexceptions; i++)
@@ -734,7 +743,7 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 	DNode *dep = rep[R_DEPLOYMENT];
 	const char *ns = doc_get(doc_get(dep, "metadata"), "namespace")->s;
 	DNode *tmpl = doc_get(doc_get(dep, "spec"), "template");
-	DNode *pod = k8s_object(a, "v1", "Pod", arena_sprintf(a, "%s-pod", rs->name), ns);
+	DNode *pod = k8s_object(a, "v1", "Pod", pod_name(a, rs->name), ns);
 	DNode *pmd = doc_get(pod, "metadata");
 	doc_set(a, pmd, "labels", clone(a, doc_get(doc_get(tmpl, "metadata"), "labels")));
 	doc_set(a, pmd, "annotations", clone(a, doc_get(doc_get(tmpl, "metadata"), "annotations")));
@@ -777,7 +786,7 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 		DNode *built[3];
 		services_built(a, p, s, se, built);
 		DNode *t = doc_get(doc_get(built[0], "spec"), "template");
-		DNode *xp = k8s_object(a, "v1", "Pod", arena_sprintf(a, "%s-pod", s->name),
+		DNode *xp = k8s_object(a, "v1", "Pod", pod_name(a, s->name),
 				       doc_get(doc_get(built[0], "metadata"), "namespace")->s);
 		doc_set(a, doc_get(xp, "metadata"), "labels", clone(a, doc_get(doc_get(t, "metadata"), "labels")));
 		doc_set(a, doc_get(xp, "metadata"), "annotations", clone(a, doc_get(doc_get(t, "metadata"), "annotations")));
