@@ -5,6 +5,10 @@
  *   platform/kyverno/<policy>.yaml             one policy per file
  *   platform/kyverno/exception-<name>.yaml     one PolicyException per exception
  *   platform/kyverno/kustomization.yaml        a U_PLATFORM unit in every environment
+ *   tests/kyverno/<env>/kyverno-test.yaml      a `kyverno test` suite per environment:
+ *   tests/kyverno/<env>/resources.yaml           objects the environment builds, which
+ *   tests/kyverno/<env>/mutants.yaml             pass; the library's mutants of them, which
+ *                                                fail the policy each mutant names
  *
  * Validation policies are `policies.kyverno.io/v1` ValidatingPolicy (CEL) by
  * default and `kyverno.io/v1` ClusterPolicy rules of `validate.cel` with
@@ -31,7 +35,7 @@ typedef struct SubstParam {
 typedef struct Ctx {
 	Arena *a;
 	const Platform *p;
-	SubstParam params[10];
+	SubstParam params[12];
 	int nparams;
 	bool cluster_policy;   /* target cluster-policy */
 	const Node *local;     /* the current policy's `params` */
@@ -499,6 +503,377 @@ static DNode *legacy_exception(const Ctx *c, const char *name, const PolicyExcep
 	return o;
 }
 
+/* ---- the Kyverno CLI test suites ---- */
+
+static DNode *clone(Arena *a, const DNode *n)
+{
+	DNode *c = arena_alloc(a, sizeof *c);
+	*c = *n;
+	c->pairs = NULL;
+	c->items = NULL;
+	c->n = c->cap = 0;
+	if (n->kind == D_MAP)
+		for (int i = 0; i < n->n; i++)
+			doc_set(a, c, n->pairs[i].key, clone(a, n->pairs[i].val));
+	if (n->kind == D_SEQ)
+		for (int i = 0; i < n->n; i++)
+			doc_push(a, c, clone(a, n->items[i]));
+	return c;
+}
+
+/* One JSON patch operation (add | replace | remove) on doc. The path's
+ * segments are substituted, then ~1 and ~0 unescaped. `add` makes missing
+ * parent maps; a path that does not exist makes replace and remove no-ops. */
+static void patch_op(const Ctx *c, DNode *doc, const char *op, const char *path, const DNode *value)
+{
+	Arena *a = c->a;
+	char *segs[32];
+	int n = 0;
+	char *buf = arena_strdup(a, path);
+	for (char *s = buf; s && *s == '/' && n < 32;) {
+		char *next = strchr(s + 1, '/');
+		if (next)
+			*next = '\0';
+		const char *seg = subst(c, s + 1);
+		StrBuf b;
+		sb_init(&b);
+		for (const char *q = seg; *q; q++) {
+			if (q[0] == '~' && (q[1] == '0' || q[1] == '1')) {
+				sb_putc(&b, q[1] == '1' ? '/' : '~');
+				q++;
+			} else {
+				sb_putc(&b, *q);
+			}
+		}
+		sb_putc(&b, '\0');
+		segs[n++] = arena_strdup(a, b.data);
+		sb_free(&b);
+		s = next ? next : NULL;
+		if (s)
+			*s = '/';
+	}
+	DNode *cur = doc;
+	for (int i = 0; i < n - 1 && cur; i++) {
+		DNode *next = NULL;
+		if (cur->kind == D_MAP) {
+			next = doc_get(cur, segs[i]);
+			if (!next && strcmp(op, "add") == 0)
+				next = doc_set_map(a, cur, segs[i]);
+		} else if (cur->kind == D_SEQ) {
+			int k = atoi(segs[i]);
+			next = k >= 0 && k < cur->n ? cur->items[k] : NULL;
+		}
+		cur = next;
+	}
+	if (!cur || n == 0)
+		return;
+	const char *last = segs[n - 1];
+	bool add = strcmp(op, "add") == 0, remove = strcmp(op, "remove") == 0;
+	if (cur->kind == D_MAP) {
+		int at = -1;
+		for (int i = 0; i < cur->n; i++)
+			if (strcmp(cur->pairs[i].key, last) == 0)
+				at = i;
+		if (remove && at >= 0) {
+			memmove(&cur->pairs[at], &cur->pairs[at + 1], sizeof *cur->pairs * (size_t)(cur->n - at - 1));
+			cur->n--;
+		} else if (!remove && (add || at >= 0)) {
+			doc_set(a, cur, last, clone(a, value));
+		}
+	} else if (cur->kind == D_SEQ) {
+		if (strcmp(last, "-") == 0) {
+			if (add)
+				doc_push(a, cur, clone(a, value));
+			return;
+		}
+		int k = atoi(last);
+		if (k < 0 || k >= cur->n)
+			return;
+		if (remove) {
+			memmove(&cur->items[k], &cur->items[k + 1], sizeof *cur->items * (size_t)(cur->n - k - 1));
+			cur->n--;
+		} else {
+			cur->items[k] = clone(a, value);
+		}
+	}
+}
+
+/* A pod mutant's path on the Deployment: into the pod template, except the
+ * object's own name and namespace. */
+static const char *template_path(Arena *a, const char *path)
+{
+	if (strncmp(path, "/metadata/namespace", 19) == 0 || strncmp(path, "/metadata/name", 14) == 0)
+		return path;
+	return arena_sprintf(a, "/spec/template%s", path);
+}
+
+static void apply_mutant(const Ctx *c, DNode *obj, const Node *mutant, bool in_template)
+{
+	const Node *patch = node_get(mutant, "patch");
+	for (int i = 0; patch && i < patch->n; i++) {
+		const Node *op = patch->items[i];
+		const Node *val = node_get(op, "value");
+		const char *path = text(op, "path");
+		patch_op(c, obj, text(op, "op"), in_template ? template_path(c->a, path) : path,
+			 val ? to_doc(c, val) : doc_null(c->a));
+	}
+}
+
+typedef enum { R_POD, R_DEPLOYMENT, R_SERVICE, R_INGRESS, R_NAMESPACE, R_N } Rep;
+static const char *const rep_kinds[R_N] = {"Pod", "Deployment", "Service", "Ingress", "Namespace"};
+
+/* The results of one suite, grouped by (policy, kind, rule, result). */
+typedef struct Results {
+	DNode *seq;
+} Results;
+
+static void add_result(const Ctx *c, Results *r, const LibPolicy *l, Rep kind, const char *name, const char *result)
+{
+	Arena *a = c->a;
+	const char *rule = NULL;
+	if (c->cluster_policy)
+		rule = kind == R_DEPLOYMENT && strcmp(l->match, "pods") == 0 ? arena_sprintf(a, "autogen-%s", l->name)
+									    : l->name;
+	for (int i = 0; i < r->seq->n; i++) {
+		DNode *e = r->seq->items[i];
+		if (strcmp(doc_get(e, "policy")->s, l->name) == 0 && strcmp(doc_get(e, "kind")->s, rep_kinds[kind]) == 0 &&
+		    strcmp(doc_get(e, "result")->s, result) == 0) {
+			doc_push_str(a, doc_get(e, "resources"), name);
+			return;
+		}
+	}
+	DNode *e = doc_push_map(a, r->seq);
+	doc_set_str(a, e, "policy", l->name);
+	if (rule)
+		doc_set_str(a, e, "rule", rule);
+	else
+		doc_set_bool(a, e, "isValidatingPolicy", true);
+	doc_set_str(a, e, "kind", rep_kinds[kind]);
+	doc_push_str(a, doc_set_seq(a, e, "resources"), name);
+	doc_set_str(a, e, "result", result);
+}
+
+/* Which of the representatives a validating policy applies to (they live in
+ * a team namespace platformc manages). */
+static bool applies(const LibPolicy *l, Rep kind)
+{
+	if (strcmp(l->namespaces, "default") == 0 || strcmp(l->namespaces, "unmanaged-team") == 0)
+		return false;
+	const char *m = l->match;
+	switch (kind) {
+	case R_POD:
+	case R_DEPLOYMENT: return strcmp(m, "pods") == 0 || strcmp(m, "pods-and-services") == 0;
+	case R_SERVICE: return strcmp(m, "services") == 0 || strcmp(m, "pods-and-services") == 0;
+	case R_INGRESS: return strcmp(m, "ingresses") == 0;
+	case R_NAMESPACE: return strcmp(m, "namespaces") == 0;
+	default: return false;
+	}
+}
+
+/* What a mutant of policy l changes: pods (and their Deployment), or one kind. */
+static Rep mutant_base(const LibPolicy *l, const Node *mutant)
+{
+	const char *on = text(mutant, "on");
+	if (on && strcmp(on, "service") == 0)
+		return R_SERVICE;
+	if (strcmp(l->match, "ingresses") == 0)
+		return R_INGRESS;
+	if (strcmp(l->match, "namespaces") == 0)
+		return R_NAMESPACE;
+	if (strcmp(l->match, "services") == 0)
+		return R_SERVICE;
+	if (strcmp(l->match, "pods") == 0 || strcmp(l->match, "pods-and-services") == 0)
+		return R_POD;
+	return R_N;
+}
+
+/* <service>-pod, or within 63 characters with a hash of it */
+static const char *pod_name(Arena *a, const char *service)
+{
+	const char *n = arena_sprintf(a, "%s-pod", service);
+	if (strlen(n) <= 63)
+		return n;
+	return arena_sprintf(a, "%.54s-%08llx", n, (unsigned long long)(hash_bytes(n, strlen(n)) & 0xffffffffu));
+}
+
+static bool excepted(const Platform *p, const Service *s)
+{
+	for (int i = 0; i < p->nexceptions; i++)
+		for (int j = 0; j < p->exceptions[i].nservices; j++)
+			if (p->exceptions[i].services[j] == s)
+				return true;
+	return false;
+}
+
+/* tests/kyverno/<env>/: kyverno-test.yaml, resources.yaml (objects the
+ * platform renders for the environment: a service's Pod, Deployment and
+ * Service, an Ingress, the team Namespace; every policy that applies passes
+ * them; the Pod and Deployment of each service an exception names skip the
+ * excepted policies) and mutants.yaml (each of them changed the way a policy's `mutants`
+ * say; that policy fails it). */
+static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *const *policy_files, int nfiles,
+			  const char *const *exception_files, int nex, FileSet *fs, const Env *e)
+{
+	Arena *a = c->a;
+	const Platform *p = c->p;
+	DNode *rep[R_N] = {0};
+	const Service *rs = NULL, *ring = NULL;
+	for (int i = 0; i < p->nservices && !rep[R_INGRESS]; i++) {
+		const Service *s = p->services[i];
+		const ServiceEnv *se = NULL;
+		for (int k = 0; k < s->nenvs; k++)
+			if (s->envs[k].env == e)
+				se = &s->envs[k];
+		if (!se || rollout_canary(s) || excepted(p, s))
+			continue;
+		DNode *built[3];
+		services_built(a, p, s, se, built);
+		if (!rs && built[1]) {
+			rs = s;
+			rep[R_DEPLOYMENT] = built[0];
+			rep[R_SERVICE] = built[1];
+		}
+		if (built[2]) {
+			rep[R_INGRESS] = built[2];
+			ring = s;
+		}
+	}
+	if (!rs)
+		return;
+	DNode *dep = rep[R_DEPLOYMENT];
+	const char *ns = doc_get(doc_get(dep, "metadata"), "namespace")->s;
+	DNode *tmpl = doc_get(doc_get(dep, "spec"), "template");
+	DNode *pod = k8s_object(a, "v1", "Pod", pod_name(a, rs->name), ns);
+	DNode *pmd = doc_get(pod, "metadata");
+	doc_set(a, pmd, "labels", clone(a, doc_get(doc_get(tmpl, "metadata"), "labels")));
+	doc_set(a, pmd, "annotations", clone(a, doc_get(doc_get(tmpl, "metadata"), "annotations")));
+	doc_set(a, pod, "spec", clone(a, doc_get(tmpl, "spec")));
+	rep[R_POD] = pod;
+	rep[R_NAMESPACE] = tenancy_namespace(a, p, rs->team, e);
+
+	/* ${IMAGE} and ${REGISTRY} for the mutants */
+	const char *image = arena_strdup(a, rs->image);
+	const char *slash = strchr(image, '/');
+	c->params[c->nparams] = (SubstParam){"IMAGE", image};
+	c->params[c->nparams + 1] = (SubstParam){"REGISTRY", slash ? arena_strndup(a, image, (size_t)(slash - image)) : image};
+	c->nparams += 2;
+
+	Results res = {doc_seq(a)};
+	StrMap names;
+	strmap_init(&names);
+	DNode *good[R_N + 16], *bad = doc_seq(a);
+	int ngood = 0;
+	for (int k = 0; k < R_N; k++) {
+		if (!rep[k])
+			continue;
+		good[ngood++] = rep[k];
+		const char *name = doc_get(doc_get(rep[k], "metadata"), "name")->s;
+		for (int i = 0; i < nlib; i++)
+			if (lib[i].validate && !policy_disabled(p, lib[i].name) && applies(&lib[i], (Rep)k))
+				add_result(c, &res, &lib[i], (Rep)k, name, "pass");
+	}
+	/* each service an exception names: its Deployment and Pod skip the policies
+	 * excepted for it (Kyverno reports an exception as a skip) and pass the rest */
+	DNode *extra_ns = doc_seq(a);
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		const ServiceEnv *se = NULL;
+		for (int k = 0; k < s->nenvs; k++)
+			if (s->envs[k].env == e)
+				se = &s->envs[k];
+		if (!se || rollout_canary(s) || !excepted(p, s))
+			continue;
+		DNode *built[3];
+		services_built(a, p, s, se, built);
+		DNode *t = doc_get(doc_get(built[0], "spec"), "template");
+		DNode *xp = k8s_object(a, "v1", "Pod", pod_name(a, s->name),
+				       doc_get(doc_get(built[0], "metadata"), "namespace")->s);
+		doc_set(a, doc_get(xp, "metadata"), "labels", clone(a, doc_get(doc_get(t, "metadata"), "labels")));
+		doc_set(a, doc_get(xp, "metadata"), "annotations", clone(a, doc_get(doc_get(t, "metadata"), "annotations")));
+		doc_set(a, xp, "spec", clone(a, doc_get(t, "spec")));
+		DNode *objs[2] = {xp, built[0]};
+		for (int k = 0; k < 2; k++) {
+			good[ngood++] = objs[k];
+			const char *name = doc_get(doc_get(objs[k], "metadata"), "name")->s;
+			for (int j = 0; j < nlib; j++)
+				if (lib[j].validate && !policy_disabled(p, lib[j].name) && applies(&lib[j], k ? R_DEPLOYMENT : R_POD))
+					add_result(c, &res, &lib[j], k ? R_DEPLOYMENT : R_POD, name,
+						   policy_excepts(p, s, lib[j].name) ? "skip" : "pass");
+		}
+		if (s->team != rs->team && (!ring || s->team != ring->team))
+			doc_push(a, extra_ns, tenancy_namespace(a, p, s->team, e));
+		if (ngood + 2 > (int)ARRAY_LEN(good))
+			break;
+	}
+	for (int i = 0; i < nlib; i++) {
+		const LibPolicy *l = &lib[i];
+		const Node *ms = node_get(l->node, "mutants");
+		if (!l->validate || policy_disabled(p, l->name) || !ms)
+			continue;
+		c->local = node_get(l->node, "params");
+		for (int j = 0; j < ms->n; j++) {
+			Rep base = mutant_base(l, ms->items[j]);
+			for (int pass = 0; base != R_N && rep[base] && pass < (base == R_POD ? 2 : 1); pass++) {
+				Rep kind = pass ? R_DEPLOYMENT : base;
+				DNode *m = clone(a, rep[kind]);
+				apply_mutant(c, m, ms->items[j], pass == 1);
+				/* <object>-<mutant>, unless taken or over 63 characters: then a hash of
+				 * <object>-<policy>-<mutant> makes it unique */
+				const char *base_name = doc_get(doc_get(rep[kind], "metadata"), "name")->s;
+				const char *name = arena_sprintf(a, "%s-%s", base_name, text(ms->items[j], "name"));
+				const char *key = arena_sprintf(a, "%s/%s", rep_kinds[kind], name);
+				if (strlen(name) > 63 || strmap_get(&names, key)) {
+					const char *full = arena_sprintf(a, "%s-%s-%s", base_name, l->name, text(ms->items[j], "name"));
+					name = arena_sprintf(a, "%.54s-%08llx", name,
+							     (unsigned long long)(hash_bytes(full, strlen(full)) & 0xffffffffu));
+					key = arena_sprintf(a, "%s/%s", rep_kinds[kind], name);
+				}
+				strmap_put(&names, key, (void *)l);
+				doc_set_str(a, doc_get(m, "metadata"), "name", name);
+				doc_push(a, bad, m);
+				add_result(c, &res, l, kind, name, "fail");
+			}
+		}
+		c->local = NULL;
+	}
+	c->nparams -= 2;
+	strmap_free(&names);
+
+	const char *dir = arena_sprintf(a, "tests/kyverno/%s", e->name);
+	DNode *t = k8s_object(a, "cli.kyverno.io/v1alpha1", "Test", arena_sprintf(a, "platform-%s", e->name), NULL);
+	DNode *pol = doc_set_seq(a, t, "policies");
+	for (int i = 0; i < nfiles; i++)
+		doc_push(a, pol, doc_strf(a, "../../../platform/kyverno/%s", policy_files[i]));
+	if (nex) {
+		DNode *ex = doc_set_seq(a, t, "exceptions");
+		for (int i = 0; i < nex; i++)
+			doc_push(a, ex, doc_strf(a, "../../../platform/kyverno/%s", exception_files[i]));
+	}
+	DNode *rf = doc_set_seq(a, t, "resources");
+	doc_push_str(a, rf, "resources.yaml");
+	doc_push_str(a, rf, "mutants.yaml");
+	/* the labels of the namespaces the objects live in (namespace selectors, namespaceObject) */
+	DNode *nss = doc_set_seq(a, doc_set_map(a, t, "values"), "namespaces");
+	doc_push(a, nss, clone(a, rep[R_NAMESPACE]));
+	if (ring && ring->team != rs->team)
+		doc_push(a, nss, tenancy_namespace(a, p, ring->team, e));
+	for (int i = 0; i < extra_ns->n; i++) {
+		bool dup = false;
+		for (int j = 0; j < nss->n; j++)
+			dup = dup || strcmp(doc_get(doc_get(nss->items[j], "metadata"), "name")->s,
+					    doc_get(doc_get(extra_ns->items[i], "metadata"), "name")->s) == 0;
+		if (!dup)
+			doc_push(a, nss, extra_ns->items[i]);
+	}
+	DNode *def = k8s_object(a, "v1", "Namespace", "default", NULL);
+	doc_set_str(a, doc_set_map(a, doc_get(def, "metadata"), "labels"), "kubernetes.io/metadata.name", "default");
+	doc_push(a, nss, def);
+	doc_set(a, t, "results", res.seq);
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/kyverno-test.yaml", dir), t);
+	fileset_add_yaml_multi(fs, arena_sprintf(a, "%s/resources.yaml", dir), good, ngood);
+	fileset_add_yaml_multi(fs, arena_sprintf(a, "%s/mutants.yaml", dir), bad->items, bad->n);
+}
+
 void backend_kyverno(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
@@ -509,6 +884,9 @@ void backend_kyverno(const Platform *p, FileSet *fs)
 	const char *dir = "platform/kyverno";
 	DNode *k = k8s_kustomization(a);
 	DNode *res = doc_set_seq(a, k, "resources");
+	const char **pfiles = arena_alloc(a, sizeof *pfiles * (size_t)(n + 1));
+	const char **efiles = arena_alloc(a, sizeof *efiles * (size_t)(p->nexceptions + 1));
+	int npfiles = 0, nefiles = 0;
 	for (int i = 0; i < n; i++) {
 		const LibPolicy *l = &lib[i];
 		if (policy_disabled(p, l->name))
@@ -518,6 +896,8 @@ void backend_kyverno(const Platform *p, FileSet *fs)
 		const char *file = arena_sprintf(a, "%s.yaml", l->name);
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), doc);
 		doc_push_str(a, res, file);
+		if (l->validate)
+			pfiles[npfiles++] = file;
 	}
 	StrMap seen;
 	c.local = NULL;
@@ -539,8 +919,14 @@ void backend_kyverno(const Platform *p, FileSet *fs)
 		const char *file = arena_sprintf(a, "exception-%s.yaml", name);
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), doc);
 		doc_push_str(a, res, file);
+		efiles[nefiles++] = file;
 	}
 	strmap_free(&seen);
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
 	fileset_add_unit(fs, &(Unit){.kind = U_PLATFORM, .dir = dir, .name = "kyverno"});
+	for (int e = 0; e < p->nenvs; e++) {
+		ArenaMark scope = arena_mark(a);
+		kyverno_tests(&c, lib, n, pfiles, npfiles, efiles, nefiles, fs, &p->envs[e]);
+		arena_release(a, scope);
+	}
 }

@@ -6,6 +6,8 @@
  *   monitoring/<svc>/<env>/prometheusrule.yaml   SLO rules (when the service has an `slo`)
  *   monitoring/<svc>/<env>/dashboard.json        RED, saturation, SLO and error budget
  *   monitoring/<svc>/<env>/kustomization.yaml    + a ConfigMap for the Grafana sidecar
+ *   tests/promtool/services/<svc>/<env>.{rules,test}.yaml
+ *                                                the SLO rules' promtool unit tests
  *   docs/runbooks/<Svc>{Availability,Latency}BudgetBurn.md
  *
  * The SLO rules follow Sloth (and the Google SRE workbook, ch. 5): per SLI
@@ -30,6 +32,8 @@
 #include "platformc.h"
 
 #include <string.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 static const char *const windows[] = {"5m", "30m", "1h", "2h", "6h", "1d", "3d"};
 
@@ -153,7 +157,7 @@ static const char *burn_pair(Arena *a, const char *id, const char *lw, const cha
 			     lw, id, factor, budget, sw, id, factor, budget);
 }
 
-static void alert(Ctx *c, DNode *rules, const Service *s, const Env *e, const Sli *sli, bool page, const char *expr,
+static DNode *alert(Ctx *c, DNode *rules, const Service *s, const Env *e, const Sli *sli, bool page, const char *expr,
 		  const char *summary, const char *what)
 {
 	Arena *a = c->a;
@@ -173,9 +177,87 @@ static void alert(Ctx *c, DNode *rules, const Service *s, const Env *e, const Sl
 	doc_set_str(a, an, "description", gotmpl(a, desc));
 	doc_set_str(a, an, "runbook_url", mon_runbook_url(a, c->m, sli->alert));
 	doc_set_str(a, an, "dashboard_url", mon_service_url(a, c->p, s, e));
+	return r;
 }
 
-static void sli_groups(Ctx *c, DNode *groups, const Service *s, const Env *e, const Sli *sli, const MonMetrics *mm)
+/* The first of `candidates` the error regex matches as Prometheus does
+ * (anchored), or not (want false); NULL when none does. */
+static const char *regex_pick(const char *regex, bool want, const char *const *candidates)
+{
+	int err;
+	PCRE2_SIZE off;
+	StrBuf b;
+	sb_init(&b);
+	sb_printf(&b, "^(?:%s)$", regex);
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)b.data, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
+	sb_free(&b);
+	if (!re)
+		return NULL;
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	const char *found = NULL;
+	for (; *candidates && !found; candidates++)
+		if ((pcre2_match(re, (PCRE2_SPTR)*candidates, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL) >= 0) == want)
+			found = *candidates;
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
+	return found;
+}
+
+/* promtool cases of one SLI's alerts: every request fails (or is slow) for
+ * 70 minutes, and every alert whose burn rates an error ratio of 1 can
+ * exceed fires; every request succeeds in time, and none does. */
+static void sli_tests(Ctx *c, DNode *tests, const Service *s, const Env *e, const Sli *sli, const MonMetrics *mm,
+		      DNode *const *alerts, const bool *can_fire, int nalerts)
+{
+	Arena *a = c->a;
+	const char *sel = selector(a, s, e);
+	const char *bad = NULL, *good = NULL, *le = NULL;
+	bool availability = strcmp(sli->slo, "availability") == 0;
+	if (availability) {
+		/* the usual codes, then the regex's own alternatives that are literals */
+		const char *errors[16] = {"500", "503", "Internal", "Unavailable", "Unknown"};
+		static const char *const successes[] = {"200", "OK", "0", "204", "success", NULL};
+		int ne = 5;
+		char *alts = arena_strdup(a, mm->error_regex);
+		for (char *save = NULL, *t = strtok_r(alts, "|", &save); t && ne < 15; t = strtok_r(NULL, "|", &save))
+			if (*t && strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-\"'") == strlen(t))
+				errors[ne++] = t;
+		bad = regex_pick(mm->error_regex, true, errors);
+		good = regex_pick(mm->error_regex, false, successes);
+		if (!bad || !good)
+			return; /* an error regex none of the usual codes matches: no case */
+	} else {
+		le = num(a, (double)s->latency_ms / 1000.0);
+	}
+	for (int healthy = 0; healthy < 2; healthy++) {
+		DNode *tc = mon_test_case(a, tests, "1m");
+		if (availability) {
+			mon_test_series(a, tc, arena_sprintf(a, "%s{%s,%s=%s}", mm->requests, sel, mm->error_label, quoted(a, bad)),
+					healthy ? "0x90" : "0+60x90");
+			mon_test_series(a, tc, arena_sprintf(a, "%s{%s,%s=%s}", mm->requests, sel, mm->error_label, quoted(a, good)),
+					healthy ? "0+60x90" : "0x90");
+		} else {
+			mon_test_series(a, tc, arena_sprintf(a, "%s_bucket{%s,le=%s}", mm->latency, sel, quoted(a, le)),
+					healthy ? "0+60x90" : "0x90");
+			mon_test_series(a, tc, arena_sprintf(a, "%s_count{%s}", mm->latency, sel), "0+60x90");
+		}
+		DNode *exp = mon_test_alert(a, tc, "70m", sli->alert);
+		if (healthy)
+			continue;
+		DNode *rl = slo_labels(a, s, e, sli);
+		const char **kv = arena_alloc(a, sizeof *kv * (size_t)(2 * rl->n + 1));
+		for (int i = 0; i < rl->n; i++) {
+			kv[2 * i] = rl->pairs[i].key;
+			kv[2 * i + 1] = rl->pairs[i].val->s;
+		}
+		for (int i = 0; i < nalerts; i++)
+			if (can_fire[i])
+				mon_test_expect(a, exp, alerts[i], kv, "");
+	}
+}
+
+static void sli_groups(Ctx *c, DNode *groups, const Service *s, const Env *e, const Sli *sli, const MonMetrics *mm,
+		       DNode *tests)
 {
 	Arena *a = c->a;
 	const char *sel = selector(a, s, e);
@@ -216,20 +298,25 @@ static void sli_groups(Ctx *c, DNode *groups, const Service *s, const Env *e, co
 					 burn_pair(a, id, "6h", "30m", "6", budget));
 	const char *slow = arena_sprintf(a, "%s or %s", burn_pair(a, id, "1d", "2h", "3", budget),
 					 burn_pair(a, id, "3d", "6h", "1", budget));
+	DNode *alerts[2];
+	int n = 0;
 	if (e->prod) {
-		alert(c, rules, s, e, sli, true, fast, arena_sprintf(a, "%s error budget burns too fast", sli->slo),
+		alerts[n++] = alert(c, rules, s, e, sli, true, fast, arena_sprintf(a, "%s error budget burns too fast", sli->slo),
 		      "The error ratio is above 14.4x the budget over 1h and 5m, or 6x over 6h and 30m: at this rate "
 		      "the 30-day error budget is gone in 2 to 5 days.");
-		alert(c, rules, s, e, sli, false, slow,
+		alerts[n++] = alert(c, rules, s, e, sli, false, slow,
 		      arena_sprintf(a, "%s error budget burns faster than the SLO allows", sli->slo),
 		      "The error ratio is above 3x the budget over 1d and 2h, or 1x over 3d and 6h: the 30-day error "
 		      "budget runs out before the window ends.");
 	} else {
-		alert(c, rules, s, e, sli, false, arena_sprintf(a, "%s or %s", fast, slow),
+		alerts[n++] = alert(c, rules, s, e, sli, false, arena_sprintf(a, "%s or %s", fast, slow),
 		      arena_sprintf(a, "%s error budget burns faster than the SLO allows", sli->slo),
 		      "The error ratio is above 14.4x the budget over 1h and 5m, 6x over 6h and 30m, 3x over 1d and 2h, "
 		      "or 1x over 3d and 6h. Nonprod tier: tickets only, no pages.");
 	}
+	/* an error ratio of 1 exceeds 6x the budget when the budget is below 1/6 */
+	bool can_fire[2] = {!e->prod || 6 * sli->budget < 1, true};
+	sli_tests(c, tests, s, e, sli, mm, alerts, can_fire, n);
 }
 
 static int service_slis(Arena *a, const Service *s, Sli out[2])
@@ -278,7 +365,7 @@ static DNode *servicemonitor_doc(Ctx *c, const Service *s, const char *ns, const
 }
 
 static DNode *rule_doc(Ctx *c, const Service *s, const Env *e, const char *ns, const Sli *slis, int nslis,
-		       const MonMetrics *mm)
+		       const MonMetrics *mm, DNode *tests)
 {
 	Arena *a = c->a;
 	DNode *pr = k8s_object(a, "monitoring.coreos.com/v1", "PrometheusRule", arena_sprintf(a, "%s-slo", s->name), ns);
@@ -287,7 +374,7 @@ static DNode *rule_doc(Ctx *c, const Service *s, const Env *e, const char *ns, c
 	doc_set(a, doc_get(pr, "metadata"), "labels", labels);
 	DNode *groups = doc_set_seq(a, doc_set_map(a, pr, "spec"), "groups");
 	for (int i = 0; i < nslis; i++)
-		sli_groups(c, groups, s, e, &slis[i], mm);
+		sli_groups(c, groups, s, e, &slis[i], mm, tests);
 	return pr;
 }
 
@@ -480,8 +567,11 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 				doc_push_str(a, res, "servicemonitor.yaml");
 			}
 			if (nslis) {
-				fileset_add_yaml(fs, arena_sprintf(a, "%s/prometheusrule.yaml", dir),
-						 rule_doc(&c, s, e, ns, slis, nslis, &mm));
+				DNode *tests = doc_seq(a);
+				DNode *pr = rule_doc(&c, s, e, ns, slis, nslis, &mm, tests);
+				fileset_add_yaml(fs, arena_sprintf(a, "%s/prometheusrule.yaml", dir), pr);
+				mon_test_files(fs, arena_sprintf(a, "tests/promtool/services/%s/%s", s->name, e->name),
+					       doc_get(doc_get(pr, "spec"), "groups"), tests);
 				doc_push_str(a, res, "prometheusrule.yaml");
 			}
 			fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), kz);

@@ -141,7 +141,10 @@ void backend_readme(const Platform *p, FileSet *fs)
 		    "- `argocd/root/` — the root Applications: projects and each environment.\n"
 		    "- `argocd/health/argocd-cm.yaml` — the health checks Argo CD needs for the platform's claims.\n"
 		    "- `catalog/` — the Backstage catalog: register `catalog/catalog-info.yaml` (a Location "
-		    "listing every entity and template) once.\n");
+		    "listing every entity and template) once.\n"
+		    "- `tests/` — test suites for CI, not deployed: `kyverno test tests/kyverno/` (per environment, "
+		    "the platform's objects pass its policies and their mutants fail them) and `promtool test rules` "
+		    "on `tests/promtool/**/*.test.yaml` (every alert fires on a breach, not on healthy series).\n");
 	sb_printf(&b, "\n## Bootstrap Argo CD\n\n"
 		      "With Argo CD running in namespace `argocd` and the repository `%s` registered "
 		      "(see what the cluster needs, below), once:\n\n"

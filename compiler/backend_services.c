@@ -547,6 +547,45 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 				     .label_value = s->name});
 }
 
+/* The objects kubectl kustomize builds from services/<svc>/<env> for the
+ * Deployment, its Service and its Ingress (NULL where the service has none):
+ * the base with the overlay's namespace, environment and tier labels (on the
+ * pod template too), image tag and patch applied. For what reads the built
+ * objects without building them (the Kyverno test suites). */
+void services_built(Arena *a, const Platform *p, const Service *s, const ServiceEnv *se, DNode *out[3])
+{
+	Workload w;
+	workload_of(s, &w);
+	const Env *e = se->env;
+	const char *ns = k8s_namespace(a, s->team, e);
+	IngressSettings is = platform_ingress(p);
+	out[0] = deployment_doc(a, p, s, &w);
+	out[1] = w.service ? service_doc(a, p, s, &w) : NULL;
+	out[2] = se->ingress_host && w.ingress ? ingress_doc(a, p, s, se, &w, &is) : NULL;
+	DNode *patch = deployment_patch(a, p, s, se);
+	DNode *spec = doc_get(out[0], "spec"), *tmpl = doc_get(spec, "template");
+	if (doc_get(doc_get(patch, "spec"), "replicas"))
+		doc_set(a, spec, "replicas", doc_get(doc_get(patch, "spec"), "replicas"));
+	DNode *pmd = doc_get(doc_get(doc_get(patch, "spec"), "template"), "metadata");
+	doc_set(a, doc_get(tmpl, "metadata"), "annotations", doc_get(pmd, "annotations"));
+	DNode *c = doc_get(doc_get(tmpl, "spec"), "containers")->items[0];
+	doc_set(a, c, "image", doc_strf(a, "%s:%s", s->image, IMAGE_TAG_PLACEHOLDER));
+	doc_set(a, c, "resources", requests(a, se->cpu, se->memory));
+	for (int i = 0; i < 3; i++) {
+		if (!out[i])
+			continue;
+		DNode *md = doc_get(out[i], "metadata");
+		doc_set_str(a, md, "namespace", ns);
+		DNode *labels[2] = {doc_get(md, "labels"), i == 0 ? doc_get(doc_get(tmpl, "metadata"), "labels") : NULL};
+		for (int j = 0; j < 2; j++) {
+			if (!labels[j])
+				continue;
+			doc_set_str(a, labels[j], k8s_label(a, p, "environment"), e->name);
+			doc_set_str(a, labels[j], k8s_label(a, p, "tier"), e->prod ? "prod" : "nonprod");
+		}
+	}
+}
+
 void backend_services(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;

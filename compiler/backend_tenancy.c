@@ -16,7 +16,7 @@
 
 #include <string.h>
 
-static DNode *namespace_doc(Arena *a, const Platform *p, const Team *t, const Env *e)
+DNode *tenancy_namespace(Arena *a, const Platform *p, const Team *t, const Env *e)
 {
 	DNode *ns = k8s_object(a, "v1", "Namespace", k8s_namespace(a, t, e), NULL);
 	DNode *md = doc_get(ns, "metadata");
@@ -189,7 +189,7 @@ void backend_tenancy(const Platform *p, FileSet *fs)
 				const char *file;
 				DNode *doc;
 			} objs[] = {
-				{"namespace.yaml", namespace_doc(a, p, team, env)},
+				{"namespace.yaml", tenancy_namespace(a, p, team, env)},
 				{"resourcequota.yaml", quota_doc(a, team, ns)},
 				{"limitrange.yaml", limitrange_doc(a, ns)},
 				{"networkpolicy-default-deny.yaml", deny_all_doc(a, ns)},

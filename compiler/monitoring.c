@@ -5,11 +5,16 @@
  * names (`metrics`, over `platform.monitoring.metrics.<api>`, over the
  * built-in defaults per API style).
  *
+ * The promtool unit tests of the rules (tests/promtool/…): each rule file
+ * again as a plain Prometheus rule file beside a test file whose cases
+ * the rule builders write (mon_test_*).
+ *
  * Everything from the input that reaches a rule, an annotation, a dashboard
  * or a runbook goes through one of the escapes here (guide §7.1).
  */
 #include "platformc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* ------------------------------------------------------------- escaping */
@@ -277,4 +282,102 @@ const char *esc_str(Arena *a, void (*escape)(StrBuf *, const char *), const char
 	const char *r = arena_strdup(a, b.data);
 	sb_free(&b);
 	return r;
+}
+
+/* ------------------------------------------------------ promtool tests */
+
+DNode *mon_test_case(Arena *a, DNode *tests, const char *interval)
+{
+	DNode *tc = doc_push_map(a, tests);
+	doc_set_str(a, tc, "interval", interval);
+	doc_set_seq(a, tc, "input_series");
+	doc_set_seq(a, tc, "alert_rule_test");
+	return tc;
+}
+
+void mon_test_series(Arena *a, DNode *tc, const char *series, const char *values)
+{
+	DNode *s = doc_push_map(a, doc_get(tc, "input_series"));
+	doc_set_str(a, s, "series", series);
+	doc_set_str(a, s, "values", values);
+}
+
+DNode *mon_test_alert(Arena *a, DNode *tc, const char *eval_time, const char *alertname)
+{
+	DNode *t = doc_push_map(a, doc_get(tc, "alert_rule_test"));
+	doc_set_str(a, t, "eval_time", eval_time);
+	doc_set_str(a, t, "alertname", alertname);
+	DNode *exp = doc_set_seq(a, t, "exp_alerts");
+	exp->flow = true;
+	return exp;
+}
+
+/* The text Prometheus makes of an annotation the rules above write: `{{
+ * "lit" }}` (gotmpl_escape), `{{ $labels.NAME }}`, and any action on
+ * `$value` (its formatted text is given: the tests pick values whose
+ * humanize and printf forms they know). */
+const char *mon_expand(Arena *a, const char *tmpl, const DNode *labels, const char *value)
+{
+	StrBuf b;
+	sb_init(&b);
+	for (const char *p = tmpl; *p;) {
+		const char *end = p[0] == '{' && p[1] == '{' ? strstr(p, "}}") : NULL;
+		if (!end) {
+			sb_putc(&b, *p++);
+			continue;
+		}
+		const char *s = p + 2, *e = end;
+		while (*s == ' ')
+			s++;
+		while (e > s && e[-1] == ' ')
+			e--;
+		size_t n = (size_t)(e - s);
+		if (n >= 2 && s[0] == '"' && e[-1] == '"') {
+			sb_putn(&b, s + 1, n - 2);
+		} else if (n > 8 && strncmp(s, "$labels.", 8) == 0) {
+			char key[128];
+			snprintf(key, sizeof key, "%.*s", (int)(n - 8), s + 8);
+			const DNode *v = doc_get(labels, key);
+			sb_puts(&b, v && v->s ? v->s : "");
+		} else if (n >= 6 && strncmp(s, "$value", 6) == 0) {
+			sb_puts(&b, value);
+		} else {
+			sb_putn(&b, p, (size_t)(end + 2 - p)); /* not one of ours: kept, the test shows it */
+		}
+		p = end + 2;
+	}
+	sb_putc(&b, '\0');
+	const char *r = arena_strdup(a, b.data);
+	sb_free(&b);
+	return r;
+}
+
+void mon_test_expect(Arena *a, DNode *exp, const DNode *rule, const char *const *series_labels, const char *value)
+{
+	DNode *x = doc_push_map(a, exp);
+	DNode *l = doc_set_map(a, x, "exp_labels");
+	for (const char *const *kv = series_labels; kv && kv[0]; kv += 2)
+		doc_set_str(a, l, kv[0], kv[1]);
+	const DNode *rl = doc_get(rule, "labels");
+	for (int i = 0; rl && i < rl->n; i++)
+		doc_set_str(a, l, rl->pairs[i].key, rl->pairs[i].val->s);
+	DNode *an = doc_set_map(a, x, "exp_annotations");
+	const DNode *ra = doc_get(rule, "annotations");
+	for (int i = 0; ra && i < ra->n; i++)
+		doc_set(a, an, ra->pairs[i].key, doc_str(a, mon_expand(a, ra->pairs[i].val->s, l, value)));
+}
+
+void mon_test_files(FileSet *fs, const char *path, const DNode *groups, DNode *tests)
+{
+	Arena *a = fs->arena;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	DNode *rf = doc_map(a);
+	doc_set(a, rf, "groups", (DNode *)groups);
+	fileset_add_yaml(fs, arena_sprintf(a, "%s.rules.yaml", path), rf);
+	DNode *t = doc_map(a);
+	DNode *files = doc_set_seq(a, t, "rule_files");
+	doc_push(a, files, doc_strf(a, "%s.rules.yaml", base));
+	doc_set_str(a, t, "evaluation_interval", "5m");
+	doc_set(a, t, "tests", tests);
+	fileset_add_yaml(fs, arena_sprintf(a, "%s.test.yaml", path), t);
 }

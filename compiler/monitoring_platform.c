@@ -11,6 +11,10 @@
  *                                                against what the budget leaves after
  *                                                the estimated cloud resources
  *   platform/monitoring/dashboards/          platform overview, one per team
+ *   tests/promtool/platform/<rules>.{rules,test}.yaml
+ *                                                each rule file's promtool unit tests:
+ *                                                every alert fires on series that breach
+ *                                                it and stays silent on healthy ones
  *   platform/monitoring/kustomization.yaml       + ConfigMaps for the Grafana sidecar
  *   docs/runbooks/<alert>.md
  *
@@ -34,6 +38,14 @@ typedef struct Rule {
 	const char *description;
 	const char *title;     /* runbook: one line */
 	const char *confirm, *mitigate;
+	/* its promtool test: series that breach it (each a printf format, %1$s =
+	 * the namespace matcher value) and the healthy ones, both for a 1m
+	 * interval; when it is evaluated; the labels of the series it fires on
+	 * ("$ns": the namespace) and the text its $value prints as */
+	const char *breach[3][2], *healthy[3][2];
+	const char *eval;
+	const char *labels[9];
+	const char *value;
 } Rule;
 
 static const Rule team_rules[] = {
@@ -46,7 +58,12 @@ static const Rule team_rules[] = {
 	 "the team dashboard shows the trend.",
 	 "1. Find what grew: a new service, more replicas (`overrides`), larger `resources`.\n"
 	 "2. Either lower requests/replicas in `platform.yaml`, or raise the team's `quota` there (platformc checks the "
-	 "sum of requests against it), render and merge.\n"},
+	 "sum of requests against it), render and merge.\n",
+	 {{"kube_resourcequota{namespace=%1$s,resource=\"requests.cpu\",type=\"used\"}", "95x30"},
+	  {"kube_resourcequota{namespace=%1$s,resource=\"requests.cpu\",type=\"hard\"}", "100x30"}},
+	 {{"kube_resourcequota{namespace=%1$s,resource=\"requests.cpu\",type=\"used\"}", "50x30"},
+	  {"kube_resourcequota{namespace=%1$s,resource=\"requests.cpu\",type=\"hard\"}", "100x30"}},
+	 "20m", {"namespace", "$ns", "resource", "requests.cpu", NULL}, "95%"},
 	{"TeamPodCrashLooping", true,
 	 "max_over_time(kube_pod_container_status_waiting_reason{namespace=%1$s,reason=\"CrashLoopBackOff\"}[5m]) >= 1",
 	 "15m", "{{ $labels.namespace }}/{{ $labels.pod }} is crash-looping",
@@ -56,7 +73,10 @@ static const Rule team_rules[] = {
 	 "`kubectl -n <namespace> logs <pod> -c <container> --previous`.",
 	 "1. A new image or config: roll back in Argo CD (previous revision) or revert the commit.\n"
 	 "2. OOMKilled: raise `resources.memory` of the service for that environment.\n"
-	 "3. A missing dependency (connection secret, database): check the resource's claim and ExternalSecret.\n"},
+	 "3. A missing dependency (connection secret, database): check the resource's claim and ExternalSecret.\n",
+	 {{"kube_pod_container_status_waiting_reason{namespace=%1$s,pod=\"app-0\",container=\"app\",reason=\"CrashLoopBackOff\"}", "1x30"}},
+	 {{"kube_pod_container_status_waiting_reason{namespace=%1$s,pod=\"app-0\",container=\"app\",reason=\"CrashLoopBackOff\"}", "0x30"}},
+	 "20m", {"namespace", "$ns", "pod", "app-0", "container", "app", "reason", "CrashLoopBackOff", NULL}, "1"},
 	{"TeamPodNotReady", true,
 	 "sum by (namespace, pod) (kube_pod_status_phase{namespace=%1$s,phase=~\"Pending|Unknown|Failed\"}) > 0",
 	 "15m", "{{ $labels.namespace }}/{{ $labels.pod }} is not ready",
@@ -66,7 +86,12 @@ static const Rule team_rules[] = {
 	 "cause (unschedulable, quota exceeded, image pull, failing readiness probe).",
 	 "1. Unschedulable: node capacity or quota (see TeamQuotaAlmostFull).\n"
 	 "2. Image pull errors: the tag CD set does not exist in the registry.\n"
-	 "3. Readiness probe failing: check the service's `health.readiness` path and its dependencies.\n"},
+	 "3. Readiness probe failing: check the service's `health.readiness` path and its dependencies.\n",
+	 {{"kube_pod_status_phase{namespace=%1$s,pod=\"app-0\",phase=\"Pending\"}", "1x30"},
+	  {"kube_pod_status_phase{namespace=%1$s,pod=\"app-0\",phase=\"Running\"}", "0x30"}},
+	 {{"kube_pod_status_phase{namespace=%1$s,pod=\"app-0\",phase=\"Pending\"}", "0x30"},
+	  {"kube_pod_status_phase{namespace=%1$s,pod=\"app-0\",phase=\"Running\"}", "1x30"}},
+	 "20m", {"namespace", "$ns", "pod", "app-0", NULL}, "1"},
 	{"TeamHpaMaxedOut", false,
 	 "kube_horizontalpodautoscaler_status_current_replicas{namespace=%1$s} == kube_horizontalpodautoscaler_spec_max_replicas{namespace=%1$s}",
 	 "15m", "{{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} runs at its maximum replicas",
@@ -75,7 +100,12 @@ static const Rule team_rules[] = {
 	 "The service dashboard (Saturation: CPU against requests, replicas against HPA max) and "
 	 "`kubectl -n <namespace> describe hpa <name>`.",
 	 "1. Real load: raise `replicas.max` for that environment (check the team quota fits).\n"
-	 "2. A regression that burns CPU: roll back.\n"},
+	 "2. A regression that burns CPU: roll back.\n",
+	 {{"kube_horizontalpodautoscaler_status_current_replicas{namespace=%1$s,horizontalpodautoscaler=\"app\"}", "5x30"},
+	  {"kube_horizontalpodautoscaler_spec_max_replicas{namespace=%1$s,horizontalpodautoscaler=\"app\"}", "5x30"}},
+	 {{"kube_horizontalpodautoscaler_status_current_replicas{namespace=%1$s,horizontalpodautoscaler=\"app\"}", "3x30"},
+	  {"kube_horizontalpodautoscaler_spec_max_replicas{namespace=%1$s,horizontalpodautoscaler=\"app\"}", "5x30"}},
+	 "20m", {"namespace", "$ns", "horizontalpodautoscaler", "app", NULL}, "5"},
 	{"TeamDeploymentReplicasMismatch", true,
 	 "(kube_deployment_spec_replicas{namespace=%1$s} > kube_deployment_status_replicas_available{namespace=%1$s}) and (changes(kube_deployment_status_replicas_updated{namespace=%1$s}[10m]) == 0)",
 	 "15m", "{{ $labels.namespace }}/{{ $labels.deployment }} has fewer available replicas than desired",
@@ -85,7 +115,14 @@ static const Rule team_rules[] = {
 	 "TeamPodCrashLooping).",
 	 "1. Pods crash or are not ready: follow those runbooks.\n"
 	 "2. Pods cannot be scheduled: quota or node capacity.\n"
-	 "3. A PodDisruptionBudget blocks a drain: finish or undo the node maintenance.\n"},
+	 "3. A PodDisruptionBudget blocks a drain: finish or undo the node maintenance.\n",
+	 {{"kube_deployment_spec_replicas{namespace=%1$s,deployment=\"app\"}", "3x40"},
+	  {"kube_deployment_status_replicas_available{namespace=%1$s,deployment=\"app\"}", "1x40"},
+	  {"kube_deployment_status_replicas_updated{namespace=%1$s,deployment=\"app\"}", "3x40"}},
+	 {{"kube_deployment_spec_replicas{namespace=%1$s,deployment=\"app\"}", "3x40"},
+	  {"kube_deployment_status_replicas_available{namespace=%1$s,deployment=\"app\"}", "3x40"},
+	  {"kube_deployment_status_replicas_updated{namespace=%1$s,deployment=\"app\"}", "3x40"}},
+	 "30m", {"namespace", "$ns", "deployment", "app", NULL}, "3"},
 };
 
 static const Rule platform_rules[] = {
@@ -98,7 +135,10 @@ static const Rule platform_rules[] = {
 	 "`cmctl status certificate <name> -n <namespace>`.",
 	 "1. ACME challenges failing: DNS or the ingress for the HTTP-01 solver.\n"
 	 "2. Issuer not ready: check the ClusterIssuer's credentials.\n"
-	 "3. As a last resort `cmctl renew <name> -n <namespace>` after fixing the cause.\n"},
+	 "3. As a last resort `cmctl renew <name> -n <namespace>` after fixing the cause.\n",
+	 {{"certmanager_certificate_expiration_timestamp_seconds{namespace=\"ingress\",name=\"wildcard\"}", "864000x150"}},
+	 {{"certmanager_certificate_expiration_timestamp_seconds{namespace=\"ingress\",name=\"wildcard\"}", "8640000x150"}},
+	 "2h", {"namespace", "ingress", "name", "wildcard", NULL}, "9d 22h 0m 0s"},
 	{"PlatformCrossplaneResourcesNotReady", false,
 	 "sum by (gvk) (crossplane_managed_resource_exists) - sum by (gvk) (crossplane_managed_resource_ready) > 0", "30m",
 	 "{{ $value }} Crossplane managed resources of {{ $labels.gvk }} are not ready",
@@ -108,7 +148,12 @@ static const Rule platform_rules[] = {
 	 "team namespace: `kubectl -n <namespace> get claim`.",
 	 "1. Synced=False: the provider rejected the parameters or lacks permissions (events name the AWS error).\n"
 	 "2. Ready=False while Synced: the cloud resource is still being created or is failing there (AWS console).\n"
-	 "3. Fix the parameters in `platform.yaml` (render, merge) or the provider's IAM role.\n"},
+	 "3. Fix the parameters in `platform.yaml` (render, merge) or the provider's IAM role.\n",
+	 {{"crossplane_managed_resource_exists{gvk=\"rds.aws.upbound.io/v1beta1, Kind=Instance\"}", "2x60"},
+	  {"crossplane_managed_resource_ready{gvk=\"rds.aws.upbound.io/v1beta1, Kind=Instance\"}", "1x60"}},
+	 {{"crossplane_managed_resource_exists{gvk=\"rds.aws.upbound.io/v1beta1, Kind=Instance\"}", "2x60"},
+	  {"crossplane_managed_resource_ready{gvk=\"rds.aws.upbound.io/v1beta1, Kind=Instance\"}", "2x60"}},
+	 "45m", {"gvk", "rds.aws.upbound.io/v1beta1, Kind=Instance", NULL}, "1"},
 };
 
 static const char *quoted(Arena *a, const char *s)
@@ -147,6 +192,27 @@ static DNode *alert_rule(Arena *a, const MonSettings *m, const Rule *r, const ch
 	return d;
 }
 
+/* The promtool cases of one rule as rendered (`rule`, its document): the
+ * breaching series fire it with the labels and annotations it promises, the
+ * healthy ones do not. ns: the namespace its expression selects, or NULL. */
+static void rule_tests(Arena *a, DNode *tests, const Rule *r, const DNode *rule, const char *ns)
+{
+	const char *nsq = quoted(a, ns ? ns : "");
+	for (int healthy = 0; healthy < 2; healthy++) {
+		DNode *tc = mon_test_case(a, tests, "1m");
+		const char *const(*ss)[2] = healthy ? r->healthy : r->breach;
+		for (int i = 0; i < 3 && ss[i][0]; i++)
+			mon_test_series(a, tc, arena_sprintf(a, ss[i][0], nsq), ss[i][1]);
+		DNode *exp = mon_test_alert(a, tc, r->eval, r->alert);
+		if (healthy)
+			continue;
+		const char *labels[ARRAY_LEN(r->labels)] = {0};
+		for (size_t i = 0; i + 1 < ARRAY_LEN(r->labels) && r->labels[i]; i++)
+			labels[i] = strcmp(r->labels[i], "$ns") == 0 ? ns : r->labels[i];
+		mon_test_expect(a, exp, rule, labels, r->value);
+	}
+}
+
 static DNode *rule_object(Arena *a, const Platform *p, const MonSettings *m, const char *name)
 {
 	DNode *pr = k8s_object(a, "monitoring.coreos.com/v1", "PrometheusRule", name, m->namespace);
@@ -157,7 +223,7 @@ static DNode *rule_object(Arena *a, const Platform *p, const MonSettings *m, con
 	return pr;
 }
 
-static DNode *team_rules_doc(Arena *a, const Platform *p, const MonSettings *m, const Team *t)
+static DNode *team_rules_doc(Arena *a, const Platform *p, const MonSettings *m, const Team *t, DNode *tests)
 {
 	DNode *pr = rule_object(a, p, m, arena_sprintf(a, "team-%s", t->name));
 	doc_set_str(a, doc_get(doc_get(pr, "metadata"), "labels"), k8s_label(a, p, "team"), t->name);
@@ -176,6 +242,7 @@ static DNode *team_rules_doc(Arena *a, const Platform *p, const MonSettings *m, 
 			doc_set_str(a, l, "team", t->name);
 			doc_set_str(a, l, "env", env->name);
 			doc_push(a, rules, d);
+			rule_tests(a, tests, r, d, k8s_namespace(a, t, env));
 		}
 	}
 	return pr;
@@ -207,7 +274,7 @@ static double cloud_estimate(const Platform *p, const Team *t)
 /* OpenCost's allocation metrics priced per node, summed over the team's
  * namespaces, as USD a month: cpu cores x node_cpu_hourly_cost plus memory
  * GiB x node_ram_hourly_cost, x 730 hours. */
-static DNode *cost_rules_doc(Arena *a, const Platform *p, const MonSettings *m, const Team *t)
+static DNode *cost_rules_doc(Arena *a, const Platform *p, const MonSettings *m, const Team *t, DNode *tests)
 {
 	DNode *pr = rule_object(a, p, m, arena_sprintf(a, "cost-%s", t->name));
 	doc_set_str(a, doc_get(doc_get(pr, "metadata"), "labels"), k8s_label(a, p, "team"), t->name);
@@ -266,6 +333,24 @@ static DNode *cost_rules_doc(Arena *a, const Platform *p, const MonSettings *m, 
 	(void)bb;
 	(void)cb;
 	doc_set_str(a, an, "runbook_url", mon_runbook_url(a, m, cost_alert));
+
+	/* its test: whole cores at 1 USD an hour in the first namespace, one core
+	 * more than the budget left pays for; then none */
+	long long cores = (long long)(left / 730) + 1;
+	for (int over = 1; over >= 0; over--) {
+		DNode *tc = mon_test_case(a, tests, "1m");
+		const char *nsq = quoted(a, ns[0]);
+		mon_test_series(a, tc, arena_sprintf(a, "container_cpu_allocation{namespace=%s,node=\"node-1\"}", nsq),
+				arena_sprintf(a, "%lldx480", over ? cores : 0));
+		mon_test_series(a, tc, arena_sprintf(a, "container_memory_allocation_bytes{namespace=%s,node=\"node-1\"}", nsq),
+				"0x480");
+		mon_test_series(a, tc, "node_cpu_hourly_cost{node=\"node-1\"}", "1x480");
+		mon_test_series(a, tc, "node_ram_hourly_cost{node=\"node-1\"}", "0x480");
+		DNode *exp = mon_test_alert(a, tc, "7h", cost_alert);
+		if (over)
+			mon_test_expect(a, exp, al, (const char *[]){"team", t->name, NULL},
+					arena_sprintf(a, "%lld", cores * 730));
+	}
 	return pr;
 }
 
@@ -288,7 +373,7 @@ static void cost_runbook(FileSet *fs)
 		    "3. A real need: raise the team's `budget`.\n");
 }
 
-static DNode *platform_rules_doc(Arena *a, const Platform *p, const MonSettings *m)
+static DNode *platform_rules_doc(Arena *a, const Platform *p, const MonSettings *m, DNode *tests)
 {
 	DNode *pr = rule_object(a, p, m, "platform");
 	DNode *g = doc_push_map(a, doc_set_seq(a, doc_set_map(a, pr, "spec"), "groups"));
@@ -298,6 +383,7 @@ static DNode *platform_rules_doc(Arena *a, const Platform *p, const MonSettings 
 		DNode *d = alert_rule(a, m, &platform_rules[i], platform_rules[i].expr, "ticket");
 		doc_set_str(a, doc_get(d, "labels"), "team", p->owner->name);
 		doc_push(a, rules, d);
+		rule_tests(a, tests, &platform_rules[i], d, NULL);
 	}
 	return pr;
 }
@@ -405,14 +491,21 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 	DNode *res = doc_set_seq(a, kz, "resources");
 	DNode *gen = doc_set_seq(a, kz, "configMapGenerator");
 
-	fileset_add_yaml(fs, "platform/monitoring/rules/platform.yaml", platform_rules_doc(a, p, m));
+	DNode *tests = doc_seq(a);
+	DNode *pr = platform_rules_doc(a, p, m, tests);
+	fileset_add_yaml(fs, "platform/monitoring/rules/platform.yaml", pr);
+	mon_test_files(fs, "tests/promtool/platform/platform", doc_get(doc_get(pr, "spec"), "groups"), tests);
 	doc_push_str(a, res, "rules/platform.yaml");
 	for (int t = 0; t < p->nteams; t++) {
 		const char *file = arena_sprintf(a, "rules/team-%s.yaml", p->teams[t]->name);
 		doc_push_str(a, res, file);
 		/* the team's document is dropped once it is added */
 		ArenaMark scope = arena_mark(a);
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), team_rules_doc(a, p, m, p->teams[t]));
+		tests = doc_seq(a);
+		pr = team_rules_doc(a, p, m, p->teams[t], tests);
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), pr);
+		mon_test_files(fs, arena_sprintf(a, "tests/promtool/platform/team-%s", p->teams[t]->name),
+			       doc_get(doc_get(pr, "spec"), "groups"), tests);
 		arena_release(a, scope);
 	}
 
@@ -424,7 +517,11 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 		const char *file = arena_sprintf(a, "rules/cost-%s.yaml", p->teams[t]->name);
 		doc_push_str(a, res, file);
 		ArenaMark scope = arena_mark(a);
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), cost_rules_doc(a, p, m, p->teams[t]));
+		tests = doc_seq(a);
+		pr = cost_rules_doc(a, p, m, p->teams[t], tests);
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), pr);
+		mon_test_files(fs, arena_sprintf(a, "tests/promtool/platform/cost-%s", p->teams[t]->name),
+			       doc_get(doc_get(pr, "spec"), "groups"), tests);
 		arena_release(a, scope);
 	}
 	if (any_budget)

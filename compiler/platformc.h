@@ -823,6 +823,11 @@ DNode *k8s_kustomization(Arena *a);
 DNode *k8s_service_labels(Arena *a, const Platform *p, const Service *s);
 /* Argo CD destination of an environment: {name: cluster} or the in-cluster server. */
 DNode *k8s_destination(Arena *a, const Env *e, const char *ns);
+/* The team's Namespace in environment e, as clusters/<env> builds it. */
+DNode *tenancy_namespace(Arena *a, const Platform *p, const Team *t, const Env *e);
+/* The Deployment, Service and Ingress (NULL: none) that clusters/<env> builds
+ * for service s (not canary: a Rollout's overlay is a JSON patch). */
+void services_built(Arena *a, const Platform *p, const Service *s, const ServiceEnv *se, DNode *out[3]);
 
 
 /* ------------------------------------------------------ backend_backstage.c */
@@ -906,6 +911,20 @@ void mon_runbook(FileSet *fs, const char *alert, const char *title, const char *
 /* A ConfigMap generator entry for the Grafana sidecar. */
 DNode *mon_dashboard_generator(Arena *a, const char *name, const char *ns, const char *key, const char *file,
 			       const char *folder);
+
+/* promtool unit tests: `tests/promtool/<path>.rules.yaml` (the PrometheusRule's
+ * groups as a plain rule file, the same tree) and `<path>.test.yaml` (rule_files,
+ * the test cases). A case has input series and alert tests; an alert test's
+ * expected alerts are added with mon_test_expect (none: the alert must not fire). */
+DNode *mon_test_case(Arena *a, DNode *tests, const char *interval);
+void mon_test_series(Arena *a, DNode *tc, const char *series, const char *values);
+DNode *mon_test_alert(Arena *a, DNode *tc, const char *eval_time, const char *alertname);
+/* One expected alert of `rule` (its DNode): the series' labels (k, v, ..., NULL)
+ * with the rule's labels over them, and its annotations as Prometheus expands
+ * them, `value` standing for any action on $value. */
+void mon_test_expect(Arena *a, DNode *exp, const DNode *rule, const char *const *series_labels, const char *value);
+const char *mon_expand(Arena *a, const char *tmpl, const DNode *labels, const char *value);
+void mon_test_files(FileSet *fs, const char *path, const DNode *groups, DNode *tests);
 
 /* Dashboards (classic JSON, schemaVersion 42), laid out on a 24-column grid. */
 typedef struct Dash {

@@ -5,10 +5,13 @@
 //   node admit.mjs selftest
 //   node admit.mjs admit LABEL BUILT.yaml...     (kubectl kustomize clusters/<env> output, one per env)
 //   node admit.mjs mutants LABEL BUILT.yaml...   (each mutant must be denied by the policy it targets)
+//   node admit.mjs suites LABEL TREE              (the `kyverno test` suites a render ships, tests/kyverno/<env>/:
+//                                                  each declared result is what the engine gives)
 //
 // The policies are those of each build (platform/kyverno is part of every
 // clusters/<env>): ValidatingPolicies, ClusterPolicies and PolicyExceptions.
 import fs from "node:fs";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 import yaml from "js-yaml";
 import { selfTest } from "./k8scel.mjs";
@@ -202,6 +205,53 @@ function cmdMutants(label, files) {
 	}
 }
 
+// The Kyverno CLI test suites a render ships: each result a kyverno-test.yaml
+// declares (pass / fail / skip of a policy, a ClusterPolicy rule, on named
+// resources of a kind) is the verdict of the engine here, with the suite's
+// policies, exceptions and namespaces; every resource of the suite is named
+// by some result, and every mutant fails the policy it was made for.
+function cmdSuites(label, tree) {
+	const dirs = fs.readdirSync(path.join(tree, "tests/kyverno")).sort();
+	if (!dirs.length) fail(`${label}/suites`, `no suite under ${tree}/tests/kyverno`);
+	for (const env of dirs) {
+		const dir = path.join(tree, "tests/kyverno", env);
+		const name = `${label}/${env}`;
+		const test = yaml.load(fs.readFileSync(path.join(dir, "kyverno-test.yaml"), "utf8"));
+		const load = (files) => (files || []).flatMap((f) => yaml.loadAll(fs.readFileSync(path.join(dir, f), "utf8")).filter((d) => d && d.kind));
+		const set = new PolicySet([...load(test.policies), ...load(test.exceptions)]);
+		const namespaces = new Map();
+		for (const n of test.values?.namespaces || [])
+			namespaces.set(n.metadata.name, { ...(n.metadata.labels || {}), "kubernetes.io/metadata.name": n.metadata.name });
+		const cluster = new Cluster(namespaces, {});
+		const resources = [];
+		for (const f of test.resources || [])
+			for (const d of load([f])) resources.push({ obj: d, mutant: f === "mutants.yaml" });
+		const named = new Set();
+		const problems = [];
+		const n = { pass: 0, fail: 0, skip: 0 };
+		for (const r of test.results || []) {
+			for (const rn of r.resources || []) {
+				const hit = resources.find((x) => x.obj.kind === r.kind && x.obj.metadata.name === rn);
+				if (!hit) { problems.push(`${r.policy}: no ${r.kind} ${rn} in the suite's resources`); continue; }
+				named.add(hit);
+				const results = set.admit(cluster, hit.obj).filter((x) => x.policy === r.policy &&
+					(r.rule ? x.rule === `${r.policy}/${r.rule}` : !!r.isValidatingPolicy));
+				const errs = results.flatMap((x) => x.errors);
+				const got = errs.length ? "error" : !results.length ? "skip" : results.some((x) => x.denied.length) ? "fail" :
+					results.some((x) => x.excepted) ? "skip" : "pass";
+				if (got !== r.result) problems.push(`${r.policy}${r.rule ? "/" + r.rule : ""} on ${r.kind} ${rn}: declared ${r.result}, the engine gives ${got}${errs.length ? ": " + errs.join("; ") : ""}`);
+				else n[got]++;
+				if (hit.mutant && r.result !== "fail") problems.push(`mutant ${r.kind} ${rn} is declared ${r.result} for ${r.policy}`);
+			}
+		}
+		for (const x of resources) if (!named.has(x)) problems.push(`${x.obj.kind} ${x.obj.metadata.name} is named by no result`);
+		const mutants = resources.filter((x) => x.mutant).length;
+		if (!mutants || !n.pass) problems.push(`${mutants} mutants, ${n.pass} passing results: the suite proves nothing`);
+		if (problems.length) fail(`${name}/kyverno-test`, problems.join("\n"));
+		else ok(`${name}/kyverno-test (${resources.length - mutants} resources, ${mutants} mutants; ${n.pass} pass, ${n.fail} fail and ${n.skip} skip (excepted) results agree with the engine)`);
+	}
+}
+
 function main() {
 	const [cmd, label, ...files] = process.argv.slice(2);
 	try {
@@ -211,8 +261,9 @@ function main() {
 			else ok(`cel-shims (${r.cases} known cases)`);
 		} else if (cmd === "admit" && label && files.length) cmdAdmit(label, files);
 		else if (cmd === "mutants" && label && files.length) cmdMutants(label, files);
+		else if (cmd === "suites" && label && files.length === 1) cmdSuites(label, files[0]);
 		else {
-			console.error("usage: admit.mjs selftest | admit LABEL BUILT.yaml... | mutants LABEL BUILT.yaml");
+			console.error("usage: admit.mjs selftest | admit LABEL BUILT.yaml... | mutants LABEL BUILT.yaml | suites LABEL TREE");
 			process.exit(2);
 		}
 	} catch (e) {

@@ -1,9 +1,14 @@
 // mutants.mjs — rendered objects changed the way each validating policy exists
-// to catch. Every pod mutant is made twice: on a rendered Deployment (the
+// to catch: the library's mutants (stdlib/policies.yaml), and below, in code,
+// those of the kinds the shipped suites do not carry (Secrets, ExternalSecrets,
+// claims, PersistentVolumeClaims). Every pod mutant is made twice: on a rendered Deployment (the
 // autogen rule must deny it at apply time) and on the Pod its ReplicaSet
 // makes. The harness fails a mutant that its policy does not deny, and a
 // validating policy that no mutant exercises.
-const clone = (o) => JSON.parse(JSON.stringify(o));
+import fs from "node:fs";
+import yaml from "js-yaml";
+
+const clone = (o) => (o === undefined ? undefined : JSON.parse(JSON.stringify(o)));
 
 // the pod spec and pod metadata inside any pod-carrying object
 function pod(o) {
@@ -14,50 +19,64 @@ function pod(o) {
 const c0 = (o) => pod(o).spec.containers[0];
 const sc = (c) => (c.securityContext ||= {});
 
-// policy -> [mutant name, change(obj, ctx)] for pod-carrying objects
-const POD_MUTANTS = {
-	"disallow-privileged-containers": [["privileged", (o) => { sc(c0(o)).privileged = true; }],
-		["privileged-init-container", (o) => { pod(o).spec.initContainers = [{ ...clone(c0(o)), name: "init", securityContext: { ...clone(c0(o).securityContext), privileged: true } }]; }]],
-	"disallow-host-namespaces": [["host-network", (o) => { pod(o).spec.hostNetwork = true; }],
-		["host-pid", (o) => { pod(o).spec.hostPID = true; }], ["host-ipc", (o) => { pod(o).spec.hostIPC = true; }]],
-	"disallow-host-path": [["host-path-volume", (o) => { (pod(o).spec.volumes ||= []).push({ name: "node", hostPath: { path: "/var/lib/kubelet" } }); }]],
-	"disallow-host-ports": [["host-port", (o) => { c0(o).ports = [{ containerPort: 8080, hostPort: 8080, name: "http" }]; }]],
-	"restrict-capabilities": [["add-net-raw", (o) => { (sc(c0(o)).capabilities ||= {}).add = ["NET_RAW"]; }],
-		["add-sys-admin", (o) => { (sc(c0(o)).capabilities ||= {}).add = ["SYS_ADMIN"]; }],
-		["no-drop-all", (o) => { delete (sc(c0(o)).capabilities ||= {}).drop; }]],
-	"require-run-as-non-root": [["run-as-non-root-false", (o) => { sc(c0(o)).runAsNonRoot = false; }],
-		["run-as-user-0", (o) => { (pod(o).spec.securityContext ||= {}).runAsUser = 0; }],
-		["run-as-non-root-unset", (o) => { delete sc(c0(o)).runAsNonRoot; delete (pod(o).spec.securityContext ||= {}).runAsNonRoot; }]],
-	"disallow-privilege-escalation": [["allow-privilege-escalation", (o) => { sc(c0(o)).allowPrivilegeEscalation = true; }],
-		["privilege-escalation-unset", (o) => { delete sc(c0(o)).allowPrivilegeEscalation; }]],
-	"require-seccomp-profile": [["seccomp-unconfined", (o) => { (pod(o).spec.securityContext ||= {}).seccompProfile = { type: "Unconfined" }; }],
-		["seccomp-unset", (o) => { delete (pod(o).spec.securityContext ||= {}).seccompProfile; delete sc(c0(o)).seccompProfile; }]],
-	"restrict-volume-types": [["nfs-volume", (o) => { (pod(o).spec.volumes ||= []).push({ name: "nfs", nfs: { server: "10.0.0.1", path: "/" } }); }]],
-	"require-labels": [["no-kubernetes-id-label", (o) => { delete pod(o).meta.labels["backstage.io/kubernetes-id"]; }],
-		["no-part-of-label", (o) => { delete pod(o).meta.labels["app.kubernetes.io/part-of"]; }]],
-	"disallow-latest-tag": [["latest-tag", (o) => { c0(o).image = c0(o).image.replace(/:[^/:]+$/, "") + ":latest"; }],
-		["untagged", (o) => { c0(o).image = c0(o).image.replace(/:[^/:]+$/, ""); }]],
-	"require-requests-limits": [["no-resources", (o) => { delete c0(o).resources; }],
-		["no-memory-limit", (o) => { delete c0(o).resources.limits; }]],
-	"require-probes": [["no-liveness-probe", (o) => { delete c0(o).livenessProbe; }],
-		["no-readiness-probe", (o) => { delete c0(o).readinessProbe; }]],
-	"require-read-only-root-fs": [["writable-root-fs", (o) => { sc(c0(o)).readOnlyRootFilesystem = false; }]],
-	"disallow-default-namespace": [["in-default-namespace", (o) => { o.metadata.namespace = "default"; }]],
-	"restrict-image-registries": [["foreign-registry", (o) => { c0(o).image = "docker.io/library/nginx:1.27"; }],
-		["registry-prefix-lookalike", (o, x) => { c0(o).image = `${x.registry}.evil.example/app:1.0`; }]],
-	"disallow-default-service-account": [["default-service-account", (o) => { pod(o).spec.serviceAccountName = "default"; }],
-		["service-account-unset", (o) => { delete pod(o).spec.serviceAccountName; }]],
-	"restrict-service-account-token": [["automount-token", (o) => { pod(o).spec.automountServiceAccountToken = true; }],
-		["automount-unset", (o) => { delete pod(o).spec.automountServiceAccountToken; }]],
-	"disallow-secret-env-vars": [["env-secret-key-ref", (o) => { (c0(o).env ||= []).push({ name: "PW", valueFrom: { secretKeyRef: { name: "x", key: "pw" } } }); }],
-		["env-from-secret", (o) => { (c0(o).envFrom ||= []).push({ secretRef: { name: "x" } }); }]],
-	"require-team-label": [["other-team-label", (o, x) => { pod(o).meta.labels[x.teamLabel] = "someone-else"; }],
-		["no-team-label", (o, x) => { delete pod(o).meta.labels[x.teamLabel]; }]],
-	"require-cost-allocation-labels": [["other-environment-label", (o, x) => { pod(o).meta.labels[x.envLabel] = "elsewhere"; }],
-		["no-tier-label", (o, x) => { delete pod(o).meta.labels[x.tierLabel]; }]],
-	"restrict-container-size": [["six-cpu", (o) => { c0(o).resources.requests.cpu = "6"; }],
-		["twenty-gi", (o) => { c0(o).resources.requests.memory = "20Gi"; c0(o).resources.limits.memory = "20Gi"; }]],
+// The mutants are the policy library's (stdlib/policies.yaml `mutants`: JSON
+// patches of a Pod, a Service, an Ingress or a team Namespace), the same data
+// the Kyverno test suites of a render are made from (backend_kyverno.c).
+const LIBRARY = yaml.load(fs.readFileSync(new URL("../../stdlib/policies.yaml", import.meta.url), "utf8")).policies;
+
+function subst(v, params) {
+	if (typeof v === "string") return v.replace(/\$\{([A-Z_]+)\}/g, (m, k) => (k in params ? params[k] : m));
+	if (Array.isArray(v)) return v.map((x) => subst(x, params));
+	if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, subst(x, params)]));
+	return v;
+}
+
+// RFC 6902 add | replace | remove, as backend_kyverno.c applies them: `add`
+// makes missing parent maps, a missing path makes replace and remove no-ops.
+// prefix: where the pod lives in a controller ("/spec/template", ...).
+export function applyPatch(o, ops, params, prefix = "") {
+	for (const op of ops) {
+		let p = op.path;
+		if (prefix && !/^\/metadata\/(namespace|name)(\/|$)/.test(p)) p = prefix + p;
+		const segs = p.split("/").slice(1).map((x) => subst(x, params).replace(/~1/g, "/").replace(/~0/g, "~"));
+		let cur = o;
+		for (const sg of segs.slice(0, -1)) {
+			if (cur == null) break;
+			if (Array.isArray(cur)) cur = cur[Number(sg)];
+			else {
+				if (!(sg in cur) && op.op === "add") cur[sg] = {};
+				cur = cur[sg];
+			}
+		}
+		if (cur == null || typeof cur !== "object") continue;
+		const last = segs[segs.length - 1], value = clone(subst(op.value, params));
+		if (Array.isArray(cur)) {
+			if (last === "-") { if (op.op === "add") cur.push(value); continue; }
+			const k = Number(last);
+			if (!(k >= 0 && k < cur.length)) continue;
+			if (op.op === "remove") cur.splice(k, 1);
+			else cur[k] = value;
+		} else if (op.op === "remove") delete cur[last];
+		else if (op.op === "add" || last in cur) cur[last] = value;
+	}
+}
+
+// where the pod template sits in each pod-carrying kind
+const podPrefix = (o) => (o.kind === "Pod" ? "" : o.kind === "CronJob" ? "/spec/jobTemplate/spec/template" : "/spec/template");
+const params = (o, x) => {
+	const img = o.kind === "Pod" || ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"].includes(o.kind) ? c0(o).image : "";
+	const image = img.replace(/:[^/:]+$/, "");
+	return { DOMAIN: x.domain, TEAM_LABEL: x.teamLabel, ENV_LABEL: x.envLabel, TIER_LABEL: x.tierLabel, IMAGE: image,
+		REGISTRY: image.split("/")[0] };
 };
+// policy -> [[mutant name, change(obj, ctx)]] for each base: pods, Services, Ingresses, Namespaces
+const BY_BASE = { pod: {}, service: {}, ingress: {}, namespace: {} };
+for (const l of LIBRARY)
+	for (const m of l.mutants || []) {
+		const base = m.on || { pods: "pod", "pods-and-services": "pod", services: "service", ingresses: "ingress", namespaces: "namespace" }[l.match];
+		(BY_BASE[base][l.name] ||= []).push([m.name, (o, x) => applyPatch(o, m.patch, params(o, x), base === "pod" ? podPrefix(o) : "")]);
+	}
+const POD_MUTANTS = BY_BASE.pod;
 
 export function mutantsFor(all, b) {
 	const teamNs = new Set([...b.namespaces].filter(([, l]) => Object.keys(l).some((k) => k.endsWith("/team"))).map(([n]) => n));
@@ -69,10 +88,7 @@ export function mutantsFor(all, b) {
 	const notExcepted = (o) => !excepted.has(`${o.metadata.namespace}/${o.metadata.labels?.["app.kubernetes.io/name"]}`);
 	const dep = all.find((o) => o.kind === "Deployment" && inTeam(o) && notExcepted(o));
 	const podObj = all.find((o) => o.kind === "Pod" && inTeam(o) && notExcepted(o));
-	const x = {
-		teamLabel, envLabel: `${prefix}/environment`, tierLabel: `${prefix}/tier`,
-		registry: dep ? c0(dep).image.split("/")[0] : "ghcr.io",
-	};
+	const x = { teamLabel, envLabel: `${prefix}/environment`, tierLabel: `${prefix}/tier`, domain };
 	const cases = [];
 	const push = (policy, mutant, base, change, why) => {
 		if (!base) { cases.push({ policy, mutant, obj: null, why }); return; }
@@ -88,19 +104,13 @@ export function mutantsFor(all, b) {
 			// the other pod controllers, by the autogen rules (cronjobs: their own rewrite)
 			if (i === 0) for (const [k, o] of Object.entries(wrapped)) push(policy, `${m}/${k}`, o, f, "no Deployment");
 		}
-	// Services
+	// Services, Ingresses, Namespaces
 	const svc = all.find((o) => o.kind === "Service" && o.apiVersion === "v1" && inTeam(o));
-	for (const t of ["LoadBalancer", "NodePort", "ExternalName"])
-		push("restrict-service-types", t.toLowerCase(), svc, (o) => { o.spec.type = t; }, "no Service");
-	push("disallow-default-namespace", "service-in-default-namespace", svc, (o) => { o.metadata.namespace = "default"; }, "no Service");
-	// Ingresses
 	const ing = all.find((o) => o.kind === "Ingress" && inTeam(o));
-	push("restrict-ingress-class", "other-class", ing, (o) => { o.spec.ingressClassName = "traefik"; }, "no Ingress");
-	push("restrict-ingress-class", "class-unset", ing, (o) => { delete o.spec.ingressClassName; }, "no Ingress");
-	push("restrict-ingress-hosts", "foreign-host", ing, (o) => { o.spec.rules[0].host = "shop.example.com"; }, "no Ingress");
-	push("restrict-ingress-hosts", "suffix-lookalike", ing, (o) => { o.spec.rules[0].host = `evil${domain}`; }, "no Ingress");
-	push("restrict-ingress-hosts", "wildcard-host", ing, (o) => { o.spec.rules[0].host = `*.${domain}`; }, "no Ingress");
-	push("restrict-ingress-hosts", "no-host", ing, (o) => { delete o.spec.rules[0].host; }, "no Ingress");
+	const ns = all.find((o) => o.kind === "Namespace" && teamNs.has(o.metadata.name));
+	for (const [base, obj, why] of [["service", svc, "no Service"], ["ingress", ing, "no Ingress"], ["namespace", ns, "no team Namespace"]])
+		for (const [policy, ms] of Object.entries(BY_BASE[base]))
+			for (const [m, f] of ms) push(policy, m, obj, f, why);
 	// Secrets: the ones External Secrets and Crossplane write, changed
 	const esoSecret = all.find((o) => o.kind === "Secret" && inTeam(o) && o.metadata.ownerReferences?.[0]?.kind === "ExternalSecret");
 	const xpSecret = all.find((o) => o.kind === "Secret" && inTeam(o) && o.type === "connection.crossplane.io/v1alpha1");
@@ -117,10 +127,6 @@ export function mutantsFor(all, b) {
 	const claim = all.find((o) => o.apiVersion.startsWith(`platform.${domain}/`) && inTeam(o));
 	push("restrict-claims-to-team-namespace", "other-team-label", claim, (o) => { o.metadata.labels[teamLabel] = "someone-else"; }, "no claim");
 	push("restrict-claims-to-team-namespace", "in-default-namespace", claim, (o) => { o.metadata.namespace = "default"; }, "no claim");
-	// Namespaces
-	const ns = all.find((o) => o.kind === "Namespace" && teamNs.has(o.metadata.name));
-	push("require-pod-security-labels", "enforce-privileged", ns, (o) => { o.metadata.labels["pod-security.kubernetes.io/enforce"] = "privileged"; }, "no team Namespace");
-	push("require-pod-security-labels", "enforce-unset", ns, (o) => { delete o.metadata.labels["pod-security.kubernetes.io/enforce"]; }, "no team Namespace");
 	// PersistentVolumeClaims: the platform renders none; one in a team namespace, as a StatefulSet would make
 	const pvc = all.find((o) => o.kind === "PersistentVolumeClaim" && inTeam(o)) || (dep && {
 		apiVersion: "v1", kind: "PersistentVolumeClaim",

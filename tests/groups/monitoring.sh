@@ -38,6 +38,8 @@ else
 		input=${pair%%:*} tree=${pair#*:}
 		label=$(basename "$(dirname "$input")")
 		relay -n 5 -p "monitoring/$label/" "monitoring/$label" "$PY" tests/tools/check_monitoring.py "$input" "$tree" "$TMP/mon-work-$label"
+		# the promtool suites the render ships (tests/promtool/) cover every alert, pass, and have teeth
+		relay -n 3 -p "monitoring/$label/" "monitoring/$label/promtool-suites" "$PY" tests/monitoring/promtool_suites.py "$tree"
 	done
 fi
 

@@ -19,8 +19,10 @@ Schema selection (apiVersion "group/version", kind):
   * backstage.io/<v> <Kind>        -> backstage-catalog-model/kinds/<Kind>.v1alpha1 (by $id, after
     resolving $text/$json/$yaml placeholders to text as the catalog does at ingestion;
     scaffolder.backstage.io/v1beta3 Template -> TemplateV1beta3; all Backstage files in one registry)
+  * v1 Pod -> the pod template (spec.template) of deployment-apps-v1.json, with apiVersion/kind
   * other groups -> first existing of datreeio-CRDs-catalog/, provider-upjet-aws/,
-        function-patch-and-transform/  <group>/<kind lower>_<version>.json
+        function-patch-and-transform/, argo-rollouts/, kubernetes-autoscaler/, kyverno-cli/
+        <group>/<kind lower>_<version>.json
   * groups not known to any schema folder: claims / XRs -> schema derived from an XRD
         (apiextensions.crossplane.io CompositeResourceDefinition) found in the validated ROOTs
   * JSON documents without apiVersion that have "panels"/"schemaVersion"
@@ -29,7 +31,8 @@ Schema selection (apiVersion "group/version", kind):
     dashboard.grafana.app/v2 Dashboard -> its spec against dashboardv2 as well
   * ConfigMap data values that are JSON dashboards -> also validated as dashboards
   * PrometheusRule spec, and plain rule files ("groups:" without apiVersion)
-        -> schemastore/prometheus.rules.json
+        -> schemastore/prometheus.rules.json; promtool test files ("rule_files:" and "tests:")
+        -> schemastore/prometheus.rules.test.json
   * Composition pipeline step `input` -> schema of its apiVersion/kind (P&T Resources), and every
     P&T resources[].base -> its MR schema with "required" dropped (bases are partial)
   Anything else is a FAILURE "no schema for ..." unless its group is passed via --allow-unknown.
@@ -270,7 +273,7 @@ class Schemas:
         self.k8s_dir = os.path.join(root, "kubernetes", "v1.35-standalone-strict")
         self.crd_dirs = [os.path.join(root, d) for d in
                          ("datreeio-CRDs-catalog", "provider-upjet-aws", "function-patch-and-transform",
-                          "argo-rollouts", "kubernetes-autoscaler")]
+                          "argo-rollouts", "kubernetes-autoscaler", "kyverno-cli")]
         self.known_groups = set()
         for d in self.crd_dirs:
             if os.path.isdir(d):
@@ -329,6 +332,16 @@ class Schemas:
     def _select(self, api, kind, partial):
         group, version = split_api(api)
         kl = kind.lower()
+        if group == "" and kind == "Pod" and version == "v1":
+            # no Pod schema here: a Pod's metadata and spec are a Deployment's pod template
+            rel = "kubernetes/v1.35-standalone-strict/deployment-apps-v1.json"
+            key = (rel, "#pod", partial)
+            if key not in self._files:
+                t = self._load(os.path.join(self.root, rel))["properties"]["spec"]["properties"]["template"]
+                t["properties"]["apiVersion"] = {"type": "string", "enum": ["v1"]}
+                t["properties"]["kind"] = {"type": "string", "enum": ["Pod"]}
+                self._files[key] = Draft7Validator(strip_required(t) if partial else t)
+            return self._files[key], rel + " (spec.template, for a Pod)"
         if is_core_group(group):
             prefix = "" if group == "" else "-" + group.split(".")[0]
             rel = "kubernetes/v1.35-standalone-strict/%s%s-%s.json" % (kl, prefix, version)
@@ -590,13 +603,16 @@ class Validator:
             elif is_json and is_dashboard_v2_spec(doc):
                 self.by_kind[("(grafana)", "DashboardV2Spec")] += 1
                 self.dashboard_v2(doc, msgs)
+            elif "rule_files" in doc and "tests" in doc:
+                self.by_kind[("(prometheus)", "RuleTestFile")] += 1
+                msgs.extend(schema_errors(self.s.file_validator("schemastore/prometheus.rules.test.json"), doc))
             elif "groups" in doc:
                 self.by_kind[("(prometheus)", "RuleFile")] += 1
                 msgs.extend(schema_errors(self.s.file_validator("schemastore/prometheus.rules.json"), doc))
             else:
                 self.by_kind[("-", "-")] += 1
                 msgs.append("$: unrecognized document (no apiVersion/kind; not a kustomization, "
-                            "dashboard or rule file)")
+                            "dashboard, rule file or rule test file)")
             if msgs:
                 self.fail(f, idx, "-", "-", name, msgs)
             return

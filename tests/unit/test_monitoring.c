@@ -92,3 +92,20 @@ TEST(mon_uid_fits_grafana_and_stays_distinct)
 	CHECK(strstr(u3, "--") == NULL);
 	arena_free(a);
 }
+
+TEST(mon_expand_gives_the_annotation_prometheus_sends)
+{
+	Arena *a = arena_new();
+	DNode *labels = doc_map(a);
+	doc_set_str(a, labels, "namespace", "shop-dev");
+	doc_set_str(a, labels, "pod", "api-0");
+	CHECK_STR(mon_expand(a, "{{ $labels.namespace }}/{{ $labels.pod }} is not ready", labels, "1"), "shop-dev/api-0 is not ready");
+	CHECK_STR(mon_expand(a, "uses {{ $value | humanizePercentage }} of {{ $labels.resource }}", labels, "95%"), "uses 95% of ");
+	CHECK_STR(mon_expand(a, "runs at {{ $value | printf \"%.0f\" }} USD", labels, "2190"), "runs at 2190 USD");
+	/* gotmpl_escape's output prints the text as written */
+	char *escaped = esc(gotmpl_escape, "a {{ literal }} b");
+	CHECK_STR(mon_expand(a, escaped, labels, ""), "a {{ literal }} b");
+	free(escaped);
+	CHECK_STR(mon_expand(a, "no actions, {{ unclosed", labels, ""), "no actions, {{ unclosed");
+	arena_free(a);
+}
