@@ -705,6 +705,62 @@ static bool excepted(const Platform *p, const Service *s)
 	return false;
 }
 
+/* the Pod a Deployment's ReplicaSet makes: its template's labels,
+ * annotations and spec */
+static DNode *pod_of(Arena *a, DNode *dep, const Service *s)
+{
+	DNode *tmpl = doc_get(doc_get(dep, "spec"), "template");
+	DNode *pod = k8s_object(a, "v1", "Pod", pod_name(a, s->name), doc_get(doc_get(dep, "metadata"), "namespace")->s);
+	DNode *md = doc_get(pod, "metadata");
+	doc_set(a, md, "labels", clone(a, doc_get(doc_get(tmpl, "metadata"), "labels")));
+	doc_set(a, md, "annotations", clone(a, doc_get(doc_get(tmpl, "metadata"), "annotations")));
+	doc_set(a, pod, "spec", clone(a, doc_get(tmpl, "spec")));
+	return pod;
+}
+
+/* mutants.yaml: each representative object changed the way a policy's
+ * `mutants` say (a Pod mutant also on the Deployment's template), each
+ * expected to fail that policy */
+static void add_mutants(Ctx *c, const LibPolicy *lib, int nlib, DNode *const *rep, Results *res, DNode *bad)
+{
+	Arena *a = c->a;
+	const Platform *p = c->p;
+	StrMap names;
+	strmap_init(&names);
+	for (int i = 0; i < nlib; i++) {
+		const LibPolicy *l = &lib[i];
+		const Node *ms = node_get(l->node, "mutants");
+		if (!l->validate || policy_disabled(p, l->name) || !ms)
+			continue;
+		c->local = node_get(l->node, "params");
+		for (int j = 0; j < ms->n; j++) {
+			Rep base = mutant_base(l, ms->items[j]);
+			for (int pass = 0; base != R_N && rep[base] && pass < (base == R_POD ? 2 : 1); pass++) {
+				Rep kind = pass ? R_DEPLOYMENT : base;
+				DNode *m = clone(a, rep[kind]);
+				apply_mutant(c, m, ms->items[j], pass == 1);
+				/* <object>-<mutant>, unless taken or over 63 characters: then a hash of
+				 * <object>-<policy>-<mutant> makes it unique */
+				const char *base_name = doc_get(doc_get(rep[kind], "metadata"), "name")->s;
+				const char *name = arena_sprintf(a, "%s-%s", base_name, text(ms->items[j], "name"));
+				const char *key = arena_sprintf(a, "%s/%s", rep_kinds[kind], name);
+				if (strlen(name) > 63 || strmap_get(&names, key)) {
+					const char *full = arena_sprintf(a, "%s-%s-%s", base_name, l->name, text(ms->items[j], "name"));
+					name = arena_sprintf(a, "%.54s-%08llx", name,
+							     (unsigned long long)(hash_bytes(full, strlen(full)) & 0xffffffffu));
+					key = arena_sprintf(a, "%s/%s", rep_kinds[kind], name);
+				}
+				strmap_put(&names, key, (void *)l);
+				doc_set_str(a, doc_get(m, "metadata"), "name", name);
+				doc_push(a, bad, m);
+				add_result(c, res, l, kind, name, "fail");
+			}
+		}
+		c->local = NULL;
+	}
+	strmap_free(&names);
+}
+
 /* tests/kyverno/<env>/: kyverno-test.yaml, resources.yaml (objects the
  * platform renders for the environment: a service's Pod, Deployment and
  * Service, an Ingress, the team Namespace; every policy that applies passes
@@ -740,15 +796,7 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 	}
 	if (!rs)
 		return;
-	DNode *dep = rep[R_DEPLOYMENT];
-	const char *ns = doc_get(doc_get(dep, "metadata"), "namespace")->s;
-	DNode *tmpl = doc_get(doc_get(dep, "spec"), "template");
-	DNode *pod = k8s_object(a, "v1", "Pod", pod_name(a, rs->name), ns);
-	DNode *pmd = doc_get(pod, "metadata");
-	doc_set(a, pmd, "labels", clone(a, doc_get(doc_get(tmpl, "metadata"), "labels")));
-	doc_set(a, pmd, "annotations", clone(a, doc_get(doc_get(tmpl, "metadata"), "annotations")));
-	doc_set(a, pod, "spec", clone(a, doc_get(tmpl, "spec")));
-	rep[R_POD] = pod;
+	rep[R_POD] = pod_of(a, rep[R_DEPLOYMENT], rs);
 	rep[R_NAMESPACE] = tenancy_namespace(a, p, rs->team, e);
 
 	/* ${IMAGE} and ${REGISTRY} for the mutants */
@@ -759,8 +807,6 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 	c->nparams += 2;
 
 	Results res = {doc_seq(a)};
-	StrMap names;
-	strmap_init(&names);
 	DNode *good[R_N + 16], *bad = doc_seq(a);
 	int ngood = 0;
 	for (int k = 0; k < R_N; k++) {
@@ -785,13 +831,7 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 			continue;
 		DNode *built[3];
 		services_built(a, p, s, se, built);
-		DNode *t = doc_get(doc_get(built[0], "spec"), "template");
-		DNode *xp = k8s_object(a, "v1", "Pod", pod_name(a, s->name),
-				       doc_get(doc_get(built[0], "metadata"), "namespace")->s);
-		doc_set(a, doc_get(xp, "metadata"), "labels", clone(a, doc_get(doc_get(t, "metadata"), "labels")));
-		doc_set(a, doc_get(xp, "metadata"), "annotations", clone(a, doc_get(doc_get(t, "metadata"), "annotations")));
-		doc_set(a, xp, "spec", clone(a, doc_get(t, "spec")));
-		DNode *objs[2] = {xp, built[0]};
+		DNode *objs[2] = {pod_of(a, built[0], s), built[0]};
 		for (int k = 0; k < 2; k++) {
 			good[ngood++] = objs[k];
 			const char *name = doc_get(doc_get(objs[k], "metadata"), "name")->s;
@@ -805,39 +845,8 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 		if (ngood + 2 > (int)ARRAY_LEN(good))
 			break;
 	}
-	for (int i = 0; i < nlib; i++) {
-		const LibPolicy *l = &lib[i];
-		const Node *ms = node_get(l->node, "mutants");
-		if (!l->validate || policy_disabled(p, l->name) || !ms)
-			continue;
-		c->local = node_get(l->node, "params");
-		for (int j = 0; j < ms->n; j++) {
-			Rep base = mutant_base(l, ms->items[j]);
-			for (int pass = 0; base != R_N && rep[base] && pass < (base == R_POD ? 2 : 1); pass++) {
-				Rep kind = pass ? R_DEPLOYMENT : base;
-				DNode *m = clone(a, rep[kind]);
-				apply_mutant(c, m, ms->items[j], pass == 1);
-				/* <object>-<mutant>, unless taken or over 63 characters: then a hash of
-				 * <object>-<policy>-<mutant> makes it unique */
-				const char *base_name = doc_get(doc_get(rep[kind], "metadata"), "name")->s;
-				const char *name = arena_sprintf(a, "%s-%s", base_name, text(ms->items[j], "name"));
-				const char *key = arena_sprintf(a, "%s/%s", rep_kinds[kind], name);
-				if (strlen(name) > 63 || strmap_get(&names, key)) {
-					const char *full = arena_sprintf(a, "%s-%s-%s", base_name, l->name, text(ms->items[j], "name"));
-					name = arena_sprintf(a, "%.54s-%08llx", name,
-							     (unsigned long long)(hash_bytes(full, strlen(full)) & 0xffffffffu));
-					key = arena_sprintf(a, "%s/%s", rep_kinds[kind], name);
-				}
-				strmap_put(&names, key, (void *)l);
-				doc_set_str(a, doc_get(m, "metadata"), "name", name);
-				doc_push(a, bad, m);
-				add_result(c, &res, l, kind, name, "fail");
-			}
-		}
-		c->local = NULL;
-	}
+	add_mutants(c, lib, nlib, rep, &res, bad);
 	c->nparams -= 2;
-	strmap_free(&names);
 
 	const char *dir = arena_sprintf(a, "tests/kyverno/%s", e->name);
 	DNode *t = k8s_object(a, "cli.kyverno.io/v1alpha1", "Test", arena_sprintf(a, "platform-%s", e->name), NULL);

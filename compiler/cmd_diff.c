@@ -6,7 +6,8 @@
  * carries it, so a patch is never confused with its base (documents without
  * a name by file and position); the keys are compared and each change is
  * grouped by team (the `platform.<domain>/team` label, else "platform") and
- * family (the top folder). Other files count as one object each. Writes
+ * family (the top folder). Other files, and the test suites under
+ * `tests/`, count as one object each. Writes
  * nothing; text for a terminal, markdown for $GITHUB_STEP_SUMMARY or a PR.
  */
 #include "platformc.h"
@@ -179,10 +180,13 @@ static const char *team_guess(const Platform *p, const char *ns, const char *pat
 	return NULL;
 }
 
-/* Adds the objects of one file. */
+/* Adds the objects of one file. The test suites under `tests/` (the
+ * `kyverno test` and `promtool test rules` files) hold copies of objects and
+ * mutants of them, not objects of the cluster: each counts as one file, so a
+ * change to a Deployment is reported once, where it is applied. */
 static void add_file(DList *l, const Platform *p, const char *path, const char *data, size_t len)
 {
-	if (is_data(path)) {
+	if (is_data(path) && strncmp(path, "tests/", 6) != 0) {
 		struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION(0)};
 		struct fy_parser *fyp = fy_parser_create(&cfg);
 		if (!fyp)
