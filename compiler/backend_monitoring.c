@@ -458,20 +458,25 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 		/* a service's documents are dropped once its files are added */
 		ArenaMark scope = arena_mark(a);
 		const Service *s = p->services[i];
+		/* a service's files, kept as they are when nothing it reads changed */
+		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "monitoring/%s", s->name), unitkey_service(fs, p, s));
 		MonMetrics mm = mon_metrics(p, s);
 		Workload w;
 		workload_of(s, &w);
 		Sli slis[2];
-		int nslis = service_slis(a, s, slis);
+		int nslis = kept ? 0 : service_slis(a, s, slis);
 		for (int k = 0; k < nslis; k++)
 			service_runbook(&c, s, &slis[k], &mm);
 		/* shipped by platform/monitoring (monitoring_platform.c) */
-		fileset_add_json(fs, arena_sprintf(a, "platform/monitoring/dashboards/service-%s.json", s->name),
-				 service_dashboard(&c, s, slis, nslis, &mm));
+		if (!kept)
+			fileset_add_json(fs, arena_sprintf(a, "platform/monitoring/dashboards/service-%s.json", s->name),
+					 service_dashboard(&c, s, slis, nslis, &mm));
 		for (int k = 0; k < s->nenvs; k++) {
 			const Env *e = s->envs[k].env;
 			const char *ns = k8s_namespace(a, s->team, e);
 			const char *dir = arena_sprintf(a, "monitoring/%s/%s", s->name, e->name);
+			if (kept)
+				goto unit;
 			DNode *kz = k8s_kustomization(a);
 			DNode *res = doc_set_seq(a, kz, "resources");
 			if (w.scrape_port) {
@@ -485,11 +490,13 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 				doc_push_str(a, res, "prometheusrule.yaml");
 			}
 			fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), kz);
+		unit:
 			fileset_add_unit(fs, &(Unit){.kind = U_MONITORING, .dir = dir,
 						     .name = arena_sprintf(a, "%s-monitoring", s->name), .env = e,
 						     .team = s->team, .namespace = ns,
 						     .label_key = k8s_label(a, p, "service"), .label_value = s->name});
 		}
+		fileset_unit_end(fs);
 		arena_release(a, scope);
 	}
 	monitoring_platform(p, fs, &m);

@@ -179,12 +179,17 @@ void backend_tenancy(const Platform *p, FileSet *fs)
 	Arena *a = fs->arena;
 	for (int ti = 0; ti < p->nteams; ti++) {
 		const Team *team = p->teams[ti];
+		/* a team's namespaces, kept as they are when it and the platform are */
+		ArenaMark tscope = arena_mark(a);
+		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "teams/%s", team->name), unitkey_team(fs, p, team));
 		for (int e = 0; e < p->nenvs; e++) {
 			/* the namespace's documents are dropped once its files are added */
 			ArenaMark scope = arena_mark(a);
 			const Env *env = &p->envs[e];
 			const char *ns = k8s_namespace(a, team, env);
 			const char *dir = arena_sprintf(a, "teams/%s/%s", team->name, env->name);
+			if (kept)
+				goto unit;
 			struct {
 				const char *file;
 				DNode *doc;
@@ -206,11 +211,14 @@ void backend_tenancy(const Platform *p, FileSet *fs)
 				doc_push_str(a, res, objs[i].file);
 			}
 			fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
+		unit:
 			fileset_add_unit(fs, &(Unit){.kind = U_TENANCY, .dir = dir,
 						     .name = arena_sprintf(a, "tenancy-%s", team->name), .env = env,
 						     .team = team, .namespace = ns,
 						     .label_key = k8s_label(a, p, "team"), .label_value = team->name});
 			arena_release(a, scope);
 		}
+		fileset_unit_end(fs);
+		arena_release(a, tscope);
 	}
 }
