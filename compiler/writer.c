@@ -76,6 +76,15 @@
  * the file on disk is what emitting would give: writer_keep keeps it, and
  * the YAML or JSON is never made. Emitting is two thirds of a render's
  * work; a render that changes nothing now pays for the trees alone.
+ * Units of output need not even be built. The cache also records, per unit
+ * of output (fileset.c), its id, its key (the hash of what it reads,
+ * unitkey.c) and its files. When a unit's key is the recorded one in a
+ * cache this binary wrote and every one of its files passes the identity
+ * rule above, writer_keep_unit hands its files back and the file set adds
+ * them without the backend building anything. The records are trusted as
+ * the rest of the cache is; one that is inconsistent (a file past the
+ * manifest or in two units, an id twice) drops every unit record, and a
+ * unit whose file was already made by another is built.
  *
  * The cache lives beside the output folder, not in it: the manifest and the
  * tree stay byte-identical on every machine (both are committed), while the
@@ -188,6 +197,7 @@ typedef struct Job {
 
 #define LOOK_SAME 1
 #define LOOK_OTHER 2
+#define LOOK_BUSY 3            /* being looked at, by either thread */
 #define QUEUE 512              /* jobs in flight: about 1 MB of bytes */
 #define BATCH 32               /* either thread is woken for this many jobs (or room) */
 
@@ -289,11 +299,15 @@ typedef struct Writer {
 	 * no file waits, the disk thread checks the owned files' identities
 	 * against the stat cache, in manifest order, so writer_keep finds the
 	 * answer ready. look[k]: 0 not yet, LOOK_SAME (then look_id/look_size
-	 * hold its identity without ctime and its size), LOOK_OTHER. */
+	 * hold its identity without ctime and its size), LOOK_OTHER, LOOK_BUSY.
+	 * Whoever moves look[k] from 0 to LOOK_BUSY looks and answers; so
+	 * the producer, when it asks first, answers for the look-ahead. */
 	_Atomic unsigned char *look;
 	uint64_t *look_id;
 	int64_t *look_size;
-	int looked;            /* the next owned path to look at */
+	int looked;            /* the next owned path to look at ... */
+	uint32_t *look_order;  /* ... in this order: the recorded units' files first, as the
+				* backends will ask for them, then the others; NULL: manifest order */
 	DirStack lookds;
 	DirStack disk;         /* the disk thread's lookups in the old tree */
 	StrBuf mk;             /* stage_mkdirs' scratch */
@@ -1842,6 +1856,7 @@ static void writer_free(Writer *w)
 	free((void *)w->look);
 	free(w->look_id);
 	free(w->look_size);
+	free(w->look_order);
 	pthread_cond_destroy(&w->wake);
 	pthread_cond_destroy(&w->room);
 	pthread_mutex_destroy(&w->lock);
@@ -1876,13 +1891,8 @@ static void writer_free(Writer *w)
 }
 
 /* Checks a new output's path and makes room for its state. */
-static int admit(Writer *w, const FileSet *fs, int i)
+static void make_room(Writer *w, int i)
 {
-	w->fs = fs;
-	if (failed(w))
-		return -1;
-	if (w->admitted == i + 1)
-		return 0;
 	if (i >= w->nst) {
 		int cap = w->nst ? w->nst : 1024;
 		while (cap <= i)
@@ -1891,6 +1901,16 @@ static int admit(Writer *w, const FileSet *fs, int i)
 		memset(w->st + w->nst, 0, (size_t)(cap - w->nst) * sizeof *w->st);
 		w->nst = cap;
 	}
+}
+
+static int admit(Writer *w, const FileSet *fs, int i)
+{
+	w->fs = fs;
+	if (failed(w))
+		return -1;
+	if (w->admitted == i + 1)
+		return 0;
+	make_room(w, i);
 	const char *p = fs->files[i].path;
 	if (!rel_path_is_safe(p))
 		return fail(w, "internal error: output path `%s` cannot be written", p);
@@ -1931,29 +1951,55 @@ static bool cache_match(Writer *w, DirStack *ds, const char *path, const unsigne
 	return true;
 }
 
+/*
+ * The producer's question: is owned file k (cache entry e) the one the
+ * cache recorded? The look-ahead's answer, or the producer's own look,
+ * which it then answers for the look-ahead (see `look` in Writer).
+ */
+static bool looked_same(Writer *w, int k, const unsigned char *e, uint64_t *id, int64_t *size)
+{
+	if (!w->look)
+		return cache_match(w, &w->old, w->owned[k], e, id, size);
+	unsigned char v = 0;
+	if (atomic_compare_exchange_strong(&w->look[k], &v, LOOK_BUSY)) {
+		bool same = cache_match(w, &w->old, w->owned[k], e, id, size);
+		if (same)
+			w->look_id[k] = *id, w->look_size[k] = *size;
+		atomic_store_explicit(&w->look[k], same ? LOOK_SAME : LOOK_OTHER, memory_order_release);
+		return same;
+	}
+	if (v == LOOK_SAME) {
+		atomic_thread_fence(memory_order_acquire);
+		*id = w->look_id[k], *size = w->look_size[k];
+		return true;
+	}
+	if (v == LOOK_OTHER)
+		return false;
+	return cache_match(w, &w->old, w->owned[k], e, id, size); /* the look-ahead is at it */
+}
+
 bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *hash)
 {
 	Writer *w = ctx;
-	if (admit(w, fs, i) != 0 || !w->cache_keys)
-		return false;
 	const OutFile *f = &fs->files[i];
-	int k = w->cache ? owned_find(w, f->path) : -1;
+	int k = w->cache && w->cache_keys ? owned_find(w, f->path) : -1;
 	const unsigned char *e = k < 0 ? NULL : entry_at(w, k);
 	uint64_t id;
 	int64_t size;
 	if (e && w->upos && w->upos[k]) {
-		/* a file of the unit writer_keep_unit just kept: checked there */
+		/* a file of the unit writer_keep_unit just kept: checked there;
+		 * a path of the manifest, written nowhere (check_outputs, at the
+		 * end, still sees any clash with another output) */
+		w->fs = fs;
+		make_room(w, i);
 		uint32_t j = w->upos[k] - 1;
 		w->upos[k] = 0;
 		id = w->uid[j], size = w->usize[j];
 		goto kept;
 	}
-	if (!e || !f->key || get64(e + 16) != f->key)
+	if (admit(w, fs, i) != 0 || !w->cache_keys || !e || !f->key || get64(e + 16) != f->key)
 		return false;
-	int look = w->look ? atomic_load_explicit(&w->look[k], memory_order_acquire) : 0;
-	if (look == LOOK_SAME)
-		id = w->look_id[k], size = w->look_size[k];
-	else if (look == LOOK_OTHER || !cache_match(w, &w->old, f->path, e, &id, &size))
+	if (!looked_same(w, k, e, &id, &size))
 		return false; /* writer_add looks again, and reports what is wrong */
 kept:;
 	FileState *s = &w->st[i];
@@ -1998,10 +2044,7 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 	for (int j = 0; j < n; j++) {
 		int k = (int)files[j];
 		const unsigned char *e = entry_at(w, k);
-		int look = w->look ? atomic_load_explicit(&w->look[k], memory_order_acquire) : 0;
-		if (look == LOOK_SAME)
-			w->uid[j] = w->look_id[k], w->usize[j] = w->look_size[k];
-		else if (look == LOOK_OTHER || !cache_match(w, &w->old, w->owned[k], e, &w->uid[j], &w->usize[j]))
+		if (!looked_same(w, k, e, &w->uid[j], &w->usize[j]))
 			return -1;
 		/* made already by another unit: the keys missed something; build */
 		if (fileset_find(fs, w->owned[k]))
@@ -2058,7 +2101,11 @@ static bool look_ahead(Writer *w)
 {
 	if (!w->look || w->looked >= w->nowned || atomic_load(&w->closing))
 		return false;
-	int k = w->looked++;
+	int k = w->look_order ? (int)w->look_order[w->looked] : w->looked;
+	w->looked++;
+	unsigned char v = 0;
+	if (!atomic_compare_exchange_strong(&w->look[k], &v, LOOK_BUSY))
+		return true; /* the producer asked first */
 	const unsigned char *e = entry_at(w, k);
 	uint64_t id;
 	int64_t size;
@@ -2118,6 +2165,23 @@ static void disk_start(Writer *w)
 		w->look_size = xmalloc((size_t)w->nowned * sizeof *w->look_size);
 		ds_init(&w->lookds, w->outfd);
 		w->lookds.probe = true;
+		if (w->nunits) {
+			w->look_order = xmalloc((size_t)w->nowned * sizeof *w->look_order);
+			unsigned char *in = calloc((size_t)w->nowned, 1);
+			if (!in)
+				die_oom();
+			int n = 0;
+			for (int u = 0; u < w->nunits; u++)
+				for (uint32_t j = 0; j < w->unit_n[u]; j++) {
+					uint32_t k = w->unit_files[w->unit_first[u] + j];
+					in[k] = 1; /* each file is in one unit at most (load_units) */
+					w->look_order[n++] = k;
+				}
+			for (int k = 0; k < w->nowned; k++)
+				if (!in[k])
+					w->look_order[n++] = (uint32_t)k;
+			free(in);
+		}
 	}
 	w->threaded = pthread_create(&w->thread, NULL, disk_main, w) == 0;
 }
