@@ -669,15 +669,11 @@ static void add_unit(FileSet *fs, UnitKind kind, const char *dir, const char *na
 	fileset_add_unit(fs, &(Unit){.kind = kind, .dir = dir, .name = name, .env = e, .team = t, .namespace = ns});
 }
 
-/* kept: the files are there already (a kept unit of output); only the
- * deployment units are registered */
-static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const Resource *r, const Env *e, bool kept)
+/* resources/<resource>/<env>/: the claim, further claims, the connection secret. */
+static void resource_folder(const Platform *p, const Index *ix, FileSet *fs, const Resource *r, const Env *e,
+			    const char *dir, const char *ns)
 {
 	Arena *a = fs->arena;
-	const char *dir = arena_sprintf(a, "resources/%s/%s", r->name, e->name);
-	const char *ns = k8s_namespace(a, r->team, e);
-	if (kept)
-		goto units;
 	DNode *k = k8s_kustomization(a);
 	doc_set_str(a, k, "namespace", ns);
 	DNode *res = doc_set_seq(a, k, "resources");
@@ -694,7 +690,17 @@ static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const 
 		doc_push_str(a, res, "externalsecret.yaml");
 	}
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
-units:
+}
+
+/* kept: the files are there already (a kept unit of output); only the
+ * deployment units are registered */
+static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const Resource *r, const Env *e, bool kept)
+{
+	Arena *a = fs->arena;
+	const char *dir = arena_sprintf(a, "resources/%s/%s", r->name, e->name);
+	const char *ns = k8s_namespace(a, r->team, e);
+	if (!kept)
+		resource_folder(p, ix, fs, r, e, dir, ns);
 	add_unit(fs, U_RESOURCE, dir, r->name, e, r->team, ns);
 	/* teams it is shared with get the secret in their own namespace, as
 	 * their own Application (their AppProject allows only their namespaces) */
@@ -895,17 +901,10 @@ static void identity_env(const Platform *p, FileSet *fs, const Service *s, const
 	add_unit(fs, U_RESOURCE, dir, arena_sprintf(a, "%s-identity", s->name), e, NULL, ns);
 }
 
-void backend_crossplane(const Platform *p, FileSet *fs)
+/* platform/crossplane/: the XRD and Composition of every kind in use. */
+static void kinds_folder(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
-	if (!p->nresources || !p->catalog)
-		return;
-	/* the kinds in use: read from every service and resource */
-	if (fileset_unit_begin(fs, "platform/crossplane", unitkey_platform(fs, p))) {
-		fileset_unit_end(fs);
-		add_unit(fs, U_PLATFORM, "platform/crossplane", "crossplane", NULL, NULL, NULL);
-		goto items;
-	}
 	DNode *k = k8s_kustomization(a);
 	DNode *res = doc_set_seq(a, k, "resources");
 	/* the kinds in use: those of resources, and those their kinds make
@@ -944,9 +943,18 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 		doc_push_str(a, res, c);
 	}
 	fileset_add_yaml(fs, "platform/crossplane/kustomization.yaml", k);
-	add_unit(fs, U_PLATFORM, "platform/crossplane", "crossplane", NULL, NULL, NULL);
+}
+
+void backend_crossplane(const Platform *p, FileSet *fs)
+{
+	Arena *a = fs->arena;
+	if (!p->nresources || !p->catalog)
+		return;
+	/* the kinds in use: read from every service and resource */
+	if (!fileset_unit_begin(fs, "platform/crossplane", unitkey_platform(fs, p)))
+		kinds_folder(p, fs);
 	fileset_unit_end(fs);
-items:;
+	add_unit(fs, U_PLATFORM, "platform/crossplane", "crossplane", NULL, NULL, NULL);
 	Index ix;
 	index_build(a, &ix, p);
 	/* each folder's documents are dropped once its files are added; each

@@ -449,6 +449,27 @@ static void service_runbook(Ctx *c, const Service *s, const Sli *sli, const MonM
 	sb_free(&b);
 }
 
+/* monitoring/<service>/<env>/: the ServiceMonitor and the SLO rules. */
+static void monitoring_folder(Ctx *c, const Service *s, const Env *e, const char *ns, const char *dir,
+			      const MonMetrics *mm, const Workload *w, const Sli *slis, int nslis)
+{
+	Arena *a = c->a;
+	FileSet *fs = c->fs;
+	DNode *kz = k8s_kustomization(a);
+	DNode *res = doc_set_seq(a, kz, "resources");
+	if (w->scrape_port) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/servicemonitor.yaml", dir),
+				 servicemonitor_doc(c, s, ns, mm, w));
+		doc_push_str(a, res, "servicemonitor.yaml");
+	}
+	if (nslis) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/prometheusrule.yaml", dir),
+				 rule_doc(c, s, e, ns, slis, nslis, mm));
+		doc_push_str(a, res, "prometheusrule.yaml");
+	}
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), kz);
+}
+
 void backend_monitoring(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
@@ -475,22 +496,8 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 			const Env *e = s->envs[k].env;
 			const char *ns = k8s_namespace(a, s->team, e);
 			const char *dir = arena_sprintf(a, "monitoring/%s/%s", s->name, e->name);
-			if (kept)
-				goto unit;
-			DNode *kz = k8s_kustomization(a);
-			DNode *res = doc_set_seq(a, kz, "resources");
-			if (w.scrape_port) {
-				fileset_add_yaml(fs, arena_sprintf(a, "%s/servicemonitor.yaml", dir),
-						 servicemonitor_doc(&c, s, ns, &mm, &w));
-				doc_push_str(a, res, "servicemonitor.yaml");
-			}
-			if (nslis) {
-				fileset_add_yaml(fs, arena_sprintf(a, "%s/prometheusrule.yaml", dir),
-						 rule_doc(&c, s, e, ns, slis, nslis, &mm));
-				doc_push_str(a, res, "prometheusrule.yaml");
-			}
-			fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), kz);
-		unit:
+			if (!kept)
+				monitoring_folder(&c, s, e, ns, dir, &mm, &w, slis, nslis);
 			fileset_add_unit(fs, &(Unit){.kind = U_MONITORING, .dir = dir,
 						     .name = arena_sprintf(a, "%s-monitoring", s->name), .env = e,
 						     .team = s->team, .namespace = ns,
