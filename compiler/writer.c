@@ -1845,6 +1845,30 @@ bool writer_failed(const Writer *w)
 	return failed(w);
 }
 
+/* The cache's answers and unit records, once no file is to come. */
+static void free_lookups(Writer *w)
+{
+	free((void *)w->look);
+	free(w->look_id);
+	free(w->look_size);
+	free(w->look_order);
+	free(w->unit_id);
+	free(w->unit_key);
+	free(w->unit_first);
+	free(w->unit_n);
+	free(w->unit_files);
+	free(w->uslots);
+	free(w->upos);
+	free(w->uid);
+	free(w->usize);
+	free(w->upaths);
+	w->look = NULL, w->look_id = NULL, w->look_size = NULL, w->look_order = NULL;
+	w->unit_id = w->unit_key = NULL;
+	w->unit_first = w->unit_n = w->unit_files = w->uslots = w->upos = NULL;
+	w->uid = NULL, w->usize = NULL, w->upaths = NULL;
+	w->nunits = 0;
+}
+
 static void writer_free(Writer *w)
 {
 	disk_stop(w);
@@ -1853,10 +1877,7 @@ static void writer_free(Writer *w)
 	ds_free(&w->lookds);
 	sb_free(&w->mk);
 	free(w->jobs);
-	free((void *)w->look);
-	free(w->look_id);
-	free(w->look_size);
-	free(w->look_order);
+	free_lookups(w);
 	pthread_cond_destroy(&w->wake);
 	pthread_cond_destroy(&w->room);
 	pthread_mutex_destroy(&w->lock);
@@ -1871,16 +1892,6 @@ static void writer_free(Writer *w)
 	free(w->owned);
 	free(w->oslots);
 	free(w->cache);
-	free(w->unit_id);
-	free(w->unit_key);
-	free(w->unit_first);
-	free(w->unit_n);
-	free(w->unit_files);
-	free(w->uslots);
-	free(w->upos);
-	free(w->uid);
-	free(w->usize);
-	free(w->upaths);
 	free(w->stale);
 	free(w->carry);
 	if (!w->held)
@@ -2352,9 +2363,11 @@ static int finish(Writer *w, WriterReport *rep)
 {
 	const FileSet *fs = w->fs;
 	int n = fs->n;
-	/* what the cache of the old tree had to say, it said while files came */
+	/* what the cache of the old tree had to say, it said while files came
+	 * (the disk thread has stopped: nothing looks any more) */
 	free(w->cache);
 	w->cache = NULL;
+	free_lookups(w);
 	sort_files(w);
 	if (check_outputs(w) != 0 || find_stale(w) != 0)
 		return -1;
