@@ -11,7 +11,7 @@
  *   - global: the root file without its lists of objects (platform,
  *     environments, defaults, policies and their exceptions, include
  *     patterns), the platform's owner team, every catalog kind's tree, the
- *     root file's name and today's date (exceptions expire). Every unit
+ *     root file's name (not the path it was given by) and today's date (exceptions expire). Every unit
  *     reads it.
  *   - per object: the tree of each service (as written and merged with the
  *     defaults), resource, team and system. A resource's hash also holds
@@ -226,7 +226,9 @@ static const UnitKeys *keys_of(FileSet *fs, const Platform *p)
 	Hash64 h;
 	hash64_begin(&h);
 	put_node(&h, p->root, objects);
-	put_str(&h, p->root_file ? p->root_file->path : NULL);
+	/* the README names the root file: its name, not the path it was given by */
+	const char *root = p->root_file ? p->root_file->path : NULL;
+	put_str(&h, root && strrchr(root, '/') ? strrchr(root, '/') + 1 : root);
 	put_team(&h, p->owner); /* the platform team: admin everywhere */
 	for (int pass = 0; p->catalog && pass < 2; pass++) {
 		Kind **kinds = pass ? p->catalog->internal : p->catalog->kinds;

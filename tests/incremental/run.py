@@ -13,6 +13,7 @@ compared with a fresh render of the same input into an empty folder: every
 file's path and bytes, the manifest included. A change local to a few units
 must keep most of the others (else the keys are ignored); a no-op render
 keeps them all; a change every unit reads keeps none (else a key misses it).
+The root file named by another path (from its own folder) changes no key.
 Prints one `ok`/`FAIL incremental/<case>` line per case; exit 1 on a failure.
 """
 import hashlib
@@ -44,13 +45,16 @@ def fail(name, why):
         print(f"    {line}", flush=True)
 
 
-def render(out, check=False):
-    """(exit code, stderr, stats) of a render; stats: (units, kept) or None."""
-    cmd = [PLATFORMC, "render", os.path.join(SRC, "platform.yaml"), "-o", out]
+def render(out, check=False, relative=False):
+    """(exit code, stderr, stats) of a render; stats: (units, kept) or None.
+    relative: run in the input folder, naming the root file `platform.yaml`."""
+    root = "platform.yaml" if relative else os.path.join(SRC, "platform.yaml")
+    cmd = [PLATFORMC, "render", root, "-o", os.path.abspath(out)]
     if check:
         cmd.append("--check")
     env = dict(os.environ, PLATFORMC_STATS="1", SOURCE_DATE_EPOCH="1767225600")
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       cwd=SRC if relative else None)
     m = re.search(r"stats: (\d+) units, (\d+) kept", p.stderr)
     return p.returncode, p.stderr, (int(m.group(1)), int(m.group(2))) if m else None
 
@@ -143,9 +147,9 @@ if QUICK:
     CHANGES = [c for c in CHANGES if c[0] in ("service-field", "platform-default")]
 
 
-def compare(name, local):
+def compare(name, local, relative=False):
     """Renders SRC into OUT (incrementally) and into a new folder (fresh); one case."""
-    rc, err, stats = render(OUT)
+    rc, err, stats = render(OUT, relative=relative)
     if rc != 0 or stats is None:
         return fail(name, f"incremental render: exit {rc}\n{err}")
     fresh = os.path.join(TMP, f"fresh-{name}")
@@ -183,6 +187,8 @@ def main():
     else:
         ok("first-render")
         compare("no-op", "all")
+        # the root file named by another path: the same file, nothing to build
+        compare("no-op-other-path", "all", relative=True)
         rc, err, stats = render(OUT, check=True)
         if rc != 0 or stats is None or stats[1] != stats[0] or stats[0] == 0:
             fail("check-up-to-date", f"exit {rc}, stats {stats}\n{err}")
