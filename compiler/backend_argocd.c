@@ -333,9 +333,13 @@ void backend_argocd(const Platform *p, FileSet *fs)
 				continue;
 			const char *file = arena_sprintf(a, "%s/%s.yaml", family_dir[units[i].kind], units[i].name);
 			doc_push_str(a, res, file);
-			/* the Application's document is dropped once it is added */
+			/* the Application's document is dropped once it is added; it
+			 * is kept as it is when the unit is the same */
 			ArenaMark scope = arena_mark(a);
-			unit_app(p, fs, &units[i], env, file);
+			const char *path = arena_sprintf(a, "argocd/%s/%s", env->name, file);
+			if (!fileset_unit_begin(fs, path, unitkey_deployment(fs, p, &units[i], env)))
+				unit_app(p, fs, &units[i], env, file);
+			fileset_unit_end(fs);
 			arena_release(a, scope);
 		}
 		fileset_add_yaml(fs, arena_sprintf(a, "argocd/%s/kustomization.yaml", env->name), k);

@@ -220,9 +220,12 @@ typedef struct Targets {
 	int n, cap;
 } Targets;
 
+/* doc NULL: the file is there already (a kept unit of output); only the
+ * target is listed */
 static void add_file(FileSet *fs, Targets *t, const char *rel, DNode *doc)
 {
-	fileset_add_yaml(fs, arena_sprintf(fs->arena, "catalog/%s", rel), doc);
+	if (doc)
+		fileset_add_yaml(fs, arena_sprintf(fs->arena, "catalog/%s", rel), doc);
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 64;
 		t->items = xrealloc(t->items, (size_t)t->cap * sizeof *t->items);
@@ -1259,15 +1262,22 @@ void backend_backstage(const Platform *p, FileSet *fs)
 	for (int i = 0; i < p->nservices; i++) {
 		scope = arena_mark(a);
 		const Service *s = p->services[i];
-		add_file(fs, &tg, arena_sprintf(a, "components/%s.yaml", s->name), component_entity(a, p, s));
+		/* kept as they are when nothing the service reads changed */
+		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "catalog/components/%s", s->name),
+					       unitkey_service(fs, p, s));
+		add_file(fs, &tg, arena_sprintf(a, "components/%s.yaml", s->name), kept ? NULL : component_entity(a, p, s));
 		if (has_api(s))
-			add_file(fs, &tg, arena_sprintf(a, "apis/%s.yaml", s->name), api_entity(a, p, s));
+			add_file(fs, &tg, arena_sprintf(a, "apis/%s.yaml", s->name), kept ? NULL : api_entity(a, p, s));
+		fileset_unit_end(fs);
 		arena_release(a, scope);
 	}
 	for (int i = 0; i < p->nresources; i++) {
 		scope = arena_mark(a);
-		add_file(fs, &tg, arena_sprintf(a, "resources/%s.yaml", p->resources[i]->name),
-			 resource_entity(a, p, p->resources[i]));
+		const Resource *r = p->resources[i];
+		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "catalog/resources/%s", r->name),
+					       unitkey_resource(fs, p, r));
+		add_file(fs, &tg, arena_sprintf(a, "resources/%s.yaml", r->name), kept ? NULL : resource_entity(a, p, r));
+		fileset_unit_end(fs);
 		arena_release(a, scope);
 	}
 

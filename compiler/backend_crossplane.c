@@ -669,11 +669,11 @@ static void add_unit(FileSet *fs, UnitKind kind, const char *dir, const char *na
 	fileset_add_unit(fs, &(Unit){.kind = kind, .dir = dir, .name = name, .env = e, .team = t, .namespace = ns});
 }
 
-static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const Resource *r, const Env *e)
+/* resources/<resource>/<env>/: the claim, further claims, the connection secret. */
+static void resource_folder(const Platform *p, const Index *ix, FileSet *fs, const Resource *r, const Env *e,
+			    const char *dir, const char *ns)
 {
 	Arena *a = fs->arena;
-	const char *dir = arena_sprintf(a, "resources/%s/%s", r->name, e->name);
-	const char *ns = k8s_namespace(a, r->team, e);
 	DNode *k = k8s_kustomization(a);
 	doc_set_str(a, k, "namespace", ns);
 	DNode *res = doc_set_seq(a, k, "resources");
@@ -690,6 +690,17 @@ static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const 
 		doc_push_str(a, res, "externalsecret.yaml");
 	}
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
+}
+
+/* kept: the files are there already (a kept unit of output); only the
+ * deployment units are registered */
+static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const Resource *r, const Env *e, bool kept)
+{
+	Arena *a = fs->arena;
+	const char *dir = arena_sprintf(a, "resources/%s/%s", r->name, e->name);
+	const char *ns = k8s_namespace(a, r->team, e);
+	if (!kept)
+		resource_folder(p, ix, fs, r, e, dir, ns);
 	add_unit(fs, U_RESOURCE, dir, r->name, e, r->team, ns);
 	/* teams it is shared with get the secret in their own namespace, as
 	 * their own Application (their AppProject allows only their namespaces) */
@@ -699,11 +710,14 @@ static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const 
 			continue;
 		const char *sdir = arena_sprintf(a, "%s/shared-%s", dir, t->name);
 		const char *sns = k8s_namespace(a, t, e);
-		DNode *sk = k8s_kustomization(a);
-		doc_set_str(a, sk, "namespace", sns);
-		doc_push_str(a, doc_set_seq(a, sk, "resources"), "externalsecret.yaml");
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", sdir), external_secret(a, p, r, e, sns, t));
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", sdir), sk);
+		if (!kept) {
+			DNode *sk = k8s_kustomization(a);
+			doc_set_str(a, sk, "namespace", sns);
+			doc_push_str(a, doc_set_seq(a, sk, "resources"), "externalsecret.yaml");
+			fileset_add_yaml(fs, arena_sprintf(a, "%s/externalsecret.yaml", sdir),
+					 external_secret(a, p, r, e, sns, t));
+			fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", sdir), sk);
+		}
 		add_unit(fs, U_RESOURCE, sdir, arena_sprintf(a, "%s-shared-%s", r->name, t->name), e, t, sns);
 	}
 }
@@ -861,15 +875,22 @@ static DNode *identity_claim(Arena *a, const Platform *p, const Service *s, cons
 	return c;
 }
 
-/* identities/<service>/<env>/: the identity claim in the service's namespace. */
-static void identity_env(const Platform *p, FileSet *fs, const Service *s, const Env *e)
+/* identities/<service>/<env>/: the identity claim in the service's namespace.
+ * kept: the files are there already when the service needs one (a kept
+ * unit of output); only the deployment unit is registered. */
+static void identity_env(const Platform *p, FileSet *fs, const Service *s, const Env *e, bool kept)
 {
 	Arena *a = fs->arena;
 	const char *ns = k8s_namespace(a, s->team, e);
+	const char *dir = arena_sprintf(a, "identities/%s/%s", s->name, e->name);
+	if (kept) {
+		if (fileset_find(fs, arena_sprintf(a, "%s/kustomization.yaml", dir)))
+			add_unit(fs, U_RESOURCE, dir, arena_sprintf(a, "%s-identity", s->name), e, NULL, ns);
+		return;
+	}
 	DNode *c = identity_claim(a, p, s, e, ns);
 	if (!c)
 		return;
-	const char *dir = arena_sprintf(a, "identities/%s/%s", s->name, e->name);
 	DNode *k = k8s_kustomization(a);
 	doc_set_str(a, k, "namespace", ns);
 	doc_push_str(a, doc_set_seq(a, k, "resources"), "claim.yaml");
@@ -880,11 +901,10 @@ static void identity_env(const Platform *p, FileSet *fs, const Service *s, const
 	add_unit(fs, U_RESOURCE, dir, arena_sprintf(a, "%s-identity", s->name), e, NULL, ns);
 }
 
-void backend_crossplane(const Platform *p, FileSet *fs)
+/* platform/crossplane/: the XRD and Composition of every kind in use. */
+static void kinds_folder(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
-	if (!p->nresources || !p->catalog)
-		return;
 	DNode *k = k8s_kustomization(a);
 	DNode *res = doc_set_seq(a, k, "resources");
 	/* the kinds in use: those of resources, and those their kinds make
@@ -923,26 +943,61 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 		doc_push_str(a, res, c);
 	}
 	fileset_add_yaml(fs, "platform/crossplane/kustomization.yaml", k);
+}
+
+void backend_crossplane(const Platform *p, FileSet *fs)
+{
+	Arena *a = fs->arena;
+	if (!p->nresources || !p->catalog)
+		return;
+	/* the kinds in use: read from every service and resource */
+	if (!fileset_unit_begin(fs, "platform/crossplane", unitkey_platform(fs, p)))
+		kinds_folder(p, fs);
+	fileset_unit_end(fs);
 	add_unit(fs, U_PLATFORM, "platform/crossplane", "crossplane", NULL, NULL, NULL);
 	Index ix;
 	index_build(a, &ix, p);
-	/* each folder's documents are dropped once its files are added */
+	/* each folder's documents are dropped once its files are added; each
+	 * item's files are kept as they are when nothing it reads changed */
 	for (int e = 0; e < p->nenvs; e++) {
 		ArenaMark scope = arena_mark(a);
-		connections(p, &ix, fs, &p->envs[e]);
+		/* the stores read every team, service and resource */
+		const Env *env = &p->envs[e];
+		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "platform/connections/%s", env->name),
+					       unitkey_platform(fs, p));
+		if (!kept)
+			connections(p, &ix, fs, env);
+		else if (fileset_find(fs, arena_sprintf(a, "platform/connections/%s/kustomization.yaml", env->name)))
+			add_unit(fs, U_PLATFORM, arena_sprintf(a, "platform/connections/%s", env->name), "connections",
+				 env, NULL, NULL);
+		fileset_unit_end(fs);
 		arena_release(a, scope);
 	}
-	for (int i = 0; i < p->nresources; i++)
-		for (int e = 0; e < p->resources[i]->nenvs; e++) {
+	for (int i = 0; i < p->nresources; i++) {
+		const Resource *r = p->resources[i];
+		ArenaMark rscope = arena_mark(a);
+		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "resources/%s", r->name), unitkey_resource(fs, p, r));
+		for (int e = 0; e < r->nenvs; e++) {
 			ArenaMark scope = arena_mark(a);
-			resource_env(p, &ix, fs, p->resources[i], p->resources[i]->envs[e]);
+			resource_env(p, &ix, fs, r, r->envs[e], kept);
 			arena_release(a, scope);
 		}
-	for (int i = 0; i < p->nservices; i++)
-		for (int e = 0; e < p->services[i]->nenvs && may_need_identity(p->services[i]); e++) {
+		fileset_unit_end(fs);
+		arena_release(a, rscope);
+	}
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		if (!may_need_identity(s))
+			continue;
+		ArenaMark sscope = arena_mark(a);
+		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "identities/%s", s->name), unitkey_service(fs, p, s));
+		for (int e = 0; e < s->nenvs; e++) {
 			ArenaMark scope = arena_mark(a);
-			identity_env(p, fs, p->services[i], p->services[i]->envs[e].env);
+			identity_env(p, fs, s, s->envs[e].env, kept);
 			arena_release(a, scope);
 		}
+		fileset_unit_end(fs);
+		arena_release(a, sscope);
+	}
 	strmap_free(&ix.by_name);
 }

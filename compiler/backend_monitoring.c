@@ -536,6 +536,30 @@ static void service_runbook(Ctx *c, const Service *s, const Sli *sli, const MonM
 	sb_free(&b);
 }
 
+/* monitoring/<service>/<env>/: the ServiceMonitor and the SLO rules. */
+static void monitoring_folder(Ctx *c, const Service *s, const Env *e, const char *ns, const char *dir,
+			      const MonMetrics *mm, const Workload *w, const Sli *slis, int nslis)
+{
+	Arena *a = c->a;
+	FileSet *fs = c->fs;
+	DNode *kz = k8s_kustomization(a);
+	DNode *res = doc_set_seq(a, kz, "resources");
+	if (w->scrape_port) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/servicemonitor.yaml", dir),
+				 servicemonitor_doc(c, s, ns, mm, w));
+		doc_push_str(a, res, "servicemonitor.yaml");
+	}
+	if (nslis) {
+		DNode *tests = doc_seq(a);
+		DNode *pr = rule_doc(c, s, e, ns, slis, nslis, mm, tests);
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/prometheusrule.yaml", dir), pr);
+		mon_test_files(fs, arena_sprintf(a, "tests/promtool/services/%s/%s", s->name, e->name),
+			       doc_get(doc_get(pr, "spec"), "groups"), tests);
+		doc_push_str(a, res, "prometheusrule.yaml");
+	}
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), kz);
+}
+
 void backend_monitoring(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
@@ -545,41 +569,31 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 		/* a service's documents are dropped once its files are added */
 		ArenaMark scope = arena_mark(a);
 		const Service *s = p->services[i];
+		/* a service's files, kept as they are when nothing it reads changed */
+		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "monitoring/%s", s->name), unitkey_service(fs, p, s));
 		MonMetrics mm = mon_metrics(p, s);
 		Workload w;
 		workload_of(s, &w);
 		Sli slis[2];
-		int nslis = service_slis(a, s, slis);
+		int nslis = kept ? 0 : service_slis(a, s, slis);
 		for (int k = 0; k < nslis; k++)
 			service_runbook(&c, s, &slis[k], &mm);
 		/* shipped by platform/monitoring (monitoring_platform.c) */
-		fileset_add_json(fs, arena_sprintf(a, "platform/monitoring/dashboards/service-%s.json", s->name),
-				 service_dashboard(&c, s, slis, nslis, &mm));
+		if (!kept)
+			fileset_add_json(fs, arena_sprintf(a, "platform/monitoring/dashboards/service-%s.json", s->name),
+					 service_dashboard(&c, s, slis, nslis, &mm));
 		for (int k = 0; k < s->nenvs; k++) {
 			const Env *e = s->envs[k].env;
 			const char *ns = k8s_namespace(a, s->team, e);
 			const char *dir = arena_sprintf(a, "monitoring/%s/%s", s->name, e->name);
-			DNode *kz = k8s_kustomization(a);
-			DNode *res = doc_set_seq(a, kz, "resources");
-			if (w.scrape_port) {
-				fileset_add_yaml(fs, arena_sprintf(a, "%s/servicemonitor.yaml", dir),
-						 servicemonitor_doc(&c, s, ns, &mm, &w));
-				doc_push_str(a, res, "servicemonitor.yaml");
-			}
-			if (nslis) {
-				DNode *tests = doc_seq(a);
-				DNode *pr = rule_doc(&c, s, e, ns, slis, nslis, &mm, tests);
-				fileset_add_yaml(fs, arena_sprintf(a, "%s/prometheusrule.yaml", dir), pr);
-				mon_test_files(fs, arena_sprintf(a, "tests/promtool/services/%s/%s", s->name, e->name),
-					       doc_get(doc_get(pr, "spec"), "groups"), tests);
-				doc_push_str(a, res, "prometheusrule.yaml");
-			}
-			fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), kz);
+			if (!kept)
+				monitoring_folder(&c, s, e, ns, dir, &mm, &w, slis, nslis);
 			fileset_add_unit(fs, &(Unit){.kind = U_MONITORING, .dir = dir,
 						     .name = arena_sprintf(a, "%s-monitoring", s->name), .env = e,
 						     .team = s->team, .namespace = ns,
 						     .label_key = k8s_label(a, p, "service"), .label_value = s->name});
 		}
+		fileset_unit_end(fs);
 		arena_release(a, scope);
 	}
 	monitoring_platform(p, fs, &m);

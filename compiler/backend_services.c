@@ -468,6 +468,16 @@ static void add_ref(Arena *a, DNode *seq, const char *file)
 	doc_push_str(a, seq, file);
 }
 
+/* The deployment unit of a service's overlay in one environment. */
+static void overlay_unit(const Platform *p, FileSet *fs, const Service *s, const Env *e)
+{
+	Arena *a = fs->arena;
+	fileset_add_unit(fs, &(Unit){.kind = U_SERVICE, .dir = arena_sprintf(a, "services/%s/%s", s->name, e->name),
+				     .name = s->name, .env = e, .team = s->team,
+				     .namespace = k8s_namespace(a, s->team, e), .label_key = k8s_label(a, p, "service"),
+				     .label_value = s->name});
+}
+
 static void overlay(const Platform *p, FileSet *fs, const Service *s, const ServiceEnv *se, DNode *base_data,
 		    const Callers *callers, const Workload *w, const IngressSettings *is)
 {
@@ -542,9 +552,6 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 		doc_set_str(a, doc_push_map(a, patches), "path", "configmap-patch.yaml");
 	}
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
-	fileset_add_unit(fs, &(Unit){.kind = U_SERVICE, .dir = dir, .name = s->name, .env = e, .team = s->team,
-				     .namespace = ns, .label_key = k8s_label(a, p, "service"),
-				     .label_value = s->name});
 }
 
 /* The objects kubectl kustomize builds from services/<svc>/<env> for the
@@ -617,6 +624,14 @@ void backend_services(const Platform *p, FileSet *fs)
 		/* a service's documents are dropped once its files are added */
 		ArenaMark scope = arena_mark(a);
 		const Service *s = p->services[i];
+		/* a service's files, kept as they are when nothing it reads changed */
+		if (fileset_unit_begin(fs, arena_sprintf(a, "services/%s", s->name), unitkey_service(fs, p, s))) {
+			for (int e = 0; e < s->nenvs; e++)
+				overlay_unit(p, fs, s, s->envs[e].env);
+			fileset_unit_end(fs);
+			arena_release(a, scope);
+			continue;
+		}
 		Workload w;
 		workload_of(s, &w);
 		const char *base = arena_sprintf(a, "services/%s/base", s->name);
@@ -639,8 +654,11 @@ void backend_services(const Platform *p, FileSet *fs)
 			add_ref(a, res, objs[j].file);
 		}
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", base), k);
-		for (int e = 0; e < s->nenvs; e++)
+		for (int e = 0; e < s->nenvs; e++) {
 			overlay(p, fs, s, &s->envs[e], doc_get(cm, "data"), &callers[i], &w, &is);
+			overlay_unit(p, fs, s, s->envs[e].env);
+		}
+		fileset_unit_end(fs);
 		arena_release(a, scope);
 	}
 }

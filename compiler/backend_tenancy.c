@@ -174,43 +174,57 @@ static DNode *binding_doc(Arena *a, const char *name, const char *ns, const char
 	return rb;
 }
 
+/* teams/<team>/<env>/: the namespace and its fences. */
+static void namespace_folder(const Platform *p, FileSet *fs, const Team *team, const Env *env, const char *ns,
+			     const char *dir)
+{
+	Arena *a = fs->arena;
+	struct {
+		const char *file;
+		DNode *doc;
+	} objs[] = {
+		{"namespace.yaml", tenancy_namespace(a, p, team, env)},
+		{"resourcequota.yaml", quota_doc(a, team, ns)},
+		{"limitrange.yaml", limitrange_doc(a, ns)},
+		{"networkpolicy-default-deny.yaml", deny_all_doc(a, ns)},
+		{"networkpolicy-allow-dns.yaml", allow_dns_doc(a, ns)},
+		{"role.yaml", role_doc(a, p, env, ns)},
+		{"rolebinding-team-edit.yaml", binding_doc(a, "team-edit", ns, "Role", "team-edit", team)},
+		{"rolebinding-platform-admin.yaml",
+		 binding_doc(a, "platform-admin", ns, "ClusterRole", "admin", p->owner)},
+	};
+	DNode *k = k8s_kustomization(a);
+	DNode *res = doc_set_seq(a, k, "resources");
+	for (size_t i = 0; i < ARRAY_LEN(objs); i++) {
+		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, objs[i].file), objs[i].doc);
+		doc_push_str(a, res, objs[i].file);
+	}
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
+}
+
 void backend_tenancy(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
 	for (int ti = 0; ti < p->nteams; ti++) {
 		const Team *team = p->teams[ti];
+		/* a team's namespaces, kept as they are when it and the platform are */
+		ArenaMark tscope = arena_mark(a);
+		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "teams/%s", team->name), unitkey_team(fs, p, team));
 		for (int e = 0; e < p->nenvs; e++) {
 			/* the namespace's documents are dropped once its files are added */
 			ArenaMark scope = arena_mark(a);
 			const Env *env = &p->envs[e];
 			const char *ns = k8s_namespace(a, team, env);
 			const char *dir = arena_sprintf(a, "teams/%s/%s", team->name, env->name);
-			struct {
-				const char *file;
-				DNode *doc;
-			} objs[] = {
-				{"namespace.yaml", tenancy_namespace(a, p, team, env)},
-				{"resourcequota.yaml", quota_doc(a, team, ns)},
-				{"limitrange.yaml", limitrange_doc(a, ns)},
-				{"networkpolicy-default-deny.yaml", deny_all_doc(a, ns)},
-				{"networkpolicy-allow-dns.yaml", allow_dns_doc(a, ns)},
-				{"role.yaml", role_doc(a, p, env, ns)},
-				{"rolebinding-team-edit.yaml", binding_doc(a, "team-edit", ns, "Role", "team-edit", team)},
-				{"rolebinding-platform-admin.yaml",
-				 binding_doc(a, "platform-admin", ns, "ClusterRole", "admin", p->owner)},
-			};
-			DNode *k = k8s_kustomization(a);
-			DNode *res = doc_set_seq(a, k, "resources");
-			for (size_t i = 0; i < ARRAY_LEN(objs); i++) {
-				fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, objs[i].file), objs[i].doc);
-				doc_push_str(a, res, objs[i].file);
-			}
-			fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), k);
+			if (!kept)
+				namespace_folder(p, fs, team, env, ns, dir);
 			fileset_add_unit(fs, &(Unit){.kind = U_TENANCY, .dir = dir,
 						     .name = arena_sprintf(a, "tenancy-%s", team->name), .env = env,
 						     .team = team, .namespace = ns,
 						     .label_key = k8s_label(a, p, "team"), .label_value = team->name});
 			arena_release(a, scope);
 		}
+		fileset_unit_end(fs);
+		arena_release(a, tscope);
 	}
 }

@@ -19,6 +19,13 @@
  * made from a tree with the same key, by this same binary, and is untouched
  * since (the writer's stat cache) may keep it: then the document is never
  * emitted, which is most of the cost of a render that changes nothing.
+ *
+ * Units of output go one step further: a backend item (a service, a
+ * resource, a platform-wide family) whose files were made from inputs with
+ * the same key (unitkey.c) and are all vouched for on disk is not even
+ * built. Its files are added as the sink recorded them (path, length, hash)
+ * and count in the manifest and the report like any other. A unit's files
+ * are the ones added between its begin and end: consecutive numbers.
  */
 #include "platformc.h"
 
@@ -83,6 +90,8 @@ void fileset_free(FileSet *fs)
 		free(fs->files[i].data);
 	free(fs->files);
 	free(fs->units);
+	free(fs->ounits);
+	unitkeys_free(fs->keys);
 	free(fs->slots);
 	arena_free(fs->strings);
 	for (int i = 0; i < fs->nheld; i++)
@@ -296,6 +305,47 @@ void fileset_add_unit(FileSet *fs, const Unit *u)
 	c->namespace = pool_str(fs, u->namespace);
 	c->label_key = pool_str(fs, u->label_key);
 	c->label_value = pool_str(fs, u->label_value);
+}
+
+/* ---- units of output ---- */
+
+bool fileset_unit_begin(FileSet *fs, const char *id, uint64_t key)
+{
+	if (fs->in_unit) {
+		fprintf(stderr, "platformc: internal error: unit `%s` begins inside another\n", id);
+		abort();
+	}
+	fs->in_unit = true;
+	if (fs->nounits == fs->capounits) {
+		fs->capounits = fs->capounits ? fs->capounits * 2 : 256;
+		fs->ounits = xrealloc(fs->ounits, (size_t)fs->capounits * sizeof *fs->ounits);
+	}
+	OutUnit *u = &fs->ounits[fs->nounits++];
+	*u = (OutUnit){ .id = hash64(id, strlen(id)), .key = key, .first = fs->n };
+	const char *const *paths;
+	int n = fs->sink.keep_unit && fs->sink.keep ? fs->sink.keep_unit(fs->sink.ctx, fs, u->id, key, &paths) : -1;
+	if (n < 0)
+		return false;
+	for (int j = 0; j < n; j++) {
+		OutFile *f = append(fs, paths[j]);
+		size_t len;
+		uint64_t hash;
+		if (!fs->sink.keep(fs->sink.ctx, fs, fs->n - 1, &len, &hash)) {
+			fprintf(stderr, "platformc: internal error: `%s` of a kept unit not kept\n", paths[j]);
+			abort();
+		}
+		f->len = len;
+		f->hash = hash;
+	}
+	fs->units_kept++;
+	return true;
+}
+
+void fileset_unit_end(FileSet *fs)
+{
+	fs->in_unit = false;
+	OutUnit *u = &fs->ounits[fs->nounits - 1];
+	u->n = fs->n - u->first;
 }
 
 static int cmp_file(const void *a, const void *b)

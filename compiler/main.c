@@ -513,6 +513,11 @@ static int use_files(Options *o, Platform *p, Arena *a, bool render)
 	}
 	if (rc == 0 && rep.warning)
 		fprintf(stderr, "platformc: warning: %s\n", rep.warning);
+	/* PLATFORMC_STATS=1: how much of the render was skipped (tests, bench) */
+	const char *stats = getenv("PLATFORMC_STATS");
+	if (rc == 0 && stats && !strcmp(stats, "1"))
+		fprintf(stderr, "platformc: stats: %d units, %d kept; %d files, %d vouched, %d kept\n", fs.nounits,
+			fs.units_kept, fs.n, rep.vouched, rep.kept);
 	writer_report_free(&rep);
 	fileset_free(&fs);
 	return rc;

@@ -487,6 +487,13 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 {
 	Arena *a = fs->arena;
 	const char *dir = "platform/monitoring";
+	/* reads every team and service: kept as it is when nothing changed */
+	if (fileset_unit_begin(fs, dir, unitkey_platform(fs, p))) {
+		fileset_unit_end(fs);
+		fileset_add_unit(fs, &(Unit){.kind = U_PLATFORM, .dir = dir, .name = "platform-monitoring", .env = NULL,
+					     .team = NULL, .namespace = m->namespace});
+		return;
+	}
 	DNode *kz = k8s_kustomization(a);
 	DNode *res = doc_set_seq(a, kz, "resources");
 	DNode *gen = doc_set_seq(a, kz, "configMapGenerator");
@@ -556,4 +563,5 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 	for (size_t i = 0; i < ARRAY_LEN(platform_rules); i++)
 		rule_runbook(fs, &platform_rules[i],
 			     arena_sprintf(a, "Scope: the whole cluster; owned by the platform team (%s).", p->owner->name));
+	fileset_unit_end(fs);
 }

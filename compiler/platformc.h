@@ -700,6 +700,10 @@ typedef struct FileSink {
 	 * as it is on disk, without being emitted? If so, sets its length and
 	 * the hash of its bytes, and add is not called */
 	bool (*keep)(void *ctx, const FileSet *fs, int index, size_t *len, uint64_t *hash);
+	/* optional: may the unit of output `id`, whose inputs hash to `key`,
+	 * stay as it is on disk? If so, sets *paths to its files and returns
+	 * their count: the set adds each and asks keep, which says yes; else -1 */
+	int (*keep_unit)(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths);
 	/* optional: a copy of path that lives as long as the file set, if the
 	 * sink holds one (the writer: the manifest's), or NULL */
 	const char *(*intern)(void *ctx, const char *path);
@@ -731,6 +735,12 @@ typedef struct Unit {
 	const char *label_key, *label_value; /* extra Application label (selectors) */
 } Unit;
 
+/* A unit of output (fileset_unit_begin): the files [first, first + n) */
+typedef struct OutUnit {
+	uint64_t id, key;
+	int first, n;
+} OutUnit;
+
 struct FileSet {
 	Arena *arena;          /* the backends' working arena (documents) */
 	FileSink sink;         /* add NULL: keep every file's bytes */
@@ -744,6 +754,11 @@ struct FileSet {
 	const char *header;    /* generated-file comment text */
 	Unit *units;
 	int nunits, unitcap;
+	OutUnit *ounits;       /* units of output, in the order they were made */
+	int nounits, capounits;
+	bool in_unit;          /* between fileset_unit_begin and _end */
+	int units_kept;        /* units whose files were kept without being built */
+	const struct UnitKeys *keys; /* unitkey.c: the inputs' hashes, made once */
 };
 
 void fileset_init(FileSet *fs, Arena *a);
@@ -761,6 +776,25 @@ void fileset_add_text(FileSet *fs, const char *path, const char *text);
 void fileset_add_yaml(FileSet *fs, const char *path, DNode *doc);
 void fileset_add_yaml_multi(FileSet *fs, const char *path, DNode *const *docs, int n);
 void fileset_add_json(FileSet *fs, const char *path, const DNode *doc);
+/*
+ * A unit of output: an item of a backend (a service, a resource, a family)
+ * whose files are added between fileset_unit_begin and fileset_unit_end and
+ * depend on nothing but inputs that hash to `key` (unitkey.c). When the sink
+ * knows the unit by `id` with that key and vouches for its files on disk,
+ * begin adds them as they are and returns true: the caller skips building
+ * them (but still registers its deployment units). Always call _end.
+ */
+bool fileset_unit_begin(FileSet *fs, const char *id, uint64_t key);
+void fileset_unit_end(FileSet *fs);
+/* unitkey.c: the key of a unit of output, from what it reads (made once per
+ * file set, freed with it) */
+uint64_t unitkey_service(FileSet *fs, const Platform *p, const Service *s);
+uint64_t unitkey_resource(FileSet *fs, const Platform *p, const Resource *r);
+uint64_t unitkey_team(FileSet *fs, const Platform *p, const Team *t);
+uint64_t unitkey_platform(FileSet *fs, const Platform *p);
+typedef struct Unit Unit;
+uint64_t unitkey_deployment(FileSet *fs, const Platform *p, const Unit *u, const Env *e);
+void unitkeys_free(const struct UnitKeys *k);
 /* Registers a deployment unit (copied, strings too). */
 void fileset_add_unit(FileSet *fs, const Unit *u);
 /* Sorts by path (byte order). */
@@ -806,6 +840,7 @@ bool writer_failed(const Writer *w);
 bool writer_pending(const char *outdir, char *err, size_t errlen);
 void writer_add(void *w, const FileSet *fs, int index);
 bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash);
+int writer_keep_unit(void *w, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths);
 int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 
 #define MANIFEST_NAME ".platformc-manifest"

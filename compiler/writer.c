@@ -105,6 +105,15 @@
  * the file on disk is what emitting would give: writer_keep keeps it, and
  * the YAML or JSON is never made. Emitting is two thirds of a render's
  * work; a render that changes nothing now pays for the trees alone.
+ * Units of output need not even be built. The cache also records, per unit
+ * of output (fileset.c), its id, its key (the hash of what it reads,
+ * unitkey.c) and its files. When a unit's key is the recorded one in a
+ * cache this binary wrote and every one of its files passes the identity
+ * rule above, writer_keep_unit hands its files back and the file set adds
+ * them without the backend building anything. The records are trusted as
+ * the rest of the cache is; one that is inconsistent (a file past the
+ * manifest or in two units, an id twice) drops every unit record, and a
+ * unit whose file was already made by another is built.
  *
  * The cache lives beside the output folder, not in it: the manifest and the
  * tree stay byte-identical on every machine (both are committed), while the
@@ -182,8 +191,9 @@
 #define JOURNAL_END "# end "
 #define CACHE_FILE "stat"
 #define CACHE_TMP "stat.tmp"
-#define CACHE_MAGIC "# platformc stat cache v1\n"
-#define CACHE_HEAD 5           /* words: output folder dev, inode; manifest identity; binary; count */
+#define CACHE_MAGIC "# platformc stat cache v2\n"
+#define CACHE_HEAD 7           /* words: output folder dev, inode; manifest identity; binary; count;
+				* units; words of the units */
 #define CACHE_ENTRY 3          /* words: identity (lstat), content hash, document key */
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
@@ -225,6 +235,7 @@ typedef struct Job {
 
 #define LOOK_SAME 1
 #define LOOK_OTHER 2
+#define LOOK_BUSY 3            /* being looked at, by either thread */
 #define QUEUE 512              /* jobs in flight: about 1 MB of bytes */
 #define BATCH 32               /* either thread is woken for this many jobs (or room) */
 
@@ -279,6 +290,21 @@ typedef struct Writer {
 	int vouched, kept;
 	int admitted;          /* the file writer_keep last admitted */
 	int64_t newest;        /* the newest ctime recorded for the cache */
+	/* the units of output the cache records (fileset.c): each its id, key
+	 * and files (positions in owned), found by id through uslots */
+	int nunits;
+	uint64_t *unit_id, *unit_key;
+	uint32_t *unit_first, *unit_n, *unit_files;
+	uint32_t *uslots;
+	size_t nuslots;
+	bool units_dirty;      /* a unit was built whose key the cache does not hold */
+	/* the files of the unit writer_keep_unit last kept: upos[k] is owned
+	 * path k's place in it + 1; uid/usize what its check found */
+	uint32_t *upos;
+	uint64_t *uid;
+	int64_t *usize;
+	const char **upaths;
+	int nukept, capukept;
 
 	FileState *st;         /* per generated file */
 	int nst;
@@ -311,11 +337,15 @@ typedef struct Writer {
 	 * no file waits, the disk thread checks the owned files' identities
 	 * against the stat cache, in manifest order, so writer_keep finds the
 	 * answer ready. look[k]: 0 not yet, LOOK_SAME (then look_id/look_size
-	 * hold its identity without ctime and its size), LOOK_OTHER. */
+	 * hold its identity without ctime and its size), LOOK_OTHER, LOOK_BUSY.
+	 * Whoever moves look[k] from 0 to LOOK_BUSY looks and answers; so
+	 * the producer, when it asks first, answers for the look-ahead. */
 	_Atomic unsigned char *look;
 	uint64_t *look_id;
 	int64_t *look_size;
-	int looked;            /* the next owned path to look at */
+	int looked;            /* the next owned path to look at ... */
+	uint32_t *look_order;  /* ... in this order: the recorded units' files first, as the
+				* backends will ask for them, then the others; NULL: manifest order */
 	DirStack lookds;
 	DirStack disk;         /* the disk thread's lookups in the old tree */
 	StrBuf mk;             /* stage_mkdirs' scratch */
@@ -992,6 +1022,8 @@ static uint64_t binary_id(void)
  * through the same O_NOFOLLOW rules as the tree (a symlink at the cache's
  * name is not read through).
  */
+static void load_units(Writer *w, const unsigned char *p, uint64_t nunits, uint64_t nwords);
+
 static void load_cache(Writer *w)
 {
 	if (w->outfd < 0 || !w->have_manifest || !w->canonical)
@@ -1004,9 +1036,12 @@ static void load_cache(Writer *w)
 	if (fd < 0)
 		return;
 	struct stat st;
-	size_t head = strlen(CACHE_MAGIC), want = head + 8 * (CACHE_HEAD + (size_t)w->nowned * CACHE_ENTRY + 1);
+	size_t head = strlen(CACHE_MAGIC), base = head + 8 * (CACHE_HEAD + (size_t)w->nowned * CACHE_ENTRY + 1);
+	size_t want = 0;
 	unsigned char *b = NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == want) {
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= base &&
+	    (size_t)st.st_size % 8 == head % 8) {
+		want = (size_t)st.st_size;
 		b = xmalloc(want);
 		size_t got = 0;
 		while (got < want) {
@@ -1020,7 +1055,8 @@ static void load_cache(Writer *w)
 		const unsigned char *h = b + head;
 		if (got != want || memcmp(b, CACHE_MAGIC, head) || get64(b + want - 8) != hash64(b, want - 8) ||
 		    get64(h) != (uint64_t)w->outst.st_dev || get64(h + 8) != (uint64_t)w->outst.st_ino ||
-		    !w->manifest_id || get64(h + 16) != w->manifest_id || get64(h + 32) != (uint64_t)w->nowned) {
+		    !w->manifest_id || get64(h + 16) != w->manifest_id || get64(h + 32) != (uint64_t)w->nowned ||
+		    get64(h + 48) != (want - base) / 8) {
 			free(b);
 			b = NULL;
 		}
@@ -1030,6 +1066,78 @@ static void load_cache(Writer *w)
 		w->cache = b;
 		w->cache_mtime = ns_of(st.st_mtim);
 		w->cache_keys = binary_id() && get64(b + head + 24) == binary_id();
+		if (w->cache_keys)
+			load_units(w, b + base - 8, get64(b + head + 40), get64(b + head + 48));
+	}
+}
+
+static size_t unit_slot(const Writer *w, uint64_t id)
+{
+	size_t mask = w->nuslots - 1, i = (size_t)id & mask;
+	while (w->uslots[i] && w->unit_id[w->uslots[i] - 1] != id)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/*
+ * The unit records at p: per unit its id, key, file count, then the files'
+ * positions in the manifest. Anything inconsistent (a count past the end, a
+ * position past the manifest or in two units, an id twice) drops every unit: the files'
+ * entries still count, and every unit is built.
+ */
+static void load_units(Writer *w, const unsigned char *p, uint64_t nunits, uint64_t nwords)
+{
+	if (!nunits || nunits > nwords / 3)
+		return;
+	int n = (int)nunits;
+	w->unit_id = xmalloc((size_t)n * sizeof *w->unit_id);
+	w->unit_key = xmalloc((size_t)n * sizeof *w->unit_key);
+	w->unit_first = xmalloc((size_t)n * sizeof *w->unit_first);
+	w->unit_n = xmalloc((size_t)n * sizeof *w->unit_n);
+	w->unit_files = xmalloc((size_t)(nwords ? nwords : 1) * sizeof *w->unit_files);
+	for (w->nuslots = 1024; w->nuslots < (size_t)n * 2; w->nuslots *= 2)
+		;
+	w->uslots = calloc(w->nuslots, sizeof *w->uslots);
+	if (!w->uslots)
+		die_oom();
+	uint64_t at = 0, nfiles = 0;
+	bool ok = true;
+	unsigned char *seen = calloc((size_t)(w->nowned ? w->nowned : 1), 1); /* a file in two units */
+	if (!seen)
+		die_oom();
+	for (int u = 0; u < n && ok; u++) {
+		if (nwords - at < 3) {
+			ok = false;
+			break;
+		}
+		uint64_t id = get64(p + 8 * at), key = get64(p + 8 * at + 8), cnt = get64(p + 8 * at + 16);
+		at += 3;
+		if (cnt > nwords - at) {
+			ok = false;
+			break;
+		}
+		w->unit_id[u] = id;
+		w->unit_key[u] = key;
+		w->unit_first[u] = (uint32_t)nfiles;
+		w->unit_n[u] = (uint32_t)cnt;
+		for (uint64_t j = 0; j < cnt && ok; j++, at++) {
+			uint64_t k = get64(p + 8 * at);
+			ok = k < (uint64_t)w->nowned && !seen[k];
+			if (ok)
+				seen[k] = 1;
+			w->unit_files[nfiles++] = (uint32_t)k;
+		}
+		size_t slot = unit_slot(w, id);
+		ok = ok && !w->uslots[slot];
+		if (ok)
+			w->uslots[slot] = (uint32_t)u + 1;
+		w->nunits = u + 1;
+	}
+	free(seen);
+	if (!ok || at != nwords) {
+		free(w->uslots);
+		w->uslots = NULL;
+		w->nunits = 0;
 	}
 }
 
@@ -1999,7 +2107,9 @@ static int restat_linked(Writer *w, int outfd)
  * little-endian words — the output folder's dev and inode, the manifest's
  * identity, this binary's, the count, then per path of the manifest (in its
  * order) the file's identity(), the hash of its bytes and its document key
- * — and last the hash64 of all that: 24 bytes a file. Dated after the
+ * — then per unit of output (fileset.c) its id, key, file count and its
+ * files' positions in the manifest, and last the hash64 of all that: about
+ * 32 bytes a file. Dated after the
  * newest ctime it records (see the top of the file).
  */
 static void write_cache(Writer *w, WriterReport *rep)
@@ -2049,11 +2159,19 @@ static void write_cache(Writer *w, WriterReport *rep)
 		return;
 	}
 	const FileSet *fs = w->fs;
-	size_t head = strlen(CACHE_MAGIC), len = head + 8 * (CACHE_HEAD + (size_t)fs->n * CACHE_ENTRY + 1);
+	/* the units: a file's position in the new manifest is its place in
+	 * path order (w->order's inverse) */
+	size_t uwords = 0;
+	for (int u = 0; u < fs->nounits; u++)
+		uwords += 3 + (size_t)fs->ounits[u].n;
+	uint32_t *pos = xmalloc((size_t)(fs->n ? fs->n : 1) * sizeof *pos);
+	for (int k = 0; k < fs->n; k++)
+		pos[w->order[k]] = (uint32_t)k;
+	size_t head = strlen(CACHE_MAGIC), len = head + 8 * (CACHE_HEAD + (size_t)fs->n * CACHE_ENTRY + uwords + 1);
 	unsigned char *buf = xmalloc(len), *p = buf + head;
 	memcpy(buf, CACHE_MAGIC, head);
 	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
-				       binary_id(), (uint64_t)fs->n };
+				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords };
 	for (int i = 0; i < CACHE_HEAD; i++, p += 8)
 		put64(p, words[i]);
 	for (int k = 0; k < fs->n; k++, p += 8 * CACHE_ENTRY) {
@@ -2064,6 +2182,14 @@ static void write_cache(Writer *w, WriterReport *rep)
 		put64(p + 8, f->hash);
 		put64(p + 16, f->key);
 	}
+	for (int u = 0; u < fs->nounits; u++) {
+		const OutUnit *ou = &fs->ounits[u];
+		put64(p, ou->id), put64(p + 8, ou->key), put64(p + 16, (uint64_t)ou->n);
+		p += 24;
+		for (int j = 0; j < ou->n; j++, p += 8)
+			put64(p, pos[ou->first + j]);
+	}
+	free(pos);
 	put64(p, hash64(buf, len - 8));
 	rc = write_all(fd, (const char *)buf, len);
 	free(buf);
@@ -2181,7 +2307,8 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 			w->held = true;
 		}
 		fileset_set_sink(fs, &(FileSink){ .add = writer_add, .keep = writer_keep,
-						  .intern = writer_intern, .ctx = w });
+						  .keep_unit = writer_keep_unit, .intern = writer_intern,
+						  .ctx = w });
 		disk_start(w);
 	}
 	return w;
@@ -2218,6 +2345,30 @@ bool writer_failed(const Writer *w)
 	return failed(w);
 }
 
+/* The cache's answers and unit records, once no file is to come. */
+static void free_lookups(Writer *w)
+{
+	free((void *)w->look);
+	free(w->look_id);
+	free(w->look_size);
+	free(w->look_order);
+	free(w->unit_id);
+	free(w->unit_key);
+	free(w->unit_first);
+	free(w->unit_n);
+	free(w->unit_files);
+	free(w->uslots);
+	free(w->upos);
+	free(w->uid);
+	free(w->usize);
+	free(w->upaths);
+	w->look = NULL, w->look_id = NULL, w->look_size = NULL, w->look_order = NULL;
+	w->unit_id = w->unit_key = NULL;
+	w->unit_first = w->unit_n = w->unit_files = w->uslots = w->upos = NULL;
+	w->uid = NULL, w->usize = NULL, w->upaths = NULL;
+	w->nunits = 0;
+}
+
 static void writer_free(Writer *w)
 {
 	disk_stop(w);
@@ -2226,9 +2377,7 @@ static void writer_free(Writer *w)
 	ds_free(&w->lookds);
 	sb_free(&w->mk);
 	free(w->jobs);
-	free((void *)w->look);
-	free(w->look_id);
-	free(w->look_size);
+	free_lookups(w);
 	pthread_cond_destroy(&w->wake);
 	pthread_cond_destroy(&w->room);
 	pthread_mutex_destroy(&w->lock);
@@ -2253,13 +2402,8 @@ static void writer_free(Writer *w)
 }
 
 /* Checks a new output's path and makes room for its state. */
-static int admit(Writer *w, const FileSet *fs, int i)
+static void make_room(Writer *w, int i)
 {
-	w->fs = fs;
-	if (failed(w))
-		return -1;
-	if (w->admitted == i + 1)
-		return 0;
 	if (i >= w->nst) {
 		int cap = w->nst ? w->nst : 1024;
 		while (cap <= i)
@@ -2268,6 +2412,16 @@ static int admit(Writer *w, const FileSet *fs, int i)
 		memset(w->st + w->nst, 0, (size_t)(cap - w->nst) * sizeof *w->st);
 		w->nst = cap;
 	}
+}
+
+static int admit(Writer *w, const FileSet *fs, int i)
+{
+	w->fs = fs;
+	if (failed(w))
+		return -1;
+	if (w->admitted == i + 1)
+		return 0;
+	make_room(w, i);
 	const char *p = fs->files[i].path;
 	if (!rel_path_is_safe(p))
 		return fail(w, "internal error: output path `%s` cannot be written", p);
@@ -2308,23 +2462,57 @@ static bool cache_match(Writer *w, DirStack *ds, const char *path, const unsigne
 	return true;
 }
 
+/*
+ * The producer's question: is owned file k (cache entry e) the one the
+ * cache recorded? The look-ahead's answer, or the producer's own look,
+ * which it then answers for the look-ahead (see `look` in Writer).
+ */
+static bool looked_same(Writer *w, int k, const unsigned char *e, uint64_t *id, int64_t *size)
+{
+	if (!w->look)
+		return cache_match(w, &w->old, w->owned[k], e, id, size);
+	unsigned char v = 0;
+	if (atomic_compare_exchange_strong(&w->look[k], &v, LOOK_BUSY)) {
+		bool same = cache_match(w, &w->old, w->owned[k], e, id, size);
+		if (same)
+			w->look_id[k] = *id, w->look_size[k] = *size;
+		atomic_store_explicit(&w->look[k], same ? LOOK_SAME : LOOK_OTHER, memory_order_release);
+		return same;
+	}
+	if (v == LOOK_SAME) {
+		atomic_thread_fence(memory_order_acquire);
+		*id = w->look_id[k], *size = w->look_size[k];
+		return true;
+	}
+	if (v == LOOK_OTHER)
+		return false;
+	return cache_match(w, &w->old, w->owned[k], e, id, size); /* the look-ahead is at it */
+}
+
 bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *hash)
 {
 	Writer *w = ctx;
-	if (admit(w, fs, i) != 0 || !w->cache_keys)
-		return false;
 	const OutFile *f = &fs->files[i];
-	int k = w->cache ? owned_find(w, f->path) : -1;
+	int k = w->cache && w->cache_keys ? owned_find(w, f->path) : -1;
 	const unsigned char *e = k < 0 ? NULL : entry_at(w, k);
-	if (!e || !f->key || get64(e + 16) != f->key)
-		return false;
 	uint64_t id;
 	int64_t size;
-	int look = w->look ? atomic_load_explicit(&w->look[k], memory_order_acquire) : 0;
-	if (look == LOOK_SAME)
-		id = w->look_id[k], size = w->look_size[k];
-	else if (look == LOOK_OTHER || !cache_match(w, &w->old, f->path, e, &id, &size))
+	if (e && w->upos && w->upos[k]) {
+		/* a file of the unit writer_keep_unit just kept: checked there;
+		 * a path of the manifest, written nowhere (check_outputs, at the
+		 * end, still sees any clash with another output) */
+		w->fs = fs;
+		make_room(w, i);
+		uint32_t j = w->upos[k] - 1;
+		w->upos[k] = 0;
+		id = w->uid[j], size = w->usize[j];
+		goto kept;
+	}
+	if (admit(w, fs, i) != 0 || !w->cache_keys || !e || !f->key || get64(e + 16) != f->key)
+		return false;
+	if (!looked_same(w, k, e, &id, &size))
 		return false; /* writer_add looks again, and reports what is wrong */
+kept:;
 	FileState *s = &w->st[i];
 	s->status = OLD_SAME;
 	s->vouched = true;
@@ -2334,6 +2522,56 @@ bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *has
 	*len = (size_t)size;
 	*hash = get64(e + 8);
 	return true;
+}
+
+/*
+ * May a unit of output (fileset.c) whose inputs hash to `key` stay as it is
+ * on disk? Yes when the cache, written by this binary, records the unit
+ * with that key and vouches for each of its files (the rule of
+ * writer_keep). Then *paths are its files (the manifest's strings, in the
+ * order they were made) and their count is returned; the file set adds
+ * each one and asks writer_keep, which takes them without a second look.
+ * -1: build the unit.
+ */
+int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths)
+{
+	Writer *w = ctx;
+	w->fs = fs;
+	if (failed(w) || !w->cache_keys)
+		return -1;
+	uint32_t u = w->uslots ? w->uslots[unit_slot(w, id)] : 0;
+	if (!u || w->unit_key[u - 1] != key) {
+		w->units_dirty = true;
+		return -1;
+	}
+	u--;
+	int n = (int)w->unit_n[u];
+	const uint32_t *files = w->unit_files + w->unit_first[u];
+	if (n > w->capukept) {
+		w->capukept = n * 2;
+		w->uid = xrealloc(w->uid, (size_t)w->capukept * sizeof *w->uid);
+		w->usize = xrealloc(w->usize, (size_t)w->capukept * sizeof *w->usize);
+		w->upaths = xrealloc(w->upaths, (size_t)w->capukept * sizeof *w->upaths);
+	}
+	for (int j = 0; j < n; j++) {
+		int k = (int)files[j];
+		const unsigned char *e = entry_at(w, k);
+		if (!looked_same(w, k, e, &w->uid[j], &w->usize[j]))
+			return -1;
+		/* made already by another unit: the keys missed something; build */
+		if (fileset_find(fs, w->owned[k]))
+			return -1;
+		w->upaths[j] = w->owned[k];
+	}
+	if (!w->upos) {
+		w->upos = calloc((size_t)(w->nowned ? w->nowned : 1), sizeof *w->upos);
+		if (!w->upos)
+			die_oom();
+	}
+	for (int j = 0; j < n; j++)
+		w->upos[files[j]] = (uint32_t)j + 1;
+	*paths = w->upaths;
+	return n;
 }
 
 /* Compares a generated file with the old tree and, if it differs and this
@@ -2375,12 +2613,16 @@ static bool look_ahead(Writer *w)
 {
 	if (!w->look || w->looked >= w->nowned || atomic_load(&w->closing))
 		return false;
-	int k = w->looked++;
+	int k = w->look_order ? (int)w->look_order[w->looked] : w->looked;
+	w->looked++;
+	unsigned char v = 0;
+	if (!atomic_compare_exchange_strong(&w->look[k], &v, LOOK_BUSY))
+		return true; /* the producer asked first */
 	const unsigned char *e = entry_at(w, k);
 	uint64_t id;
 	int64_t size;
 	unsigned char r = LOOK_OTHER;
-	if (get64(e + 16) && cache_match(w, &w->lookds, w->owned[k], e, &id, &size)) {
+	if ((get64(e + 16) || w->uslots) && cache_match(w, &w->lookds, w->owned[k], e, &id, &size)) {
 		w->look_id[k] = id;
 		w->look_size[k] = size;
 		r = LOOK_SAME;
@@ -2435,6 +2677,23 @@ static void disk_start(Writer *w)
 		w->look_size = xmalloc((size_t)w->nowned * sizeof *w->look_size);
 		ds_init(&w->lookds, w->outfd);
 		w->lookds.probe = true;
+		if (w->nunits) {
+			w->look_order = xmalloc((size_t)w->nowned * sizeof *w->look_order);
+			unsigned char *in = calloc((size_t)w->nowned, 1);
+			if (!in)
+				die_oom();
+			int n = 0;
+			for (int u = 0; u < w->nunits; u++)
+				for (uint32_t j = 0; j < w->unit_n[u]; j++) {
+					uint32_t k = w->unit_files[w->unit_first[u] + j];
+					in[k] = 1; /* each file is in one unit at most (load_units) */
+					w->look_order[n++] = k;
+				}
+			for (int k = 0; k < w->nowned; k++)
+				if (!in[k])
+					w->look_order[n++] = (uint32_t)k;
+			free(in);
+		}
 	}
 	w->threaded = pthread_create(&w->thread, NULL, disk_main, w) == 0;
 }
@@ -2605,6 +2864,10 @@ static int finish(Writer *w, WriterReport *rep)
 {
 	const FileSet *fs = w->fs;
 	int n = fs->n;
+	/* the cache's answers and unit records have been given while files came
+	 * (the disk thread has stopped: nothing looks any more); its entries
+	 * stay until the commit, which carries those of untouched files over */
+	free_lookups(w);
 	sort_files(w);
 	if (check_outputs(w) != 0 || find_stale(w) != 0)
 		return -1;
@@ -2634,7 +2897,7 @@ static int finish(Writer *w, WriterReport *rep)
 		 * is renewed beside the tree, which stays as it is: else every
 		 * later render that changes nothing would read every file again. */
 		int rc = clean_leftovers(w, false);
-		if (rc == 0 && (w->vouched < n || (!w->cache_keys && binary_id())))
+		if (rc == 0 && (w->vouched < n || (!w->cache_keys && binary_id()) || w->units_dirty))
 			write_cache(w, rep);
 		return rc;
 	}

@@ -945,9 +945,10 @@ static void set64(unsigned char *p, uint64_t v)
  * Adds `delta` to word `field` (0 the file's lstat identity, 1 the hash of
  * its bytes, 2 its document key) of entry k of a stat cache, or to header
  * word -field-1 when field < 0, and seals it again: a cache that lies but is
- * well formed. The layout is writer.c's: a text line, 5 words (output
- * folder dev and inode, manifest identity, binary, count), 3 words an entry
- * in manifest order, then hash64 of all that.
+ * well formed. The layout is writer.c's: a text line, 7 words (output
+ * folder dev and inode, manifest identity, binary, count, units, words of
+ * the units), 3 words an entry in manifest order, the units, then hash64 of
+ * all that.
  */
 static void forge_cache(const char *path, int k, int field, uint64_t delta)
 {
@@ -955,11 +956,11 @@ static void forge_cache(const char *path, int k, int field, uint64_t delta)
 	CHECK(c != NULL);
 	struct stat st;
 	CHECK(stat(path, &st) == 0);
-	size_t n = (size_t)st.st_size, head = strlen("# platformc stat cache v1\n");
+	size_t n = (size_t)st.st_size, head = strlen("# platformc stat cache v2\n");
 	unsigned char *b = (unsigned char *)c;
-	CHECK(n >= head + 6 * 8 && k >= 0 && (int)get64(b + head + 32) > k);
+	CHECK(n >= head + 8 * 8 && k >= 0 && (int)get64(b + head + 32) > k);
 	unsigned char *at = field < 0 ? b + head + (size_t)(-field - 1) * 8
-				      : b + head + 40 + (size_t)k * 24 + (size_t)field * 8;
+				      : b + head + 56 + (size_t)k * 24 + (size_t)field * 8;
 	set64(at, get64(at) + delta);
 	set64(b + n - 8, hash64(b, n - 8));
 	FILE *f = fopen(path, "wb");
@@ -1147,7 +1148,7 @@ TEST(writer_stat_cache_that_lies_is_not_trusted)
 	rep = check_of(&fs, out, err, &rc);
 	CHECK(rc == 0 && rep.nlines == 0 && rep.unchanged == 3 && rep.vouched == 0);
 	writer_report_free(&rep);
-	put(cache_of(d), "# platformc stat cache v1\ngarbage");
+	put(cache_of(d), "# platformc stat cache v2\ngarbage");
 	rep = check_of(&fs, out, err, &rc);
 	CHECK(rc == 0 && rep.unchanged == 3 && rep.vouched == 0);
 	writer_report_free(&rep);
@@ -1315,6 +1316,124 @@ TEST(writer_stat_cache_keeps_documents_without_emitting)
 	CHECK(rep.nlines == 0 && rep.kept == 0 && rep.vouched == 5);
 	writer_report_free(&rep);
 	fileset_free(&fs);
+	arena_free(a);
+	rm_rf(d);
+}
+
+/* Two units of output, u/a and u/b, of two files each (a document and a
+ * text), keyed 1 and key_b; variant changes u/b's document. */
+static int render_units(FileSet *fs, Arena *a, const char *out, WriterMode mode, uint64_t key_b, int variant,
+			WriterReport *rep, char *err)
+{
+	fileset_init(fs, a);
+	Writer *w = writer_begin(fs, out, mode, err, ERRLEN);
+	for (int u = 0; u < 2; u++) {
+		char id[16], path[32];
+		snprintf(id, sizeof id, "u/%c", 'a' + u);
+		if (!fileset_unit_begin(fs, id, u ? key_b : 1)) {
+			DNode *m = doc_map(a);
+			doc_set_str(a, m, "unit", id);
+			doc_set_int(a, m, "variant", u ? variant : 0);
+			snprintf(path, sizeof path, "%s/doc.yaml", id);
+			fileset_add_yaml(fs, path, m);
+			snprintf(path, sizeof path, "%s/notes.md", id);
+			fileset_add_text(fs, path, u ? "b\n" : "a\n");
+		}
+		fileset_unit_end(fs);
+	}
+	fileset_add_text(fs, "top.md", "top\n");
+	return writer_end(w, fs, rep);
+}
+
+/* The offset of unit u's first word (its id) in a stat cache's bytes. */
+static size_t unit_at(const unsigned char *b, int u)
+{
+	size_t head = strlen("# platformc stat cache v2\n");
+	size_t at = head + 56 + (size_t)get64(b + head + 32) * 24;
+	for (int i = 0; i < u; i++)
+		at += 24 + 8 * (size_t)get64(b + at + 16);
+	return at;
+}
+
+TEST(writer_units_of_output_are_kept_without_being_built)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	char out[4096];
+	snprintf(out, sizeof out, "%s", P(d, "out"));
+	WriterReport rep;
+	CHECK(render_units(&fs, a, out, WR_WRITE, 2, 0, &rep, err) == 0);
+	CHECK(rep.added == 5 && fs.nounits == 2 && fs.units_kept == 0);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* the same keys, the files untouched: neither unit is built; their
+	 * files count as unchanged, with the lengths and hashes on disk */
+	CHECK(render_units(&fs, a, out, WR_CHECK, 2, 0, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && rep.unchanged == 5 && fs.units_kept == 2 && fs.n == 5);
+	CHECK(sizes_match_disk(&fs, out));
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* another key: u/b is built (and would show a change) */
+	CHECK(render_units(&fs, a, out, WR_CHECK, 3, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 1 && rep.changed == 1 && fs.units_kept == 1);
+	if (rep.nlines == 1)
+		CHECK_STR(rep.lines[0], "changed: u/b/doc.yaml");
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* a file of u/a edited (same size, mtime put back): u/a is built, the
+	 * edit is seen and repaired */
+	edit_keeping_mtime(P(out, "u/a/notes.md"), "A\n");
+	CHECK(render_units(&fs, a, out, WR_CHECK, 2, 0, &rep, err) == 0);
+	CHECK(rep.nlines == 1 && rep.changed == 1 && fs.units_kept == 1);
+	if (rep.nlines == 1)
+		CHECK_STR(rep.lines[0], "changed: u/a/notes.md");
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	CHECK(render_units(&fs, a, out, WR_WRITE, 2, 0, &rep, err) == 0);
+	CHECK(rep.changed == 1);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	char *c = get(P(out, "u/a/notes.md"));
+	CHECK(c && strcmp(c, "a\n") == 0);
+	free(c);
+	CHECK(render_units(&fs, a, out, WR_CHECK, 2, 0, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && fs.units_kept == 2);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+
+	/* a unit record naming a file past the manifest, or a file of another
+	 * unit: every record is dropped, both units are built, nothing differs */
+	for (int forgery = 0; forgery < 2; forgery++) {
+		char *b = get(cache_of(d));
+		CHECK(b != NULL);
+		struct stat st;
+		CHECK(stat(cache_of(d), &st) == 0);
+		size_t n = (size_t)st.st_size;
+		unsigned char *ub = (unsigned char *)b;
+		size_t u1 = unit_at(ub, 1), u0 = unit_at(ub, 0);
+		set64(ub + u1 + 24, forgery ? get64(ub + u0 + 24) : 99);
+		set64(ub + n - 8, hash64(ub, n - 8));
+		FILE *f = fopen(cache_of(d), "wb");
+		CHECK(f && fwrite(b, 1, n, f) == n);
+		fclose(f);
+		free(b);
+		CHECK(render_units(&fs, a, out, WR_CHECK, 2, 0, &rep, err) == 0);
+		CHECK(rep.nlines == 0 && rep.unchanged == 5 && fs.units_kept == 0);
+		writer_report_free(&rep);
+		fileset_free(&fs);
+		/* a write render that changes nothing renews the records */
+		CHECK(render_units(&fs, a, out, WR_WRITE, 2, 0, &rep, err) == 0);
+		writer_report_free(&rep);
+		fileset_free(&fs);
+		CHECK(render_units(&fs, a, out, WR_CHECK, 2, 0, &rep, err) == 0);
+		CHECK(fs.units_kept == 2);
+		writer_report_free(&rep);
+		fileset_free(&fs);
+	}
 	arena_free(a);
 	rm_rf(d);
 }
