@@ -134,7 +134,7 @@ for n in 1 2; do
 		before=$(tree)
 		(trap '' XFSZ; ulimit -f 8; PLATFORMC_THREADS=$n "$P" render "$EX" -o "$T/out" >/dev/null 2>"$T/err"); rc=$?
 		[ $rc -eq 2 ] || WHY+="exit $rc, expected 2; "
-		grep -qiE 'cannot write .*dashboard.*json.*too large' "$T/err" || WHY+="the error does not say why: $(head -2 "$T/err"); "
+		grep -qiE 'cannot write .*\.(json|yaml).*too large' "$T/err" || WHY+="the error does not say why: $(head -2 "$T/err"); "
 		[ "$(tree)" = "$before" ] || WHY+="the output folder changed; "
 		! ls -A "$T" | grep -q platformc-new || WHY+="a staging folder stayed; "
 		canary_ok || WHY+="a file outside the output folder changed; "
