@@ -171,11 +171,8 @@ static void check_path(const Expr *e, void *ctx)
  * that is unknown never fails, so a misspelt name is an error here. */
 static void check_call(const Expr *e, void *ctx)
 {
-	static const char *const fns[] = {"has", "len", "distinct", "unique_by", "all_in", "min", "max", "lookup", NULL};
 	PathCtx *c = ctx;
-	bool known = false;
-	for (int i = 0; fns[i] && !known; i++)
-		known = !strcmp(e->s, fns[i]);
+	bool known = expr_builtin(e->s);
 	bool shape = true;
 	if (!strcmp(e->s, "all_in")) {
 		shape = e->nargs >= 2 && e->args[0]->kind == X_PATH;
@@ -766,314 +763,6 @@ int catalog_port(const Platform *p, const char *kind)
 	return k ? k->port : 443;
 }
 
-/* ----------------------------------------------------------- values */
-
-const PVal *pval_get(const PVal *obj, const char *path)
-{
-	const PVal *v = obj;
-	while (v && *path) {
-		if (v->kind != PV_OBJ)
-			return NULL;
-		const char *dot = strchr(path, '.');
-		size_t len = dot ? (size_t)(dot - path) : strlen(path);
-		const PVal *next = NULL;
-		for (int i = 0; i < v->n && !next; i++)
-			if (strlen(v->keys[i]) == len && !strncmp(v->keys[i], path, len))
-				next = v->items[i];
-		v = next;
-		path += len + (dot ? 1 : 0);
-	}
-	return v;
-}
-
-/* Every leaf a path reaches, through lists. */
-static void gather(const PVal *v, const char *path, const PVal **out, int *n, int cap, bool *through_list)
-{
-	if (!v || *n >= cap)
-		return;
-	if (v->kind == PV_LIST && *path) {
-		*through_list = true;
-		for (int i = 0; i < v->n; i++)
-			gather(v->items[i], path, out, n, cap, through_list);
-		return;
-	}
-	if (!*path) {
-		out[(*n)++] = v;
-		return;
-	}
-	if (v->kind != PV_OBJ)
-		return;
-	const char *dot = strchr(path, '.');
-	size_t len = dot ? (size_t)(dot - path) : strlen(path);
-	for (int i = 0; i < v->n; i++)
-		if (strlen(v->keys[i]) == len && !strncmp(v->keys[i], path, len))
-			gather(v->items[i], path + len + (dot ? 1 : 0), out, n, cap, through_list);
-}
-
-static EvalResult ev_null(void)
-{
-	return (EvalResult){0};
-}
-
-static EvalResult ev_of(const PVal *v)
-{
-	EvalResult r = {0};
-	if (!v)
-		return r;
-	switch (v->kind) {
-	case PV_BOOL: r.kind = 1, r.b = v->b; break;
-	case PV_NUM: r.kind = 2, r.num = v->num; break;
-	case PV_STR: r.kind = 3, r.s = v->s; break;
-	case PV_LIST: r.kind = 2, r.num = v->n; break; /* a list compares by its length */
-	default: break;
-	}
-	return r;
-}
-
-typedef struct EvalCtx {
-	const Kind *k;
-	const PVal *scope;
-	const Env *env;
-	EvalFn fn;             /* the caller's functions (catalog_eval_fn), or NULL */
-	void *fnctx;
-} EvalCtx;
-
-/* Two values are the same (objects field by field, in any order). */
-static bool pval_same(const PVal *x, const PVal *y)
-{
-	if (!x || !y || x->kind != y->kind)
-		return x == y;
-	switch (x->kind) {
-	case PV_BOOL: return x->b == y->b;
-	case PV_NUM: return x->num == y->num;
-	case PV_STR: return !strcmp(x->s, y->s);
-	case PV_LIST:
-		if (x->n != y->n)
-			return false;
-		for (int i = 0; i < x->n; i++)
-			if (!pval_same(x->items[i], y->items[i]))
-				return false;
-		return true;
-	case PV_OBJ:
-		if (x->n != y->n)
-			return false;
-		for (int i = 0; i < x->n; i++)
-			if (!pval_same(x->items[i], pval_get(y, x->keys[i])))
-				return false;
-		return true;
-	default: return true;
-	}
-}
-
-/* The first all_in call of an expression (expr_each). */
-static void first_all_in(const Expr *e, void *ctx)
-{
-	const Expr **first = ctx;
-	if (!*first && !strcmp(e->s, "all_in"))
-		*first = e;
-}
-
-/* all_in(p, "a", ...): the first string p reaches that is none of the
- * listed ones (NULL: every one is). */
-static const PVal *all_in_outlier(const PVal *scope, const Expr *e)
-{
-	if (e->nargs < 2 || e->args[0]->kind != X_PATH)
-		return NULL;
-	const PVal *leaves[512];
-	int n = 0;
-	bool tl = false;
-	gather(scope, e->args[0]->s, leaves, &n, (int)ARRAY_LEN(leaves), &tl);
-	for (int i = 0; i < n; i++) {
-		bool listed = leaves[i]->kind != PV_STR;
-		for (int j = 1; j < e->nargs && !listed; j++)
-			listed = e->args[j]->kind == X_STR && !strcmp(e->args[j]->s, leaves[i]->s);
-		if (!listed)
-			return leaves[i];
-	}
-	return NULL;
-}
-
-/* unique_by("field", p, ...): the objects the paths reach that have the
- * same `field` are the same object. Returns the first object that breaks
- * it (NULL: none). */
-static const PVal *unique_by_conflict(const PVal *scope, const Expr *e, const PVal **earlier)
-{
-	if (e->nargs < 2 || e->args[0]->kind != X_STR)
-		return NULL;
-	const PVal *leaves[512];
-	int n = 0;
-	bool tl = false;
-	for (int i = 1; i < e->nargs; i++)
-		if (e->args[i]->kind == X_PATH)
-			gather(scope, e->args[i]->s, leaves, &n, (int)ARRAY_LEN(leaves), &tl);
-	const char *f = e->args[0]->s;
-	for (int i = 0; i < n; i++)
-		for (int j = 0; j < i; j++) {
-			const PVal *ki = pval_get(leaves[i], f), *kj = pval_get(leaves[j], f);
-			if (ki && kj && ki->kind == PV_STR && kj->kind == PV_STR && !strcmp(ki->s, kj->s) &&
-			    !pval_same(leaves[i], leaves[j])) {
-				if (earlier)
-					*earlier = leaves[j];
-				return leaves[i];
-			}
-		}
-	return NULL;
-}
-
-/* One switch over the expression kinds, each case its evaluation rule. */
-static EvalResult eval(const EvalCtx *c, const Expr *e)
-{
-	EvalResult r = {0}, x, y;
-	if (!e)
-		return r;
-	switch (e->kind) {
-	case X_NUM: r.kind = 2, r.num = e->num; return r;
-	case X_STR: r.kind = 3, r.s = e->s; return r;
-	case X_BOOL: r.kind = 1, r.b = e->num != 0; return r;
-	case X_PATH:
-		if (!strcmp(e->s, "tier")) {
-			r.kind = 3, r.s = c->env && c->env->prod ? "prod" : "nonprod";
-			return r;
-		}
-		if (!strcmp(e->s, "env")) {
-			r.kind = 3, r.s = c->env ? c->env->name : "";
-			return r;
-		}
-		return ev_of(pval_get(c->scope, e->s));
-	case X_NOT:
-		x = eval(c, e->a);
-		r.kind = 1, r.b = !(x.kind == 1 && x.b);
-		return r;
-	case X_NEG:
-		x = eval(c, e->a);
-		if (x.kind != 2)
-			return ev_null();
-		r.kind = 2, r.num = -x.num;
-		return r;
-	case X_COND:
-		x = eval(c, e->a);
-		return eval(c, x.kind == 1 && x.b ? e->b : e->c);
-	case X_CALL: {
-		const char *f = e->s;
-		if (!strcmp(f, "has") && e->nargs == 1 && e->args[0]->kind == X_PATH) {
-			const PVal *v = pval_get(c->scope, e->args[0]->s);
-			r.kind = 1, r.b = v && v->kind != PV_NULL;
-			return r;
-		}
-		if (!strcmp(f, "len") && e->nargs == 1 && e->args[0]->kind == X_PATH) {
-			const PVal *v = pval_get(c->scope, e->args[0]->s);
-			r.kind = 2, r.num = v ? (v->kind == PV_LIST ? v->n : v->kind == PV_STR ? (double)strlen(v->s) : 1) : 0;
-			return r;
-		}
-		if (!strcmp(f, "distinct")) {
-			const PVal *leaves[512];
-			int n = 0;
-			bool tl = false;
-			for (int i = 0; i < e->nargs; i++)
-				if (e->args[i]->kind == X_PATH)
-					gather(c->scope, e->args[i]->s, leaves, &n, (int)ARRAY_LEN(leaves), &tl);
-			r.kind = 1, r.b = true;
-			for (int i = 0; i < n && r.b; i++)
-				for (int j = 0; j < i && r.b; j++)
-					if (leaves[i]->kind == PV_STR && leaves[j]->kind == PV_STR &&
-					    !strcmp(leaves[i]->s, leaves[j]->s))
-						r.b = false;
-			return r;
-		}
-		if (!strcmp(f, "lookup") && e->nargs == 2 && e->args[0]->kind == X_STR) {
-			x = eval(c, e->args[1]);
-			const Node *t = c->k ? node_get(c->k->cost_tables, e->args[0]->s) : NULL;
-			const Node *v = x.kind == 3 ? node_get(t, x.s) : NULL;
-			if (v && v->kind == N_SCALAR && scalar_number(v->text, &r.num))
-				r.kind = 2;
-			return r;
-		}
-		if ((!strcmp(f, "min") || !strcmp(f, "max")) && e->nargs == 2) {
-			x = eval(c, e->args[0]), y = eval(c, e->args[1]);
-			if (x.kind != 2 || y.kind != 2)
-				return ev_null();
-			r.kind = 2, r.num = (f[1] == 'i') == (x.num < y.num) ? x.num : y.num;
-			return r;
-		}
-		if (!strcmp(f, "unique_by")) {
-			r.kind = 1, r.b = unique_by_conflict(c->scope, e, NULL) == NULL;
-			return r;
-		}
-		if (!strcmp(f, "all_in")) {
-			r.kind = 1, r.b = all_in_outlier(c->scope, e) == NULL;
-			return r;
-		}
-		if (c->fn) {
-			EvalResult args[8];
-			for (int i = 0; i < e->nargs && i < (int)ARRAY_LEN(args); i++)
-				args[i] = eval(c, e->args[i]);
-			if (c->fn(c->fnctx, f, args, e->nargs, &r))
-				return r;
-		}
-		return ev_null();
-	}
-	case X_BIN:
-		if (e->op == XOP_AND || e->op == XOP_OR) {
-			x = eval(c, e->a);
-			bool xb = x.kind == 1 && x.b;
-			if (e->op == XOP_AND && !xb)
-				return (EvalResult){.kind = 1};
-			if (e->op == XOP_OR && xb)
-				return (EvalResult){.kind = 1, .b = true};
-			y = eval(c, e->b);
-			return (EvalResult){.kind = 1, .b = y.kind == 1 && y.b};
-		}
-		x = eval(c, e->a), y = eval(c, e->b);
-		if (!x.kind || !y.kind || x.kind != y.kind)
-			return ev_null(); /* unknown: a rule over an absent value holds */
-		if (e->op >= XOP_ADD) {
-			if (x.kind != 2)
-				return ev_null();
-			r.kind = 2;
-			switch (e->op) {
-			case XOP_ADD: r.num = x.num + y.num; break;
-			case XOP_SUB: r.num = x.num - y.num; break;
-			case XOP_MUL: r.num = x.num * y.num; break;
-			default:
-				if (y.num == 0)
-					return ev_null();
-				r.num = x.num / y.num;
-			}
-			return r;
-		}
-		int cmp;
-		if (x.kind == 2)
-			cmp = x.num < y.num ? -1 : x.num > y.num;
-		else if (x.kind == 3)
-			cmp = strcmp(x.s, y.s);
-		else
-			cmp = (int)x.b - (int)y.b;
-		r.kind = 1;
-		switch (e->op) {
-		case XOP_EQ: r.b = cmp == 0; break;
-		case XOP_NE: r.b = cmp != 0; break;
-		case XOP_LT: r.b = cmp < 0; break;
-		case XOP_LE: r.b = cmp <= 0; break;
-		case XOP_GT: r.b = cmp > 0; break;
-		default: r.b = cmp >= 0;
-		}
-		return r;
-	}
-	return r;
-}
-
-EvalResult catalog_eval(const Kind *k, const Expr *e, const PVal *scope, const Env *env)
-{
-	EvalCtx c = {k, scope, env, NULL, NULL};
-	return eval(&c, e);
-}
-
-EvalResult catalog_eval_fn(const Kind *k, const Expr *e, const PVal *scope, const Env *env, EvalFn fn, void *ctx)
-{
-	EvalCtx c = {k, scope, env, fn, ctx};
-	return eval(&c, e);
-}
-
 /* ---------------------------------------------------------- checking */
 
 typedef struct Checker {
@@ -1263,8 +952,8 @@ static PVal *build(Checker *c, const Param *p, const Node *n, bool is_default)
 				for (int k = 0; k < p->nfields; k++)
 					if (slot[k])
 						v->keys[v->n] = p->fields[k].name, v->items[v->n++] = slot[k];
-				EvalResult r = catalog_eval(c->k, f->when, v, c->env);
-				if (r.kind == 1 && r.b)
+				EvalResult r = expr_eval(c->k, f->when, v, c->env);
+				if (r.kind == EV_BOOL && r.b)
 					slot[i] = build(c, f, tier_default(c, f), true);
 			}
 		}
@@ -1308,6 +997,14 @@ static const Node *res_name_node(const Resource *r)
 	return n ? n : r->node;
 }
 
+/* The first all_in call of an expression (expr_each). */
+static void first_all_in(const Expr *e, void *ctx)
+{
+	const Expr **first = ctx;
+	if (!*first && !strcmp(e->s, "all_in"))
+		*first = e;
+}
+
 static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node *n)
 {
 	const Node *where = n ? n : res_name_node(c->r);
@@ -1325,8 +1022,8 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 	}
 	for (int i = 0; i < p->ncons; i++) {
 		const KConstraint *k = &p->cons[i];
-		EvalResult r = catalog_eval(c->k, k->e, obj, c->env);
-		if (!(r.kind == 1 && !r.b))
+		EvalResult r = expr_eval(c->k, k->e, obj, c->env);
+		if (!(r.kind == EV_BOOL && !r.b))
 			continue;
 		Blame b = {.scope = obj};
 		/* `at: [param, ...]`: where the rule's author wants the caret */
@@ -1342,7 +1039,7 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 			bool tl = false;
 			for (int j = 0; j < k->e->nargs; j++)
 				if (k->e->args[j]->kind == X_PATH)
-					gather(obj, k->e->args[j]->s, leaves, &nl, (int)ARRAY_LEN(leaves), &tl);
+					pval_gather(obj, k->e->args[j]->s, leaves, &nl, (int)ARRAY_LEN(leaves), &tl);
 			for (int x = 0; x < nl && !b.at; x++)
 				for (int y = 0; y < x && !b.at; y++)
 					if (leaves[x]->kind == PV_STR && leaves[y]->kind == PV_STR &&
@@ -1354,7 +1051,7 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 		}
 		if (k->e->kind == X_CALL && !strcmp(k->e->s, "unique_by")) {
 			/* point at the field of the object that disagrees with an earlier one */
-			const PVal *first = NULL, *bad = unique_by_conflict(obj, k->e, &first);
+			const PVal *first = NULL, *bad = expr_unique_by_conflict(obj, k->e, &first);
 			const PVal *key = bad ? pval_get(bad, k->e->args[0]->s) : NULL;
 			for (int j = 0; bad && bad->kind == PV_OBJ && j < bad->n && !b.at; j++)
 				if (!pval_same(bad->items[j], pval_get(first, bad->keys[j])))
@@ -1369,7 +1066,7 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 		expr_each(k->e, X_CALL, first_all_in, &in);
 		if (in && !b.at) {
 			/* point at the value that is not one of the listed */
-			const PVal *bad = all_in_outlier(obj, in);
+			const PVal *bad = expr_all_in_outlier(obj, in);
 			if (bad && bad->node) {
 				b.at = bad->node;
 				b.len = (size_t)snprintf(b.values, sizeof b.values, "`%s` is not one of those allowed",

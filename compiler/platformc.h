@@ -947,6 +947,8 @@ Expr *expr_parse(Arena *a, const char *src, char *err, size_t errlen, int *errpo
 void expr_each(const Expr *e, ExprKind kind, void (*fn)(const Expr *e, void *ctx), void *ctx);
 /* Calls fn for every path in e: expr_each(e, X_PATH, ...). */
 void expr_paths(const Expr *e, void (*fn)(const Expr *path, void *ctx), void *ctx);
+/* A built-in function of the language (has, len, distinct, ...). */
+bool expr_builtin(const char *name);
 
 /* A typed parameter value (defaults applied). */
 typedef enum PValKind { PV_NULL, PV_BOOL, PV_NUM, PV_STR, PV_LIST, PV_OBJ } PValKind;
@@ -963,6 +965,20 @@ struct PVal {
 	int n;
 	const Node *node;      /* where it was written; NULL for a default */
 };
+/* expr.c: the value at a dotted path through objects, or NULL. */
+const PVal *pval_get(const PVal *obj, const char *path);
+/* Every leaf a path reaches, through lists (at most cap, into out[*n..]);
+ * *through_list is set when a list was crossed. */
+void pval_gather(const PVal *v, const char *path, const PVal **out, int *n, int cap, bool *through_list);
+/* Two values are the same (objects field by field, in any order). */
+bool pval_same(const PVal *x, const PVal *y);
+/* all_in(p, "a", ...): the first string p reaches that is none of the
+ * listed ones (NULL: every one is). */
+const PVal *expr_all_in_outlier(const PVal *scope, const Expr *e);
+/* unique_by("field", p, ...): the objects the paths reach with the same
+ * `field` are the same object. The first object that breaks it, and in
+ * *earlier the one it clashes with (NULL: none). */
+const PVal *expr_unique_by_conflict(const PVal *scope, const Expr *e, const PVal **earlier);
 
 typedef struct KConstraint {
 	const char *src, *message;
@@ -1064,23 +1080,24 @@ const Param *catalog_param(const Param *scope, const char *path);
  * env_params. Call after every resource's environments are known. */
 int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d);
 const PVal *catalog_values(const Resource *r, const Env *e);
-const PVal *pval_get(const PVal *obj, const char *path);
 /* The port services reach a resource of this kind on (egress rules). */
 int catalog_port(const Platform *p, const char *kind);
-/* Evaluates an expression over a value (tier from the environment): kind
- * 0 = false/null, 1 = bool, 2 = number, 3 = string. */
+
+/* expr.c, evaluation: over a typed value, the environment giving `tier`
+ * and `env`; `k` (or NULL) gives `lookup` its cost tables. */
+typedef enum EvalKind { EV_NONE, EV_BOOL, EV_NUM, EV_STR } EvalKind;
 typedef struct EvalResult {
-	int kind;
+	EvalKind kind;
 	bool b;
 	double num;
 	const char *s;
 } EvalResult;
-EvalResult catalog_eval(const Kind *k, const Expr *e, const PVal *scope, const Env *env);
+EvalResult expr_eval(const Kind *k, const Expr *e, const PVal *scope, const Env *env);
 /* The same with functions of the caller's (compute.c): `fn` is asked for a
  * call the language does not know, with its arguments evaluated; it
  * returns false when it does not know the function either. */
 typedef bool (*EvalFn)(void *ctx, const char *name, const EvalResult *args, int nargs, EvalResult *out);
-EvalResult catalog_eval_fn(const Kind *k, const Expr *e, const PVal *scope, const Env *env, EvalFn fn, void *ctx);
+EvalResult expr_eval_fn(const Kind *k, const Expr *e, const PVal *scope, const Env *env, EvalFn fn, void *ctx);
 
 /*
  * compute.c: what platformc computes for a claim from the whole platform
