@@ -198,7 +198,7 @@ static char *clean_text(const Diags *d, const char *s, bool escape)
 	size_t n = strlen(m);
 	char buf[16];
 	for (size_t i = 0; i < n;) {
-		int l = src_char_len(m + i, n - i);
+		int l = node_char_len(m + i, n - i);
 		const char *e = char_escape(m + i, l, buf, sizeof buf, false);
 		if (e)
 			sb_puts(&b, e);
@@ -249,7 +249,7 @@ static void print_source_line(FILE *out, const Span *sp, int gutter, const char 
 	int col = 1, pad = 0, width = 0;
 	char buf[16];
 	for (int i = start; i < end; col++) {
-		int l = src_char_len(f->text + i, (size_t)(end - i));
+		int l = node_char_len(f->text + i, (size_t)(end - i));
 		while (lo < f->nsecrets && f->secrets[lo].end <= (size_t)i)
 			lo++;
 		bool masked = lo < f->nsecrets && f->secrets[lo].start <= (size_t)i;

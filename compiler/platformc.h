@@ -225,19 +225,23 @@ Node *src_load_embedded(Arena *a, const char *path, const char *list_key, const 
 typedef const char *(*SrcOverlayFn)(void *ctx, const char *path, size_t *len);
 typedef void (*SrcObserveFn)(void *ctx, SourceFile *f, Node *root);
 void src_set_hooks(SrcOverlayFn overlay, SrcObserveFn observe, void *ctx);
+
+/* ----------------------------------------------------------------- node.c */
+
 /* Map lookup by key text; NULL when absent. */
 Node *node_get(const Node *map, const char *key);
 /* The text of the scalar at `key`; NULL when absent, null or not a scalar. */
 const char *node_text(const Node *map, const char *key);
 /* That text as an integer; `def` when absent or not an integer. */
 long long node_int(const Node *map, const char *key, long long def);
-/* `over` merged onto `base` (resolve.c): mappings merge key by key, any
- * other value replaces; neither input is changed. */
+/* `over` merged onto `base`: mappings merge key by key, any other value
+ * replaces; neither input is changed. */
 const Node *node_merge(Arena *a, const Node *base, const Node *over);
+/* The span of `key` in a mapping (the mapping's when absent). */
 Span span_of_key(const Node *map, const char *key);
 /* Bytes in one character at `s` (a valid UTF-8 sequence, else 1): the unit
  * that columns count. */
-int src_char_len(const char *s, size_t n);
+int node_char_len(const char *s, size_t n);
 
 /* ----------------------------------------------------------------- diag.c */
 
@@ -577,6 +581,7 @@ Platform *lower_load_bytes(Arena *a, Schema *s, Diags *d, const char *path, cons
 int resolve_platform(Arena *a, Platform *p, Diags *d);
 Env *platform_env(const Platform *p, const char *name);
 Team *platform_team(const Platform *p, const char *name);
+/* model.c: the service / resource runs in that environment. */
 bool service_runs_in(const Service *s, const Env *e);
 bool resource_runs_in(const Resource *r, const Env *e);
 

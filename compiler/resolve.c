@@ -125,48 +125,6 @@ static void *lookup(Resolver *r, Table *t, const char *kind, const char *code, c
 
 /* ---- merging ---- */
 
-const Node *node_merge(Arena *a, const Node *base, const Node *over)
-{
-	if (!base)
-		return over;
-	if (!over)
-		return base;
-	if (base->kind != N_MAP || over->kind != N_MAP)
-		return over;
-	Node *m = arena_alloc(a, sizeof *m);
-	*m = *over;
-	m->pairs = arena_alloc(a, sizeof(Pair) * (size_t)(base->n + over->n));
-	m->n = 0;
-	/* key lookups through a hash map once the maps are large (an `env` of
-	 * thousands of variables in a service and its override) */
-	bool hashed = base->n > 8 && over->n > 8;
-	StrMap in_over, in_base;
-	if (hashed) {
-		strmap_init(&in_over);
-		strmap_init(&in_base);
-		for (int i = 0; i < over->n; i++)
-			strmap_put(&in_over, over->pairs[i].key->text, over->pairs[i].val);
-		for (int i = 0; i < base->n; i++)
-			strmap_put(&in_base, base->pairs[i].key->text, base->pairs[i].val);
-	}
-	for (int i = 0; i < base->n; i++) {
-		const char *k = base->pairs[i].key->text;
-		const Node *o = hashed ? strmap_get(&in_over, k) : node_get(over, k);
-		m->pairs[m->n].key = base->pairs[i].key;
-		m->pairs[m->n].val = (Node *)node_merge(a, base->pairs[i].val, o);
-		m->n++;
-	}
-	for (int i = 0; i < over->n; i++) {
-		const char *k = over->pairs[i].key->text;
-		if (!(hashed ? strmap_get(&in_base, k) : node_get(base, k)))
-			m->pairs[m->n++] = over->pairs[i];
-	}
-	if (hashed) {
-		strmap_free(&in_over);
-		strmap_free(&in_base);
-	}
-	return m;
-}
 
 /* ---- helpers ---- */
 
@@ -830,17 +788,4 @@ Team *platform_team(const Platform *p, const char *name)
 		if (strcmp(p->teams[i]->name, name) == 0)
 			return p->teams[i];
 	return NULL;
-}
-
-bool service_runs_in(const Service *s, const Env *e)
-{
-	for (int i = 0; i < s->nenvs; i++)
-		if (s->envs[i].env == e)
-			return true;
-	return false;
-}
-
-bool resource_runs_in(const Resource *r, const Env *e)
-{
-	return env_in(r->envs, r->nenvs, e);
 }

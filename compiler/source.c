@@ -42,24 +42,6 @@ static void index_lines(Arena *a, SourceFile *f)
 	f->nlines = n;
 }
 
-int src_char_len(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned c = p[0];
-	if (c < 0x80 || n < 2)
-		return 1;
-	int len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-	if (len == 0 || (size_t)len > n)
-		return 1;
-	for (int i = 1; i < len; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 1;
-	/* overlong forms, surrogates and code points past U+10FFFF */
-	if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
-	    (c == 0xF4 && p[1] > 0x8F))
-		return 1;
-	return len;
-}
 
 /* Span of one character at byte offset `off` (column counted in characters). */
 static Span span_at_offset(const SourceFile *f, size_t off)
@@ -74,7 +56,7 @@ static Span span_at_offset(const SourceFile *f, size_t off)
 	}
 	int col = 1;
 	for (size_t i = (size_t)f->line_starts[lo]; i < off; col++)
-		i += (size_t)src_char_len(f->text + i, f->len - i);
+		i += (size_t)node_char_len(f->text + i, f->len - i);
 	return (Span){f, lo + 1, col, 1};
 }
 
@@ -638,7 +620,7 @@ static int line_chars(const SourceFile *f, int line)
 	int end = line < f->nlines ? f->line_starts[line] - 1 : (int)f->len;
 	int chars = 0;
 	for (int i = start; i < end; chars++)
-		i += src_char_len(f->text + i, (size_t)(end - i));
+		i += node_char_len(f->text + i, (size_t)(end - i));
 	return chars;
 }
 
@@ -792,7 +774,7 @@ static Node *parse_yaml(Builder *b)
 		Span sp = span_at_offset(b->f, start);
 		sp.len = 0;
 		for (size_t k = start; k < end && b->f->text[k] != '\n'; sp.len++)
-			k += (size_t)src_char_len(b->f->text + k, end - k);
+			k += (size_t)node_char_len(b->f->text + k, end - k);
 		Diag *g = diag_error(b->d, "E0118", sp, "`%s` holds what looks like %s", b->f->path,
 				     b->d->creds[b->raw[i].cred].what);
 		g->redact = true;
@@ -821,7 +803,7 @@ static char *utf8_sanitised(Arena *a, const char *text, size_t len)
 {
 	char *t = arena_strndup(a, text, len);
 	for (size_t i = 0; i < len;) {
-		int l = src_char_len(t + i, len - i);
+		int l = node_char_len(t + i, len - i);
 		if (l == 1 && (unsigned char)t[i] >= 0x80)
 			t[i] = '?';
 		i += (size_t)l;
@@ -1012,38 +994,4 @@ Node *src_load_file(Arena *a, Diags *d, const char *path, SourceFile **out_file)
 	Node *root = src_load_bytes(a, d, path, buf, len, out_file);
 	free(buf);
 	return root;
-}
-
-Node *node_get(const Node *map, const char *key)
-{
-	if (!map || map->kind != N_MAP)
-		return NULL;
-	for (int i = 0; i < map->n; i++) {
-		const Node *k = map->pairs[i].key;
-		/* the first byte rules out most keys without a call */
-		if (k->kind == N_SCALAR && k->text[0] == key[0] && strcmp(k->text, key) == 0)
-			return map->pairs[i].val;
-	}
-	return NULL;
-}
-
-const char *node_text(const Node *map, const char *key)
-{
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
-}
-
-long long node_int(const Node *map, const char *key, long long def)
-{
-	long long v;
-	const char *t = node_text(map, key);
-	return t && scalar_int(t, &v) ? v : def;
-}
-
-Span span_of_key(const Node *map, const char *key)
-{
-	for (int i = 0; map && map->kind == N_MAP && i < map->n; i++)
-		if (strcmp(map->pairs[i].key->text, key) == 0)
-			return map->pairs[i].key->span;
-	return map ? map->span : (Span){0};
 }
