@@ -159,38 +159,11 @@ static const char *char_escape(const char *p, int len, char *buf, size_t n, bool
 	return NULL;
 }
 
-/* Replaces every credential-pattern match in `s` by `****`. Heap result. */
-static char *mask_credentials(const Diags *d, const char *s)
-{
-	char *cur = xstrdup(s);
-	for (int c = 0; c < d->ncreds; c++) {
-		size_t from = 0, ms, me, len = strlen(cur);
-		StrBuf b;
-		sb_init(&b);
-		bool any = false;
-		while (from <= len && schema_search(d->creds[c].re, cur, len, from, &ms, &me)) {
-			sb_putn(&b, cur + from, ms - from);
-			sb_puts(&b, "****");
-			any = true;
-			from = me > ms ? me : ms + 1;
-		}
-		if (!any) {
-			sb_free(&b);
-			continue;
-		}
-		if (from < len)
-			sb_puts(&b, cur + from);
-		free(cur);
-		cur = sb_detach(&b);
-	}
-	return cur;
-}
-
 /* A message, label, help or note as printed: masked, and escaped unless the
  * format escapes by itself (JSON). Heap result. */
 static char *clean_text(const Diags *d, const char *s, bool escape)
 {
-	char *m = mask_credentials(d, s ? s : "");
+	char *m = cred_mask(d, s ? s : "");
 	if (!escape)
 		return m;
 	StrBuf b;

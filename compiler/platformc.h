@@ -426,12 +426,24 @@ Type *schema_type(Schema *s, const char *name);
 int schema_check(Schema *s, const Node *n, const Type *t, Diags *d);
 /* Matches a PCRE2 pattern compiled by the schema. */
 bool schema_match(void *re, const char *s, size_t n);
-/* First match of `re` in s[from..n): true and its byte range, or false. */
-bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
+/* credentials.c: the first match of `re` in s[from..n): true and its byte
+ * range, or false. */
+bool cred_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
 /* The same over text the caller has checked is valid UTF-8 (utf8_valid), with
  * `from` on a character boundary: PCRE2's own check, which reads the whole
  * subject, is skipped. */
-bool schema_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
+bool cred_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
+/* One match of credential pattern `cred` at bytes [start, end). */
+typedef struct CredMatch {
+	size_t start, end;
+	int cred;
+	bool claimed;          /* source.c: a scalar claimed it */
+} CredMatch;
+/* Every match of every pattern of d->creds in `text` (valid UTF-8), sorted
+ * by end; *n of them, in the arena. */
+CredMatch *cred_scan(Arena *a, const Diags *d, const char *text, size_t len, int *n);
+/* `s` with every match of d->creds replaced by `****`. Heap result. */
+char *cred_mask(const Diags *d, const char *s);
 /* JSON Schema (draft-07) of platform.yaml, or with `included` of a file it
  * includes, for editors; with a catalog, resources' `kind` is one of its kinds
  * and `params` are typed per kind (catalog_params_json). */

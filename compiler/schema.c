@@ -7,8 +7,8 @@
  * finds (it does not stop at the first): wrong node kinds, unknown keys
  * (with did-you-mean), missing required keys, and scalars that do not parse
  * as the field's type (guide §3.1: `no` in a string field is the string
- * "no"; `yes` in a bool field is an error). Every scalar is also scanned for
- * credential-looking text (guide §7.1), whose value is then never printed.
+ * "no"; `yes` in a bool field is an error). The credential patterns are
+ * schema data too (`credentials`); credentials.c searches with them.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "platformc.h"
@@ -87,34 +87,6 @@ bool schema_match(void *re, const char *s, size_t n)
 	int rc = pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, md, NULL);
 	pcre2_match_data_free(md);
 	return rc >= 0;
-}
-
-static bool search(void *re, const char *s, size_t n, size_t from, uint32_t options, size_t *mstart, size_t *mend)
-{
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-	if (!md)
-		die_oom();
-	int rc = pcre2_match(re, (PCRE2_SPTR)s, n, from, options, md, NULL);
-	if (rc >= 0) {
-		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-		*mstart = ov[0];
-		*mend = ov[1];
-	}
-	pcre2_match_data_free(md);
-	return rc >= 0;
-}
-
-bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
-{
-	/* the first search of a subject checks it is UTF-8 (a failed check is no
-	 * match); later ones from inside it skip the check, which reads the
-	 * whole subject each time */
-	return search(re, s, n, from, from ? PCRE2_NO_UTF_CHECK : 0, mstart, mend);
-}
-
-bool schema_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
-{
-	return search(re, s, n, from, PCRE2_NO_UTF_CHECK, mstart, mend);
 }
 
 static const char *scalar_text(const Node *n)

@@ -149,52 +149,16 @@ static long find_control(const char *s, size_t n, size_t *off)
 }
 
 /* ---- credentials (guide §7.1) ----
- * Every file is searched with the credential patterns before it is parsed.
+ * Every file is searched with the credential patterns (cred_scan) before it is parsed.
  * A match claims the scalar (key or value) it ends in: that scalar is
  * reported once (E0118), marked secret so no later check echoes it, and its
  * whole text is masked in every printed source line. A match outside any
  * scalar (a comment) is masked and reported on its own. */
 
-typedef struct RawSecret {
-	size_t start, end;
-	int cred;
-	bool claimed;
-} RawSecret;
-
-static int cmp_raw_end(const void *a, const void *b)
-{
-	const RawSecret *x = a, *y = b;
-	return x->end < y->end ? -1 : x->end > y->end;
-}
-
 static int cmp_range(const void *a, const void *b)
 {
 	const SecretRange *x = a, *y = b;
 	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* All matches of all patterns in `text`, sorted by end. `text` is valid
- * UTF-8: callers scan only text that passed utf8_valid or was sanitised. */
-static RawSecret *scan_secrets(Arena *a, const Diags *d, const char *text, size_t len, int *n)
-{
-	RawSecret *out = NULL;
-	int cap = 0;
-	*n = 0;
-	for (int c = 0; c < d->ncreds; c++) {
-		size_t from = 0, ms, me;
-		while (from <= len && schema_search_utf8(d->creds[c].re, text, len, from, &ms, &me)) {
-			if (*n == cap) {
-				int nc = cap ? cap * 2 : 8;
-				out = arena_grow(a, out, (size_t)cap, (size_t)nc, sizeof *out);
-				cap = nc;
-			}
-			out[(*n)++] = (RawSecret){ms, me > ms ? me : ms + 1, c, false};
-			from = me > ms ? me : ms + 1;
-		}
-	}
-	if (*n > 1)
-		qsort(out, (size_t)*n, sizeof *out, cmp_raw_end);
-	return out;
 }
 
 /* Stores the ranges to mask in the file, sorted and merged. */
@@ -220,7 +184,7 @@ static void set_secret_ranges(SourceFile *f, SecretRange *r, int n)
 static void mask_unparsed(Arena *a, Diags *d, SourceFile *f, const char *text)
 {
 	int n;
-	RawSecret *raw = scan_secrets(a, d, text, f->len, &n);
+	CredMatch *raw = cred_scan(a, d, text, f->len, &n);
 	SecretRange *r = arena_alloc(a, sizeof *r * (size_t)(n + 1));
 	for (int i = 0; i < n; i++)
 		r[i] = (SecretRange){raw[i].start, raw[i].end};
@@ -245,7 +209,7 @@ typedef struct Builder {
 	int docs;
 	bool failed;
 	size_t last_end;      /* byte offset where the previous event ended */
-	RawSecret *raw;       /* credential matches, sorted by end */
+	CredMatch *raw;       /* credential matches, sorted by end */
 	int nraw;
 	SecretRange *mask;    /* claimed scalars' ranges */
 	int nmask, capmask;
@@ -944,7 +908,7 @@ static Node *load_bytes(Arena *a, Diags *d, const char *display_path, const char
 	}
 	Builder b = {.a = a, .d = d, .f = f};
 	if (d->ncreds)
-		b.raw = scan_secrets(a, d, f->text, f->len, &b.nraw);
+		b.raw = cred_scan(a, d, f->text, f->len, &b.nraw);
 	return parse_yaml(&b);
 }
 
