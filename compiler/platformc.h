@@ -444,9 +444,10 @@ typedef struct CredMatch {
 CredMatch *cred_scan(Arena *a, const Diags *d, const char *text, size_t len, int *n);
 /* `s` with every match of d->creds replaced by `****`. Heap result. */
 char *cred_mask(const Diags *d, const char *s);
-/* JSON Schema (draft-07) of platform.yaml, or with `included` of a file it
- * includes, for editors; with a catalog, resources' `kind` is one of its kinds
- * and `params` are typed per kind (catalog_params_json). */
+/* schema_json.c: JSON Schema (draft-07) of platform.yaml, or with
+ * `included` of a file it includes, for editors; with a catalog, resources'
+ * `kind` is one of its kinds and `params` are typed per kind
+ * (catalog_params_json). */
 struct Catalog;
 void schema_emit_json(Schema *s, const struct Catalog *c, bool included, StrBuf *out);
 const char *type_describe(const Type *t);
