@@ -16,7 +16,7 @@
  * input length by MAX_EXPR_LEN, so any byte string is safe to parse (it is
  * a fuzz target).
  *
- * Evaluation works over a typed value (PVal, catalog.c builds them) with
+ * Evaluation works over a typed value (PVal, catalog_check.c builds them) with
  * four results: none (an absent value, or a type mismatch), bool, number,
  * string. A comparison or arithmetic over none is none, and a rule that
  * is none holds, so a constraint over an absent parameter never fails.

@@ -541,8 +541,8 @@ struct Resource {
 	const Node *params;            /* defaults.resources.<kind> merged with params */
 	const Node *overrides;
 	const Node *node;
-	const struct Kind *kindp;      /* catalog.c: the kind, once checked */
-	struct PVal **env_params;      /* catalog.c: effective params, per envs[i] */
+	const struct Kind *kindp;      /* catalog_check.c: the kind, once checked */
+	struct PVal **env_params;      /* catalog_check.c: effective params, per envs[i] */
 };
 
 typedef struct PolicyException {
@@ -582,7 +582,7 @@ typedef struct Platform {
 	const Node *root;              /* root file's tree */
 	const SourceFile *root_file;
 	const Node *defaults_service, *defaults_resources;
-	struct Catalog *catalog;       /* catalog.c: built-in and platform.catalog kinds */
+	struct Catalog *catalog;       /* catalog_load.c: built-in and platform.catalog kinds */
 } Platform;
 
 /* The front end in one call: load FILE and its includes, check, lower,
@@ -931,7 +931,7 @@ void dash_custom_variable(Dash *d, const char *name, const char *label, const ch
 
 void backend_monitoring(const Platform *p, FileSet *fs);
 void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m);
-/* ------------------------------------------- expr.c, catalog.c, cost.c */
+/* -------------------------------------- expr.c, catalog*.c, cost.c */
 
 /*
  * Small expressions over a kind's parameters (constraints, `when`, cost):
@@ -1074,10 +1074,10 @@ typedef struct Catalog {
 	Kind **internal;       /* sorted by name; `internal: true` kinds */
 	int ninternal;
 	Schema *schema;        /* for schema_check of params */
-	void *seen;            /* catalog.c: diagnostics already reported */
+	void *seen;            /* catalog_check.c: diagnostics already reported */
 	void *index;           /* compute.c: resources by name and who names them */
-	void *by_name;         /* catalog.c: the resources sorted by name, for references */
-	bool computed;         /* catalog.c: every resource's values are computed */
+	void *by_name;         /* catalog_check.c: the resources sorted by name, for references */
+	bool computed;         /* catalog_check.c: every resource's values are computed */
 } Catalog;
 
 /* Loads the built-in kinds and those of `platform.catalog` (once per
@@ -1093,6 +1093,8 @@ const Kind *catalog_kind(const Platform *p, const char *name);
 const Kind *catalog_kind_any(const Catalog *c, const char *name);
 /* A parameter by dotted path, through objects and list items, or NULL. */
 const Param *catalog_param(const Param *scope, const char *path);
+/* A field of an object parameter by name, or NULL. */
+const Param *catalog_field(const Param *obj, const char *name);
 /* Checks a resource's params per environment (types, ranges, steps,
  * patterns, constraints, cross-resource rules) and fills kindp and
  * env_params. Call after every resource's environments are known. */

@@ -528,7 +528,7 @@ static void resolve_resource(Resolver *r, Resource *res)
 	res->shared_with = arena_alloc(r->a, sizeof(Team *) * (size_t)((sw ? sw->n : 0) + 1));
 	res->shared_access = arena_alloc(r->a, sizeof(Node *) * (size_t)((sw ? sw->n : 0) + 1));
 	for (int i = 0; sw && i < sw->n; i++) {
-		/* a team's name, or {team, access: [mode, ...]} (catalog.c checks the modes) */
+		/* a team's name, or {team, access: [mode, ...]} (identity.c checks the modes) */
 		const Node *item = sw->items[i];
 		bool full = item->kind == N_MAP;
 		Team *t = lookup(r, &r->teams, "team", "E0201", full ? node_get(item, "team") : item);
@@ -752,7 +752,7 @@ int resolve_platform(Arena *a, Platform *p, Diags *d)
 
 	for (int i = 0; i < p->nresources; i++)
 		resolve_resource(&r, p->resources[i]);
-	for (int i = 0, clean = !r.errors; i < p->nresources && clean; i++) /* params, per kind (catalog.c) */
+	for (int i = 0, clean = !r.errors; i < p->nresources && clean; i++) /* params, per kind (catalog_check.c) */
 		r.errors += catalog_check_resource(a, p, p->resources[i], d);
 	resolve_services(&r);
 	if (!r.errors)
