@@ -21,8 +21,8 @@ void catalog_kind_error(Diags *d, const Kind *k, int *errors, const Node *at, co
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	(*errors)++;
-	Diag *g = diag_error(d, "E0301", at ? at->span : k->node->span, "invalid resource kind `%s`: %s", k->name, buf);
+	Diag *g = diag_count_error(errors, d, "E0301", at ? at->span : k->node->span, "invalid resource kind `%s`: %s",
+				   k->name, buf);
 	diag_label(g, "here");
 	diag_help(g, "the format of kind files is described in docs/catalog.md");
 }

@@ -43,9 +43,10 @@ typedef struct Seen {
 	struct Seen *next;
 } Seen;
 
-/* Formats, then reports unless the same diagnostic was already reported. */
-static Diag *cerr(Checker *c, const char *code, Span sp, const char *fmt, ...) PRINTF_LIKE(4, 5);
-static Diag *cerr(Checker *c, const char *code, Span sp, const char *fmt, ...)
+/* Formats, then reports (and counts) unless the same diagnostic was
+ * already reported. */
+static Diag *error_once(Checker *c, const char *code, Span sp, const char *fmt, ...) PRINTF_LIKE(4, 5);
+static Diag *error_once(Checker *c, const char *code, Span sp, const char *fmt, ...)
 {
 	char buf[600];
 	va_list ap;
@@ -61,8 +62,7 @@ static Diag *cerr(Checker *c, const char *code, Span sp, const char *fmt, ...)
 	n->key = key;
 	n->next = *head;
 	*head = n;
-	c->errors++;
-	return diag_error(c->d, code, sp, "%s", buf);
+	return diag_count_error(&c->errors, c->d, code, sp, "%s", buf);
 }
 
 static void fmt_value(const PVal *v, char *buf, size_t n)
@@ -109,7 +109,7 @@ static void extra_checks(Checker *c, const Param *p, const Node *n)
 		v = (double)ms;
 		const Node *lim = node_get(p->node, v < p->min ? "min" : "max");
 		if ((p->has_min && v < p->min) || (p->has_max && v > p->max)) {
-			Diag *g = cerr(c, "E0115", n->span, "`%s` is %s; the %s is %s", p->name, n->text,
+			Diag *g = error_once(c, "E0115", n->span, "`%s` is %s; the %s is %s", p->name, n->text,
 				       v < p->min ? "minimum" : "maximum", lim ? lim->text : "?");
 			if (g)
 				diag_label(g, v < p->min ? "too short" : "too long");
@@ -123,7 +123,7 @@ static void extra_checks(Checker *c, const Param *p, const Node *n)
 			double down = base + p->step * (double)(long long)q, up = down + p->step;
 			scalar_format_number(down, lo, sizeof lo);
 			scalar_format_number(up, hi, sizeof hi);
-			Diag *g = cerr(c, "E0302", n->span, "`%s` is %s, not a multiple of %s", p->name, n->text, st);
+			Diag *g = error_once(c, "E0302", n->span, "`%s` is %s, not a multiple of %s", p->name, n->text, st);
 			if (g) {
 				diag_label(g, "not in steps of %s", st);
 				diag_help(g, "use %s or %s", lo, hi);
@@ -273,7 +273,7 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 		const Param *f = &p->fields[i];
 		if (!f->required || pval_get(obj, f->name))
 			continue;
-		Diag *g = cerr(c, "E0304", where->span, "resource `%s` (kind `%s`) needs parameter `%s`", c->r->name,
+		Diag *g = error_once(c, "E0304", where->span, "resource `%s` (kind `%s`) needs parameter `%s`", c->r->name,
 			       c->k->name, f->name);
 		if (g) {
 			diag_label(g, "`%s` missing here", f->name);
@@ -337,7 +337,7 @@ static void check_object_rules(Checker *c, const Param *p, PVal *obj, const Node
 		if (!b.len)
 			expr_paths(k->e, blame_path, &b);
 		const Node *at = b.at ? b.at : where;
-		Diag *g = cerr(c, "E0303", at->span, "resource `%s`: %s", c->r->name, k->message);
+		Diag *g = error_once(c, "E0303", at->span, "resource `%s`: %s", c->r->name, k->message);
 		if (!g)
 			continue;
 		diag_label(g, "breaks `%s`", k->src);
@@ -394,9 +394,9 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 	const Resource *target = find_resource(c->a, c->p, v->s);
 	const Node *at = v->node ? v->node : res_name_node(c->r);
 	if (!target || strcmp(target->kind, want)) {
-		Diag *g = target ? cerr(c, "E0305", at->span, "`%s` must name a resource of kind `%s`; `%s` is a `%s`",
+		Diag *g = target ? error_once(c, "E0305", at->span, "`%s` must name a resource of kind `%s`; `%s` is a `%s`",
 				       v->param->name, want, v->s, target->kind)
-				 : cerr(c, "E0305", at->span, "`%s` names `%s`, but no resource has this name",
+				 : error_once(c, "E0305", at->span, "`%s` names `%s`, but no resource has this name",
 				       v->param->name, v->s);
 		if (!g)
 			return;
@@ -414,7 +414,7 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 		return;
 	}
 	if (!resource_runs_in(target, c->env)) {
-		Diag *g = cerr(c, "E0307", at->span, "resource `%s` runs in `%s`, but `%s` it names does not",
+		Diag *g = error_once(c, "E0307", at->span, "resource `%s` runs in `%s`, but `%s` it names does not",
 			       c->r->name, c->env->name, target->name);
 		if (g) {
 			diag_label(g, "missing in `%s`", c->env->name);
@@ -430,7 +430,7 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 	for (int i = 0; i < target->nshared && !shared; i++)
 		shared = target->shared_with[i] == c->r->team;
 	if (!shared) {
-		Diag *g = cerr(c, "E0213", at->span, "`%s` names `%s` of team `%s`, which is not shared with team `%s`",
+		Diag *g = error_once(c, "E0213", at->span, "`%s` names `%s` of team `%s`, which is not shared with team `%s`",
 			       c->r->name, target->name, target->team->name, c->r->team->name);
 		if (g) {
 			diag_label(g, "another team's resource");
@@ -450,7 +450,7 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 		fmt_value(theirs, b, sizeof b);
 		if (!strcmp(a, b))
 			continue;
-		Diag *g = cerr(c, "E0306", at->span, "`%s` has %s = %s, but `%s` it names has %s = %s", c->r->name,
+		Diag *g = error_once(c, "E0306", at->span, "`%s` has %s = %s, but `%s` it names has %s = %s", c->r->name,
 			       match->pairs[i].key->text, a, target->name, match->pairs[i].val->text, b);
 		if (g) {
 			diag_label(g, "%s does not match", match->pairs[i].key->text);
@@ -469,7 +469,7 @@ static void check_ref(Checker *c, const PVal *root, const PVal *v)
 		fmt_value(theirs, b, sizeof b);
 		if (!strcmp(b, req->pairs[i].val->text))
 			continue;
-		Diag *g = cerr(c, "E0306", at->span, "`%s` names `%s`, which has %s = %s; it must have %s = %s",
+		Diag *g = error_once(c, "E0306", at->span, "`%s` names `%s`, which has %s = %s; it must have %s = %s",
 			       c->r->name, target->name, req->pairs[i].key->text, b, req->pairs[i].key->text,
 			       req->pairs[i].val->text);
 		if (g) {

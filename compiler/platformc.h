@@ -284,6 +284,9 @@ Diag *diag_add(Diags *d, Severity sev, const char *code, Span sp, const char *fm
 	PRINTF_LIKE(5, 6);
 #define diag_error(d, code, ...) diag_add((d), SEV_ERROR, (code), __VA_ARGS__)
 #define diag_warn(d, code, ...) diag_add((d), SEV_WARNING, (code), __VA_ARGS__)
+/* An error a phase also counts in its own `*errors` (the count it returns):
+ * the one way to count an error and report it. */
+#define diag_count_error(errors, d, code, ...) ((*(errors))++, diag_error((d), (code), __VA_ARGS__))
 void diag_label(Diag *g, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void diag_help(Diag *g, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void diag_note(Diag *g, Span sp, const char *fmt, ...) PRINTF_LIKE(3, 4);

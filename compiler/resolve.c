@@ -44,8 +44,6 @@ typedef struct Resolver {
 	long long suggest_budget;  /* names left to compare for did-you-mean */
 } Resolver;
 
-#define RERR(r, code, ...) ((r)->errors++, diag_error((r)->d, (code), __VA_ARGS__))
-
 static void table_init(Resolver *r, Table *t, int cap)
 {
 	strmap_init(&t->map);
@@ -71,8 +69,9 @@ static void table_add(Resolver *r, Table *t, const char *kind, const Node *obj, 
 	Entry *prev = strmap_get(&t->map, nn->text);
 	if (prev) {
 		bool same = strcmp(prev->kind, kind) == 0;
-		Diag *g = RERR(r, same ? "E0206" : "E0207", nn->span, "%s `%s` is defined twice%s", kind, nn->text,
-			       same ? "" : " (services and resources share one name space)");
+		Diag *g = diag_count_error(&r->errors, r->d, same ? "E0206" : "E0207", nn->span,
+					   "%s `%s` is defined twice%s", kind, nn->text,
+					   same ? "" : " (services and resources share one name space)");
 		diag_label(g, "defined again here");
 		diag_note(g, prev->name_node->span, "%s `%s` first defined here", prev->kind, nn->text);
 		return;
@@ -88,12 +87,13 @@ static void *lookup(Resolver *r, Table *t, const char *kind, const char *code, c
 		return e->obj;
 	Diag *g;
 	if (e) {
-		g = RERR(r, code, ref->span, "`%s` is a %s, not a %s", ref->text, e->kind, kind);
+		g = diag_count_error(&r->errors, r->d, code, ref->span, "`%s` is a %s, not a %s", ref->text, e->kind,
+				     kind);
 		diag_label(g, "expected a %s", kind);
 		diag_note(g, e->name_node->span, "%s `%s` is defined here", e->kind, ref->text);
 		return NULL;
 	}
-	g = RERR(r, code, ref->span, "unknown %s `%s`", kind, ref->text);
+	g = diag_count_error(&r->errors, r->d, code, ref->span, "unknown %s `%s`", kind, ref->text);
 	diag_label(g, "no %s has this name", kind);
 	/* the search is linear in the number of names: a run spends a bounded
 	 * number of comparisons on it (thousands of unknown references among
@@ -201,8 +201,9 @@ static void check_override_envs(Resolver *r, const Node *ov, Env **envs, int nen
 		const Node *k = ov->pairs[i].key;
 		Env *e = lookup(r, &r->envs, "environment", "E0202", k);
 		if (e && !env_in(envs, nenvs, e)) {
-			Diag *g = RERR(r, "E0211", k->span, "%s `%s` has overrides for `%s` but does not run there",
-				       what, name, k->text);
+			Diag *g = diag_count_error(&r->errors, r->d, "E0211", k->span,
+						   "%s `%s` has overrides for `%s` but does not run there", what, name,
+						   k->text);
 			diag_label(g, "not one of its environments");
 			diag_help(g, "add `%s` to its `environments`, or remove these overrides", k->text);
 		}
@@ -214,8 +215,9 @@ static void check_derived(Resolver *r, const char *a, const Env *e, const Node *
 {
 	size_t len = strlen(a) + 1 + strlen(e->name);
 	if (len > MAX_NAME_LEN) {
-		Diag *g = RERR(r, "E0208", name_node(obj)->span, "%s `%s-%s` would be %zu characters; the limit is %d",
-			       what, a, e->name, len, MAX_NAME_LEN);
+		Diag *g = diag_count_error(&r->errors, r->d, "E0208", name_node(obj)->span,
+					   "%s `%s-%s` would be %zu characters; the limit is %d", what, a, e->name, len,
+					   MAX_NAME_LEN);
 		diag_label(g, "name too long for environment `%s`", e->name);
 		diag_help(g, "use a shorter name");
 	}
@@ -260,8 +262,9 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 			se->cpu_target = v;
 		if (!max) {
 			if (report) {
-				Diag *g = RERR(r, "E0216", rep->span, "replicas of `%s`%s%s%s are a range without `max`",
-					       s->name, *in_env ? " in `" : "", in_env, *in_env ? "`" : "");
+				Diag *g = diag_count_error(&r->errors, r->d, "E0216", rep->span,
+							   "replicas of `%s`%s%s%s are a range without `max`", s->name,
+							   *in_env ? " in `" : "", in_env, *in_env ? "`" : "");
 				diag_label(g, "needs `max`");
 				diag_help(g, "write `replicas: {min: %lld, max: N}`, or a single number for a fixed count",
 					  se->replicas);
@@ -269,17 +272,19 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 		} else if (scalar_int(max, &v)) {
 			se->max_replicas = v;
 			if (v < se->replicas && report) {
-				Diag *g = RERR(r, "E0216", node_get(rep, "max")->span,
-					       "replicas of `%s`%s%s%s: max %lld is below min %lld", s->name,
-					       *in_env ? " in `" : "", in_env, *in_env ? "`" : "", v, se->replicas);
+				Diag *g = diag_count_error(&r->errors, r->d, "E0216", node_get(rep, "max")->span,
+							   "replicas of `%s`%s%s%s: max %lld is below min %lld",
+							   s->name, *in_env ? " in `" : "", in_env, *in_env ? "`" : "",
+							   v, se->replicas);
 				diag_label(g, "smaller than min");
 			}
 		}
 	}
 	if (rep && rep->kind == N_MAP && se->replicas < 1 && report) {
-		Diag *g = RERR(r, "E0216", (node_get(rep, "min") ? node_get(rep, "min") : rep)->span,
-			       "replicas of `%s`%s%s%s: a range must start at 1 or more", s->name,
-			       *in_env ? " in `" : "", in_env, *in_env ? "`" : "");
+		Diag *g = diag_count_error(&r->errors, r->d, "E0216",
+					   (node_get(rep, "min") ? node_get(rep, "min") : rep)->span,
+					   "replicas of `%s`%s%s%s: a range must start at 1 or more", s->name,
+					   *in_env ? " in `" : "", in_env, *in_env ? "`" : "");
 		diag_label(g, "an autoscaler cannot scale to zero");
 		diag_help(g, "write `replicas: 0` for a fixed count of zero, or `min: 1`");
 	}
@@ -368,8 +373,8 @@ static void resolve_service(Resolver *r, Service *s)
 		ok = strncmp(s->image, reg[i], l) == 0 && s->image[l] == '/';
 	}
 	if (!ok) {
-		Diag *g = RERR(r, "E0209", node_get(n, "image")->span, "image `%s` is not from an allowed registry",
-			       s->image);
+		Diag *g = diag_count_error(&r->errors, r->d, "E0209", node_get(n, "image")->span,
+					   "image `%s` is not from an allowed registry", s->image);
 		diag_label(g, "%s: policy restrict-image-registries would deny the pod",
 			   reg == p->registries ? "not under `platform.registries`" : "not under the team's `registries`");
 		StrBuf b;
@@ -407,9 +412,9 @@ static void resolve_links(Resolver *r, Service *s)
 			for (int k = 0; k < res->nshared; k++)
 				shared |= res->shared_with[k] == s->team;
 			if (!shared) {
-				Diag *g = RERR(r, "E0213", ref->span,
-					       "service `%s` (team `%s`) uses `%s`, a resource of team `%s`", s->name,
-					       s->team->name, res->name, res->team->name);
+				Diag *g = diag_count_error(&r->errors, r->d, "E0213", ref->span,
+							   "service `%s` (team `%s`) uses `%s`, a resource of team `%s`",
+							   s->name, s->team->name, res->name, res->team->name);
 				diag_label(g, "not shared with `%s`", s->team->name);
 				diag_help(g, "add `shared_with: [%s]` to resource `%s`", s->team->name, res->name);
 				diag_note(g, name_node(res->node)->span, "resource `%s` is defined here", res->name);
@@ -418,8 +423,9 @@ static void resolve_links(Resolver *r, Service *s)
 		for (int k = 0; k < s->nenvs; k++) {
 			if (resource_runs_in(res, s->envs[k].env))
 				continue;
-			Diag *g = RERR(r, "E0214", ref->span, "service `%s` runs in `%s`, but resource `%s` does not",
-				       s->name, s->envs[k].env->name, res->name);
+			Diag *g = diag_count_error(&r->errors, r->d, "E0214", ref->span,
+						   "service `%s` runs in `%s`, but resource `%s` does not", s->name,
+						   s->envs[k].env->name, res->name);
 			diag_label(g, "missing in `%s`", s->envs[k].env->name);
 			diag_help(g, "add `%s` to the resource's `environments`, or limit the service's",
 				  s->envs[k].env->name);
@@ -502,7 +508,7 @@ static void unknown_kind(Resolver *r, const Node *ref)
 	int nk = 0;
 	for (int i = 0; i < r->p->catalog->n && nk < 64; i++)
 		kinds[nk++] = r->p->catalog->kinds[i]->name;
-	Diag *g = RERR(r, "E0215", ref->span, "unknown resource kind `%s`", ref->text);
+	Diag *g = diag_count_error(&r->errors, r->d, "E0215", ref->span, "unknown resource kind `%s`", ref->text);
 	diag_label(g, "not in the resource catalog");
 	const char *sug = did_you_mean(ref->text, kinds, nk);
 	StrBuf b;
@@ -573,8 +579,9 @@ static void report_quota(Resolver *r, const Team *team, const Env *env, bool cpu
 		format_memory(total, want, sizeof want);
 	const char *res = cpu ? "cpu" : "memory";
 	const Node *q = node_get(node_get(team->node, "quota"), res);
-	Diag *g = RERR(r, "E0212", q->span, "team `%s` requests %s %s in `%s`, over its quota of %s", team->name, want,
-		       res, env->name, cpu ? team->quota_cpu : team->quota_memory);
+	Diag *g = diag_count_error(&r->errors, r->d, "E0212", q->span,
+				   "team `%s` requests %s %s in `%s`, over its quota of %s", team->name, want, res,
+				   env->name, cpu ? team->quota_cpu : team->quota_memory);
 	diag_label(g, "%s quota exceeded in `%s`", res, env->name);
 	for (int i = 0; i < nuses; i++)
 		uses[i].amount = (cpu ? uses[i].se->cpu_m : uses[i].se->memory_m) * (long double)uses[i].se->replicas;
@@ -691,11 +698,10 @@ static void resolve_exceptions(Resolver *r)
 		const Node *at = node_get(e->node, "expires");
 		if (left < 0) {
 			/* an error, so CI stops when the date passes: the render itself never depends on today */
-			Diag *g = diag_error(r->d, "E0231", at->span, "exception to `%s` expired on %s", e->policy,
-					     e->expires);
+			Diag *g = diag_count_error(&r->errors, r->d, "E0231", at->span,
+						   "exception to `%s` expired on %s", e->policy, e->expires);
 			diag_label(g, "in the past");
 			diag_help(g, "fix the workload and remove the exception, or extend `expires` (a reviewed change)");
-			r->errors++;
 		} else if (left <= EXPIRY_NOTICE_DAYS) {
 			Diag *g = diag_warn(r->d, "W0250", at->span, "exception to `%s` expires on %s, in %ld day%s",
 					    e->policy, e->expires, left, left == 1 ? "" : "s");
@@ -715,7 +721,8 @@ int resolve_platform(Arena *a, Platform *p, Diags *d)
 	for (int i = 0; i < p->nenvs; i++) {
 		table_add(&r, &r.envs, "environment", p->envs[i].node, &p->envs[i]);
 		if (p->envs[i].index >= 256) {
-			Diag *g = RERR(&r, "E0217", name_node(p->envs[i].node)->span, "more than 256 environments");
+			Diag *g = diag_count_error(&r.errors, r.d, "E0217", name_node(p->envs[i].node)->span,
+						   "more than 256 environments");
 			diag_label(g, "environment %d", i + 1);
 			diag_help(g, "at most 256 environments are supported; group clusters into fewer environments");
 			goto done;

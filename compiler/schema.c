@@ -379,8 +379,6 @@ typedef struct Checker {
 	int nouter;
 } Checker;
 
-#define CERR(c, code, sp, ...) ((c)->errors++, diag_error((c)->d, (code), (sp), __VA_ARGS__))
-
 static void check_node(Checker *c, const Node *n, const Type *t, const char *field);
 
 static void check_range(Checker *c, const Node *n, const Type *t, double v, const char *field)
@@ -390,11 +388,13 @@ static void check_range(Checker *c, const Node *n, const Type *t, double v, cons
 	char bound[32];
 	if (t->has_min && v < t->min) {
 		scalar_format_number(t->min, bound, sizeof bound);
-		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the minimum is %s", field, n->text, bound);
+		Diag *g = diag_count_error(&c->errors, c->d, "E0115", n->span, "`%s` is %s; the minimum is %s", field,
+					   n->text, bound);
 		diag_label(g, "too small");
 	} else if (t->has_max && v > t->max) {
 		scalar_format_number(t->max, bound, sizeof bound);
-		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the maximum is %s", field, n->text, bound);
+		Diag *g = diag_count_error(&c->errors, c->d, "E0115", n->span, "`%s` is %s; the maximum is %s", field,
+					   n->text, bound);
 		diag_label(g, "too large");
 	}
 }
@@ -415,11 +415,12 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_NAME:
 		if (n->textlen > MAX_NAME_LEN) {
-			g = CERR(c, "E0107", n->span, "name `%s` is %u characters; the limit is %d", s, n->textlen,
-				 MAX_NAME_LEN);
+			g = diag_count_error(&c->errors, c->d, "E0107", n->span,
+					     "name `%s` is %u characters; the limit is %d", s, n->textlen,
+					     MAX_NAME_LEN);
 			diag_label(g, "too long");
 		} else if (!scalar_is_name(s, n->textlen)) {
-			g = CERR(c, "E0107", n->span, "`%s` is not a valid name", s);
+			g = diag_count_error(&c->errors, c->d, "E0107", n->span, "`%s` is not a valid name", s);
 			diag_label(g, "invalid name");
 			diag_help(g, "names use lower-case letters, digits and `-`, start with a letter and do "
 				     "not end with `-` (they become Kubernetes names and file paths)");
@@ -427,10 +428,12 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_INT:
 		if (!scalar_int(s, &iv) && scalar_number(s, &v) && !strchr(s, '.')) {
-			g = CERR(c, "E0105", n->span, "`%s` is %s, too large for an integer", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0105", n->span, "`%s` is %s, too large for an integer",
+					     field, s);
 			diag_label(g, "integer out of range");
 		} else if (!scalar_int(s, &iv)) {
-			g = CERR(c, "E0105", n->span, "`%s` expects an integer, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0105", n->span, "`%s` expects an integer, found `%s`",
+					     field, s);
 			diag_label(g, "not an integer");
 		} else {
 			check_range(c, n, t, (double)iv, field);
@@ -438,7 +441,8 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_NUMBER:
 		if (!scalar_number(s, &v)) {
-			g = CERR(c, "E0106", n->span, "`%s` expects a number, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0106", n->span, "`%s` expects a number, found `%s`",
+					     field, s);
 			diag_label(g, "not a decimal number");
 		} else {
 			check_range(c, n, t, v, field);
@@ -446,18 +450,21 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_PERCENT:
 		if (!scalar_number(s, &v)) {
-			g = CERR(c, "E0106", n->span, "`%s` expects a percentage, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0106", n->span,
+					     "`%s` expects a percentage, found `%s`", field, s);
 			diag_label(g, "not a number");
 			diag_help(g, "write a percentage as a plain number, such as `99.9`");
 		} else if (!(v > 0 && v < 100)) {
-			g = CERR(c, "E0110", n->span, "`%s` is %s; a percentage must be strictly between 0 and 100", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0110", n->span,
+					     "`%s` is %s; a percentage must be strictly between 0 and 100", field, s);
 			diag_label(g, "out of range");
 		}
 		break;
 	case T_BOOL: {
 		bool b;
 		if (!scalar_bool(s, &b)) {
-			g = CERR(c, "E0104", n->span, "`%s` expects `true` or `false`, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0104", n->span,
+					     "`%s` expects `true` or `false`, found `%s`", field, s);
 			diag_label(g, "not a boolean");
 			if (!strcasecmp(s, "yes") || !strcasecmp(s, "no") || !strcasecmp(s, "on") ||
 			    !strcasecmp(s, "off") || !strcasecmp(s, "y") || !strcasecmp(s, "n"))
@@ -469,7 +476,8 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 	}
 	case T_QUANTITY:
 		if (!scalar_quantity(s, &q)) {
-			g = CERR(c, "E0108", n->span, "`%s` expects a quantity, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0108", n->span, "`%s` expects a quantity, found `%s`",
+					     field, s);
 			diag_label(g, "not a quantity");
 			char sug[64];
 			if (scalar_quantity_suggest(s, sug, sizeof sug))
@@ -480,7 +488,8 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_DURATION:
 		if (!scalar_duration(s, &iv)) {
-			g = CERR(c, "E0109", n->span, "`%s` expects a duration, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0109", n->span, "`%s` expects a duration, found `%s`",
+					     field, s);
 			diag_label(g, "not a duration");
 			char sug[64];
 			if (scalar_duration_suggest(s, sug, sizeof sug))
@@ -491,13 +500,15 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_URL:
 		if (!scalar_url(s)) {
-			g = CERR(c, "E0111", n->span, "`%s` expects an https:// URL, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0111", n->span,
+					     "`%s` expects an https:// URL, found `%s`", field, s);
 			diag_label(g, "not an https URL");
 		}
 		break;
 	case T_DATE:
 		if (!scalar_date(s, &y, &m, &dd)) {
-			g = CERR(c, "E0112", n->span, "`%s` expects a date YYYY-MM-DD, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0112", n->span,
+					     "`%s` expects a date YYYY-MM-DD, found `%s`", field, s);
 			diag_label(g, "not a valid date");
 		}
 		break;
@@ -511,7 +522,8 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		for (int i = 0; i < t->nenums && !ok; i++)
 			ok = strcmp(t->enums[i], s) == 0;
 		if (!ok) {
-			g = CERR(c, "E0113", n->span, "`%s` must be one of the allowed values; found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0113", n->span,
+					     "`%s` must be one of the allowed values; found `%s`", field, s);
 			diag_label(g, "not allowed here");
 			const char *sug = did_you_mean(s, t->enums, t->nenums);
 			StrBuf b;
@@ -526,13 +538,15 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		}
 	}
 	if (!g && t->max_len && n->textlen > (size_t)t->max_len) {
-		g = CERR(c, "E0114", n->span, "`%s` is longer than %d characters", field, t->max_len);
+		g = diag_count_error(&c->errors, c->d, "E0114", n->span, "`%s` is longer than %d characters", field,
+				     t->max_len);
 		diag_label(g, "too long");
 		if (t->what)
 			diag_help(g, "write %s", t->what);
 	}
 	if (!g && t->re && !schema_match(t->re, s, n->textlen)) {
-		g = CERR(c, "E0114", n->span, "`%s` is not %s", s, t->what ? t->what : "in the expected form");
+		g = diag_count_error(&c->errors, c->d, "E0114", n->span, "`%s` is not %s", s,
+				     t->what ? t->what : "in the expected form");
 		diag_label(g, "invalid `%s`", field);
 		if (t->help && (!t->help_re || schema_match(t->help_re, s, n->textlen)))
 			diag_help(g, "%s", t->help);
@@ -618,7 +632,7 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 			if (t->fields[j].name[0] == k->text[0] && strcmp(t->fields[j].name, k->text) == 0)
 				f = &t->fields[j];
 		if (!f) {
-			Diag *g = CERR(c, "E0101", k->span, "unknown key `%s`", k->text);
+			Diag *g = diag_count_error(&c->errors, c->d, "E0101", k->span, "unknown key `%s`", k->text);
 			const char *sug = did_you_mean(k->text, names, nn);
 			diag_label(g, "not a field of %s", t->name ? t->name : "this mapping");
 			if (hint_level(c, g, n, t, i)) {
@@ -641,7 +655,8 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 	for (int j = 0; j < t->nfields; j++) {
 		if (!t->fields[j].required || node_get(n, t->fields[j].name))
 			continue;
-		Diag *g = CERR(c, "E0102", n->span, "missing required key `%s`", t->fields[j].name);
+		Diag *g = diag_count_error(&c->errors, c->d, "E0102", n->span, "missing required key `%s`",
+					   t->fields[j].name);
 		diag_label(g, "this %s needs `%s`", t->name ? t->name : "mapping", t->fields[j].name);
 		if (t->fields[j].type->kind != T_OBJECT && t->fields[j].type->kind != T_LIST)
 			diag_help(g, "`%s` is %s", t->fields[j].name, type_describe(t->fields[j].type));
@@ -665,13 +680,13 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 				return;
 			}
 		}
-		Diag *g = CERR(c, "E0103", n->span, "`%s` expects %s or %s, found %s", field,
-			       type_describe(t->alts[0]), type_describe(t->alts[1]), node_kind_name(n));
+		Diag *g = diag_count_error(&c->errors, c->d, "E0103", n->span, "`%s` expects %s or %s, found %s", field,
+					   type_describe(t->alts[0]), type_describe(t->alts[1]), node_kind_name(n));
 		diag_label(g, "wrong kind of value");
 		return;
 	}
 	if (n->kind == N_SCALAR && n->is_null) {
-		Diag *g = CERR(c, "E0117", n->span, "`%s` has no value", field);
+		Diag *g = diag_count_error(&c->errors, c->d, "E0117", n->span, "`%s` has no value", field);
 		diag_label(g, "expected %s", type_describe(t));
 		diag_help(g, "give it a value or remove the key");
 		return;
@@ -679,8 +694,8 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 	bool scalar = want_scalar(t);
 	if ((scalar && n->kind != N_SCALAR) || (!scalar && t->kind == T_LIST && n->kind != N_SEQ) ||
 	    (!scalar && (t->kind == T_OBJECT || t->kind == T_MAP) && n->kind != N_MAP)) {
-		Diag *g = CERR(c, "E0103", n->span, "`%s` expects %s, found %s", field, type_describe(t),
-			       node_kind_name(n));
+		Diag *g = diag_count_error(&c->errors, c->d, "E0103", n->span, "`%s` expects %s, found %s", field,
+					   type_describe(t), node_kind_name(n));
 		diag_label(g, "wrong kind of value");
 		if (t->kind == T_LIST && n->kind == N_SCALAR)
 			diag_help(g, "write a list: `%s: [%s]`", field, n->text);
@@ -692,14 +707,15 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 		break;
 	case T_LIST:
 		if (n->n < t->min_items) {
-			Diag *g = CERR(c, "E0116", n->span, "`%s` needs at least %d entr%s", field, t->min_items,
-				       t->min_items == 1 ? "y" : "ies");
+			Diag *g = diag_count_error(&c->errors, c->d, "E0116", n->span, "`%s` needs at least %d entr%s",
+						   field, t->min_items, t->min_items == 1 ? "y" : "ies");
 			diag_label(g, "empty");
 		}
 		for (int i = 0; i < n->n; i++) {
 			const Node *item = n->items[i];
 			if (item->kind == N_SCALAR && item->is_null && t->elem->kind != T_ANY) {
-				Diag *g = CERR(c, "E0117", item->span, "an entry of `%s` has no value", field);
+				Diag *g = diag_count_error(&c->errors, c->d, "E0117", item->span,
+							   "an entry of `%s` has no value", field);
 				diag_label(g, "expected %s", type_describe(t->elem));
 				diag_help(g, "give it a value or remove the entry");
 				continue;
@@ -724,7 +740,7 @@ int schema_check(Schema *s, const Node *n, const Type *t, Diags *d)
 	const char *path = n->span.file ? n->span.file->path : "platform.yaml";
 	if (n->kind == N_MAP && n->is_null && t == s->root) {
 		/* an empty root file: one error, not one per required key */
-		Diag *g = CERR(&c, "E0102", n->span, "`%s` is empty", path);
+		Diag *g = diag_count_error(&c.errors, c.d, "E0102", n->span, "`%s` is empty", path);
 		diag_help(g, "a platform needs at least `platform`, `environments` and `teams`");
 		return c.errors;
 	}
