@@ -29,6 +29,12 @@ const char *node_text(const Node *map, const char *key)
 	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
 }
 
+const char *node_text_or(const Node *map, const char *key, const char *def)
+{
+	const char *t = node_text(map, key);
+	return t ? t : def;
+}
+
 long long node_int(const Node *map, const char *key, long long def)
 {
 	long long v;

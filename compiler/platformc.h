@@ -232,6 +232,8 @@ void src_set_hooks(SrcOverlayFn overlay, SrcObserveFn observe, void *ctx);
 Node *node_get(const Node *map, const char *key);
 /* The text of the scalar at `key`; NULL when absent, null or not a scalar. */
 const char *node_text(const Node *map, const char *key);
+/* That text, or `def` when there is none. */
+const char *node_text_or(const Node *map, const char *key, const char *def);
 /* That text as an integer; `def` when absent or not an integer. */
 long long node_int(const Node *map, const char *key, long long def);
 /* `over` merged onto `base`: mappings merge key by key, any other value

@@ -128,19 +128,6 @@ static void *lookup(Resolver *r, Table *t, const char *kind, const char *code, c
 
 /* ---- helpers ---- */
 
-static const char *text_of(const Node *map, const char *key)
-{
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR ? n->text : NULL;
-}
-
-/* The text of `key`, or `dflt` when it is not there. */
-static const char *text_or(const Node *map, const char *key, const char *dflt)
-{
-	const char *t = text_of(map, key);
-	return t ? t : dflt;
-}
-
 static void format_cpu(long double milli, char *buf, size_t n)
 {
 	scalar_format_number((double)(milli / 1000.0L), buf, n);
@@ -255,7 +242,7 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 		long long v;
 		se->autoscale = true;
 		se->cpu_target = 70;
-		const char *min = text_of(rep, "min"), *cpu = text_of(rep, "cpu"), *max = text_of(rep, "max");
+		const char *min = node_text(rep, "min"), *cpu = node_text(rep, "cpu"), *max = node_text(rep, "max");
 		if (min && scalar_int(min, &v))
 			se->replicas = v;
 		if (cpu && scalar_int(cpu, &v))
@@ -296,8 +283,8 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 			se->max_replicas = 2;
 	}
 	const Node *res = node_get(n, "resources");
-	se->cpu = text_or(res, "cpu", "100m");
-	se->memory = text_or(res, "memory", "128Mi");
+	se->cpu = node_text_or(res, "cpu", "100m");
+	se->memory = node_text_or(res, "memory", "128Mi");
 	scalar_quantity(se->cpu, &se->cpu_m);
 	scalar_quantity(se->memory, &se->memory_m);
 
@@ -313,8 +300,8 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 	}
 	const Node *ing = node_get(n, "ingress");
 	if (ing) {
-		se->ingress_host = text_of(ing, "host");
-		se->ingress_path = text_or(ing, "path", "/");
+		se->ingress_host = node_text(ing, "host");
+		se->ingress_path = node_text_or(ing, "path", "/");
 	}
 }
 
@@ -327,30 +314,30 @@ static void resolve_service(Resolver *r, Service *s)
 	s->team = lookup(r, &r->teams, "team", "E0201", node_get(n, "team"));
 	if (node_get(eff, "system"))
 		s->system = lookup(r, &r->systems, "system", "E0203", node_get(eff, "system"));
-	s->description = text_of(eff, "description");
-	s->repo = text_of(eff, "repo");
-	s->lifecycle = text_or(eff, "lifecycle", "production");
-	s->language = text_or(eff, "language", "other");
-	s->api = text_or(eff, "api", "rest");
-	s->image = text_of(n, "image");
+	s->description = node_text(eff, "description");
+	s->repo = node_text(eff, "repo");
+	s->lifecycle = node_text_or(eff, "lifecycle", "production");
+	s->language = node_text_or(eff, "language", "other");
+	s->api = node_text_or(eff, "api", "rest");
+	s->image = node_text(n, "image");
 	s->port = 8080;
-	const char *port = text_of(eff, "port");
+	const char *port = node_text(eff, "port");
 	if (port)
 		scalar_int(port, &s->port);
 	const Node *health = node_get(eff, "health");
-	s->liveness = text_or(health, "liveness", "/health");
-	s->readiness = text_or(health, "readiness", "/ready");
+	s->liveness = node_text_or(health, "liveness", "/health");
+	s->readiness = node_text_or(health, "readiness", "/ready");
 
 	const Node *slo = node_get(eff, "slo");
-	if (text_of(slo, "availability")) {
+	if (node_text(slo, "availability")) {
 		s->has_availability = true;
-		scalar_number(text_of(slo, "availability"), &s->availability);
+		scalar_number(node_text(slo, "availability"), &s->availability);
 	}
 	const Node *lat = node_get(slo, "latency");
 	if (lat) {
 		s->has_latency = true;
-		scalar_duration(text_of(lat, "threshold"), &s->latency_ms);
-		scalar_number(text_of(lat, "percent"), &s->latency_percent);
+		scalar_duration(node_text(lat, "threshold"), &s->latency_ms);
+		scalar_number(node_text(lat, "percent"), &s->latency_percent);
 	}
 
 	if ((s->has_availability || s->has_latency) && !strcmp(s->api, "none") && !node_get(eff, "metrics")) {
