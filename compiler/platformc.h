@@ -427,6 +427,9 @@ Schema *schema_load(Arena *a);
  * `platformc schema` and the catalog kinds' schemas (catalog_doc.c). */
 const char *schema_type_pattern(TypeKind k);
 Type *schema_type(Schema *s, const char *name);
+/* The default of `type`.`field` in stdlib/schema.yaml, the one place defaults
+ * are written; aborts when there is none (a build bug). */
+const char *schema_default(Schema *s, const char *type, const char *field);
 /* Checks `n` against `t`; adds diagnostics. Returns the number of errors. */
 int schema_check(Schema *s, const Node *n, const Type *t, Diags *d);
 /* Matches a PCRE2 pattern compiled by the schema. */
@@ -559,6 +562,7 @@ typedef struct PolicyException {
 } PolicyException;
 
 typedef struct Platform {
+	struct Schema *schema;         /* lower.c: the schema, for its defaults (schema_default) */
 	const char *name, *domain;
 	Team *owner;
 	const char *provider, *region, *account;

@@ -42,6 +42,9 @@ typedef struct Resolver {
 	Table envs, teams, systems, objects; /* objects: services and resources */
 	int errors;
 	long long suggest_budget;  /* names left to compare for did-you-mean */
+	struct {                   /* stdlib/schema.yaml's defaults, read once */
+		const char *cpu, *memory, *ingress_path, *lifecycle, *language, *api, *liveness, *readiness;
+	} def;
 } Resolver;
 
 static void table_init(Resolver *r, Table *t, int cap)
@@ -283,8 +286,8 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 			se->max_replicas = 2;
 	}
 	const Node *res = node_get(n, "resources");
-	se->cpu = node_text_or(res, "cpu", "100m");
-	se->memory = node_text_or(res, "memory", "128Mi");
+	se->cpu = node_text_or(res, "cpu", r->def.cpu);
+	se->memory = node_text_or(res, "memory", r->def.memory);
 	scalar_quantity(se->cpu, &se->cpu_m);
 	scalar_quantity(se->memory, &se->memory_m);
 
@@ -301,7 +304,7 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 	const Node *ing = node_get(n, "ingress");
 	if (ing) {
 		se->ingress_host = node_text(ing, "host");
-		se->ingress_path = node_text_or(ing, "path", "/");
+		se->ingress_path = node_text_or(ing, "path", r->def.ingress_path);
 	}
 }
 
@@ -316,17 +319,17 @@ static void resolve_service(Resolver *r, Service *s)
 		s->system = lookup(r, &r->systems, "system", "E0203", node_get(eff, "system"));
 	s->description = node_text(eff, "description");
 	s->repo = node_text(eff, "repo");
-	s->lifecycle = node_text_or(eff, "lifecycle", "production");
-	s->language = node_text_or(eff, "language", "other");
-	s->api = node_text_or(eff, "api", "rest");
+	s->lifecycle = node_text_or(eff, "lifecycle", r->def.lifecycle);
+	s->language = node_text_or(eff, "language", r->def.language);
+	s->api = node_text_or(eff, "api", r->def.api);
 	s->image = node_text(n, "image");
 	s->port = 8080;
 	const char *port = node_text(eff, "port");
 	if (port)
 		scalar_int(port, &s->port);
 	const Node *health = node_get(eff, "health");
-	s->liveness = node_text_or(health, "liveness", "/health");
-	s->readiness = node_text_or(health, "readiness", "/ready");
+	s->liveness = node_text_or(health, "liveness", r->def.liveness);
+	s->readiness = node_text_or(health, "readiness", r->def.readiness);
 
 	const Node *slo = node_get(eff, "slo");
 	if (node_text(slo, "availability")) {
@@ -701,6 +704,15 @@ static void resolve_exceptions(Resolver *r)
 int resolve_platform(Arena *a, Platform *p, Diags *d)
 {
 	Resolver r = {.a = a, .p = p, .d = d, .suggest_budget = 200000};
+	Schema *s = p->schema;
+	r.def.cpu = schema_default(s, "Requests", "cpu");
+	r.def.memory = schema_default(s, "Requests", "memory");
+	r.def.ingress_path = schema_default(s, "Ingress", "path");
+	r.def.lifecycle = schema_default(s, "Service", "lifecycle");
+	r.def.language = schema_default(s, "Service", "language");
+	r.def.api = schema_default(s, "Service", "api");
+	r.def.liveness = schema_default(s, "Health", "liveness");
+	r.def.readiness = schema_default(s, "Health", "readiness");
 	table_init(&r, &r.envs, p->nenvs);
 	table_init(&r, &r.teams, p->nteams);
 	table_init(&r, &r.systems, p->nsystems);

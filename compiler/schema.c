@@ -576,6 +576,14 @@ static const Field *object_field(const Type *t, const char *name)
 	return NULL;
 }
 
+const char *schema_default(Schema *s, const char *type, const char *field)
+{
+	const Field *f = object_field(schema_type(s, type), field);
+	if (!f || !f->def)
+		schema_bug("no default for", field);
+	return f->def;
+}
+
 /* The object type a field's value has, through `A|B` (NULL: not an object). */
 static const Type *object_of(const Type *t)
 {
