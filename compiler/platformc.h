@@ -670,6 +670,11 @@ DNode *doc_push(Arena *a, DNode *seq, DNode *val);
 DNode *doc_push_str(Arena *a, DNode *seq, const char *v);
 DNode *doc_push_map(Arena *a, DNode *seq);
 DNode *doc_get(const DNode *map, const char *key);
+/* %lld without printf's machinery, into buf; returns the start of the
+ * digits. Both emitters write integers with it. */
+const char *doc_format_int(long long v, char buf[24]);
+
+/* doc_yaml.c */
 
 /* True when a YAML 1.1 or 1.2 reader would not read `s` back as this same
  * string from a plain scalar (no, on, y, ~, 0755, 1.10, 12:30, 2024-01-01,
@@ -688,7 +693,7 @@ void doc_emit_yaml_libyaml(StrBuf *out, DNode *const *docs, int ndocs, const cha
  * emitters as `|`, not only the ones doc.c would choose, so that the tests
  * compare `|+`, `|2` and libyaml's refusals of literal style too. */
 extern bool doc_literal_any;
-/* Emits JSON, 2-space indent, keys in insertion order, trailing newline. */
+/* doc.c: emits JSON, 2-space indent, keys in insertion order, trailing newline. */
 void doc_emit_json(StrBuf *out, const DNode *root);
 /* JSON string escaping (quotes included). */
 void doc_json_string(StrBuf *out, const char *s);
