@@ -369,7 +369,7 @@ static DNode *component_entity(Arena *a, const Platform *p, const Service *s)
 
 	DNode *spec = doc_set_map(a, c, "spec");
 	doc_set_str(a, spec, "type", "service");
-	doc_set_str(a, spec, "lifecycle", s->lifecycle ? s->lifecycle : "production");
+	doc_set_str(a, spec, "lifecycle", s->lifecycle);
 	doc_set_str(a, spec, "owner", ref(a, "group", s->team->name));
 	doc_set_str(a, spec, "system", ref(a, "system", service_system(p, s)));
 	if (has_api(s))
@@ -399,7 +399,7 @@ static DNode *api_entity(Arena *a, const Platform *p, const Service *s)
 	add_tag(a, md, s->api);
 	DNode *spec = doc_set_map(a, e, "spec");
 	doc_set_str(a, spec, "type", api_type(s));
-	doc_set_str(a, spec, "lifecycle", s->lifecycle ? s->lifecycle : "production");
+	doc_set_str(a, spec, "lifecycle", s->lifecycle);
 	doc_set_str(a, spec, "owner", ref(a, "group", s->team->name));
 	doc_set_str(a, spec, "system", ref(a, "system", service_system(p, s)));
 	if (s->repo) {
@@ -1167,10 +1167,14 @@ static void service_template(const Platform *p, FileSet *fs, Targets *tg, const 
 		{.name = "registry", .title = "Image registry", .type = BP_STRING, .choices = registries,
 		 .def = p->nregistries ? p->registries[0] : NULL, .required = true,
 		 .description = "The image is <registry>/<name>; CD sets its tag per environment."},
-		{.name = "language", .title = "Language", .type = BP_STRING, .choices = languages, .def = "other"},
-		{.name = "port", .title = "Port", .type = BP_INT, .def = "8080", .min = "1", .max = "65535"},
-		{.name = "api", .title = "API", .type = BP_STRING, .choices = apis, .def = "rest"},
-		{.name = "lifecycle", .title = "Lifecycle", .type = BP_STRING, .choices = lifecycles, .def = "production"},
+		{.name = "language", .title = "Language", .type = BP_STRING, .choices = languages,
+		 .def = schema_default(p->schema, "Service", "language")},
+		{.name = "port", .title = "Port", .type = BP_INT, .def = schema_default(p->schema, "Service", "port"),
+		 .min = "1", .max = "65535"},
+		{.name = "api", .title = "API", .type = BP_STRING, .choices = apis,
+		 .def = schema_default(p->schema, "Service", "api")},
+		{.name = "lifecycle", .title = "Lifecycle", .type = BP_STRING, .choices = lifecycles,
+		 .def = schema_default(p->schema, "Service", "lifecycle")},
 		{0},
 	};
 	/* a service may name only a declared system: without any, no field */

@@ -14,7 +14,7 @@
  *              subscription of a topic, an `sqs` dead-letter queue.
  *
  * A template is YAML: a scalar is text with `${expression}` parts (the
- * catalog's expression language, catalog_eval), a mapping an object, a
+ * catalog's expression language, expr_eval), a mapping an object, a
  * list a list, and three directives are mappings with these keys:
  *   {for: <path> | [<path>, ...] | referrers, value: T, where: E, distinct: true}
  *   {when: E, value: T, else: T}
@@ -974,16 +974,16 @@ static bool functions(void *ctx, const char *name, const EvalResult *args, int n
 {
 	Ctx *c = ctx;
 	if (!strcmp(name, "external_name") && nargs == 1) {
-		const Resource *r = args[0].kind == 3 ? find_resource(c->a, c->p, args[0].s) : NULL;
+		const Resource *r = args[0].kind == EV_STR ? find_resource(c->a, c->p, args[0].s) : NULL;
 		*out = (EvalResult){0};
 		if (r && resource_runs_in(r, c->e))
-			*out = (EvalResult){.kind = 3, .s = compute_external_name(c->a, r, c->e)};
+			*out = (EvalResult){.kind = EV_STR, .s = compute_external_name(c->a, r, c->e)};
 		return true;
 	}
 	if (!strcmp(name, "hash") && nargs == 1) {
 		*out = (EvalResult){0};
-		if (args[0].kind == 3)
-			*out = (EvalResult){.kind = 3, .s = arena_sprintf(c->a, "%08x",
+		if (args[0].kind == EV_STR)
+			*out = (EvalResult){.kind = EV_STR, .s = arena_sprintf(c->a, "%08x",
 					(unsigned)(hash_bytes(args[0].s, strlen(args[0].s)) & 0xffffffffu))};
 		return true;
 	}
@@ -992,13 +992,13 @@ static bool functions(void *ctx, const char *name, const EvalResult *args, int n
 
 static EvalResult eval_e(Ctx *c, const Expr *e, const PVal *scope)
 {
-	return catalog_eval_fn(c->k, e, scope, c->e, functions, c);
+	return expr_eval_fn(c->k, e, scope, c->e, functions, c);
 }
 
 static bool holds(Ctx *c, const Expr *e, const PVal *scope)
 {
 	EvalResult r = eval_e(c, e, scope);
-	return r.kind == 1 && r.b;
+	return r.kind == EV_BOOL && r.b;
 }
 
 /* The items a `for` path reaches from a scope: through objects and lists;
@@ -1177,9 +1177,9 @@ static DNode *typed_for(Arena *a, DNode *v, const Param *target)
 static DNode *of_result(Arena *a, EvalResult r)
 {
 	switch (r.kind) {
-	case 1: return doc_bool(a, r.b);
-	case 2: return doc_num(a, r.num);
-	case 3: return doc_str(a, r.s);
+	case EV_BOOL: return doc_bool(a, r.b);
+	case EV_NUM: return doc_num(a, r.num);
+	case EV_STR: return doc_str(a, r.s);
 	default: return NULL;
 	}
 }

@@ -35,11 +35,11 @@ static Cell cell(const Resource *r, const Env *e)
 		c.usage_only = true;
 		return c;
 	}
-	EvalResult v = catalog_eval(k, k->cost_monthly, catalog_values(r, e), e);
-	if (v.kind == 2) {
+	EvalResult v = expr_eval(k, k->cost_monthly, catalog_values(r, e), e);
+	if (v.kind == EV_NUM) {
 		c.priced = true;
 		c.usd = cents(v.num);
-	} else if (v.kind == 3 && !strcmp(v.s, "usage")) {
+	} else if (v.kind == EV_STR && !strcmp(v.s, "usage")) {
 		c.usage_only = true; /* the model says: billed by use in this configuration */
 	}
 	return c;

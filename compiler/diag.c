@@ -159,38 +159,11 @@ static const char *char_escape(const char *p, int len, char *buf, size_t n, bool
 	return NULL;
 }
 
-/* Replaces every credential-pattern match in `s` by `****`. Heap result. */
-static char *mask_credentials(const Diags *d, const char *s)
-{
-	char *cur = xstrdup(s);
-	for (int c = 0; c < d->ncreds; c++) {
-		size_t from = 0, ms, me, len = strlen(cur);
-		StrBuf b;
-		sb_init(&b);
-		bool any = false;
-		while (from <= len && schema_search(d->creds[c].re, cur, len, from, &ms, &me)) {
-			sb_putn(&b, cur + from, ms - from);
-			sb_puts(&b, "****");
-			any = true;
-			from = me > ms ? me : ms + 1;
-		}
-		if (!any) {
-			sb_free(&b);
-			continue;
-		}
-		if (from < len)
-			sb_puts(&b, cur + from);
-		free(cur);
-		cur = sb_detach(&b);
-	}
-	return cur;
-}
-
 /* A message, label, help or note as printed: masked, and escaped unless the
  * format escapes by itself (JSON). Heap result. */
 static char *clean_text(const Diags *d, const char *s, bool escape)
 {
-	char *m = mask_credentials(d, s ? s : "");
+	char *m = cred_mask(d, s ? s : "");
 	if (!escape)
 		return m;
 	StrBuf b;
@@ -198,7 +171,7 @@ static char *clean_text(const Diags *d, const char *s, bool escape)
 	size_t n = strlen(m);
 	char buf[16];
 	for (size_t i = 0; i < n;) {
-		int l = src_char_len(m + i, n - i);
+		int l = node_char_len(m + i, n - i);
 		const char *e = char_escape(m + i, l, buf, sizeof buf, false);
 		if (e)
 			sb_puts(&b, e);
@@ -249,7 +222,7 @@ static void print_source_line(FILE *out, const Span *sp, int gutter, const char 
 	int col = 1, pad = 0, width = 0;
 	char buf[16];
 	for (int i = start; i < end; col++) {
-		int l = src_char_len(f->text + i, (size_t)(end - i));
+		int l = node_char_len(f->text + i, (size_t)(end - i));
 		while (lo < f->nsecrets && f->secrets[lo].end <= (size_t)i)
 			lo++;
 		bool masked = lo < f->nsecrets && f->secrets[lo].start <= (size_t)i;

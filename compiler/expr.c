@@ -14,7 +14,14 @@
  *
  * It never reads past the NUL, recursion is bounded by MAX_EXPR_DEPTH and
  * input length by MAX_EXPR_LEN, so any byte string is safe to parse (it is
- * a fuzz target). Evaluation lives in catalog.c, next to the values.
+ * a fuzz target).
+ *
+ * Evaluation works over a typed value (PVal, catalog_check.c builds them) with
+ * four results: none (an absent value, or a type mismatch), bool, number,
+ * string. A comparison or arithmetic over none is none, and a rule that
+ * is none holds, so a constraint over an absent parameter never fails.
+ * The built-in functions are one table (`builtins`); a call the table
+ * does not know goes to the caller's functions (expr_eval_fn), else none.
  */
 #include "platformc.h"
 
@@ -323,4 +330,345 @@ void expr_each(const Expr *e, ExprKind kind, void (*fn)(const Expr *e, void *ctx
 void expr_paths(const Expr *e, void (*fn)(const Expr *path, void *ctx), void *ctx)
 {
 	expr_each(e, X_PATH, fn, ctx);
+}
+
+/* ------------------------------------------------------------ values */
+
+const PVal *pval_get(const PVal *obj, const char *path)
+{
+	const PVal *v = obj;
+	while (v && *path) {
+		if (v->kind != PV_OBJ)
+			return NULL;
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+		const PVal *next = NULL;
+		for (int i = 0; i < v->n && !next; i++)
+			if (strlen(v->keys[i]) == len && !strncmp(v->keys[i], path, len))
+				next = v->items[i];
+		v = next;
+		path += len + (dot ? 1 : 0);
+	}
+	return v;
+}
+
+void pval_gather(const PVal *v, const char *path, const PVal **out, int *n, int cap, bool *through_list)
+{
+	if (!v || *n >= cap)
+		return;
+	if (v->kind == PV_LIST && *path) {
+		*through_list = true;
+		for (int i = 0; i < v->n; i++)
+			pval_gather(v->items[i], path, out, n, cap, through_list);
+		return;
+	}
+	if (!*path) {
+		out[(*n)++] = v;
+		return;
+	}
+	if (v->kind != PV_OBJ)
+		return;
+	const char *dot = strchr(path, '.');
+	size_t len = dot ? (size_t)(dot - path) : strlen(path);
+	for (int i = 0; i < v->n; i++)
+		if (strlen(v->keys[i]) == len && !strncmp(v->keys[i], path, len))
+			pval_gather(v->items[i], path + len + (dot ? 1 : 0), out, n, cap, through_list);
+}
+
+bool pval_same(const PVal *x, const PVal *y)
+{
+	if (!x || !y || x->kind != y->kind)
+		return x == y;
+	switch (x->kind) {
+	case PV_BOOL: return x->b == y->b;
+	case PV_NUM: return x->num == y->num;
+	case PV_STR: return !strcmp(x->s, y->s);
+	case PV_LIST:
+		if (x->n != y->n)
+			return false;
+		for (int i = 0; i < x->n; i++)
+			if (!pval_same(x->items[i], y->items[i]))
+				return false;
+		return true;
+	case PV_OBJ:
+		if (x->n != y->n)
+			return false;
+		for (int i = 0; i < x->n; i++)
+			if (!pval_same(x->items[i], pval_get(y, x->keys[i])))
+				return false;
+		return true;
+	default: return true;
+	}
+}
+
+const PVal *expr_all_in_outlier(const PVal *scope, const Expr *e)
+{
+	if (e->nargs < 2 || e->args[0]->kind != X_PATH)
+		return NULL;
+	const PVal *leaves[512];
+	int n = 0;
+	bool tl = false;
+	pval_gather(scope, e->args[0]->s, leaves, &n, (int)ARRAY_LEN(leaves), &tl);
+	for (int i = 0; i < n; i++) {
+		bool listed = leaves[i]->kind != PV_STR;
+		for (int j = 1; j < e->nargs && !listed; j++)
+			listed = e->args[j]->kind == X_STR && !strcmp(e->args[j]->s, leaves[i]->s);
+		if (!listed)
+			return leaves[i];
+	}
+	return NULL;
+}
+
+const PVal *expr_unique_by_conflict(const PVal *scope, const Expr *e, const PVal **earlier)
+{
+	if (e->nargs < 2 || e->args[0]->kind != X_STR)
+		return NULL;
+	const PVal *leaves[512];
+	int n = 0;
+	bool tl = false;
+	for (int i = 1; i < e->nargs; i++)
+		if (e->args[i]->kind == X_PATH)
+			pval_gather(scope, e->args[i]->s, leaves, &n, (int)ARRAY_LEN(leaves), &tl);
+	const char *f = e->args[0]->s;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i; j++) {
+			const PVal *ki = pval_get(leaves[i], f), *kj = pval_get(leaves[j], f);
+			if (ki && kj && ki->kind == PV_STR && kj->kind == PV_STR && !strcmp(ki->s, kj->s) &&
+			    !pval_same(leaves[i], leaves[j])) {
+				if (earlier)
+					*earlier = leaves[j];
+				return leaves[i];
+			}
+		}
+	return NULL;
+}
+
+/* -------------------------------------------------------- evaluation */
+
+typedef struct EvalCtx {
+	const Kind *k;
+	const PVal *scope;
+	const Env *env;
+	EvalFn fn;             /* the caller's functions (expr_eval_fn), or NULL */
+	void *fnctx;
+} EvalCtx;
+
+static EvalResult eval(const EvalCtx *c, const Expr *e);
+
+static EvalResult ev_bool(bool b)
+{
+	return (EvalResult){.kind = EV_BOOL, .b = b};
+}
+
+static EvalResult ev_num(double num)
+{
+	return (EvalResult){.kind = EV_NUM, .num = num};
+}
+
+static EvalResult ev_str(const char *s)
+{
+	return (EvalResult){.kind = EV_STR, .s = s};
+}
+
+static EvalResult ev_of(const PVal *v)
+{
+	if (!v)
+		return (EvalResult){0};
+	switch (v->kind) {
+	case PV_BOOL: return ev_bool(v->b);
+	case PV_NUM: return ev_num(v->num);
+	case PV_STR: return ev_str(v->s);
+	case PV_LIST: return ev_num(v->n); /* a list compares by its length */
+	default: return (EvalResult){0};
+	}
+}
+
+static bool truthy(EvalResult r)
+{
+	return r.kind == EV_BOOL && r.b;
+}
+
+/* ---- the built-in functions (docs/catalog.md), one rule each ---- */
+
+static EvalResult fn_has(const EvalCtx *c, const Expr *e)
+{
+	const PVal *v = pval_get(c->scope, e->args[0]->s);
+	return ev_bool(v && v->kind != PV_NULL);
+}
+
+static EvalResult fn_len(const EvalCtx *c, const Expr *e)
+{
+	const PVal *v = pval_get(c->scope, e->args[0]->s);
+	return ev_num(v ? (v->kind == PV_LIST ? v->n : v->kind == PV_STR ? (double)strlen(v->s) : 1) : 0);
+}
+
+static EvalResult fn_distinct(const EvalCtx *c, const Expr *e)
+{
+	const PVal *leaves[512];
+	int n = 0;
+	bool tl = false;
+	for (int i = 0; i < e->nargs; i++)
+		if (e->args[i]->kind == X_PATH)
+			pval_gather(c->scope, e->args[i]->s, leaves, &n, (int)ARRAY_LEN(leaves), &tl);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i; j++)
+			if (leaves[i]->kind == PV_STR && leaves[j]->kind == PV_STR && !strcmp(leaves[i]->s, leaves[j]->s))
+				return ev_bool(false);
+	return ev_bool(true);
+}
+
+static EvalResult fn_lookup(const EvalCtx *c, const Expr *e)
+{
+	EvalResult x = eval(c, e->args[1]), r = {0};
+	const Node *t = c->k ? node_get(c->k->cost_tables, e->args[0]->s) : NULL;
+	const Node *v = x.kind == EV_STR ? node_get(t, x.s) : NULL;
+	if (v && v->kind == N_SCALAR && scalar_number(v->text, &r.num))
+		r.kind = EV_NUM;
+	return r;
+}
+
+static EvalResult fn_min_max(const EvalCtx *c, const Expr *e)
+{
+	EvalResult x = eval(c, e->args[0]), y = eval(c, e->args[1]);
+	if (x.kind != EV_NUM || y.kind != EV_NUM)
+		return (EvalResult){0};
+	return ev_num((e->s[1] == 'i') == (x.num < y.num) ? x.num : y.num);
+}
+
+static EvalResult fn_unique_by(const EvalCtx *c, const Expr *e)
+{
+	return ev_bool(expr_unique_by_conflict(c->scope, e, NULL) == NULL);
+}
+
+static EvalResult fn_all_in(const EvalCtx *c, const Expr *e)
+{
+	return ev_bool(expr_all_in_outlier(c->scope, e) == NULL);
+}
+
+/* A call of a built-in applies when it has `nargs` arguments (-1: any)
+ * and its first is of kind `first` (-1: any); otherwise it is unknown. */
+static const struct Builtin {
+	const char *name;
+	int nargs;
+	int first;
+	EvalResult (*fn)(const EvalCtx *c, const Expr *e);
+} builtins[] = {
+	{"has", 1, X_PATH, fn_has},
+	{"len", 1, X_PATH, fn_len},
+	{"distinct", -1, -1, fn_distinct},
+	{"lookup", 2, X_STR, fn_lookup},
+	{"min", 2, -1, fn_min_max},
+	{"max", 2, -1, fn_min_max},
+	{"unique_by", -1, -1, fn_unique_by},
+	{"all_in", -1, -1, fn_all_in},
+};
+
+bool expr_builtin(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(builtins); i++)
+		if (!strcmp(builtins[i].name, name))
+			return true;
+	return false;
+}
+
+static EvalResult eval_call(const EvalCtx *c, const Expr *e)
+{
+	for (size_t i = 0; i < ARRAY_LEN(builtins); i++) {
+		const struct Builtin *b = &builtins[i];
+		if (strcmp(b->name, e->s) != 0)
+			continue;
+		if ((b->nargs < 0 || e->nargs == b->nargs) && (b->first < 0 || (int)e->args[0]->kind == b->first))
+			return b->fn(c, e);
+		break;
+	}
+	EvalResult r = {0};
+	if (c->fn) {
+		EvalResult args[8];
+		for (int i = 0; i < e->nargs && i < (int)ARRAY_LEN(args); i++)
+			args[i] = eval(c, e->args[i]);
+		if (c->fn(c->fnctx, e->s, args, e->nargs, &r))
+			return r;
+	}
+	return (EvalResult){0};
+}
+
+static EvalResult eval_binary(const EvalCtx *c, const Expr *e)
+{
+	if (e->op == XOP_AND || e->op == XOP_OR) {
+		bool xb = truthy(eval(c, e->a));
+		if (e->op == XOP_AND && !xb)
+			return ev_bool(false);
+		if (e->op == XOP_OR && xb)
+			return ev_bool(true);
+		return ev_bool(truthy(eval(c, e->b)));
+	}
+	EvalResult x = eval(c, e->a), y = eval(c, e->b);
+	if (!x.kind || !y.kind || x.kind != y.kind)
+		return (EvalResult){0}; /* unknown: a rule over an absent value holds */
+	if (e->op >= XOP_ADD) {
+		if (x.kind != EV_NUM)
+			return (EvalResult){0};
+		switch (e->op) {
+		case XOP_ADD: return ev_num(x.num + y.num);
+		case XOP_SUB: return ev_num(x.num - y.num);
+		case XOP_MUL: return ev_num(x.num * y.num);
+		default: return y.num == 0 ? (EvalResult){0} : ev_num(x.num / y.num);
+		}
+	}
+	int cmp;
+	if (x.kind == EV_NUM)
+		cmp = x.num < y.num ? -1 : x.num > y.num;
+	else if (x.kind == EV_STR)
+		cmp = strcmp(x.s, y.s);
+	else
+		cmp = (int)x.b - (int)y.b;
+	switch (e->op) {
+	case XOP_EQ: return ev_bool(cmp == 0);
+	case XOP_NE: return ev_bool(cmp != 0);
+	case XOP_LT: return ev_bool(cmp < 0);
+	case XOP_LE: return ev_bool(cmp <= 0);
+	case XOP_GT: return ev_bool(cmp > 0);
+	default: return ev_bool(cmp >= 0);
+	}
+}
+
+/* One switch over the expression kinds, each case its evaluation rule.
+ * one piece: the cases share only the dispatch; splitting them apart would
+ * scatter the language's semantics over helpers that each hold one case. */
+static EvalResult eval(const EvalCtx *c, const Expr *e)
+{
+	if (!e)
+		return (EvalResult){0};
+	switch (e->kind) {
+	case X_NUM: return ev_num(e->num);
+	case X_STR: return ev_str(e->s);
+	case X_BOOL: return ev_bool(e->num != 0);
+	case X_PATH:
+		if (!strcmp(e->s, "tier"))
+			return ev_str(c->env && c->env->prod ? "prod" : "nonprod");
+		if (!strcmp(e->s, "env"))
+			return ev_str(c->env ? c->env->name : "");
+		return ev_of(pval_get(c->scope, e->s));
+	case X_NOT: return ev_bool(!truthy(eval(c, e->a)));
+	case X_NEG: {
+		EvalResult x = eval(c, e->a);
+		return x.kind == EV_NUM ? ev_num(-x.num) : (EvalResult){0};
+	}
+	case X_COND: return eval(c, truthy(eval(c, e->a)) ? e->b : e->c);
+	case X_CALL: return eval_call(c, e);
+	case X_BIN: return eval_binary(c, e);
+	}
+	return (EvalResult){0};
+}
+
+EvalResult expr_eval(const Kind *k, const Expr *e, const PVal *scope, const Env *env)
+{
+	EvalCtx c = {k, scope, env, NULL, NULL};
+	return eval(&c, e);
+}
+
+EvalResult expr_eval_fn(const Kind *k, const Expr *e, const PVal *scope, const Env *env, EvalFn fn, void *ctx)
+{
+	EvalCtx c = {k, scope, env, fn, ctx};
+	return eval(&c, e);
 }

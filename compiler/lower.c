@@ -317,10 +317,11 @@ static void lower_team(Arena *a, Team *t, const Node *n)
 	t->budget = num_of(n, "budget", 0);
 }
 
-static Platform *lower(Arena *a, const Inputs *in, const SourceFile *root_file)
+static Platform *lower(Arena *a, Schema *schema, const Inputs *in, const SourceFile *root_file)
 {
 	const Node *r = in->root;
 	Platform *p = arena_alloc(a, sizeof *p);
+	p->schema = schema;
 	p->root = r;
 	p->root_file = root_file;
 
@@ -333,15 +334,15 @@ static Platform *lower(Arena *a, const Inputs *in, const SourceFile *root_file)
 	p->account = node_text(cloud, "account");
 	const Node *git = node_get(pl, "gitops");
 	p->gitops_repo = node_text(git, "repo");
-	p->gitops_revision = node_text(git, "revision") ? node_text(git, "revision") : "main";
-	p->gitops_path = node_text(git, "path") ? node_text(git, "path") : "out";
+	p->gitops_revision = node_text_or(git, "revision", schema_default(schema, "GitOps", "revision"));
+	p->gitops_path = node_text_or(git, "path", schema_default(schema, "GitOps", "path"));
 	p->registries = str_list(a, node_get(pl, "registries"), &p->nregistries);
 	p->grafana_url = node_text(node_get(pl, "grafana"), "url");
 	p->backstage_url = node_text(node_get(pl, "backstage"), "url");
 	p->catalog_dirs = str_list(a, node_get(pl, "catalog"), &p->ncatalog_dirs);
 	const Node *tg = node_get(pl, "targets");
-	p->crossplane_target = node_text(tg, "crossplane") ? node_text(tg, "crossplane") : "claims";
-	p->kyverno_target = node_text(tg, "kyverno") ? node_text(tg, "kyverno") : "validating-policy";
+	p->crossplane_target = node_text_or(tg, "crossplane", schema_default(schema, "Targets", "crossplane"));
+	p->kyverno_target = node_text_or(tg, "kyverno", schema_default(schema, "Targets", "kyverno"));
 
 	const Node *envs = node_get(r, "environments");
 	p->nenvs = envs ? envs->n : 0;
@@ -398,7 +399,7 @@ static Platform *lower(Arena *a, const Inputs *in, const SourceFile *root_file)
 	}
 
 	const Node *pol = node_get(r, "policies");
-	p->policy_action = node_text(pol, "action") ? node_text(pol, "action") : "Enforce";
+	p->policy_action = node_text_or(pol, "action", schema_default(schema, "Policies", "action"));
 	p->policy_disable = str_list(a, node_get(pol, "disable"), &p->npolicy_disable);
 	const Node *ex = node_get(pol, "exceptions");
 	p->nexceptions = ex ? ex->n : 0;
@@ -426,7 +427,7 @@ static Platform *lower_root(Arena *a, Schema *s, Diags *d, const char *path, Nod
 	load_includes(a, s, d, path, &in);
 	if (d->errors)
 		return NULL;
-	Platform *p = lower(a, &in, rf);
+	Platform *p = lower(a, s, &in, rf);
 	if (resolve_platform(a, p, d) || d->errors)
 		return NULL;
 	return p;

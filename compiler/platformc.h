@@ -235,19 +235,25 @@ Node *src_load_embedded(Arena *a, const char *path, const char *list_key, const 
 typedef const char *(*SrcOverlayFn)(void *ctx, const char *path, size_t *len);
 typedef void (*SrcObserveFn)(void *ctx, SourceFile *f, Node *root);
 void src_set_hooks(SrcOverlayFn overlay, SrcObserveFn observe, void *ctx);
+
+/* ----------------------------------------------------------------- node.c */
+
 /* Map lookup by key text; NULL when absent. */
 Node *node_get(const Node *map, const char *key);
 /* The text of the scalar at `key`; NULL when absent, null or not a scalar. */
 const char *node_text(const Node *map, const char *key);
+/* That text, or `def` when there is none. */
+const char *node_text_or(const Node *map, const char *key, const char *def);
 /* That text as an integer; `def` when absent or not an integer. */
 long long node_int(const Node *map, const char *key, long long def);
-/* `over` merged onto `base` (resolve.c): mappings merge key by key, any
- * other value replaces; neither input is changed. */
+/* `over` merged onto `base`: mappings merge key by key, any other value
+ * replaces; neither input is changed. */
 const Node *node_merge(Arena *a, const Node *base, const Node *over);
+/* The span of `key` in a mapping (the mapping's when absent). */
 Span span_of_key(const Node *map, const char *key);
 /* Bytes in one character at `s` (a valid UTF-8 sequence, else 1): the unit
  * that columns count. */
-int src_char_len(const char *s, size_t n);
+int node_char_len(const char *s, size_t n);
 
 /* ----------------------------------------------------------------- diag.c */
 
@@ -290,6 +296,9 @@ Diag *diag_add(Diags *d, Severity sev, const char *code, Span sp, const char *fm
 	PRINTF_LIKE(5, 6);
 #define diag_error(d, code, ...) diag_add((d), SEV_ERROR, (code), __VA_ARGS__)
 #define diag_warn(d, code, ...) diag_add((d), SEV_WARNING, (code), __VA_ARGS__)
+/* An error a phase also counts in its own `*errors` (the count it returns):
+ * the one way to count an error and report it. */
+#define diag_count_error(errors, d, code, ...) ((*(errors))++, diag_error((d), (code), __VA_ARGS__))
 void diag_label(Diag *g, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void diag_help(Diag *g, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void diag_note(Diag *g, Span sp, const char *fmt, ...) PRINTF_LIKE(3, 4);
@@ -428,19 +437,35 @@ Schema *schema_load(Arena *a);
  * `platformc schema` and the catalog kinds' schemas (catalog_doc.c). */
 const char *schema_type_pattern(TypeKind k);
 Type *schema_type(Schema *s, const char *name);
+/* The default of `type`.`field` in stdlib/schema.yaml, the one place defaults
+ * are written; aborts when there is none (a build bug). */
+const char *schema_default(Schema *s, const char *type, const char *field);
 /* Checks `n` against `t`; adds diagnostics. Returns the number of errors. */
 int schema_check(Schema *s, const Node *n, const Type *t, Diags *d);
 /* Matches a PCRE2 pattern compiled by the schema. */
 bool schema_match(void *re, const char *s, size_t n);
-/* First match of `re` in s[from..n): true and its byte range, or false. */
-bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
+/* credentials.c: the first match of `re` in s[from..n): true and its byte
+ * range, or false. */
+bool cred_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
 /* The same over text the caller has checked is valid UTF-8 (utf8_valid), with
  * `from` on a character boundary: PCRE2's own check, which reads the whole
  * subject, is skipped. */
-bool schema_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
-/* JSON Schema (draft-07) of platform.yaml, or with `included` of a file it
- * includes, for editors; with a catalog, resources' `kind` is one of its kinds
- * and `params` are typed per kind (catalog_params_json). */
+bool cred_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend);
+/* One match of credential pattern `cred` at bytes [start, end). */
+typedef struct CredMatch {
+	size_t start, end;
+	int cred;
+	bool claimed;          /* source.c: a scalar claimed it */
+} CredMatch;
+/* Every match of every pattern of d->creds in `text` (valid UTF-8), sorted
+ * by end; *n of them, in the arena. */
+CredMatch *cred_scan(Arena *a, const Diags *d, const char *text, size_t len, int *n);
+/* `s` with every match of d->creds replaced by `****`. Heap result. */
+char *cred_mask(const Diags *d, const char *s);
+/* schema_json.c: JSON Schema (draft-07) of platform.yaml, or with
+ * `included` of a file it includes, for editors; with a catalog, resources'
+ * `kind` is one of its kinds and `params` are typed per kind
+ * (catalog_params_json). */
 struct Catalog;
 void schema_emit_json(Schema *s, const struct Catalog *c, bool included, StrBuf *out);
 const char *type_describe(const Type *t);
@@ -535,8 +560,8 @@ struct Resource {
 	const Node *params;            /* defaults.resources.<kind> merged with params */
 	const Node *overrides;
 	const Node *node;
-	const struct Kind *kindp;      /* catalog.c: the kind, once checked */
-	struct PVal **env_params;      /* catalog.c: effective params, per envs[i] */
+	const struct Kind *kindp;      /* catalog_check.c: the kind, once checked */
+	struct PVal **env_params;      /* catalog_check.c: effective params, per envs[i] */
 };
 
 typedef struct PolicyException {
@@ -548,6 +573,7 @@ typedef struct PolicyException {
 } PolicyException;
 
 typedef struct Platform {
+	struct Schema *schema;         /* lower.c: the schema, for its defaults (schema_default) */
 	const char *name, *domain;
 	Team *owner;
 	const char *provider, *region, *account;
@@ -576,7 +602,7 @@ typedef struct Platform {
 	const Node *root;              /* root file's tree */
 	const SourceFile *root_file;
 	const Node *defaults_service, *defaults_resources;
-	struct Catalog *catalog;       /* catalog.c: built-in and platform.catalog kinds */
+	struct Catalog *catalog;       /* catalog_load.c: built-in and platform.catalog kinds */
 } Platform;
 
 /* The front end in one call: load FILE and its includes, check, lower,
@@ -586,6 +612,7 @@ Platform *lower_load(Arena *a, Schema *s, Diags *d, const char *path);
 Platform *lower_load_bytes(Arena *a, Schema *s, Diags *d, const char *path, const char *bytes, size_t len);
 /* Fills references and per-environment values; returns the error count. */
 int resolve_platform(Arena *a, Platform *p, Diags *d);
+/* model.c: the service / resource runs in that environment. */
 bool service_runs_in(const Service *s, const Env *e);
 bool resource_runs_in(const Resource *r, const Env *e);
 
@@ -656,6 +683,11 @@ DNode *doc_push(Arena *a, DNode *seq, DNode *val);
 DNode *doc_push_str(Arena *a, DNode *seq, const char *v);
 DNode *doc_push_map(Arena *a, DNode *seq);
 DNode *doc_get(const DNode *map, const char *key);
+/* %lld without printf's machinery, into buf; returns the start of the
+ * digits. Both emitters write integers with it. */
+const char *doc_format_int(long long v, char buf[24]);
+
+/* doc_yaml.c */
 
 /* True when a YAML 1.1 or 1.2 reader would not read `s` back as this same
  * string from a plain scalar (no, on, y, ~, 0755, 1.10, 12:30, 2024-01-01,
@@ -674,7 +706,7 @@ void doc_emit_yaml_libyaml(StrBuf *out, DNode *const *docs, int ndocs, const cha
  * emitters as `|`, not only the ones doc.c would choose, so that the tests
  * compare `|+`, `|2` and libyaml's refusals of literal style too. */
 extern bool doc_literal_any;
-/* Emits JSON, 2-space indent, keys in insertion order, trailing newline. */
+/* doc.c: emits JSON, 2-space indent, keys in insertion order, trailing newline. */
 void doc_emit_json(StrBuf *out, const DNode *root);
 /* JSON string escaping (quotes included). */
 void doc_json_string(StrBuf *out, const char *s);
@@ -978,7 +1010,7 @@ void dash_thresholds(Dash *d, DNode *panel, double warn, double ok);
 void dash_custom_variable(Dash *d, const char *name, const char *label, const char *const *values, int n, int current);
 
 void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m);
-/* ------------------------------------------- expr.c, catalog.c, cost.c */
+/* -------------------------------------- expr.c, catalog*.c, cost.c */
 
 /*
  * Small expressions over a kind's parameters (constraints, `when`, cost):
@@ -1012,6 +1044,8 @@ Expr *expr_parse(Arena *a, const char *src, char *err, size_t errlen, int *errpo
 void expr_each(const Expr *e, ExprKind kind, void (*fn)(const Expr *e, void *ctx), void *ctx);
 /* Calls fn for every path in e: expr_each(e, X_PATH, ...). */
 void expr_paths(const Expr *e, void (*fn)(const Expr *path, void *ctx), void *ctx);
+/* A built-in function of the language (has, len, distinct, ...). */
+bool expr_builtin(const char *name);
 
 /* A typed parameter value (defaults applied). */
 typedef enum PValKind { PV_NULL, PV_BOOL, PV_NUM, PV_STR, PV_LIST, PV_OBJ } PValKind;
@@ -1028,6 +1062,20 @@ struct PVal {
 	int n;
 	const Node *node;      /* where it was written; NULL for a default */
 };
+/* expr.c: the value at a dotted path through objects, or NULL. */
+const PVal *pval_get(const PVal *obj, const char *path);
+/* Every leaf a path reaches, through lists (at most cap, into out[*n..]);
+ * *through_list is set when a list was crossed. */
+void pval_gather(const PVal *v, const char *path, const PVal **out, int *n, int cap, bool *through_list);
+/* Two values are the same (objects field by field, in any order). */
+bool pval_same(const PVal *x, const PVal *y);
+/* all_in(p, "a", ...): the first string p reaches that is none of the
+ * listed ones (NULL: every one is). */
+const PVal *expr_all_in_outlier(const PVal *scope, const Expr *e);
+/* unique_by("field", p, ...): the objects the paths reach with the same
+ * `field` are the same object. The first object that breaks it, and in
+ * *earlier the one it clashes with (NULL: none). */
+const PVal *expr_unique_by_conflict(const PVal *scope, const Expr *e, const PVal **earlier);
 
 typedef struct KConstraint {
 	const char *src, *message;
@@ -1106,10 +1154,10 @@ typedef struct Catalog {
 	Kind **internal;       /* sorted by name; `internal: true` kinds */
 	int ninternal;
 	Schema *schema;        /* for schema_check of params */
-	void *seen;            /* catalog.c: diagnostics already reported */
+	void *seen;            /* catalog_check.c: diagnostics already reported */
 	void *index;           /* compute.c: resources by name and who names them */
-	void *by_name;         /* catalog.c: the resources sorted by name, for references */
-	bool computed;         /* catalog.c: every resource's values are computed */
+	void *by_name;         /* catalog_check.c: the resources sorted by name, for references */
+	bool computed;         /* catalog_check.c: every resource's values are computed */
 } Catalog;
 
 /* Loads the built-in kinds and those of `platform.catalog` (once per
@@ -1125,27 +1173,29 @@ const Kind *catalog_kind(const Platform *p, const char *name);
 const Kind *catalog_kind_any(const Catalog *c, const char *name);
 /* A parameter by dotted path, through objects and list items, or NULL. */
 const Param *catalog_param(const Param *scope, const char *path);
+/* A field of an object parameter by name, or NULL. */
+const Param *catalog_field(const Param *obj, const char *name);
 /* Checks a resource's params per environment (types, ranges, steps,
  * patterns, constraints, cross-resource rules) and fills kindp and
  * env_params. Call after every resource's environments are known. */
 int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d);
 const PVal *catalog_values(const Resource *r, const Env *e);
-const PVal *pval_get(const PVal *obj, const char *path);
 /* The port services reach a resource of this kind on (egress rules). */
-/* Evaluates an expression over a value (tier from the environment): kind
- * 0 = false/null, 1 = bool, 2 = number, 3 = string. */
+/* expr.c, evaluation: over a typed value, the environment giving `tier`
+ * and `env`; `k` (or NULL) gives `lookup` its cost tables. */
+typedef enum EvalKind { EV_NONE, EV_BOOL, EV_NUM, EV_STR } EvalKind;
 typedef struct EvalResult {
-	int kind;
+	EvalKind kind;
 	bool b;
 	double num;
 	const char *s;
 } EvalResult;
-EvalResult catalog_eval(const Kind *k, const Expr *e, const PVal *scope, const Env *env);
+EvalResult expr_eval(const Kind *k, const Expr *e, const PVal *scope, const Env *env);
 /* The same with functions of the caller's (compute.c): `fn` is asked for a
  * call the language does not know, with its arguments evaluated; it
  * returns false when it does not know the function either. */
 typedef bool (*EvalFn)(void *ctx, const char *name, const EvalResult *args, int nargs, EvalResult *out);
-EvalResult catalog_eval_fn(const Kind *k, const Expr *e, const PVal *scope, const Env *env, EvalFn fn, void *ctx);
+EvalResult expr_eval_fn(const Kind *k, const Expr *e, const PVal *scope, const Env *env, EvalFn fn, void *ctx);
 
 /*
  * compute.c: what platformc computes for a claim from the whole platform

@@ -12,12 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *text_of(const Node *map, const char *key)
-{
-	const char *t = node_text(map, key);
-	return t ? t : "";
-}
-
 static void library_bug(const char *what)
 {
 	fprintf(stderr, "platformc: internal error: stdlib/policies.yaml: %s\n", what);
@@ -48,15 +42,15 @@ int policy_library(Arena *a, const LibPolicy **out)
 		const Node *n = list->items[i];
 		LibPolicy *l = &lib[i];
 		l->node = n;
-		l->name = text_of(n, "name");
-		l->category = text_of(n, "category");
-		l->title = text_of(n, "title");
-		l->severity = text_of(n, "severity");
-		l->namespaces = text_of(n, "namespaces");
-		l->match = text_of(n, "match");
-		l->checks = text_of(n, "checks");
-		l->why = text_of(n, "why");
-		l->pod_security = *text_of(n, "pod-security") ? text_of(n, "pod-security") : NULL;
+		l->name = node_text_or(n, "name", "");
+		l->category = node_text_or(n, "category", "");
+		l->title = node_text_or(n, "title", "");
+		l->severity = node_text_or(n, "severity", "");
+		l->namespaces = node_text_or(n, "namespaces", "");
+		l->match = node_text_or(n, "match", "");
+		l->checks = node_text_or(n, "checks", "");
+		l->why = node_text_or(n, "why", "");
+		l->pod_security = *node_text_or(n, "pod-security", "") ? node_text_or(n, "pod-security", "") : NULL;
 		if (l->pod_security && strcmp(l->pod_security, "baseline") && strcmp(l->pod_security, "restricted"))
 			library_bug("a policy has an unknown pod-security level");
 		if (!scalar_is_name(l->name, strlen(l->name)) || !*l->title || !*l->checks || !*l->why)

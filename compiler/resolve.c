@@ -42,9 +42,10 @@ typedef struct Resolver {
 	Table envs, teams, systems, objects; /* objects: services and resources */
 	int errors;
 	long long suggest_budget;  /* names left to compare for did-you-mean */
+	struct {                   /* stdlib/schema.yaml's defaults, read once */
+		const char *cpu, *memory, *ingress_path, *lifecycle, *language, *api, *liveness, *readiness;
+	} def;
 } Resolver;
-
-#define RERR(r, code, ...) ((r)->errors++, diag_error((r)->d, (code), __VA_ARGS__))
 
 static void table_init(Resolver *r, Table *t, int cap)
 {
@@ -71,8 +72,9 @@ static void table_add(Resolver *r, Table *t, const char *kind, const Node *obj, 
 	Entry *prev = strmap_get(&t->map, nn->text);
 	if (prev) {
 		bool same = strcmp(prev->kind, kind) == 0;
-		Diag *g = RERR(r, same ? "E0206" : "E0207", nn->span, "%s `%s` is defined twice%s", kind, nn->text,
-			       same ? "" : " (services and resources share one name space)");
+		Diag *g = diag_count_error(&r->errors, r->d, same ? "E0206" : "E0207", nn->span,
+					   "%s `%s` is defined twice%s", kind, nn->text,
+					   same ? "" : " (services and resources share one name space)");
 		diag_label(g, "defined again here");
 		diag_note(g, prev->name_node->span, "%s `%s` first defined here", prev->kind, nn->text);
 		return;
@@ -88,12 +90,13 @@ static void *lookup(Resolver *r, Table *t, const char *kind, const char *code, c
 		return e->obj;
 	Diag *g;
 	if (e) {
-		g = RERR(r, code, ref->span, "`%s` is a %s, not a %s", ref->text, e->kind, kind);
+		g = diag_count_error(&r->errors, r->d, code, ref->span, "`%s` is a %s, not a %s", ref->text, e->kind,
+				     kind);
 		diag_label(g, "expected a %s", kind);
 		diag_note(g, e->name_node->span, "%s `%s` is defined here", e->kind, ref->text);
 		return NULL;
 	}
-	g = RERR(r, code, ref->span, "unknown %s `%s`", kind, ref->text);
+	g = diag_count_error(&r->errors, r->d, code, ref->span, "unknown %s `%s`", kind, ref->text);
 	diag_label(g, "no %s has this name", kind);
 	/* the search is linear in the number of names: a run spends a bounded
 	 * number of comparisons on it (thousands of unknown references among
@@ -125,63 +128,8 @@ static void *lookup(Resolver *r, Table *t, const char *kind, const char *code, c
 
 /* ---- merging ---- */
 
-const Node *node_merge(Arena *a, const Node *base, const Node *over)
-{
-	if (!base)
-		return over;
-	if (!over)
-		return base;
-	if (base->kind != N_MAP || over->kind != N_MAP)
-		return over;
-	Node *m = arena_alloc(a, sizeof *m);
-	*m = *over;
-	m->pairs = arena_alloc(a, sizeof(Pair) * (size_t)(base->n + over->n));
-	m->n = 0;
-	/* key lookups through a hash map once the maps are large (an `env` of
-	 * thousands of variables in a service and its override) */
-	bool hashed = base->n > 8 && over->n > 8;
-	StrMap in_over, in_base;
-	if (hashed) {
-		strmap_init(&in_over);
-		strmap_init(&in_base);
-		for (int i = 0; i < over->n; i++)
-			strmap_put(&in_over, over->pairs[i].key->text, over->pairs[i].val);
-		for (int i = 0; i < base->n; i++)
-			strmap_put(&in_base, base->pairs[i].key->text, base->pairs[i].val);
-	}
-	for (int i = 0; i < base->n; i++) {
-		const char *k = base->pairs[i].key->text;
-		const Node *o = hashed ? strmap_get(&in_over, k) : node_get(over, k);
-		m->pairs[m->n].key = base->pairs[i].key;
-		m->pairs[m->n].val = (Node *)node_merge(a, base->pairs[i].val, o);
-		m->n++;
-	}
-	for (int i = 0; i < over->n; i++) {
-		const char *k = over->pairs[i].key->text;
-		if (!(hashed ? strmap_get(&in_base, k) : node_get(base, k)))
-			m->pairs[m->n++] = over->pairs[i];
-	}
-	if (hashed) {
-		strmap_free(&in_over);
-		strmap_free(&in_base);
-	}
-	return m;
-}
 
 /* ---- helpers ---- */
-
-static const char *text_of(const Node *map, const char *key)
-{
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR ? n->text : NULL;
-}
-
-/* The text of `key`, or `dflt` when it is not there. */
-static const char *text_or(const Node *map, const char *key, const char *dflt)
-{
-	const char *t = text_of(map, key);
-	return t ? t : dflt;
-}
 
 static void format_cpu(long double milli, char *buf, size_t n)
 {
@@ -243,8 +191,9 @@ static void check_override_envs(Resolver *r, const Node *ov, Env **envs, int nen
 		const Node *k = ov->pairs[i].key;
 		Env *e = lookup(r, &r->envs, "environment", "E0202", k);
 		if (e && !env_in(envs, nenvs, e)) {
-			Diag *g = RERR(r, "E0211", k->span, "%s `%s` has overrides for `%s` but does not run there",
-				       what, name, k->text);
+			Diag *g = diag_count_error(&r->errors, r->d, "E0211", k->span,
+						   "%s `%s` has overrides for `%s` but does not run there", what, name,
+						   k->text);
 			diag_label(g, "not one of its environments");
 			diag_help(g, "add `%s` to its `environments`, or remove these overrides", k->text);
 		}
@@ -256,8 +205,9 @@ static void check_derived(Resolver *r, const char *a, const Env *e, const Node *
 {
 	size_t len = strlen(a) + 1 + strlen(e->name);
 	if (len > MAX_NAME_LEN) {
-		Diag *g = RERR(r, "E0208", name_node(obj)->span, "%s `%s-%s` would be %zu characters; the limit is %d",
-			       what, a, e->name, len, MAX_NAME_LEN);
+		Diag *g = diag_count_error(&r->errors, r->d, "E0208", name_node(obj)->span,
+					   "%s `%s-%s` would be %zu characters; the limit is %d", what, a, e->name, len,
+					   MAX_NAME_LEN);
 		diag_label(g, "name too long for environment `%s`", e->name);
 		diag_help(g, "use a shorter name");
 	}
@@ -295,15 +245,16 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 		long long v;
 		se->autoscale = true;
 		se->cpu_target = 70;
-		const char *min = text_of(rep, "min"), *cpu = text_of(rep, "cpu"), *max = text_of(rep, "max");
+		const char *min = node_text(rep, "min"), *cpu = node_text(rep, "cpu"), *max = node_text(rep, "max");
 		if (min && scalar_int(min, &v))
 			se->replicas = v;
 		if (cpu && scalar_int(cpu, &v))
 			se->cpu_target = v;
 		if (!max) {
 			if (report) {
-				Diag *g = RERR(r, "E0216", rep->span, "replicas of `%s`%s%s%s are a range without `max`",
-					       s->name, *in_env ? " in `" : "", in_env, *in_env ? "`" : "");
+				Diag *g = diag_count_error(&r->errors, r->d, "E0216", rep->span,
+							   "replicas of `%s`%s%s%s are a range without `max`", s->name,
+							   *in_env ? " in `" : "", in_env, *in_env ? "`" : "");
 				diag_label(g, "needs `max`");
 				diag_help(g, "write `replicas: {min: %lld, max: N}`, or a single number for a fixed count",
 					  se->replicas);
@@ -311,17 +262,19 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 		} else if (scalar_int(max, &v)) {
 			se->max_replicas = v;
 			if (v < se->replicas && report) {
-				Diag *g = RERR(r, "E0216", node_get(rep, "max")->span,
-					       "replicas of `%s`%s%s%s: max %lld is below min %lld", s->name,
-					       *in_env ? " in `" : "", in_env, *in_env ? "`" : "", v, se->replicas);
+				Diag *g = diag_count_error(&r->errors, r->d, "E0216", node_get(rep, "max")->span,
+							   "replicas of `%s`%s%s%s: max %lld is below min %lld",
+							   s->name, *in_env ? " in `" : "", in_env, *in_env ? "`" : "",
+							   v, se->replicas);
 				diag_label(g, "smaller than min");
 			}
 		}
 	}
 	if (rep && rep->kind == N_MAP && se->replicas < 1 && report) {
-		Diag *g = RERR(r, "E0216", (node_get(rep, "min") ? node_get(rep, "min") : rep)->span,
-			       "replicas of `%s`%s%s%s: a range must start at 1 or more", s->name,
-			       *in_env ? " in `" : "", in_env, *in_env ? "`" : "");
+		Diag *g = diag_count_error(&r->errors, r->d, "E0216",
+					   (node_get(rep, "min") ? node_get(rep, "min") : rep)->span,
+					   "replicas of `%s`%s%s%s: a range must start at 1 or more", s->name,
+					   *in_env ? " in `" : "", in_env, *in_env ? "`" : "");
 		diag_label(g, "an autoscaler cannot scale to zero");
 		diag_help(g, "write `replicas: 0` for a fixed count of zero, or `min: 1`");
 	}
@@ -333,8 +286,8 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 			se->max_replicas = 2;
 	}
 	const Node *res = node_get(n, "resources");
-	se->cpu = text_or(res, "cpu", "100m");
-	se->memory = text_or(res, "memory", "128Mi");
+	se->cpu = node_text_or(res, "cpu", r->def.cpu);
+	se->memory = node_text_or(res, "memory", r->def.memory);
 	scalar_quantity(se->cpu, &se->cpu_m);
 	scalar_quantity(se->memory, &se->memory_m);
 
@@ -350,8 +303,8 @@ static void service_env(Resolver *r, Service *s, ServiceEnv *se, Env *e)
 	}
 	const Node *ing = node_get(n, "ingress");
 	if (ing) {
-		se->ingress_host = text_of(ing, "host");
-		se->ingress_path = text_or(ing, "path", "/");
+		se->ingress_host = node_text(ing, "host");
+		se->ingress_path = node_text_or(ing, "path", r->def.ingress_path);
 	}
 }
 
@@ -364,30 +317,30 @@ static void resolve_service(Resolver *r, Service *s)
 	s->team = lookup(r, &r->teams, "team", "E0201", node_get(n, "team"));
 	if (node_get(eff, "system"))
 		s->system = lookup(r, &r->systems, "system", "E0203", node_get(eff, "system"));
-	s->description = text_of(eff, "description");
-	s->repo = text_of(eff, "repo");
-	s->lifecycle = text_or(eff, "lifecycle", "production");
-	s->language = text_or(eff, "language", "other");
-	s->api = text_or(eff, "api", "rest");
-	s->image = text_of(n, "image");
+	s->description = node_text(eff, "description");
+	s->repo = node_text(eff, "repo");
+	s->lifecycle = node_text_or(eff, "lifecycle", r->def.lifecycle);
+	s->language = node_text_or(eff, "language", r->def.language);
+	s->api = node_text_or(eff, "api", r->def.api);
+	s->image = node_text(n, "image");
 	s->port = 8080;
-	const char *port = text_of(eff, "port");
+	const char *port = node_text(eff, "port");
 	if (port)
 		scalar_int(port, &s->port);
 	const Node *health = node_get(eff, "health");
-	s->liveness = text_or(health, "liveness", "/health");
-	s->readiness = text_or(health, "readiness", "/ready");
+	s->liveness = node_text_or(health, "liveness", r->def.liveness);
+	s->readiness = node_text_or(health, "readiness", r->def.readiness);
 
 	const Node *slo = node_get(eff, "slo");
-	if (text_of(slo, "availability")) {
+	if (node_text(slo, "availability")) {
 		s->has_availability = true;
-		scalar_number(text_of(slo, "availability"), &s->availability);
+		scalar_number(node_text(slo, "availability"), &s->availability);
 	}
 	const Node *lat = node_get(slo, "latency");
 	if (lat) {
 		s->has_latency = true;
-		scalar_duration(text_of(lat, "threshold"), &s->latency_ms);
-		scalar_number(text_of(lat, "percent"), &s->latency_percent);
+		scalar_duration(node_text(lat, "threshold"), &s->latency_ms);
+		scalar_number(node_text(lat, "percent"), &s->latency_percent);
 	}
 
 	if ((s->has_availability || s->has_latency) && !strcmp(s->api, "none") && !node_get(eff, "metrics")) {
@@ -410,8 +363,8 @@ static void resolve_service(Resolver *r, Service *s)
 		ok = strncmp(s->image, reg[i], l) == 0 && s->image[l] == '/';
 	}
 	if (!ok) {
-		Diag *g = RERR(r, "E0209", node_get(n, "image")->span, "image `%s` is not from an allowed registry",
-			       s->image);
+		Diag *g = diag_count_error(&r->errors, r->d, "E0209", node_get(n, "image")->span,
+					   "image `%s` is not from an allowed registry", s->image);
 		diag_label(g, "%s: policy restrict-image-registries would deny the pod",
 			   reg == p->registries ? "not under `platform.registries`" : "not under the team's `registries`");
 		StrBuf b;
@@ -455,9 +408,9 @@ static void resolve_links(Resolver *r, Service *s)
 			for (int k = 0; k < res->nshared; k++)
 				shared |= res->shared_with[k] == s->team;
 			if (!shared) {
-				Diag *g = RERR(r, "E0213", ref->span,
-					       "service `%s` (team `%s`) uses `%s`, a resource of team `%s`", s->name,
-					       s->team->name, res->name, res->team->name);
+				Diag *g = diag_count_error(&r->errors, r->d, "E0213", ref->span,
+							   "service `%s` (team `%s`) uses `%s`, a resource of team `%s`",
+							   s->name, s->team->name, res->name, res->team->name);
 				diag_label(g, "not shared with `%s`", s->team->name);
 				diag_help(g, "add `shared_with: [%s]` to resource `%s`", s->team->name, res->name);
 				diag_note(g, name_node(res->node)->span, "resource `%s` is defined here", res->name);
@@ -466,8 +419,9 @@ static void resolve_links(Resolver *r, Service *s)
 		for (int k = 0; k < s->nenvs; k++) {
 			if (resource_runs_in(res, s->envs[k].env))
 				continue;
-			Diag *g = RERR(r, "E0214", ref->span, "service `%s` runs in `%s`, but resource `%s` does not",
-				       s->name, s->envs[k].env->name, res->name);
+			Diag *g = diag_count_error(&r->errors, r->d, "E0214", ref->span,
+						   "service `%s` runs in `%s`, but resource `%s` does not", s->name,
+						   s->envs[k].env->name, res->name);
 			diag_label(g, "missing in `%s`", s->envs[k].env->name);
 			diag_help(g, "add `%s` to the resource's `environments`, or limit the service's",
 				  s->envs[k].env->name);
@@ -550,7 +504,7 @@ static void unknown_kind(Resolver *r, const Node *ref)
 	int nk = 0;
 	for (int i = 0; i < r->p->catalog->n && nk < 64; i++)
 		kinds[nk++] = r->p->catalog->kinds[i]->name;
-	Diag *g = RERR(r, "E0215", ref->span, "unknown resource kind `%s`", ref->text);
+	Diag *g = diag_count_error(&r->errors, r->d, "E0215", ref->span, "unknown resource kind `%s`", ref->text);
 	diag_label(g, "not in the resource catalog");
 	const char *sug = did_you_mean(ref->text, kinds, nk);
 	StrBuf b;
@@ -576,7 +530,7 @@ static void resolve_resource(Resolver *r, Resource *res)
 	res->shared_with = arena_alloc(r->a, sizeof(Team *) * (size_t)((sw ? sw->n : 0) + 1));
 	res->shared_access = arena_alloc(r->a, sizeof(Node *) * (size_t)((sw ? sw->n : 0) + 1));
 	for (int i = 0; sw && i < sw->n; i++) {
-		/* a team's name, or {team, access: [mode, ...]} (catalog.c checks the modes) */
+		/* a team's name, or {team, access: [mode, ...]} (identity.c checks the modes) */
 		const Node *item = sw->items[i];
 		bool full = item->kind == N_MAP;
 		Team *t = lookup(r, &r->teams, "team", "E0201", full ? node_get(item, "team") : item);
@@ -621,8 +575,9 @@ static void report_quota(Resolver *r, const Team *team, const Env *env, bool cpu
 		format_memory(total, want, sizeof want);
 	const char *res = cpu ? "cpu" : "memory";
 	const Node *q = node_get(node_get(team->node, "quota"), res);
-	Diag *g = RERR(r, "E0212", q->span, "team `%s` requests %s %s in `%s`, over its quota of %s", team->name, want,
-		       res, env->name, cpu ? team->quota_cpu : team->quota_memory);
+	Diag *g = diag_count_error(&r->errors, r->d, "E0212", q->span,
+				   "team `%s` requests %s %s in `%s`, over its quota of %s", team->name, want, res,
+				   env->name, cpu ? team->quota_cpu : team->quota_memory);
 	diag_label(g, "%s quota exceeded in `%s`", res, env->name);
 	for (int i = 0; i < nuses; i++)
 		uses[i].amount = (cpu ? uses[i].se->cpu_m : uses[i].se->memory_m) * (long double)uses[i].se->replicas;
@@ -739,11 +694,10 @@ static void resolve_exceptions(Resolver *r)
 		const Node *at = node_get(e->node, "expires");
 		if (left < 0) {
 			/* an error, so CI stops when the date passes: the render itself never depends on today */
-			Diag *g = diag_error(r->d, "E0231", at->span, "exception to `%s` expired on %s", e->policy,
-					     e->expires);
+			Diag *g = diag_count_error(&r->errors, r->d, "E0231", at->span,
+						   "exception to `%s` expired on %s", e->policy, e->expires);
 			diag_label(g, "in the past");
 			diag_help(g, "fix the workload and remove the exception, or extend `expires` (a reviewed change)");
-			r->errors++;
 		} else if (left <= EXPIRY_NOTICE_DAYS) {
 			Diag *g = diag_warn(r->d, "W0250", at->span, "exception to `%s` expires on %s, in %ld day%s",
 					    e->policy, e->expires, left, left == 1 ? "" : "s");
@@ -756,6 +710,15 @@ static void resolve_exceptions(Resolver *r)
 int resolve_platform(Arena *a, Platform *p, Diags *d)
 {
 	Resolver r = {.a = a, .p = p, .d = d, .suggest_budget = 200000};
+	Schema *s = p->schema;
+	r.def.cpu = schema_default(s, "Requests", "cpu");
+	r.def.memory = schema_default(s, "Requests", "memory");
+	r.def.ingress_path = schema_default(s, "Ingress", "path");
+	r.def.lifecycle = schema_default(s, "Service", "lifecycle");
+	r.def.language = schema_default(s, "Service", "language");
+	r.def.api = schema_default(s, "Service", "api");
+	r.def.liveness = schema_default(s, "Health", "liveness");
+	r.def.readiness = schema_default(s, "Health", "readiness");
 	table_init(&r, &r.envs, p->nenvs);
 	table_init(&r, &r.teams, p->nteams);
 	table_init(&r, &r.systems, p->nsystems);
@@ -763,7 +726,8 @@ int resolve_platform(Arena *a, Platform *p, Diags *d)
 	for (int i = 0; i < p->nenvs; i++) {
 		table_add(&r, &r.envs, "environment", p->envs[i].node, &p->envs[i]);
 		if (p->envs[i].index >= 256) {
-			Diag *g = RERR(&r, "E0217", name_node(p->envs[i].node)->span, "more than 256 environments");
+			Diag *g = diag_count_error(&r.errors, r.d, "E0217", name_node(p->envs[i].node)->span,
+						   "more than 256 environments");
 			diag_label(g, "environment %d", i + 1);
 			diag_help(g, "at most 256 environments are supported; group clusters into fewer environments");
 			goto done;
@@ -800,7 +764,7 @@ int resolve_platform(Arena *a, Platform *p, Diags *d)
 
 	for (int i = 0; i < p->nresources; i++)
 		resolve_resource(&r, p->resources[i]);
-	for (int i = 0, clean = !r.errors; i < p->nresources && clean; i++) /* params, per kind (catalog.c) */
+	for (int i = 0, clean = !r.errors; i < p->nresources && clean; i++) /* params, per kind (catalog_check.c) */
 		r.errors += catalog_check_resource(a, p, p->resources[i], d);
 	resolve_services(&r);
 	if (!r.errors)
@@ -820,17 +784,3 @@ done:
 	return r.errors;
 }
 
-/* ---- queries for backends ---- */
-
-bool service_runs_in(const Service *s, const Env *e)
-{
-	for (int i = 0; i < s->nenvs; i++)
-		if (s->envs[i].env == e)
-			return true;
-	return false;
-}
-
-bool resource_runs_in(const Resource *r, const Env *e)
-{
-	return env_in(r->envs, r->nenvs, e);
-}

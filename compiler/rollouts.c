@@ -25,21 +25,15 @@ static const Node *canary_settings(void)
 	return node_get(node_get(apis_data(), "rollouts"), "canary");
 }
 
-static const char *text_at(const Node *map, const char *key, const char *def)
-{
-	const char *t = node_text(map, key);
-	return t ? t : def;
-}
-
 bool rollout_canary(const Service *s)
 {
-	const char *r = text_at(s->eff, "rollout", "rolling");
+	const char *r = node_text_or(s->eff, "rollout", "rolling");
 	return strcmp(r, "canary") == 0;
 }
 
 bool rollout_vpa(const Service *s)
 {
-	return strcmp(text_at(node_get(s->eff, "autoscaling"), "vpa", "none"), "recommend") == 0;
+	return strcmp(node_text_or(node_get(s->eff, "autoscaling"), "vpa", "none"), "recommend") == 0;
 }
 
 const char *rollout_analysis_name(Arena *a, const Service *s)
@@ -54,9 +48,9 @@ DNode *rollout_steps(Arena *a, const Env *e)
 	DNode *steps = doc_seq(a);
 	for (int i = 0; list && list->kind == N_SEQ && i < list->n; i++) {
 		long long w = 0;
-		scalar_int(text_at(list->items[i], "weight", "0"), &w);
+		scalar_int(node_text_or(list->items[i], "weight", "0"), &w);
 		doc_set_int(a, doc_push_map(a, steps), "setWeight", w);
-		const char *pause = text_at(list->items[i], "pause", NULL);
+		const char *pause = node_text_or(list->items[i], "pause", NULL);
 		DNode *p = doc_set_map(a, doc_push_map(a, steps), "pause");
 		if (pause)
 			doc_set_str(a, p, "duration", pause);
@@ -96,7 +90,7 @@ const char *rollout_query(Arena *a, const Service *s, const Env *e)
 
 const char *rollout_max_burn_rate(void)
 {
-	return text_at(canary_settings(), "max_burn_rate", "14.4");
+	return node_text_or(canary_settings(), "max_burn_rate", "14.4");
 }
 
 DNode *rollout_analysis_template(Arena *a, const Platform *p, const Service *s, const Env *e)
@@ -105,15 +99,15 @@ DNode *rollout_analysis_template(Arena *a, const Platform *p, const Service *s, 
 	doc_set(a, doc_get(t, "metadata"), "labels", k8s_service_labels(a, p, s));
 	DNode *m = doc_push_map(a, doc_set_seq(a, doc_set_map(a, t, "spec"), "metrics"));
 	doc_set_str(a, m, "name", "slo-burn-rate");
-	doc_set_str(a, m, "interval", text_at(canary_settings(), "interval", "1m"));
+	doc_set_str(a, m, "interval", node_text_or(canary_settings(), "interval", "1m"));
 	long long fl = 1;
-	scalar_int(text_at(canary_settings(), "failure_limit", "1"), &fl);
+	scalar_int(node_text_or(canary_settings(), "failure_limit", "1"), &fl);
 	doc_set_int(a, m, "failureLimit", fl);
 	/* no samples yet (no traffic) is not a failure */
 	doc_set(a, m, "successCondition", doc_strf(a, "default(result[0], 0) < %s", rollout_max_burn_rate()));
 	DNode *prom = doc_set_map(a, doc_set_map(a, m, "provider"), "prometheus");
 	const Node *mon = node_get(node_get(p->root, "platform"), "monitoring");
-	const char *addr = text_at(mon, "prometheus_address", NULL);
+	const char *addr = node_text_or(mon, "prometheus_address", NULL);
 	doc_set_str(a, prom, "address",
 		    addr ? addr : arena_sprintf(a, "http://prometheus-operated.%s.svc:9090", mon_settings(a, p).namespace));
 	doc_set_str(a, prom, "query", rollout_query(a, s, e));

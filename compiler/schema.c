@@ -7,8 +7,8 @@
  * finds (it does not stop at the first): wrong node kinds, unknown keys
  * (with did-you-mean), missing required keys, and scalars that do not parse
  * as the field's type (guide §3.1: `no` in a string field is the string
- * "no"; `yes` in a bool field is an error). Every scalar is also scanned for
- * credential-looking text (guide §7.1), whose value is then never printed.
+ * "no"; `yes` in a bool field is an error). The credential patterns are
+ * schema data too (`credentials`); credentials.c searches with them.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "platformc.h"
@@ -87,34 +87,6 @@ bool schema_match(void *re, const char *s, size_t n)
 	int rc = pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, md, NULL);
 	pcre2_match_data_free(md);
 	return rc >= 0;
-}
-
-static bool search(void *re, const char *s, size_t n, size_t from, uint32_t options, size_t *mstart, size_t *mend)
-{
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-	if (!md)
-		die_oom();
-	int rc = pcre2_match(re, (PCRE2_SPTR)s, n, from, options, md, NULL);
-	if (rc >= 0) {
-		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-		*mstart = ov[0];
-		*mend = ov[1];
-	}
-	pcre2_match_data_free(md);
-	return rc >= 0;
-}
-
-bool schema_search(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
-{
-	/* the first search of a subject checks it is UTF-8 (a failed check is no
-	 * match); later ones from inside it skip the check, which reads the
-	 * whole subject each time */
-	return search(re, s, n, from, from ? PCRE2_NO_UTF_CHECK : 0, mstart, mend);
-}
-
-bool schema_search_utf8(void *re, const char *s, size_t n, size_t from, size_t *mstart, size_t *mend)
-{
-	return search(re, s, n, from, PCRE2_NO_UTF_CHECK, mstart, mend);
 }
 
 static const char *scalar_text(const Node *n)
@@ -407,8 +379,6 @@ typedef struct Checker {
 	int nouter;
 } Checker;
 
-#define CERR(c, code, sp, ...) ((c)->errors++, diag_error((c)->d, (code), (sp), __VA_ARGS__))
-
 static void check_node(Checker *c, const Node *n, const Type *t, const char *field);
 
 static void check_range(Checker *c, const Node *n, const Type *t, double v, const char *field)
@@ -418,11 +388,13 @@ static void check_range(Checker *c, const Node *n, const Type *t, double v, cons
 	char bound[32];
 	if (t->has_min && v < t->min) {
 		scalar_format_number(t->min, bound, sizeof bound);
-		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the minimum is %s", field, n->text, bound);
+		Diag *g = diag_count_error(&c->errors, c->d, "E0115", n->span, "`%s` is %s; the minimum is %s", field,
+					   n->text, bound);
 		diag_label(g, "too small");
 	} else if (t->has_max && v > t->max) {
 		scalar_format_number(t->max, bound, sizeof bound);
-		Diag *g = CERR(c, "E0115", n->span, "`%s` is %s; the maximum is %s", field, n->text, bound);
+		Diag *g = diag_count_error(&c->errors, c->d, "E0115", n->span, "`%s` is %s; the maximum is %s", field,
+					   n->text, bound);
 		diag_label(g, "too large");
 	}
 }
@@ -446,11 +418,12 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_NAME:
 		if (n->textlen > MAX_NAME_LEN) {
-			g = CERR(c, "E0107", n->span, "name `%s` is %u characters; the limit is %d", s, n->textlen,
-				 MAX_NAME_LEN);
+			g = diag_count_error(&c->errors, c->d, "E0107", n->span,
+					     "name `%s` is %u characters; the limit is %d", s, n->textlen,
+					     MAX_NAME_LEN);
 			diag_label(g, "too long");
 		} else if (!scalar_is_name(s, n->textlen)) {
-			g = CERR(c, "E0107", n->span, "`%s` is not a valid name", s);
+			g = diag_count_error(&c->errors, c->d, "E0107", n->span, "`%s` is not a valid name", s);
 			diag_label(g, "invalid name");
 			diag_help(g, "names use lower-case letters, digits and `-`, start with a letter and do "
 				     "not end with `-` (they become Kubernetes names and file paths)");
@@ -458,10 +431,12 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_INT:
 		if (!scalar_int(s, &iv) && scalar_number(s, &v) && !strchr(s, '.')) {
-			g = CERR(c, "E0105", n->span, "`%s` is %s, too large for an integer", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0105", n->span, "`%s` is %s, too large for an integer",
+					     field, s);
 			diag_label(g, "integer out of range");
 		} else if (!scalar_int(s, &iv)) {
-			g = CERR(c, "E0105", n->span, "`%s` expects an integer, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0105", n->span, "`%s` expects an integer, found `%s`",
+					     field, s);
 			diag_label(g, "not an integer");
 		} else {
 			check_range(c, n, t, (double)iv, field);
@@ -469,7 +444,8 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_NUMBER:
 		if (!scalar_number(s, &v)) {
-			g = CERR(c, "E0106", n->span, "`%s` expects a number, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0106", n->span, "`%s` expects a number, found `%s`",
+					     field, s);
 			diag_label(g, "not a decimal number");
 		} else {
 			check_range(c, n, t, v, field);
@@ -477,18 +453,21 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_PERCENT:
 		if (!scalar_number(s, &v)) {
-			g = CERR(c, "E0106", n->span, "`%s` expects a percentage, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0106", n->span,
+					     "`%s` expects a percentage, found `%s`", field, s);
 			diag_label(g, "not a number");
 			diag_help(g, "write a percentage as a plain number, such as `99.9`");
 		} else if (!(v > 0 && v < 100)) {
-			g = CERR(c, "E0110", n->span, "`%s` is %s; a percentage must be strictly between 0 and 100", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0110", n->span,
+					     "`%s` is %s; a percentage must be strictly between 0 and 100", field, s);
 			diag_label(g, "out of range");
 		}
 		break;
 	case T_BOOL: {
 		bool b;
 		if (!scalar_bool(s, &b)) {
-			g = CERR(c, "E0104", n->span, "`%s` expects `true` or `false`, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0104", n->span,
+					     "`%s` expects `true` or `false`, found `%s`", field, s);
 			diag_label(g, "not a boolean");
 			if (!strcasecmp(s, "yes") || !strcasecmp(s, "no") || !strcasecmp(s, "on") ||
 			    !strcasecmp(s, "off") || !strcasecmp(s, "y") || !strcasecmp(s, "n"))
@@ -500,7 +479,8 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 	}
 	case T_QUANTITY:
 		if (!scalar_quantity(s, &q)) {
-			g = CERR(c, "E0108", n->span, "`%s` expects a quantity, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0108", n->span, "`%s` expects a quantity, found `%s`",
+					     field, s);
 			diag_label(g, "not a quantity");
 			char sug[64];
 			if (scalar_quantity_suggest(s, sug, sizeof sug))
@@ -511,7 +491,8 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_DURATION:
 		if (!scalar_duration(s, &iv)) {
-			g = CERR(c, "E0109", n->span, "`%s` expects a duration, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0109", n->span, "`%s` expects a duration, found `%s`",
+					     field, s);
 			diag_label(g, "not a duration");
 			char sug[64];
 			if (scalar_duration_suggest(s, sug, sizeof sug))
@@ -522,13 +503,15 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_URL:
 		if (!scalar_url(s)) {
-			g = CERR(c, "E0111", n->span, "`%s` expects an https:// URL, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0111", n->span,
+					     "`%s` expects an https:// URL, found `%s`", field, s);
 			diag_label(g, "not an https URL");
 		}
 		break;
 	case T_DATE:
 		if (!scalar_date(s, &y, &m, &dd)) {
-			g = CERR(c, "E0112", n->span, "`%s` expects a date YYYY-MM-DD, found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0112", n->span,
+					     "`%s` expects a date YYYY-MM-DD, found `%s`", field, s);
 			diag_label(g, "not a valid date");
 		}
 		break;
@@ -542,7 +525,8 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		for (int i = 0; i < t->nenums && !ok; i++)
 			ok = strcmp(t->enums[i], s) == 0;
 		if (!ok) {
-			g = CERR(c, "E0113", n->span, "`%s` must be one of the allowed values; found `%s`", field, s);
+			g = diag_count_error(&c->errors, c->d, "E0113", n->span,
+					     "`%s` must be one of the allowed values; found `%s`", field, s);
 			diag_label(g, "not allowed here");
 			const char *sug = did_you_mean(s, t->enums, t->nenums);
 			StrBuf b;
@@ -557,13 +541,15 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		}
 	}
 	if (!g && t->max_len && n->textlen > (size_t)t->max_len) {
-		g = CERR(c, "E0114", n->span, "`%s` is longer than %d characters", field, t->max_len);
+		g = diag_count_error(&c->errors, c->d, "E0114", n->span, "`%s` is longer than %d characters", field,
+				     t->max_len);
 		diag_label(g, "too long");
 		if (t->what)
 			diag_help(g, "write %s", t->what);
 	}
 	if (!g && t->re && !schema_match(t->re, s, n->textlen)) {
-		g = CERR(c, "E0114", n->span, "`%s` is not %s", s, t->what ? t->what : "in the expected form");
+		g = diag_count_error(&c->errors, c->d, "E0114", n->span, "`%s` is not %s", s,
+				     t->what ? t->what : "in the expected form");
 		diag_label(g, "invalid `%s`", field);
 		if (t->help && (!t->help_re || schema_match(t->help_re, s, n->textlen)))
 			diag_help(g, "%s", t->help);
@@ -591,6 +577,14 @@ static const Field *object_field(const Type *t, const char *name)
 		if (strcmp(t->fields[j].name, name) == 0)
 			return &t->fields[j];
 	return NULL;
+}
+
+const char *schema_default(Schema *s, const char *type, const char *field)
+{
+	const Field *f = object_field(schema_type(s, type), field);
+	if (!f || !f->def)
+		schema_bug("no default for", field);
+	return f->def;
 }
 
 /* The object type a field's value has, through `A|B` (NULL: not an object). */
@@ -649,7 +643,7 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 			if (t->fields[j].name[0] == k->text[0] && strcmp(t->fields[j].name, k->text) == 0)
 				f = &t->fields[j];
 		if (!f) {
-			Diag *g = CERR(c, "E0101", k->span, "unknown key `%s`", k->text);
+			Diag *g = diag_count_error(&c->errors, c->d, "E0101", k->span, "unknown key `%s`", k->text);
 			const char *sug = did_you_mean(k->text, names, nn);
 			diag_label(g, "not a field of %s", t->name ? t->name : "this mapping");
 			if (hint_level(c, g, n, t, i)) {
@@ -672,7 +666,8 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 	for (int j = 0; j < t->nfields; j++) {
 		if (!t->fields[j].required || node_get(n, t->fields[j].name))
 			continue;
-		Diag *g = CERR(c, "E0102", n->span, "missing required key `%s`", t->fields[j].name);
+		Diag *g = diag_count_error(&c->errors, c->d, "E0102", n->span, "missing required key `%s`",
+					   t->fields[j].name);
 		diag_label(g, "this %s needs `%s`", t->name ? t->name : "mapping", t->fields[j].name);
 		if (t->fields[j].type->kind != T_OBJECT && t->fields[j].type->kind != T_LIST)
 			diag_help(g, "`%s` is %s", t->fields[j].name, type_describe(t->fields[j].type));
@@ -696,13 +691,13 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 				return;
 			}
 		}
-		Diag *g = CERR(c, "E0103", n->span, "`%s` expects %s or %s, found %s", field,
-			       type_describe(t->alts[0]), type_describe(t->alts[1]), node_kind_name(n));
+		Diag *g = diag_count_error(&c->errors, c->d, "E0103", n->span, "`%s` expects %s or %s, found %s", field,
+					   type_describe(t->alts[0]), type_describe(t->alts[1]), node_kind_name(n));
 		diag_label(g, "wrong kind of value");
 		return;
 	}
 	if (n->kind == N_SCALAR && n->is_null) {
-		Diag *g = CERR(c, "E0117", n->span, "`%s` has no value", field);
+		Diag *g = diag_count_error(&c->errors, c->d, "E0117", n->span, "`%s` has no value", field);
 		diag_label(g, "expected %s", type_describe(t));
 		diag_help(g, "give it a value or remove the key");
 		return;
@@ -710,8 +705,8 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 	bool scalar = want_scalar(t);
 	if ((scalar && n->kind != N_SCALAR) || (!scalar && t->kind == T_LIST && n->kind != N_SEQ) ||
 	    (!scalar && (t->kind == T_OBJECT || t->kind == T_MAP) && n->kind != N_MAP)) {
-		Diag *g = CERR(c, "E0103", n->span, "`%s` expects %s, found %s", field, type_describe(t),
-			       node_kind_name(n));
+		Diag *g = diag_count_error(&c->errors, c->d, "E0103", n->span, "`%s` expects %s, found %s", field,
+					   type_describe(t), node_kind_name(n));
 		diag_label(g, "wrong kind of value");
 		if (t->kind == T_LIST && n->kind == N_SCALAR)
 			diag_help(g, "write a list: `%s: [%s]`", field, n->text);
@@ -723,14 +718,15 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 		break;
 	case T_LIST:
 		if (n->n < t->min_items) {
-			Diag *g = CERR(c, "E0116", n->span, "`%s` needs at least %d entr%s", field, t->min_items,
-				       t->min_items == 1 ? "y" : "ies");
+			Diag *g = diag_count_error(&c->errors, c->d, "E0116", n->span, "`%s` needs at least %d entr%s",
+						   field, t->min_items, t->min_items == 1 ? "y" : "ies");
 			diag_label(g, "empty");
 		}
 		for (int i = 0; i < n->n; i++) {
 			const Node *item = n->items[i];
 			if (item->kind == N_SCALAR && item->is_null && t->elem->kind != T_ANY) {
-				Diag *g = CERR(c, "E0117", item->span, "an entry of `%s` has no value", field);
+				Diag *g = diag_count_error(&c->errors, c->d, "E0117", item->span,
+							   "an entry of `%s` has no value", field);
 				diag_label(g, "expected %s", type_describe(t->elem));
 				diag_help(g, "give it a value or remove the entry");
 				continue;
@@ -755,7 +751,7 @@ int schema_check(Schema *s, const Node *n, const Type *t, Diags *d)
 	const char *path = n->span.file ? n->span.file->path : "platform.yaml";
 	if (n->kind == N_MAP && n->is_null && t == s->root) {
 		/* an empty root file: one error, not one per required key */
-		Diag *g = CERR(&c, "E0102", n->span, "`%s` is empty", path);
+		Diag *g = diag_count_error(&c.errors, c.d, "E0102", n->span, "`%s` is empty", path);
 		diag_help(g, "a platform needs at least `platform`, `environments` and `teams`");
 		return c.errors;
 	}
@@ -763,22 +759,7 @@ int schema_check(Schema *s, const Node *n, const Type *t, Diags *d)
 	return c.errors;
 }
 
-/* ---- JSON Schema for editors (draft-07) ---- */
-
-
-typedef struct JsCtx {
-	Schema *s;
-	const Catalog *c;      /* the built-in kinds; NULL: params untyped */
-} JsCtx;
-
-static void js_type(const JsCtx *x, StrBuf *o, const Type *t, int ind);
-
-static void js_indent(StrBuf *o, int ind)
-{
-	sb_putc(o, '\n');
-	for (int i = 0; i < ind; i++)
-		sb_puts(o, "  ");
-}
+/* ---- JSON Schema patterns of the built-in scalar types ---- */
 
 const char *schema_type_pattern(TypeKind k)
 {
@@ -790,214 +771,4 @@ const char *schema_type_pattern(TypeKind k)
 		[T_DATE] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
 	};
 	return (size_t)k < ARRAY_LEN(patterns) ? patterns[k] : NULL;
-}
-
-static void js_scalar_props(StrBuf *o, const Type *t, int ind)
-{
-	const char *type = "string";
-	switch (t->kind) {
-	case T_INT: type = "integer"; break;
-	case T_NUMBER: case T_PERCENT: type = "number"; break;
-	case T_BOOL: type = "boolean"; break;
-	default: break;
-	}
-	sb_printf(o, "\"type\": \"%s\"", type);
-	if (t->kind == T_QUANTITY)
-		o->len -= strlen("\"type\": \"string\""), sb_puts(o, "\"type\": [\"string\", \"number\"]");
-	if (schema_type_pattern(t->kind))
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, schema_type_pattern(t->kind));
-	else if (t->pattern)
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, t->pattern);
-	if (t->kind == T_NAME)
-		sb_puts(o, ", \"maxLength\": 63");
-	if (t->max_len)
-		sb_printf(o, ", \"maxLength\": %d", t->max_len);
-	char buf[32];
-	if (t->kind == T_PERCENT)
-		sb_puts(o, ", \"exclusiveMinimum\": 0, \"exclusiveMaximum\": 100");
-	if (t->has_min)
-		scalar_format_number(t->min, buf, sizeof buf), sb_printf(o, ", \"minimum\": %s", buf);
-	if (t->has_max)
-		scalar_format_number(t->max, buf, sizeof buf), sb_printf(o, ", \"maximum\": %s", buf);
-	if (t->nenums) {
-		sb_puts(o, ", \"enum\": [");
-		for (int i = 0; i < t->nenums; i++)
-			sb_puts(o, i ? ", " : ""), doc_json_string(o, t->enums[i]);
-		sb_putc(o, ']');
-	}
-	if (t->what)
-		sb_puts(o, ", \"description\": "), doc_json_string(o, t->what);
-	(void)ind;
-}
-
-/* The resource catalog's part of the editor schema: a resource's `kind` is one of
- * the built-in kinds, and its `params` (and `overrides.<env>.params`, and
- * `defaults.resources.<kind>`) are typed by the kind's (catalog_doc.c). */
-static void js_kind_enum(StrBuf *o, const Catalog *c)
-{
-	sb_puts(o, ", \"enum\": [");
-	for (int i = 0; i < c->n; i++)
-		sb_puts(o, i ? ", " : ""), doc_json_string(o, c->kinds[i]->name);
-	sb_putc(o, ']');
-}
-
-static void js_kind_ifs(StrBuf *o, const Catalog *c, int ind)
-{
-	sb_puts(o, ",");
-	js_indent(o, ind);
-	sb_puts(o, "\"allOf\": [");
-	for (int i = 0; i < c->n; i++) {
-		const char *k = c->kinds[i]->name;
-		js_indent(o, ind + 1);
-		sb_puts(o, "{\"if\": {\"properties\": {\"kind\": {\"const\": ");
-		doc_json_string(o, k);
-		sb_puts(o, "}}, \"required\": [\"kind\"]}, \"then\": {\"properties\": {\"params\": {\"$ref\": \"#/definitions/params-");
-		sb_puts(o, k);
-		sb_puts(o, "\"}, \"overrides\": {\"additionalProperties\": {\"properties\": {\"params\": {\"$ref\": \"#/definitions/params-");
-		sb_puts(o, k);
-		sb_puts(o, i + 1 < c->n ? "\"}}}}}}}," : "\"}}}}}}}");
-	}
-	js_indent(o, ind);
-	sb_putc(o, ']');
-}
-
-static void js_kind_defaults(StrBuf *o, const Catalog *c, const char *doc, int ind)
-{
-	sb_puts(o, "{\"type\": \"object\", \"additionalProperties\": false, \"properties\": {");
-	for (int i = 0; i < c->n; i++) {
-		js_indent(o, ind + 1);
-		doc_json_string(o, c->kinds[i]->name);
-		sb_printf(o, ": {\"$ref\": \"#/definitions/params-%s\"}%s", c->kinds[i]->name, i + 1 < c->n ? "," : "");
-	}
-	js_indent(o, ind);
-	sb_putc(o, '}');
-	if (doc)
-		sb_puts(o, ", \"description\": "), doc_json_string(o, doc);
-	sb_putc(o, '}');
-}
-
-static void js_type(const JsCtx *x, StrBuf *o, const Type *t, int ind)
-{
-	sb_putc(o, '{');
-	switch (t->kind) {
-	case T_OBJECT:
-		if (t->name && ind > 2) {
-			sb_printf(o, "\"$ref\": \"#/definitions/%s\"}", t->name);
-			return;
-		}
-		sb_puts(o, "\"type\": \"object\", \"additionalProperties\": false");
-		if (t->doc)
-			sb_puts(o, ", \"description\": "), doc_json_string(o, t->doc);
-		sb_puts(o, ",");
-		js_indent(o, ind + 1);
-		sb_puts(o, "\"properties\": {");
-		for (int i = 0; i < t->nfields; i++) {
-			js_indent(o, ind + 2);
-			doc_json_string(o, t->fields[i].name);
-			sb_puts(o, ": ");
-			size_t mark = o->len;
-			bool resource = x->c && t->name && !strcmp(t->name, "Resource");
-			if (x->c && t->name && !strcmp(t->name, "Defaults") && !strcmp(t->fields[i].name, "resources")) {
-				js_kind_defaults(o, x->c, t->fields[i].doc, ind + 2);
-				if (i + 1 < t->nfields)
-					sb_putc(o, ',');
-				continue;
-			}
-			js_type(x, o, t->fields[i].type, ind + 3);
-			if (resource && !strcmp(t->fields[i].name, "kind") && o->data[o->len - 1] == '}')
-				o->len--, js_kind_enum(o, x->c), sb_putc(o, '}');
-			if (t->fields[i].doc && o->data[o->len - 1] == '}' && o->len - mark > 2) {
-				o->len--;
-				sb_puts(o, ", \"description\": ");
-				doc_json_string(o, t->fields[i].doc);
-				sb_putc(o, '}');
-			}
-			if (i + 1 < t->nfields)
-				sb_putc(o, ',');
-		}
-		js_indent(o, ind + 1);
-		sb_putc(o, '}');
-		bool any = false;
-		for (int i = 0; i < t->nfields; i++) {
-			if (!t->fields[i].required)
-				continue;
-			sb_puts(o, any ? ", " : ", \"required\": [");
-			doc_json_string(o, t->fields[i].name);
-			any = true;
-		}
-		if (any)
-			sb_putc(o, ']');
-		if (x->c && t->name && !strcmp(t->name, "Resource") && x->c->n)
-			js_kind_ifs(o, x->c, ind + 1);
-		break;
-	case T_LIST:
-		sb_puts(o, "\"type\": \"array\", \"items\": ");
-		js_type(x, o, t->elem, ind + 1);
-		if (t->min_items)
-			sb_printf(o, ", \"minItems\": %d", t->min_items);
-		break;
-	case T_MAP:
-		sb_puts(o, "\"type\": \"object\", \"propertyNames\": ");
-		js_type(x, o, t->key, ind + 1);
-		sb_puts(o, ", \"additionalProperties\": ");
-		js_type(x, o, t->elem, ind + 1);
-		break;
-	case T_UNION:
-		sb_puts(o, "\"oneOf\": [");
-		for (int i = 0; i < t->nalts; i++) {
-			sb_puts(o, i ? ", " : "");
-			js_type(x, o, t->alts[i], ind + 1);
-		}
-		sb_putc(o, ']');
-		break;
-	case T_ANY:
-		break;
-	default:
-		js_scalar_props(o, t, ind);
-	}
-	sb_putc(o, '}');
-}
-
-void schema_emit_json(Schema *s, const Catalog *c, bool included, StrBuf *o)
-{
-	JsCtx x = {.s = s, .c = c};
-	sb_puts(o, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n");
-	if (included) {
-		sb_puts(o, "  \"$id\": \"https://platformc.dev/schema/platform-included.schema.json\",\n");
-		sb_puts(o, "  \"title\": \"a file included by platform.yaml\",\n  \"description\": \"A file that platform.yaml ");
-		sb_puts(o, "lists under `include` (platformc " PLATFORMC_VERSION "); generated from stdlib/schema.yaml and ");
-		sb_puts(o, "catalog/ by `platformc schema --included`.\",\n");
-	} else {
-		sb_puts(o, "  \"$id\": \"https://platformc.dev/schema/platform.schema.json\",\n");
-		sb_puts(o, "  \"title\": \"platform.yaml\",\n  \"description\": \"The input of platformc ");
-		sb_puts(o, PLATFORMC_VERSION "; generated from stdlib/schema.yaml and catalog/ by `platformc schema`.\",\n");
-	}
-	sb_puts(o, "  \"definitions\": {");
-	/* every object type, in a stable (sorted) order */
-	const char **names = xmalloc(sizeof(char *) * s->types.cap);
-	int nn = 0;
-	for (size_t i = 0; i < s->types.cap; i++) {
-		const Type *t = s->types.keys[i] ? s->types.vals[i] : NULL;
-		if (t && t->kind == T_OBJECT && t != s->root)
-			names[nn++] = s->types.keys[i];
-	}
-	qsort(names, (size_t)nn, sizeof *names, str_cmp_ptr);
-	for (int i = 0; i < nn; i++) {
-		sb_puts(o, i ? ",\n    " : "\n    ");
-		doc_json_string(o, names[i]);
-		sb_puts(o, ": ");
-		js_type(&x, o, schema_type(s, names[i]), 2);
-	}
-	free(names);
-	/* each built-in kind's params (sorted: the catalog's order) */
-	for (int i = 0; c && i < c->n; i++) {
-		sb_printf(o, ",\n    \"params-%s\": ", c->kinds[i]->name);
-		catalog_params_json(c->kinds[i], o, 2);
-	}
-	sb_puts(o, "\n  },\n  \"allOf\": [");
-	if (included)
-		sb_puts(o, "{\"$ref\": \"#/definitions/IncludedFile\"}");
-	else
-		js_type(&x, o, s->root, 1);
-	sb_puts(o, "]\n}\n");
 }

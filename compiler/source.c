@@ -42,24 +42,6 @@ static void index_lines(Arena *a, SourceFile *f)
 	f->nlines = n;
 }
 
-int src_char_len(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned c = p[0];
-	if (c < 0x80 || n < 2)
-		return 1;
-	int len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-	if (len == 0 || (size_t)len > n)
-		return 1;
-	for (int i = 1; i < len; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 1;
-	/* overlong forms, surrogates and code points past U+10FFFF */
-	if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
-	    (c == 0xF4 && p[1] > 0x8F))
-		return 1;
-	return len;
-}
 
 /* Span of one character at byte offset `off` (column counted in characters). */
 static Span span_at_offset(const SourceFile *f, size_t off)
@@ -74,7 +56,7 @@ static Span span_at_offset(const SourceFile *f, size_t off)
 	}
 	int col = 1;
 	for (size_t i = (size_t)f->line_starts[lo]; i < off; col++)
-		i += (size_t)src_char_len(f->text + i, f->len - i);
+		i += (size_t)node_char_len(f->text + i, f->len - i);
 	return (Span){f, lo + 1, col, 1};
 }
 
@@ -167,52 +149,16 @@ static long find_control(const char *s, size_t n, size_t *off)
 }
 
 /* ---- credentials (guide §7.1) ----
- * Every file is searched with the credential patterns before it is parsed.
+ * Every file is searched with the credential patterns (cred_scan) before it is parsed.
  * A match claims the scalar (key or value) it ends in: that scalar is
  * reported once (E0118), marked secret so no later check echoes it, and its
  * whole text is masked in every printed source line. A match outside any
  * scalar (a comment) is masked and reported on its own. */
 
-typedef struct RawSecret {
-	size_t start, end;
-	int cred;
-	bool claimed;
-} RawSecret;
-
-static int cmp_raw_end(const void *a, const void *b)
-{
-	const RawSecret *x = a, *y = b;
-	return x->end < y->end ? -1 : x->end > y->end;
-}
-
 static int cmp_range(const void *a, const void *b)
 {
 	const SecretRange *x = a, *y = b;
 	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* All matches of all patterns in `text`, sorted by end. `text` is valid
- * UTF-8: callers scan only text that passed utf8_valid or was sanitised. */
-static RawSecret *scan_secrets(Arena *a, const Diags *d, const char *text, size_t len, int *n)
-{
-	RawSecret *out = NULL;
-	int cap = 0;
-	*n = 0;
-	for (int c = 0; c < d->ncreds; c++) {
-		size_t from = 0, ms, me;
-		while (from <= len && schema_search_utf8(d->creds[c].re, text, len, from, &ms, &me)) {
-			if (*n == cap) {
-				int nc = cap ? cap * 2 : 8;
-				out = arena_grow(a, out, (size_t)cap, (size_t)nc, sizeof *out);
-				cap = nc;
-			}
-			out[(*n)++] = (RawSecret){ms, me > ms ? me : ms + 1, c, false};
-			from = me > ms ? me : ms + 1;
-		}
-	}
-	if (*n > 1)
-		qsort(out, (size_t)*n, sizeof *out, cmp_raw_end);
-	return out;
 }
 
 /* Stores the ranges to mask in the file, sorted and merged. */
@@ -238,7 +184,7 @@ static void set_secret_ranges(SourceFile *f, SecretRange *r, int n)
 static void mask_unparsed(Arena *a, Diags *d, SourceFile *f, const char *text)
 {
 	int n;
-	RawSecret *raw = scan_secrets(a, d, text, f->len, &n);
+	CredMatch *raw = cred_scan(a, d, text, f->len, &n);
 	SecretRange *r = arena_alloc(a, sizeof *r * (size_t)(n + 1));
 	for (int i = 0; i < n; i++)
 		r[i] = (SecretRange){raw[i].start, raw[i].end};
@@ -263,7 +209,7 @@ typedef struct Builder {
 	int docs;
 	bool failed;
 	size_t last_end;      /* byte offset where the previous event ended */
-	RawSecret *raw;       /* credential matches, sorted by end */
+	CredMatch *raw;       /* credential matches, sorted by end */
 	int nraw;
 	SecretRange *mask;    /* claimed scalars' ranges */
 	int nmask, capmask;
@@ -638,7 +584,7 @@ static int line_chars(const SourceFile *f, int line)
 	int end = line < f->nlines ? f->line_starts[line] - 1 : (int)f->len;
 	int chars = 0;
 	for (int i = start; i < end; chars++)
-		i += src_char_len(f->text + i, (size_t)(end - i));
+		i += node_char_len(f->text + i, (size_t)(end - i));
 	return chars;
 }
 
@@ -792,7 +738,7 @@ static Node *parse_yaml(Builder *b)
 		Span sp = span_at_offset(b->f, start);
 		sp.len = 0;
 		for (size_t k = start; k < end && b->f->text[k] != '\n'; sp.len++)
-			k += (size_t)src_char_len(b->f->text + k, end - k);
+			k += (size_t)node_char_len(b->f->text + k, end - k);
 		Diag *g = diag_error(b->d, "E0118", sp, "`%s` holds what looks like %s", b->f->path,
 				     b->d->creds[b->raw[i].cred].what);
 		g->redact = true;
@@ -821,7 +767,7 @@ static char *utf8_sanitised(Arena *a, const char *text, size_t len)
 {
 	char *t = arena_strndup(a, text, len);
 	for (size_t i = 0; i < len;) {
-		int l = src_char_len(t + i, len - i);
+		int l = node_char_len(t + i, len - i);
 		if (l == 1 && (unsigned char)t[i] >= 0x80)
 			t[i] = '?';
 		i += (size_t)l;
@@ -962,7 +908,7 @@ static Node *load_bytes(Arena *a, Diags *d, const char *display_path, const char
 	}
 	Builder b = {.a = a, .d = d, .f = f};
 	if (d->ncreds)
-		b.raw = scan_secrets(a, d, f->text, f->len, &b.nraw);
+		b.raw = cred_scan(a, d, f->text, f->len, &b.nraw);
 	return parse_yaml(&b);
 }
 
@@ -1012,38 +958,4 @@ Node *src_load_file(Arena *a, Diags *d, const char *path, SourceFile **out_file)
 	Node *root = src_load_bytes(a, d, path, buf, len, out_file);
 	free(buf);
 	return root;
-}
-
-Node *node_get(const Node *map, const char *key)
-{
-	if (!map || map->kind != N_MAP)
-		return NULL;
-	for (int i = 0; i < map->n; i++) {
-		const Node *k = map->pairs[i].key;
-		/* the first byte rules out most keys without a call */
-		if (k->kind == N_SCALAR && k->text[0] == key[0] && strcmp(k->text, key) == 0)
-			return map->pairs[i].val;
-	}
-	return NULL;
-}
-
-const char *node_text(const Node *map, const char *key)
-{
-	const Node *n = node_get(map, key);
-	return n && n->kind == N_SCALAR && !n->is_null ? n->text : NULL;
-}
-
-long long node_int(const Node *map, const char *key, long long def)
-{
-	long long v;
-	const char *t = node_text(map, key);
-	return t && scalar_int(t, &v) ? v : def;
-}
-
-Span span_of_key(const Node *map, const char *key)
-{
-	for (int i = 0; map && map->kind == N_MAP && i < map->n; i++)
-		if (strcmp(map->pairs[i].key->text, key) == 0)
-			return map->pairs[i].key->span;
-	return map ? map->span : (Span){0};
 }

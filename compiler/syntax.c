@@ -40,7 +40,7 @@ static Span span_at(const SourceFile *f, int ln, int off, int len)
 	Line l = line_at(f, ln);
 	int col = 1;
 	for (int i = l.start; i < off && i < l.end; col++)
-		i += src_char_len(f->text + i, (size_t)(l.end - i));
+		i += node_char_len(f->text + i, (size_t)(l.end - i));
 	return (Span){(SourceFile *)f, ln, col, len > 0 ? len : 1};
 }
 

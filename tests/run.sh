@@ -40,7 +40,7 @@ graph          14   tests/groups/graph.sh
 edges          3    tests/groups/edges.sh
 diff           9    tests/groups/diff.sh
 install        15   tests/groups/install.sh
-docs           20   tests/groups/docs.sh
+docs           22   tests/groups/docs.sh
 reference      21   tests/groups/reference.sh
 schema         22   tests/groups/schema.sh
 lsp            25   tests/groups/lsp.sh

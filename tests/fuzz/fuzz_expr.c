@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (e) {
 		PVal obj = {.kind = PV_OBJ};
 		Env nonprod = {.name = "dev"}, prod = {.name = "production", .prod = true};
-		catalog_eval(NULL, e, &obj, &nonprod);
-		catalog_eval(NULL, e, &obj, &prod);
+		expr_eval(NULL, e, &obj, &nonprod);
+		expr_eval(NULL, e, &obj, &prod);
 	} else if (pos < 0 || (size_t)pos > size) {
 		__builtin_trap(); /* the error offset must point into the input */
 	}

@@ -40,4 +40,26 @@ m=$(arch_files docs/architecture.md "$TMP/arch")
 [[ $m == *missing:new_file.c* && $m == *missing:tools/x* && $m == *gone:main.c* ]] && \
 	ok docs/architecture-check-can-fail || fail docs/architecture-check-can-fail "$m"
 
+# compiler/ files call into each other without circles (tests/tools/include_graph.py derives
+# who calls whom). The circles still there are listed, each exactly: one that grows, or a new
+# one, fails. arena/util: allocation and formatting; compute/identity: a kind's access
+# templates and the cluster's network; monitoring/rollouts/workload: API types and canaries.
+if out=$("$PY" tests/tools/include_graph.py compiler --allow arena.c,util.c --allow compute.c,identity.c \
+	--allow monitoring.c,rollouts.c,workload.c 2>&1); then
+	ok docs/no-new-import-circles
+else
+	fail docs/no-new-import-circles "$(printf '%s\n' "$out" | grep '^circle:')"
+fi
+# ... and the tool finds a circle: two files calling each other (calls in comments and
+# strings, and static functions, do not count)
+mkdir -p "$TMP/circle"
+printf '%s\n' 'int fb(void);' 'int fa(void) { return fb(); }' >"$TMP/circle/a.c"
+printf '%s\n' 'int fa(void);' 'int fb(void) { return fa(); }' >"$TMP/circle/b.c"
+printf '%s\n' 'static int fa(void) { return 1; }' '/* fb() */' 'int fc(void) { return fa() + (int)sizeof "fb()"; }' \
+	>"$TMP/circle/c.c"
+out=$("$PY" tests/tools/include_graph.py "$TMP/circle" 2>&1)
+rc=$?
+[ $rc = 1 ] && printf '%s\n' "$out" | grep -qx 'circle: a.c -> b.c; b.c -> a.c' && printf '%s\n' "$out" | grep -qx 'c.c: ' &&
+	ok docs/import-circle-found || fail docs/import-circle-found "exit $rc: $out"
+
 finish

@@ -89,15 +89,15 @@ TEST(expr_eval_unknown_holds)
 	PVal *vals[] = {num(a, 4), num(a, 2), str(a, "serverless")};
 	obj.keys = keys, obj.items = vals, obj.n = 3;
 	Env prod = {.name = "production", .prod = true};
-	EvalResult r = catalog_eval(NULL, parse(a, "min_acu <= max_acu"), &obj, &prod);
-	CHECK(r.kind == 1 && !r.b);
-	r = catalog_eval(NULL, parse(a, "min_acu <= nothing"), &obj, &prod);
-	CHECK(r.kind == 0); /* unknown: a rule over an absent value holds */
-	r = catalog_eval(NULL, parse(a, "has(mode) && !has(nothing) && tier == \"prod\""), &obj, &prod);
-	CHECK(r.kind == 1 && r.b);
-	r = catalog_eval(NULL, parse(a, "mode == \"serverless\" ? min_acu * 0.12 * 730 : 0"), &obj, &prod);
-	CHECK(r.kind == 2 && r.num > 350.3 && r.num < 350.5);
-	r = catalog_eval(NULL, parse(a, "min_acu / 0"), &obj, &prod);
-	CHECK(r.kind == 0);
+	EvalResult r = expr_eval(NULL, parse(a, "min_acu <= max_acu"), &obj, &prod);
+	CHECK(r.kind == EV_BOOL && !r.b);
+	r = expr_eval(NULL, parse(a, "min_acu <= nothing"), &obj, &prod);
+	CHECK(r.kind == EV_NONE); /* unknown: a rule over an absent value holds */
+	r = expr_eval(NULL, parse(a, "has(mode) && !has(nothing) && tier == \"prod\""), &obj, &prod);
+	CHECK(r.kind == EV_BOOL && r.b);
+	r = expr_eval(NULL, parse(a, "mode == \"serverless\" ? min_acu * 0.12 * 730 : 0"), &obj, &prod);
+	CHECK(r.kind == EV_NUM && r.num > 350.3 && r.num < 350.5);
+	r = expr_eval(NULL, parse(a, "min_acu / 0"), &obj, &prod);
+	CHECK(r.kind == EV_NONE);
 	arena_free(a);
 }

@@ -7,15 +7,15 @@
 
 TEST(source_char_len)
 {
-	CHECK(src_char_len("a", 1) == 1);
-	CHECK(src_char_len("\xC3\xA9", 2) == 2);        /* é */
-	CHECK(src_char_len("\xE2\x82\xAC", 3) == 3);    /* € */
-	CHECK(src_char_len("\xF0\x9F\x98\x80", 4) == 4); /* emoji */
-	CHECK(src_char_len("\xC3", 1) == 1);            /* truncated */
-	CHECK(src_char_len("\xE9x", 2) == 1);           /* Latin-1 byte */
-	CHECK(src_char_len("\xC0\xAF", 2) == 1);        /* overlong */
-	CHECK(src_char_len("\xED\xA0\x80", 3) == 1);    /* surrogate */
-	CHECK(src_char_len("\x80", 1) == 1);            /* stray continuation */
+	CHECK(node_char_len("a", 1) == 1);
+	CHECK(node_char_len("\xC3\xA9", 2) == 2);        /* é */
+	CHECK(node_char_len("\xE2\x82\xAC", 3) == 3);    /* € */
+	CHECK(node_char_len("\xF0\x9F\x98\x80", 4) == 4); /* emoji */
+	CHECK(node_char_len("\xC3", 1) == 1);            /* truncated */
+	CHECK(node_char_len("\xE9x", 2) == 1);           /* Latin-1 byte */
+	CHECK(node_char_len("\xC0\xAF", 2) == 1);        /* overlong */
+	CHECK(node_char_len("\xED\xA0\x80", 3) == 1);    /* surrogate */
+	CHECK(node_char_len("\x80", 1) == 1);            /* stray continuation */
 }
 
 /* Loads `text` through the whole front end and returns the human output. */
