@@ -73,7 +73,7 @@ printf '%s\n' "$out" >"$TMP/self"; collect selftest "$TMP/self" $rc
 # kubectl kustomize clusters/<env>. kustomize's merge is quadratic in the objects
 # of one build (a 1,000-service environment takes over 15 minutes here), so an
 # entry point that only lists `resources` (what platformc writes) and lists
-# more than 300 is built in chunks of 200 of its resources: the same objects,
+# more than 300 is built in chunks of up to 200 of its resources: the same objects,
 # since the entry point adds no transformer; the duplicate-ID check kustomize
 # makes across the whole build is made by admit.mjs instead.
 build_env() { # DIR
@@ -83,29 +83,45 @@ build_env() { # DIR
 		kubectl kustomize "$dir"
 		return
 	fi
-	for ((i = 1; i <= n; i += 200)); do
-		chunk=$((chunk + 1))
-		mkdir -p "$dir.chunk$chunk"
-		{ echo "resources:"; grep '^- ' "$dir/kustomization.yaml" | sed -n "$i,$((i + 199))p" | sed "s#^- #- ../$(basename "$dir")/#"; } >"$dir.chunk$chunk/kustomization.yaml"
-		# A chunk whose inputs are byte for byte those of a chunk built before
-		# (the other Kyverno target renders the same services) reuses that
-		# build: the key is the chunk's list and every file under the folders
-		# its resources live in (overlays reach no further than ../base).
-		local key
-		key=$(cd "$dir" && { cat "$dir.chunk$chunk/kustomization.yaml"
-			grep '^- ' kustomization.yaml | sed -n "$i,$((i + 199))p" | sed 's#^- ##' | xargs -n1 dirname | sort -u |
-				xargs -I{} find {} -type f -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-32)
-		if [ -f "$TMP/kcache/$key" ]; then
-			cat "$TMP/kcache/$key"
-		else
-			mkdir -p "$TMP/kcache"
-			kubectl kustomize "$dir.chunk$chunk" >"$TMP/kcache/$key.part" || return 1
-			mv "$TMP/kcache/$key.part" "$TMP/kcache/$key"
-			cat "$TMP/kcache/$key"
+	# The platform's own folders (platform/…: a thousand connection secrets,
+	# a thousand dashboards) are a chunk each: built together with others
+	# they cost several times their own build.
+	local lines=() batch=() line
+	mapfile -t lines < <(grep '^- ' "$dir/kustomization.yaml")
+	for ((i = 0; i <= ${#lines[@]}; i++)); do
+		line=${lines[$i]:-}
+		if [ ${#batch[@]} -gt 0 ] && { [ -z "$line" ] || [ ${#batch[@]} -ge 200 ] ||
+			[[ $line == *" ../../platform/"* ]] || [[ ${batch[0]} == *" ../../platform/"* ]]; }; then
+			chunk=$((chunk + 1))
+			build_chunk "$dir" "$chunk" "${batch[@]}" || return 1
+			batch=()
 		fi
-		echo "---"
-		rm -rf "$dir.chunk$chunk"
+		if [ -n "$line" ]; then batch+=("$line"); fi
 	done
+}
+
+# build_chunk DIR N LINE...: kubectl kustomize of those resources of DIR's
+# entry point, then a document separator
+build_chunk() {
+	local dir=$1 chunk=$2; shift 2
+	mkdir -p "$dir.chunk$chunk"
+	{ echo "resources:"; printf '%s\n' "$@" | sed "s#^- #- ../$(basename "$dir")/#"; } >"$dir.chunk$chunk/kustomization.yaml"
+	# A chunk whose inputs are byte for byte those of a chunk built before
+	# (the other Kyverno target renders the same services) reuses that
+	# build: the key is the chunk's list and every file under the folders
+	# its resources live in (overlays reach no further than ../base).
+	local key
+	key=$(cd "$dir" && { cat "$dir.chunk$chunk/kustomization.yaml"
+		printf '%s\n' "$@" | sed 's#^- ##; s#/[^/]*$##' | sort -u |
+			xargs -d '\n' sh -c 'find "$@" -type f -print0' sh | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-32)
+	if [ ! -f "$TMP/kcache/$key" ]; then
+		mkdir -p "$TMP/kcache"
+		kubectl kustomize "$dir.chunk$chunk" >"$TMP/kcache/$key.part" || return 1
+		mv "$TMP/kcache/$key.part" "$TMP/kcache/$key"
+	fi
+	cat "$TMP/kcache/$key"
+	echo "---"
+	rm -rf "$dir.chunk$chunk"
 }
 
 # $1 label, $2 platform.yaml, $3 target (validating-policy | cluster-policy)
@@ -141,7 +157,8 @@ fi
 # one platform in one target: render, build, admit, mutants; prints its case lines
 job() { # NAME PLATFORM_YAML TARGET
 	local name=$1 src=$2 target=$3 label=$1/$3
-	render_build "$label" "$src" "$target" || return 0
+	render_build "$label" "$src" "$target" || { : >"$TMP/built-$name-$target"; return 0; }
+	: >"$TMP/built-$name-$target"
 	# the shipped suites are not cluster objects: no build and no Application carries them
 	if grep -lE '^(apiVersion: cli\.kyverno\.io/|rule_files:)' "$TMP/$label"/built-*.yaml >/dev/null ||
 		grep -rqE 'path: (.*/)?tests/(kyverno|promtool)' "$TMP/$label/out/argocd"; then
@@ -175,12 +192,15 @@ relay_job() { # LOG
 	done <"$1"
 }
 # the two targets of one platform run side by side (one core each), and are
-# reported in a fixed order
+# reported in a fixed order. The second starts once the first has built its
+# environments: its kustomize chunks of the services, byte for byte the
+# first's, are then read from the cache instead of built twice at once.
 for spec in $PLATFORMS; do
 	name=${spec%%:*} src=${spec#*:}
-	for target in validating-policy cluster-policy; do
-		job "$name" "$src" "$target" >"$TMP/job-$name-$target.log" 2>&1 &
-	done
+	job "$name" "$src" validating-policy >"$TMP/job-$name-validating-policy.log" 2>&1 &
+	first=$!
+	while [ ! -f "$TMP/built-$name-validating-policy" ] && kill -0 $first 2>/dev/null; do sleep 0.2; done
+	job "$name" "$src" cluster-policy >"$TMP/job-$name-cluster-policy.log" 2>&1 &
 	wait
 	for target in validating-policy cluster-policy; do
 		relay_job "$TMP/job-$name-$target.log"

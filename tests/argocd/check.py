@@ -10,6 +10,7 @@ Applications they list, then `kubectl kustomize` of each Application's path.
 Usage: check.py PLATFORMC WORKDIR ; prints `ok   argocd/<case>` or
 `FAIL argocd/<case>` (details indented) and `N passed, N failed`.
 """
+import hashlib
 import os
 import re
 import shutil
@@ -91,11 +92,45 @@ def cluster_of(app):
     return dst.get("name") or {"https://kubernetes.default.svc": "in-cluster"}.get(dst.get("server"), dst.get("server"))
 
 
+BUILDS = {}  # the key of a kustomization's inputs -> kubectl kustomize's result
+
+
+def build_key(path):
+    """A hash of every file a build of PATH reads: the folder, and the folders its
+    `../` resources name (an overlay reaches its base, nothing further)."""
+    h = hashlib.sha256()
+    dirs, seen = [os.path.normpath(path)], set()
+    while dirs:
+        d = dirs.pop()
+        if d in seen or not os.path.isdir(d):
+            continue
+        seen.add(d)
+        for root, subdirs, files in sorted(os.walk(d)):
+            subdirs.sort()
+            for f in sorted(files):
+                fp = os.path.join(root, f)
+                data = open(fp, "rb").read()
+                h.update(os.path.relpath(fp, path).encode() + b"\0" + hashlib.sha256(data).digest())
+                if f == "kustomization.yaml":
+                    for ref in re.findall(rb"^- (\.\./\S+)", data, re.M):
+                        dirs.append(os.path.normpath(os.path.join(root, ref.decode())))
+    return h.hexdigest()
+
+
+def kustomize(path):
+    """kubectl kustomize PATH, once per distinct input (the company variants share
+    most Applications byte for byte)."""
+    key = build_key(path)
+    if key not in BUILDS:
+        BUILDS[key] = subprocess.run(["kubectl", "kustomize", path], capture_output=True, text=True)
+    return BUILDS[key]
+
+
 def ownership(out, gitops_path, apps):
     owners, problems = {}, []
     for app, _ in apps:
         path = local(out, gitops_path, app["spec"]["source"]["path"])
-        k = subprocess.run(["kubectl", "kustomize", path], capture_output=True, text=True)
+        k = kustomize(path)
         if k.returncode:
             problems.append("kustomize %s: %s" % (path, k.stderr.strip()[:200]))
             continue
