@@ -17,8 +17,8 @@ unset SHARED   # every run shares its renders among its own groups only
 # group        min  script (wiring a group in is one line: name, the fewest
 #                   cases it may report, counting visible skips; its script)
 GROUP_TABLE='
-unit           70   tests/groups/unit.sh
-errors         200  tests/groups/errors.sh
+unit           75   tests/groups/unit.sh
+errors         240  tests/groups/errors.sh
 codes          5    tests/groups/codes.sh
 cli            29   tests/groups/cli.sh
 golden         4    tests/groups/golden.sh
@@ -31,14 +31,14 @@ argocd         18   tests/groups/argocd.sh
 rollouts       14   tests/groups/rollouts.sh
 backstage      18   tests/groups/backstage.sh
 kyverno        10   tests/groups/kyverno.sh
-admission      448  tests/groups/admission.sh
-monitoring     17   tests/groups/monitoring.sh
-catalog        37   tests/groups/catalog.sh
+admission      838  tests/groups/admission.sh
+monitoring     26   tests/groups/monitoring.sh
+catalog        61   tests/groups/catalog.sh
 identity       79   tests/groups/identity.sh
-cost           8    tests/groups/cost.sh
+cost           9    tests/groups/cost.sh
 graph          14   tests/groups/graph.sh
 edges          3    tests/groups/edges.sh
-diff           9    tests/groups/diff.sh
+diff           13   tests/groups/diff.sh
 install        15   tests/groups/install.sh
 docs           22   tests/groups/docs.sh
 reference      21   tests/groups/reference.sh
@@ -54,8 +54,8 @@ determinism    8    tests/groups/determinism.sh
 hostile        25   tests/groups/hostile.sh
 asan           9    tests/groups/asan.sh
 fuzz           3    tests/groups/fuzz.sh
-integration    20   tests/groups/integration.sh
-meta           59   tests/groups/meta.sh
+integration    29   tests/groups/integration.sh
+meta           83   tests/groups/meta.sh
 '
 if [ "${1:-}" = --list ]; then
 	grep -v '^$' <<<"$GROUP_TABLE"
