@@ -212,6 +212,10 @@ static int admission_checks(Arena *a, const Platform *p, const LibPolicy *lib, i
 			}
 			if (!se->ingress_host || !host)
 				continue;
+			Workload w;
+			workload_of(s, &w);
+			if (!w.ingress) /* no Ingress is made at all: E0260 (workload.c) says why */
+				continue;
 			/* restrict-ingress-hosts */
 			if (!host_in_domain(se->ingress_host, p->domain) && enforced(p, s, "restrict-ingress-hosts") &&
 			    first_report(a, &seen, host, "E0232")) {
