@@ -438,9 +438,15 @@ static DNode *service_dashboard(Ctx *c, const Service *s, const Sli *slis, int n
 	dash_target(d, p, arena_sprintf(a, "max(kube_pod_container_resource_limits{%s,resource=\"memory\"})", pods),
 		    "limit (per pod)");
 	p = dash_panel(d, "timeseries", "Replicas", 6, 8, "short");
-	const char *dep = arena_sprintf(a, "namespace=%s,deployment=%s", nsq, quoted(a, s->name));
-	dash_target(d, p, arena_sprintf(a, "kube_deployment_status_replicas_available{%s}", dep), "available");
-	dash_target(d, p, arena_sprintf(a, "kube_deployment_spec_replicas{%s}", dep), "desired");
+	if (rollout_canary(s)) { /* a Rollout: the Argo Rollouts controller's own gauges */
+		const char *ro = arena_sprintf(a, "namespace=%s,name=%s", nsq, quoted(a, s->name));
+		dash_target(d, p, arena_sprintf(a, "rollout_info_replicas_available{%s}", ro), "available");
+		dash_target(d, p, arena_sprintf(a, "rollout_info_replicas_desired{%s}", ro), "desired");
+	} else {
+		const char *dep = arena_sprintf(a, "namespace=%s,deployment=%s", nsq, quoted(a, s->name));
+		dash_target(d, p, arena_sprintf(a, "kube_deployment_status_replicas_available{%s}", dep), "available");
+		dash_target(d, p, arena_sprintf(a, "kube_deployment_spec_replicas{%s}", dep), "desired");
+	}
 	dash_target(d, p, arena_sprintf(a, "kube_horizontalpodautoscaler_spec_max_replicas{namespace=%s,horizontalpodautoscaler=%s}",
 					nsq, quoted(a, s->name)),
 		    "HPA max");

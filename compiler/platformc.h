@@ -615,6 +615,8 @@ int resolve_platform(Arena *a, Platform *p, Diags *d);
 /* model.c: the service / resource runs in that environment. */
 bool service_runs_in(const Service *s, const Env *e);
 bool resource_runs_in(const Resource *r, const Env *e);
+/* model.c: `policies.disable` names the policy. */
+bool policy_disabled(const Platform *p, const char *name);
 
 /* --------------------------------------------------------------- backend */
 
@@ -913,7 +915,6 @@ typedef struct LibPolicy {
 
 /* Parses the embedded library into `a`; returns the count. */
 int policy_library(Arena *a, const LibPolicy **out);
-bool policy_disabled(const Platform *p, const char *name);
 /* The registries a team's images may come from: its own, else the platform's. */
 const char **team_registries(Arena *a, const Platform *p, const Team *t, int *n);
 /* Checks `policies.disable` and `policies.exceptions` names (E0221); returns the error count. */

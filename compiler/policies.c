@@ -65,14 +65,6 @@ int policy_library(Arena *a, const LibPolicy **out)
 	return list->n;
 }
 
-bool policy_disabled(const Platform *p, const char *name)
-{
-	for (int i = 0; i < p->npolicy_disable; i++)
-		if (strcmp(p->policy_disable[i], name) == 0)
-			return true;
-	return false;
-}
-
 const char **team_registries(Arena *a, const Platform *p, const Team *t, int *n)
 {
 	const Node *own = t ? node_get(t->node, "registries") : NULL;
