@@ -776,10 +776,7 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 	const Service *rs = NULL, *ring = NULL;
 	for (int i = 0; i < p->nservices && !rep[R_INGRESS]; i++) {
 		const Service *s = p->services[i];
-		const ServiceEnv *se = NULL;
-		for (int k = 0; k < s->nenvs; k++)
-			if (s->envs[k].env == e)
-				se = &s->envs[k];
+		const ServiceEnv *se = service_in(s, e);
 		if (!se || rollout_canary(s) || excepted(p, s))
 			continue;
 		DNode *built[3];
@@ -823,10 +820,7 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 	DNode *extra_ns = doc_seq(a);
 	for (int i = 0; i < p->nservices; i++) {
 		const Service *s = p->services[i];
-		const ServiceEnv *se = NULL;
-		for (int k = 0; k < s->nenvs; k++)
-			if (s->envs[k].env == e)
-				se = &s->envs[k];
+		const ServiceEnv *se = service_in(s, e);
 		if (!se || rollout_canary(s) || !excepted(p, s))
 			continue;
 		DNode *built[3];
@@ -848,7 +842,7 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 	add_mutants(c, lib, nlib, rep, &res, bad);
 	c->nparams -= 2;
 
-	const char *dir = arena_sprintf(a, "tests/kyverno/%s", e->name);
+	const char *dir = arena_sprintf(a, SUITES_DIR "kyverno/%s", e->name);
 	DNode *t = k8s_object(a, "cli.kyverno.io/v1alpha1", "Test", arena_sprintf(a, "platform-%s", e->name), NULL);
 	DNode *pol = doc_set_seq(a, t, "policies");
 	for (int i = 0; i < nfiles; i++)

@@ -559,7 +559,7 @@ static void monitoring_folder(Ctx *c, const Service *s, const Env *e, const char
 		DNode *tests = doc_seq(a);
 		DNode *pr = rule_doc(c, s, e, ns, slis, nslis, mm, tests);
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/prometheusrule.yaml", dir), pr);
-		mon_test_files(fs, arena_sprintf(a, "tests/promtool/services/%s/%s", s->name, e->name),
+		mon_test_files(fs, arena_sprintf(a, SUITES_DIR "promtool/services/%s/%s", s->name, e->name),
 			       doc_get(doc_get(pr, "spec"), "groups"), tests);
 		doc_push_str(a, res, "prometheusrule.yaml");
 	}

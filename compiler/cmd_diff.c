@@ -186,7 +186,7 @@ static const char *team_guess(const Platform *p, const char *ns, const char *pat
  * change to a Deployment is reported once, where it is applied. */
 static void add_file(DList *l, const Platform *p, const char *path, const char *data, size_t len)
 {
-	if (is_data(path) && strncmp(path, "tests/", 6) != 0) {
+	if (is_data(path) && strncmp(path, SUITES_DIR, strlen(SUITES_DIR)) != 0) {
 		struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION(0)};
 		struct fy_parser *fyp = fy_parser_create(&cfg);
 		if (!fyp)

@@ -7,12 +7,17 @@
 
 #include <string.h>
 
-bool service_runs_in(const Service *s, const Env *e)
+const ServiceEnv *service_in(const Service *s, const Env *e)
 {
 	for (int i = 0; i < s->nenvs; i++)
 		if (s->envs[i].env == e)
-			return true;
-	return false;
+			return &s->envs[i];
+	return NULL;
+}
+
+bool service_runs_in(const Service *s, const Env *e)
+{
+	return service_in(s, e) != NULL;
 }
 
 bool resource_runs_in(const Resource *r, const Env *e)

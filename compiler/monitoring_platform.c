@@ -501,7 +501,7 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 	DNode *tests = doc_seq(a);
 	DNode *pr = platform_rules_doc(a, p, m, tests);
 	fileset_add_yaml(fs, "platform/monitoring/rules/platform.yaml", pr);
-	mon_test_files(fs, "tests/promtool/platform/platform", doc_get(doc_get(pr, "spec"), "groups"), tests);
+	mon_test_files(fs, SUITES_DIR "promtool/platform/platform", doc_get(doc_get(pr, "spec"), "groups"), tests);
 	doc_push_str(a, res, "rules/platform.yaml");
 	for (int t = 0; t < p->nteams; t++) {
 		const char *file = arena_sprintf(a, "rules/team-%s.yaml", p->teams[t]->name);
@@ -511,7 +511,7 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 		tests = doc_seq(a);
 		pr = team_rules_doc(a, p, m, p->teams[t], tests);
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), pr);
-		mon_test_files(fs, arena_sprintf(a, "tests/promtool/platform/team-%s", p->teams[t]->name),
+		mon_test_files(fs, arena_sprintf(a, SUITES_DIR "promtool/platform/team-%s", p->teams[t]->name),
 			       doc_get(doc_get(pr, "spec"), "groups"), tests);
 		arena_release(a, scope);
 	}
@@ -527,7 +527,7 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 		tests = doc_seq(a);
 		pr = cost_rules_doc(a, p, m, p->teams[t], tests);
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), pr);
-		mon_test_files(fs, arena_sprintf(a, "tests/promtool/platform/cost-%s", p->teams[t]->name),
+		mon_test_files(fs, arena_sprintf(a, SUITES_DIR "promtool/platform/cost-%s", p->teams[t]->name),
 			       doc_get(doc_get(pr, "spec"), "groups"), tests);
 		arena_release(a, scope);
 	}

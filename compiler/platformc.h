@@ -613,6 +613,11 @@ Platform *lower_load_bytes(Arena *a, Schema *s, Diags *d, const char *path, cons
 /* Fills references and per-environment values; returns the error count. */
 int resolve_platform(Arena *a, Platform *p, Diags *d);
 /* model.c: the service / resource runs in that environment. */
+/* The folder of the render's test suites (`kyverno test`, `promtool test
+ * rules`): copies of objects, never applied, which diff counts as files. */
+#define SUITES_DIR "tests/"
+/* The service in that environment, or NULL where it does not run. */
+const ServiceEnv *service_in(const Service *s, const Env *e);
 bool service_runs_in(const Service *s, const Env *e);
 bool resource_runs_in(const Resource *r, const Env *e);
 /* model.c: `policies.disable` names the policy. */

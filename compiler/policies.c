@@ -111,11 +111,8 @@ const char *pod_security_level(const Platform *p, const Team *t, const Env *e)
 			continue;
 		for (int k = 0; k < x->nservices; k++) {
 			const Service *s = x->services[k];
-			if (s->team != t)
-				continue;
-			for (int j = 0; j < s->nenvs; j++)
-				if (s->envs[j].env == e)
-					return "baseline";
+			if (s->team == t && service_runs_in(s, e))
+				return "baseline";
 		}
 	}
 	return "restricted";
