@@ -886,6 +886,241 @@ int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 
 Unit *clusters_sorted_units(const FileSet *fs); /* deployment order; caller frees */
 
+/* ------------- writer_fs.c, writer_cache.c, writer_swap.c, writer_journal.c,
+ * writer_disk.c: the writer's parts, shared by the writer*.c files alone */
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/types.h>   /* pthread_t and its kin, without <pthread.h>'s names */
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+#define MANIFEST_HEADER "# platformc manifest v1"
+#define STAGING_MARKER ".platformc-staging"
+#define STAGING_TREE "tree"
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+#define NEW_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
+#define CHUNK (64u * 1024)
+
+/* What the old tree holds at a generated path. */
+typedef enum OldStatus { OLD_ABSENT, OLD_SAME, OLD_DIFF } OldStatus;
+
+/*
+ * Per generated file, by its number in the file set: 16 bytes, for there
+ * may be half a million. `id` is a w_identity() — OLD_SAME: of the old file
+ * as compared, without its ctime (the file we link must be that file);
+ * `cached`: with its ctime, final, as the stat cache records it.
+ */
+typedef struct FileState {
+	uint8_t status;        /* OldStatus */
+	bool written;          /* created in the staging tree */
+	bool cached;
+	bool vouched;          /* the stat cache vouched for the old file */
+	uint64_t id;
+} FileState;
+
+/* One entry of the new tree placed at the end, in path order. */
+typedef enum ItemKind { IT_GEN, IT_CARRY, IT_DIR } ItemKind;
+
+typedef struct Item {
+	const char *path;
+	ItemKind kind;
+	int file;              /* IT_GEN: its number in the file set */
+} Item;
+
+/* A generated file on its way to the disk thread, and what came of it. */
+typedef struct Job {
+	OutFile f;             /* the path is the set's; the bytes are the job's until written */
+	int index;             /* its number in the file set */
+	FileState st;
+} Job;
+
+/*
+ * The open folders of the old tree on the way to the folder last looked up,
+ * one fd a level, each opened with O_NOFOLLOW. Paths arrive grouped by
+ * folder, so a lookup usually costs nothing and a new folder one openat.
+ */
+typedef struct DirStack {
+	int root;              /* not owned; -1: the tree does not exist */
+	int n, cap;
+	int *fds;              /* fds[k]: the folder path[0..ends[k]) */
+	size_t *ends;
+	char *path;            /* the folder last looked up: path[0..len) */
+	size_t len, pathcap;
+	bool valid;            /* path, state and strict describe the last lookup */
+	int state;             /* its result: 1 open, 0 absent */
+	bool strict;
+	bool probe;            /* failures are not the render's: return -1 without w_fail() */
+	char *comp;            /* one component, NUL-terminated */
+} DirStack;
+
+struct Writer {
+	const FileSet *fs;     /* the set being written, seen at writer_add/end */
+	WriterMode mode;
+	Arena *a;
+	char *err;
+	size_t errlen;
+	int rc;                /* -1 once something failed: the rest is skipped */
+	bool quiet;            /* after the swap: failures are not the render's */
+	char *outdir;          /* as given, trailing slashes stripped */
+	char *parent, *base;
+	char *newname, *oldname, *cachename;  /* folders beside the output folder */
+	int parentfd, outfd;
+	struct stat outst;     /* the output folder, when it exists */
+
+	/* the manifest: its text, split in place into the owned paths */
+	StrBuf oldman;
+	bool held;             /* ... by the file set, which shares its paths */
+	bool have_manifest;
+	bool canonical;        /* byte for byte what we would write for these paths */
+	uint64_t manifest_id;  /* its w_identity(): binds the stat cache to it */
+	const char **owned;    /* sorted */
+	int nowned;
+	uint32_t *oslots;      /* index over owned: position + 1, 0 = empty */
+	size_t noslots;
+
+	/* the stat cache as read (NULL: none): entry k describes owned[k] */
+	unsigned char *cache;
+	int64_t cache_mtime;
+	bool cache_keys;       /* written by this very binary: document keys count */
+	int vouched, kept;
+	int admitted;          /* the file writer_keep last admitted */
+	int64_t newest;        /* the newest ctime recorded for the cache */
+	/* the units of output the cache records (fileset.c): each its id, key
+	 * and files (positions in owned), found by id through uslots */
+	int nunits;
+	uint64_t *unit_id, *unit_key;
+	uint32_t *unit_first, *unit_n, *unit_files;
+	uint32_t *uslots;
+	size_t nuslots;
+	bool units_dirty;      /* a unit was built whose key the cache does not hold */
+	/* the files of the unit writer_keep_unit last kept: upos[k] is owned
+	 * path k's place in it + 1; uid/usize what its check found */
+	uint32_t *upos;
+	uint64_t *uid;
+	int64_t *usize;
+	const char **upaths;
+	int nukept, capukept;
+
+	FileState *st;         /* per generated file */
+	int nst;
+	DirStack old;          /* lookups in the old tree */
+	uint32_t *order;       /* file numbers in path order (writer_end) */
+
+	bool walked;           /* the old tree was walked: no symlink, carry known */
+	Item *carry;           /* unowned files and empty folders to keep */
+	int ncarry, capcarry;
+	bool staging;          /* the staging folder exists */
+	int newfd, treefd;
+	StrBuf made;           /* the staging tree's folder made last */
+	const char **stale;
+	int nstale;
+	char *buf;             /* CHUNK bytes for comparisons and copies */
+
+	/* The disk thread (writer_add, see "Threads" in writer_disk.c): a ring of jobs
+	 * with one producer and one consumer. `lock` is for sleeping and waking
+	 * (wake, room, closing), w_fail(), and allocation from w->a. */
+	bool threaded;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake, room;
+	Job *jobs;             /* ring of QUEUE */
+	atomic_uint pushed;    /* jobs queued (the producer) */
+	atomic_uint finished;  /* jobs done (the disk thread) */
+	unsigned harvested;    /* results taken (the producer) */
+	atomic_bool sleeping, waiting, closing;
+	/* Look-ahead of a render that may keep documents (cache_keys): while
+	 * no file waits, the disk thread checks the owned files' identities
+	 * against the stat cache, in manifest order, so writer_keep finds the
+	 * answer ready. look[k]: 0 not yet, LOOK_SAME (then look_id/look_size
+	 * hold its identity without ctime and its size), LOOK_OTHER, LOOK_BUSY.
+	 * Whoever moves look[k] from 0 to LOOK_BUSY looks and answers; so
+	 * the producer, when it asks first, answers for the look-ahead. */
+	_Atomic unsigned char *look;
+	uint64_t *look_id;
+	int64_t *look_size;
+	int looked;            /* the next owned path to look at ... */
+	uint32_t *look_order;  /* ... in this order: the recorded units' files first, as the
+				* backends will ask for them, then the others; NULL: manifest order */
+	DirStack lookds;
+	DirStack disk;         /* the disk thread's lookups in the old tree */
+	StrBuf mk;             /* stage_mkdirs' scratch */
+	StrBuf pre;            /* scratch for path prefixes */
+};
+
+typedef enum StagingState { STG_ABSENT, STG_OURS, STG_EMPTY, STG_FOREIGN } StagingState;
+
+/* writer_fs.c: the first error, paths, small I/O, staging folders, identities,
+ * lookups in the old tree, the manifest */
+int w_fail(Writer *w, const char *fmt, ...) PRINTF_LIKE(2, 3);
+bool w_failed(const Writer *w);
+const char *w_sprintf(Writer *w, const char *fmt, ...) PRINTF_LIKE(2, 3);
+const char *disp(Writer *w, const char *rel, size_t n);
+const char *disp_parent(Writer *w, const char *name);
+void close_fd(int *fd);
+bool rel_path_is_safe(const char *p);
+size_t dir_len(const char *path);
+const char *base_name(const char *path);
+int read_all(int fd, StrBuf *out);
+int write_all(int fd, const char *p, size_t n);
+int create_file(int dirfd, const char *name, const char *data, size_t len, mode_t mode);
+int copy_file(Writer *w, int srcdir, const char *name, int dstdir, const char *dstname);
+bool link_unsupported(int e);
+int rename2(int olddir, const char *oldname, int newdir, const char *newname, unsigned flags);
+int staging_state(int parentfd, const char *name, StagingState *out);
+int remove_staging(int parentfd, const char *name);
+int clean_leftovers(Writer *w, bool strict);
+int recover_old_tree(Writer *w);
+uint64_t w_get64(const unsigned char *p);
+void w_put64(unsigned char *p, uint64_t v);
+int64_t ns_of(struct timespec t);
+uint64_t w_identity(const struct stat *st, bool with_ctime);
+void w_record(Writer *w, FileState *s, const struct stat *st);
+void ds_init(DirStack *ds, int root);
+void ds_free(DirStack *ds);
+int ds_fd(const DirStack *ds);
+bool owned_has(const Writer *w, const char *path);
+int ds_seek(Writer *w, DirStack *ds, const char *path, size_t dirlen, bool strict);
+int owned_find(const Writer *w, const char *path);
+int read_manifest(Writer *w);
+
+/* writer_cache.c */
+uint64_t binary_id(void);
+void load_cache(Writer *w);
+size_t unit_slot(const Writer *w, uint64_t id);
+const unsigned char *entry_at(const Writer *w, int k);
+bool cache_vouches(const Writer *w, const OutFile *f, const struct stat *st);
+bool cache_match(Writer *w, DirStack *ds, const char *path, const unsigned char *e, uint64_t *id,
+		 int64_t *size);
+void write_cache(Writer *w, WriterReport *rep);
+
+/* writer_swap.c */
+int compare_file(Writer *w, int dirfd, const char *name, const OutFile *f, FileState *s);
+int w_walk(Writer *w);
+int start_staging(Writer *w);
+int write_new(Writer *w, const OutFile *f, FileState *s);
+int write_manifest(Writer *w);
+int build_staging(Writer *w);
+int swap_in(Writer *w, int newfd);
+
+/* writer_journal.c */
+int recover_journal(Writer *w);
+int commit_journal(Writer *w, WriterReport *rep, bool same_manifest);
+int use_journal(Writer *w);
+
+/* writer_disk.c */
+bool looked_same(Writer *w, int k, const unsigned char *e, uint64_t *id, int64_t *size);
+void put_file(Writer *w, DirStack *ds, Job *j);
+void take_result(Writer *w, const Job *j);
+void disk_start(Writer *w);
+void enqueue(Writer *w, const OutFile *f, int i);
+void disk_stop(Writer *w);
+
 /* ------------------------------------------------------ k8s.c, backends */
 
 /* The conventions every family agrees on. */

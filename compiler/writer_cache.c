@@ -1,0 +1,439 @@
+/*
+ * writer_cache.c — the stat cache: reading it (load_cache, its units), the
+ * files it vouches for (cache_vouches, cache_match), and writing it last,
+ * after the commit (write_cache). A speed-up only: without it every
+ * unchanged file is read back and compared.
+ *
+ * The stat cache. Reading every unchanged file back costs four syscalls and
+ * its bytes. `<parent>/.<base>.platformc-cache/stat` records, for each path
+ * of the manifest, the lstat identity the file had when platformc last
+ * wrote or linked it (a hash of dev, inode, size, mtime and ctime) and the
+ * hash of its bytes. A generated file whose new bytes hash to the recorded
+ * hash, and whose lstat still shows exactly the recorded identity, is
+ * unchanged without being opened: one fstatat instead of four syscalls. Why
+ * that is safe:
+ *   - Any write to a file sets its ctime to the current time, and nobody
+ *     can set a ctime (utimensat sets it too), so an edit, even one of the
+ *     same size with the mtime put back, changes the ctime: the file is read.
+ *   - An edit within the clock tick of the recording would keep the ctime.
+ *     So an entry counts only if its ctime is strictly older than the cache
+ *     file's own mtime, and the writer waits for the file system's clock to
+ *     pass the newest recorded ctime before it dates the cache (git's
+ *     "racily clean" rule).
+ *   - A file replaced by a symlink, a folder or another file fails the
+ *     lstat identity (and a symlink is refused as always). A copied or
+ *     restored tree has other inodes. The cache also records the output
+ *     folder's own inode (every rebuild swaps in a new one) and the
+ *     identity of the manifest it describes (written with it, so the same
+ *     rule proves it unchanged): a cache of another tree or another
+ *     manifest is ignored as a whole, and so is a truncated or garbled one.
+ *   - The cache never decides ownership, deletion or where anything is
+ *     written: the worst a cache forged by hand can do is make a render keep
+ *     a file it would have rewritten (git trusts its index the same way). A
+ *     fresh checkout, as in CI, has no cache and compares bytes.
+ * Documents need not even be emitted. The cache also records each document's
+ * key (the hash of the DNode trees it was emitted from, fileset.c) and the
+ * hash of this binary. When a document's key is the recorded one, the file
+ * has the recorded identity, and the cache was written by this very binary
+ * (emitting the same trees gives the same bytes only with the same emitter),
+ * the file on disk is what emitting would give: writer_keep keeps it, and
+ * the YAML or JSON is never made. Emitting is two thirds of a render's
+ * work; a render that changes nothing now pays for the trees alone.
+ * Units of output need not even be built. The cache also records, per unit
+ * of output (fileset.c), its id, its key (the hash of what it reads,
+ * unitkey.c) and its files. When a unit's key is the recorded one in a
+ * cache this binary wrote and every one of its files passes the identity
+ * rule above, writer_keep_unit hands its files back and the file set adds
+ * them without the backend building anything. The records are trusted as
+ * the rest of the cache is; one that is inconsistent (a file past the
+ * manifest or in two units, an id twice) drops every unit record, and a
+ * unit whose file was already made by another is built.
+ *
+ * The cache lives beside the output folder, not in it: the manifest and the
+ * tree stay byte-identical on every machine (both are committed), while the
+ * cache describes this machine's inodes. Hard-linked files get a new ctime
+ * when the old tree is deleted after the swap, and moved files one when a
+ * journal moves them, so the cache is written last, after that (a journal
+ * commit looks again only at the files it moved, or that the old cache did
+ * not vouch for: the others are untouched, and their entries carry over),
+ * and is best effort: a failure there leaves the render
+ * done and the cache absent (the report carries a warning). Its folder
+ * holds a `.gitignore` of `*`, so git never lists it.
+ *
+ * The cache is not synced: its integrity is checked when it is read.
+ */
+#include "platformc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CACHE_FILE "stat"
+#define CACHE_TMP "stat.tmp"
+#define CACHE_MAGIC "# platformc stat cache v2\n"
+#define CACHE_HEAD 7           /* words: output folder dev, inode; manifest identity; binary; count;
+				* units; words of the units */
+#define CACHE_ENTRY 3          /* words: identity (lstat), content hash, document key */
+
+/* ---- the stat cache (see the top of the file) ---- */
+
+/*
+ * This binary, as a word: the hash of /proc/self/exe. Document keys say
+ * which trees made a file; the bytes follow from the trees only for the
+ * emitter that made them, so keys count only in a cache this same binary
+ * wrote. 0: unknown (keys never count).
+ */
+uint64_t binary_id(void)
+{
+	static uint64_t id;
+	static bool done;
+	if (done)
+		return id;
+	done = true;
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	Hash64 h;
+	hash64_begin(&h);
+	char buf[CHUNK];
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			hash64_add(&h, buf, (size_t)r);
+	close(fd);
+	id = r == 0 ? hash64_end(&h) : 0;
+	return id;
+}
+
+/*
+ * Reads the cache of this output folder and manifest, if there is one that
+ * is whole. Never an error: anything unexpected means no cache. Lookups go
+ * through the same O_NOFOLLOW rules as the tree (a symlink at the cache's
+ * name is not read through).
+ */
+static void load_units(Writer *w, const unsigned char *p, uint64_t nunits, uint64_t nwords);
+
+void load_cache(Writer *w)
+{
+	if (w->outfd < 0 || !w->have_manifest || !w->canonical)
+		return;
+	int dfd = openat(w->parentfd, w->cachename, DIR_FLAGS);
+	if (dfd < 0)
+		return;
+	int fd = openat(dfd, CACHE_FILE, READ_FLAGS);
+	close(dfd);
+	if (fd < 0)
+		return;
+	struct stat st;
+	size_t head = strlen(CACHE_MAGIC), base = head + 8 * (CACHE_HEAD + (size_t)w->nowned * CACHE_ENTRY + 1);
+	size_t want = 0;
+	unsigned char *b = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= base &&
+	    (size_t)st.st_size % 8 == head % 8) {
+		want = (size_t)st.st_size;
+		b = xmalloc(want);
+		size_t got = 0;
+		while (got < want) {
+			ssize_t r = read(fd, b + got, want - got);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		const unsigned char *h = b + head;
+		if (got != want || memcmp(b, CACHE_MAGIC, head) || w_get64(b + want - 8) != hash64(b, want - 8) ||
+		    w_get64(h) != (uint64_t)w->outst.st_dev || w_get64(h + 8) != (uint64_t)w->outst.st_ino ||
+		    !w->manifest_id || w_get64(h + 16) != w->manifest_id || w_get64(h + 32) != (uint64_t)w->nowned ||
+		    w_get64(h + 48) != (want - base) / 8) {
+			free(b);
+			b = NULL;
+		}
+	}
+	close(fd);
+	if (b) {
+		w->cache = b;
+		w->cache_mtime = ns_of(st.st_mtim);
+		w->cache_keys = binary_id() && w_get64(b + head + 24) == binary_id();
+		if (w->cache_keys)
+			load_units(w, b + base - 8, w_get64(b + head + 40), w_get64(b + head + 48));
+	}
+}
+
+size_t unit_slot(const Writer *w, uint64_t id)
+{
+	size_t mask = w->nuslots - 1, i = (size_t)id & mask;
+	while (w->uslots[i] && w->unit_id[w->uslots[i] - 1] != id)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/*
+ * The unit records at p: per unit its id, key, file count, then the files'
+ * positions in the manifest. Anything inconsistent (a count past the end, a
+ * position past the manifest or in two units, an id twice) drops every unit: the files'
+ * entries still count, and every unit is built.
+ */
+static void load_units(Writer *w, const unsigned char *p, uint64_t nunits, uint64_t nwords)
+{
+	if (!nunits || nunits > nwords / 3)
+		return;
+	int n = (int)nunits;
+	w->unit_id = xmalloc((size_t)n * sizeof *w->unit_id);
+	w->unit_key = xmalloc((size_t)n * sizeof *w->unit_key);
+	w->unit_first = xmalloc((size_t)n * sizeof *w->unit_first);
+	w->unit_n = xmalloc((size_t)n * sizeof *w->unit_n);
+	w->unit_files = xmalloc((size_t)(nwords ? nwords : 1) * sizeof *w->unit_files);
+	for (w->nuslots = 1024; w->nuslots < (size_t)n * 2; w->nuslots *= 2)
+		;
+	w->uslots = calloc(w->nuslots, sizeof *w->uslots);
+	if (!w->uslots)
+		die_oom();
+	uint64_t at = 0, nfiles = 0;
+	bool ok = true;
+	unsigned char *seen = calloc((size_t)(w->nowned ? w->nowned : 1), 1); /* a file in two units */
+	if (!seen)
+		die_oom();
+	for (int u = 0; u < n && ok; u++) {
+		if (nwords - at < 3) {
+			ok = false;
+			break;
+		}
+		uint64_t id = w_get64(p + 8 * at), key = w_get64(p + 8 * at + 8), cnt = w_get64(p + 8 * at + 16);
+		at += 3;
+		if (cnt > nwords - at) {
+			ok = false;
+			break;
+		}
+		w->unit_id[u] = id;
+		w->unit_key[u] = key;
+		w->unit_first[u] = (uint32_t)nfiles;
+		w->unit_n[u] = (uint32_t)cnt;
+		for (uint64_t j = 0; j < cnt && ok; j++, at++) {
+			uint64_t k = w_get64(p + 8 * at);
+			ok = k < (uint64_t)w->nowned && !seen[k];
+			if (ok)
+				seen[k] = 1;
+			w->unit_files[nfiles++] = (uint32_t)k;
+		}
+		size_t slot = unit_slot(w, id);
+		ok = ok && !w->uslots[slot];
+		if (ok)
+			w->uslots[slot] = (uint32_t)u + 1;
+		w->nunits = u + 1;
+	}
+	free(seen);
+	if (!ok || at != nwords) {
+		free(w->uslots);
+		w->uslots = NULL;
+		w->nunits = 0;
+	}
+}
+
+/*
+ * Is the old file (lstat st, of f's size) at generated path f exactly the
+ * one the cache recorded, with the bytes f now has, and older than the
+ * cache?
+ */
+/* The cache's entry for path, or NULL. */
+const unsigned char *entry_at(const Writer *w, int k)
+{
+	return w->cache + strlen(CACHE_MAGIC) + 8 * (CACHE_HEAD + (size_t)k * CACHE_ENTRY);
+}
+
+static const unsigned char *cache_entry(const Writer *w, const char *path)
+{
+	int k = w->cache ? owned_find(w, path) : -1;
+	return k < 0 ? NULL : entry_at(w, k);
+}
+
+bool cache_vouches(const Writer *w, const OutFile *f, const struct stat *st)
+{
+	const unsigned char *e = cache_entry(w, f->path);
+	return e && w_get64(e) == w_identity(st, true) && w_get64(e + 8) == f->hash &&
+	       ns_of(st->st_ctim) < w->cache_mtime;
+}
+/*
+ * Is the old tree's file at path (owned) the one cache entry e describes,
+ * untouched since (the identity rule of cache_vouches)? Then *id is its
+ * identity without ctime and *size its size.
+ */
+bool cache_match(Writer *w, DirStack *ds, const char *path, const unsigned char *e, uint64_t *id,
+			int64_t *size)
+{
+	struct stat st;
+	if (ds_seek(w, ds, path, dir_len(path), true) != 1 ||
+	    fstatat(ds_fd(ds), base_name(path), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+	    w_get64(e) != w_identity(&st, true) || ns_of(st.st_ctim) >= w->cache_mtime)
+		return false;
+	*id = w_identity(&st, false);
+	*size = st.st_size;
+	return true;
+}
+
+/* ---- after the swap: the stat cache ---- */
+
+static void warn(Writer *w, WriterReport *rep, const char *what, int e)
+{
+	if (rep->warning)
+		return;
+	const char *shown = disp_parent(w, w->cachename);
+	size_t n = strlen(shown) + strlen(what) + 160;
+	rep->warning = xmalloc(n);
+	snprintf(rep->warning, n, "cannot save the stat cache `%s` (%s: %s); the next render "
+		 "reads every file back", shown, what, strerror(e));
+}
+
+/*
+ * Records the identity of every file of the new tree: written files have
+ * theirs since they were written; linked files got a new ctime when the old
+ * tree's links were deleted, so they are looked at now.
+ */
+static int restat_linked(Writer *w, int outfd)
+{
+	const FileSet *fs = w->fs;
+	DirStack ds;
+	ds_init(&ds, outfd);
+	int rc = 0;
+	for (int k = 0; k < fs->n && rc == 0; k++) {
+		int i = (int)w->order[k];
+		FileState *s = &w->st[i];
+		if (s->cached)
+			continue;
+		const char *p = fs->files[i].path;
+		struct stat st;
+		int r = ds_seek(w, &ds, p, dir_len(p), false);
+		if (r < 0) {
+			rc = -1;
+		} else if (r == 1 && fstatat(ds_fd(&ds), base_name(p), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			   S_ISREG(st.st_mode) && w_identity(&st, false) == s->id) {
+			w_record(w, s, &st);
+		}
+		/* otherwise it changed under us: not recorded, read next time */
+	}
+	ds_free(&ds);
+	return rc;
+}
+
+/*
+ * Writes `<parent>/.<base>.platformc-cache/stat`: a text line, then 64-bit
+ * little-endian words — the output folder's dev and inode, the manifest's
+ * identity, this binary's, the count, then per path of the manifest (in its
+ * order) the file's w_identity(), the hash of its bytes and its document key
+ * — then per unit of output (fileset.c) its id, key, file count and its
+ * files' positions in the manifest, and last the hash64 of all that: about
+ * 32 bytes a file. Dated after the
+ * newest ctime it records (see the top of the file).
+ */
+void write_cache(Writer *w, WriterReport *rep)
+{
+	int outfd = openat(w->parentfd, w->base, DIR_FLAGS);
+	struct stat ost;
+	if (outfd < 0 || fstat(outfd, &ost) != 0) {
+		warn(w, rep, "the output folder", errno);
+		close_fd(&outfd);
+		return;
+	}
+	w->quiet = true; /* the render is done: nothing here is its error */
+	int rc = restat_linked(w, outfd);
+	w->quiet = false;
+	close(outfd);
+	if (rc != 0) {
+		warn(w, rep, "the new tree", errno);
+		return;
+	}
+	if (mkdirat(w->parentfd, w->cachename, 0777) != 0 && errno != EEXIST) {
+		warn(w, rep, "mkdir", errno);
+		return;
+	}
+	int dfd = openat(w->parentfd, w->cachename, DIR_FLAGS);
+	if (dfd < 0) {
+		warn(w, rep, "not a folder of platformc's", errno);
+		return;
+	}
+	int fd = openat(dfd, ".gitignore", NEW_FLAGS, 0666);
+	if (fd >= 0) {
+		rc = write_all(fd, "*\n", 2);
+		int e = errno;
+		if (close(fd) != 0 && rc == 0)
+			rc = -1, e = errno;
+		if (rc != 0) {
+			unlinkat(dfd, ".gitignore", 0);
+			warn(w, rep, ".gitignore", e);
+			close(dfd);
+			return;
+		}
+	}
+	unlinkat(dfd, CACHE_TMP, 0); /* a leftover of an interrupted render */
+	fd = openat(dfd, CACHE_TMP, NEW_FLAGS, 0666);
+	if (fd < 0) {
+		warn(w, rep, CACHE_TMP, errno);
+		close(dfd);
+		return;
+	}
+	const FileSet *fs = w->fs;
+	/* the units: a file's position in the new manifest is its place in
+	 * path order (w->order's inverse) */
+	size_t uwords = 0;
+	for (int u = 0; u < fs->nounits; u++)
+		uwords += 3 + (size_t)fs->ounits[u].n;
+	uint32_t *pos = xmalloc((size_t)(fs->n ? fs->n : 1) * sizeof *pos);
+	for (int k = 0; k < fs->n; k++)
+		pos[w->order[k]] = (uint32_t)k;
+	size_t head = strlen(CACHE_MAGIC), len = head + 8 * (CACHE_HEAD + (size_t)fs->n * CACHE_ENTRY + uwords + 1);
+	unsigned char *buf = xmalloc(len), *p = buf + head;
+	memcpy(buf, CACHE_MAGIC, head);
+	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
+				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords };
+	for (int i = 0; i < CACHE_HEAD; i++, p += 8)
+		w_put64(p, words[i]);
+	for (int k = 0; k < fs->n; k++, p += 8 * CACHE_ENTRY) {
+		const FileState *s = &w->st[w->order[k]];
+		const OutFile *f = &fs->files[w->order[k]];
+		/* a file not recorded: identity 0, which no file has */
+		w_put64(p, s->cached ? s->id : 0);
+		w_put64(p + 8, f->hash);
+		w_put64(p + 16, f->key);
+	}
+	for (int u = 0; u < fs->nounits; u++) {
+		const OutUnit *ou = &fs->ounits[u];
+		w_put64(p, ou->id), w_put64(p + 8, ou->key), w_put64(p + 16, (uint64_t)ou->n);
+		p += 24;
+		for (int j = 0; j < ou->n; j++, p += 8)
+			w_put64(p, pos[ou->first + j]);
+	}
+	free(pos);
+	w_put64(p, hash64(buf, len - 8));
+	rc = write_all(fd, (const char *)buf, len);
+	free(buf);
+	/* date it after every ctime it records: wait for the clock's next tick */
+	struct stat cst;
+	for (int tries = 0; rc == 0 && tries < 200; tries++) {
+		rc = fstat(fd, &cst);
+		if (rc != 0 || ns_of(cst.st_mtim) > w->newest)
+			break;
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		rc = futimens(fd, NULL);
+	}
+	int e = errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -1, e = errno;
+	if (rc == 0 && renameat(dfd, CACHE_TMP, dfd, CACHE_FILE) != 0)
+		rc = -1, e = errno;
+	if (rc != 0) {
+		unlinkat(dfd, CACHE_TMP, 0);
+		warn(w, rep, CACHE_FILE, e);
+	}
+	close(dfd);
+}
