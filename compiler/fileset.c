@@ -1,7 +1,7 @@
 /*
  * fileset.c — the output tree (relative path -> bytes).
  *
- * Backends add files here and never touch the disk; writer.c is the only
+ * Backends add files here and never touch the disk; the writer (writer*.c) is the only
  * code that writes, so safety and determinism live in one place. Paths are
  * produced by backends from checked names, so a bad path here is a compiler
  * bug: it aborts rather than writing somewhere unexpected.

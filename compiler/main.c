@@ -443,7 +443,7 @@ static int use_graph(Options *o, Platform *p, Arena *a)
 }
 
 /* render and diff: the back ends into a file set; render hands each file to
- * the writer as a backend adds it (writer.c), diff compares the set with the
+ * the writer as a backend adds it (writer.c, writer_disk.c), diff compares the set with the
  * tree on disk. */
 static int use_files(Options *o, Platform *p, Arena *a, bool render)
 {

@@ -422,7 +422,7 @@ uint64_t hash_bytes(const void *p, size_t n)
  * XXH64 (xxHash, 64-bit, seed 0) from libxxhash: several bytes per cycle, so
  * hashing every output file costs little next to emitting it. Not
  * cryptographic: it tells whether bytes changed, not whether someone made
- * them collide (see writer.c). The stat cache stores these values, so the
+ * them collide (see writer_cache.c). The stat cache stores these values, so the
  * function is part of its format.
  */
 uint64_t hash64(const void *data, size_t n)

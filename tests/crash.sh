@@ -10,7 +10,7 @@
 #    over the whole render: exit 2, the error names the cause, the output
 #    folder is still the old tree and no staging folder is left. The one
 #    exception is the last step, after the swap: saving the stat cache
-#    beside the output folder (writer.c). A failure there leaves the render
+#    beside the output folder (writer_cache.c). A failure there leaves the render
 #    done: exit 0, the new tree, and a warning that names the cause;
 #  - the journal commit (a render that changes part of an existing tree
 #    moves only the changed files into place): a render of a generated

@@ -86,7 +86,7 @@ else
 	echo "FAIL threads/render-company (trees differ: ${hashes[*]})"; printf '%s' "$bad" | sed 's/^/     /'; status=1
 fi
 
-# The writer's disk thread (compiler/writer.c): a fresh render, a no-op render
+# The writer's disk thread (compiler/writer_disk.c): a fresh render, a no-op render
 # (the look-ahead of the stat cache), a render after a change to the input, a
 # hand-edited output found by --check, the render that restores it, and a
 # rebuild refused for a symlinked folder (with the stat cache valid). What

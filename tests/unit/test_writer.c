@@ -1,5 +1,5 @@
 /*
- * test_writer.c — writer.c against real folders (guide §7): ownership,
+ * test_writer.c — the writer (writer*.c) against real folders (guide §7): ownership,
  * no-op renders, symlink refusal, tampered manifests, leftovers of
  * interrupted renders, write failures and SIGKILL at random moments.
  * Each test works in its own mkdtemp folder under $TMPDIR (default /tmp)
@@ -945,7 +945,7 @@ static void set64(unsigned char *p, uint64_t v)
  * Adds `delta` to word `field` (0 the file's lstat identity, 1 the hash of
  * its bytes, 2 its document key) of entry k of a stat cache, or to header
  * word -field-1 when field < 0, and seals it again: a cache that lies but is
- * well formed. The layout is writer.c's: a text line, 7 words (output
+ * well formed. The layout is writer_cache.c's: a text line, 7 words (output
  * folder dev and inode, manifest identity, binary, count, units, words of
  * the units), 3 words an entry in manifest order, the units, then hash64 of
  * all that.
