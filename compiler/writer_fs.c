@@ -63,7 +63,6 @@ bool w_failed(const Writer *w)
 }
 
 /* A string in w->a, which both threads may need for a message. */
-const char *w_sprintf(Writer *w, const char *fmt, ...) PRINTF_LIKE(2, 3);
 const char *w_sprintf(Writer *w, const char *fmt, ...)
 {
 	va_list ap;
