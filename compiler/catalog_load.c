@@ -419,14 +419,13 @@ static int check_shape(Diags *d, const char *name, const Node *root)
 	return errors;
 }
 
-static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display, const char *bytes, size_t len,
-		       bool builtin, int *errors)
+/* A kind from its parsed file; `parse_errors`: what parsing it reported (a
+ * file with a credential, E0118, is parsed but not checked, so not built). */
+static Kind *load_kind(Arena *a, Diags *d, const char *name, Node *root, int parse_errors, bool builtin,
+		       int *errors)
 {
-	SourceFile *file = NULL;
-	int before = d->errors;
-	Node *root = src_load_bytes(a, d, display, bytes, len, &file);
-	if (!root || d->errors > before) { /* a credential in it (E0118) is not checked, so not built */
-		*errors += d->errors - before + (d->errors == before);
+	if (!root || parse_errors) {
+		*errors += parse_errors ? parse_errors : 1;
 		return NULL;
 	}
 	int bad = check_shape(d, name, root);
@@ -567,14 +566,9 @@ static void load_dir(Arena *a, Platform *p, Diags *d, Catalog *c, const char *di
 		if (!f)
 			continue; /* a folder without kind.yaml is not a kind */
 		fclose(f);
-		SourceFile *sf = NULL;
 		int before = d->errors;
-		Node *root = src_load_file(a, d, kf, &sf);
-		if (!root) {
-			*errors += d->errors - before;
-			continue;
-		}
-		Kind *k = load_kind(a, d, names[i], kf, sf->text, sf->len, false, errors);
+		Node *root = src_load_file(a, d, kf, NULL);
+		Kind *k = load_kind(a, d, names[i], root, d->errors - before, false, errors);
 		if (k)
 			add_kind(a, c, k);
 	}
@@ -605,7 +599,9 @@ Catalog *catalog_load(Arena *a, Platform *p, Diags *d)
 		if (!has_prefix(path, "catalog/") || !has_suffix(path, "/kind.yaml"))
 			continue;
 		const char *name = arena_strndup(a, path + 8, strlen(path) - 8 - 10);
-		Kind *k = load_kind(a, d, name, path, embedded_files[i].data, embedded_files[i].len, true, &errors);
+		int before = d->errors;
+		Node *root = src_load_bytes(a, d, path, embedded_files[i].data, embedded_files[i].len, NULL);
+		Kind *k = load_kind(a, d, name, root, d->errors - before, true, &errors);
 		if (k)
 			add_kind(a, c, k);
 	}
