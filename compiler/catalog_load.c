@@ -7,8 +7,25 @@
  * type language of platform.yaml, constraints as expressions (expr.c), the
  * managed resources of its Composition, its port and its cost model; its
  * `computed`, `claims` and `access` sections are compute.c's (compute_load,
- * compute_link). Every mistake in a kind file is E0301 (catalog_kind_error);
- * a kind with one is left out of the catalog.
+ * compute_link). Every mistake in a kind file is E0301; a kind with one is
+ * left out of the catalog.
+ *
+ * The shape of a kind file is data, stdlib/kind-schema.yaml, checked by
+ * schema.c first (schema_check_as: keys, node kinds, required keys, scalar
+ * types, allowed values); a kind that fails it is not built. The Kind is
+ * then built from a tree known to be well-formed, and this file checks only
+ * what the schema language cannot say (catalog_kind_error):
+ *   - a parameter's `min`, `max` and `step` are numbers, or durations for a
+ *     `duration` (they depend on `type`), and `step` is positive;
+ *   - an `object` parameter has `fields`, a `list` one `items`; nesting is
+ *     at most 6 deep;
+ *   - a tier default `{prod, nonprod}` has no other key;
+ *   - a `pattern` compiles;
+ *   - expressions (`when`, `constraints`, `cost.monthly`) parse, name only
+ *     parameters and call only known functions;
+ *   - a computed value is not named like a parameter; a patch is `from` a
+ *     parameter or computed value; a connection key has one of `from` and
+ *     `value`; a cost model has `monthly` or `usage`.
  */
 #include "platformc.h"
 
@@ -98,8 +115,6 @@ static void *compile_re(Loader *L, const Node *at, const char *pattern)
 
 static void parse_constraints(Loader *L, Param *obj, const Node *list);
 
-static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, int depth);
-
 typedef struct PathCtx {
 	Loader *L;
 	const Param *scope;
@@ -140,10 +155,6 @@ static void check_call(const Expr *e, void *ctx)
 
 static Expr *parse_expr_at(Loader *L, const Node *n, const Param *scope)
 {
-	if (!n || n->kind != N_SCALAR) {
-		kerr(L, n ? n : L->k->node, "an expression must be a string");
-		return NULL;
-	}
 	char err[128];
 	int pos;
 	Expr *e = expr_parse(L->a, n->text, err, sizeof err, &pos);
@@ -190,19 +201,6 @@ static Type *param_type(Loader *L, Param *p)
 	return t;
 }
 
-/* Parameter names are snake_case, as expressions read them; they also
- * become form fields and keys of the files Backstage templates write. */
-static void check_param_name(Loader *L, const Node *key)
-{
-	const char *name = key->text;
-	bool snake = name[0] && !(name[0] >= '0' && name[0] <= '9');
-	for (const char *c = name; *c && snake; c++)
-		snake = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
-	if (!snake)
-		kerr(L, key, "parameter name `%s` is not snake_case (lower-case letters, digits and `_`, not first a digit)",
-		     name);
-}
-
 static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, int depth)
 {
 	p->name = name;
@@ -211,33 +209,10 @@ static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, in
 		kerr(L, n, "parameters nested too deeply");
 		return false;
 	}
-	if (!n || n->kind != N_MAP) {
-		kerr(L, n ? n : L->k->node, "parameter `%s` must be a mapping", name);
-		return false;
-	}
-	static const char *const keys[] = {"type", "title", "description", "enum", "min", "max", "step",
-					   "pattern", "default", "required", "when", "fields", "items",
-					   "constraints", "claim", "ref"};
-	for (int i = 0; i < n->n; i++) {
-		bool ok = false;
-		for (size_t k = 0; k < ARRAY_LEN(keys) && !ok; k++)
-			ok = !strcmp(keys[k], n->pairs[i].key->text);
-		if (!ok) {
-			const char *sug = did_you_mean(n->pairs[i].key->text, keys, (int)ARRAY_LEN(keys));
-			kerr(L, n->pairs[i].key, "unknown key `%s` in parameter `%s`%s%s%s", n->pairs[i].key->text,
-			     name, sug ? " (did you mean `" : "", sug ? sug : "", sug ? "`?)" : "");
-		}
-	}
-	const char *ty = node_text(n, "type");
-	bool found = false;
-	for (size_t i = 0; ty && i < ARRAY_LEN(type_names) && !found; i++)
+	const char *ty = node_text(n, "type"); /* one of type_names: the schema's enum */
+	for (size_t i = 0; i < ARRAY_LEN(type_names); i++)
 		if (!strcmp(type_names[i].name, ty))
-			p->type = type_names[i].kind, found = true;
-	if (!found) {
-		kerr(L, node_get(n, "type") ? node_get(n, "type") : n, "parameter `%s` needs a `type` (string, name, "
-		     "int, number, bool, quantity, duration, percent, url, date, object, list)", name);
-		return false;
-	}
+			p->type = type_names[i].kind;
 	p->claim = node_text(n, "claim") ? node_text(n, "claim") : camel(L->a, name);
 	p->title = node_text(n, "title");
 	p->description = node_text(n, "description");
@@ -245,25 +220,13 @@ static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, in
 	/* `enum: [a, b]`, or `enum: {a: title, b: title}` (values with their
 	 * display titles, for the Backstage form) */
 	const Node *en = node_get(n, "enum");
-	if (en && (en->kind == N_SEQ || en->kind == N_MAP) && en->n) {
+	if (en) {
 		p->enums = arena_alloc(L->a, sizeof(char *) * (size_t)(en->n + 1));
 		p->enum_titles = arena_alloc(L->a, sizeof(char *) * (size_t)(en->n + 1));
 		for (int i = 0; i < en->n; i++) {
-			const Node *v = en->kind == N_SEQ ? en->items[i] : en->pairs[i].key;
-			const Node *t = en->kind == N_MAP ? en->pairs[i].val : NULL;
-			if (v->kind != N_SCALAR || v->is_null) {
-				kerr(L, v, "an `enum` value of `%s` must be a scalar", name);
-				continue;
-			}
-			if (t && (t->kind != N_SCALAR || t->is_null || !t->textlen)) {
-				kerr(L, t, "the title of `%s` in the `enum` of `%s` must be text", v->text, name);
-				continue;
-			}
-			p->enum_titles[p->nenums] = t ? t->text : NULL;
-			p->enums[p->nenums++] = v->text;
+			p->enum_titles[p->nenums] = en->kind == N_MAP ? en->pairs[i].val->text : NULL;
+			p->enums[p->nenums++] = en->kind == N_SEQ ? en->items[i]->text : en->pairs[i].key->text;
 		}
-	} else if (en) {
-		kerr(L, en, "`enum` of `%s` must be a non-empty list of values or mapping of values to titles", name);
 	}
 	p->has_min = bound(L, node_get(n, "min"), p->type, &p->min);
 	p->has_max = bound(L, node_get(n, "max"), p->type, &p->max);
@@ -273,13 +236,12 @@ static bool parse_param(Loader *L, Param *p, const char *name, const Node *n, in
 	p->pattern = node_text(n, "pattern");
 	if (p->type == T_OBJECT) {
 		const Node *f = node_get(n, "fields");
-		if (!f || f->kind != N_MAP || !f->n) {
+		if (!f || !f->n) {
 			kerr(L, f ? f : n, "object parameter `%s` needs `fields`", name);
 			return false;
 		}
 		p->fields = arena_alloc(L->a, sizeof(Param) * (size_t)f->n);
 		for (int i = 0; i < f->n; i++) {
-			check_param_name(L, f->pairs[i].key);
 			if (!parse_param(L, &p->fields[p->nfields++], f->pairs[i].key->text, f->pairs[i].val, depth + 1))
 				return false;
 		}
@@ -336,10 +298,6 @@ static void parse_constraints(Loader *L, Param *obj, const Node *list)
 {
 	if (!list)
 		return;
-	if (list->kind != N_SEQ) {
-		kerr(L, list, "`constraints` must be a list of {rule, message}");
-		return;
-	}
 	obj->cons = arena_alloc(L->a, sizeof(KConstraint) * (size_t)(list->n + 1));
 	for (int i = 0; i < list->n; i++) {
 		const Node *c = list->items[i];
@@ -347,10 +305,6 @@ static void parse_constraints(Loader *L, Param *obj, const Node *list)
 		k->node = c;
 		k->src = node_text(c, "rule");
 		k->message = node_text(c, "message");
-		if (!k->src || !k->message) {
-			kerr(L, c, "a constraint needs `rule` and `message`");
-			continue;
-		}
 		k->e = parse_expr_at(L, node_get(c, "rule"), obj);
 		if (k->e)
 			obj->ncons++;
@@ -364,30 +318,13 @@ static void parse_computed(Loader *L, const Node *map)
 	Kind *k = L->k;
 	if (!map)
 		return;
-	if (map->kind != N_MAP) {
-		kerr(L, map, "`computed` must be a mapping of values");
-		return;
-	}
 	k->computed.fields = arena_alloc(L->a, sizeof(Param) * (size_t)(map->n + 1));
 	for (int i = 0; i < map->n; i++) {
 		const Node *key = map->pairs[i].key, *n = map->pairs[i].val;
-		check_param_name(L, key);
 		if (catalog_field(&k->params, key->text))
 			kerr(L, key, "computed value `%s` has the name of a parameter", key->text);
-		if (!n || n->kind != N_MAP || !node_get(n, "value")) {
-			kerr(L, n ? n : key, "computed value `%s` needs a `type` and a `value`", key->text);
-			continue;
-		}
-		/* the description without `value`, for parse_param */
-		Node *desc = arena_alloc(L->a, sizeof *desc);
-		*desc = *n;
-		desc->pairs = arena_alloc(L->a, sizeof(Pair) * (size_t)n->n);
-		desc->n = 0;
-		for (int j = 0; j < n->n; j++)
-			if (strcmp(n->pairs[j].key->text, "value"))
-				desc->pairs[desc->n++] = n->pairs[j];
-		Param *f = &k->computed.fields[k->computed.nfields];
-		if (parse_param(L, f, key->text, desc, 1))
+		Param *f = &k->computed.fields[k->computed.nfields]; /* `value` is compute.c's */
+		if (parse_param(L, f, key->text, n, 1))
 			k->computed.nfields++;
 	}
 }
@@ -395,10 +332,6 @@ static void parse_computed(Loader *L, const Node *map)
 static void parse_managed(Loader *L, const Node *list)
 {
 	Kind *k = L->k;
-	if (!list || list->kind != N_SEQ || !list->n) {
-		kerr(L, list ? list : k->node, "a kind needs `resources`: the managed resources of its Composition");
-		return;
-	}
 	k->mrs = arena_alloc(L->a, sizeof(KManaged) * (size_t)list->n);
 	for (int i = 0; i < list->n; i++) {
 		const Node *m = list->items[i];
@@ -413,10 +346,6 @@ static void parse_managed(Loader *L, const Node *list)
 		mr->global = node_text(m, "global") && !strcmp(node_text(m, "global"), "true");
 		mr->network = node_text(m, "network") && !strcmp(node_text(m, "network"), "true");
 		mr->with_network = node_get(m, "with_network");
-		if (!mr->name || !mr->kind || !mr->api[0] || !mr->api[1]) {
-			kerr(L, m, "a managed resource needs `name`, `kind` and `api: {claims, namespaced}`");
-			continue;
-		}
 		const Node *ps = node_get(m, "patches");
 		mr->patches = arena_alloc(L->a, sizeof(KPatch) * (size_t)((ps ? ps->n : 0) + 1));
 		for (int j = 0; ps && j < ps->n; j++) {
@@ -427,9 +356,7 @@ static void parse_managed(Loader *L, const Node *list)
 			pt->convert = node_text(pn, "convert");
 			pt->fmt = node_text(pn, "fmt");
 			pt->map = node_get(pn, "map");
-			if (!pt->from || !pt->to)
-				kerr(L, pn, "a patch needs `from` (a parameter) and `to` (a field path)");
-			else if (!catalog_param(&k->params, pt->from) && !catalog_param(&k->computed, pt->from))
+			if (!catalog_param(&k->params, pt->from) && !catalog_param(&k->computed, pt->from))
 				kerr(L, node_get(pn, "from"), "patch from `%s`: not a parameter or computed value", pt->from);
 		}
 		const Node *cs = node_get(m, "connection");
@@ -439,8 +366,8 @@ static void parse_managed(Loader *L, const Node *list)
 			c->name = node_text(cs->items[j], "name");
 			c->from = node_text(cs->items[j], "from");
 			c->value = node_text(cs->items[j], "value");
-			if (!c->name || (!c->from == !c->value))
-				kerr(L, cs->items[j], "a connection key needs `name` and one of `from` or `value`");
+			if (!c->from == !c->value)
+				kerr(L, cs->items[j], "a connection key needs one of `from` or `value`");
 		}
 	}
 }
@@ -472,14 +399,38 @@ static const char *lower_str(Arena *a, const char *s)
 	return o;
 }
 
-static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display, const char *bytes, size_t len,
-		       bool builtin, int *errors)
+/* The kind schema (stdlib/kind-schema.yaml) lives for the process, as the
+ * compiled patterns do. */
+static Schema *kind_schema;
+
+/* Checks a kind file against the kind schema: every problem is an E0301,
+ * with the schema's label and help (or, without one, where the format is
+ * described). */
+static int check_shape(Diags *d, const char *name, const Node *root)
 {
-	SourceFile *file = NULL;
-	int before = d->errors;
-	Node *root = src_load_bytes(a, d, display, bytes, len, &file);
-	if (!root) {
-		*errors += d->errors - before + (d->errors == before);
+	if (!kind_schema)
+		kind_schema = schema_load_kind(arena_new());
+	int first = d->n;
+	int errors = schema_check_as(kind_schema, root, kind_schema->root, d, "E0301",
+				     arena_sprintf(d->arena, "invalid resource kind `%s`: ", name));
+	for (int i = first; i < d->n; i++)
+		if (!d->items[i]->help)
+			diag_help(d->items[i], "the format of kind files is described in docs/catalog.md");
+	return errors;
+}
+
+/* A kind from its parsed file; `parse_errors`: what parsing it reported (a
+ * file with a credential, E0118, is parsed but not checked, so not built). */
+static Kind *load_kind(Arena *a, Diags *d, const char *name, Node *root, int parse_errors, bool builtin,
+		       int *errors)
+{
+	if (!root || parse_errors) {
+		*errors += parse_errors ? parse_errors : 1;
+		return NULL;
+	}
+	int bad = check_shape(d, name, root);
+	if (bad) {
+		*errors += bad;
 		return NULL;
 	}
 	Kind *k = arena_alloc(a, sizeof *k);
@@ -487,29 +438,12 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 	k->name = name;
 	k->node = root;
 	k->builtin = builtin;
-	if (root->kind != N_MAP) {
-		kerr(&L, root, "a kind file is a mapping");
-		*errors += L.errors;
-		return NULL;
-	}
-	static const char *const keys[] = {"title", "type", "description", "port", "claim", "params",
-					   "constraints", "resources", "cost", "internal", "computed", "claims", "access",
-					   "secret_values"};
-	for (int i = 0; i < root->n; i++) {
-		bool ok = false;
-		for (size_t j = 0; j < ARRAY_LEN(keys) && !ok; j++)
-			ok = !strcmp(keys[j], root->pairs[i].key->text);
-		if (!ok)
-			kerr(&L, root->pairs[i].key, "unknown key `%s`", root->pairs[i].key->text);
-	}
 	k->title = node_text(root, "title");
 	k->type = node_text(root, "type");
 	k->description = node_text(root, "description");
-	if (!k->title || !k->type)
-		kerr(&L, root, "a kind needs `title` and `type` (the Backstage resource type)");
 	long long port = 443;
-	if (node_text(root, "port") && (!scalar_int(node_text(root, "port"), &port) || port < 1 || port > 65535))
-		kerr(&L, node_get(root, "port"), "`port` must be a TCP port number");
+	if (node_text(root, "port"))
+		scalar_int(node_text(root, "port"), &port);
 	k->port = (int)port;
 	const Node *claim = node_get(root, "claim");
 	k->claim_kind = node_text(claim, "kind") ? node_text(claim, "kind") : kind_camel(a, name);
@@ -523,30 +457,21 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 	k->params.type = T_OBJECT;
 	k->params.name = "params";
 	k->params.node = params ? params : root;
-	if (params && params->kind == N_MAP) {
-		k->params.fields = arena_alloc(a, sizeof(Param) * (size_t)(params->n + 1));
-		bool ok = true;
-		for (int i = 0; i < params->n; i++) { /* every parameter's mistakes at once */
-			check_param_name(&L, params->pairs[i].key);
-			ok &= parse_param(&L, &k->params.fields[k->params.nfields++], params->pairs[i].key->text,
-					  params->pairs[i].val, 1);
-		}
-		params_ok = ok;
-		if (ok) {
-			k->params.check = param_type(&L, &k->params);
-			k->params.check->name = arena_sprintf(a, "`%s` params", name);
-			/* `when` and nested constraints, then the kind's own */
-			Node fake = {.kind = N_MAP, .n = 1};
-			Pair pr = {.key = &(Node){.kind = N_SCALAR, .text = "fields"}, .val = (Node *)params};
-			fake.pairs = &pr;
-			parse_exprs(&L, &k->params, &fake);
-			parse_constraints(&L, &k->params, node_get(root, "constraints"));
-		}
-	} else if (params) {
-		kerr(&L, params, "`params` must be a mapping of parameters");
-		params_ok = false;
-	} else {
+	int nparams = params ? params->n : 0;
+	k->params.fields = arena_alloc(a, sizeof(Param) * (size_t)(nparams + 1));
+	for (int i = 0; i < nparams; i++) /* every parameter's mistakes at once */
+		params_ok &= parse_param(&L, &k->params.fields[k->params.nfields++], params->pairs[i].key->text,
+					 params->pairs[i].val, 1);
+	if (params_ok) {
 		k->params.check = param_type(&L, &k->params);
+		if (params)
+			k->params.check->name = arena_sprintf(a, "`%s` params", name);
+		/* `when` and nested constraints, then the kind's own */
+		Node fake = {.kind = N_MAP, .n = params ? 1 : 0};
+		Pair pr = {.key = &(Node){.kind = N_SCALAR, .text = "fields"}, .val = (Node *)params};
+		fake.pairs = &pr;
+		parse_exprs(&L, &k->params, &fake);
+		parse_constraints(&L, &k->params, node_get(root, "constraints"));
 	}
 	k->internal = node_text(root, "internal") && !strcmp(node_text(root, "internal"), "true");
 	k->computed.type = T_OBJECT;
@@ -559,33 +484,17 @@ static Kind *load_kind(Arena *a, Diags *d, const char *name, const char *display
 	if (params_ok)
 		parse_managed(&L, node_get(root, "resources"));
 	const Node *cost = node_get(root, "cost");
-	if (!cost || cost->kind != N_MAP) {
-		kerr(&L, cost ? cost : root, "a kind needs a `cost` model: {source, date, monthly and/or usage}");
-	} else {
-		k->cost_source = node_text(cost, "source");
-		k->cost_date = node_text(cost, "date");
-		k->cost_usage = node_text(cost, "usage");
-		k->cost_region = node_text(cost, "region");
-		k->cost_tables = node_get(cost, "tables");
-		if (!k->cost_source || !k->cost_date)
-			kerr(&L, cost, "a cost model needs `source` and `date`");
-		/* other regions' prices: {<region>: {source, date, tables}} */
-		const Node *rg = k->cost_regions = node_get(cost, "regions");
-		if (rg && rg->kind != N_MAP)
-			kerr(&L, rg, "`regions` maps a region to its prices: {source, date, tables}");
-		for (int i = 0; rg && rg->kind == N_MAP && i < rg->n; i++) {
-			const Node *e = rg->pairs[i].val;
-			if (e->kind != N_MAP || !node_text(e, "source") || !node_text(e, "date") ||
-			    (node_get(e, "tables") && node_get(e, "tables")->kind != N_MAP))
-				kerr(&L, e, "the prices of region `%s` need `source`, `date` and the `tables` of the model",
-				     rg->pairs[i].key->text);
-		}
-		if (node_get(cost, "monthly")) {
-			if (params_ok)
-				k->cost_monthly = parse_expr_at(&L, node_get(cost, "monthly"), &k->params);
-		} else if (!k->cost_usage) {
-			kerr(&L, cost, "a cost model needs `monthly` (an expression) or `usage` (why it is usage-priced)");
-		}
+	k->cost_source = node_text(cost, "source");
+	k->cost_date = node_text(cost, "date");
+	k->cost_usage = node_text(cost, "usage");
+	k->cost_region = node_text(cost, "region");
+	k->cost_tables = node_get(cost, "tables");
+	k->cost_regions = node_get(cost, "regions"); /* {<region>: {source, date, tables}} */
+	if (node_get(cost, "monthly")) {
+		if (params_ok)
+			k->cost_monthly = parse_expr_at(&L, node_get(cost, "monthly"), &k->params);
+	} else if (!k->cost_usage) {
+		kerr(&L, cost, "a cost model needs `monthly` (an expression) or `usage` (why it is usage-priced)");
 	}
 	*errors += L.errors;
 	return L.errors ? NULL : k;
@@ -657,14 +566,9 @@ static void load_dir(Arena *a, Platform *p, Diags *d, Catalog *c, const char *di
 		if (!f)
 			continue; /* a folder without kind.yaml is not a kind */
 		fclose(f);
-		SourceFile *sf = NULL;
 		int before = d->errors;
-		Node *root = src_load_file(a, d, kf, &sf);
-		if (!root) {
-			*errors += d->errors - before;
-			continue;
-		}
-		Kind *k = load_kind(a, d, names[i], kf, sf->text, sf->len, false, errors);
+		Node *root = src_load_file(a, d, kf, NULL);
+		Kind *k = load_kind(a, d, names[i], root, d->errors - before, false, errors);
 		if (k)
 			add_kind(a, c, k);
 	}
@@ -695,7 +599,9 @@ Catalog *catalog_load(Arena *a, Platform *p, Diags *d)
 		if (!has_prefix(path, "catalog/") || !has_suffix(path, "/kind.yaml"))
 			continue;
 		const char *name = arena_strndup(a, path + 8, strlen(path) - 8 - 10);
-		Kind *k = load_kind(a, d, name, path, embedded_files[i].data, embedded_files[i].len, true, &errors);
+		int before = d->errors;
+		Node *root = src_load_bytes(a, d, path, embedded_files[i].data, embedded_files[i].len, NULL);
+		Kind *k = load_kind(a, d, name, root, d->errors - before, true, &errors);
 		if (k)
 			add_kind(a, c, k);
 	}

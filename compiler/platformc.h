@@ -424,7 +424,8 @@ struct Credential {
 typedef struct Schema {
 	Arena *arena;
 	StrMap types;
-	Type *root, *include_root;
+	Type *root, *include_root;   /* include_root: NULL in the kind schema */
+	const char *empty;           /* the help of an empty root file */
 	Credential *creds;
 	int ncreds;
 } Schema;
@@ -432,6 +433,8 @@ typedef struct Schema {
 /* Loads stdlib/schema.yaml (embedded). Aborts on a malformed schema: it is
  * part of the compiler, so that is a build bug, caught by every test. */
 Schema *schema_load(Arena *a);
+/* Loads stdlib/kind-schema.yaml: the format of catalog/<kind>/kind.yaml. */
+Schema *schema_load_kind(Arena *a);
 /* The JSON Schema `pattern` of a built-in scalar type (`name`, quantity,
  * duration, url, date), as the regex itself; NULL for the others. Shared by
  * `platformc schema` and the catalog kinds' schemas (catalog_doc.c). */
@@ -442,6 +445,9 @@ Type *schema_type(Schema *s, const char *name);
 const char *schema_default(Schema *s, const char *type, const char *field);
 /* Checks `n` against `t`; adds diagnostics. Returns the number of errors. */
 int schema_check(Schema *s, const Node *n, const Type *t, Diags *d);
+/* schema_check, every problem reported as `code` with its message after
+ * `prefix` (a kind file: E0301, "invalid resource kind `sqs`: "). */
+int schema_check_as(Schema *s, const Node *n, const Type *t, Diags *d, const char *code, const char *prefix);
 /* Matches a PCRE2 pattern compiled by the schema. */
 bool schema_match(void *re, const char *s, size_t n);
 /* credentials.c: the first match of `re` in s[from..n): true and its byte

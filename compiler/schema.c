@@ -1,19 +1,23 @@
 /*
- * schema.c — the schema of platform.yaml (stdlib/schema.yaml) and the
- * schema-directed checker.
+ * schema.c — the schemas of platform.yaml (stdlib/schema.yaml) and of a
+ * resource kind file (stdlib/kind-schema.yaml), and the schema-directed
+ * checker.
  *
- * The schema is data, parsed with the same front end as user input. The
+ * A schema is data, parsed with the same front end as user input. The
  * checker walks a YAML tree beside a Type and reports every problem it
  * finds (it does not stop at the first): wrong node kinds, unknown keys
  * (with did-you-mean), missing required keys, and scalars that do not parse
  * as the field's type (guide §3.1: `no` in a string field is the string
  * "no"; `yes` in a bool field is an error). The credential patterns are
- * schema data too (`credentials`); credentials.c searches with them.
+ * schema data too (`credentials`); credentials.c searches with them. A
+ * checker may report every problem under one code (a kind file's E0301,
+ * schema_check_as); otherwise each kind of problem has its own.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "platformc.h"
 
 #include <pcre2.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +28,11 @@ static const char *const builtin_names[] = {
 	"string", "name", "int", "number", "bool", "quantity", "duration", "percent", "url", "date", "any",
 };
 
+static const char *schema_path = "stdlib/schema.yaml"; /* the one being loaded, for schema_bug */
+
 static _Noreturn void schema_bug(const char *what, const char *detail)
 {
-	fprintf(stderr, "platformc: internal error in stdlib/schema.yaml: %s `%s`\n", what, detail);
+	fprintf(stderr, "platformc: internal error in %s: %s `%s`\n", schema_path, what, detail);
 	abort();
 }
 
@@ -193,16 +199,20 @@ static Type *field_type(Schema *s, const Node *spec, const char *fname)
 	Type *t = arena_alloc(s->arena, sizeof *t);
 	*t = *base;
 	if (base->kind == T_UNION) {
-		/* range constraints go to the scalar alternative */
+		/* range constraints go to the scalar alternatives, `min_items` to
+		 * the lists and mappings */
 		for (int i = 0; i < t->nalts; i++) {
 			if (t->alts[i]->kind == T_OBJECT)
 				continue;
 			Type *c = arena_alloc(s->arena, sizeof *c);
 			*c = *t->alts[i];
-			if (mn)
+			bool many = c->kind == T_LIST || c->kind == T_MAP;
+			if (mn && !many)
 				c->has_min = true, c->min = num_of(mn, fname);
-			if (mx)
+			if (mx && !many)
 				c->has_max = true, c->max = num_of(mx, fname);
+			if (mi && many)
+				c->min_items = (int)num_of(mi, fname);
 			t->alts[i] = c;
 		}
 		return t;
@@ -226,51 +236,62 @@ static Type *field_type(Schema *s, const Node *spec, const char *fname)
 	return t;
 }
 
+/* A field from its spec in the schema file. */
+static void load_field(Schema *s, Field *f, const char *name, const Node *spec)
+{
+	f->name = name;
+	f->type = field_type(s, spec, name);
+	const Node *r = node_get(spec, "required");
+	f->required = r && strcmp(r->text, "true") == 0;
+	f->doc = scalar_text(node_get(spec, "doc"));
+	f->def = scalar_text(node_get(spec, "default"));
+}
+
+/* An object type: its `fields`, or `like: T` (T's fields, none required)
+ * minus `without: [...]`, plus its own `fields`, which replace T's of the
+ * same name. */
 static void load_object(Schema *s, Type *t, const Node *def)
 {
 	const Node *like = node_get(def, "like");
-	if (like) {
-		/* `like: Service, without: [...]`: the other type's fields minus some */
-		Type *src = resolve_named(s, like->text);
-		if (!src->nfields)
-			schema_bug("`like` names a type defined later or empty", like->text);
-		const Node *without = node_get(def, "without");
-		t->fields = arena_alloc(s->arena, sizeof(Field) * (size_t)src->nfields);
-		for (int i = 0; i < src->nfields; i++) {
-			bool skip = false;
-			for (int j = 0; without && j < without->n; j++)
-				skip |= strcmp(without->items[j]->text, src->fields[i].name) == 0;
-			if (!skip) {
-				t->fields[t->nfields] = src->fields[i];
-				t->fields[t->nfields].required = false;
-				t->nfields++;
-			}
-		}
-		return;
-	}
 	const Node *fields = node_get(def, "fields");
-	if (!fields || fields->kind != N_MAP)
+	if (fields && fields->kind != N_MAP)
+		schema_bug("`fields` is not a mapping in", t->name);
+	if (!like && !fields)
 		schema_bug("type without fields", t->name);
-	t->fields = arena_alloc(s->arena, sizeof(Field) * (size_t)fields->n);
-	t->nfields = fields->n;
-	for (int i = 0; i < fields->n; i++) {
-		Field *f = &t->fields[i];
-		const Node *spec = fields->pairs[i].val;
-		f->name = fields->pairs[i].key->text;
-		f->type = field_type(s, spec, f->name);
-		const Node *r = node_get(spec, "required");
-		f->required = r && strcmp(r->text, "true") == 0;
-		f->doc = scalar_text(node_get(spec, "doc"));
-		f->def = scalar_text(node_get(spec, "default"));
+	const Type *src = like ? resolve_named(s, like->text) : NULL;
+	if (like && !src->nfields)
+		schema_bug("`like` names a type defined later or empty", like->text);
+	int cap = (src ? src->nfields : 0) + (fields ? fields->n : 0);
+	t->fields = arena_alloc(s->arena, sizeof(Field) * (size_t)cap);
+	const Node *without = node_get(def, "without");
+	for (int i = 0; src && i < src->nfields; i++) {
+		bool skip = false;
+		for (int j = 0; without && j < without->n; j++)
+			skip |= strcmp(without->items[j]->text, src->fields[i].name) == 0;
+		if (!skip) {
+			t->fields[t->nfields] = src->fields[i];
+			t->fields[t->nfields].required = false;
+			t->nfields++;
+		}
+	}
+	for (int i = 0; fields && i < fields->n; i++) {
+		const char *name = fields->pairs[i].key->text;
+		int at = t->nfields;
+		for (int j = 0; j < t->nfields; j++)
+			if (strcmp(t->fields[j].name, name) == 0)
+				at = j;
+		load_field(s, &t->fields[at], name, fields->pairs[i].val);
+		t->nfields += at == t->nfields;
 	}
 }
 
-Schema *schema_load(Arena *a)
+static Schema *load(Arena *a, const char *path)
 {
 	const char *why;
-	Node *root = src_load_embedded(a, "stdlib/schema.yaml", NULL, &why);
+	schema_path = path;
+	Node *root = src_load_embedded(a, path, NULL, &why);
 	if (!root)
-		schema_bug(why, "stdlib/schema.yaml");
+		schema_bug(why, path);
 
 	Schema *s = arena_alloc(a, sizeof *s);
 	s->arena = a;
@@ -313,7 +334,9 @@ Schema *schema_load(Arena *a)
 	for (int i = 0; types && i < types->n; i++)
 		load_object(s, schema_type(s, types->pairs[i].key->text), types->pairs[i].val);
 	s->root = resolve_named(s, node_get(root, "root")->text);
-	s->include_root = resolve_named(s, node_get(root, "include_root")->text);
+	const Node *inc = node_get(root, "include_root");
+	s->include_root = inc ? resolve_named(s, inc->text) : NULL;
+	s->empty = scalar_text(node_get(root, "empty"));
 
 	const Node *creds = node_get(root, "credentials");
 	s->ncreds = creds ? creds->n : 0;
@@ -325,6 +348,16 @@ Schema *schema_load(Arena *a)
 	schema_keep(s->types.keys, false);
 	schema_keep(s->types.vals, false);
 	return s;
+}
+
+Schema *schema_load(Arena *a)
+{
+	return load(a, "stdlib/schema.yaml");
+}
+
+Schema *schema_load_kind(Arena *a)
+{
+	return load(a, "stdlib/kind-schema.yaml");
 }
 
 /* ---- checking ---- */
@@ -375,11 +408,25 @@ typedef struct Checker {
 	Schema *s;
 	Diags *d;
 	int errors;
+	const char *code;      /* every problem under this code (NULL: each its own) */
+	const char *prefix;    /* ... its message after this */
 	Outer outer[MAX_DEPTH + 2]; /* enclosing objects, innermost last */
 	int nouter;
 } Checker;
 
 static void check_node(Checker *c, const Node *n, const Type *t, const char *field);
+
+/* Counts and reports one problem, under the checker's code when it has one. */
+static Diag *report(Checker *c, const char *code, Span at, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = arena_vsprintf(c->d->arena, fmt, ap);
+	va_end(ap);
+	if (c->code)
+		return diag_count_error(&c->errors, c->d, c->code, at, "%s%s", c->prefix, msg);
+	return diag_count_error(&c->errors, c->d, code, at, "%s", msg);
+}
 
 static void check_range(Checker *c, const Node *n, const Type *t, double v, const char *field)
 {
@@ -388,12 +435,12 @@ static void check_range(Checker *c, const Node *n, const Type *t, double v, cons
 	char bound[32];
 	if (t->has_min && v < t->min) {
 		scalar_format_number(t->min, bound, sizeof bound);
-		Diag *g = diag_count_error(&c->errors, c->d, "E0115", n->span, "`%s` is %s; the minimum is %s", field,
+		Diag *g = report(c, "E0115", n->span, "`%s` is %s; the minimum is %s", field,
 					   n->text, bound);
 		diag_label(g, "too small");
 	} else if (t->has_max && v > t->max) {
 		scalar_format_number(t->max, bound, sizeof bound);
-		Diag *g = diag_count_error(&c->errors, c->d, "E0115", n->span, "`%s` is %s; the maximum is %s", field,
+		Diag *g = report(c, "E0115", n->span, "`%s` is %s; the maximum is %s", field,
 					   n->text, bound);
 		diag_label(g, "too large");
 	}
@@ -418,12 +465,12 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_NAME:
 		if (n->textlen > MAX_NAME_LEN) {
-			g = diag_count_error(&c->errors, c->d, "E0107", n->span,
+			g = report(c, "E0107", n->span,
 					     "name `%s` is %u characters; the limit is %d", s, n->textlen,
 					     MAX_NAME_LEN);
 			diag_label(g, "too long");
 		} else if (!scalar_is_name(s, n->textlen)) {
-			g = diag_count_error(&c->errors, c->d, "E0107", n->span, "`%s` is not a valid name", s);
+			g = report(c, "E0107", n->span, "`%s` is not a valid name", s);
 			diag_label(g, "invalid name");
 			diag_help(g, "names use lower-case letters, digits and `-`, start with a letter and do "
 				     "not end with `-` (they become Kubernetes names and file paths)");
@@ -431,11 +478,11 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_INT:
 		if (!scalar_int(s, &iv) && scalar_number(s, &v) && !strchr(s, '.')) {
-			g = diag_count_error(&c->errors, c->d, "E0105", n->span, "`%s` is %s, too large for an integer",
+			g = report(c, "E0105", n->span, "`%s` is %s, too large for an integer",
 					     field, s);
 			diag_label(g, "integer out of range");
 		} else if (!scalar_int(s, &iv)) {
-			g = diag_count_error(&c->errors, c->d, "E0105", n->span, "`%s` expects an integer, found `%s`",
+			g = report(c, "E0105", n->span, "`%s` expects an integer, found `%s`",
 					     field, s);
 			diag_label(g, "not an integer");
 		} else {
@@ -444,7 +491,7 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_NUMBER:
 		if (!scalar_number(s, &v)) {
-			g = diag_count_error(&c->errors, c->d, "E0106", n->span, "`%s` expects a number, found `%s`",
+			g = report(c, "E0106", n->span, "`%s` expects a number, found `%s`",
 					     field, s);
 			diag_label(g, "not a decimal number");
 		} else {
@@ -453,12 +500,12 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_PERCENT:
 		if (!scalar_number(s, &v)) {
-			g = diag_count_error(&c->errors, c->d, "E0106", n->span,
+			g = report(c, "E0106", n->span,
 					     "`%s` expects a percentage, found `%s`", field, s);
 			diag_label(g, "not a number");
 			diag_help(g, "write a percentage as a plain number, such as `99.9`");
 		} else if (!(v > 0 && v < 100)) {
-			g = diag_count_error(&c->errors, c->d, "E0110", n->span,
+			g = report(c, "E0110", n->span,
 					     "`%s` is %s; a percentage must be strictly between 0 and 100", field, s);
 			diag_label(g, "out of range");
 		}
@@ -466,7 +513,7 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 	case T_BOOL: {
 		bool b;
 		if (!scalar_bool(s, &b)) {
-			g = diag_count_error(&c->errors, c->d, "E0104", n->span,
+			g = report(c, "E0104", n->span,
 					     "`%s` expects `true` or `false`, found `%s`", field, s);
 			diag_label(g, "not a boolean");
 			if (!strcasecmp(s, "yes") || !strcasecmp(s, "no") || !strcasecmp(s, "on") ||
@@ -479,7 +526,7 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 	}
 	case T_QUANTITY:
 		if (!scalar_quantity(s, &q)) {
-			g = diag_count_error(&c->errors, c->d, "E0108", n->span, "`%s` expects a quantity, found `%s`",
+			g = report(c, "E0108", n->span, "`%s` expects a quantity, found `%s`",
 					     field, s);
 			diag_label(g, "not a quantity");
 			char sug[64];
@@ -491,7 +538,7 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_DURATION:
 		if (!scalar_duration(s, &iv)) {
-			g = diag_count_error(&c->errors, c->d, "E0109", n->span, "`%s` expects a duration, found `%s`",
+			g = report(c, "E0109", n->span, "`%s` expects a duration, found `%s`",
 					     field, s);
 			diag_label(g, "not a duration");
 			char sug[64];
@@ -503,14 +550,14 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		break;
 	case T_URL:
 		if (!scalar_url(s)) {
-			g = diag_count_error(&c->errors, c->d, "E0111", n->span,
+			g = report(c, "E0111", n->span,
 					     "`%s` expects an https:// URL, found `%s`", field, s);
 			diag_label(g, "not an https URL");
 		}
 		break;
 	case T_DATE:
 		if (!scalar_date(s, &y, &m, &dd)) {
-			g = diag_count_error(&c->errors, c->d, "E0112", n->span,
+			g = report(c, "E0112", n->span,
 					     "`%s` expects a date YYYY-MM-DD, found `%s`", field, s);
 			diag_label(g, "not a valid date");
 		}
@@ -525,7 +572,7 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		for (int i = 0; i < t->nenums && !ok; i++)
 			ok = strcmp(t->enums[i], s) == 0;
 		if (!ok) {
-			g = diag_count_error(&c->errors, c->d, "E0113", n->span,
+			g = report(c, "E0113", n->span,
 					     "`%s` must be one of the allowed values; found `%s`", field, s);
 			diag_label(g, "not allowed here");
 			const char *sug = did_you_mean(s, t->enums, t->nenums);
@@ -541,14 +588,14 @@ static void check_scalar(Checker *c, const Node *n, const Type *t, const char *f
 		}
 	}
 	if (!g && t->max_len && n->textlen > (size_t)t->max_len) {
-		g = diag_count_error(&c->errors, c->d, "E0114", n->span, "`%s` is longer than %d characters", field,
+		g = report(c, "E0114", n->span, "`%s` is longer than %d characters", field,
 				     t->max_len);
 		diag_label(g, "too long");
 		if (t->what)
 			diag_help(g, "write %s", t->what);
 	}
 	if (!g && t->re && !schema_match(t->re, s, n->textlen)) {
-		g = diag_count_error(&c->errors, c->d, "E0114", n->span, "`%s` is not %s", s,
+		g = report(c, "E0114", n->span, "`%s` is not %s", s,
 				     t->what ? t->what : "in the expected form");
 		diag_label(g, "invalid `%s`", field);
 		if (t->help && (!t->help_re || schema_match(t->help_re, s, n->textlen)))
@@ -643,7 +690,7 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 			if (t->fields[j].name[0] == k->text[0] && strcmp(t->fields[j].name, k->text) == 0)
 				f = &t->fields[j];
 		if (!f) {
-			Diag *g = diag_count_error(&c->errors, c->d, "E0101", k->span, "unknown key `%s`", k->text);
+			Diag *g = report(c, "E0101", k->span, "unknown key `%s`", k->text);
 			const char *sug = did_you_mean(k->text, names, nn);
 			diag_label(g, "not a field of %s", t->name ? t->name : "this mapping");
 			if (hint_level(c, g, n, t, i)) {
@@ -666,7 +713,7 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 	for (int j = 0; j < t->nfields; j++) {
 		if (!t->fields[j].required || node_get(n, t->fields[j].name))
 			continue;
-		Diag *g = diag_count_error(&c->errors, c->d, "E0102", n->span, "missing required key `%s`",
+		Diag *g = report(c, "E0102", n->span, "missing required key `%s`",
 					   t->fields[j].name);
 		diag_label(g, "this %s needs `%s`", t->name ? t->name : "mapping", t->fields[j].name);
 		if (t->fields[j].type->kind != T_OBJECT && t->fields[j].type->kind != T_LIST)
@@ -691,13 +738,13 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 				return;
 			}
 		}
-		Diag *g = diag_count_error(&c->errors, c->d, "E0103", n->span, "`%s` expects %s or %s, found %s", field,
+		Diag *g = report(c, "E0103", n->span, "`%s` expects %s or %s, found %s", field,
 					   type_describe(t->alts[0]), type_describe(t->alts[1]), node_kind_name(n));
 		diag_label(g, "wrong kind of value");
 		return;
 	}
 	if (n->kind == N_SCALAR && n->is_null) {
-		Diag *g = diag_count_error(&c->errors, c->d, "E0117", n->span, "`%s` has no value", field);
+		Diag *g = report(c, "E0117", n->span, "`%s` has no value", field);
 		diag_label(g, "expected %s", type_describe(t));
 		diag_help(g, "give it a value or remove the key");
 		return;
@@ -705,7 +752,7 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 	bool scalar = want_scalar(t);
 	if ((scalar && n->kind != N_SCALAR) || (!scalar && t->kind == T_LIST && n->kind != N_SEQ) ||
 	    (!scalar && (t->kind == T_OBJECT || t->kind == T_MAP) && n->kind != N_MAP)) {
-		Diag *g = diag_count_error(&c->errors, c->d, "E0103", n->span, "`%s` expects %s, found %s", field,
+		Diag *g = report(c, "E0103", n->span, "`%s` expects %s, found %s", field,
 					   type_describe(t), node_kind_name(n));
 		diag_label(g, "wrong kind of value");
 		if (t->kind == T_LIST && n->kind == N_SCALAR)
@@ -718,14 +765,14 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 		break;
 	case T_LIST:
 		if (n->n < t->min_items) {
-			Diag *g = diag_count_error(&c->errors, c->d, "E0116", n->span, "`%s` needs at least %d entr%s",
+			Diag *g = report(c, "E0116", n->span, "`%s` needs at least %d entr%s",
 						   field, t->min_items, t->min_items == 1 ? "y" : "ies");
 			diag_label(g, "empty");
 		}
 		for (int i = 0; i < n->n; i++) {
 			const Node *item = n->items[i];
 			if (item->kind == N_SCALAR && item->is_null && t->elem->kind != T_ANY) {
-				Diag *g = diag_count_error(&c->errors, c->d, "E0117", item->span,
+				Diag *g = report(c, "E0117", item->span,
 							   "an entry of `%s` has no value", field);
 				diag_label(g, "expected %s", type_describe(t->elem));
 				diag_help(g, "give it a value or remove the entry");
@@ -735,6 +782,11 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 		}
 		break;
 	case T_MAP:
+		if (n->n < t->min_items) {
+			Diag *g = report(c, "E0116", n->span, "`%s` needs at least %d entr%s", field, t->min_items,
+					 t->min_items == 1 ? "y" : "ies");
+			diag_label(g, "empty");
+		}
 		for (int i = 0; i < n->n; i++) {
 			check_node(c, n->pairs[i].key, t->key, field);
 			check_node(c, n->pairs[i].val, t->elem, n->pairs[i].key->text);
@@ -745,18 +797,24 @@ static void check_node(Checker *c, const Node *n, const Type *t, const char *fie
 	}
 }
 
-int schema_check(Schema *s, const Node *n, const Type *t, Diags *d)
+int schema_check_as(Schema *s, const Node *n, const Type *t, Diags *d, const char *code, const char *prefix)
 {
-	Checker c = {.s = s, .d = d};
+	Checker c = {.s = s, .d = d, .code = code, .prefix = prefix ? prefix : ""};
 	const char *path = n->span.file ? n->span.file->path : "platform.yaml";
 	if (n->kind == N_MAP && n->is_null && t == s->root) {
 		/* an empty root file: one error, not one per required key */
-		Diag *g = diag_count_error(&c.errors, c.d, "E0102", n->span, "`%s` is empty", path);
-		diag_help(g, "a platform needs at least `platform`, `environments` and `teams`");
+		Diag *g = report(&c, "E0102", n->span, "`%s` is empty", path);
+		if (s->empty)
+			diag_help(g, "%s", s->empty);
 		return c.errors;
 	}
 	check_node(&c, n, t, path);
 	return c.errors;
+}
+
+int schema_check(Schema *s, const Node *n, const Type *t, Diags *d)
+{
+	return schema_check_as(s, n, t, d, NULL, NULL);
 }
 
 /* ---- JSON Schema patterns of the built-in scalar types ---- */

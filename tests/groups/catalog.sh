@@ -53,6 +53,9 @@ fi
 # queues, and every composed managed resource against the provider schemas, both targets
 # (tests/catalog/compose.py: one line per check, exit status the failures)
 relay -n 30 catalog/compose "$PY" tests/catalog/compose.py "$PLATFORMC" "$TMP/compose"
+# mutated built-in kind files (random values, dropped and added keys) never crash the kind
+# loader, which trusts what the kind schema accepted (tests/catalog/mutate_kinds.py)
+relay -n 2 catalog/kind-mutations "$PY" tests/catalog/mutate_kinds.py "$PLATFORMC" "$TMP/mutate"
 # no kind: Secret anywhere, and every service's connection secret has an ExternalSecret in its namespace
 if [ $company -ne 0 ]; then
 	fail catalog/every-mounted-secret-delivered "examples/company does not render: $company_err"
