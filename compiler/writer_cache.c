@@ -10,8 +10,10 @@
  * wrote or linked it (a hash of dev, inode, size, mtime and ctime) and the
  * hash of its bytes. A generated file whose new bytes hash to the recorded
  * hash, and whose lstat still shows exactly the recorded identity, is
- * unchanged without being opened: one fstatat instead of four syscalls. Why
- * that is safe:
+ * unchanged without being opened: one fstatat instead of four syscalls
+ * (cache_match: one lstat of the path from the output folder, and one of
+ * each folder on its way, the first time the manifest's order meets it;
+ * no folder is opened). Why that is safe:
  *   - Any write to a file sets its ctime to the current time, and nobody
  *     can set a ctime (utimensat sets it too), so an edit, even one of the
  *     same size with the mtime put back, changes the ctime: the file is read.

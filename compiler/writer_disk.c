@@ -12,7 +12,8 @@
  * documents instead of adding to it. The results come back in the job and
  * are taken by the producer, which alone touches the per-file state (w->st)
  * and frees the bytes it allocated. Each thread has its own
- * lookups in the old tree (DirStack) and scratch buffers; w_fail() and the
+ * lookups in the old tree (DirStack; Probe for the cache's looks) and
+ * scratch buffers; w_fail() and the
  * arena of messages take `lock`. Neither thread waits on the other per file:
  * the ring's counts are atomics, and a thread sleeps or wakes the other only
  * for a batch. While no file waits and the stat cache may keep documents,
