@@ -44,15 +44,22 @@ static const char *pool_str(FileSet *fs, const char *s)
 	return arena_strdup(fs->strings, s);
 }
 
-/* ---- the path index: open addressing over file numbers, 4 bytes a slot ---- */
+/* ---- the path index: open addressing over file numbers, 8 bytes a slot ---- */
 
-static size_t index_slot(const FileSet *fs, const char *path)
+static size_t index_slot(const FileSet *fs, const char *path, uint64_t h)
 {
 	size_t mask = fs->nslots - 1;
-	size_t i = (size_t)hash64(path, strlen(path)) & mask;
-	while (fs->slots[i] && strcmp(fs->files[fs->slots[i] - 1].path, path) != 0)
-		i = (i + 1) & mask;
+	size_t i = (size_t)h & mask;
+	uint32_t tag = (uint32_t)(h >> 32);
+	for (; fs->slots[i].n; i = (i + 1) & mask)
+		if (fs->slots[i].tag == tag && !strcmp(fs->files[fs->slots[i].n - 1].path, path))
+			break;
 	return i;
+}
+
+static void index_put(FileSet *fs, int i, uint64_t h)
+{
+	fs->slots[index_slot(fs, fs->files[i].path, h)] = (FileSlot){ (uint32_t)i + 1, (uint32_t)(h >> 32) };
 }
 
 static void index_rebuild(FileSet *fs, size_t nslots)
@@ -63,7 +70,20 @@ static void index_rebuild(FileSet *fs, size_t nslots)
 	if (!fs->slots)
 		die_oom();
 	for (int i = 0; i < fs->n; i++)
-		fs->slots[index_slot(fs, fs->files[i].path)] = (uint32_t)i + 1;
+		index_put(fs, i, hash64(fs->files[i].path, strlen(fs->files[i].path)));
+}
+
+void fileset_reserve(FileSet *fs, int n)
+{
+	if (n > fs->cap) {
+		fs->cap = n;
+		fs->files = xrealloc(fs->files, (size_t)fs->cap * sizeof *fs->files);
+	}
+	size_t nslots = fs->nslots ? fs->nslots : 1024;
+	while (nslots < (size_t)n * 2)
+		nslots *= 2;
+	if (nslots != fs->nslots)
+		index_rebuild(fs, nslots);
 }
 
 void fileset_init(FileSet *fs, Arena *a)
@@ -116,14 +136,16 @@ static bool path_is_safe(const char *p)
 	return true;
 }
 
-/* A new entry for path, without bytes yet. */
-static OutFile *append(FileSet *fs, const char *path)
+/* A new entry for path (whose hash64 is h), without bytes yet. `shared`:
+ * path lives as long as the set (the sink's copy). */
+static OutFile *append_hashed(FileSet *fs, const char *path, uint64_t h, bool shared)
 {
 	if (!path_is_safe(path)) {
 		fprintf(stderr, "platformc: internal error: unsafe output path `%s`\n", path);
 		abort();
 	}
-	if (fileset_find(fs, path)) {
+	/* a kept unit's paths: the sink found each absent (keep_unit) */
+	if (!shared && fileset_find_hashed(fs, path, h)) {
 		fprintf(stderr, "platformc: internal error: two outputs at `%s`\n", path);
 		abort();
 	}
@@ -134,14 +156,19 @@ static OutFile *append(FileSet *fs, const char *path)
 	OutFile *f = &fs->files[fs->n++];
 	memset(f, 0, sizeof *f);
 	/* most paths are in the old manifest, which the sink holds already */
-	f->path = fs->sink.intern ? fs->sink.intern(fs->sink.ctx, path) : NULL;
+	f->path = shared ? path : fs->sink.intern ? fs->sink.intern(fs->sink.ctx, fs, fs->n - 1, path, h) : NULL;
 	if (!f->path)
 		f->path = pool_str(fs, path);
 	if ((size_t)fs->n * 2 > fs->nslots)
 		index_rebuild(fs, fs->nslots ? fs->nslots * 2 : 1024);
 	else
-		fs->slots[index_slot(fs, f->path)] = (uint32_t)fs->n;
+		index_put(fs, fs->n - 1, h);
 	return f;
+}
+
+static OutFile *append(FileSet *fs, const char *path)
+{
+	return append_hashed(fs, path, hash64(path, strlen(path)), false);
 }
 
 /* Gives the last entry its bytes, and the sink, if any, the file. */
@@ -323,11 +350,13 @@ bool fileset_unit_begin(FileSet *fs, const char *id, uint64_t key)
 	OutUnit *u = &fs->ounits[fs->nounits++];
 	*u = (OutUnit){ .id = hash64(id, strlen(id)), .key = key, .first = fs->n };
 	const char *const *paths;
-	int n = fs->sink.keep_unit && fs->sink.keep ? fs->sink.keep_unit(fs->sink.ctx, fs, u->id, key, &paths) : -1;
+	const uint64_t *hashes;
+	int n = fs->sink.keep_unit && fs->sink.keep ? fs->sink.keep_unit(fs->sink.ctx, fs, u->id, key, &paths, &hashes)
+						    : -1;
 	if (n < 0)
 		return false;
 	for (int j = 0; j < n; j++) {
-		OutFile *f = append(fs, paths[j]);
+		OutFile *f = append_hashed(fs, paths[j], hashes[j], true);
 		size_t len;
 		uint64_t hash;
 		if (!fs->sink.keep(fs->sink.ctx, fs, fs->n - 1, &len, &hash)) {
@@ -360,10 +389,15 @@ void fileset_sort(FileSet *fs)
 		index_rebuild(fs, fs->nslots);
 }
 
-const OutFile *fileset_find(const FileSet *fs, const char *path)
+const OutFile *fileset_find_hashed(const FileSet *fs, const char *path, uint64_t h)
 {
 	if (!fs->nslots)
 		return NULL;
-	uint32_t i = fs->slots[index_slot(fs, path)];
+	uint32_t i = fs->slots[index_slot(fs, path, h)].n;
 	return i ? &fs->files[i - 1] : NULL;
+}
+
+const OutFile *fileset_find(const FileSet *fs, const char *path)
+{
+	return fs->nslots ? fileset_find_hashed(fs, path, hash64(path, strlen(path))) : NULL;
 }

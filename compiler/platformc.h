@@ -746,12 +746,16 @@ typedef struct FileSink {
 	 * the hash of its bytes, and add is not called */
 	bool (*keep)(void *ctx, const FileSet *fs, int index, size_t *len, uint64_t *hash);
 	/* optional: may the unit of output `id`, whose inputs hash to `key`,
-	 * stay as it is on disk? If so, sets *paths to its files and returns
-	 * their count: the set adds each and asks keep, which says yes; else -1 */
-	int (*keep_unit)(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths);
-	/* optional: a copy of path that lives as long as the file set, if the
-	 * sink holds one (the writer: the manifest's), or NULL */
-	const char *(*intern)(void *ctx, const char *path);
+	 * stay as it is on disk? If so, sets *paths to its files (strings that
+	 * live as long as the set) and *hashes to their paths' hash64, and
+	 * returns their count: the set adds each and asks keep, which says yes;
+	 * else -1 */
+	int (*keep_unit)(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths,
+			 const uint64_t **hashes);
+	/* optional: a copy of path (whose hash64 is h), the path of the new
+	 * fs->files[index], that lives as long as the file set, if the sink
+	 * holds one (the writer: the manifest's), or NULL */
+	const char *(*intern)(void *ctx, const FileSet *fs, int index, const char *path, uint64_t h);
 	void *ctx;
 } FileSink;
 
@@ -780,6 +784,12 @@ typedef struct Unit {
 	const char *label_key, *label_value; /* extra Application label (selectors) */
 } Unit;
 
+/* A slot of the path index: file number + 1 (0 = empty), and the high
+ * half of the path's hash, so a probe compares strings only on a match. */
+typedef struct FileSlot {
+	uint32_t n, tag;
+} FileSlot;
+
 /* A unit of output (fileset_unit_begin): the files [first, first + n) */
 typedef struct OutUnit {
 	uint64_t id, key;
@@ -791,7 +801,7 @@ struct FileSet {
 	FileSink sink;         /* add NULL: keep every file's bytes */
 	OutFile *files;
 	int n, cap;
-	uint32_t *slots;       /* path index: file number + 1, 0 = empty */
+	FileSlot *slots;       /* path index (fileset.c) */
 	size_t nslots;
 	Arena *strings;        /* paths and unit strings: outlive backend scopes */
 	void **held;           /* heap blocks freed with the set (fileset_hold) */
@@ -845,6 +855,10 @@ void fileset_add_unit(FileSet *fs, const Unit *u);
 /* Sorts by path (byte order). */
 void fileset_sort(FileSet *fs);
 const OutFile *fileset_find(const FileSet *fs, const char *path);
+/* The same, for a path whose hash64 the caller has */
+const OutFile *fileset_find_hashed(const FileSet *fs, const char *path, uint64_t h);
+/* Room for n files, so that adding them moves nothing */
+void fileset_reserve(FileSet *fs, int n);
 
 /* --------------------------------------------------------------- writer.c */
 
@@ -885,7 +899,8 @@ bool writer_failed(const Writer *w);
 bool writer_pending(const char *outdir, char *err, size_t errlen);
 void writer_add(void *w, const FileSet *fs, int index);
 bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash);
-int writer_keep_unit(void *w, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths);
+int writer_keep_unit(void *w, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths,
+		     const uint64_t **hashes);
 int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 
 #define MANIFEST_NAME ".platformc-manifest"
@@ -927,6 +942,7 @@ typedef struct FileState {
 	bool written;          /* created in the staging tree */
 	bool cached;
 	bool vouched;          /* the stat cache vouched for the old file */
+	int32_t owned;         /* its position in the manifest + 1; -1: not there; 0: not known yet */
 	uint64_t id;
 } FileState;
 
@@ -965,6 +981,12 @@ typedef struct DirStack {
 	char *comp;            /* one component, NUL-terminated */
 } DirStack;
 
+/* The folders a cache look has found to be folders, not symlinks: dir[0..len). */
+typedef struct Probe {
+	char *dir;
+	size_t len, cap;
+} Probe;
+
 struct Writer {
 	const FileSet *fs;     /* the set being written, seen at writer_add/end */
 	WriterMode mode;
@@ -987,7 +1009,8 @@ struct Writer {
 	uint64_t manifest_id;  /* its w_identity(): binds the stat cache to it */
 	const char **owned;    /* sorted */
 	int nowned;
-	uint32_t *oslots;      /* index over owned: position + 1, 0 = empty */
+	FileSlot *oslots;      /* index over owned: position + 1 (0 = empty) and hash tag */
+	uint64_t *ohash;       /* hash64 of each owned path */
 	size_t noslots;
 
 	/* the stat cache as read (NULL: none): entry k describes owned[k] */
@@ -996,6 +1019,7 @@ struct Writer {
 	bool cache_keys;       /* written by this very binary: document keys count */
 	int vouched, kept;
 	int admitted;          /* the file writer_keep last admitted */
+	const char *admit_prev; /* the path admit() last looked at */
 	int64_t newest;        /* the newest ctime recorded for the cache */
 	/* the units of output the cache records (fileset.c): each its id, key
 	 * and files (positions in owned), found by id through uslots */
@@ -1005,13 +1029,15 @@ struct Writer {
 	uint32_t *uslots;
 	size_t nuslots;
 	bool units_dirty;      /* a unit was built whose key the cache does not hold */
-	/* the files of the unit writer_keep_unit last kept: upos[k] is owned
-	 * path k's place in it + 1; uid/usize what its check found */
-	uint32_t *upos;
-	uint64_t *uid;
+	/* the files of the unit writer_keep_unit last kept (positions in
+	 * owned), the next of which writer_keep takes: uid/usize what its
+	 * check found */
+	const uint32_t *ufiles;
+	int ukept, ucount;
+	uint64_t *uid, *uhash;
 	int64_t *usize;
 	const char **upaths;
-	int nukept, capukept;
+	int capukept;
 
 	FileState *st;         /* per generated file */
 	int nst;
@@ -1053,7 +1079,8 @@ struct Writer {
 	int looked;            /* the next owned path to look at ... */
 	uint32_t *look_order;  /* ... in this order: the recorded units' files first, as the
 				* backends will ask for them, then the others; NULL: manifest order */
-	DirStack lookds;
+	Probe lookpr;          /* the look-ahead's folder checks */
+	Probe mainpr;          /* the producer's */
 	DirStack disk;         /* the disk thread's lookups in the old tree */
 	StrBuf mk;             /* stage_mkdirs' scratch */
 	StrBuf pre;            /* scratch for path prefixes */
@@ -1093,6 +1120,8 @@ int ds_fd(const DirStack *ds);
 bool owned_has(const Writer *w, const char *path);
 int ds_seek(Writer *w, DirStack *ds, const char *path, size_t dirlen, bool strict);
 int owned_find(const Writer *w, const char *path);
+int owned_find_hashed(const Writer *w, const char *path, uint64_t h);
+int owned_of(const Writer *w, const FileState *s, const char *path);
 int read_manifest(Writer *w);
 
 /* writer_cache.c */
@@ -1100,8 +1129,8 @@ uint64_t binary_id(void);
 void load_cache(Writer *w);
 size_t unit_slot(const Writer *w, uint64_t id);
 const unsigned char *entry_at(const Writer *w, int k);
-bool cache_vouches(const Writer *w, const OutFile *f, const struct stat *st);
-bool cache_match(Writer *w, DirStack *ds, const char *path, const unsigned char *e, uint64_t *id,
+bool cache_vouches(const Writer *w, const FileState *s, const OutFile *f, const struct stat *st);
+bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e, uint64_t *id,
 		 int64_t *size);
 void write_cache(Writer *w, WriterReport *rep);
 

@@ -123,12 +123,18 @@ static int open_outdir(Writer *w)
 	return 0;
 }
 
-/* The manifest's copy of path, shared with the file set that holds it. */
-static const char *writer_intern(void *ctx, const char *path)
+static void make_room(Writer *w, int i);
+
+/* The manifest's copy of path, shared with the file set that holds it; and
+ * file i's place in the manifest, for the lookups to come (owned_of). */
+static const char *writer_intern(void *ctx, const FileSet *fs, int i, const char *path, uint64_t h)
 {
 	Writer *w = ctx;
-	int k = w->held ? owned_find(w, path) : -1;
-	return k >= 0 ? w->owned[k] : NULL;
+	int k = w->nowned ? owned_find_hashed(w, path, h) : -1;
+	w->fs = fs;
+	make_room(w, i);
+	w->st[i].owned = k >= 0 ? k + 1 : -1;
+	return k >= 0 && w->held ? w->owned[k] : NULL;
 }
 
 
@@ -163,6 +169,7 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 		fileset_set_sink(fs, &(FileSink){ .add = writer_add, .keep = writer_keep,
 						  .keep_unit = writer_keep_unit, .intern = writer_intern,
 						  .ctx = w });
+		fileset_reserve(fs, w->nowned);
 		disk_start(w);
 	}
 	return w;
@@ -212,14 +219,15 @@ static void free_lookups(Writer *w)
 	free(w->unit_n);
 	free(w->unit_files);
 	free(w->uslots);
-	free(w->upos);
 	free(w->uid);
+	free(w->uhash);
 	free(w->usize);
 	free(w->upaths);
 	w->look = NULL, w->look_id = NULL, w->look_size = NULL, w->look_order = NULL;
 	w->unit_id = w->unit_key = NULL;
-	w->unit_first = w->unit_n = w->unit_files = w->uslots = w->upos = NULL;
-	w->uid = NULL, w->usize = NULL, w->upaths = NULL;
+	w->unit_first = w->unit_n = w->unit_files = w->uslots = NULL;
+	w->uid = w->uhash = NULL, w->usize = NULL, w->upaths = NULL;
+	w->ufiles = NULL, w->ukept = w->ucount = w->capukept = 0;
 	w->nunits = 0;
 }
 
@@ -228,7 +236,9 @@ static void writer_free(Writer *w)
 	disk_stop(w);
 	ds_free(&w->old);
 	ds_free(&w->disk);
-	ds_free(&w->lookds);
+	free(w->lookpr.dir);
+	free(w->mainpr.dir);
+	w->lookpr = w->mainpr = (Probe){0};
 	sb_free(&w->mk);
 	free(w->jobs);
 	free_lookups(w);
@@ -245,6 +255,7 @@ static void writer_free(Writer *w)
 	free(w->order);
 	free(w->owned);
 	free(w->oslots);
+	free(w->ohash);
 	free(w->cache);
 	free(w->stale);
 	free(w->carry);
@@ -276,12 +287,21 @@ static int admit(Writer *w, const FileSet *fs, int i)
 	if (w->admitted == i + 1)
 		return 0;
 	make_room(w, i);
-	const char *p = fs->files[i].path;
+	const char *p = fs->files[i].path, *q = w->admit_prev ? w->admit_prev : "";
 	if (!rel_path_is_safe(p))
 		return w_fail(w, "internal error: output path `%s` cannot be written", p);
 	/* a file where an earlier output needs a folder (the converse shows
-	 * when writing, or at the end) */
-	for (const char *sl = strchr(p, '/'); sl; sl = strchr(sl + 1, '/')) {
+	 * when writing, or at the end, which also sees a file added since the
+	 * folders p shares with the file admitted before it were looked up) */
+	size_t c = 0;
+	while (p[c] && p[c] == q[c])
+		c++;
+	const char *from = p;
+	for (const char *t = p; t < p + c; t++)
+		if (*t == '/')
+			from = t;
+	w->admit_prev = p;
+	for (const char *sl = strchr(from == p ? p : from + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
 		w->pre.len = 0;
 		sb_putn(&w->pre, p, (size_t)(sl - p));
 		if (fileset_find(fs, w->pre.data))
@@ -303,34 +323,36 @@ bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *has
 {
 	Writer *w = ctx;
 	const OutFile *f = &fs->files[i];
-	int k = w->cache && w->cache_keys ? owned_find(w, f->path) : -1;
-	const unsigned char *e = k < 0 ? NULL : entry_at(w, k);
+	w->fs = fs;
+	make_room(w, i);
+	FileState *s = &w->st[i];
 	uint64_t id;
 	int64_t size;
-	if (e && w->upos && w->upos[k]) {
-		/* a file of the unit writer_keep_unit just kept: checked there;
-		 * a path of the manifest, written nowhere (check_outputs, at the
-		 * end, still sees any clash with another output) */
-		w->fs = fs;
-		make_room(w, i);
-		uint32_t j = w->upos[k] - 1;
-		w->upos[k] = 0;
+	int k;
+	if (w->ukept < w->ucount && f->path == w->upaths[w->ukept]) {
+		/* the next file of the unit writer_keep_unit just kept: checked
+		 * there; a path of the manifest, written nowhere (check_outputs,
+		 * at the end, still sees any clash with another output) */
+		int j = w->ukept++;
+		k = (int)w->ufiles[j];
+		s->owned = k + 1;
 		id = w->uid[j], size = w->usize[j];
 		goto kept;
 	}
+	k = w->cache && w->cache_keys ? owned_of(w, s, f->path) : -1;
+	const unsigned char *e = k < 0 ? NULL : entry_at(w, k);
 	if (admit(w, fs, i) != 0 || !w->cache_keys || !e || !f->key || w_get64(e + 16) != f->key)
 		return false;
 	if (!looked_same(w, k, e, &id, &size))
 		return false; /* writer_add looks again, and reports what is wrong */
-kept:;
-	FileState *s = &w->st[i];
+kept:
 	s->status = OLD_SAME;
 	s->vouched = true;
 	s->id = id;
 	w->vouched++;
 	w->kept++;
 	*len = (size_t)size;
-	*hash = w_get64(e + 8);
+	*hash = w_get64(entry_at(w, k) + 8);
 	return true;
 }
 
@@ -338,15 +360,18 @@ kept:;
  * May a unit of output (fileset.c) whose inputs hash to `key` stay as it is
  * on disk? Yes when the cache, written by this binary, records the unit
  * with that key and vouches for each of its files (the rule of
- * writer_keep). Then *paths are its files (the manifest's strings, in the
- * order they were made) and their count is returned; the file set adds
- * each one and asks writer_keep, which takes them without a second look.
- * -1: build the unit.
+ * writer_keep), none of which the file set has yet. Then *paths are its
+ * files (the manifest's strings, in the order they were made), *hashes
+ * their paths' hashes, and their count is returned; the file set adds each
+ * one and asks writer_keep, in that order, which takes them without a
+ * second look. -1: build the unit.
  */
-int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths)
+int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths,
+		     const uint64_t **hashes)
 {
 	Writer *w = ctx;
 	w->fs = fs;
+	w->ukept = w->ucount = 0;
 	if (w_failed(w) || !w->cache_keys)
 		return -1;
 	uint32_t u = w->uslots ? w->uslots[unit_slot(w, id)] : 0;
@@ -362,6 +387,7 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 		w->uid = xrealloc(w->uid, (size_t)w->capukept * sizeof *w->uid);
 		w->usize = xrealloc(w->usize, (size_t)w->capukept * sizeof *w->usize);
 		w->upaths = xrealloc(w->upaths, (size_t)w->capukept * sizeof *w->upaths);
+		w->uhash = xrealloc(w->uhash, (size_t)w->capukept * sizeof *w->uhash);
 	}
 	for (int j = 0; j < n; j++) {
 		int k = (int)files[j];
@@ -369,18 +395,15 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 		if (!looked_same(w, k, e, &w->uid[j], &w->usize[j]))
 			return -1;
 		/* made already by another unit: the keys missed something; build */
-		if (fileset_find(fs, w->owned[k]))
+		if (fileset_find_hashed(fs, w->owned[k], w->ohash[k]))
 			return -1;
 		w->upaths[j] = w->owned[k];
+		w->uhash[j] = w->ohash[k];
 	}
-	if (!w->upos) {
-		w->upos = calloc((size_t)(w->nowned ? w->nowned : 1), sizeof *w->upos);
-		if (!w->upos)
-			die_oom();
-	}
-	for (int j = 0; j < n; j++)
-		w->upos[files[j]] = (uint32_t)j + 1;
+	w->ufiles = files;
+	w->ucount = n;
 	*paths = w->upaths;
+	*hashes = w->uhash;
 	return n;
 }
 /* A generated file: with `owned`, its bytes are the writer's to free. */
@@ -396,7 +419,7 @@ static void add_file(Writer *w, const FileSet *fs, int i, bool owned)
 		enqueue(w, &f, i);
 		return;
 	}
-	Job j = { .f = f, .index = i };
+	Job j = { .f = f, .index = i, .st.owned = w->st[i].owned };
 	put_file(w, &w->disk, &j);
 	take_result(w, &j);
 	if (owned)
@@ -419,11 +442,28 @@ static int cmp_file_number(const void *a, const void *b, void *fs)
 	return strcmp(f[*(const uint32_t *)a].path, f[*(const uint32_t *)b].path);
 }
 
-/* w->order: the file numbers in path order */
+/* w->order: the file numbers in path order. When every file is a path of
+ * the manifest (sorted) and knows its place there, that place orders it. */
 static void sort_files(Writer *w)
 {
 	int n = w->fs->n;
 	w->order = xmalloc((size_t)(n ? n : 1) * sizeof *w->order);
+	bool placed = n <= w->nst && n <= w->nowned;
+	for (int i = 0; i < n && placed; i++)
+		placed = w->st[i].owned > 0;
+	if (placed) {
+		uint32_t *at = calloc((size_t)w->nowned, sizeof *at);
+		if (!at)
+			die_oom();
+		for (int i = 0; i < n; i++)
+			at[w->st[i].owned - 1] = (uint32_t)i + 1;
+		int k = 0;
+		for (int o = 0; o < w->nowned; o++)
+			if (at[o])
+				w->order[k++] = at[o] - 1;
+		free(at);
+		return;
+	}
 	for (int i = 0; i < n; i++)
 		w->order[i] = (uint32_t)i;
 	qsort_r(w->order, (size_t)n, sizeof *w->order, cmp_file_number, (void *)w->fs);
@@ -438,12 +478,20 @@ static int check_outputs(Writer *w)
 	sb_init(&pre);
 	int rc = 0;
 	for (int k = 0; k < fs->n && rc == 0; k++) {
-		const char *p = path_of(w, k);
-		if (k && !strcmp(p, path_of(w, k - 1))) {
+		const char *p = path_of(w, k), *q = k ? path_of(w, k - 1) : "";
+		if (k && !strcmp(p, q)) {
 			rc = w_fail(w, "internal error: two outputs at `%s`", p);
 			break;
 		}
-		for (const char *s = strchr(p, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
+		/* the folders p shares with the path before it were looked up for that one */
+		size_t c = 0;
+		while (p[c] && p[c] == q[c])
+			c++;
+		const char *s = p;
+		for (const char *t = p; t < p + c; t++)
+			if (*t == '/')
+				s = t;
+		for (s = strchr(s == p ? p : s + 1, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
 			pre.len = 0;
 			sb_putn(&pre, p, (size_t)(s - p));
 			if (fileset_find(fs, pre.data))
@@ -483,21 +531,32 @@ static void fill_lines(Writer *w, WriterReport *rep)
 /* Owned files no longer generated and still there are stale. */
 static int find_stale(Writer *w)
 {
-	int cap = 0;
-	for (int i = 0; i < w->nowned; i++) {
+	int cap = 0, rc = 0;
+	/* the owned paths generated again, as far as each file's place is known */
+	unsigned char *gen = calloc((size_t)(w->nowned ? w->nowned : 1), 1);
+	if (!gen)
+		die_oom();
+	bool all_known = true;
+	for (int i = 0; i < w->fs->n; i++) {
+		int o = i < w->nst ? w->st[i].owned : 0;
+		if (o > 0)
+			gen[o - 1] = 1;
+		all_known &= o != 0;
+	}
+	for (int i = 0; i < w->nowned && rc == 0; i++) {
 		const char *p = w->owned[i];
-		if (fileset_find(w->fs, p))
+		if (gen[i] || (!all_known && fileset_find(w->fs, p)))
 			continue;
 		int found = ds_seek(w, &w->old, p, dir_len(p), false);
-		if (found < 0)
-			return -1;
 		struct stat st;
-		if (found == 0) {
+		if (found < 0) {
+			rc = -1;
+		} else if (found == 0) {
 		} else if (fstatat(ds_fd(&w->old), base_name(p), &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			if (errno != ENOENT)
-				return w_fail(w, "cannot inspect `%s`: %s", disp(w, p, strlen(p)), strerror(errno));
+				rc = w_fail(w, "cannot inspect `%s`: %s", disp(w, p, strlen(p)), strerror(errno));
 		} else if (S_ISLNK(st.st_mode)) {
-			return w_fail(w, "`%s` is a symlink; refusing to follow it", disp(w, p, strlen(p)));
+			rc = w_fail(w, "`%s` is a symlink; refusing to follow it", disp(w, p, strlen(p)));
 		} else if (S_ISREG(st.st_mode)) {
 			if (w->nstale == cap) {
 				cap = cap ? cap * 2 : 64;
@@ -506,7 +565,8 @@ static int find_stale(Writer *w)
 			w->stale[w->nstale++] = p;
 		}
 	}
-	return 0;
+	free(gen);
+	return rc;
 }
 
 static int finish(Writer *w, WriterReport *rep)
@@ -530,8 +590,10 @@ static int finish(Writer *w, WriterReport *rep)
 	rep->vouched = w->vouched;
 	rep->kept = w->kept;
 	bool same_manifest = w->canonical && w->nowned == n;
-	for (int k = 0; k < n && same_manifest; k++)
-		same_manifest = !strcmp(w->owned[k], path_of(w, k));
+	for (int k = 0; k < n && same_manifest; k++) {
+		int o = w->st[w->order[k]].owned;
+		same_manifest = o > 0 ? o == k + 1 : o == 0 && !strcmp(w->owned[k], path_of(w, k));
+	}
 	bool differs = w->outfd < 0 || rep->added || rep->changed || rep->removed || !same_manifest;
 	if (w->mode == WR_CHECK) {
 		/* as the whole-tree swap would find it: no symlink anywhere */
@@ -565,6 +627,8 @@ static int finish(Writer *w, WriterReport *rep)
 	w->owned = NULL;
 	free(w->oslots);
 	w->oslots = NULL;
+	free(w->ohash);
+	w->ohash = NULL;
 	w->nowned = 0;
 	w->nstale = 0;
 	if (!w->held)
@@ -593,7 +657,9 @@ int writer_end(Writer *w, const FileSet *fs, WriterReport *rep)
 	memset(rep, 0, sizeof *rep);
 	disk_stop(w);
 	ds_free(&w->disk);
-	ds_free(&w->lookds);
+	free(w->lookpr.dir);
+	free(w->mainpr.dir);
+	w->lookpr = w->mainpr = (Probe){0};
 	w->old.probe = false;
 	w->fs = fs;
 	int rc = w->rc == 0 ? finish(w, rep) : -1;

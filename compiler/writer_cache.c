@@ -10,8 +10,10 @@
  * wrote or linked it (a hash of dev, inode, size, mtime and ctime) and the
  * hash of its bytes. A generated file whose new bytes hash to the recorded
  * hash, and whose lstat still shows exactly the recorded identity, is
- * unchanged without being opened: one fstatat instead of four syscalls. Why
- * that is safe:
+ * unchanged without being opened: one fstatat instead of four syscalls
+ * (cache_match: one lstat of the path from the output folder, and one of
+ * each folder on its way, the first time the manifest's order meets it;
+ * no folder is opened). Why that is safe:
  *   - Any write to a file sets its ctime to the current time, and nobody
  *     can set a ctime (utimensat sets it too), so an edit, even one of the
  *     same size with the mtime put back, changes the ctime: the file is read.
@@ -251,29 +253,69 @@ const unsigned char *entry_at(const Writer *w, int k)
 	return w->cache + strlen(CACHE_MAGIC) + 8 * (CACHE_HEAD + (size_t)k * CACHE_ENTRY);
 }
 
-static const unsigned char *cache_entry(const Writer *w, const char *path)
+bool cache_vouches(const Writer *w, const FileState *s, const OutFile *f, const struct stat *st)
 {
-	int k = w->cache ? owned_find(w, path) : -1;
-	return k < 0 ? NULL : entry_at(w, k);
-}
-
-bool cache_vouches(const Writer *w, const OutFile *f, const struct stat *st)
-{
-	const unsigned char *e = cache_entry(w, f->path);
+	int k = w->cache ? owned_of(w, s, f->path) : -1;
+	const unsigned char *e = k < 0 ? NULL : entry_at(w, k);
 	return e && w_get64(e) == w_identity(st, true) && w_get64(e + 8) == f->hash &&
 	       ns_of(st->st_ctim) < w->cache_mtime;
 }
+
+/*
+ * Are the folders of path[0..dirlen) folders of the old tree, not symlinks?
+ * Each is looked at once per run of paths under it (the manifest's order
+ * keeps a folder's paths together), with one lstat from the output folder:
+ * no folder is opened. Then one fstatat of the whole path cannot pass
+ * through a symlink that was a folder a moment before, unless someone swaps
+ * them in between, and then the cache keeps at worst a file whose identity
+ * (inode, ctime) is the recorded one. For the cache's looks only: what they
+ * find wrong is found again, and reported, by the lookups that write.
+ */
+static bool probe_dirs(int root, Probe *pr, const char *path, size_t dirlen)
+{
+	size_t k = 0, m = pr->len < dirlen ? pr->len : dirlen;
+	while (k < m && pr->dir[k] == path[k])
+		k++;
+	/* k: the longest prefix both have, that ends a folder name in both */
+	if (!(k == pr->len && (k == dirlen || path[k] == '/')))
+		while (k > 0 && !((k == pr->len || pr->dir[k] == '/') && (k == dirlen || path[k] == '/')))
+			k--;
+	if (pr->cap < dirlen + 1) {
+		pr->cap = dirlen + 64;
+		pr->dir = xrealloc(pr->dir, pr->cap);
+	}
+	memcpy(pr->dir, path, dirlen);
+	pr->dir[dirlen] = 0;
+	for (size_t j = k ? k + 1 : 0; j <= dirlen; j++) {
+		if (j < dirlen && path[j] != '/')
+			continue;
+		struct stat st;
+		pr->dir[j] = 0;
+		bool ok = fstatat(root, pr->dir, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		if (j < dirlen)
+			pr->dir[j] = '/';
+		if (!ok) {
+			pr->len = 0;
+			return false;
+		}
+	}
+	pr->len = dirlen;
+	return true;
+}
+
 /*
  * Is the old tree's file at path (owned) the one cache entry e describes,
  * untouched since (the identity rule of cache_vouches)? Then *id is its
- * identity without ctime and *size its size.
+ * identity without ctime and *size its size. One lstat of the file, and of
+ * each folder on its way the first time (probe_dirs).
  */
-bool cache_match(Writer *w, DirStack *ds, const char *path, const unsigned char *e, uint64_t *id,
-			int64_t *size)
+bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e, uint64_t *id,
+		 int64_t *size)
 {
 	struct stat st;
-	if (ds_seek(w, ds, path, dir_len(path), true) != 1 ||
-	    fstatat(ds_fd(ds), base_name(path), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+	size_t dl = dir_len(path);
+	if (w->outfd < 0 || (dl && !probe_dirs(w->outfd, pr, path, dl)) ||
+	    fstatat(w->outfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
 	    w_get64(e) != w_identity(&st, true) || ns_of(st.st_ctim) >= w->cache_mtime)
 		return false;
 	*id = w_identity(&st, false);

@@ -12,7 +12,8 @@
  * documents instead of adding to it. The results come back in the job and
  * are taken by the producer, which alone touches the per-file state (w->st)
  * and frees the bytes it allocated. Each thread has its own
- * lookups in the old tree (DirStack) and scratch buffers; w_fail() and the
+ * lookups in the old tree (DirStack; Probe for the cache's looks) and
+ * scratch buffers; w_fail() and the
  * arena of messages take `lock`. Neither thread waits on the other per file:
  * the ring's counts are atomics, and a thread sleeps or wakes the other only
  * for a batch. While no file waits and the stat cache may keep documents,
@@ -53,10 +54,10 @@
 bool looked_same(Writer *w, int k, const unsigned char *e, uint64_t *id, int64_t *size)
 {
 	if (!w->look)
-		return cache_match(w, &w->old, w->owned[k], e, id, size);
+		return cache_match(w, &w->mainpr, w->owned[k], e, id, size);
 	unsigned char v = 0;
 	if (atomic_compare_exchange_strong(&w->look[k], &v, LOOK_BUSY)) {
-		bool same = cache_match(w, &w->old, w->owned[k], e, id, size);
+		bool same = cache_match(w, &w->mainpr, w->owned[k], e, id, size);
 		if (same)
 			w->look_id[k] = *id, w->look_size[k] = *size;
 		atomic_store_explicit(&w->look[k], same ? LOOK_SAME : LOOK_OTHER, memory_order_release);
@@ -69,7 +70,7 @@ bool looked_same(Writer *w, int k, const unsigned char *e, uint64_t *id, int64_t
 	}
 	if (v == LOOK_OTHER)
 		return false;
-	return cache_match(w, &w->old, w->owned[k], e, id, size); /* the look-ahead is at it */
+	return cache_match(w, &w->mainpr, w->owned[k], e, id, size); /* the look-ahead is at it */
 }
 
 /* Compares a generated file with the old tree and, if it differs and this
@@ -120,7 +121,7 @@ static bool look_ahead(Writer *w)
 	uint64_t id;
 	int64_t size;
 	unsigned char r = LOOK_OTHER;
-	if ((w_get64(e + 16) || w->uslots) && cache_match(w, &w->lookds, w->owned[k], e, &id, &size)) {
+	if ((w_get64(e + 16) || w->uslots) && cache_match(w, &w->lookpr, w->owned[k], e, &id, &size)) {
 		w->look_id[k] = id;
 		w->look_size[k] = size;
 		r = LOOK_SAME;
@@ -173,8 +174,6 @@ void disk_start(Writer *w)
 			die_oom();
 		w->look_id = xmalloc((size_t)w->nowned * sizeof *w->look_id);
 		w->look_size = xmalloc((size_t)w->nowned * sizeof *w->look_size);
-		ds_init(&w->lookds, w->outfd);
-		w->lookds.probe = true;
 		if (w->nunits) {
 			w->look_order = xmalloc((size_t)w->nowned * sizeof *w->look_order);
 			unsigned char *in = calloc((size_t)w->nowned, 1);
@@ -209,7 +208,7 @@ void enqueue(Writer *w, const OutFile *f, int i)
 		pthread_mutex_unlock(&w->lock);
 	}
 	harvest(w);
-	w->jobs[pushed % QUEUE] = (Job){ .f = *f, .index = i };
+	w->jobs[pushed % QUEUE] = (Job){ .f = *f, .index = i, .st.owned = w->st[i].owned };
 	atomic_store(&w->pushed, ++pushed);
 	if (atomic_load(&w->sleeping) && pushed - atomic_load(&w->finished) >= BATCH) {
 		pthread_mutex_lock(&w->lock);

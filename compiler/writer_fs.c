@@ -559,21 +559,35 @@ int ds_seek(Writer *w, DirStack *ds, const char *path, size_t dirlen, bool stric
 #undef DS_FAIL
 /* ---- the manifest: what platformc owns ---- */
 
-static size_t owned_slot(const Writer *w, const char *path)
+static size_t owned_slot(const Writer *w, const char *path, uint64_t h)
 {
 	size_t mask = w->noslots - 1;
-	size_t i = (size_t)hash64(path, strlen(path)) & mask;
-	while (w->oslots[i] && strcmp(w->owned[w->oslots[i] - 1], path) != 0)
-		i = (i + 1) & mask;
+	size_t i = (size_t)h & mask;
+	uint32_t tag = (uint32_t)(h >> 32);
+	for (; w->oslots[i].n; i = (i + 1) & mask)
+		if (w->oslots[i].tag == tag && !strcmp(w->owned[w->oslots[i].n - 1], path))
+			break;
 	return i;
 }
 
-/* The position of path in the manifest, or -1. */
-int owned_find(const Writer *w, const char *path)
+/* The position of path (whose hash64 is h) in the manifest, or -1. */
+int owned_find_hashed(const Writer *w, const char *path, uint64_t h)
 {
 	if (!w->nowned)
 		return -1;
-	return (int)w->oslots[owned_slot(w, path)] - 1;
+	return (int)w->oslots[owned_slot(w, path, h)].n - 1;
+}
+
+int owned_find(const Writer *w, const char *path)
+{
+	return w->nowned ? owned_find_hashed(w, path, hash64(path, strlen(path))) : -1;
+}
+
+/* The position in the manifest of the generated file with state s, or -1:
+ * known since the file set interned its path (writer_intern), else looked up. */
+int owned_of(const Writer *w, const FileState *s, const char *path)
+{
+	return s->owned ? (s->owned > 0 ? s->owned - 1 : -1) : owned_find(w, path);
 }
 
 bool owned_has(const Writer *w, const char *path)
@@ -660,9 +674,12 @@ int read_manifest(Writer *w)
 	for (w->noslots = 1024; w->noslots < (size_t)w->nowned * 2; w->noslots *= 2)
 		;
 	w->oslots = calloc(w->noslots, sizeof *w->oslots);
+	w->ohash = xmalloc((size_t)(w->nowned ? w->nowned : 1) * sizeof *w->ohash);
 	if (!w->oslots)
 		die_oom();
-	for (int i = 0; i < w->nowned; i++)
-		w->oslots[owned_slot(w, w->owned[i])] = (uint32_t)i + 1;
+	for (int i = 0; i < w->nowned; i++) {
+		uint64_t h = w->ohash[i] = hash64(w->owned[i], strlen(w->owned[i]));
+		w->oslots[owned_slot(w, w->owned[i], h)] = (FileSlot){ (uint32_t)i + 1, (uint32_t)(h >> 32) };
+	}
 	return 0;
 }

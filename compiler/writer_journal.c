@@ -375,7 +375,7 @@ int commit_journal(Writer *w, WriterReport *rep, bool same_manifest)
 			sb_putc(&j, '\n');
 		} else if (s->status == OLD_SAME && s->vouched && w->cache) {
 			/* untouched, and the old cache's entry proved it: still true */
-			int o = owned_find(w, p);
+			int o = owned_of(w, s, p);
 			if (o >= 0) {
 				s->id = w_get64(entry_at(w, o));
 				s->cached = true;

@@ -67,7 +67,7 @@ int compare_file(Writer *w, int dirfd, const char *name, const OutFile *f, FileS
 	s->status = OLD_DIFF;
 	if ((size_t)st.st_size != f->len)
 		return 0;
-	bool same = s->vouched = cache_vouches(w, f, &st);
+	bool same = s->vouched = cache_vouches(w, s, f, &st);
 	if (!same) {
 		int fd = openat(dirfd, name, READ_FLAGS);
 		if (fd < 0)

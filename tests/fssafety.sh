@@ -5,7 +5,7 @@
 # outside the output folder is touched (canary files beside it keep their
 # bytes, inode and mtime), nothing unowned is deleted, and the error says why.
 # Usage: tests/fssafety.sh TMPDIR; prints "ok   fs/..." / "FAIL fs/...: why"
-# lines (18 cases) and exits 1 when one failed.
+# lines (19 cases) and exits 1 when one failed.
 set -u
 T=$1/fs
 P=${PLATFORMC:?}
@@ -65,6 +65,17 @@ fresh; d=$(cd "$T/out" 2>/dev/null && ls -d */ | head -1); d=${d%/}
 rm -rf "${T:?}/out/$d"; ln -s "$T/elsewhere" "$T/out/$d"
 check 2 "$d.*symlink"
 report symlinked-folder
+
+# the same with the folder's own files (moved, so their inodes and ctimes are
+# the ones the stat cache recorded): a render that would change nothing still
+# finds the symlink on the way, and refuses
+fresh; d=$(cd "$T/out" 2>/dev/null && ls -d */ | head -1); d=${d%/}
+[ -n "$d" ] || { d=no-folder; WHY+="the render made no folder; "; }
+mv "$T/out/$d" "$T/moved" && ln -s "$T/moved" "$T/out/$d"
+check 2 "$d.*symlink"
+[ -L "$T/out/$d" ] || WHY+="the symlink was replaced; "
+report symlinked-folder-with-its-own-files
+rm -rf "$T/moved"
 
 for bad in ../canary "$T/canary" 'a/../../canary' '../elsewhere/README.md' 'x/../../elsewhere'; do
 	fresh; echo "$bad" >>"$T/out/.platformc-manifest"
