@@ -91,7 +91,7 @@ void sb_puts(StrBuf *b, const char *s);
 void sb_putn(StrBuf *b, const char *s, size_t n);
 void sb_printf(StrBuf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void sb_vprintf(StrBuf *b, const char *fmt, va_list ap);
-/* printf without the C library for plain formats (util.c): fmt_is_plain
+/* printf without the C library for plain formats (fmt.c): fmt_is_plain
  * says whether fmt has only %s %c %d %u %ld %lu %lld %llu %zu %.*s %%;
  * fmt_plain_out writes the result to out (NULL: none) and returns its length. */
 bool fmt_is_plain(const char *fmt);
