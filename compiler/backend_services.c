@@ -385,7 +385,7 @@ static void tcp_port(Arena *a, DNode *rule, long long port)
  * anywhere otherwise (public AWS endpoints, or no network declared). */
 static const char *egress_cidr(const Platform *p, const Env *e, int port)
 {
-	const Node *net = identity_network(p, e);
+	const Node *net = env_network(p, e);
 	const Node *cidr = node_get(net, "cidr"), *ep = node_get(net, "vpc_endpoints");
 	bool endpoints = ep && ep->kind == N_SCALAR && !strcmp(ep->text, "true");
 	if (cidr && cidr->kind == N_SCALAR && (port != 443 || endpoints))

@@ -622,6 +622,17 @@ bool service_runs_in(const Service *s, const Env *e);
 bool resource_runs_in(const Resource *r, const Env *e);
 /* model.c: `policies.disable` names the policy. */
 bool policy_disabled(const Platform *p, const char *name);
+/* model.c: `platform.cloud`, or NULL. */
+const Node *platform_cloud(const Platform *p);
+/* The Argo CD name of e's cluster: its `cluster`, or `in-cluster` (the
+ * cluster Argo CD runs in). */
+const char *env_argo_cluster(const Env *e);
+/* `platform.cloud.clusters.<c>` for e's cluster c, or NULL. */
+const Node *env_cloud(const Platform *p, const Env *e);
+/* The VPC of e's cluster (cloud.clusters.<c>.network, else cloud.network), or NULL. */
+const Node *env_network(const Platform *p, const Env *e);
+/* Whether some environment's cluster has a network. */
+bool platform_has_network(const Platform *p);
 
 /* --------------------------------------------------------------- backend */
 
@@ -1282,9 +1293,6 @@ const char *identity_prefix(const Service *s, const Resource *r);
 DNode *identity_policy(Arena *a, const Platform *p, const Service *s, const Env *e);
 /* Who may assume the role; `secrets`: External Secrets reads secrets with it. */
 DNode *identity_trust(Arena *a, const Platform *p, const Service *s, const Env *e, bool secrets);
-/* The VPC of e's cluster (cloud.clusters.<c>.network, else cloud.network), or NULL. */
-const Node *identity_network(const Platform *p, const Env *e);
-bool identity_has_network(const Platform *p);
 /* E0320 (shared_with access modes), E0321 (IRSA without an OIDC issuer),
  * E0322 (cloud.clusters names no cluster), E0323 (a network for some
  * clusters only); the error count. */
