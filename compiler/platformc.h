@@ -1319,6 +1319,14 @@ int cmd_explain(const char *name, bool markdown);
  * written at indentation level `ind`. */
 void catalog_params_json(const Kind *k, StrBuf *o, int ind);
 
+/* ----------------------------------------------------------------- apis.c */
+
+/* The parsed stdlib/apis.yaml (loaded once, read-only), the entry of an API
+ * style (`rest` for NULL), of a language (NULL: none). */
+const Node *apis_data(void);
+const Node *apis_type(const char *api);
+const Node *apis_language(const char *language);
+
 /* ------------------------------------------------------------- workload.c */
 
 /* What a service's `api` means for its workload (stdlib/apis.yaml). */
@@ -1361,10 +1369,6 @@ const char *rollout_max_burn_rate(void);
 DNode *rollout_analysis_template(Arena *a, const Platform *p, const Service *s, const Env *e);
 DNode *rollout_vpa_doc(Arena *a, const Platform *p, const Service *s);
 
-/* The parsed stdlib/apis.yaml (loaded once, read-only). */
-const Node *apis_data(void);
-const Node *apis_type(const char *api);
-const Node *apis_language(const char *language);
 void workload_of(const Service *s, Workload *w);
 /* E0260-E0262, W0280; returns the error count. */
 int workload_check(const Platform *p, Diags *d);
