@@ -505,7 +505,7 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/vpa.yaml", dir), rollout_vpa_doc(a, p, s));
 		add_ref(a, res, "vpa.yaml");
 	}
-	fileset_add_yaml(fs, arena_sprintf(a, "%s/networkpolicy.yaml", dir), networkpolicy_doc(a, p, s, e, se, w, callers, mon_settings(a, p).namespace, is));
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/networkpolicy.yaml", dir), networkpolicy_doc(a, p, s, e, se, w, callers, monitoring_settings(a, p).namespace, is));
 	add_ref(a, res, "networkpolicy.yaml");
 	if (e->prod) {
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/pdb.yaml", dir), pdb_doc(a, s));

@@ -390,7 +390,7 @@ static int run_schema(Options *o)
 	}
 	StrBuf b;
 	sb_init(&b);
-	schema_emit_json(schema, c, o->included, &b);
+	schema_json_emit(schema, c, o->included, &b);
 	fwrite(b.data, 1, b.len, stdout);
 	sb_free(&b);
 	arena_free(a);

@@ -60,4 +60,20 @@ rc=$?
 [ $rc = 1 ] && printf '%s\n' "$out" | grep -qx 'circle: a.c -> b.c; b.c -> a.c' && printf '%s\n' "$out" | grep -qx 'c.c: ' &&
 	ok docs/import-circle-found || fail docs/import-circle-found "exit $rc: $out"
 
+# an exported function whose prefix names a file of compiler/ is defined in that file
+# (tests/tools/prefixes.py; the longest matching file name decides)
+out=$("$PY" tests/tools/prefixes.py compiler 2>&1) && ok docs/prefixes-name-files || fail docs/prefixes-name-files "$out"
+# ... and the check fails on a function moved to another file: monitoring_x in dash.c,
+# catalog_y in catalog_load.c (catalog_load_z there is right; statics do not count)
+mkdir -p "$TMP/prefix"
+printf '%s\n' 'int dash_new(void) { return 0; }' 'int monitoring_x(void) { return 1; }' >"$TMP/prefix/dash.c"
+printf '%s\n' 'static int dash_row(void) { return 0; }' 'int monitoring_y(void) { return dash_row(); }' >"$TMP/prefix/monitoring.c"
+printf '%s\n' 'int catalog_kind(void) { return 0; }' >"$TMP/prefix/catalog.c"
+printf '%s\n' 'int catalog_load_z(void) { return 0; }' 'int catalog_y(void) { return 0; }' >"$TMP/prefix/catalog_load.c"
+out=$("$PY" tests/tools/prefixes.py "$TMP/prefix" 2>&1)
+rc=$?
+want=$(printf '%s\n' 'catalog_load.c:2: catalog_y is defined here, but its prefix names catalog.c' \
+	'dash.c:2: monitoring_x is defined here, but its prefix names monitoring.c')
+[ $rc = 1 ] && [ "$out" = "$want" ] && ok docs/prefixes-can-fail || fail docs/prefixes-can-fail "exit $rc: $out"
+
 finish
