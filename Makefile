@@ -169,7 +169,8 @@ install: $(BUILD)/platformc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(BUILD)/platformc $(DESTDIR)$(BINDIR)/platformc
 	install -m 644 docs/platformc.1 $(DESTDIR)$(MANDIR)/man1/platformc.1
-	install -m 644 docs/completion/platformc.bash $(DESTDIR)$(BASHCOMPDIR)/platformc
+	$(BUILD)/platformc completion bash > $(DESTDIR)$(BASHCOMPDIR)/platformc
+	chmod 644 $(DESTDIR)$(BASHCOMPDIR)/platformc
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/platformc $(DESTDIR)$(MANDIR)/man1/platformc.1 $(DESTDIR)$(BASHCOMPDIR)/platformc

@@ -70,13 +70,6 @@ static const Node *argocd_settings(const Platform *p)
 	return node_get(node_get(p->root, "platform"), "argocd");
 }
 
-/* The cluster's name in Application names: its `cluster`, or `in-cluster`
- * (Argo CD's name for the cluster it runs in). */
-static const char *cluster_name(const Env *e)
-{
-	return e->cluster ? e->cluster : "in-cluster";
-}
-
 static bool same_cluster(const Env *a, const Env *b)
 {
 	return (!a->cluster && !b->cluster) || (a->cluster && b->cluster && strcmp(a->cluster, b->cluster) == 0);
@@ -142,7 +135,7 @@ static void sync_windows(Arena *a, const Platform *p, DNode *spec)
 				first &= !same_cluster(&p->envs[k], env);
 			bool prod = cluster_prod(p, env);
 			if (first && (strcmp(tier, "all") == 0 || prod == (strcmp(tier, "prod") == 0)))
-				doc_push(a, apps, doc_strf(a, "*-%s", cluster_name(env)));
+				doc_push(a, apps, doc_strf(a, "*-%s", env_argo_cluster(env)));
 		}
 		const Node *manual = node_get(w, "manual_sync");
 		doc_set_bool(a, o, "manualSync", !manual || !manual->text || strcmp(manual->text, "false") != 0);
@@ -233,13 +226,13 @@ static void unit_app(const Platform *p, FileSet *fs, const Unit *u, const Env *e
 {
 	Arena *a = fs->arena;
 	/* a cluster-wide part is the cluster's, not its first environment's */
-	const char *name = arena_sprintf(a, "%s-%s", u->name, u->env ? e->name : cluster_name(e));
+	const char *name = arena_sprintf(a, "%s-%s", u->name, u->env ? e->name : env_argo_cluster(e));
 	DNode *labels = doc_map(a);
 	doc_set_str(a, labels, "app.kubernetes.io/managed-by", "platformc");
 	if (u->env)
 		doc_set_str(a, labels, k8s_label(a, p, "environment"), e->name);
 	else
-		doc_set_str(a, labels, k8s_label(a, p, "cluster"), cluster_name(e));
+		doc_set_str(a, labels, k8s_label(a, p, "cluster"), env_argo_cluster(e));
 	if (u->team)
 		doc_set_str(a, labels, k8s_label(a, p, "team"), u->team->name);
 	if (u->label_key && !doc_get(labels, u->label_key))

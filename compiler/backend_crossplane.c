@@ -268,7 +268,7 @@ static DNode *pt_resource(Arena *a, const Platform *p, const Kind *k, const KMan
 		if (strcmp(m->base->pairs[i].key->text, "forProvider"))
 			doc_set(a, spec, m->base->pairs[i].key->text, copy_node(a, m->base->pairs[i].val));
 	/* in the platform's VPC: the subnet group and security group of the XR */
-	const Node *wfp = identity_has_network(p) ? node_get(m->with_network, "forProvider") : NULL;
+	const Node *wfp = platform_has_network(p) ? node_get(m->with_network, "forProvider") : NULL;
 	for (int i = 0; wfp && wfp->kind == N_MAP && i < wfp->n; i++)
 		doc_set(a, fp, wfp->pairs[i].key->text, copy_node(a, wfp->pairs[i].val));
 	DNode *pc = doc_set_map(a, spec, "providerConfigRef");
@@ -361,7 +361,7 @@ static DNode *composition(Arena *a, const Platform *p, const Kind *k)
 	doc_set_str(a, in, "kind", "Resources");
 	DNode *res = doc_set_seq(a, in, "resources");
 	for (int i = 0; i < k->nmrs; i++)
-		if (!k->mrs[i].network || identity_has_network(p))
+		if (!k->mrs[i].network || platform_has_network(p))
 			doc_push(a, res, pt_resource(a, p, k, &k->mrs[i]));
 	DNode *ready = doc_push_map(a, pipe);
 	doc_set_str(a, ready, "step", "auto-ready");

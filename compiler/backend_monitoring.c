@@ -175,8 +175,8 @@ static DNode *alert(Ctx *c, DNode *rules, const Service *s, const Env *e, const 
 	if (s->description)
 		desc = arena_sprintf(a, "%s Service: %s", desc, s->description);
 	doc_set_str(a, an, "description", gotmpl(a, desc));
-	doc_set_str(a, an, "runbook_url", mon_runbook_url(a, c->m, sli->alert));
-	doc_set_str(a, an, "dashboard_url", mon_service_url(a, c->p, s, e));
+	doc_set_str(a, an, "runbook_url", monitoring_runbook_url(a, c->m, sli->alert));
+	doc_set_str(a, an, "dashboard_url", monitoring_service_url(a, c->p, s, e));
 	return r;
 }
 
@@ -230,18 +230,18 @@ static void sli_tests(Ctx *c, DNode *tests, const Service *s, const Env *e, cons
 		le = num(a, (double)s->latency_ms / 1000.0);
 	}
 	for (int healthy = 0; healthy < 2; healthy++) {
-		DNode *tc = mon_test_case(a, tests, "1m");
+		DNode *tc = monitoring_test_case(a, tests, "1m");
 		if (availability) {
-			mon_test_series(a, tc, arena_sprintf(a, "%s{%s,%s=%s}", mm->requests, sel, mm->error_label, quoted(a, bad)),
-					healthy ? "0x90" : "0+60x90");
-			mon_test_series(a, tc, arena_sprintf(a, "%s{%s,%s=%s}", mm->requests, sel, mm->error_label, quoted(a, good)),
-					healthy ? "0+60x90" : "0x90");
+			monitoring_test_series(a, tc, arena_sprintf(a, "%s{%s,%s=%s}", mm->requests, sel, mm->error_label, quoted(a, bad)),
+					       healthy ? "0x90" : "0+60x90");
+			monitoring_test_series(a, tc, arena_sprintf(a, "%s{%s,%s=%s}", mm->requests, sel, mm->error_label, quoted(a, good)),
+					       healthy ? "0+60x90" : "0x90");
 		} else {
-			mon_test_series(a, tc, arena_sprintf(a, "%s_bucket{%s,le=%s}", mm->latency, sel, quoted(a, le)),
-					healthy ? "0+60x90" : "0x90");
-			mon_test_series(a, tc, arena_sprintf(a, "%s_count{%s}", mm->latency, sel), "0+60x90");
+			monitoring_test_series(a, tc, arena_sprintf(a, "%s_bucket{%s,le=%s}", mm->latency, sel, quoted(a, le)),
+					       healthy ? "0+60x90" : "0x90");
+			monitoring_test_series(a, tc, arena_sprintf(a, "%s_count{%s}", mm->latency, sel), "0+60x90");
 		}
-		DNode *exp = mon_test_alert(a, tc, "70m", sli->alert);
+		DNode *exp = monitoring_test_alert(a, tc, "70m", sli->alert);
 		if (healthy)
 			continue;
 		DNode *rl = slo_labels(a, s, e, sli);
@@ -252,7 +252,7 @@ static void sli_tests(Ctx *c, DNode *tests, const Service *s, const Env *e, cons
 		}
 		for (int i = 0; i < nalerts; i++)
 			if (can_fire[i])
-				mon_test_expect(a, exp, alerts[i], kv, "");
+				monitoring_test_expect(a, exp, alerts[i], kv, "");
 	}
 }
 
@@ -322,7 +322,7 @@ static void sli_groups(Ctx *c, DNode *groups, const Service *s, const Env *e, co
 static int service_slis(Arena *a, const Service *s, Sli out[2])
 {
 	int n = 0;
-	const char *camel = mon_camel(a, s->name);
+	const char *camel = monitoring_camel(a, s->name);
 	if (s->has_availability) {
 		out[n++] = (Sli){
 			.slo = "availability",
@@ -352,7 +352,7 @@ static DNode *servicemonitor_doc(Ctx *c, const Service *s, const char *ns, const
 	Arena *a = c->a;
 	DNode *sm = k8s_object(a, "monitoring.coreos.com/v1", "ServiceMonitor", s->name, ns);
 	DNode *labels = k8s_service_labels(a, c->p, s);
-	mon_selector_labels(a, c->m, labels);
+	monitoring_selector_labels(a, c->m, labels);
 	doc_set(a, doc_get(sm, "metadata"), "labels", labels);
 	DNode *spec = doc_set_map(a, sm, "spec");
 	doc_set_str(a, doc_set_map(a, doc_set_map(a, spec, "selector"), "matchLabels"), "app.kubernetes.io/name",
@@ -370,7 +370,7 @@ static DNode *rule_doc(Ctx *c, const Service *s, const Env *e, const char *ns, c
 	Arena *a = c->a;
 	DNode *pr = k8s_object(a, "monitoring.coreos.com/v1", "PrometheusRule", arena_sprintf(a, "%s-slo", s->name), ns);
 	DNode *labels = k8s_service_labels(a, c->p, s);
-	mon_selector_labels(a, c->m, labels);
+	monitoring_selector_labels(a, c->m, labels);
 	doc_set(a, doc_get(pr, "metadata"), "labels", labels);
 	DNode *groups = doc_set_seq(a, doc_set_map(a, pr, "spec"), "groups");
 	for (int i = 0; i < nslis; i++)
@@ -389,20 +389,20 @@ static DNode *service_dashboard(Ctx *c, const Service *s, const Sli *slis, int n
 	const Env *e = &env_var;
 	const char *ns = k8s_namespace(a, s->team, e);
 	const char *nsq = quoted(a, ns);
-	Dash *d = dash_new(a, mon_service_uid(a, s), s->name,
+	Dash *d = dash_new(a, monitoring_service_uid(a, s), s->name,
 			   (const char *[]){"platformc", s->team->name, "service", NULL});
 	const char **envs = arena_alloc(a, sizeof *envs * (size_t)(s->nenvs + 1));
 	for (int i = 0; i < s->nenvs; i++)
 		envs[i] = s->envs[i].env->name;
 	dash_custom_variable(d, "env", "Environment", envs, s->nenvs, s->nenvs - 1);
-	dash_link(d, arena_sprintf(a, "Team %s", s->team->name), mon_dashboard_url(a, c->p, mon_team_uid(a, s->team)),
+	dash_link(d, arena_sprintf(a, "Team %s", s->team->name), monitoring_dashboard_url(a, c->p, monitoring_team_uid(a, s->team)),
 		  "the team's services, quota and pods");
-	dash_link(d, "Platform overview", mon_dashboard_url(a, c->p, mon_overview_uid(a, c->p)), NULL);
-	const char *bs = mon_backstage_url(a, c->p, "component", s->name);
+	dash_link(d, "Platform overview", monitoring_dashboard_url(a, c->p, monitoring_overview_uid(a, c->p)), NULL);
+	const char *bs = monitoring_backstage_url(a, c->p, "component", s->name);
 	if (bs)
 		dash_link(d, arena_sprintf(a, "%s in Backstage", s->name), bs, "owner, APIs, resources and docs");
 	for (int i = 0; i < nslis; i++)
-		dash_link(d, arena_sprintf(a, "Runbook: %s", slis[i].alert), mon_runbook_url(a, c->m, slis[i].alert), NULL);
+		dash_link(d, arena_sprintf(a, "Runbook: %s", slis[i].alert), monitoring_runbook_url(a, c->m, slis[i].alert), NULL);
 
 	const char *sel = selector(a, s, e);
 	bool traffic = nslis > 0 || strcmp(s->api, "none") != 0;
@@ -496,10 +496,10 @@ static void service_runbook(Ctx *c, const Service *s, const Sli *sli, const MonM
 		const Env *e = s->envs[i].env;
 		if (c->p->grafana_url)
 			sb_printf(&b, "- %s: [dashboard](%s) (uid `%s`, environment `%s`)\n", e->name,
-				  mon_service_url(a, c->p, s, e), mon_service_uid(a, s), e->name);
+				  monitoring_service_url(a, c->p, s, e), monitoring_service_uid(a, s), e->name);
 		else
 			sb_printf(&b, "- %s: Grafana dashboard uid `%s`, environment `%s`\n", e->name,
-				  mon_service_uid(a, s), e->name);
+				  monitoring_service_uid(a, s), e->name);
 	}
 	const char *id = arena_sprintf(a, "%s-<env>-%s", s->name, sli->slo);
 	sb_printf(&b, "\nIn Prometheus, the error ratio per window and what is left of the budget:\n\n"
@@ -536,9 +536,9 @@ static void service_runbook(Ctx *c, const Service *s, const Sli *sli, const MonM
 	sb_puts(&b, ". When the budget is spent, the team's error-budget policy applies: reliability work before "
 		    "features until the 30-day SLI is back above the objective.\n");
 	sb_putc(&b, '\0');
-	mon_runbook(c->fs, sli->alert,
-		    arena_sprintf(a, "The %s error budget of `%s` burns faster than its SLO allows.", sli->slo, s->name),
-		    b.data);
+	monitoring_runbook(c->fs, sli->alert,
+			   arena_sprintf(a, "The %s error budget of `%s` burns faster than its SLO allows.", sli->slo, s->name),
+			   b.data);
 	sb_free(&b);
 }
 
@@ -559,8 +559,8 @@ static void monitoring_folder(Ctx *c, const Service *s, const Env *e, const char
 		DNode *tests = doc_seq(a);
 		DNode *pr = rule_doc(c, s, e, ns, slis, nslis, mm, tests);
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/prometheusrule.yaml", dir), pr);
-		mon_test_files(fs, arena_sprintf(a, SUITES_DIR "promtool/services/%s/%s", s->name, e->name),
-			       doc_get(doc_get(pr, "spec"), "groups"), tests);
+		monitoring_test_files(fs, arena_sprintf(a, SUITES_DIR "promtool/services/%s/%s", s->name, e->name),
+				      doc_get(doc_get(pr, "spec"), "groups"), tests);
 		doc_push_str(a, res, "prometheusrule.yaml");
 	}
 	fileset_add_yaml(fs, arena_sprintf(a, "%s/kustomization.yaml", dir), kz);
@@ -569,7 +569,7 @@ static void monitoring_folder(Ctx *c, const Service *s, const Env *e, const char
 void backend_monitoring(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
-	MonSettings m = mon_settings(a, p);
+	MonSettings m = monitoring_settings(a, p);
 	Ctx c = {.p = p, .fs = fs, .a = a, .m = &m};
 	for (int i = 0; i < p->nservices; i++) {
 		/* a service's documents are dropped once its files are added */
@@ -577,7 +577,7 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 		const Service *s = p->services[i];
 		/* a service's files, kept as they are when nothing it reads changed */
 		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "monitoring/%s", s->name), unitkey_service(fs, p, s));
-		MonMetrics mm = mon_metrics(p, s);
+		MonMetrics mm = monitoring_metrics(p, s);
 		Workload w;
 		workload_of(s, &w);
 		Sli slis[2];

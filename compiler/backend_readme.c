@@ -17,12 +17,12 @@ static _Noreturn void requirements_bug(const char *what)
 /* A `${name}` of stdlib/requirements.yaml: the platform's value, as Markdown. */
 static void requirement_value(Arena *a, const Platform *p, const char *name, size_t len, StrBuf *b)
 {
-	MonSettings m = mon_settings(a, p);
+	MonSettings m = monitoring_settings(a, p);
 	if (len == 20 && !strncmp(name, "monitoring.namespace", len)) {
 		sb_printf(b, "`%s`", m.namespace);
 	} else if (len == 19 && !strncmp(name, "monitoring.selector", len)) {
 		DNode *labels = doc_map(a);
-		mon_selector_labels(a, &m, labels);
+		monitoring_selector_labels(a, &m, labels);
 		sb_putc(b, '`');
 		for (int i = 0; i < labels->n; i++)
 			sb_printf(b, "%s%s: %s", i ? ", " : "", labels->pairs[i].key, labels->pairs[i].val->s);

@@ -385,7 +385,7 @@ static void tcp_port(Arena *a, DNode *rule, long long port)
  * anywhere otherwise (public AWS endpoints, or no network declared). */
 static const char *egress_cidr(const Platform *p, const Env *e, int port)
 {
-	const Node *net = identity_network(p, e);
+	const Node *net = env_network(p, e);
 	const Node *cidr = node_get(net, "cidr"), *ep = node_get(net, "vpc_endpoints");
 	bool endpoints = ep && ep->kind == N_SCALAR && !strcmp(ep->text, "true");
 	if (cidr && cidr->kind == N_SCALAR && (port != 443 || endpoints))
@@ -505,7 +505,7 @@ static void overlay(const Platform *p, FileSet *fs, const Service *s, const Serv
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/vpa.yaml", dir), rollout_vpa_doc(a, p, s));
 		add_ref(a, res, "vpa.yaml");
 	}
-	fileset_add_yaml(fs, arena_sprintf(a, "%s/networkpolicy.yaml", dir), networkpolicy_doc(a, p, s, e, se, w, callers, mon_settings(a, p).namespace, is));
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/networkpolicy.yaml", dir), networkpolicy_doc(a, p, s, e, se, w, callers, monitoring_settings(a, p).namespace, is));
 	add_ref(a, res, "networkpolicy.yaml");
 	if (e->prod) {
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/pdb.yaml", dir), pdb_doc(a, s));

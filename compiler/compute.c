@@ -937,7 +937,7 @@ static const PVal *root_scope(Ctx *c, bool referrers)
 	if (!c->p->crossplane_target || strcmp(c->p->crossplane_target, "namespaced"))
 		pv_put(cloud, "secret_namespace", pv_str(c->a, "crossplane-system"));
 	/* the VPC of the environment's cluster: absent without one */
-	const Node *net = identity_network(c->p, c->e);
+	const Node *net = env_network(c->p, c->e);
 	if (net) {
 		const Node *nv;
 		if ((nv = node_get(net, "vpc_id")) && nv->kind == N_SCALAR)

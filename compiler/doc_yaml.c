@@ -214,7 +214,7 @@ static bool doc_quote_scan(const char *s, DocText *t)
 	return false;
 }
 
-bool doc_needs_quotes(const char *s)
+bool doc_yaml_needs_quotes(const char *s)
 {
 	DocText t;
 	return doc_quote_scan(s, &t);
@@ -314,7 +314,7 @@ static int doc_yaml_write(void *data, unsigned char *buffer, size_t size)
 }
 
 /* An emitter error means we handed libyaml a bad tree: a compiler bug. */
-static void doc_yaml_emit(DocYaml *y, yaml_event_t *ev)
+static void doc_yaml_event(DocYaml *y, yaml_event_t *ev)
 {
 	if (!yaml_emitter_emit(&y->em, ev)) {
 		fprintf(stderr, "platformc: internal error: YAML emitter: %s\n",
@@ -329,7 +329,7 @@ static void doc_yaml_scalar(DocYaml *y, const char *s, yaml_scalar_style_t style
 	/* fails only on text that is not UTF-8, leaving ev unset */
 	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1, style))
 		doc_yaml_bad_utf8(s);
-	doc_yaml_emit(y, &ev);
+	doc_yaml_event(y, &ev);
 }
 
 static void doc_yaml_string(DocYaml *y, const char *s, bool literal, bool in_flow)
@@ -361,13 +361,13 @@ static void doc_yaml_node(DocYaml *y, const DNode *d, bool in_flow)
 		break;
 	case D_MAP:
 		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-		doc_yaml_emit(y, &ev);
+		doc_yaml_event(y, &ev);
 		for (int i = 0; i < d->n; i++) {
 			doc_yaml_string(y, d->pairs[i].key, false, false);
 			doc_yaml_node(y, d->pairs[i].val, false);
 		}
 		yaml_mapping_end_event_initialize(&ev);
-		doc_yaml_emit(y, &ev);
+		doc_yaml_event(y, &ev);
 		break;
 	case D_SEQ: {
 		bool flow = d->flow;
@@ -376,17 +376,17 @@ static void doc_yaml_node(DocYaml *y, const DNode *d, bool in_flow)
 		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
 						     flow ? YAML_FLOW_SEQUENCE_STYLE
 							  : YAML_BLOCK_SEQUENCE_STYLE);
-		doc_yaml_emit(y, &ev);
+		doc_yaml_event(y, &ev);
 		for (int i = 0; i < d->n; i++)
 			doc_yaml_node(y, d->items[i], flow);
 		yaml_sequence_end_event_initialize(&ev);
-		doc_yaml_emit(y, &ev);
+		doc_yaml_event(y, &ev);
 		break;
 	}
 	}
 }
 
-void doc_emit_yaml_libyaml(StrBuf *out, DNode *const *docs, int ndocs, const char *header)
+void doc_yaml_emit_libyaml(StrBuf *out, DNode *const *docs, int ndocs, const char *header)
 {
 	DocYaml y;
 	yaml_event_t ev;
@@ -403,17 +403,17 @@ void doc_emit_yaml_libyaml(StrBuf *out, DNode *const *docs, int ndocs, const cha
 	yaml_emitter_set_break(&y.em, YAML_LN_BREAK);
 
 	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-	doc_yaml_emit(&y, &ev);
+	doc_yaml_event(&y, &ev);
 	for (int i = 0; i < ndocs; i++) {
 		/* libyaml writes `---` before every document but the first */
 		yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-		doc_yaml_emit(&y, &ev);
+		doc_yaml_event(&y, &ev);
 		doc_yaml_node(&y, docs[i], false);
 		yaml_document_end_event_initialize(&ev, 1);
-		doc_yaml_emit(&y, &ev);
+		doc_yaml_event(&y, &ev);
 	}
 	yaml_stream_end_event_initialize(&ev);
-	doc_yaml_emit(&y, &ev);
+	doc_yaml_event(&y, &ev);
 	if (!yaml_emitter_flush(&y.em)) {
 		fprintf(stderr, "platformc: internal error: YAML emitter flush failed\n");
 		abort();
@@ -1053,7 +1053,7 @@ static void dy_emit_node(DocOut *y, const DNode *d, bool mapping_context)
 	}
 }
 
-void doc_emit_yaml_direct(StrBuf *out, DNode *const *docs, int ndocs, const char *header)
+void doc_yaml_emit_direct(StrBuf *out, DNode *const *docs, int ndocs, const char *header)
 {
 	DocOut y = { .out = out, .indent = -1, .whitespace = true, .indention = true };
 	if (header)
@@ -1102,10 +1102,10 @@ static bool doc_use_libyaml(void)
 	return use;
 }
 
-void doc_emit_yaml(StrBuf *out, DNode *const *docs, int ndocs, const char *header)
+void doc_yaml_emit(StrBuf *out, DNode *const *docs, int ndocs, const char *header)
 {
 	if (doc_use_libyaml())
-		doc_emit_yaml_libyaml(out, docs, ndocs, header);
+		doc_yaml_emit_libyaml(out, docs, ndocs, header);
 	else
-		doc_emit_yaml_direct(out, docs, ndocs, header);
+		doc_yaml_emit_direct(out, docs, ndocs, header);
 }

@@ -292,7 +292,7 @@ static void add_doc(FileSet *fs, const char *path, DNode *const *docs, int n, bo
 	if (json)
 		doc_emit_json(&b, docs[0]);
 	else
-		doc_emit_yaml(&b, docs, n, fs->header);
+		doc_yaml_emit(&b, docs, n, fs->header);
 	size_t len = b.len;
 	deliver(fs, sb_detach(&b), len);
 }

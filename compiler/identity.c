@@ -32,33 +32,17 @@
 #define MAX_ROLE_NAME 64
 #define DEFAULT_SECRETS_ROLE "external-secrets"
 
-static const Node *cloud(const Platform *p)
-{
-	return node_get(node_get(p->root, "platform"), "cloud");
-}
-
 bool identity_irsa(const Platform *p)
 {
-	const char *m = node_text(cloud(p), "identity");
+	const char *m = node_text(platform_cloud(p), "identity");
 	return m && !strcmp(m, "irsa");
-}
-
-/* The Argo CD cluster name of an environment: `in-cluster` without one. */
-static const char *argo_cluster(const Env *e)
-{
-	return e->cluster ? e->cluster : "in-cluster";
-}
-
-static const Node *cluster_node(const Platform *p, const Env *e)
-{
-	return node_get(node_get(cloud(p), "clusters"), argo_cluster(e));
 }
 
 /* A field of `cloud.clusters.<cluster>`, else of `cloud`. */
 static const char *cluster_field(const Platform *p, const Env *e, const char *key)
 {
-	const char *v = node_text(cluster_node(p, e), key);
-	return v ? v : node_text(cloud(p), key);
+	const char *v = node_text(env_cloud(p, e), key);
+	return v ? v : node_text(platform_cloud(p), key);
 }
 
 const char *identity_cluster(const Platform *p, const Env *e)
@@ -69,7 +53,7 @@ const char *identity_cluster(const Platform *p, const Env *e)
 
 const char *identity_secrets_role(const Platform *p)
 {
-	const char *v = node_text(cloud(p), "secrets_role");
+	const char *v = node_text(platform_cloud(p), "secrets_role");
 	return v ? v : DEFAULT_SECRETS_ROLE;
 }
 
@@ -261,28 +245,12 @@ DNode *identity_trust(Arena *a, const Platform *p, const Service *s, const Env *
 	return doc;
 }
 
-/* ---- the network of a cluster ---- */
-
-const Node *identity_network(const Platform *p, const Env *e)
-{
-	const Node *n = node_get(cluster_node(p, e), "network");
-	return n ? n : node_get(cloud(p), "network");
-}
-
-bool identity_has_network(const Platform *p)
-{
-	for (int i = 0; i < p->nenvs; i++)
-		if (identity_network(p, &p->envs[i]))
-			return true;
-	return false;
-}
-
 /* ---- checks ---- */
 
 static bool is_argo_cluster(const Platform *p, const char *name)
 {
 	for (int i = 0; i < p->nenvs; i++)
-		if (!strcmp(argo_cluster(&p->envs[i]), name))
+		if (!strcmp(env_argo_cluster(&p->envs[i]), name))
 			return true;
 	return false;
 }
@@ -411,7 +379,7 @@ static void check_access_modes(Arena *a, Platform *p, Diags *d)
 static void check_clusters(Arena *a, Platform *p, Diags *d)
 {
 	/* E0322: cloud.clusters names a cluster no environment deploys to */
-	const Node *cl = node_get(cloud(p), "clusters");
+	const Node *cl = node_get(platform_cloud(p), "clusters");
 	for (int i = 0; cl && cl->kind == N_MAP && i < cl->n; i++) {
 		const Node *key = cl->pairs[i].key;
 		if (is_argo_cluster(p, key->text))
@@ -421,7 +389,7 @@ static void check_clusters(Arena *a, Platform *p, Diags *d)
 		diag_label(g, "not the `cluster` of any environment");
 		const char **names = arena_alloc(a, sizeof(char *) * (size_t)(p->nenvs + 1));
 		for (int e = 0; e < p->nenvs; e++)
-			names[e] = argo_cluster(&p->envs[e]);
+			names[e] = env_argo_cluster(&p->envs[e]);
 		const char *near = did_you_mean(key->text, names, p->nenvs);
 		if (near)
 			diag_help(g, "did you mean `%s`?", near);
@@ -430,25 +398,25 @@ static void check_clusters(Arena *a, Platform *p, Diags *d)
 	}
 	/* E0323: a network for some clusters and not for others: a Composition
 	 * (one per kind) either places its databases in a VPC or does not */
-	if (identity_has_network(p)) {
+	if (platform_has_network(p)) {
 		for (int e = 0; e < p->nenvs; e++) {
-			if (identity_network(p, &p->envs[e]))
+			if (env_network(p, &p->envs[e]))
 				continue;
 			const Env *with = NULL;
 			for (int k = 0; k < p->nenvs && !with; k++)
-				if (identity_network(p, &p->envs[k]))
+				if (env_network(p, &p->envs[k]))
 					with = &p->envs[k];
 			/* at the key of the cluster that has a network */
-			const Node *at = cloud(p), *cls = node_get(cloud(p), "clusters");
+			const Node *at = platform_cloud(p), *cls = node_get(platform_cloud(p), "clusters");
 			for (int k = 0; cls && cls->kind == N_MAP && k < cls->n; k++)
-				if (!strcmp(cls->pairs[k].key->text, argo_cluster(with)))
+				if (!strcmp(cls->pairs[k].key->text, env_argo_cluster(with)))
 					at = cls->pairs[k].key;
 			Diag *g = diag_error(d, "E0323", at->span,
 					     "cluster `%s` (environment `%s`) has no `network`, but cluster `%s` has one",
-					     argo_cluster(&p->envs[e]), p->envs[e].name, argo_cluster(with));
+					     env_argo_cluster(&p->envs[e]), p->envs[e].name, env_argo_cluster(with));
 			diag_label(g, "every cluster needs a network once one has");
 			diag_help(g, "add `network` to `cloud` (every cluster) or to `cloud.clusters.%s`",
-				  argo_cluster(&p->envs[e]));
+				  env_argo_cluster(&p->envs[e]));
 			break;
 		}
 	}
@@ -467,14 +435,14 @@ static void check_clusters(Arena *a, Platform *p, Diags *d)
 			}
 			if (!needs)
 				continue;
-			const Node *at = node_get(cloud(p), "identity");
+			const Node *at = node_get(platform_cloud(p), "identity");
 			Diag *g = diag_error(d, "E0321", at->span,
 					     "`identity: irsa` needs the OIDC issuer of cluster `%s` (environment `%s`)",
-					     argo_cluster(env), env->name);
+					     env_argo_cluster(env), env->name);
 			diag_label(g, "IRSA roles trust the cluster's OIDC provider");
 			diag_note(g, needs->node->span, "service `%s` needs an AWS identity in `%s`", needs->name, env->name);
 			diag_help(g, "add `oidc_issuer: oidc.eks.%s.amazonaws.com/id/<ID>` to `cloud` or `cloud.clusters.%s`",
-				  p->region, argo_cluster(env));
+				  p->region, env_argo_cluster(env));
 			break;
 		}
 	}

@@ -6,10 +6,13 @@
  *   writer                                    (writer_begin/add/end)
  *
  * The verbs are one table (`verbs` below): name, synopsis, the options each
- * takes, the values of its --format, its help screen and its handler. The
- * table is the one source of `platformc --help`, `platformc VERB --help`, the
- * check that rejects an option a verb does not take, and dispatch; the man
- * page and the bash completion are checked against it (tests/groups/cli.sh).
+ * takes, the values of its --format, its help screen, what its argument
+ * completes to and its handler; the options are another (`options`: their
+ * spellings and what their values are). The tables are the one source of
+ * `platformc --help`, `platformc VERB --help`, the options that take a value,
+ * the check that rejects an option a verb does not take, the bash completion
+ * (`platformc completion bash`) and dispatch; the man page and the guide are
+ * checked against them (tests/groups/cli.sh).
  *
  * Diagnostics go to stderr in the format --diagnostics picks (human, json,
  * github; github is the default under GITHUB_ACTIONS=true). Exit codes are
@@ -47,22 +50,31 @@ typedef struct Options {
 enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32,
        OPT_MARKDOWN = 64, OPT_INCLUDED = 128, OPT_MAXDIAG = 256, OPT_FAIL_BUDGET = 512 };
 
+/* What an option's value is: none (a flag), one of some words, a folder,
+ * one of the verb's formats, or anything (a count). */
+typedef enum OptValue { OV_NONE, OV_WORDS, OV_DIR, OV_FORMAT, OV_ANY } OptValue;
+
 /* The options, in the order a verb's usage line lists them: the bit, the
- * name an error message uses, the usage-line form. */
+ * name an error message uses, the usage-line form, the spellings (NULL: the
+ * positional FILE), what the value is and, for OV_WORDS, its words. */
 static const struct {
 	unsigned bit;
 	const char *name, *usage;
+	const char *spellings;
+	OptValue value;
+	const char *words;
 } options[] = {
-	{OPT_FILE, "a FILE argument", "[FILE]"},
-	{OPT_OUTPUT, "-o", "[-o DIR]"},
-	{OPT_CHECK, "--check", "[--check]"},
-	{OPT_FORMAT, "--format", NULL}, /* [--format a|b]: the verb's formats */
-	{OPT_FAIL_BUDGET, "--fail-over-budget", "[--fail-over-budget]"},
-	{OPT_INCLUDED, "--included", "[--included]"},
-	{OPT_MARKDOWN, "--markdown", "[--markdown]"},
-	{OPT_DUMP, "--dump", "[--dump model|files]"},
-	{OPT_DIAGNOSTICS, "--diagnostics", "[--diagnostics human|json|github]"},
-	{OPT_MAXDIAG, "--max-diagnostics", "[--max-diagnostics N]"},
+	{OPT_FILE, "a FILE argument", "[FILE]", NULL, OV_NONE, NULL},
+	{OPT_OUTPUT, "-o", "[-o DIR]", "-o --output", OV_DIR, NULL},
+	{OPT_CHECK, "--check", "[--check]", "--check", OV_NONE, NULL},
+	{OPT_FORMAT, "--format", NULL, "--format", OV_FORMAT, NULL}, /* [--format a|b]: the verb's formats */
+	{OPT_FAIL_BUDGET, "--fail-over-budget", "[--fail-over-budget]", "--fail-over-budget", OV_NONE, NULL},
+	{OPT_INCLUDED, "--included", "[--included]", "--included", OV_NONE, NULL},
+	{OPT_MARKDOWN, "--markdown", "[--markdown]", "--markdown", OV_NONE, NULL},
+	{OPT_DUMP, "--dump", "[--dump model|files]", "--dump", OV_WORDS, "model files"},
+	{OPT_DIAGNOSTICS, "--diagnostics", "[--diagnostics human|json|github]", "--diagnostics", OV_WORDS,
+	 "human json github"},
+	{OPT_MAXDIAG, "--max-diagnostics", "[--max-diagnostics N]", "--max-diagnostics", OV_ANY, NULL},
 };
 
 /* The verbs that read a platform (check, render, cost, diff, graph) share
@@ -77,12 +89,17 @@ struct Verb {
 	const char *formats[3]; /* values of --format, the default first; none: {NULL} */
 	const char *help;     /* `platformc VERB --help` after the usage line; NULL: none */
 	bool progress;        /* the status line on a terminal (progress.c) */
+	/* the words its argument completes to when it is not a FILE; NULL: none */
+	const char *(*arg_words)(Arena *a);
 	int (*run)(Options *o);                        /* a verb without a model, or */
 	int (*use)(Options *o, Platform *p, Arena *a); /* one of the front end's */
 };
 
 static int run_version(Options *o);
 static int run_explain(Options *o);
+static int run_completion(Options *o);
+static const char *kind_words(Arena *a);
+static const char *shell_words(Arena *a);
 static int run_lsp(Options *o);
 static int run_schema(Options *o);
 static int use_check(Options *o, Platform *p, Arena *a);
@@ -98,7 +115,7 @@ static const Verb verbs[] = {
 	 FRONT | OPT_DUMP, {NULL},
 	 "Parse and type-check FILE (default platform.yaml) and its includes; write nothing.\n"
 	 "Exit status: 0 no errors, 1 errors were reported, 2 usage or I/O error.\n",
-	 true, NULL, use_check},
+	 true, NULL, NULL, use_check},
 	{"render", "[FILE]",
 	 "  render [FILE] [-o DIR]        write the output tree (default DIR: out)\n"
 	 "  render [FILE] [-o DIR] --check   compare only; list what differs; write nothing\n",
@@ -106,7 +123,7 @@ static const Verb verbs[] = {
 	 "Write the output tree of FILE into DIR (default out). Files platformc does not own\n"
 	 "are left alone; stale files it wrote before are removed.\n"
 	 "  --check   write nothing; list what differs; exit 3 if DIR is out of date\n",
-	 true, NULL, use_render},
+	 true, NULL, NULL, use_render},
 	{"cost", "[FILE]",
 	 "  cost   [FILE] [--format text|json] [--fail-over-budget]   estimated monthly cost vs budgets\n",
 	 FRONT | OPT_FORMAT | OPT_FAIL_BUDGET, {"text", "json"},
@@ -116,20 +133,20 @@ static const Verb verbs[] = {
 	 "Prices of another region than `platform.cloud.region` are a warning (W0340).\n"
 	 "  --fail-over-budget   exit 1 when a team is over its budget (CI)\n"
 	 "Writes nothing. Exit status: 0, or 1 when the input has errors.\n",
-	 false, NULL, use_cost},
+	 false, NULL, NULL, use_cost},
 	{"diff", "[FILE]", "  diff   [FILE] [-o DIR] [--format text|markdown]   objects a render would change\n",
 	 FRONT | OPT_OUTPUT | OPT_FORMAT, {"text", "markdown"},
 	 "Show what `platformc render` would change in DIR (default out), as Kubernetes\n"
 	 "objects (apiVersion/kind/namespace/name) added, changed or removed, grouped by team\n"
 	 "and family (top folder). Changed objects list the fields that differ. Writes\n"
 	 "nothing; exit 0. markdown suits $GITHUB_STEP_SUMMARY or a pull-request comment.\n",
-	 false, NULL, use_diff},
+	 false, NULL, NULL, use_diff},
 	{"graph", "[FILE]", "  graph  [FILE] [--format dot|mermaid]   teams, services, resources and their edges\n",
 	 FRONT | OPT_FORMAT, {"dot", "mermaid"},
 	 "Print teams, systems, services and resources with their edges (owner, part of,\n"
 	 "calls, uses, shared_with) as Graphviz dot (default) or a Mermaid flowchart.\n"
 	 "  platformc graph | dot -Tsvg > platform.svg\n",
-	 false, NULL, use_graph},
+	 false, NULL, NULL, use_graph},
 	{"schema", "",
 	 "  schema [--included]           print the JSON Schema of platform.yaml, or of the files\n"
 	 "                                it includes (for editors)\n",
@@ -140,7 +157,7 @@ static const Verb verbs[] = {
 	 "docs/platform.schema.json; guide §8 shows how to point an editor at it.\n"
 	 "  --included   the schema of a file platform.yaml includes\n"
 	 "               (docs/platform-included.schema.json)\n",
-	 false, run_schema, NULL},
+	 false, NULL, run_schema, NULL},
 	{"explain", "CODE|KIND",
 	 "  explain CODE|KIND             explain a diagnostic code (E0201) or a resource kind's\n"
 	 "                                parameters (sqs); `explain --markdown`: every kind\n",
@@ -152,14 +169,22 @@ static const Verb verbs[] = {
 	 "kind's rules. An unknown name exits 2 with a did-you-mean.\n"
 	 "  --markdown   the kind's reference as Markdown; without KIND, every built-in kind\n"
 	 "               (the generated section of docs/catalog.md)\n",
-	 false, run_explain, NULL},
+	 false, kind_words, run_explain, NULL},
 	{"lsp", "", "  lsp                           a Language Server Protocol server on stdin/stdout (editors)\n",
 	 0, {NULL},
 	 "A Language Server Protocol server on stdin/stdout for editors: the diagnostics\n"
 	 "of `check` as you type, definition, references, completion, hover, rename.\n"
 	 "See docs/guide.md §8.1 for VS Code, Neovim and Helix.\n",
-	 false, run_lsp, NULL},
-	{"version", "", NULL, 0, {NULL}, NULL, false, run_version, NULL}, /* --version */
+	 false, NULL, run_lsp, NULL},
+	{"completion", "bash", "  completion bash               print the bash completion (source it, or install it)\n",
+	 0, {NULL},
+	 "Print the bash completion of platformc, made from its table of commands and\n"
+	 "options: every command, each command's options, the values of --format,\n"
+	 "--diagnostics and --dump, and the built-in resource kinds for `explain`.\n"
+	 "  source <(platformc completion bash)       in the current shell\n"
+	 "`make install` installs it as share/bash-completion/completions/platformc.\n",
+	 false, shell_words, run_completion, NULL},
+	{"version", "", NULL, 0, {NULL}, NULL, false, NULL, run_version, NULL}, /* --version */
 };
 
 static const char usage_head[] = "usage: platformc <command> [options]\n"
@@ -258,6 +283,38 @@ static bool set_flag(Options *o, const char *a)
 	return false;
 }
 
+/* The option with a value that argv[*i] spells (`--format x`, `--format=x`):
+ * its bit, and its value in *val (*i moves past a separate value). 0 when
+ * argv[*i] is no such option; a missing value is a usage error in *rc. */
+static unsigned option_value(int argc, char **argv, int *i, const char **val, int *rc)
+{
+	const char *a = argv[*i];
+	*val = NULL;
+	*rc = 0;
+	for (size_t k = 0; k < ARRAY_LEN(options); k++) {
+		const char *sp = options[k].spellings;
+		if (!sp || options[k].value == OV_NONE)
+			continue;
+		while (*sp) {
+			size_t n = strcspn(sp, " ");
+			if (strlen(a) == n && !strncmp(a, sp, n)) {
+				if (*i + 1 >= argc) {
+					*rc = usage_error("option `%s` needs a value", a);
+					return 0;
+				}
+				*val = argv[++*i];
+				return options[k].bit;
+			}
+			if (n > 2 && !strncmp(a, sp, n) && a[n] == '=') { /* --long=value */
+				*val = a + n + 1;
+				return options[k].bit;
+			}
+			sp += n + (sp[n] == ' ');
+		}
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, Options *o)
 {
 	const char *gha = getenv("GITHUB_ACTIONS");
@@ -265,28 +322,22 @@ static int parse_args(int argc, char **argv, Options *o)
 	o->outdir = "out";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *val = NULL;
-		if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--diagnostics") ||
-		    !strcmp(a, "--format") || !strcmp(a, "--dump") || !strcmp(a, "--max-diagnostics")) {
-			if (i + 1 >= argc)
-				return usage_error("option `%s` needs a value", a);
-			val = argv[++i];
-		} else if (!strncmp(a, "--diagnostics=", 14) || !strncmp(a, "--format=", 9) ||
-			   !strncmp(a, "--dump=", 7) || !strncmp(a, "--output=", 9) ||
-			   !strncmp(a, "--max-diagnostics=", 18)) {
-			val = strchr(a, '=') + 1;
-		}
-		if (!strcmp(a, "-o") || !strncmp(a, "--output", 8)) {
+		const char *val;
+		int rc;
+		unsigned opt = option_value(argc, argv, &i, &val, &rc);
+		if (rc)
+			return rc;
+		if (opt == OPT_OUTPUT) {
 			o->outdir = val;
 			o->given |= OPT_OUTPUT;
-		} else if (!strncmp(a, "--max-diagnostics", 17)) {
+		} else if (opt == OPT_MAXDIAG) {
 			char *end;
 			long n = strtol(val, &end, 10);
 			if (!*val || *end || n < 0 || n > 1000000)
 				return usage_error("`--max-diagnostics` takes a count (0 = all), not `%s`", val);
 			diags_set_limit((int)n);
 			o->given |= OPT_MAXDIAG;
-		} else if (!strncmp(a, "--diagnostics", 13)) {
+		} else if (opt == OPT_DIAGNOSTICS) {
 			o->given |= OPT_DIAGNOSTICS;
 			if (!strcmp(val, "human"))
 				o->diag_format = DF_HUMAN;
@@ -296,10 +347,10 @@ static int parse_args(int argc, char **argv, Options *o)
 				o->diag_format = DF_GITHUB;
 			else
 				return usage_error("unknown diagnostics format `%s` (human, json, github)", val);
-		} else if (!strncmp(a, "--format", 8)) {
+		} else if (opt == OPT_FORMAT) {
 			o->format = val;
 			o->given |= OPT_FORMAT;
-		} else if (!strncmp(a, "--dump", 6)) {
+		} else if (opt == OPT_DUMP) {
 			o->given |= OPT_DUMP;
 			if (strcmp(val, "model") && strcmp(val, "files"))
 				return usage_error("unknown dump `%s` (model, files)", val);
@@ -390,9 +441,173 @@ static int run_schema(Options *o)
 	}
 	StrBuf b;
 	sb_init(&b);
-	schema_emit_json(schema, c, o->included, &b);
+	schema_json_emit(schema, c, o->included, &b);
 	fwrite(b.data, 1, b.len, stdout);
 	sb_free(&b);
+	arena_free(a);
+	return EXIT_OK;
+}
+
+/* ---- `completion bash`: the completion made from the tables above ---- */
+
+/* explain's argument: the built-in kinds a platform may use (diagnostic
+ * codes are too many to offer). */
+static const char *kind_words(Arena *a)
+{
+	const Catalog *c = catalog_builtin(a);
+	StrBuf b;
+	sb_init(&b);
+	for (int i = 0; c && i < c->n; i++)
+		sb_printf(&b, "%s%s", i ? " " : "", c->kinds[i]->name);
+	const char *w = arena_strdup(a, b.data ? b.data : "");
+	sb_free(&b);
+	return w;
+}
+
+static const char *shell_words(Arena *a)
+{
+	return "bash";
+}
+
+/* The spellings of the options in `bits`, in the table's order. */
+static void put_spellings(FILE *f, unsigned bits)
+{
+	for (size_t k = 0; k < ARRAY_LEN(options); k++)
+		if ((bits & options[k].bit) && options[k].spellings)
+			fprintf(f, "%s ", options[k].spellings);
+}
+
+/* `name) COMPREPLY=($(compgen -W "words" -- "$cur")) ;;` */
+static void put_case(FILE *f, const char *indent, const char *name, const char *words, const char *tail)
+{
+	fprintf(f, "%s%s) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\"))%s ;;\n", indent, name, words, tail);
+}
+
+/* The bash completion: the verb before the cursor (an option's value is
+ * skipped), then the value of the option just typed, else the verbs, else
+ * the verb's options, else its argument. */
+static void print_completion_bash(Arena *a, FILE *f)
+{
+	fputs("# bash completion for platformc, printed by `platformc completion bash` from its\n"
+	      "# table of commands and options. Source it (source <(platformc completion bash)),\n"
+	      "# or install it as $(PREFIX)/share/bash-completion/completions/platformc\n"
+	      "# (`make install` does).\n"
+	      "_platformc()\n"
+	      "{\n"
+	      "\tlocal cur prev verb i\n"
+	      "\tcur=${COMP_WORDS[COMP_CWORD]}\n"
+	      "\tprev=${COMP_WORDS[COMP_CWORD-1]}\n"
+	      "\tverb=\n"
+	      "\tfor ((i = 1; i < COMP_CWORD; i++)); do\n"
+	      "\t\tcase ${COMP_WORDS[i]} in\n"
+	      "\t\t",
+	      f);
+	const char *sep = "";
+	for (size_t k = 0; k < ARRAY_LEN(options); k++)
+		if (options[k].spellings && options[k].value != OV_NONE) {
+			const char *sp = options[k].spellings;
+			while (*sp) {
+				size_t n = strcspn(sp, " ");
+				fprintf(f, "%s%.*s", sep, (int)n, sp);
+				sep = " | ";
+				sp += n + (sp[n] == ' ');
+			}
+		}
+	fputs(") ((i++)) ;;\n"
+	      "\t\t-*) ;;\n"
+	      "\t\t*) verb=${COMP_WORDS[i]}; break ;;\n"
+	      "\t\tesac\n"
+	      "\tdone\n"
+	      "\tcase $prev in\n",
+	      f);
+	for (size_t k = 0; k < ARRAY_LEN(options); k++) {
+		if (!options[k].spellings || options[k].value == OV_NONE)
+			continue;
+		StrBuf pat;
+		sb_init(&pat);
+		for (const char *sp = options[k].spellings; *sp;) {
+			size_t n = strcspn(sp, " ");
+			sb_printf(&pat, "%s%.*s", pat.len ? " | " : "", (int)n, sp);
+			sp += n + (sp[n] == ' ');
+		}
+		switch (options[k].value) {
+		case OV_WORDS:
+			put_case(f, "\t", pat.data, options[k].words, "; return");
+			break;
+		case OV_DIR:
+			fprintf(f, "\t%s) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n", pat.data);
+			break;
+		case OV_FORMAT:
+			fprintf(f, "\t%s)\n\t\tcase $verb in\n", pat.data);
+			for (size_t v = 0; v < ARRAY_LEN(verbs); v++) {
+				if (!verbs[v].formats[0])
+					continue;
+				StrBuf w;
+				sb_init(&w);
+				for (int j = 0; verbs[v].formats[j]; j++)
+					sb_printf(&w, "%s%s", j ? " " : "", verbs[v].formats[j]);
+				put_case(f, "\t\t", verbs[v].name, w.data, "");
+				sb_free(&w);
+			}
+			fputs("\t\tesac\n\t\treturn ;;\n", f);
+			break;
+		default: /* a value with nothing to offer */
+			fprintf(f, "\t%s) return ;;\n", pat.data);
+			break;
+		}
+		sb_free(&pat);
+	}
+	fputs("\tesac\n"
+	      "\tif [ -z \"$verb\" ]; then\n"
+	      "\t\tCOMPREPLY=($(compgen -W \"",
+	      f);
+	for (size_t v = 0; v < ARRAY_LEN(verbs); v++)
+		if (verbs[v].synopsis)
+			fprintf(f, "%s ", verbs[v].name);
+	fputs("--help --version\" -- \"$cur\"))\n"
+	      "\t\treturn\n"
+	      "\tfi\n"
+	      "\tcase $cur in\n"
+	      "\t-*)\n"
+	      "\t\tcase $verb in\n",
+	      f);
+	for (size_t v = 0; v < ARRAY_LEN(verbs); v++) {
+		if (!verbs[v].synopsis)
+			continue;
+		fprintf(f, "\t\t%s) COMPREPLY=($(compgen -W \"", verbs[v].name);
+		put_spellings(f, verbs[v].options);
+		fputs("--help\" -- \"$cur\")) ;;\n", f);
+	}
+	fputs("\t\t*) COMPREPLY=($(compgen -W \"--help\" -- \"$cur\")) ;;\n"
+	      "\t\tesac\n"
+	      "\t\treturn ;;\n"
+	      "\tesac\n"
+	      "\tcase $verb in\n",
+	      f);
+	sep = "\t";
+	for (size_t v = 0; v < ARRAY_LEN(verbs); v++)
+		if (verbs[v].synopsis && (verbs[v].options & OPT_FILE)) {
+			fprintf(f, "%s%s", sep, verbs[v].name);
+			sep = " | ";
+		}
+	fputs(")\n\t\tCOMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- \"$cur\") $(compgen -d -- \"$cur\")) ;;\n", f);
+	for (size_t v = 0; v < ARRAY_LEN(verbs); v++)
+		if (verbs[v].synopsis && verbs[v].arg_words)
+			put_case(f, "\t", verbs[v].name, verbs[v].arg_words(a), "");
+	fputs("\tesac\n"
+	      "}\n"
+	      "complete -F _platformc platformc\n",
+	      f);
+}
+
+static int run_completion(Options *o)
+{
+	if (!o->code)
+		return usage_error("`completion` needs a shell: `platformc completion %s`", "bash");
+	if (strcmp(o->code, "bash"))
+		return usage_error("no completion for the shell `%s` (bash)", o->code);
+	Arena *a = arena_new();
+	print_completion_bash(a, stdout);
 	arena_free(a);
 	return EXIT_OK;
 }

@@ -7,7 +7,7 @@
  *
  * The promtool unit tests of the rules (tests/promtool/…): each rule file
  * again as a plain Prometheus rule file beside a test file whose cases
- * the rule builders write (mon_test_*).
+ * the rule builders write (monitoring_test_*).
  *
  * Everything from the input that reaches a rule, an annotation, a dashboard
  * or a runbook goes through one of the escapes here (guide §7.1).
@@ -87,7 +87,7 @@ void md_escape(StrBuf *b, const char *s)
 	}
 }
 
-const char *mon_camel(Arena *a, const char *name)
+const char *monitoring_camel(Arena *a, const char *name)
 {
 	StrBuf b;
 	sb_init(&b);
@@ -111,7 +111,7 @@ const char *mon_camel(Arena *a, const char *name)
 
 /* Grafana: uid ≤ 40 characters. A readable part (cut to fit) and 10 hex
  * digits of the full key's hash, so a cut never makes two uids equal. */
-const char *mon_uid(Arena *a, const char *readable, const char *key)
+const char *monitoring_uid(Arena *a, const char *readable, const char *key)
 {
 	uint64_t h = hash_bytes(key, strlen(key));
 	size_t n = strlen(readable);
@@ -122,19 +122,19 @@ const char *mon_uid(Arena *a, const char *readable, const char *key)
 	return arena_sprintf(a, "%.*s-%010llx", (int)n, readable, (unsigned long long)(h & 0xffffffffffULL));
 }
 
-const char *mon_service_uid(Arena *a, const Service *s)
+const char *monitoring_service_uid(Arena *a, const Service *s)
 {
-	return mon_uid(a, arena_sprintf(a, "svc-%s", s->name), arena_sprintf(a, "service/%s", s->name));
+	return monitoring_uid(a, arena_sprintf(a, "svc-%s", s->name), arena_sprintf(a, "service/%s", s->name));
 }
 
-const char *mon_team_uid(Arena *a, const Team *t)
+const char *monitoring_team_uid(Arena *a, const Team *t)
 {
-	return mon_uid(a, arena_sprintf(a, "team-%s", t->name), arena_sprintf(a, "team/%s", t->name));
+	return monitoring_uid(a, arena_sprintf(a, "team-%s", t->name), arena_sprintf(a, "team/%s", t->name));
 }
 
-const char *mon_overview_uid(Arena *a, const Platform *p)
+const char *monitoring_overview_uid(Arena *a, const Platform *p)
 {
-	return mon_uid(a, arena_sprintf(a, "platform-%s", p->name), arena_sprintf(a, "platform/%s", p->name));
+	return monitoring_uid(a, arena_sprintf(a, "platform-%s", p->name), arena_sprintf(a, "platform/%s", p->name));
 }
 
 /* ------------------------------------------------------------- settings */
@@ -152,7 +152,7 @@ static const char *trim_slash(Arena *a, const char *s)
 	return arena_strndup(a, s, n);
 }
 
-MonSettings mon_settings(Arena *a, const Platform *p)
+MonSettings monitoring_settings(Arena *a, const Platform *p)
 {
 	const Node *m = platform_monitoring(p);
 	MonSettings r = {0};
@@ -196,7 +196,7 @@ static void metrics_over(MonMetrics *m, const Node *n)
  * service's `metrics`. GraphQL and `http` run over HTTP; platforms whose
  * GraphQL servers report errors inside 200 responses set their own. A worker
  * (`api: none`) starts from the HTTP names (W0223). */
-MonMetrics mon_metrics(const Platform *p, const Service *s)
+MonMetrics monitoring_metrics(const Platform *p, const Service *s)
 {
 	const char *api = s->api ? s->api : "rest";
 	const Node *t = apis_type(api);
@@ -210,7 +210,7 @@ MonMetrics mon_metrics(const Platform *p, const Service *s)
 	return m;
 }
 
-void mon_selector_labels(Arena *a, const MonSettings *m, DNode *labels)
+void monitoring_selector_labels(Arena *a, const MonSettings *m, DNode *labels)
 {
 	if (!m->selector || m->selector->kind != N_MAP) {
 		doc_set_str(a, labels, "release", "kube-prometheus-stack");
@@ -222,32 +222,32 @@ void mon_selector_labels(Arena *a, const MonSettings *m, DNode *labels)
 	}
 }
 
-const char *mon_runbook_url(Arena *a, const MonSettings *m, const char *alert)
+const char *monitoring_runbook_url(Arena *a, const MonSettings *m, const char *alert)
 {
 	return arena_sprintf(a, "%s/%s.md", m->runbook_base, alert);
 }
 
-const char *mon_dashboard_url(Arena *a, const Platform *p, const char *uid)
+const char *monitoring_dashboard_url(Arena *a, const Platform *p, const char *uid)
 {
 	if (p->grafana_url)
 		return arena_sprintf(a, "%s/d/%s", trim_slash(a, p->grafana_url), uid);
 	return arena_sprintf(a, "/d/%s", uid);
 }
 
-const char *mon_service_url(Arena *a, const Platform *p, const Service *s, const Env *e)
+const char *monitoring_service_url(Arena *a, const Platform *p, const Service *s, const Env *e)
 {
-	const char *u = mon_dashboard_url(a, p, mon_service_uid(a, s));
+	const char *u = monitoring_dashboard_url(a, p, monitoring_service_uid(a, s));
 	return e ? arena_sprintf(a, "%s?var-env=%s", u, e->name) : u;
 }
 
-const char *mon_backstage_url(Arena *a, const Platform *p, const char *kind, const char *name)
+const char *monitoring_backstage_url(Arena *a, const Platform *p, const char *kind, const char *name)
 {
 	if (!p->backstage_url)
 		return NULL;
 	return arena_sprintf(a, "%s/catalog/default/%s/%s", trim_slash(a, p->backstage_url), kind, name);
 }
 
-void mon_runbook(FileSet *fs, const char *alert, const char *title, const char *body)
+void monitoring_runbook(FileSet *fs, const char *alert, const char *title, const char *body)
 {
 	StrBuf b;
 	sb_init(&b);
@@ -255,8 +255,8 @@ void mon_runbook(FileSet *fs, const char *alert, const char *title, const char *
 	fileset_add(fs, arena_sprintf(fs->arena, "docs/runbooks/%s.md", alert), b.data, b.len);
 }
 
-DNode *mon_dashboard_generator(Arena *a, const char *name, const char *ns, const char *key, const char *file,
-			       const char *folder)
+DNode *monitoring_dashboard_generator(Arena *a, const char *name, const char *ns, const char *key, const char *file,
+				      const char *folder)
 {
 	DNode *g = doc_map(a);
 	doc_set_str(a, g, "name", name);
@@ -286,7 +286,7 @@ const char *esc_str(Arena *a, void (*escape)(StrBuf *, const char *), const char
 
 /* ------------------------------------------------------ promtool tests */
 
-DNode *mon_test_case(Arena *a, DNode *tests, const char *interval)
+DNode *monitoring_test_case(Arena *a, DNode *tests, const char *interval)
 {
 	DNode *tc = doc_push_map(a, tests);
 	doc_set_str(a, tc, "interval", interval);
@@ -295,14 +295,14 @@ DNode *mon_test_case(Arena *a, DNode *tests, const char *interval)
 	return tc;
 }
 
-void mon_test_series(Arena *a, DNode *tc, const char *series, const char *values)
+void monitoring_test_series(Arena *a, DNode *tc, const char *series, const char *values)
 {
 	DNode *s = doc_push_map(a, doc_get(tc, "input_series"));
 	doc_set_str(a, s, "series", series);
 	doc_set_str(a, s, "values", values);
 }
 
-DNode *mon_test_alert(Arena *a, DNode *tc, const char *eval_time, const char *alertname)
+DNode *monitoring_test_alert(Arena *a, DNode *tc, const char *eval_time, const char *alertname)
 {
 	DNode *t = doc_push_map(a, doc_get(tc, "alert_rule_test"));
 	doc_set_str(a, t, "eval_time", eval_time);
@@ -316,7 +316,7 @@ DNode *mon_test_alert(Arena *a, DNode *tc, const char *eval_time, const char *al
  * "lit" }}` (gotmpl_escape), `{{ $labels.NAME }}`, and any action on
  * `$value` (its formatted text is given: the tests pick values whose
  * humanize and printf forms they know). */
-const char *mon_expand(Arena *a, const char *tmpl, const DNode *labels, const char *value)
+const char *monitoring_expand(Arena *a, const char *tmpl, const DNode *labels, const char *value)
 {
 	StrBuf b;
 	sb_init(&b);
@@ -352,7 +352,7 @@ const char *mon_expand(Arena *a, const char *tmpl, const DNode *labels, const ch
 	return r;
 }
 
-void mon_test_expect(Arena *a, DNode *exp, const DNode *rule, const char *const *series_labels, const char *value)
+void monitoring_test_expect(Arena *a, DNode *exp, const DNode *rule, const char *const *series_labels, const char *value)
 {
 	DNode *x = doc_push_map(a, exp);
 	DNode *l = doc_set_map(a, x, "exp_labels");
@@ -364,10 +364,10 @@ void mon_test_expect(Arena *a, DNode *exp, const DNode *rule, const char *const 
 	DNode *an = doc_set_map(a, x, "exp_annotations");
 	const DNode *ra = doc_get(rule, "annotations");
 	for (int i = 0; ra && i < ra->n; i++)
-		doc_set(a, an, ra->pairs[i].key, doc_str(a, mon_expand(a, ra->pairs[i].val->s, l, value)));
+		doc_set(a, an, ra->pairs[i].key, doc_str(a, monitoring_expand(a, ra->pairs[i].val->s, l, value)));
 }
 
-void mon_test_files(FileSet *fs, const char *path, const DNode *groups, DNode *tests)
+void monitoring_test_files(FileSet *fs, const char *path, const DNode *groups, DNode *tests)
 {
 	Arena *a = fs->arena;
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;

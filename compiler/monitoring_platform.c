@@ -188,7 +188,7 @@ static DNode *alert_rule(Arena *a, const MonSettings *m, const Rule *r, const ch
 	DNode *an = doc_set_map(a, d, "annotations");
 	doc_set_str(a, an, "summary", r->summary);
 	doc_set_str(a, an, "description", r->description);
-	doc_set_str(a, an, "runbook_url", mon_runbook_url(a, m, r->alert));
+	doc_set_str(a, an, "runbook_url", monitoring_runbook_url(a, m, r->alert));
 	return d;
 }
 
@@ -199,17 +199,17 @@ static void rule_tests(Arena *a, DNode *tests, const Rule *r, const DNode *rule,
 {
 	const char *nsq = quoted(a, ns ? ns : "");
 	for (int healthy = 0; healthy < 2; healthy++) {
-		DNode *tc = mon_test_case(a, tests, "1m");
+		DNode *tc = monitoring_test_case(a, tests, "1m");
 		const char *const(*ss)[2] = healthy ? r->healthy : r->breach;
 		for (int i = 0; i < 3 && ss[i][0]; i++)
-			mon_test_series(a, tc, arena_sprintf(a, ss[i][0], nsq), ss[i][1]);
-		DNode *exp = mon_test_alert(a, tc, r->eval, r->alert);
+			monitoring_test_series(a, tc, arena_sprintf(a, ss[i][0], nsq), ss[i][1]);
+		DNode *exp = monitoring_test_alert(a, tc, r->eval, r->alert);
 		if (healthy)
 			continue;
 		const char *labels[ARRAY_LEN(r->labels)] = {0};
 		for (size_t i = 0; i + 1 < ARRAY_LEN(r->labels) && r->labels[i]; i++)
 			labels[i] = strcmp(r->labels[i], "$ns") == 0 ? ns : r->labels[i];
-		mon_test_expect(a, exp, rule, labels, r->value);
+		monitoring_test_expect(a, exp, rule, labels, r->value);
 	}
 }
 
@@ -219,7 +219,7 @@ static DNode *rule_object(Arena *a, const Platform *p, const MonSettings *m, con
 	DNode *labels = doc_set_map(a, doc_get(pr, "metadata"), "labels");
 	doc_set_str(a, labels, "app.kubernetes.io/managed-by", "platformc");
 	doc_set_str(a, labels, "app.kubernetes.io/part-of", p->name);
-	mon_selector_labels(a, m, labels);
+	monitoring_selector_labels(a, m, labels);
 	return pr;
 }
 
@@ -332,45 +332,45 @@ static DNode *cost_rules_doc(Arena *a, const Platform *p, const MonSettings *m, 
 			 t->name));
 	(void)bb;
 	(void)cb;
-	doc_set_str(a, an, "runbook_url", mon_runbook_url(a, m, cost_alert));
+	doc_set_str(a, an, "runbook_url", monitoring_runbook_url(a, m, cost_alert));
 
 	/* its test: whole cores at 1 USD an hour in the first namespace, one core
 	 * more than the budget left pays for; then none */
 	long long cores = (long long)(left / 730) + 1;
 	for (int over = 1; over >= 0; over--) {
-		DNode *tc = mon_test_case(a, tests, "1m");
+		DNode *tc = monitoring_test_case(a, tests, "1m");
 		const char *nsq = quoted(a, ns[0]);
-		mon_test_series(a, tc, arena_sprintf(a, "container_cpu_allocation{namespace=%s,node=\"node-1\"}", nsq),
-				arena_sprintf(a, "%lldx480", over ? cores : 0));
-		mon_test_series(a, tc, arena_sprintf(a, "container_memory_allocation_bytes{namespace=%s,node=\"node-1\"}", nsq),
-				"0x480");
-		mon_test_series(a, tc, "node_cpu_hourly_cost{node=\"node-1\"}", "1x480");
-		mon_test_series(a, tc, "node_ram_hourly_cost{node=\"node-1\"}", "0x480");
-		DNode *exp = mon_test_alert(a, tc, "7h", cost_alert);
+		monitoring_test_series(a, tc, arena_sprintf(a, "container_cpu_allocation{namespace=%s,node=\"node-1\"}", nsq),
+				       arena_sprintf(a, "%lldx480", over ? cores : 0));
+		monitoring_test_series(a, tc, arena_sprintf(a, "container_memory_allocation_bytes{namespace=%s,node=\"node-1\"}", nsq),
+				       "0x480");
+		monitoring_test_series(a, tc, "node_cpu_hourly_cost{node=\"node-1\"}", "1x480");
+		monitoring_test_series(a, tc, "node_ram_hourly_cost{node=\"node-1\"}", "0x480");
+		DNode *exp = monitoring_test_alert(a, tc, "7h", cost_alert);
 		if (over)
-			mon_test_expect(a, exp, al, (const char *[]){"team", t->name, NULL},
-					arena_sprintf(a, "%lld", cores * 730));
+			monitoring_test_expect(a, exp, al, (const char *[]){"team", t->name, NULL},
+					       arena_sprintf(a, "%lld", cores * 730));
 	}
 	return pr;
 }
 
 static void cost_runbook(FileSet *fs)
 {
-	mon_runbook(fs, cost_alert, "A team's in-cluster spend rate exceeds what its budget leaves after its cloud resources.",
-		    "Severity: ticket.\n\n## What fires it\n\n"
-		    "`team:opencost_cluster_spend_usd:monthly` (platform/monitoring/rules/cost-<team>.yaml): OpenCost's "
-		    "`container_cpu_allocation` and `container_memory_allocation_bytes` over the team's namespaces, priced "
-		    "per node with `node_cpu_hourly_cost` and `node_ram_hourly_cost`, averaged over 1h, times 730 hours. "
-		    "It fires when that is above the team's `budget` minus the estimate of its cloud resources "
-		    "(`platformc cost`) for 6 hours.\n\n"
-		    "## Confirm\n\n```promql\nteam:opencost_cluster_spend_usd:monthly{team=\"<team>\"}\n```\n\n"
-		    "`platformc cost --format text` shows the cloud side; the OpenCost UI splits the cluster side by "
-		    "namespace and workload.\n\n"
-		    "## Mitigate\n\n"
-		    "1. Over-provisioned requests: read the VPA recommendations (`autoscaling.vpa: recommend`) and lower "
-		    "`resources` in `platform.yaml`.\n"
-		    "2. Replicas: lower `replicas.min` in nonprod `overrides`.\n"
-		    "3. A real need: raise the team's `budget`.\n");
+	monitoring_runbook(fs, cost_alert, "A team's in-cluster spend rate exceeds what its budget leaves after its cloud resources.",
+			   "Severity: ticket.\n\n## What fires it\n\n"
+			   "`team:opencost_cluster_spend_usd:monthly` (platform/monitoring/rules/cost-<team>.yaml): OpenCost's "
+			   "`container_cpu_allocation` and `container_memory_allocation_bytes` over the team's namespaces, priced "
+			   "per node with `node_cpu_hourly_cost` and `node_ram_hourly_cost`, averaged over 1h, times 730 hours. "
+			   "It fires when that is above the team's `budget` minus the estimate of its cloud resources "
+			   "(`platformc cost`) for 6 hours.\n\n"
+			   "## Confirm\n\n```promql\nteam:opencost_cluster_spend_usd:monthly{team=\"<team>\"}\n```\n\n"
+			   "`platformc cost --format text` shows the cloud side; the OpenCost UI splits the cluster side by "
+			   "namespace and workload.\n\n"
+			   "## Mitigate\n\n"
+			   "1. Over-provisioned requests: read the VPA recommendations (`autoscaling.vpa: recommend`) and lower "
+			   "`resources` in `platform.yaml`.\n"
+			   "2. Replicas: lower `replicas.min` in nonprod `overrides`.\n"
+			   "3. A real need: raise the team's `budget`.\n");
 }
 
 static DNode *platform_rules_doc(Arena *a, const Platform *p, const MonSettings *m, DNode *tests)
@@ -399,7 +399,7 @@ static void rule_runbook(FileSet *fs, const Rule *r, const char *scope)
 	sb_printf(&b, "%s\n```\n\nfor %s.\n\n## Confirm\n\n%s\n\n## Mitigate\n\n%s", expr, r->for_, r->confirm,
 		  r->mitigate);
 	sb_putc(&b, '\0');
-	mon_runbook(fs, r->alert, r->title, b.data);
+	monitoring_runbook(fs, r->alert, r->title, b.data);
 	sb_free(&b);
 }
 
@@ -414,17 +414,17 @@ static const char *quota_ratio(Arena *a, const char *nsre, const char *extra)
 
 static DNode *team_dashboard(Arena *a, const Platform *p, const Team *t)
 {
-	Dash *d = dash_new(a, mon_team_uid(a, t), arena_sprintf(a, "Team %s", t->name),
+	Dash *d = dash_new(a, monitoring_team_uid(a, t), arena_sprintf(a, "Team %s", t->name),
 			   (const char *[]){"platformc", t->name, "team", NULL});
-	dash_link(d, "Platform overview", mon_dashboard_url(a, p, mon_overview_uid(a, p)), NULL);
-	const char *bs = mon_backstage_url(a, p, "group", t->name);
+	dash_link(d, "Platform overview", monitoring_dashboard_url(a, p, monitoring_overview_uid(a, p)), NULL);
+	const char *bs = monitoring_backstage_url(a, p, "group", t->name);
 	if (bs)
 		dash_link(d, arena_sprintf(a, "Team %s in Backstage", t->name), bs, "members, services and resources");
 	for (int i = 0; i < p->nservices; i++) {
 		const Service *s = p->services[i];
 		if (s->team != t)
 			continue;
-		dash_link(d, s->name, mon_service_url(a, p, s, NULL), "the service in every environment");
+		dash_link(d, s->name, monitoring_service_url(a, p, s, NULL), "the service in every environment");
 	}
 	const char **ns = arena_alloc(a, sizeof *ns * (size_t)p->nenvs);
 	for (int e = 0; e < p->nenvs; e++)
@@ -455,10 +455,10 @@ static DNode *team_dashboard(Arena *a, const Platform *p, const Team *t)
 
 static DNode *overview_dashboard(Arena *a, const Platform *p)
 {
-	Dash *d = dash_new(a, mon_overview_uid(a, p), arena_sprintf(a, "Platform %s", p->name),
+	Dash *d = dash_new(a, monitoring_overview_uid(a, p), arena_sprintf(a, "Platform %s", p->name),
 			   (const char *[]){"platformc", "platform", NULL});
 	for (int t = 0; t < p->nteams; t++)
-		dash_link(d, arena_sprintf(a, "Team %s", p->teams[t]->name), mon_dashboard_url(a, p, mon_team_uid(a, p->teams[t])),
+		dash_link(d, arena_sprintf(a, "Team %s", p->teams[t]->name), monitoring_dashboard_url(a, p, monitoring_team_uid(a, p->teams[t])),
 			  NULL);
 	int n = p->nteams * p->nenvs;
 	const char **ns = arena_alloc(a, sizeof *ns * (size_t)(n + 1));
@@ -501,7 +501,7 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 	DNode *tests = doc_seq(a);
 	DNode *pr = platform_rules_doc(a, p, m, tests);
 	fileset_add_yaml(fs, "platform/monitoring/rules/platform.yaml", pr);
-	mon_test_files(fs, SUITES_DIR "promtool/platform/platform", doc_get(doc_get(pr, "spec"), "groups"), tests);
+	monitoring_test_files(fs, SUITES_DIR "promtool/platform/platform", doc_get(doc_get(pr, "spec"), "groups"), tests);
 	doc_push_str(a, res, "rules/platform.yaml");
 	for (int t = 0; t < p->nteams; t++) {
 		const char *file = arena_sprintf(a, "rules/team-%s.yaml", p->teams[t]->name);
@@ -511,8 +511,8 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 		tests = doc_seq(a);
 		pr = team_rules_doc(a, p, m, p->teams[t], tests);
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), pr);
-		mon_test_files(fs, arena_sprintf(a, SUITES_DIR "promtool/platform/team-%s", p->teams[t]->name),
-			       doc_get(doc_get(pr, "spec"), "groups"), tests);
+		monitoring_test_files(fs, arena_sprintf(a, SUITES_DIR "promtool/platform/team-%s", p->teams[t]->name),
+				      doc_get(doc_get(pr, "spec"), "groups"), tests);
 		arena_release(a, scope);
 	}
 
@@ -527,32 +527,32 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 		tests = doc_seq(a);
 		pr = cost_rules_doc(a, p, m, p->teams[t], tests);
 		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, file), pr);
-		mon_test_files(fs, arena_sprintf(a, SUITES_DIR "promtool/platform/cost-%s", p->teams[t]->name),
-			       doc_get(doc_get(pr, "spec"), "groups"), tests);
+		monitoring_test_files(fs, arena_sprintf(a, SUITES_DIR "promtool/platform/cost-%s", p->teams[t]->name),
+				      doc_get(doc_get(pr, "spec"), "groups"), tests);
 		arena_release(a, scope);
 	}
 	if (any_budget)
 		cost_runbook(fs);
 
 	fileset_add_json(fs, "platform/monitoring/dashboards/platform-overview.json", overview_dashboard(a, p));
-	doc_push(a, gen, mon_dashboard_generator(a, "dashboard-platform-overview", m->namespace, "platform-overview.json",
-						 "dashboards/platform-overview.json", "platform"));
+	doc_push(a, gen, monitoring_dashboard_generator(a, "dashboard-platform-overview", m->namespace, "platform-overview.json",
+							"dashboards/platform-overview.json", "platform"));
 	for (int t = 0; t < p->nteams; t++) {
 		const Team *team = p->teams[t];
 		const char *file = arena_sprintf(a, "dashboards/team-%s.json", team->name);
 		ArenaMark scope = arena_mark(a);
 		fileset_add_json(fs, arena_sprintf(a, "%s/%s", dir, file), team_dashboard(a, p, team));
 		arena_release(a, scope);
-		doc_push(a, gen, mon_dashboard_generator(a, arena_sprintf(a, "dashboard-team-%s", team->name), m->namespace,
-							 arena_sprintf(a, "team-%s.json", team->name), file, team->name));
+		doc_push(a, gen, monitoring_dashboard_generator(a, arena_sprintf(a, "dashboard-team-%s", team->name), m->namespace,
+								arena_sprintf(a, "team-%s.json", team->name), file, team->name));
 	}
 	/* one dashboard per service (backend_monitoring.c wrote them), in the team's folder */
 	for (int i = 0; i < p->nservices; i++) {
 		const Service *s = p->services[i];
-		doc_push(a, gen, mon_dashboard_generator(a, arena_sprintf(a, "dashboard-service-%s", s->name),
-							 m->dashboards_namespace ? m->dashboards_namespace : m->namespace,
-							 arena_sprintf(a, "service-%s.json", s->name),
-							 arena_sprintf(a, "dashboards/service-%s.json", s->name), s->team->name));
+		doc_push(a, gen, monitoring_dashboard_generator(a, arena_sprintf(a, "dashboard-service-%s", s->name),
+								m->dashboards_namespace ? m->dashboards_namespace : m->namespace,
+								arena_sprintf(a, "service-%s.json", s->name),
+								arena_sprintf(a, "dashboards/service-%s.json", s->name), s->team->name));
 	}
 	fileset_add_yaml(fs, "platform/monitoring/kustomization.yaml", kz);
 	fileset_add_unit(fs, &(Unit){.kind = U_PLATFORM, .dir = dir, .name = "platform-monitoring", .env = NULL,

@@ -91,7 +91,7 @@ void sb_puts(StrBuf *b, const char *s);
 void sb_putn(StrBuf *b, const char *s, size_t n);
 void sb_printf(StrBuf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void sb_vprintf(StrBuf *b, const char *fmt, va_list ap);
-/* printf without the C library for plain formats (util.c): fmt_is_plain
+/* printf without the C library for plain formats (fmt.c): fmt_is_plain
  * says whether fmt has only %s %c %d %u %ld %lu %lld %llu %zu %.*s %%;
  * fmt_plain_out writes the result to out (NULL: none) and returns its length. */
 bool fmt_is_plain(const char *fmt);
@@ -473,7 +473,7 @@ char *cred_mask(const Diags *d, const char *s);
  * `kind` is one of its kinds and `params` are typed per kind
  * (catalog_params_json). */
 struct Catalog;
-void schema_emit_json(Schema *s, const struct Catalog *c, bool included, StrBuf *out);
+void schema_json_emit(Schema *s, const struct Catalog *c, bool included, StrBuf *out);
 const char *type_describe(const Type *t);
 
 /* ------------------------------------------------------ lower.c, resolve.c */
@@ -628,6 +628,17 @@ bool service_runs_in(const Service *s, const Env *e);
 bool resource_runs_in(const Resource *r, const Env *e);
 /* model.c: `policies.disable` names the policy. */
 bool policy_disabled(const Platform *p, const char *name);
+/* model.c: `platform.cloud`, or NULL. */
+const Node *platform_cloud(const Platform *p);
+/* The Argo CD name of e's cluster: its `cluster`, or `in-cluster` (the
+ * cluster Argo CD runs in). */
+const char *env_argo_cluster(const Env *e);
+/* `platform.cloud.clusters.<c>` for e's cluster c, or NULL. */
+const Node *env_cloud(const Platform *p, const Env *e);
+/* The VPC of e's cluster (cloud.clusters.<c>.network, else cloud.network), or NULL. */
+const Node *env_network(const Platform *p, const Env *e);
+/* Whether some environment's cluster has a network. */
+bool platform_has_network(const Platform *p);
 
 /* --------------------------------------------------------------- backend */
 
@@ -705,16 +716,16 @@ const char *doc_format_int(long long v, char buf[24]);
 /* True when a YAML 1.1 or 1.2 reader would not read `s` back as this same
  * string from a plain scalar (no, on, y, ~, 0755, 1.10, 12:30, 2024-01-01,
  * leading/trailing space, indicators, ...). */
-bool doc_needs_quotes(const char *s);
+bool doc_yaml_needs_quotes(const char *s);
 /* Emits one or more documents as a YAML stream (`---` between them) after a
  * `# header` comment block (each line of `header` prefixed "# "; NULL: none).
  * Uses the direct emitter, or libyaml's when PLATFORMC_EMITTER=libyaml. */
-void doc_emit_yaml(StrBuf *out, DNode *const *docs, int ndocs, const char *header);
-/* The two emitters behind doc_emit_yaml: the direct one writes the DNode tree
+void doc_yaml_emit(StrBuf *out, DNode *const *docs, int ndocs, const char *header);
+/* The two emitters behind doc_yaml_emit: the direct one writes the DNode tree
  * straight into `out` (production); libyaml's is the reference, and the
  * fallback, whose bytes the direct one reproduces exactly. */
-void doc_emit_yaml_direct(StrBuf *out, DNode *const *docs, int ndocs, const char *header);
-void doc_emit_yaml_libyaml(StrBuf *out, DNode *const *docs, int ndocs, const char *header);
+void doc_yaml_emit_direct(StrBuf *out, DNode *const *docs, int ndocs, const char *header);
+void doc_yaml_emit_libyaml(StrBuf *out, DNode *const *docs, int ndocs, const char *header);
 /* Tests only: when set, every string flagged `literal` is offered to the
  * emitters as `|`, not only the ones doc.c would choose, so that the tests
  * compare `|+`, `|2` and libyaml's refusals of literal style too. */
@@ -1202,7 +1213,7 @@ bool policy_excepts(const Platform *p, const Service *s, const char *policy);
 const char *pod_security_level(const Platform *p, const Team *t, const Env *e);
 
 /* ------------------------------------- monitoring.c, backend_monitoring.c,
- *                                        monitoring_platform.c, monitoring_dash.c */
+ *                                        monitoring_platform.c, dash.c */
 
 /* Escaping for what reaches PromQL, Alertmanager templates and Markdown
  * (guide §7.1). Each appends to `b`. */
@@ -1219,9 +1230,9 @@ void md_escape(StrBuf *b, const char *s);
 const char *esc_str(Arena *a, void (*escape)(StrBuf *, const char *), const char *s);
 /* `user-service` -> `UserService` (injective over names: `-` before a
  * non-letter becomes `_`). */
-const char *mon_camel(Arena *a, const char *name);
+const char *monitoring_camel(Arena *a, const char *name);
 /* A Grafana uid (≤ 40 chars, [a-z0-9-]): readable prefix + hash of `key`. */
-const char *mon_uid(Arena *a, const char *readable, const char *key);
+const char *monitoring_uid(Arena *a, const char *readable, const char *key);
 
 typedef struct MonMetrics {
 	const char *path, *requests, *latency, *error_label, *error_regex;
@@ -1234,42 +1245,43 @@ typedef struct MonSettings {
 	const char *runbook_base;       /* no trailing slash */
 } MonSettings;
 
-MonSettings mon_settings(Arena *a, const Platform *p);
-MonMetrics mon_metrics(const Platform *p, const Service *s);
+MonSettings monitoring_settings(Arena *a, const Platform *p);
+MonMetrics monitoring_metrics(const Platform *p, const Service *s);
 /* The Prometheus CR's selector labels, added to `labels`. */
-void mon_selector_labels(Arena *a, const MonSettings *m, DNode *labels);
-const char *mon_runbook_url(Arena *a, const MonSettings *m, const char *alert);
+void monitoring_selector_labels(Arena *a, const MonSettings *m, DNode *labels);
+const char *monitoring_runbook_url(Arena *a, const MonSettings *m, const char *alert);
 /* `<grafana>/d/<uid>` when platform.grafana is set, else `/d/<uid>`. */
-const char *mon_dashboard_url(Arena *a, const Platform *p, const char *uid);
+const char *monitoring_dashboard_url(Arena *a, const Platform *p, const char *uid);
 /* The Backstage page of a catalog entity (`platform.backstage.url`), or NULL
  * when no Backstage is configured. kind: "component", "group", ... */
-const char *mon_backstage_url(Arena *a, const Platform *p, const char *kind, const char *name);
+const char *monitoring_backstage_url(Arena *a, const Platform *p, const char *kind, const char *name);
 /* One dashboard per service; its URL selects environment e (NULL: the default). */
-const char *mon_service_uid(Arena *a, const Service *s);
-const char *mon_service_url(Arena *a, const Platform *p, const Service *s, const Env *e);
-const char *mon_team_uid(Arena *a, const Team *t);
-const char *mon_overview_uid(Arena *a, const Platform *p);
+const char *monitoring_service_uid(Arena *a, const Service *s);
+const char *monitoring_service_url(Arena *a, const Platform *p, const Service *s, const Env *e);
+const char *monitoring_team_uid(Arena *a, const Team *t);
+const char *monitoring_overview_uid(Arena *a, const Platform *p);
 /* Adds docs/runbooks/<alert>.md (heading, what fires it, confirm, mitigate). */
-void mon_runbook(FileSet *fs, const char *alert, const char *title, const char *body);
+void monitoring_runbook(FileSet *fs, const char *alert, const char *title, const char *body);
 /* A ConfigMap generator entry for the Grafana sidecar. */
-DNode *mon_dashboard_generator(Arena *a, const char *name, const char *ns, const char *key, const char *file,
-			       const char *folder);
+DNode *monitoring_dashboard_generator(Arena *a, const char *name, const char *ns, const char *key, const char *file,
+				      const char *folder);
 
 /* promtool unit tests: `tests/promtool/<path>.rules.yaml` (the PrometheusRule's
  * groups as a plain rule file, the same tree) and `<path>.test.yaml` (rule_files,
  * the test cases). A case has input series and alert tests; an alert test's
- * expected alerts are added with mon_test_expect (none: the alert must not fire). */
-DNode *mon_test_case(Arena *a, DNode *tests, const char *interval);
-void mon_test_series(Arena *a, DNode *tc, const char *series, const char *values);
-DNode *mon_test_alert(Arena *a, DNode *tc, const char *eval_time, const char *alertname);
+ * expected alerts are added with monitoring_test_expect (none: the alert must not fire). */
+DNode *monitoring_test_case(Arena *a, DNode *tests, const char *interval);
+void monitoring_test_series(Arena *a, DNode *tc, const char *series, const char *values);
+DNode *monitoring_test_alert(Arena *a, DNode *tc, const char *eval_time, const char *alertname);
 /* One expected alert of `rule` (its DNode): the series' labels (k, v, ..., NULL)
  * with the rule's labels over them, and its annotations as Prometheus expands
  * them, `value` standing for any action on $value. */
-void mon_test_expect(Arena *a, DNode *exp, const DNode *rule, const char *const *series_labels, const char *value);
-const char *mon_expand(Arena *a, const char *tmpl, const DNode *labels, const char *value);
-void mon_test_files(FileSet *fs, const char *path, const DNode *groups, DNode *tests);
+void monitoring_test_expect(Arena *a, DNode *exp, const DNode *rule, const char *const *series_labels, const char *value);
+const char *monitoring_expand(Arena *a, const char *tmpl, const DNode *labels, const char *value);
+void monitoring_test_files(FileSet *fs, const char *path, const DNode *groups, DNode *tests);
 
-/* Dashboards (classic JSON, schemaVersion 42), laid out on a 24-column grid. */
+/* dash.c: Grafana dashboards (classic JSON, schemaVersion 42), laid out on a
+ * 24-column grid. */
 typedef struct Dash {
 	Arena *a;
 	DNode *root, *panels, *links;
@@ -1552,9 +1564,6 @@ const char *identity_prefix(const Service *s, const Resource *r);
 DNode *identity_policy(Arena *a, const Platform *p, const Service *s, const Env *e);
 /* Who may assume the role; `secrets`: External Secrets reads secrets with it. */
 DNode *identity_trust(Arena *a, const Platform *p, const Service *s, const Env *e, bool secrets);
-/* The VPC of e's cluster (cloud.clusters.<c>.network, else cloud.network), or NULL. */
-const Node *identity_network(const Platform *p, const Env *e);
-bool identity_has_network(const Platform *p);
 /* E0320 (shared_with access modes), E0321 (IRSA without an OIDC issuer),
  * E0322 (cloud.clusters names no cluster), E0323 (a network for some
  * clusters only); the error count. */
@@ -1580,6 +1589,14 @@ int cmd_explain(const char *name, bool markdown);
 /* A kind's `params` as a JSON Schema object (draft-07; `platformc schema`),
  * written at indentation level `ind`. */
 void catalog_params_json(const Kind *k, StrBuf *o, int ind);
+
+/* ----------------------------------------------------------------- apis.c */
+
+/* The parsed stdlib/apis.yaml (loaded once, read-only), the entry of an API
+ * style (`rest` for NULL), of a language (NULL: none). */
+const Node *apis_data(void);
+const Node *apis_type(const char *api);
+const Node *apis_language(const char *language);
 
 /* ------------------------------------------------------------- workload.c */
 
@@ -1623,10 +1640,6 @@ const char *rollout_max_burn_rate(void);
 DNode *rollout_analysis_template(Arena *a, const Platform *p, const Service *s, const Env *e);
 DNode *rollout_vpa_doc(Arena *a, const Platform *p, const Service *s);
 
-/* The parsed stdlib/apis.yaml (loaded once, read-only). */
-const Node *apis_data(void);
-const Node *apis_type(const char *api);
-const Node *apis_language(const char *language);
 void workload_of(const Service *s, Workload *w);
 /* E0260-E0262, W0280; returns the error count. */
 int workload_check(const Platform *p, Diags *d);

@@ -344,7 +344,7 @@ static void resolve_service(Resolver *r, Service *s)
 	}
 
 	if ((s->has_availability || s->has_latency) && !strcmp(s->api, "none") && !node_get(eff, "metrics")) {
-		/* no API style to take metric names from: mon_metrics falls back to HTTP's */
+		/* no API style to take metric names from: monitoring_metrics falls back to HTTP's */
 		Span at = node_get(n, "slo") ? span_of_key(n, "slo") : node_get(n, "api") ? node_get(n, "api")->span : n->span;
 		Diag *g = diag_warn(r->d, "W0223", at,
 				    "service `%s` has an SLO but `api: none`: its SLO rules read HTTP request metrics",

@@ -109,7 +109,7 @@ DNode *rollout_analysis_template(Arena *a, const Platform *p, const Service *s, 
 	const Node *mon = node_get(node_get(p->root, "platform"), "monitoring");
 	const char *addr = node_text_or(mon, "prometheus_address", NULL);
 	doc_set_str(a, prom, "address",
-		    addr ? addr : arena_sprintf(a, "http://prometheus-operated.%s.svc:9090", mon_settings(a, p).namespace));
+		    addr ? addr : arena_sprintf(a, "http://prometheus-operated.%s.svc:9090", monitoring_settings(a, p).namespace));
 	doc_set_str(a, prom, "query", rollout_query(a, s, e));
 	return t;
 }

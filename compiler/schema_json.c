@@ -192,7 +192,7 @@ static void js_type(const JsCtx *x, StrBuf *o, const Type *t, int ind)
 	sb_putc(o, '}');
 }
 
-void schema_emit_json(Schema *s, const Catalog *c, bool included, StrBuf *o)
+void schema_json_emit(Schema *s, const Catalog *c, bool included, StrBuf *o)
 {
 	JsCtx x = {.s = s, .c = c};
 	sb_puts(o, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n");

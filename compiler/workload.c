@@ -1,6 +1,6 @@
 /*
  * workload.c — what a service's `api` means for its workload, read from
- * stdlib/apis.yaml (embedded): the serving port (name, appProtocol, the
+ * stdlib/apis.yaml (apis.c): the serving port (name, appProtocol, the
  * Service's port), whether a Service and an Ingress exist, the probes
  * (httpGet, gRPC health, exec; always with a startupProbe whose budget comes
  * from `health.startup`, the language, or the platform default), and where
@@ -15,58 +15,13 @@
  */
 #include "platformc.h"
 
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-static pthread_once_t apis_once = PTHREAD_ONCE_INIT;
-static const Node *apis_root;
-static Arena *apis_arena;      /* kept: the tree lives in it until exit */
-
-static _Noreturn void apis_bug(const char *what)
-{
-	fprintf(stderr, "platformc: internal error: stdlib/apis.yaml: %s\n", what);
-	abort();
-}
-
-/* Parsed once; the tree lives as long as the process (read-only). */
-static void apis_load(void)
-{
-	Arena *a = apis_arena = arena_new();
-	const char *why;
-	Node *root = src_load_embedded(a, "stdlib/apis.yaml", NULL, &why);
-	if (!root)
-		apis_bug(why);
-	if (!node_get(root, "apis") || !node_get(root, "probes") || !node_get(root, "metrics"))
-		apis_bug("cannot parse");
-	apis_root = root;
-}
-
-const Node *apis_data(void)
-{
-	pthread_once(&apis_once, apis_load);
-	return apis_root;
-}
 
 static long long ms_at(const Node *map, const char *key)
 {
 	long long v;
 	const char *t = node_text(map, key);
 	return t && scalar_duration(t, &v) ? v : 0;
-}
-
-const Node *apis_type(const char *api)
-{
-	const Node *t = node_get(node_get(apis_data(), "apis"), api ? api : "rest");
-	if (!t)
-		apis_bug("an `api` value of the schema has no entry");
-	return t;
-}
-
-const Node *apis_language(const char *language)
-{
-	return language ? node_get(node_get(apis_data(), "languages"), language) : NULL;
 }
 
 void workload_of(const Service *s, Workload *w)

@@ -3,7 +3,7 @@
  * The input is split at 0x00 into strings (invalid UTF-8 and C0 controls
  * other than tab and newline are dropped: source.c rejects them, so no
  * model string holds one). They become keys, values, sequence items (block
- * and flow) and literal-style values of one document; doc_emit_yaml's output
+ * and flow) and literal-style values of one document; doc_yaml_emit's output
  * must read back with libfyaml as exactly those strings in that order, each
  * a string (a plain scalar must not look like a YAML 1.1/1.2 bool, null or
  * number), and doc_emit_json's output must read back with jsmn the same.
@@ -152,8 +152,8 @@ static void same_as_libyaml(DNode *const *docs, int n, const char *header)
 	StrBuf d, l;
 	sb_init(&d);
 	sb_init(&l);
-	doc_emit_yaml_direct(&d, docs, n, header);
-	doc_emit_yaml_libyaml(&l, docs, n, header);
+	doc_yaml_emit_direct(&d, docs, n, header);
+	doc_yaml_emit_libyaml(&l, docs, n, header);
 	if (d.len != l.len || memcmp(d.data, l.data, d.len) != 0) {
 		fprintf(stderr, "fuzz_doc: the direct emitter differs from libyaml\n--- libyaml ---\n%s\n", l.data);
 		check(false, "the direct emitter", d.data);
@@ -283,7 +283,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	same_as_libyaml(docs, 2, strs[0]);
 	StrBuf y;
 	sb_init(&y);
-	doc_emit_yaml(&y, docs, 2, strs[0]);
+	doc_yaml_emit(&y, docs, 2, strs[0]);
 	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET };
 	struct fy_parser *fyp = fy_parser_create(&cfg);
 	check(fyp && fy_parser_set_string(fyp, y.data, y.len) == 0, "parser", y.data);

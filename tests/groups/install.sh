@@ -15,14 +15,16 @@ else
 	skip install/man-page-no-warnings "groff not installed"
 fi
 missing=""
-for v in check render cost diff graph schema explain lsp; do
+for v in check render cost diff graph schema explain lsp completion; do
 	grep -q "^\.B platformc $v" docs/platformc.1 || missing+=" $v"
 done
 [ -z "$missing" ] && ok install/man-page-synopsis || fail install/man-page-synopsis "no synopsis for:$missing"
+"$PLATFORMC" completion bash >"$TMP/completion.bash" 2>/dev/null
 comp() { # words... -> completions of the last word
-	bash -c 'source docs/completion/platformc.bash; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _platformc; printf "%s\n" "${COMPREPLY[@]}"' _ "$@"
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _platformc; printf "%s\n" "${COMPREPLY[@]}"' \
+		_ "$TMP/completion.bash" "$@"
 }
-[ "$(comp platformc '' | tr '\n' ' ')" = "check render cost diff graph schema explain lsp --help --version " ] && \
+[ "$(comp platformc '' | tr '\n' ' ')" = "check render cost diff graph schema explain lsp completion --help --version " ] && \
 	ok install/completion-verbs || fail install/completion-verbs "$(comp platformc '')"
 [ "$(comp platformc d | tr '\n' ' ')" = "diff " ] && ok install/completion-prefix || fail install/completion-prefix "$(comp platformc d)"
 [ "$(comp platformc graph --format '' | tr '\n' ' ')" = "dot mermaid " ] && \
@@ -31,7 +33,7 @@ comp() { # words... -> completions of the last word
 [ "$(comp platformc render --ch)" = "--check" ] && ok install/completion-render-option || fail install/completion-render-option
 make --no-print-directory -s install PREFIX=/opt/pc DESTDIR="$TMP/inst" >"$TMP/i" 2>&1
 if [ -x "$TMP/inst/opt/pc/bin/platformc" ] && [ -f "$TMP/inst/opt/pc/share/man/man1/platformc.1" ] && \
-   [ -f "$TMP/inst/opt/pc/share/bash-completion/completions/platformc" ] && \
+   cmp -s "$TMP/inst/opt/pc/share/bash-completion/completions/platformc" "$TMP/completion.bash" && \
    "$TMP/inst/opt/pc/bin/platformc" --version >/dev/null; then
 	ok install/make-install-prefix-destdir
 else

@@ -137,7 +137,8 @@ grep -qF 'platformc explain KIND ' docs/guide.md || missing+=" guide:explain-KIN
 grep -qF 'platformc explain sqs' docs/guide.md || missing+=" guide:example"
 grep -qF 'platformc explain CODE|KIND' README.md || missing+=" README"
 [ -z "$missing" ] && ok explain-documented || fail explain-documented "missing:$missing"
-comp() { bash -c 'source docs/completion/platformc.bash; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _platformc; printf "%s\n" "${COMPREPLY[@]}"' _ "$@"; }
+"$PLATFORMC" completion bash >"$TMP/completion.bash" 2>/dev/null
+comp() { bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _platformc; printf "%s\n" "${COMPREPLY[@]}"' _ "$TMP/completion.bash" "$@"; }
 if [ "$(comp platformc explain '' | sort)" = "$(sort <<<"$PUBLIC")" ] && [ "$(comp platformc explain --m)" = "--markdown" ]; then
 	ok completion-explain-kinds; else fail completion-explain-kinds "$(comp platformc explain '' | tr '\n' ' ') vs $(tr '\n' ' ' <<<"$PUBLIC")"; fi
 

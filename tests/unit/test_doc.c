@@ -44,13 +44,13 @@ static const char *const must_not_quote[] = {
 TEST(doc_needs_quotes_table)
 {
 	for (size_t i = 0; i < ARRAY_LEN(must_quote); i++) {
-		if (!doc_needs_quotes(must_quote[i])) {
+		if (!doc_yaml_needs_quotes(must_quote[i])) {
 			fprintf(stderr, "  should quote: \"%s\"\n", must_quote[i]);
 			unit_failures_in_test++;
 		}
 	}
 	for (size_t i = 0; i < ARRAY_LEN(must_not_quote); i++) {
-		if (doc_needs_quotes(must_not_quote[i])) {
+		if (doc_yaml_needs_quotes(must_not_quote[i])) {
 			fprintf(stderr, "  should not quote: \"%s\"\n", must_not_quote[i]);
 			unit_failures_in_test++;
 		}
@@ -61,7 +61,7 @@ static char *emit_yaml(DNode *const *docs, int n, const char *header)
 {
 	StrBuf b;
 	sb_init(&b);
-	doc_emit_yaml(&b, docs, n, header);
+	doc_yaml_emit(&b, docs, n, header);
 	return sb_detach(&b);
 }
 
@@ -124,7 +124,7 @@ static void roundtrip_one(const char *s)
 		if (!got || len != strlen(s) || memcmp(got, s, len) != 0) {
 			fprintf(stderr, "  value %d of \"%s\" did not round-trip:\n%s", i, s, text);
 			unit_failures_in_test++;
-		} else if (i < 3 && doc_needs_quotes(s) && fy_node_get_style(vals[i]) == FYNS_PLAIN) {
+		} else if (i < 3 && doc_yaml_needs_quotes(s) && fy_node_get_style(vals[i]) == FYNS_PLAIN) {
 			fprintf(stderr, "  value %d of \"%s\" left plain:\n%s", i, s, text);
 			unit_failures_in_test++;
 		}
@@ -139,7 +139,7 @@ static void roundtrip_one(const char *s)
 		const char *v = fy_node_get_scalar(fy_node_pair_value(p), NULL);
 		if (v && strcmp(v, "1") == 0 && k && len == strlen(s) && memcmp(k, s, len) == 0) {
 			found = true;
-			if (doc_needs_quotes(s) && fy_node_get_style(fy_node_pair_key(p)) == FYNS_PLAIN) {
+			if (doc_yaml_needs_quotes(s) && fy_node_get_style(fy_node_pair_key(p)) == FYNS_PLAIN) {
 				fprintf(stderr, "  key \"%s\" left plain:\n%s", s, text);
 				unit_failures_in_test++;
 			}
@@ -506,13 +506,13 @@ static int quote_mismatches;
 
 static void same_quoting(const char *s)
 {
-	if (doc_needs_quotes(s) == ref_needs_quotes(s))
+	if (doc_yaml_needs_quotes(s) == ref_needs_quotes(s))
 		return;
 	if (quote_mismatches++ < 10) {
-		fprintf(stderr, "  doc_needs_quotes(\"");
+		fprintf(stderr, "  doc_yaml_needs_quotes(\"");
 		for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 			fprintf(stderr, *p >= 0x20 && *p < 0x7f ? "%c" : "\\x%02x", *p);
-		fprintf(stderr, "\") = %d, the reference says %d\n", doc_needs_quotes(s), ref_needs_quotes(s));
+		fprintf(stderr, "\") = %d, the reference says %d\n", doc_yaml_needs_quotes(s), ref_needs_quotes(s));
 	}
 	unit_failures_in_test++;
 }
@@ -591,8 +591,8 @@ static void same_yaml(const char *what, DNode *const *docs, int n, const char *h
 	StrBuf d, l;
 	sb_init(&d);
 	sb_init(&l);
-	doc_emit_yaml_direct(&d, docs, n, header);
-	doc_emit_yaml_libyaml(&l, docs, n, header);
+	doc_yaml_emit_direct(&d, docs, n, header);
+	doc_yaml_emit_libyaml(&l, docs, n, header);
 	if (d.len != l.len || memcmp(d.data, l.data, d.len) != 0) {
 		if (emitter_mismatches++ < 5) {
 			fprintf(stderr, "  %s: the emitters differ\n  --- libyaml:\n", what);

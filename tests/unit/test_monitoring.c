@@ -65,47 +65,47 @@ TEST(md_escape_keeps_html_and_markup_out)
 	CHECK_ESC(md_escape, "two\nlines", "two lines");
 }
 
-TEST(mon_camel_is_injective_over_names)
+TEST(monitoring_camel_is_injective_over_names)
 {
 	Arena *a = arena_new();
-	CHECK_STR(mon_camel(a, "user-service"), "UserService");
-	CHECK_STR(mon_camel(a, "api"), "Api");
-	CHECK_STR(mon_camel(a, "api2"), "Api2");
-	CHECK_STR(mon_camel(a, "api-2"), "Api_2");
-	CHECK_STR(mon_camel(a, "a--b"), "A_B");
-	CHECK_STR(mon_camel(a, "ab-c"), "AbC");
-	CHECK_STR(mon_camel(a, "a-bc"), "ABc");
+	CHECK_STR(monitoring_camel(a, "user-service"), "UserService");
+	CHECK_STR(monitoring_camel(a, "api"), "Api");
+	CHECK_STR(monitoring_camel(a, "api2"), "Api2");
+	CHECK_STR(monitoring_camel(a, "api-2"), "Api_2");
+	CHECK_STR(monitoring_camel(a, "a--b"), "A_B");
+	CHECK_STR(monitoring_camel(a, "ab-c"), "AbC");
+	CHECK_STR(monitoring_camel(a, "a-bc"), "ABc");
 	arena_free(a);
 }
 
-TEST(mon_uid_fits_grafana_and_stays_distinct)
+TEST(monitoring_uid_fits_grafana_and_stays_distinct)
 {
 	Arena *a = arena_new();
 	const char *long_name = "svc-a-very-long-service-name-that-goes-on-production";
-	const char *u1 = mon_uid(a, long_name, "service/a-very-long-service-name-that-goes-on/production");
-	const char *u2 = mon_uid(a, long_name, "service/a-very-long-service-name-that-goes-on/staging");
+	const char *u1 = monitoring_uid(a, long_name, "service/a-very-long-service-name-that-goes-on/production");
+	const char *u2 = monitoring_uid(a, long_name, "service/a-very-long-service-name-that-goes-on/staging");
 	CHECK(strlen(u1) <= 40);
 	CHECK(strcmp(u1, u2) != 0);
-	CHECK_STR(mon_uid(a, "team-x", "team/x"), mon_uid(a, "team-x", "team/x")); /* deterministic */
+	CHECK_STR(monitoring_uid(a, "team-x", "team/x"), monitoring_uid(a, "team-x", "team/x")); /* deterministic */
 	/* a cut never leaves a dash before the hash's dash */
-	const char *u3 = mon_uid(a, "abcdefghijklmnopqrstuvwxyzab-cdef", "k");
+	const char *u3 = monitoring_uid(a, "abcdefghijklmnopqrstuvwxyzab-cdef", "k");
 	CHECK(strstr(u3, "--") == NULL);
 	arena_free(a);
 }
 
-TEST(mon_expand_gives_the_annotation_prometheus_sends)
+TEST(monitoring_expand_gives_the_annotation_prometheus_sends)
 {
 	Arena *a = arena_new();
 	DNode *labels = doc_map(a);
 	doc_set_str(a, labels, "namespace", "shop-dev");
 	doc_set_str(a, labels, "pod", "api-0");
-	CHECK_STR(mon_expand(a, "{{ $labels.namespace }}/{{ $labels.pod }} is not ready", labels, "1"), "shop-dev/api-0 is not ready");
-	CHECK_STR(mon_expand(a, "uses {{ $value | humanizePercentage }} of {{ $labels.resource }}", labels, "95%"), "uses 95% of ");
-	CHECK_STR(mon_expand(a, "runs at {{ $value | printf \"%.0f\" }} USD", labels, "2190"), "runs at 2190 USD");
+	CHECK_STR(monitoring_expand(a, "{{ $labels.namespace }}/{{ $labels.pod }} is not ready", labels, "1"), "shop-dev/api-0 is not ready");
+	CHECK_STR(monitoring_expand(a, "uses {{ $value | humanizePercentage }} of {{ $labels.resource }}", labels, "95%"), "uses 95% of ");
+	CHECK_STR(monitoring_expand(a, "runs at {{ $value | printf \"%.0f\" }} USD", labels, "2190"), "runs at 2190 USD");
 	/* gotmpl_escape's output prints the text as written */
 	char *escaped = esc(gotmpl_escape, "a {{ literal }} b");
-	CHECK_STR(mon_expand(a, escaped, labels, ""), "a {{ literal }} b");
+	CHECK_STR(monitoring_expand(a, escaped, labels, ""), "a {{ literal }} b");
 	free(escaped);
-	CHECK_STR(mon_expand(a, "no actions, {{ unclosed", labels, ""), "no actions, {{ unclosed");
+	CHECK_STR(monitoring_expand(a, "no actions, {{ unclosed", labels, ""), "no actions, {{ unclosed");
 	arena_free(a);
 }

@@ -1,5 +1,5 @@
 /*
- * monitoring_dash.c — Grafana dashboards in the classic JSON model
+ * dash.c — Grafana dashboards in the classic JSON model
  * (`schemaVersion` 42), the form the Grafana sidecar and file provisioning
  * load. A dashboard is built panel by panel; panels flow left to right on
  * Grafana's 24-column grid and wrap, rows start a new line.
