@@ -327,7 +327,7 @@ static void json_value(StrBuf *o, const Param *p, const Node *n)
 				if (!strcmp(p->fields[k].name, n->pairs[i].key->text))
 					f = &p->fields[k];
 			sb_puts(o, i ? ", " : "");
-			doc_json_string(o, n->pairs[i].key->text);
+			json_string(o, n->pairs[i].key->text);
 			sb_puts(o, ": ");
 			json_value(o, f, n->pairs[i].val);
 		}
@@ -339,7 +339,7 @@ static void json_value(StrBuf *o, const Param *p, const Node *n)
 	} else if (p && p->type == T_BOOL) {
 		sb_puts(o, !strcmp(n->text, "true") ? "true" : "false");
 	} else {
-		doc_json_string(o, n->text);
+		json_string(o, n->text);
 	}
 }
 
@@ -375,7 +375,7 @@ static void json_object(Arena *a, StrBuf *o, const Param *obj, int ind)
 	sb_puts(o, "\"type\": \"object\", \"additionalProperties\": false, \"properties\": {");
 	for (int i = 0; i < obj->nfields; i++) {
 		json_indent(o, ind + 1);
-		doc_json_string(o, obj->fields[i].name);
+		json_string(o, obj->fields[i].name);
 		sb_puts(o, ": ");
 		json_param(a, o, &obj->fields[i], ind + 1);
 		if (i + 1 < obj->nfields)
@@ -389,7 +389,7 @@ static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
 {
 	sb_putc(o, '{');
 	if (p->title)
-		sb_puts(o, "\"title\": "), doc_json_string(o, p->title), sb_puts(o, ", ");
+		sb_puts(o, "\"title\": "), json_string(o, p->title), sb_puts(o, ", ");
 	/* the description: the kind's text, then what JSON Schema cannot say */
 	StrBuf d;
 	sb_init(&d);
@@ -463,15 +463,15 @@ static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
 		sb_puts(o, "\"type\": \"string\"");
 	}
 	if (schema_type_pattern(p->type))
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, schema_type_pattern(p->type));
+		sb_puts(o, ", \"pattern\": "), json_string(o, schema_type_pattern(p->type));
 	else if (p->pattern && portable_pattern(p->pattern))
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, anchored(a, p->pattern));
+		sb_puts(o, ", \"pattern\": "), json_string(o, anchored(a, p->pattern));
 	if (p->type == T_NAME)
 		sb_puts(o, ", \"maxLength\": 63");
 	if (p->nenums) {
 		sb_puts(o, ", \"enum\": [");
 		for (int i = 0; i < p->nenums; i++)
-			sb_puts(o, i ? ", " : ""), doc_json_string(o, p->enums[i]);
+			sb_puts(o, i ? ", " : ""), json_string(o, p->enums[i]);
 		sb_putc(o, ']');
 	}
 	char buf[32];
@@ -484,7 +484,7 @@ static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
 	if (one_default)
 		sb_puts(o, ", \"default\": "), json_value(o, p, p->def);
 	if (d.len)
-		sb_puts(o, ", \"description\": "), sb_putc(&d, 0), doc_json_string(o, d.data);
+		sb_puts(o, ", \"description\": "), sb_putc(&d, 0), json_string(o, d.data);
 	sb_free(&d);
 	sb_putc(o, '}');
 }
@@ -495,7 +495,7 @@ void catalog_params_json(const Kind *k, StrBuf *o, int ind)
 	sb_putc(o, '{');
 	json_object(a, o, &k->params, ind);
 	sb_puts(o, ", \"description\": ");
-	doc_json_string(o, arena_sprintf(a, "The params of a resource of kind `%s` (%s): `platformc explain %s`.", k->name,
+	json_string(o, arena_sprintf(a, "The params of a resource of kind `%s` (%s): `platformc explain %s`.", k->name,
 					 k->title ? k->title : k->name, k->name));
 	sb_putc(o, '}');
 	arena_free(a);

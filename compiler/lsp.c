@@ -106,7 +106,7 @@ static long j_int(const J *j, int i, long def)
 
 static void out_str(StrBuf *b, const char *s)
 {
-	doc_json_string(b, s ? s : "");
+	json_string(b, s ? s : "");
 }
 
 static void send_msg(StrBuf *body)

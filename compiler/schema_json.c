@@ -39,9 +39,9 @@ static void js_scalar_props(StrBuf *o, const Type *t, int ind)
 	if (t->kind == T_QUANTITY)
 		o->len -= strlen("\"type\": \"string\""), sb_puts(o, "\"type\": [\"string\", \"number\"]");
 	if (schema_type_pattern(t->kind))
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, schema_type_pattern(t->kind));
+		sb_puts(o, ", \"pattern\": "), json_string(o, schema_type_pattern(t->kind));
 	else if (t->pattern)
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, t->pattern);
+		sb_puts(o, ", \"pattern\": "), json_string(o, t->pattern);
 	if (t->kind == T_NAME)
 		sb_puts(o, ", \"maxLength\": 63");
 	if (t->max_len)
@@ -56,11 +56,11 @@ static void js_scalar_props(StrBuf *o, const Type *t, int ind)
 	if (t->nenums) {
 		sb_puts(o, ", \"enum\": [");
 		for (int i = 0; i < t->nenums; i++)
-			sb_puts(o, i ? ", " : ""), doc_json_string(o, t->enums[i]);
+			sb_puts(o, i ? ", " : ""), json_string(o, t->enums[i]);
 		sb_putc(o, ']');
 	}
 	if (t->what)
-		sb_puts(o, ", \"description\": "), doc_json_string(o, t->what);
+		sb_puts(o, ", \"description\": "), json_string(o, t->what);
 	(void)ind;
 }
 
@@ -71,7 +71,7 @@ static void js_kind_enum(StrBuf *o, const Catalog *c)
 {
 	sb_puts(o, ", \"enum\": [");
 	for (int i = 0; i < c->n; i++)
-		sb_puts(o, i ? ", " : ""), doc_json_string(o, c->kinds[i]->name);
+		sb_puts(o, i ? ", " : ""), json_string(o, c->kinds[i]->name);
 	sb_putc(o, ']');
 }
 
@@ -84,7 +84,7 @@ static void js_kind_ifs(StrBuf *o, const Catalog *c, int ind)
 		const char *k = c->kinds[i]->name;
 		js_indent(o, ind + 1);
 		sb_puts(o, "{\"if\": {\"properties\": {\"kind\": {\"const\": ");
-		doc_json_string(o, k);
+		json_string(o, k);
 		sb_puts(o, "}}, \"required\": [\"kind\"]}, \"then\": {\"properties\": {\"params\": {\"$ref\": \"#/definitions/params-");
 		sb_puts(o, k);
 		sb_puts(o, "\"}, \"overrides\": {\"additionalProperties\": {\"properties\": {\"params\": {\"$ref\": \"#/definitions/params-");
@@ -100,13 +100,13 @@ static void js_kind_defaults(StrBuf *o, const Catalog *c, const char *doc, int i
 	sb_puts(o, "{\"type\": \"object\", \"additionalProperties\": false, \"properties\": {");
 	for (int i = 0; i < c->n; i++) {
 		js_indent(o, ind + 1);
-		doc_json_string(o, c->kinds[i]->name);
+		json_string(o, c->kinds[i]->name);
 		sb_printf(o, ": {\"$ref\": \"#/definitions/params-%s\"}%s", c->kinds[i]->name, i + 1 < c->n ? "," : "");
 	}
 	js_indent(o, ind);
 	sb_putc(o, '}');
 	if (doc)
-		sb_puts(o, ", \"description\": "), doc_json_string(o, doc);
+		sb_puts(o, ", \"description\": "), json_string(o, doc);
 	sb_putc(o, '}');
 }
 
@@ -121,13 +121,13 @@ static void js_type(const JsCtx *x, StrBuf *o, const Type *t, int ind)
 		}
 		sb_puts(o, "\"type\": \"object\", \"additionalProperties\": false");
 		if (t->doc)
-			sb_puts(o, ", \"description\": "), doc_json_string(o, t->doc);
+			sb_puts(o, ", \"description\": "), json_string(o, t->doc);
 		sb_puts(o, ",");
 		js_indent(o, ind + 1);
 		sb_puts(o, "\"properties\": {");
 		for (int i = 0; i < t->nfields; i++) {
 			js_indent(o, ind + 2);
-			doc_json_string(o, t->fields[i].name);
+			json_string(o, t->fields[i].name);
 			sb_puts(o, ": ");
 			size_t mark = o->len;
 			bool resource = x->c && t->name && !strcmp(t->name, "Resource");
@@ -143,7 +143,7 @@ static void js_type(const JsCtx *x, StrBuf *o, const Type *t, int ind)
 			if (t->fields[i].doc && o->data[o->len - 1] == '}' && o->len - mark > 2) {
 				o->len--;
 				sb_puts(o, ", \"description\": ");
-				doc_json_string(o, t->fields[i].doc);
+				json_string(o, t->fields[i].doc);
 				sb_putc(o, '}');
 			}
 			if (i + 1 < t->nfields)
@@ -156,7 +156,7 @@ static void js_type(const JsCtx *x, StrBuf *o, const Type *t, int ind)
 			if (!t->fields[i].required)
 				continue;
 			sb_puts(o, any ? ", " : ", \"required\": [");
-			doc_json_string(o, t->fields[i].name);
+			json_string(o, t->fields[i].name);
 			any = true;
 		}
 		if (any)
@@ -218,7 +218,7 @@ void schema_emit_json(Schema *s, const Catalog *c, bool included, StrBuf *o)
 	qsort(names, (size_t)nn, sizeof *names, str_cmp_ptr);
 	for (int i = 0; i < nn; i++) {
 		sb_puts(o, i ? ",\n    " : "\n    ");
-		doc_json_string(o, names[i]);
+		json_string(o, names[i]);
 		sb_puts(o, ": ");
 		js_type(&x, o, schema_type(s, names[i]), 2);
 	}

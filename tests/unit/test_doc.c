@@ -69,7 +69,7 @@ static char *emit_json(const DNode *d)
 {
 	StrBuf b;
 	sb_init(&b);
-	doc_emit_json(&b, d);
+	json_emit(&b, d);
 	return sb_detach(&b);
 }
 
@@ -910,7 +910,7 @@ TEST(doc_emitters_identical_random_strings)
 
 /* ---- JSON strings: runs copied at once, the same escapes as before ---- */
 
-/* doc_json_string as it was written before it copied runs: the oracle. */
+/* json_string as it was written before it copied runs: the oracle. */
 static void ref_json_string(StrBuf *out, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -948,11 +948,11 @@ static void same_json_string(const char *s)
 	StrBuf a, b;
 	sb_init(&a);
 	sb_init(&b);
-	doc_json_string(&a, s);
+	json_string(&a, s);
 	ref_json_string(&b, s);
 	if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
 		if (json_mismatches++ < 5) {
-			fprintf(stderr, "  doc_json_string differs from the reference:\n  ");
+			fprintf(stderr, "  json_string differs from the reference:\n  ");
 			print_escaped(a.data, a.len);
 			fprintf(stderr, "\n  ");
 			print_escaped(b.data, b.len);
