@@ -1329,8 +1329,8 @@ const Catalog *catalog_builtin(Arena *a);
  * An unknown name is a usage error with a did-you-mean. Returns an exit code. */
 int cmd_explain(const char *name, bool markdown);
 /* A kind's `params` as a JSON Schema object (draft-07; `platformc schema`),
- * written at indentation level `ind`. */
-void catalog_params_json(const Kind *k, StrBuf *o, int ind);
+ * its properties one a line at indentation level `ind` + 1 (json.c). */
+DNode *catalog_params_json(Arena *a, const Kind *k, int ind);
 
 /* ------------------------------------------------------------- workload.c */
 
