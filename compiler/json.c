@@ -3,8 +3,9 @@
  * producer builds a DNode tree (doc.c) and hands it here: the .json files a
  * render writes (dashboards, fileset.c), the `json` template directive
  * (compute.c), `platformc schema` (schema_json.c, catalog_doc.c), `cost
- * --format json`, `--format json` diagnostics (diag.c). The language server
- * (lsp.c) writes its messages as it goes and shares json_string.
+ * --format json`, `--diagnostics json` (diag.c, one diagnostic at a time)
+ * and the language server's messages (lsp.c). Only a scalar literal (a
+ * nunjucks default, backend_backstage.c) calls json_string alone.
  *
  * What it owns:
  *   - strings (json_string): `"` and `\` escaped, the controls and DEL as
@@ -18,7 +19,7 @@
  *   - layout, one of three styles (JsonStyle): indented (2 spaces a level,
  *     keys in insertion order; every file platformc writes), one line
  *     (`{"a": 1, "b": [2]}`, a diagnostic) and compact (no whitespace: the
- *     `json` directive). In the indented style a container may ask for the
+ *     `json` directive, the language server). In the indented style a container may ask for the
  *     hand-set layout of the editor schemas (DNode.jlayout): written on one
  *     line, an entry of it starting its own line, an explicit indent level.
  * Invariants: the same tree gives the same bytes; keys are written in the
