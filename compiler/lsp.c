@@ -3,8 +3,8 @@
  *
  * JSON-RPC messages (Content-Length framed) are read with jsmn and written as
  * DNode trees by json.c (compact), each built in a message arena released
- * once it is sent. Documents are
- * synchronised whole (TextDocumentSyncKind.Full). After an open, change,
+ * once it is sent. Documents are synchronised whole
+ * (TextDocumentSyncKind.Full). After an open, change,
  * close or save, once no further message is waiting, the whole platform is
  * checked again with the same front end as `platformc check` (lower_load),
  * the open buffers standing in for the files on disk (source.c's overlay
