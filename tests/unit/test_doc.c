@@ -300,7 +300,7 @@ TEST(doc_yaml_header_and_multi)
 	arena_free(a);
 }
 
-TEST(doc_json)
+TEST(json_emit_indented)
 {
 	Arena *a = arena_new();
 	DNode *d = doc_map(a);
@@ -348,7 +348,7 @@ TEST(doc_json)
 
 /* The JSON output of every nasty string parses back (libfyaml reads JSON as
  * YAML flow) to the same text. */
-TEST(doc_json_roundtrip)
+TEST(json_emit_roundtrip)
 {
 	Arena *a = arena_new();
 	for (size_t i = 0; i < ARRAY_LEN(nasty); i++) {
@@ -964,7 +964,7 @@ static void same_json_string(const char *s)
 	sb_free(&b);
 }
 
-TEST(doc_json_string_same_as_reference)
+TEST(json_string_same_as_reference)
 {
 	int n;
 	const char **list = strings_under_test(&n);
@@ -986,7 +986,7 @@ TEST(doc_json_string_same_as_reference)
 }
 
 /* Indentation deeper than the emitter's run of spaces. */
-TEST(doc_json_deep_indent)
+TEST(json_emit_deep_indent)
 {
 	Arena *a = arena_new();
 	DNode *root = doc_map(a), *m = root;
