@@ -718,7 +718,9 @@ void doc_emit_yaml_libyaml(StrBuf *out, DNode *const *docs, int ndocs, const cha
  * compare `|+`, `|2` and libyaml's refusals of literal style too. */
 extern bool doc_literal_any;
 
-/* json.c: the one JSON writer (DNode -> text). */
+/* ----------------------------------------------------------------- json.c */
+
+/* The one JSON writer: a DNode tree -> JSON text. */
 typedef enum JsonStyle {
 	JSON_INDENTED,         /* 2 spaces a level; honours DNode.jlayout */
 	JSON_LINE,             /* one line: {"a": 1, "b": [2, 3]} */
@@ -732,7 +734,7 @@ enum { DJ_INLINE = 1, DJ_BREAK = 2, DJ_DEPTH = 4 };
 void json_write(StrBuf *out, const DNode *root, JsonStyle style);
 /* JSON_INDENTED and a trailing newline: the files platformc writes. */
 void json_emit(StrBuf *out, const DNode *root);
-/* A string with its quotes and escapes (the writer's; shared by lsp.c). */
+/* A string with its quotes and escapes (a scalar literal alone: backend_backstage.c). */
 void json_string(StrBuf *out, const char *s);
 /* Set the DJ_* bits (json_break and json_depth with the indent level); return d. */
 DNode *json_inline(DNode *d);
