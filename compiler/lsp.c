@@ -27,6 +27,7 @@
 #define JSMN_STATIC
 #include "platformc.h"
 
+#include <errno.h>
 #include <jsmn.h>
 #include <limits.h>
 #include <poll.h>
@@ -133,8 +134,9 @@ static DNode *id_node(Arena *a, const J *j, int id)
 	const char *s = j->s + j->t[id].start;
 	size_t n = (size_t)(j->t[id].end - j->t[id].start);
 	char *end;
+	errno = 0;
 	long long v = strtoll(s, &end, 10);
-	if ((size_t)(end - s) == n)
+	if ((size_t)(end - s) == n && errno != ERANGE)
 		return doc_int(a, v);
 	if (n == 4 && !memcmp(s, "null", 4))
 		return doc_null(a);
