@@ -772,7 +772,7 @@ static const char *nunjucks_literal(Arena *a, BsType t, const char *text)
 		return text;
 	StrBuf b;
 	sb_init(&b);
-	doc_json_string(&b, text);
+	json_string(&b, text);
 	const char *s = arena_strdup(a, b.data);
 	sb_free(&b);
 	return s;

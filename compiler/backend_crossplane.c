@@ -833,7 +833,7 @@ static DNode *json_block(Arena *a, const DNode *doc)
 {
 	StrBuf b;
 	sb_init(&b);
-	doc_emit_json(&b, doc);
+	json_emit(&b, doc);
 	DNode *v = doc_str(a, b.data);
 	v->literal = true;
 	sb_free(&b);

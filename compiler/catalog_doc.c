@@ -311,36 +311,31 @@ static void explain_markdown(Arena *a, const Catalog *c, StrBuf *b)
 
 /* ------------------------------------------------------------ JSON Schema */
 
-/* A default (or any value node) as JSON, typed by the parameter. */
-static void json_value(StrBuf *o, const Param *p, const Node *n)
+/* A default (or any value node) as JSON, typed by the parameter; on one line. */
+static DNode *json_value(Arena *a, const Param *p, const Node *n)
 {
 	if (n->kind == N_SEQ) {
-		sb_putc(o, '[');
+		DNode *s = json_inline(doc_seq(a));
 		for (int i = 0; i < n->n; i++)
-			sb_puts(o, i ? ", " : ""), json_value(o, p && p->item ? p->item : NULL, n->items[i]);
-		sb_putc(o, ']');
-	} else if (n->kind == N_MAP) {
-		sb_putc(o, '{');
+			doc_push(a, s, json_value(a, p && p->item ? p->item : NULL, n->items[i]));
+		return s;
+	}
+	if (n->kind == N_MAP) {
+		DNode *m = json_inline(doc_map(a));
 		for (int i = 0; i < n->n; i++) {
 			const Param *f = NULL;
 			for (int k = 0; p && k < p->nfields && !f; k++)
 				if (!strcmp(p->fields[k].name, n->pairs[i].key->text))
 					f = &p->fields[k];
-			sb_puts(o, i ? ", " : "");
-			doc_json_string(o, n->pairs[i].key->text);
-			sb_puts(o, ": ");
-			json_value(o, f, n->pairs[i].val);
+			doc_append(a, m, n->pairs[i].key->text, json_value(a, f, n->pairs[i].val));
 		}
-		sb_putc(o, '}');
-	} else if (p && (p->type == T_INT || p->type == T_NUMBER || p->type == T_PERCENT)) {
-		char buf[32];
-		scalar_format_number(strtod(n->text, NULL), buf, sizeof buf);
-		sb_puts(o, buf);
-	} else if (p && p->type == T_BOOL) {
-		sb_puts(o, !strcmp(n->text, "true") ? "true" : "false");
-	} else {
-		doc_json_string(o, n->text);
+		return m;
 	}
+	if (p && (p->type == T_INT || p->type == T_NUMBER || p->type == T_PERCENT))
+		return doc_num(a, strtod(n->text, NULL));
+	if (p && p->type == T_BOOL)
+		return doc_bool(a, !strcmp(n->text, "true"));
+	return doc_str(a, n->text);
 }
 
 /* JavaScript and Python read a pattern like PCRE2 unless it uses what only
@@ -360,36 +355,24 @@ static const char *anchored(Arena *a, const char *re)
 	return arena_sprintf(a, "^(?:%s)$", re);
 }
 
-static void json_param(Arena *a, StrBuf *o, const Param *p, int ind);
+static DNode *json_param(Arena *a, const Param *p, int ind);
 
-static void json_indent(StrBuf *o, int ind)
+/* The properties of an object parameter (or of the kind's params), into the
+ * one-line map `m`; they take a line each, at `ind` + 1. */
+static void json_object(Arena *a, DNode *m, const Param *obj, int ind)
 {
-	sb_putc(o, '\n');
-	for (int i = 0; i < ind; i++)
-		sb_puts(o, "  ");
+	doc_append(a, m, "type", doc_str(a, "object"));
+	doc_append(a, m, "additionalProperties", doc_bool(a, false));
+	DNode *props = doc_append(a, m, "properties", json_depth(doc_map(a), ind));
+	for (int i = 0; i < obj->nfields; i++)
+		doc_append(a, props, obj->fields[i].name, json_param(a, &obj->fields[i], ind + 1));
 }
 
-/* The properties of an object parameter (or of the kind's params). */
-static void json_object(Arena *a, StrBuf *o, const Param *obj, int ind)
+static DNode *json_param(Arena *a, const Param *p, int ind)
 {
-	sb_puts(o, "\"type\": \"object\", \"additionalProperties\": false, \"properties\": {");
-	for (int i = 0; i < obj->nfields; i++) {
-		json_indent(o, ind + 1);
-		doc_json_string(o, obj->fields[i].name);
-		sb_puts(o, ": ");
-		json_param(a, o, &obj->fields[i], ind + 1);
-		if (i + 1 < obj->nfields)
-			sb_putc(o, ',');
-	}
-	json_indent(o, ind);
-	sb_putc(o, '}');
-}
-
-static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
-{
-	sb_putc(o, '{');
+	DNode *m = json_inline(doc_map(a));
 	if (p->title)
-		sb_puts(o, "\"title\": "), doc_json_string(o, p->title), sb_puts(o, ", ");
+		doc_append(a, m, "title", doc_str(a, p->title));
 	/* the description: the kind's text, then what JSON Schema cannot say */
 	StrBuf d;
 	sb_init(&d);
@@ -432,73 +415,71 @@ static void json_param(Arena *a, StrBuf *o, const Param *p, int ind)
 		sb_free(&r);
 	}
 	/* the type */
+	const char *type = "string";
 	switch (p->type) {
 	case T_OBJECT:
-		json_object(a, o, p, ind);
+		json_object(a, m, p, ind);
+		type = NULL;
 		break;
 	case T_LIST:
-		sb_puts(o, "\"type\": \"array\", \"items\": ");
-		json_param(a, o, p->item, ind + 1);
+		doc_append(a, m, "type", doc_str(a, "array"));
+		doc_append(a, m, "items", json_param(a, p->item, ind + 1));
+		type = NULL;
 		break;
-	case T_INT:
-		sb_puts(o, "\"type\": \"integer\"");
-		break;
-	case T_NUMBER:
-		sb_puts(o, "\"type\": \"number\"");
-		break;
-	case T_PERCENT:
-		sb_puts(o, "\"type\": \"number\", \"exclusiveMinimum\": 0, \"exclusiveMaximum\": 100");
-		break;
-	case T_BOOL:
-		sb_puts(o, "\"type\": \"boolean\"");
-		break;
+	case T_INT: type = "integer"; break;
+	case T_NUMBER: case T_PERCENT: type = "number"; break;
+	case T_BOOL: type = "boolean"; break;
 	case T_STRING:
 		/* platformc reads the scalar's text: `version: 16` is the string "16" */
-		sb_puts(o, p->nenums ? "\"type\": \"string\"" : "\"type\": [\"string\", \"number\"]");
+		type = p->nenums ? "string" : NULL;
 		break;
-	case T_QUANTITY:
-		sb_puts(o, "\"type\": [\"string\", \"number\"]");
-		break;
-	default:
-		sb_puts(o, "\"type\": \"string\"");
+	case T_QUANTITY: type = NULL; break;
+	default: break;
+	}
+	if (type) {
+		doc_append(a, m, "type", doc_str(a, type));
+	} else if (p->type == T_STRING || p->type == T_QUANTITY) {
+		DNode *both = doc_append(a, m, "type", json_inline(doc_seq(a)));
+		doc_push_str(a, both, "string");
+		doc_push_str(a, both, "number");
+	}
+	if (p->type == T_PERCENT) {
+		doc_append(a, m, "exclusiveMinimum", doc_int(a, 0));
+		doc_append(a, m, "exclusiveMaximum", doc_int(a, 100));
 	}
 	if (schema_type_pattern(p->type))
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, schema_type_pattern(p->type));
+		doc_append(a, m, "pattern", doc_str(a, schema_type_pattern(p->type)));
 	else if (p->pattern && portable_pattern(p->pattern))
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, anchored(a, p->pattern));
+		doc_append(a, m, "pattern", doc_str(a, anchored(a, p->pattern)));
 	if (p->type == T_NAME)
-		sb_puts(o, ", \"maxLength\": 63");
+		doc_append(a, m, "maxLength", doc_int(a, 63));
 	if (p->nenums) {
-		sb_puts(o, ", \"enum\": [");
+		DNode *e = doc_append(a, m, "enum", json_inline(doc_seq(a)));
 		for (int i = 0; i < p->nenums; i++)
-			sb_puts(o, i ? ", " : ""), doc_json_string(o, p->enums[i]);
-		sb_putc(o, ']');
+			doc_push_str(a, e, p->enums[i]);
 	}
-	char buf[32];
 	if (numeric && p->has_min)
-		scalar_format_number(p->min, buf, sizeof buf), sb_printf(o, ", \"minimum\": %s", buf);
+		doc_append(a, m, "minimum", doc_num(a, p->min));
 	if (numeric && p->has_max)
-		scalar_format_number(p->max, buf, sizeof buf), sb_printf(o, ", \"maximum\": %s", buf);
+		doc_append(a, m, "maximum", doc_num(a, p->max));
 	if (multiple)
-		scalar_format_number(p->step, buf, sizeof buf), sb_printf(o, ", \"multipleOf\": %s", buf);
+		doc_append(a, m, "multipleOf", doc_num(a, p->step));
 	if (one_default)
-		sb_puts(o, ", \"default\": "), json_value(o, p, p->def);
+		doc_append(a, m, "default", json_value(a, p, p->def));
 	if (d.len)
-		sb_puts(o, ", \"description\": "), sb_putc(&d, 0), doc_json_string(o, d.data);
+		sb_putc(&d, 0), doc_append(a, m, "description", doc_str(a, d.data));
 	sb_free(&d);
-	sb_putc(o, '}');
+	return m;
 }
 
-void catalog_params_json(const Kind *k, StrBuf *o, int ind)
+DNode *catalog_params_json(Arena *a, const Kind *k, int ind)
 {
-	Arena *a = arena_new();
-	sb_putc(o, '{');
-	json_object(a, o, &k->params, ind);
-	sb_puts(o, ", \"description\": ");
-	doc_json_string(o, arena_sprintf(a, "The params of a resource of kind `%s` (%s): `platformc explain %s`.", k->name,
-					 k->title ? k->title : k->name, k->name));
-	sb_putc(o, '}');
-	arena_free(a);
+	DNode *m = json_inline(doc_map(a));
+	json_object(a, m, &k->params, ind);
+	doc_append(a, m, "description",
+		   doc_strf(a, "The params of a resource of kind `%s` (%s): `platformc explain %s`.", k->name,
+			    k->title ? k->title : k->name, k->name));
+	return m;
 }
 
 /* ------------------------------------------------------------ the verb */

@@ -1091,37 +1091,6 @@ static bool dnode_same(const DNode *x, const DNode *y)
 	}
 }
 
-static void json_compact(StrBuf *b, const DNode *n)
-{
-	switch (n->kind) {
-	case D_NULL: sb_puts(b, "null"); break;
-	case D_BOOL: sb_puts(b, n->i ? "true" : "false"); break;
-	case D_INT: sb_printf(b, "%lld", n->i); break;
-	case D_NUM: sb_puts(b, n->s); break;
-	case D_STR: doc_json_string(b, n->s); break;
-	case D_MAP:
-		sb_putc(b, '{');
-		for (int i = 0; i < n->n; i++) {
-			if (i)
-				sb_putc(b, ',');
-			doc_json_string(b, n->pairs[i].key);
-			sb_putc(b, ':');
-			json_compact(b, n->pairs[i].val);
-		}
-		sb_putc(b, '}');
-		break;
-	case D_SEQ:
-		sb_putc(b, '[');
-		for (int i = 0; i < n->n; i++) {
-			if (i)
-				sb_putc(b, ',');
-			json_compact(b, n->items[i]);
-		}
-		sb_putc(b, ']');
-		break;
-	}
-}
-
 static const char *scalar_text(Arena *a, const DNode *v)
 {
 	if (v->kind == D_STR || v->kind == D_NUM)
@@ -1264,7 +1233,7 @@ static DNode *ev(Ctx *c, const Tmpl *t, const PVal *scope, const Param *target, 
 			return NULL;
 		StrBuf b;
 		sb_init(&b);
-		json_compact(&b, v);
+		json_write(&b, v, JSON_COMPACT);
 		DNode *s = doc_str(c->a, b.data);
 		sb_free(&b);
 		return s;
@@ -1461,7 +1430,7 @@ const char *compute_json(Arena *a, const DNode *v)
 {
 	StrBuf b;
 	sb_init(&b);
-	json_compact(&b, v);
+	json_write(&b, v, JSON_COMPACT);
 	const char *out = arena_strdup(a, b.data ? b.data : "");
 	sb_free(&b);
 	return out;

@@ -441,7 +441,7 @@ static void json_report(const Platform *p, Arena *a, FILE *out)
 	}
 	StrBuf b;
 	sb_init(&b);
-	doc_emit_json(&b, root);
+	json_emit(&b, root);
 	fwrite(b.data, 1, b.len, out);
 	sb_free(&b);
 }

@@ -298,54 +298,55 @@ static void print_human(FILE *out, const Diags *d, const Diag *g, const Style *s
 
 /* ---- JSON format ---- */
 
-static void json_str(FILE *out, const Diags *d, const char *s)
+/* A text as a JSON string node: masked (credentials), not escaped. */
+static DNode *json_text(Arena *a, const Diags *d, const char *s)
 {
 	char *m = clean_text(d, s, false);
-	StrBuf b;
-	sb_init(&b);
-	doc_json_string(&b, m);
-	fwrite(b.data, 1, b.len, out);
-	sb_free(&b);
+	DNode *v = doc_str(a, m);
 	free(m);
+	return v;
 }
 
-static void json_pos(FILE *out, const Diags *d, const Span *sp)
+static void json_pos(Arena *a, DNode *m, const Diags *d, const Span *sp)
 {
+	doc_set(a, m, "file", sp->file ? json_text(a, d, sp->file->path) : doc_null(a));
 	if (!sp->file || sp->line < 1) {
-		fputs("\"file\": ", out);
-		if (sp->file)
-			json_str(out, d, sp->file->path);
-		else
-			fputs("null", out);
-		fputs(", \"line\": null, \"column\": null", out);
+		doc_set(a, m, "line", doc_null(a));
+		doc_set(a, m, "column", doc_null(a));
 		return;
 	}
-	fputs("\"file\": ", out);
-	json_str(out, d, sp->file->path);
-	fprintf(out, ", \"line\": %d, \"column\": %d, \"length\": %d", sp->line, sp->col, sp->len);
+	doc_set_int(a, m, "line", sp->line);
+	doc_set_int(a, m, "column", sp->col);
+	doc_set_int(a, m, "length", sp->len);
 }
 
+/* One diagnostic as one line of the array: each is built and written on its
+ * own, so that printing many holds one diagnostic's tree at a time. */
 static void print_json(FILE *out, const Diags *d, const Diag *g, bool first)
 {
-	fputs(first ? "  {" : ",\n  {", out);
-	fprintf(out, "\"severity\": \"%s\", \"code\": \"%s\", \"message\": ",
-		g->sev == SEV_ERROR ? "error" : "warning", g->code);
-	json_str(out, d, g->msg);
-	fputs(", ", out);
-	json_pos(out, d, &g->span);
+	Arena *a = arena_new();
+	DNode *m = doc_map(a);
+	doc_set_str(a, m, "severity", g->sev == SEV_ERROR ? "error" : "warning");
+	doc_set_str(a, m, "code", g->code);
+	doc_set(a, m, "message", json_text(a, d, g->msg));
+	json_pos(a, m, d, &g->span);
 	if (g->label)
-		fputs(", \"label\": ", out), json_str(out, d, g->label);
+		doc_set(a, m, "label", json_text(a, d, g->label));
 	if (g->help)
-		fputs(", \"help\": ", out), json_str(out, d, g->help);
-	fputs(", \"notes\": [", out);
+		doc_set(a, m, "help", json_text(a, d, g->help));
+	DNode *notes = doc_set_seq(a, m, "notes");
 	for (int i = 0; i < g->nnotes; i++) {
-		fputs(i ? ", {\"message\": " : "{\"message\": ", out);
-		json_str(out, d, g->notes[i].msg);
-		fputs(", ", out);
-		json_pos(out, d, &g->notes[i].span);
-		fputc('}', out);
+		DNode *n = doc_push_map(a, notes);
+		doc_set(a, n, "message", json_text(a, d, g->notes[i].msg));
+		json_pos(a, n, d, &g->notes[i].span);
 	}
-	fputs("]}", out);
+	StrBuf b;
+	sb_init(&b);
+	sb_puts(&b, first ? "  " : ",\n  ");
+	json_write(&b, m, JSON_LINE);
+	fwrite(b.data, 1, b.len, out);
+	sb_free(&b);
+	arena_free(a);
 }
 
 /* ---- GitHub workflow commands ---- */

@@ -1,7 +1,7 @@
 /*
  * doc.c — the output document layer: DNode trees (the builders every
- * backend uses) and the JSON emitter. YAML, the format of almost every file
- * platformc writes, is doc_yaml.c.
+ * backend uses). YAML, the format of almost every file platformc writes, is
+ * doc_yaml.c; JSON is json.c.
  */
 #include "platformc.h"
 
@@ -92,6 +92,11 @@ DNode *doc_set(Arena *a, DNode *map, const char *key, DNode *val)
 			return val;
 		}
 	}
+	return doc_append(a, map, key, val);
+}
+
+DNode *doc_append(Arena *a, DNode *map, const char *key, DNode *val)
+{
 	if (map->n == map->cap) {
 		int cap = map->cap ? map->cap * 2 : 8;
 		map->pairs = arena_grow(a, map->pairs, (size_t)map->n, (size_t)cap, sizeof *map->pairs);
@@ -171,130 +176,4 @@ const char *doc_format_int(long long v, char buf[24])
 	if (v < 0)
 		*--p = '-';
 	return p;
-}
-
-/* ---- JSON ---- */
-
-/* Runs of bytes that need no escape are copied at once: the escapes are
- * the ASCII ones of double-quoted YAML (CC_ESCAPE) plus U+2028/U+2029. */
-void doc_json_string(StrBuf *out, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s, *run = p;
-	sb_putc(out, '"');
-	for (; *p; p++) {
-		unsigned c = *p;
-		bool line_sep = c == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9);
-		/* what JSON escapes: controls, DEL, `"` and `\` (and U+2028/9) */
-		if (!(c < ' ' || c == 0x7f || c == '"' || c == '\\') && !line_sep)
-			continue;
-		sb_putn(out, (const char *)run, (size_t)(p - run));
-		run = p + 1;
-		switch (c) {
-		case '"':
-			sb_puts(out, "\\\"");
-			continue;
-		case '\\':
-			sb_puts(out, "\\\\");
-			continue;
-		case '\n':
-			sb_puts(out, "\\n");
-			continue;
-		case '\t':
-			sb_puts(out, "\\t");
-			continue;
-		case '\r':
-			sb_puts(out, "\\r");
-			continue;
-		case '\b':
-			sb_puts(out, "\\b");
-			continue;
-		case '\f':
-			sb_puts(out, "\\f");
-			continue;
-		}
-		if (line_sep) {
-			/* valid JSON, but not valid JavaScript inside a string */
-			sb_puts(out, p[2] == 0xA8 ? "\\u2028" : "\\u2029");
-			p += 2;
-			run = p + 1;
-		} else {
-			sb_puts(out, "\\u00");
-			sb_putc(out, hex[c >> 4]);
-			sb_putc(out, hex[c & 15]);
-		}
-	}
-	sb_putn(out, (const char *)run, (size_t)(p - run));
-	sb_putc(out, '"');
-}
-
-static void doc_json_indent(StrBuf *out, int depth)
-{
-	static const char spaces[] = "                                ";
-	sb_putc(out, '\n');
-	for (size_t n = 2 * (size_t)depth; n;) {
-		size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
-		sb_putn(out, spaces, k);
-		n -= k;
-	}
-}
-
-static void doc_json_node(StrBuf *out, const DNode *d, int depth)
-{
-	char buf[24];
-	switch (d->kind) {
-	case D_NULL:
-		sb_puts(out, "null");
-		break;
-	case D_BOOL:
-		sb_puts(out, d->i ? "true" : "false");
-		break;
-	case D_INT:
-		sb_puts(out, doc_format_int(d->i, buf));
-		break;
-	case D_NUM:
-		sb_puts(out, d->s);
-		break;
-	case D_STR:
-		doc_json_string(out, d->s);
-		break;
-	case D_MAP:
-		if (!d->n) {
-			sb_puts(out, "{}");
-			break;
-		}
-		sb_putc(out, '{');
-		for (int i = 0; i < d->n; i++) {
-			if (i)
-				sb_putc(out, ',');
-			doc_json_indent(out, depth + 1);
-			doc_json_string(out, d->pairs[i].key);
-			sb_puts(out, ": ");
-			doc_json_node(out, d->pairs[i].val, depth + 1);
-		}
-		doc_json_indent(out, depth);
-		sb_putc(out, '}');
-		break;
-	case D_SEQ:
-		if (!d->n) {
-			sb_puts(out, "[]");
-			break;
-		}
-		sb_putc(out, '[');
-		for (int i = 0; i < d->n; i++) {
-			if (i)
-				sb_putc(out, ',');
-			doc_json_indent(out, depth + 1);
-			doc_json_node(out, d->items[i], depth + 1);
-		}
-		doc_json_indent(out, depth);
-		sb_putc(out, ']');
-		break;
-	}
-}
-
-void doc_emit_json(StrBuf *out, const DNode *root)
-{
-	doc_json_node(out, root, 0);
-	sb_putc(out, '\n');
 }

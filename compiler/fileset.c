@@ -290,7 +290,7 @@ static void add_doc(FileSet *fs, const char *path, DNode *const *docs, int n, bo
 	StrBuf b;
 	sb_init(&b);
 	if (json)
-		doc_emit_json(&b, docs[0]);
+		json_emit(&b, docs[0]);
 	else
 		doc_yaml_emit(&b, docs, n, fs->header);
 	size_t len = b.len;

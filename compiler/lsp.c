@@ -1,8 +1,10 @@
 /*
  * lsp.c — `platformc lsp`: a Language Server Protocol server over stdio.
  *
- * JSON-RPC messages (Content-Length framed) are read with jsmn. Documents are
- * synchronised whole (TextDocumentSyncKind.Full). After an open, change,
+ * JSON-RPC messages (Content-Length framed) are read with jsmn and written as
+ * DNode trees by json.c (compact), each built in a message arena released
+ * once it is sent. Documents are synchronised whole
+ * (TextDocumentSyncKind.Full). After an open, change,
  * close or save, once no further message is waiting, the whole platform is
  * checked again with the same front end as `platformc check` (lower_load),
  * the open buffers standing in for the files on disk (source.c's overlay
@@ -25,6 +27,7 @@
 #define JSMN_STATIC
 #include "platformc.h"
 
+#include <errno.h>
 #include <jsmn.h>
 #include <limits.h>
 #include <poll.h>
@@ -104,51 +107,64 @@ static long j_int(const J *j, int i, long def)
 
 /* ---- JSON out ---- */
 
-static void out_str(StrBuf *b, const char *s)
+/* Every message is a DNode tree written compact by json.c, built in the
+ * server's message arena (released after each message). */
+static void send_msg(const DNode *msg)
 {
-	doc_json_string(b, s ? s : "");
-}
-
-static void send_msg(StrBuf *body)
-{
-	printf("Content-Length: %zu\r\n\r\n", body->len);
-	fwrite(body->data, 1, body->len, stdout);
+	StrBuf body;
+	sb_init(&body);
+	json_write(&body, msg, JSON_COMPACT);
+	printf("Content-Length: %zu\r\n\r\n", body.len);
+	fwrite(body.data, 1, body.len, stdout);
 	fflush(stdout);
+	sb_free(&body);
 }
 
-/* The request's id, copied as written (a number or a string). */
-static void out_id(StrBuf *b, const J *j, int id)
+/* The request's id: a number as written (an integer), a string as its text. */
+static DNode *id_node(Arena *a, const J *j, int id)
 {
-	if (id < 0) {
-		sb_puts(b, "null");
-		return;
+	if (id < 0)
+		return doc_null(a);
+	if (j->t[id].type == JSMN_STRING) {
+		char *s = j_str(j, id, NULL);
+		DNode *v = doc_str(a, s);
+		free(s);
+		return v;
 	}
-	int a = j->t[id].start - (j->t[id].type == JSMN_STRING), e = j->t[id].end + (j->t[id].type == JSMN_STRING);
-	sb_putn(b, j->s + a, (size_t)(e - a));
+	const char *s = j->s + j->t[id].start;
+	size_t n = (size_t)(j->t[id].end - j->t[id].start);
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if ((size_t)(end - s) == n && errno != ERANGE)
+		return doc_int(a, v);
+	if (n == 4 && !memcmp(s, "null", 4))
+		return doc_null(a);
+	return doc_num(a, strtod(s, NULL));
 }
 
-static void reply(const J *j, int id, const char *result)
+static DNode *envelope(Arena *a, const J *j, int id)
 {
-	StrBuf b;
-	sb_init(&b);
-	sb_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
-	out_id(&b, j, id);
-	sb_printf(&b, ",\"result\":%s}", result);
-	send_msg(&b);
-	sb_free(&b);
+	DNode *m = doc_map(a);
+	doc_set_str(a, m, "jsonrpc", "2.0");
+	doc_set(a, m, "id", id_node(a, j, id));
+	return m;
 }
 
-static void reply_error(const J *j, int id, int code, const char *msg)
+static void reply(Arena *a, const J *j, int id, DNode *result)
 {
-	StrBuf b;
-	sb_init(&b);
-	sb_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
-	out_id(&b, j, id);
-	sb_printf(&b, ",\"error\":{\"code\":%d,\"message\":", code);
-	out_str(&b, msg);
-	sb_puts(&b, "}}");
-	send_msg(&b);
-	sb_free(&b);
+	DNode *m = envelope(a, j, id);
+	doc_set(a, m, "result", result ? result : doc_null(a));
+	send_msg(m);
+}
+
+static void reply_error(Arena *a, const J *j, int id, int code, const char *msg)
+{
+	DNode *m = envelope(a, j, id);
+	DNode *e = doc_set_map(a, m, "error");
+	doc_set_int(a, e, "code", code);
+	doc_set_str(a, e, "message", msg);
+	send_msg(m);
 }
 
 /* ---- URIs ---- */
@@ -173,7 +189,7 @@ static char *uri_to_path(const char *uri)
 	return sb_detach(&b);
 }
 
-static void out_uri(StrBuf *b, const char *path)
+static const char *uri_of(Arena *a, const char *path)
 {
 	StrBuf u;
 	sb_init(&u);
@@ -184,8 +200,10 @@ static void out_uri(StrBuf *b, const char *path)
 		else
 			sb_printf(&u, "%%%02X", *s);
 	}
-	out_str(b, u.data);
+	sb_putc(&u, 0);
+	const char *uri = arena_strdup(a, u.data);
 	sb_free(&u);
+	return uri;
 }
 
 /* ---- state ---- */
@@ -236,6 +254,7 @@ typedef struct Server {
 	const LibPolicy *policies;
 	int npolicies;
 	Arena *policy_arena;
+	Arena *out;            /* the message being written (released after each) */
 } Server;
 
 static Doc *doc_find(Server *sv, const char *path)
@@ -371,77 +390,77 @@ static void index_file(Analysis *an, const Node *root)
 
 /* ---- check and publish ---- */
 
-static void out_range(StrBuf *b, const Span *sp)
+static DNode *range_node(Arena *a, const Span *sp)
 {
 	int line = sp->line > 0 ? sp->line - 1 : 0, col = sp->col > 0 ? sp->col - 1 : 0;
 	int len = sp->len > 0 ? sp->len : 1;
-	sb_printf(b, "{\"start\":{\"line\":%d,\"character\":%d},\"end\":{\"line\":%d,\"character\":%d}}", line, col,
-		  line, col + len);
+	DNode *r = doc_map(a), *start = doc_set_map(a, r, "start"), *end = doc_set_map(a, r, "end");
+	doc_set_int(a, start, "line", line);
+	doc_set_int(a, start, "character", col);
+	doc_set_int(a, end, "line", line);
+	doc_set_int(a, end, "character", col + len);
+	return r;
 }
 
-static void out_diag(StrBuf *b, const Diags *d, const Diag *g)
+static DNode *diag_node(Arena *a, const Diags *d, const Diag *g)
 {
-	sb_puts(b, "{\"range\":");
-	out_range(b, &g->span);
-	sb_printf(b, ",\"severity\":%d,\"code\":", g->sev == SEV_ERROR ? 1 : 2);
-	out_str(b, g->code);
-	sb_puts(b, ",\"source\":\"platformc\",\"message\":");
-	StrBuf m;
-	sb_init(&m);
-	char *msg = diags_clean(d, g->msg);
-	sb_puts(&m, msg);
-	free(msg);
+	DNode *m = doc_map(a);
+	doc_set(a, m, "range", range_node(a, &g->span));
+	doc_set_int(a, m, "severity", g->sev == SEV_ERROR ? 1 : 2);
+	doc_set_str(a, m, "code", g->code);
+	doc_set_str(a, m, "source", "platformc");
+	StrBuf msg;
+	sb_init(&msg);
+	char *text = diags_clean(d, g->msg);
+	sb_puts(&msg, text);
+	free(text);
 	if (g->label && !g->redact) {
 		char *l = diags_clean(d, g->label);
-		sb_printf(&m, " (%s)", l);
+		sb_printf(&msg, " (%s)", l);
 		free(l);
 	}
 	if (g->help) {
 		char *h = diags_clean(d, g->help);
-		sb_printf(&m, "\nhelp: %s", h);
+		sb_printf(&msg, "\nhelp: %s", h);
 		free(h);
 	}
-	out_str(b, m.data);
-	sb_free(&m);
-	sb_puts(b, ",\"relatedInformation\":[");
-	int k = 0;
+	sb_putc(&msg, 0);
+	doc_set_str(a, m, "message", msg.data);
+	sb_free(&msg);
+	DNode *related = doc_set_seq(a, m, "relatedInformation");
 	for (int i = 0; i < g->nnotes; i++) {
 		const DiagNote *n = &g->notes[i];
 		if (!n->span.file || n->span.file->path[0] != '/')
 			continue;
-		sb_puts(b, k++ ? ",{\"location\":{\"uri\":" : "{\"location\":{\"uri\":");
-		out_uri(b, n->span.file->path);
-		sb_puts(b, ",\"range\":");
-		out_range(b, &n->span);
-		sb_puts(b, "},\"message\":");
+		DNode *r = doc_push_map(a, related);
+		DNode *loc = doc_set_map(a, r, "location");
+		doc_set_str(a, loc, "uri", uri_of(a, n->span.file->path));
+		doc_set(a, loc, "range", range_node(a, &n->span));
 		char *nm = diags_clean(d, n->msg);
-		out_str(b, nm);
+		doc_set_str(a, r, "message", nm);
 		free(nm);
-		sb_puts(b, "}");
 	}
-	sb_puts(b, "]}");
+	return m;
 }
 
 static void publish(Server *sv, const char *path, const Analysis *an)
 {
-	StrBuf b;
-	sb_init(&b);
-	sb_puts(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/publishDiagnostics\",\"params\":{\"uri\":");
-	out_uri(&b, path);
-	sb_puts(&b, ",\"diagnostics\":[");
-	int k = 0;
+	Arena *a = sv->out;
+	ArenaMark mark = arena_mark(a);
+	DNode *m = doc_map(a);
+	doc_set_str(a, m, "jsonrpc", "2.0");
+	doc_set_str(a, m, "method", "textDocument/publishDiagnostics");
+	DNode *params = doc_set_map(a, m, "params");
+	doc_set_str(a, params, "uri", uri_of(a, path));
+	DNode *list = doc_set_seq(a, params, "diagnostics");
 	for (int i = 0; an && i < an->d.n; i++) {
 		const Diag *g = an->d.items[i];
 		const char *gp = g->span.file ? g->span.file->path : sv->root;
-		if (strcmp(gp, path))
-			continue;
-		if (k++)
-			sb_puts(&b, ",");
-		out_diag(&b, &an->d, g);
+		if (!strcmp(gp, path))
+			doc_push(a, list, diag_node(a, &an->d, g));
 	}
-	sb_puts(&b, "]}}");
-	send_msg(&b);
-	sb_free(&b);
+	send_msg(m);
+	arena_release(a, mark);
 }
 
 static char *find_root(const char *start_dir)
@@ -595,22 +614,21 @@ static const Occ *def_of(const Analysis *an, NameKind k, const char *name)
 	return NULL;
 }
 
-static void out_location(StrBuf *b, const Occ *o)
+static DNode *location_node(Arena *a, const Occ *o)
 {
-	sb_puts(b, "{\"uri\":");
-	out_uri(b, o->f->path);
-	sb_puts(b, ",\"range\":");
-	out_range(b, &o->sp);
-	sb_puts(b, "}");
+	DNode *m = doc_map(a);
+	doc_set_str(a, m, "uri", uri_of(a, o->f->path));
+	doc_set(a, m, "range", range_node(a, &o->sp));
+	return m;
 }
 
 /* The name at a request's position into *o (NULL: none there). False when the
  * request has no position: it has then been answered with `none`. */
-static bool occ_of_request(Server *sv, const J *j, int id, const char *none, const Occ **o)
+static bool occ_of_request(Server *sv, const J *j, int id, DNode *none, const Occ **o)
 {
 	Pos p;
 	if (!get_pos(j, &p)) {
-		reply(j, id, none);
+		reply(sv->out, j, id, none);
 		return false;
 	}
 	*o = occ_at(sv->cur, &p);
@@ -621,58 +639,45 @@ static bool occ_of_request(Server *sv, const J *j, int id, const char *none, con
 static void on_definition(Server *sv, const J *j, int id)
 {
 	const Occ *o;
-	if (!occ_of_request(sv, j, id, "null", &o))
+	if (!occ_of_request(sv, j, id, NULL, &o))
 		return;
 	const Occ *d = o ? def_of(sv->cur, o->kind, o->name) : NULL;
-	if (!d) {
-		reply(j, id, "null");
-		return;
-	}
-	StrBuf b;
-	sb_init(&b);
-	out_location(&b, d);
-	reply(j, id, b.data);
-	sb_free(&b);
+	reply(sv->out, j, id, d ? location_node(sv->out, d) : NULL);
 }
 
 static void on_references(Server *sv, const J *j, int id)
 {
+	Arena *a = sv->out;
 	const Occ *o;
-	if (!occ_of_request(sv, j, id, "[]", &o))
+	if (!occ_of_request(sv, j, id, doc_seq(a), &o))
 		return;
 	int ctx = j_path(j, 0, "params", "context", "includeDeclaration", NULL);
 	bool with_decl = ctx < 0 || j->s[j->t[ctx].start] == 't';
-	StrBuf b;
-	sb_init(&b);
-	sb_puts(&b, "[");
-	int k = 0;
+	DNode *list = doc_seq(a);
 	for (int i = 0; o && i < sv->cur->nocc; i++) {
 		const Occ *x = &sv->cur->occ[i];
 		if (x->kind != o->kind || strcmp(x->name, o->name) || (x->def && !with_decl))
 			continue;
-		if (k++)
-			sb_puts(&b, ",");
-		out_location(&b, x);
+		doc_push(a, list, location_node(a, x));
 	}
-	sb_puts(&b, "]");
-	reply(j, id, b.data);
-	sb_free(&b);
+	reply(a, j, id, list);
 }
 
 static void on_rename(Server *sv, const J *j, int id)
 {
+	Arena *a = sv->out;
 	const Occ *o;
-	if (!occ_of_request(sv, j, id, "null", &o))
+	if (!occ_of_request(sv, j, id, NULL, &o))
 		return;
 	char *to = j_str(j, j_path(j, 0, "params", "newName", NULL), NULL);
 	if (!o || o->kind == K_POLICY) {
-		reply_error(j, id, -32602, o ? "policies are named by the library; they cannot be renamed"
-					    : "no team, system, service, resource or environment name here");
+		reply_error(a, j, id, -32602, o ? "policies are named by the library; they cannot be renamed"
+					       : "no team, system, service, resource or environment name here");
 		free(to);
 		return;
 	}
 	if (!to || !scalar_is_name(to, strlen(to))) {
-		reply_error(j, id, -32602,
+		reply_error(a, j, id, -32602,
 			    "not a valid name: lower-case letters, digits and `-`, starting with a letter");
 		free(to);
 		return;
@@ -686,43 +691,28 @@ static void on_rename(Server *sv, const J *j, int id)
 		if (x->def && same_table && !strcmp(x->name, to)) {
 			char msg[200];
 			snprintf(msg, sizeof msg, "a %s is already named `%s`", kind_names[x->kind], to);
-			reply_error(j, id, -32602, msg);
+			reply_error(a, j, id, -32602, msg);
 			free(to);
 			return;
 		}
 	}
-	StrBuf b;
-	sb_init(&b);
-	sb_puts(&b, "{\"changes\":{");
+	DNode *edit = doc_map(a), *changes = doc_set_map(a, edit, "changes");
 	/* one entry per file, in the order the files were loaded */
-	int nf = 0;
 	for (int f = 0; f < sv->cur->nfiles; f++) {
 		const SourceFile *sf = sv->cur->files[f].f;
-		int k = 0;
+		DNode *edits = NULL;
 		for (int i = 0; i < sv->cur->nocc; i++) {
 			const Occ *x = &sv->cur->occ[i];
 			if (x->f != sf || x->kind != o->kind || strcmp(x->name, o->name))
 				continue;
-			if (k++ == 0) {
-				if (nf++)
-					sb_puts(&b, ",");
-				out_uri(&b, sf->path);
-				sb_puts(&b, ":[");
-			} else {
-				sb_puts(&b, ",");
-			}
-			sb_puts(&b, "{\"range\":");
-			out_range(&b, &x->sp);
-			sb_puts(&b, ",\"newText\":");
-			out_str(&b, to);
-			sb_puts(&b, "}");
+			if (!edits)
+				edits = doc_append(a, changes, uri_of(a, sf->path), doc_seq(a));
+			DNode *e = doc_push_map(a, edits);
+			doc_set(a, e, "range", range_node(a, &x->sp));
+			doc_set_str(a, e, "newText", to);
 		}
-		if (k)
-			sb_puts(&b, "]");
 	}
-	sb_puts(&b, "}}");
-	reply(j, id, b.data);
-	sb_free(&b);
+	reply(a, j, id, edit);
 	free(to);
 }
 
@@ -866,7 +856,7 @@ static void on_hover(Server *sv, const J *j, int id)
 {
 	Pos p;
 	if (!get_pos(j, &p)) {
-		reply(j, id, "null");
+		reply(sv->out, j, id, NULL);
 		return;
 	}
 	StrBuf md;
@@ -902,17 +892,16 @@ static void on_hover(Server *sv, const J *j, int id)
 	}
 	free(p.path);
 	if (!md.len) {
-		reply(j, id, "null");
+		reply(sv->out, j, id, NULL);
 		sb_free(&md);
 		return;
 	}
-	StrBuf b;
-	sb_init(&b);
-	sb_puts(&b, "{\"contents\":{\"kind\":\"markdown\",\"value\":");
-	out_str(&b, md.data);
-	sb_puts(&b, "}}");
-	reply(j, id, b.data);
-	sb_free(&b);
+	Arena *a = sv->out;
+	DNode *hover = doc_map(a), *contents = doc_set_map(a, hover, "contents");
+	doc_set_str(a, contents, "kind", "markdown");
+	sb_putc(&md, 0);
+	doc_set_str(a, contents, "value", md.data);
+	reply(a, j, id, hover);
 	sb_free(&md);
 }
 
@@ -1057,28 +1046,22 @@ static const Type *walk(const Type *t, char path[][64], int n, const char **last
 }
 
 typedef struct Items {
-	StrBuf b;
-	int n;
+	Arena *a;
+	DNode *list;
 } Items;
 
 static void item(Items *it, const char *label, int kind, const char *detail, const char *doc, const char *insert)
 {
-	sb_puts(&it->b, it->n++ ? ",{\"label\":" : "{\"label\":");
-	out_str(&it->b, label);
-	sb_printf(&it->b, ",\"kind\":%d", kind);
-	if (detail) {
-		sb_puts(&it->b, ",\"detail\":");
-		out_str(&it->b, detail);
-	}
-	if (doc) {
-		sb_puts(&it->b, ",\"documentation\":");
-		out_str(&it->b, doc);
-	}
-	if (insert) {
-		sb_puts(&it->b, ",\"insertText\":");
-		out_str(&it->b, insert);
-	}
-	sb_puts(&it->b, "}");
+	Arena *a = it->a;
+	DNode *m = doc_push_map(a, it->list);
+	doc_set_str(a, m, "label", label ? label : "");
+	doc_set_int(a, m, "kind", kind);
+	if (detail)
+		doc_set_str(a, m, "detail", detail);
+	if (doc)
+		doc_set_str(a, m, "documentation", doc);
+	if (insert)
+		doc_set_str(a, m, "insertText", insert);
 }
 
 /* The value of `key:` in the list item around line `ln` (the service's
@@ -1223,7 +1206,7 @@ static void on_completion(Server *sv, const J *j, int id)
 {
 	Pos p;
 	if (!get_pos(j, &p)) {
-		reply(j, id, "[]");
+		reply(sv->out, j, id, doc_seq(sv->out));
 		return;
 	}
 	Doc *d = doc_find(sv, p.path);
@@ -1232,9 +1215,7 @@ static void on_completion(Server *sv, const J *j, int id)
 	const char *text = d ? d->text : NULL;
 	if (!d)
 		text = disk = read_file_all(p.path, &dlen);
-	Items it;
-	sb_init(&it.b);
-	it.n = 0;
+	Items it = {sv->out, doc_seq(sv->out)};
 	if (text) {
 		Lines L;
 		lines_of(&L, text, d ? d->len : dlen);
@@ -1300,12 +1281,10 @@ static void on_completion(Server *sv, const J *j, int id)
 	}
 	free(disk);
 	free(p.path);
-	StrBuf b;
-	sb_init(&b);
-	sb_printf(&b, "{\"isIncomplete\":false,\"items\":[%s]}", it.b.data ? it.b.data : "");
-	reply(j, id, b.data);
-	sb_free(&b);
-	sb_free(&it.b);
+	DNode *result = doc_map(it.a);
+	doc_set_bool(it.a, result, "isIncomplete", false);
+	doc_set(it.a, result, "items", it.list);
+	reply(it.a, j, id, result);
 }
 
 /* ---- documents ---- */
@@ -1360,17 +1339,25 @@ static void on_initialize(Server *sv, const J *j, int id)
 		if (stat(cand, &st) == 0)
 			sv->root = xstrdup(cand);
 	}
-	StrBuf b;
-	sb_init(&b);
-	sb_printf(&b, "{\"capabilities\":{\"positionEncoding\":\"utf-16\","
-		      "\"textDocumentSync\":{\"openClose\":true,\"change\":1,\"save\":{\"includeText\":false}},"
-		      "\"definitionProvider\":true,\"referencesProvider\":true,\"hoverProvider\":true,"
-		      "\"renameProvider\":true,"
-		      "\"completionProvider\":{\"triggerCharacters\":[\":\",\" \",\"[\",\",\",\"-\"]}},"
-		      "\"serverInfo\":{\"name\":\"platformc\",\"version\":\"%s\"}}",
-		  PLATFORMC_VERSION);
-	reply(j, id, b.data);
-	sb_free(&b);
+	Arena *a = sv->out;
+	DNode *r = doc_map(a), *caps = doc_set_map(a, r, "capabilities");
+	doc_set_str(a, caps, "positionEncoding", "utf-16");
+	DNode *sync = doc_set_map(a, caps, "textDocumentSync");
+	doc_set_bool(a, sync, "openClose", true);
+	doc_set_int(a, sync, "change", 1);
+	doc_set_bool(a, doc_set_map(a, sync, "save"), "includeText", false);
+	doc_set_bool(a, caps, "definitionProvider", true);
+	doc_set_bool(a, caps, "referencesProvider", true);
+	doc_set_bool(a, caps, "hoverProvider", true);
+	doc_set_bool(a, caps, "renameProvider", true);
+	DNode *trig = doc_set_seq(a, doc_set_map(a, caps, "completionProvider"), "triggerCharacters");
+	static const char *const triggers[] = {":", " ", "[", ",", "-"};
+	for (size_t i = 0; i < ARRAY_LEN(triggers); i++)
+		doc_push_str(a, trig, triggers[i]);
+	DNode *info = doc_set_map(a, r, "serverInfo");
+	doc_set_str(a, info, "name", "platformc");
+	doc_set_str(a, info, "version", PLATFORMC_VERSION);
+	reply(a, j, id, r);
 }
 
 /* Handles one message; returns false on `exit`. */
@@ -1391,7 +1378,7 @@ static bool dispatch(Server *sv, const J *j)
 		on_initialize(sv, j, id);
 	} else if (!strcmp(method, "shutdown")) {
 		sv->shutdown = true;
-		reply(j, id, "null");
+		reply(sv->out, j, id, NULL);
 	} else if (!strcmp(method, "exit")) {
 		free(method);
 		return false;
@@ -1441,7 +1428,7 @@ static bool dispatch(Server *sv, const J *j)
 	} else if (!strcmp(method, "textDocument/rename")) {
 		on_rename(sv, j, id);
 	} else if (id >= 0) {
-		reply_error(j, id, -32601, "method not supported");
+		reply_error(sv->out, j, id, -32601, "method not supported");
 	}
 	free(method);
 	return true;
@@ -1526,6 +1513,7 @@ int cmd_lsp(void)
 	Arena *sa = arena_new();
 	sv.schema = schema_load(sa);
 	sv.policy_arena = arena_new();
+	sv.out = arena_new();
 	sv.npolicies = policy_library(sv.policy_arena, &sv.policies);
 	In *in = xmalloc(sizeof *in);
 	memset(in, 0, sizeof *in);
@@ -1542,7 +1530,10 @@ int cmd_lsp(void)
 			J j = {body, xmalloc(sizeof(jsmntok_t) * (size_t)ntok), ntok};
 			jsmn_init(&p);
 			if (jsmn_parse(&p, body, len, j.t, (unsigned)ntok) > 0 && j.t[0].type == JSMN_OBJECT) {
-				if (!dispatch(&sv, &j)) {
+				ArenaMark mark = arena_mark(sv.out);
+				bool more = dispatch(&sv, &j);
+				arena_release(sv.out, mark);
+				if (!more) {
 					free(j.t);
 					free(body);
 					rc = sv.shutdown ? 0 : 1;
@@ -1569,6 +1560,7 @@ int cmd_lsp(void)
 	free(sv.workspace);
 	free(in);
 	arena_free(sv.policy_arena);
+	arena_free(sv.out);
 	arena_free(sa);
 	return rc;
 }

@@ -678,6 +678,8 @@ struct DNode {
 	DKind kind;
 	bool flow;             /* prefer flow style ([a, b]) for short sequences */
 	bool literal;          /* D_STR: prefer literal block style (|) when multi-line */
+	unsigned char jlayout; /* DJ_* bits: the JSON writer's hand-set layout (json.c) */
+	unsigned char jdepth;  /* with DJ_DEPTH: the indent level */
 	long long i;           /* D_INT, D_BOOL */
 	const char *s;         /* D_STR text; D_NUM canonical text */
 	int n, cap;
@@ -698,6 +700,8 @@ DNode *doc_typed_scalar(Arena *a, const Node *n);
 DNode *doc_null(Arena *a);
 /* Appends (or replaces an existing key's value in place); returns val. */
 DNode *doc_set(Arena *a, DNode *map, const char *key, DNode *val);
+/* Appends, even when the key is there already (JSON text may repeat a key). */
+DNode *doc_append(Arena *a, DNode *map, const char *key, DNode *val);
 DNode *doc_set_str(Arena *a, DNode *map, const char *key, const char *v);
 DNode *doc_set_int(Arena *a, DNode *map, const char *key, long long v);
 DNode *doc_set_bool(Arena *a, DNode *map, const char *key, bool v);
@@ -730,10 +734,29 @@ void doc_yaml_emit_libyaml(StrBuf *out, DNode *const *docs, int ndocs, const cha
  * emitters as `|`, not only the ones doc.c would choose, so that the tests
  * compare `|+`, `|2` and libyaml's refusals of literal style too. */
 extern bool doc_literal_any;
-/* doc.c: emits JSON, 2-space indent, keys in insertion order, trailing newline. */
-void doc_emit_json(StrBuf *out, const DNode *root);
-/* JSON string escaping (quotes included). */
-void doc_json_string(StrBuf *out, const char *s);
+
+/* ----------------------------------------------------------------- json.c */
+
+/* The one JSON writer: a DNode tree -> JSON text. */
+typedef enum JsonStyle {
+	JSON_INDENTED,         /* 2 spaces a level; honours DNode.jlayout */
+	JSON_LINE,             /* one line: {"a": 1, "b": [2, 3]} */
+	JSON_COMPACT,          /* no whitespace: {"a":1,"b":[2,3]} */
+} JsonStyle;
+/* DNode.jlayout, for JSON_INDENTED only (the editor schemas' layout):
+ * DJ_INLINE: this container on one line, as JSON_LINE; DJ_BREAK: this entry of
+ * an inline container starts its own line; DJ_DEPTH: this node's indent level
+ * is jdepth (0..255), not its parent's plus one. */
+enum { DJ_INLINE = 1, DJ_BREAK = 2, DJ_DEPTH = 4 };
+void json_write(StrBuf *out, const DNode *root, JsonStyle style);
+/* JSON_INDENTED and a trailing newline: the files platformc writes. */
+void json_emit(StrBuf *out, const DNode *root);
+/* A string with its quotes and escapes (a scalar literal alone: backend_backstage.c). */
+void json_string(StrBuf *out, const char *s);
+/* Set the DJ_* bits (json_break and json_depth with the indent level); return d. */
+DNode *json_inline(DNode *d);
+DNode *json_break(DNode *d, int depth);
+DNode *json_depth(DNode *d, int depth);
 
 /* -------------------------------------------------------------- fileset.c */
 
@@ -1587,8 +1610,8 @@ const Catalog *catalog_builtin(Arena *a);
  * An unknown name is a usage error with a did-you-mean. Returns an exit code. */
 int cmd_explain(const char *name, bool markdown);
 /* A kind's `params` as a JSON Schema object (draft-07; `platformc schema`),
- * written at indentation level `ind`. */
-void catalog_params_json(const Kind *k, StrBuf *o, int ind);
+ * its properties one a line at indentation level `ind` + 1 (json.c). */
+DNode *catalog_params_json(Arena *a, const Kind *k, int ind);
 
 /* ----------------------------------------------------------------- apis.c */
 

@@ -4,7 +4,8 @@
  * loaded schema (schema.c) and, when given a catalog, with each built-in
  * kind's `params` behind `if kind == ...` (catalog_params_json,
  * catalog_doc.c). docs/platform.schema.json and
- * docs/platform-included.schema.json are this output.
+ * docs/platform-included.schema.json are this output: a DNode tree written
+ * by json.c, in the layout these files have always had.
  */
 #include "platformc.h"
 
@@ -13,20 +14,35 @@
 #include <string.h>
 
 typedef struct JsCtx {
+	Arena *a;
 	Schema *s;
 	const Catalog *c;      /* the built-in kinds; NULL: params untyped */
 } JsCtx;
 
-static void js_type(const JsCtx *x, StrBuf *o, const Type *t, int ind);
-
-static void js_indent(StrBuf *o, int ind)
+/* The schema's layout: objects and arrays on one line, but for the
+ * `properties` of an object and the `allOf` of a resource, which take a line
+ * each entry (json.c's DJ_* layout). Keys are appended as written, a repeated
+ * `description` included. */
+static DNode *js_map(Arena *a)
 {
-	sb_putc(o, '\n');
-	for (int i = 0; i < ind; i++)
-		sb_puts(o, "  ");
+	return json_inline(doc_map(a));
 }
 
-static void js_scalar_props(StrBuf *o, const Type *t, int ind)
+static DNode *js_seq(Arena *a)
+{
+	return json_inline(doc_seq(a));
+}
+
+static DNode *js_ref(Arena *a, const char *fmt, const char *name)
+{
+	DNode *m = js_map(a);
+	doc_append(a, m, "$ref", doc_strf(a, fmt, name));
+	return m;
+}
+
+static DNode *js_type(const JsCtx *x, const Type *t, int ind);
+
+static void js_scalar_props(Arena *a, DNode *m, const Type *t)
 {
 	const char *type = "string";
 	switch (t->kind) {
@@ -35,178 +51,164 @@ static void js_scalar_props(StrBuf *o, const Type *t, int ind)
 	case T_BOOL: type = "boolean"; break;
 	default: break;
 	}
-	sb_printf(o, "\"type\": \"%s\"", type);
-	if (t->kind == T_QUANTITY)
-		o->len -= strlen("\"type\": \"string\""), sb_puts(o, "\"type\": [\"string\", \"number\"]");
+	if (t->kind == T_QUANTITY) {
+		DNode *both = doc_append(a, m, "type", js_seq(a));
+		doc_push_str(a, both, "string");
+		doc_push_str(a, both, "number");
+	} else {
+		doc_append(a, m, "type", doc_str(a, type));
+	}
 	if (schema_type_pattern(t->kind))
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, schema_type_pattern(t->kind));
+		doc_append(a, m, "pattern", doc_str(a, schema_type_pattern(t->kind)));
 	else if (t->pattern)
-		sb_puts(o, ", \"pattern\": "), doc_json_string(o, t->pattern);
+		doc_append(a, m, "pattern", doc_str(a, t->pattern));
 	if (t->kind == T_NAME)
-		sb_puts(o, ", \"maxLength\": 63");
+		doc_append(a, m, "maxLength", doc_int(a, 63));
 	if (t->max_len)
-		sb_printf(o, ", \"maxLength\": %d", t->max_len);
-	char buf[32];
-	if (t->kind == T_PERCENT)
-		sb_puts(o, ", \"exclusiveMinimum\": 0, \"exclusiveMaximum\": 100");
+		doc_append(a, m, "maxLength", doc_int(a, t->max_len));
+	if (t->kind == T_PERCENT) {
+		doc_append(a, m, "exclusiveMinimum", doc_int(a, 0));
+		doc_append(a, m, "exclusiveMaximum", doc_int(a, 100));
+	}
 	if (t->has_min)
-		scalar_format_number(t->min, buf, sizeof buf), sb_printf(o, ", \"minimum\": %s", buf);
+		doc_append(a, m, "minimum", doc_num(a, t->min));
 	if (t->has_max)
-		scalar_format_number(t->max, buf, sizeof buf), sb_printf(o, ", \"maximum\": %s", buf);
+		doc_append(a, m, "maximum", doc_num(a, t->max));
 	if (t->nenums) {
-		sb_puts(o, ", \"enum\": [");
+		DNode *e = doc_append(a, m, "enum", js_seq(a));
 		for (int i = 0; i < t->nenums; i++)
-			sb_puts(o, i ? ", " : ""), doc_json_string(o, t->enums[i]);
-		sb_putc(o, ']');
+			doc_push_str(a, e, t->enums[i]);
 	}
 	if (t->what)
-		sb_puts(o, ", \"description\": "), doc_json_string(o, t->what);
-	(void)ind;
+		doc_append(a, m, "description", doc_str(a, t->what));
 }
 
 /* The resource catalog's part of the editor schema: a resource's `kind` is one of
  * the built-in kinds, and its `params` (and `overrides.<env>.params`, and
  * `defaults.resources.<kind>`) are typed by the kind's (catalog_doc.c). */
-static void js_kind_enum(StrBuf *o, const Catalog *c)
+static void js_kind_enum(Arena *a, DNode *m, const Catalog *c)
 {
-	sb_puts(o, ", \"enum\": [");
+	DNode *e = doc_append(a, m, "enum", js_seq(a));
 	for (int i = 0; i < c->n; i++)
-		sb_puts(o, i ? ", " : ""), doc_json_string(o, c->kinds[i]->name);
-	sb_putc(o, ']');
+		doc_push_str(a, e, c->kinds[i]->name);
 }
 
-static void js_kind_ifs(StrBuf *o, const Catalog *c, int ind)
+static void js_kind_ifs(Arena *a, DNode *m, const Catalog *c, int ind)
 {
-	sb_puts(o, ",");
-	js_indent(o, ind);
-	sb_puts(o, "\"allOf\": [");
+	DNode *all = doc_append(a, m, "allOf", json_break(doc_seq(a), ind));
 	for (int i = 0; i < c->n; i++) {
 		const char *k = c->kinds[i]->name;
-		js_indent(o, ind + 1);
-		sb_puts(o, "{\"if\": {\"properties\": {\"kind\": {\"const\": ");
-		doc_json_string(o, k);
-		sb_puts(o, "}}, \"required\": [\"kind\"]}, \"then\": {\"properties\": {\"params\": {\"$ref\": \"#/definitions/params-");
-		sb_puts(o, k);
-		sb_puts(o, "\"}, \"overrides\": {\"additionalProperties\": {\"properties\": {\"params\": {\"$ref\": \"#/definitions/params-");
-		sb_puts(o, k);
-		sb_puts(o, i + 1 < c->n ? "\"}}}}}}}," : "\"}}}}}}}");
+		DNode *item = doc_push(a, all, js_map(a));
+		DNode *when = doc_append(a, item, "if", js_map(a));
+		DNode *kind = doc_append(a, doc_append(a, when, "properties", js_map(a)), "kind", js_map(a));
+		doc_append(a, kind, "const", doc_str(a, k));
+		doc_push_str(a, doc_append(a, when, "required", js_seq(a)), "kind");
+		DNode *props = doc_append(a, doc_append(a, item, "then", js_map(a)), "properties", js_map(a));
+		doc_append(a, props, "params", js_ref(a, "#/definitions/params-%s", k));
+		DNode *env = doc_append(a, doc_append(a, props, "overrides", js_map(a)), "additionalProperties", js_map(a));
+		doc_append(a, doc_append(a, env, "properties", js_map(a)), "params",
+			   js_ref(a, "#/definitions/params-%s", k));
 	}
-	js_indent(o, ind);
-	sb_putc(o, ']');
 }
 
-static void js_kind_defaults(StrBuf *o, const Catalog *c, const char *doc, int ind)
+static DNode *js_kind_defaults(Arena *a, const Catalog *c, const char *doc, int ind)
 {
-	sb_puts(o, "{\"type\": \"object\", \"additionalProperties\": false, \"properties\": {");
-	for (int i = 0; i < c->n; i++) {
-		js_indent(o, ind + 1);
-		doc_json_string(o, c->kinds[i]->name);
-		sb_printf(o, ": {\"$ref\": \"#/definitions/params-%s\"}%s", c->kinds[i]->name, i + 1 < c->n ? "," : "");
-	}
-	js_indent(o, ind);
-	sb_putc(o, '}');
+	DNode *m = js_map(a);
+	doc_append(a, m, "type", doc_str(a, "object"));
+	doc_append(a, m, "additionalProperties", doc_bool(a, false));
+	DNode *props = doc_append(a, m, "properties", json_depth(doc_map(a), ind));
+	for (int i = 0; i < c->n; i++)
+		doc_append(a, props, c->kinds[i]->name, js_ref(a, "#/definitions/params-%s", c->kinds[i]->name));
 	if (doc)
-		sb_puts(o, ", \"description\": "), doc_json_string(o, doc);
-	sb_putc(o, '}');
+		doc_append(a, m, "description", doc_str(a, doc));
+	return m;
 }
 
-static void js_type(const JsCtx *x, StrBuf *o, const Type *t, int ind)
+/* An object type's fields, one a line (at `ind` + 1). */
+static void js_object(const JsCtx *x, DNode *m, const Type *t, int ind)
 {
-	sb_putc(o, '{');
+	Arena *a = x->a;
+	doc_append(a, m, "type", doc_str(a, "object"));
+	doc_append(a, m, "additionalProperties", doc_bool(a, false));
+	if (t->doc)
+		doc_append(a, m, "description", doc_str(a, t->doc));
+	DNode *props = doc_append(a, m, "properties", json_break(doc_map(a), ind + 1));
+	bool resource = x->c && t->name && !strcmp(t->name, "Resource");
+	for (int i = 0; i < t->nfields; i++) {
+		const Field *f = &t->fields[i];
+		if (x->c && t->name && !strcmp(t->name, "Defaults") && !strcmp(f->name, "resources")) {
+			doc_append(a, props, f->name, js_kind_defaults(a, x->c, f->doc, ind + 2));
+			continue;
+		}
+		DNode *v = doc_append(a, props, f->name, js_type(x, f->type, ind + 3));
+		if (resource && !strcmp(f->name, "kind"))
+			js_kind_enum(a, v, x->c);
+		if (f->doc && v->n) /* not on `{}`, any value */
+			doc_append(a, v, "description", doc_str(a, f->doc));
+	}
+	DNode *req = NULL;
+	for (int i = 0; i < t->nfields; i++)
+		if (t->fields[i].required)
+			doc_push_str(a, req ? req : (req = doc_append(a, m, "required", js_seq(a))), t->fields[i].name);
+	if (resource && x->c->n)
+		js_kind_ifs(a, m, x->c, ind + 1);
+}
+
+static DNode *js_type(const JsCtx *x, const Type *t, int ind)
+{
+	Arena *a = x->a;
+	if (t->kind == T_OBJECT && t->name && ind > 2)
+		return js_ref(a, "#/definitions/%s", t->name);
+	DNode *m = js_map(a);
 	switch (t->kind) {
 	case T_OBJECT:
-		if (t->name && ind > 2) {
-			sb_printf(o, "\"$ref\": \"#/definitions/%s\"}", t->name);
-			return;
-		}
-		sb_puts(o, "\"type\": \"object\", \"additionalProperties\": false");
-		if (t->doc)
-			sb_puts(o, ", \"description\": "), doc_json_string(o, t->doc);
-		sb_puts(o, ",");
-		js_indent(o, ind + 1);
-		sb_puts(o, "\"properties\": {");
-		for (int i = 0; i < t->nfields; i++) {
-			js_indent(o, ind + 2);
-			doc_json_string(o, t->fields[i].name);
-			sb_puts(o, ": ");
-			size_t mark = o->len;
-			bool resource = x->c && t->name && !strcmp(t->name, "Resource");
-			if (x->c && t->name && !strcmp(t->name, "Defaults") && !strcmp(t->fields[i].name, "resources")) {
-				js_kind_defaults(o, x->c, t->fields[i].doc, ind + 2);
-				if (i + 1 < t->nfields)
-					sb_putc(o, ',');
-				continue;
-			}
-			js_type(x, o, t->fields[i].type, ind + 3);
-			if (resource && !strcmp(t->fields[i].name, "kind") && o->data[o->len - 1] == '}')
-				o->len--, js_kind_enum(o, x->c), sb_putc(o, '}');
-			if (t->fields[i].doc && o->data[o->len - 1] == '}' && o->len - mark > 2) {
-				o->len--;
-				sb_puts(o, ", \"description\": ");
-				doc_json_string(o, t->fields[i].doc);
-				sb_putc(o, '}');
-			}
-			if (i + 1 < t->nfields)
-				sb_putc(o, ',');
-		}
-		js_indent(o, ind + 1);
-		sb_putc(o, '}');
-		bool any = false;
-		for (int i = 0; i < t->nfields; i++) {
-			if (!t->fields[i].required)
-				continue;
-			sb_puts(o, any ? ", " : ", \"required\": [");
-			doc_json_string(o, t->fields[i].name);
-			any = true;
-		}
-		if (any)
-			sb_putc(o, ']');
-		if (x->c && t->name && !strcmp(t->name, "Resource") && x->c->n)
-			js_kind_ifs(o, x->c, ind + 1);
+		js_object(x, m, t, ind);
 		break;
 	case T_LIST:
-		sb_puts(o, "\"type\": \"array\", \"items\": ");
-		js_type(x, o, t->elem, ind + 1);
+		doc_append(a, m, "type", doc_str(a, "array"));
+		doc_append(a, m, "items", js_type(x, t->elem, ind + 1));
 		if (t->min_items)
-			sb_printf(o, ", \"minItems\": %d", t->min_items);
+			doc_append(a, m, "minItems", doc_int(a, t->min_items));
 		break;
 	case T_MAP:
-		sb_puts(o, "\"type\": \"object\", \"propertyNames\": ");
-		js_type(x, o, t->key, ind + 1);
-		sb_puts(o, ", \"additionalProperties\": ");
-		js_type(x, o, t->elem, ind + 1);
+		doc_append(a, m, "type", doc_str(a, "object"));
+		doc_append(a, m, "propertyNames", js_type(x, t->key, ind + 1));
+		doc_append(a, m, "additionalProperties", js_type(x, t->elem, ind + 1));
 		break;
-	case T_UNION:
-		sb_puts(o, "\"oneOf\": [");
-		for (int i = 0; i < t->nalts; i++) {
-			sb_puts(o, i ? ", " : "");
-			js_type(x, o, t->alts[i], ind + 1);
-		}
-		sb_putc(o, ']');
+	case T_UNION: {
+		DNode *alts = doc_append(a, m, "oneOf", js_seq(a));
+		for (int i = 0; i < t->nalts; i++)
+			doc_push(a, alts, js_type(x, t->alts[i], ind + 1));
 		break;
+	}
 	case T_ANY:
 		break;
 	default:
-		js_scalar_props(o, t, ind);
+		js_scalar_props(a, m, t);
 	}
-	sb_putc(o, '}');
+	return m;
 }
 
 void schema_json_emit(Schema *s, const Catalog *c, bool included, StrBuf *o)
 {
-	JsCtx x = {.s = s, .c = c};
-	sb_puts(o, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n");
+	Arena *a = arena_new();
+	JsCtx x = {.a = a, .s = s, .c = c};
+	DNode *root = doc_map(a);
+	doc_set_str(a, root, "$schema", "http://json-schema.org/draft-07/schema#");
 	if (included) {
-		sb_puts(o, "  \"$id\": \"https://platformc.dev/schema/platform-included.schema.json\",\n");
-		sb_puts(o, "  \"title\": \"a file included by platform.yaml\",\n  \"description\": \"A file that platform.yaml ");
-		sb_puts(o, "lists under `include` (platformc " PLATFORMC_VERSION "); generated from stdlib/schema.yaml and ");
-		sb_puts(o, "catalog/ by `platformc schema --included`.\",\n");
+		doc_set_str(a, root, "$id", "https://platformc.dev/schema/platform-included.schema.json");
+		doc_set_str(a, root, "title", "a file included by platform.yaml");
+		doc_set_str(a, root, "description",
+			    "A file that platform.yaml lists under `include` (platformc " PLATFORMC_VERSION
+			    "); generated from stdlib/schema.yaml and catalog/ by `platformc schema --included`.");
 	} else {
-		sb_puts(o, "  \"$id\": \"https://platformc.dev/schema/platform.schema.json\",\n");
-		sb_puts(o, "  \"title\": \"platform.yaml\",\n  \"description\": \"The input of platformc ");
-		sb_puts(o, PLATFORMC_VERSION "; generated from stdlib/schema.yaml and catalog/ by `platformc schema`.\",\n");
+		doc_set_str(a, root, "$id", "https://platformc.dev/schema/platform.schema.json");
+		doc_set_str(a, root, "title", "platform.yaml");
+		doc_set_str(a, root, "description",
+			    "The input of platformc " PLATFORMC_VERSION
+			    "; generated from stdlib/schema.yaml and catalog/ by `platformc schema`.");
 	}
-	sb_puts(o, "  \"definitions\": {");
+	DNode *defs = doc_set_map(a, root, "definitions");
 	/* every object type, in a stable (sorted) order */
 	const char **names = xmalloc(sizeof(char *) * s->types.cap);
 	int nn = 0;
@@ -216,22 +218,14 @@ void schema_json_emit(Schema *s, const Catalog *c, bool included, StrBuf *o)
 			names[nn++] = s->types.keys[i];
 	}
 	qsort(names, (size_t)nn, sizeof *names, str_cmp_ptr);
-	for (int i = 0; i < nn; i++) {
-		sb_puts(o, i ? ",\n    " : "\n    ");
-		doc_json_string(o, names[i]);
-		sb_puts(o, ": ");
-		js_type(&x, o, schema_type(s, names[i]), 2);
-	}
+	for (int i = 0; i < nn; i++)
+		doc_append(a, defs, names[i], js_type(&x, schema_type(s, names[i]), 2));
 	free(names);
 	/* each built-in kind's params (sorted: the catalog's order) */
-	for (int i = 0; c && i < c->n; i++) {
-		sb_printf(o, ",\n    \"params-%s\": ", c->kinds[i]->name);
-		catalog_params_json(c->kinds[i], o, 2);
-	}
-	sb_puts(o, "\n  },\n  \"allOf\": [");
-	if (included)
-		sb_puts(o, "{\"$ref\": \"#/definitions/IncludedFile\"}");
-	else
-		js_type(&x, o, s->root, 1);
-	sb_puts(o, "]\n}\n");
+	for (int i = 0; c && i < c->n; i++)
+		doc_append(a, defs, arena_sprintf(a, "params-%s", c->kinds[i]->name), catalog_params_json(a, c->kinds[i], 2));
+	DNode *all = doc_set(a, root, "allOf", js_seq(a));
+	doc_push(a, all, included ? js_ref(a, "#/definitions/%s", "IncludedFile") : js_type(&x, s->root, 1));
+	json_emit(o, root);
+	arena_free(a);
 }

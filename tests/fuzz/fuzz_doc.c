@@ -6,7 +6,7 @@
  * and flow) and literal-style values of one document; doc_yaml_emit's output
  * must read back with libfyaml as exactly those strings in that order, each
  * a string (a plain scalar must not look like a YAML 1.1/1.2 bool, null or
- * number), and doc_emit_json's output must read back with jsmn the same.
+ * number), and json_emit's output must read back with jsmn the same.
  * The direct YAML emitter must also write exactly libyaml's bytes: for that
  * tree, and for one built from every string libyaml accepts (controls,
  * breaks and BOMs included), with literal style offered to every string.
@@ -317,7 +317,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	StrBuf j;
 	sb_init(&j);
-	doc_emit_json(&j, root);
+	json_emit(&j, root);
 	jsmn_parser jp;
 	jsmn_init(&jp);
 	int ntok = jsmn_parse(&jp, j.data, j.len, NULL, 0);

@@ -69,7 +69,7 @@ static char *emit_json(const DNode *d)
 {
 	StrBuf b;
 	sb_init(&b);
-	doc_emit_json(&b, d);
+	json_emit(&b, d);
 	return sb_detach(&b);
 }
 
@@ -300,7 +300,7 @@ TEST(doc_yaml_header_and_multi)
 	arena_free(a);
 }
 
-TEST(doc_json)
+TEST(json_emit_indented)
 {
 	Arena *a = arena_new();
 	DNode *d = doc_map(a);
@@ -348,7 +348,7 @@ TEST(doc_json)
 
 /* The JSON output of every nasty string parses back (libfyaml reads JSON as
  * YAML flow) to the same text. */
-TEST(doc_json_roundtrip)
+TEST(json_emit_roundtrip)
 {
 	Arena *a = arena_new();
 	for (size_t i = 0; i < ARRAY_LEN(nasty); i++) {
@@ -910,7 +910,7 @@ TEST(doc_emitters_identical_random_strings)
 
 /* ---- JSON strings: runs copied at once, the same escapes as before ---- */
 
-/* doc_json_string as it was written before it copied runs: the oracle. */
+/* json_string as it was written before it copied runs: the oracle. */
 static void ref_json_string(StrBuf *out, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -948,11 +948,11 @@ static void same_json_string(const char *s)
 	StrBuf a, b;
 	sb_init(&a);
 	sb_init(&b);
-	doc_json_string(&a, s);
+	json_string(&a, s);
 	ref_json_string(&b, s);
 	if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
 		if (json_mismatches++ < 5) {
-			fprintf(stderr, "  doc_json_string differs from the reference:\n  ");
+			fprintf(stderr, "  json_string differs from the reference:\n  ");
 			print_escaped(a.data, a.len);
 			fprintf(stderr, "\n  ");
 			print_escaped(b.data, b.len);
@@ -964,7 +964,7 @@ static void same_json_string(const char *s)
 	sb_free(&b);
 }
 
-TEST(doc_json_string_same_as_reference)
+TEST(json_string_same_as_reference)
 {
 	int n;
 	const char **list = strings_under_test(&n);
@@ -986,7 +986,7 @@ TEST(doc_json_string_same_as_reference)
 }
 
 /* Indentation deeper than the emitter's run of spaces. */
-TEST(doc_json_deep_indent)
+TEST(json_emit_deep_indent)
 {
 	Arena *a = arena_new();
 	DNode *root = doc_map(a), *m = root;
