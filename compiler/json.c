@@ -22,6 +22,8 @@
  *     `json` directive, the language server). In the indented style a container may ask for the
  *     hand-set layout of the editor schemas (DNode.jlayout): written on one
  *     line, an entry of it starting its own line, an explicit indent level.
+ * And the one way back for a string (json_unescape): the diagnostic code
+ * table and the language server's messages, whose tokens jsmn finds.
  * Invariants: the same tree gives the same bytes; keys are written in the
  * tree's order, duplicates included (doc_append); no output is produced
  * anywhere but the caller's StrBuf.
@@ -186,4 +188,84 @@ DNode *json_depth(DNode *d, int depth)
 	d->jlayout |= DJ_DEPTH;
 	d->jdepth = (unsigned char)depth;
 	return d;
+}
+
+/* ---- JSON text in: a string token's text, unescaped (jsmn finds the tokens) ---- */
+
+static void put_utf8(StrBuf *b, unsigned v)
+{
+	char c[4];
+	int n;
+	if (v < 0x80)
+		c[0] = (char)v, n = 1;
+	else if (v < 0x800)
+		c[0] = (char)(0xC0 | (v >> 6)), c[1] = (char)(0x80 | (v & 0x3F)), n = 2;
+	else if (v < 0x10000)
+		c[0] = (char)(0xE0 | (v >> 12)), c[1] = (char)(0x80 | ((v >> 6) & 0x3F)),
+		c[2] = (char)(0x80 | (v & 0x3F)), n = 3;
+	else
+		c[0] = (char)(0xF0 | (v >> 18)), c[1] = (char)(0x80 | ((v >> 12) & 0x3F)),
+		c[2] = (char)(0x80 | ((v >> 6) & 0x3F)), c[3] = (char)(0x80 | (v & 0x3F)), n = 4;
+	sb_putn(b, c, (size_t)n);
+}
+
+/* Four hex digits (jsmn has checked them), or -1 past the end or on a non-digit. */
+static long hex4(const char *s, size_t k, size_t n)
+{
+	if (k + 4 > n)
+		return -1;
+	long v = 0;
+	for (size_t i = k; i < k + 4; i++) {
+		char h = s[i];
+		int d = h >= '0' && h <= '9' ? h - '0' : (h | 32) >= 'a' && (h | 32) <= 'f' ? (h | 32) - 'a' + 10 : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+char *json_unescape(const char *s, size_t n, size_t *len)
+{
+	StrBuf b;
+	sb_init(&b);
+	for (size_t k = 0; k < n; k++) {
+		if (s[k] != '\\' || k + 1 >= n) {
+			sb_putn(&b, s + k, 1);
+			continue;
+		}
+		char c = s[++k];
+		switch (c) {
+		case 'n': sb_puts(&b, "\n"); break;
+		case 't': sb_puts(&b, "\t"); break;
+		case 'r': sb_puts(&b, "\r"); break;
+		case 'b': sb_puts(&b, "\b"); break;
+		case 'f': sb_puts(&b, "\f"); break;
+		case 'u': {
+			long v = hex4(s, k + 1, n);
+			if (v < 0)
+				break;
+			k += 4;
+			if (v >= 0xD800 && v < 0xDC00) { /* a high surrogate: a low one must follow */
+				long lo = k + 2 < n && s[k + 1] == '\\' && s[k + 2] == 'u' ? hex4(s, k + 3, n) : -1;
+				if (lo >= 0xDC00 && lo < 0xE000) {
+					v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+					k += 6;
+				} else {
+					v = 0xFFFD;
+				}
+			} else if (v >= 0xDC00 && v < 0xE000) {
+				v = 0xFFFD; /* a low surrogate alone */
+			}
+			put_utf8(&b, (unsigned)v);
+			break;
+		}
+		default: sb_putn(&b, &c, 1);
+		}
+	}
+	if (len)
+		*len = b.len;
+	if (!b.data)
+		return xstrdup("");
+	return sb_detach(&b);
 }

@@ -107,11 +107,6 @@ char *sb_detach(StrBuf *b);                       /* NUL-terminated, caller free
 char *read_file_all(const char *path, size_t *len);
 /* Whether `s` contains any of the `n` strings `needles`. */
 bool str_has_any(const char *s, const char *const *needles, size_t n);
-/* The text of a JSON string token (between its quotes, as jsmn gives it) as
- * UTF-8, NUL-terminated, caller frees; its length in *len (len may be NULL).
- * A \uD83D\uDE00 surrogate pair becomes one character, a lone surrogate
- * U+FFFD. The one JSON unescaper: diag.c's code table and lsp.c use it. */
-char *json_unescape(const char *s, size_t n, size_t *len);
 
 /* String-keyed hash map (open addressing), keys not copied: the one hash
  * table for names. Its slots are on the heap (strmap_free), or in an arena
@@ -757,6 +752,11 @@ void json_string(StrBuf *out, const char *s);
 DNode *json_inline(DNode *d);
 DNode *json_break(DNode *d, int depth);
 DNode *json_depth(DNode *d, int depth);
+/* The text of a JSON string token (between its quotes, as jsmn gives it) as
+ * UTF-8, NUL-terminated, caller frees; its length in *len (len may be NULL).
+ * A \uD83D\uDE00 surrogate pair becomes one character, a lone surrogate
+ * U+FFFD. The one JSON unescaper: diag.c's code table and lsp.c use it. */
+char *json_unescape(const char *s, size_t n, size_t *len);
 
 /* -------------------------------------------------------------- fileset.c */
 
