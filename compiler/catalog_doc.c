@@ -6,7 +6,7 @@
  *     default (per tier), allowed values, description — and rules;
  *     `explain --markdown` writes the same for every built-in kind as the
  *     generated section of docs/catalog.md (a test compares the two);
- *   - catalog_params_json: a kind's `params` as JSON Schema, which
+ *   - catalog_doc_params_json: a kind's `params` as JSON Schema, which
  *     `platformc schema` puts behind `if kind == ...` for editors.
  */
 #include "platformc.h"
@@ -14,20 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The built-in catalog, loaded without a platform. */
-const Catalog *catalog_builtin(Arena *a)
-{
-	Diags d;
-	diags_init(&d, a);
-	Platform *p = arena_alloc(a, sizeof *p);
-	Catalog *c = catalog_load(a, p, &d);
-	if (d.n) { /* a broken built-in kind is a build bug; say so anyway */
-		diags_print(&d, DF_HUMAN, false, stderr);
-		return NULL;
-	}
-	return c;
-}
 
 /* ------------------------------------------------------------ facts */
 
@@ -472,7 +458,7 @@ static DNode *json_param(Arena *a, const Param *p, int ind)
 	return m;
 }
 
-DNode *catalog_params_json(Arena *a, const Kind *k, int ind)
+DNode *catalog_doc_params_json(Arena *a, const Kind *k, int ind)
 {
 	DNode *m = json_inline(doc_map(a));
 	json_object(a, m, &k->params, ind);
@@ -487,7 +473,7 @@ DNode *catalog_params_json(Arena *a, const Kind *k, int ind)
 int cmd_explain(const char *name, bool markdown)
 {
 	Arena *a = arena_new();
-	const Catalog *c = catalog_builtin(a);
+	const Catalog *c = catalog_load_builtin(a);
 	if (!c) {
 		arena_free(a);
 		return EXIT_USAGE;

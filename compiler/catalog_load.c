@@ -616,3 +616,17 @@ Catalog *catalog_load(Arena *a, Platform *p, Diags *d)
 	compute_link(a, d, c);
 	return c;
 }
+
+/* The built-in catalog, loaded without a platform. */
+const Catalog *catalog_load_builtin(Arena *a)
+{
+	Diags d;
+	diags_init(&d, a);
+	Platform *p = arena_alloc(a, sizeof *p);
+	Catalog *c = catalog_load(a, p, &d);
+	if (d.n) { /* a broken built-in kind is a build bug; say so anyway */
+		diags_print(&d, DF_HUMAN, false, stderr);
+		return NULL;
+	}
+	return c;
+}

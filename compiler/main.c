@@ -434,7 +434,7 @@ static int run_schema(Options *o)
 {
 	Arena *a = arena_new();
 	Schema *schema = schema_load(a);
-	const Catalog *c = catalog_builtin(a);
+	const Catalog *c = catalog_load_builtin(a);
 	if (!c) {
 		arena_free(a);
 		return EXIT_USAGE;
@@ -454,7 +454,7 @@ static int run_schema(Options *o)
  * codes are too many to offer). */
 static const char *kind_words(Arena *a)
 {
-	const Catalog *c = catalog_builtin(a);
+	const Catalog *c = catalog_load_builtin(a);
 	StrBuf b;
 	sb_init(&b);
 	for (int i = 0; c && i < c->n; i++)

@@ -466,7 +466,7 @@ char *cred_mask(const Diags *d, const char *s);
 /* schema_json.c: JSON Schema (draft-07) of platform.yaml, or with
  * `included` of a file it includes, for editors; with a catalog, resources'
  * `kind` is one of its kinds and `params` are typed per kind
- * (catalog_params_json). */
+ * (catalog_doc_params_json). */
 struct Catalog;
 void schema_json_emit(Schema *s, const struct Catalog *c, bool included, StrBuf *out);
 const char *type_describe(const Type *t);
@@ -1474,6 +1474,9 @@ typedef struct Catalog {
 /* Loads the built-in kinds and those of `platform.catalog` (once per
  * platform); a malformed kind file is an error (E0301). */
 Catalog *catalog_load(Arena *a, Platform *p, Diags *d);
+/* The built-in catalog (catalog/, compiled in), loaded without a platform;
+ * NULL (diagnostics on stderr) when a built-in kind is broken. */
+const Catalog *catalog_load_builtin(Arena *a);
 /* E0301 for a malformed kind file, at `at` (the kind's root when NULL);
  * counts it in *errors. Both kind loaders (catalog.c, compute.c) use it. */
 void catalog_kind_error(Diags *d, const Kind *k, int *errors, const Node *at, const char *fmt, ...)
@@ -1602,16 +1605,13 @@ void cmd_graph(const Platform *p, const char *format, FILE *o);
 void cmd_diff(const FileSet *fs, const Platform *p, const char *outdir, const char *format, FILE *o);
 
 /* ------------------------------------------------------------ catalog_doc.c */
-/* The built-in catalog (catalog/, compiled in), loaded without a platform;
- * NULL (diagnostics on stderr) when a built-in kind is broken. */
-const Catalog *catalog_builtin(Arena *a);
 /* `explain NAME`: a diagnostic code or a resource kind (text, or Markdown
  * with `markdown`); `explain --markdown`: every built-in kind (docs/catalog.md).
  * An unknown name is a usage error with a did-you-mean. Returns an exit code. */
 int cmd_explain(const char *name, bool markdown);
 /* A kind's `params` as a JSON Schema object (draft-07; `platformc schema`),
  * its properties one a line at indentation level `ind` + 1 (json.c). */
-DNode *catalog_params_json(Arena *a, const Kind *k, int ind);
+DNode *catalog_doc_params_json(Arena *a, const Kind *k, int ind);
 
 /* ----------------------------------------------------------------- apis.c */
 

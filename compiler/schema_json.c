@@ -2,7 +2,7 @@
  * schema_json.c — `platformc schema`: the JSON Schema (draft-07) of
  * platform.yaml, or of a file it includes, for editors. Written from the
  * loaded schema (schema.c) and, when given a catalog, with each built-in
- * kind's `params` behind `if kind == ...` (catalog_params_json,
+ * kind's `params` behind `if kind == ...` (catalog_doc_params_json,
  * catalog_doc.c). docs/platform.schema.json and
  * docs/platform-included.schema.json are this output: a DNode tree written
  * by json.c, in the layout these files have always had.
@@ -223,7 +223,7 @@ void schema_json_emit(Schema *s, const Catalog *c, bool included, StrBuf *o)
 	free(names);
 	/* each built-in kind's params (sorted: the catalog's order) */
 	for (int i = 0; c && i < c->n; i++)
-		doc_append(a, defs, arena_sprintf(a, "params-%s", c->kinds[i]->name), catalog_params_json(a, c->kinds[i], 2));
+		doc_append(a, defs, arena_sprintf(a, "params-%s", c->kinds[i]->name), catalog_doc_params_json(a, c->kinds[i], 2));
 	DNode *all = doc_set(a, root, "allOf", js_seq(a));
 	doc_push(a, all, included ? js_ref(a, "#/definitions/%s", "IncludedFile") : js_type(&x, s->root, 1));
 	json_emit(o, root);

@@ -22,16 +22,7 @@ from include_graph import DEF, blank  # noqa: E402
 
 # Functions that keep a prefix naming another file, each with its reason. An
 # entry whose function is gone from its file fails too, so the list only shrinks.
-EXCEPTIONS = {
-    # catalog_doc.c writes the catalog's reference (`explain`, the params JSON
-    # Schema); these two are how main.c and schema_json.c ask the catalog for
-    # it, under the catalog's name. To drop them: rename them catalog_doc_*,
-    # or move catalog_builtin to catalog_load.c, which loads kinds.
-    ('catalog_builtin', 'catalog_doc.c'):
-        'the built-in catalog loaded without a platform, for `explain` and `schema`',
-    ('catalog_params_json', 'catalog_doc.c'):
-        "a kind's params as JSON Schema, the catalog's form for editors",
-}
+EXCEPTIONS = {}
 
 
 def owner_stem(name, stems):
