@@ -542,20 +542,18 @@ static bool tmpl_uses_referrers(const Tmpl *t)
 }
 
 /* `access: {<mode>: {description, statements: [{actions, resources,
- * conditions, when}]}}` (docs/catalog.md, "Access"). */
+ * conditions, when}]}}` (docs/catalog.md, "Access"). Its shape (a mapping of
+ * modes, each with a non-empty list of statements, each with a non-empty list
+ * of `service:Action`s and `resources`) is the kind schema's to check
+ * (stdlib/kind-schema.yaml): a kind that fails it is never loaded this far.
+ * What is left is what a schema cannot say: a mode's name, its templates. */
 static void load_access(Ld *L, Compute *c, const Node *access, const Shape *root)
 {
-	if (!access)
+	if (!access || access->kind != N_MAP)
 		return;
-	if (access->kind != N_MAP) {
-		lerr(L, access, "`access` maps each access mode to its statements");
-		return;
-	}
 	c->modes = arena_alloc(L->a, sizeof(KMode) * (size_t)(access->n + 1));
 	for (int i = 0; i < access->n; i++) {
 		const Node *mn = access->pairs[i].val;
-		static const char *const mkeys[] = {"description", "statements", NULL};
-		static const char *const skeys[] = {"actions", "resources", "conditions", "when", NULL};
 		KMode *m = &c->modes[c->nmodes];
 		m->name = access->pairs[i].key->text;
 		if (!scalar_is_name(m->name, strlen(m->name))) {
@@ -563,44 +561,25 @@ static void load_access(Ld *L, Compute *c, const Node *access, const Shape *root
 			     m->name);
 			continue;
 		}
-		if (mn->kind != N_MAP || !only_keys(L, mn, "an access mode", mkeys))
-			continue;
 		const Node *sts = node_get(mn, "statements");
-		if (node_get(mn, "description") && node_get(mn, "description")->kind == N_SCALAR)
+		if (node_get(mn, "description"))
 			m->description = node_get(mn, "description")->text;
-		if (!sts || sts->kind != N_SEQ || !sts->n) {
-			lerr(L, sts ? sts : mn, "access mode `%s` needs `statements`, a list of {actions, resources}",
-			     m->name);
+		if (!sts || sts->kind != N_SEQ)
 			continue;
-		}
 		m->st = arena_alloc(L->a, sizeof(KStatement) * (size_t)(sts->n + 1));
 		bool ok = true;
 		for (int j = 0; j < sts->n; j++) {
 			const Node *sn = sts->items[j];
 			KStatement *st = &m->st[m->nst];
-			if (sn->kind != N_MAP || !only_keys(L, sn, "an access statement", skeys)) {
-				ok = false;
-				continue;
-			}
 			st->node = sn;
 			const Node *an = node_get(sn, "actions"), *rn = node_get(sn, "resources");
-			if (!an || an->kind != N_SEQ || !an->n || !rn) {
-				lerr(L, sn, "an access statement needs `actions` (a list) and `resources`");
+			if (!an || an->kind != N_SEQ || !rn) {
 				ok = false;
 				continue;
 			}
 			st->actions = arena_alloc(L->a, sizeof(char *) * (size_t)(an->n + 1));
-			for (int x = 0; x < an->n; x++) {
-				const Node *act = an->items[x];
-				const char *t = act->kind == N_SCALAR ? act->text : NULL;
-				const char *colon = t ? strchr(t, ':') : NULL;
-				if (!colon || colon == t || !colon[1] || strchr(t, ' ')) {
-					lerr(L, act, "an IAM action is `service:Action`, such as `sqs:SendMessage`");
-					ok = false;
-					continue;
-				}
-				st->actions[st->nactions++] = t;
-			}
+			for (int x = 0; x < an->n; x++)
+				st->actions[st->nactions++] = an->items[x]->text;
 			st->resources = parse_tmpl(L, rn, 0);
 			if (st->resources && st->resources->kind != TK_SEQ && st->resources->kind != TK_FOR) {
 				lerr(L, rn, "`resources` is a list of ARNs");
@@ -631,27 +610,21 @@ int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *
 	Shape root = {&k->params, false, NULL};
 	load_access(&L, c, access, &root);
 	c->values_mode = -1;
-	if (values) {
-		static const char *const vkeys[] = {"mode", "data", "dataFrom", NULL};
-		const Node *mn = node_get(values, "mode");
-		if (values->kind != N_MAP || !only_keys(&L, values, "`secret_values`", vkeys) || !mn ||
-		    mn->kind != N_SCALAR) {
-			lerr(&L, values, "`secret_values` is {mode, data, dataFrom}: External Secrets entries read with "
-			     "the access mode `mode`");
-		} else {
-			for (int i = 0; i < c->nmodes; i++)
-				if (!strcmp(c->modes[i].name, mn->text))
-					c->values_mode = i;
-			if (c->values_mode < 0)
-				lerr(&L, mn, "`secret_values.mode`: `%s` is not one of the kind's `access` modes", mn->text);
-			if (node_get(values, "data")) {
-				c->values_data = parse_tmpl(&L, node_get(values, "data"), 0);
-				check_tmpl(&L, c->values_data, &root, NULL, false);
-			}
-			if (node_get(values, "dataFrom")) {
-				c->values_from = parse_tmpl(&L, node_get(values, "dataFrom"), 0);
-				check_tmpl(&L, c->values_from, &root, NULL, false);
-			}
+	/* the shapes of `secret_values` and `claims` are the kind schema's too */
+	const Node *mn = values ? node_get(values, "mode") : NULL;
+	if (mn) {
+		for (int i = 0; i < c->nmodes; i++)
+			if (!strcmp(c->modes[i].name, mn->text))
+				c->values_mode = i;
+		if (c->values_mode < 0)
+			lerr(&L, mn, "`secret_values.mode`: `%s` is not one of the kind's `access` modes", mn->text);
+		if (node_get(values, "data")) {
+			c->values_data = parse_tmpl(&L, node_get(values, "data"), 0);
+			check_tmpl(&L, c->values_data, &root, NULL, false);
+		}
+		if (node_get(values, "dataFrom")) {
+			c->values_from = parse_tmpl(&L, node_get(values, "dataFrom"), 0);
+			check_tmpl(&L, c->values_from, &root, NULL, false);
 		}
 	}
 	if (computed && computed->kind == N_MAP) {
@@ -664,25 +637,16 @@ int compute_load(Arena *a, Diags *d, Kind *k, const Node *computed, const Node *
 			c->uses_referrers |= tmpl_uses_referrers(c->values[i]);
 		}
 	}
-	if (!claims)
+	if (!claims || claims->kind != N_SEQ)
 		return L.errors;
-	if (claims->kind != N_SEQ) {
-		lerr(&L, claims, "`claims` must be a list of {kind, key, params}");
-		return L.errors;
-	}
 	c->claims = arena_alloc(a, sizeof(KClaim) * (size_t)(claims->n + 1));
 	for (int i = 0; i < claims->n; i++) {
 		const Node *n = claims->items[i];
-		static const char *const keys[] = {"kind", "for", "when", "key", "external_name", "params", NULL};
-		if (n->kind != N_MAP || !only_keys(&L, n, "a further claim", keys))
-			continue;
 		KClaim *kc = &c->claims[c->nclaims];
 		kc->node = n;
 		const Node *kn = node_get(n, "kind"), *w = node_get(n, "when");
-		if (!kn || kn->kind != N_SCALAR || !node_get(n, "key") || !node_get(n, "params")) {
-			lerr(&L, n, "a further claim needs `kind`, `key` and `params`");
+		if (!kn || !node_get(n, "key") || !node_get(n, "params"))
 			continue;
-		}
 		kc->kind_name = kn->text;
 		if (node_get(n, "for") && !parse_for(&L, node_get(n, "for"), &kc->from, &kc->nfrom, &kc->referrers))
 			continue;
