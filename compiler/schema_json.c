@@ -144,7 +144,7 @@ static void js_object(const JsCtx *x, DNode *m, const Type *t, int ind)
 		if (resource && !strcmp(f->name, "kind"))
 			js_kind_enum(a, v, x->c);
 		if (f->doc && v->n) /* not on `{}`, any value */
-			doc_append(a, v, "description", doc_str(a, f->doc));
+			doc_set(a, v, "description", doc_str(a, f->doc)); /* the field's words over its type's */
 	}
 	DNode *req = NULL;
 	for (int i = 0; i < t->nfields; i++)

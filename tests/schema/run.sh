@@ -27,7 +27,7 @@ if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
 	fi
 	PY=/usr/bin/python3
 fi
-EXPECTED=22
+EXPECTED=23
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 PASSED=0 FAILED=0
@@ -44,6 +44,23 @@ else fail root-schema-published-current "exit $rc $(cat "$TMP/err"); docs/platfo
 "$PLATFORMC" schema --included >"$TMP/included.json" 2>"$TMP/err"; rc=$?
 if [ $rc -eq 0 ] && [ -s "$TMP/included.json" ] && cmp -s "$TMP/included.json" docs/platform-included.schema.json; then ok included-schema-published-current
 else fail included-schema-published-current "exit $rc $(cat "$TMP/err"); docs/platform-included.schema.json differs from \`platformc schema --included\` (regenerate it)"; fi
+
+# JSON allows a repeated key, but every reader keeps one of them: a schema must not
+# say two things at one place (a field's description used to follow its type's)
+if "$PY" - "$TMP/root.json" "$TMP/included.json" >"$TMP/dups" 2>&1 <<'PY'
+import json, sys
+bad = []
+def pairs(kv):
+    keys = [k for k, _ in kv]
+    bad.extend(sorted({k for k in keys if keys.count(k) > 1}))
+    return dict(kv)
+for f in sys.argv[1:]:
+    json.load(open(f), object_pairs_hook=pairs)
+print("repeated keys:", ", ".join(bad)) if bad else None
+sys.exit(1 if bad else 0)
+PY
+then ok schemas-repeat-no-key
+else fail schemas-repeat-no-key "$(cat "$TMP/dups")"; fi
 
 # the case lines of check.py, counted here; check.py failing without a FAIL line is a failure
 "$PY" tests/schema/check.py "$TMP/root.json" "$TMP/included.json" "$PLATFORMC" "$TMP/copies" >"$TMP/check.out" 2>&1; rc=$?
