@@ -17,10 +17,10 @@ unset SHARED   # every run shares its renders among its own groups only
 # group        min  script (wiring a group in is one line: name, the fewest
 #                   cases it may report, counting visible skips; its script)
 GROUP_TABLE='
-unit           75   tests/groups/unit.sh
-errors         240  tests/groups/errors.sh
+unit           81   tests/groups/unit.sh
+errors         244  tests/groups/errors.sh
 codes          5    tests/groups/codes.sh
-cli            29   tests/groups/cli.sh
+cli            33   tests/groups/cli.sh
 golden         4    tests/groups/golden.sh
 emitter        5    tests/groups/emitter.sh
 kustomize      9    tests/groups/kustomize.sh
@@ -33,20 +33,20 @@ backstage      18   tests/groups/backstage.sh
 kyverno        10   tests/groups/kyverno.sh
 admission      838  tests/groups/admission.sh
 monitoring     26   tests/groups/monitoring.sh
-catalog        61   tests/groups/catalog.sh
+catalog        63   tests/groups/catalog.sh
 identity       79   tests/groups/identity.sh
 cost           9    tests/groups/cost.sh
 graph          14   tests/groups/graph.sh
 edges          3    tests/groups/edges.sh
 diff           13   tests/groups/diff.sh
 install        15   tests/groups/install.sh
-docs           22   tests/groups/docs.sh
+docs           24   tests/groups/docs.sh
 reference      21   tests/groups/reference.sh
 schema         23   tests/groups/schema.sh
 lsp            25   tests/groups/lsp.sh
 progress       7    tests/groups/progress.sh
 crash          12   tests/groups/crash.sh
-fs             18   tests/groups/fs.sh
+fs             19   tests/groups/fs.sh
 secrets        2    tests/groups/secrets.sh
 threads        7    tests/groups/threads.sh
 incremental    17   tests/groups/incremental.sh
