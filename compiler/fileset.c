@@ -120,27 +120,11 @@ void fileset_free(FileSet *fs)
 	memset(fs, 0, sizeof *fs);
 }
 
-static bool path_is_safe(const char *p)
-{
-	if (!*p || *p == '/')
-		return false;
-	for (const char *seg = p; *seg;) {
-		const char *end = strchr(seg, '/');
-		size_t n = end ? (size_t)(end - seg) : strlen(seg);
-		if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			return false;
-		seg += n + (end ? 1 : 0);
-		if (end && !*seg)
-			return false;
-	}
-	return true;
-}
-
 /* A new entry for path (whose hash64 is h), without bytes yet. `shared`:
  * path lives as long as the set (the sink's copy). */
 static OutFile *append_hashed(FileSet *fs, const char *path, uint64_t h, bool shared)
 {
-	if (!path_is_safe(path)) {
+	if (!rel_path_is_safe(path)) {
 		fprintf(stderr, "platformc: internal error: unsafe output path `%s`\n", path);
 		abort();
 	}

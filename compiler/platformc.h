@@ -936,6 +936,10 @@ bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *h
 int writer_keep_unit(void *w, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths,
 		     const uint64_t **hashes);
 int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
+/* A path platformc may write below its output folder: relative, `/`-separated,
+ * no empty, `.` or `..` name, no control character, not the manifest's name
+ * (writer_fs.c; the file set checks each path a backend adds with it too). */
+bool rel_path_is_safe(const char *p);
 
 #define MANIFEST_NAME ".platformc-manifest"
 
@@ -1130,7 +1134,6 @@ const char *w_sprintf(Writer *w, const char *fmt, ...) PRINTF_LIKE(2, 3);
 const char *disp(Writer *w, const char *rel, size_t n);
 const char *disp_parent(Writer *w, const char *name);
 void close_fd(int *fd);
-bool rel_path_is_safe(const char *p);
 size_t dir_len(const char *path);
 const char *base_name(const char *path);
 int read_all(int fd, StrBuf *out);

@@ -279,6 +279,22 @@ static void make_room(Writer *w, int i)
 	}
 }
 
+/* The first `/` of p that ends a folder p does not share with q (NULL: none):
+ * the folders before it are q's too. Paths come sorted, or in the order a
+ * backend makes them, so most share all but their last name with the one
+ * before. */
+static const char *first_new_folder(const char *p, const char *q)
+{
+	size_t c = 0;
+	while (p[c] && p[c] == q[c])
+		c++;
+	const char *from = NULL;
+	for (const char *t = p; t < p + c; t++)
+		if (*t == '/')
+			from = t;
+	return strchr(from ? from + 1 : p, '/');
+}
+
 static int admit(Writer *w, const FileSet *fs, int i)
 {
 	w->fs = fs;
@@ -293,15 +309,8 @@ static int admit(Writer *w, const FileSet *fs, int i)
 	/* a file where an earlier output needs a folder (the converse shows
 	 * when writing, or at the end, which also sees a file added since the
 	 * folders p shares with the file admitted before it were looked up) */
-	size_t c = 0;
-	while (p[c] && p[c] == q[c])
-		c++;
-	const char *from = p;
-	for (const char *t = p; t < p + c; t++)
-		if (*t == '/')
-			from = t;
 	w->admit_prev = p;
-	for (const char *sl = strchr(from == p ? p : from + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+	for (const char *sl = first_new_folder(p, q); sl; sl = strchr(sl + 1, '/')) {
 		w->pre.len = 0;
 		sb_putn(&w->pre, p, (size_t)(sl - p));
 		if (fileset_find(fs, w->pre.data))
@@ -484,14 +493,7 @@ static int check_outputs(Writer *w)
 			break;
 		}
 		/* the folders p shares with the path before it were looked up for that one */
-		size_t c = 0;
-		while (p[c] && p[c] == q[c])
-			c++;
-		const char *s = p;
-		for (const char *t = p; t < p + c; t++)
-			if (*t == '/')
-				s = t;
-		for (s = strchr(s == p ? p : s + 1, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
+		for (const char *s = first_new_folder(p, q); s && rc == 0; s = strchr(s + 1, '/')) {
 			pre.len = 0;
 			sb_putn(&pre, p, (size_t)(s - p));
 			if (fileset_find(fs, pre.data))
