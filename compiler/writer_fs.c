@@ -242,6 +242,22 @@ int rename2(int olddir, const char *oldname, int newdir, const char *newname, un
 #endif
 }
 
+/* The folder `name` under `at` to read, never through a symlink; NULL (errno
+ * set) when it cannot be opened. */
+static DIR *open_dir(int at, const char *name)
+{
+	int fd = openat(at, name, DIR_FLAGS);
+	if (fd < 0)
+		return NULL;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 /* Removes `name` under `at` and everything below it, never following a
  * symlink (unlinkat removes the link itself). */
 static int rm_tree(int at, const char *name)
@@ -251,14 +267,9 @@ static int rm_tree(int at, const char *name)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(at, name, 0);
-	int fd = openat(at, name, DIR_FLAGS);
-	if (fd < 0)
+	DIR *d = open_dir(at, name);
+	if (!d)
 		return -1;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
 	int rc = 0;
 	struct dirent *e;
 	while (rc == 0 && (errno = 0, e = readdir(d))) {
@@ -318,14 +329,9 @@ int staging_state(int parentfd, const char *name, StagingState *out)
  * marker last, so that an interruption never leaves an unmarked folder. */
 int remove_staging(int parentfd, const char *name)
 {
-	int fd = openat(parentfd, name, DIR_FLAGS);
-	if (fd < 0)
+	DIR *d = open_dir(parentfd, name);
+	if (!d)
 		return errno == ENOENT ? 0 : -1;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
 	int rc = 0;
 	struct dirent *e;
 	while (rc == 0 && (errno = 0, e = readdir(d))) {
