@@ -258,6 +258,32 @@ static DIR *open_dir(int at, const char *name)
 	return d;
 }
 
+static int rm_tree(int at, const char *name);
+
+/* Removes everything in folder d (`last`, if given, after all the rest),
+ * closes d, then removes the folder `name` under `at` itself. */
+static int empty_and_remove(DIR *d, const char *last, int at, const char *name)
+{
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (errno = 0, e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || (last && !strcmp(e->d_name, last)))
+			continue;
+		rc = rm_tree(dirfd(d), e->d_name);
+	}
+	if (rc == 0 && errno)
+		rc = -1;
+	if (rc == 0 && last && unlinkat(dirfd(d), last, 0) != 0 && errno != ENOENT)
+		rc = -1;
+	int saved = errno;
+	closedir(d);
+	if (rc != 0) {
+		errno = saved;
+		return -1;
+	}
+	return unlinkat(at, name, AT_REMOVEDIR);
+}
+
 /* Removes `name` under `at` and everything below it, never following a
  * symlink (unlinkat removes the link itself). */
 static int rm_tree(int at, const char *name)
@@ -268,24 +294,7 @@ static int rm_tree(int at, const char *name)
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(at, name, 0);
 	DIR *d = open_dir(at, name);
-	if (!d)
-		return -1;
-	int rc = 0;
-	struct dirent *e;
-	while (rc == 0 && (errno = 0, e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		rc = rm_tree(dirfd(d), e->d_name);
-	}
-	if (rc == 0 && errno)
-		rc = -1;
-	int saved = errno;
-	closedir(d);
-	if (rc != 0) {
-		errno = saved;
-		return -1;
-	}
-	return unlinkat(at, name, AT_REMOVEDIR);
+	return d ? empty_and_remove(d, NULL, at, name) : -1;
 }
 
 /* ---- staging folders ---- */
@@ -332,25 +341,7 @@ int remove_staging(int parentfd, const char *name)
 	DIR *d = open_dir(parentfd, name);
 	if (!d)
 		return errno == ENOENT ? 0 : -1;
-	int rc = 0;
-	struct dirent *e;
-	while (rc == 0 && (errno = 0, e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-		    !strcmp(e->d_name, STAGING_MARKER))
-			continue;
-		rc = rm_tree(dirfd(d), e->d_name);
-	}
-	if (rc == 0 && errno)
-		rc = -1;
-	if (rc == 0 && unlinkat(dirfd(d), STAGING_MARKER, 0) != 0 && errno != ENOENT)
-		rc = -1;
-	int saved = errno;
-	closedir(d);
-	if (rc != 0) {
-		errno = saved;
-		return -1;
-	}
-	return unlinkat(parentfd, name, AT_REMOVEDIR);
+	return empty_and_remove(d, STAGING_MARKER, parentfd, name);
 }
 
 /*
