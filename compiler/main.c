@@ -44,11 +44,13 @@ typedef struct Options {
 	bool help;             /* VERB --help */
 	bool markdown;         /* explain --markdown */
 	bool included;         /* schema --included */
+	bool kind;             /* schema --kind */
 	unsigned given;        /* OPT_* bits: the options on the command line */
 } Options;
 
 enum { OPT_OUTPUT = 1, OPT_FORMAT = 2, OPT_CHECK = 4, OPT_DUMP = 8, OPT_DIAGNOSTICS = 16, OPT_FILE = 32,
-       OPT_MARKDOWN = 64, OPT_INCLUDED = 128, OPT_MAXDIAG = 256, OPT_FAIL_BUDGET = 512 };
+       OPT_MARKDOWN = 64, OPT_INCLUDED = 128, OPT_MAXDIAG = 256, OPT_FAIL_BUDGET = 512,
+       OPT_KIND = 1024 };
 
 /* What an option's value is: none (a flag), one of some words, a folder,
  * one of the verb's formats, or anything (a count). */
@@ -70,6 +72,7 @@ static const struct {
 	{OPT_FORMAT, "--format", NULL, "--format", OV_FORMAT, NULL}, /* [--format a|b]: the verb's formats */
 	{OPT_FAIL_BUDGET, "--fail-over-budget", "[--fail-over-budget]", "--fail-over-budget", OV_NONE, NULL},
 	{OPT_INCLUDED, "--included", "[--included]", "--included", OV_NONE, NULL},
+	{OPT_KIND, "--kind", "[--kind]", "--kind", OV_NONE, NULL},
 	{OPT_MARKDOWN, "--markdown", "[--markdown]", "--markdown", OV_NONE, NULL},
 	{OPT_DUMP, "--dump", "[--dump model|files]", "--dump", OV_WORDS, "model files"},
 	{OPT_DIAGNOSTICS, "--diagnostics", "[--diagnostics human|json|github]", "--diagnostics", OV_WORDS,
@@ -148,15 +151,17 @@ static const Verb verbs[] = {
 	 "  platformc graph | dot -Tsvg > platform.svg\n",
 	 false, NULL, NULL, use_graph},
 	{"schema", "",
-	 "  schema [--included]           print the JSON Schema of platform.yaml, or of the files\n"
-	 "                                it includes (for editors)\n",
-	 OPT_INCLUDED, {NULL},
+	 "  schema [--included|--kind]    print the JSON Schema of platform.yaml, of the files\n"
+	 "                                it includes, or of a resource kind file (for editors)\n",
+	 OPT_INCLUDED | OPT_KIND, {NULL},
 	 "Print the JSON Schema (draft-07) of platform.yaml, for editors: a resource's `kind`\n"
 	 "is one of the built-in kinds and its `params` are typed per kind (also under\n"
 	 "`overrides.<env>.params` and `defaults.resources.<kind>`). Published as\n"
 	 "docs/platform.schema.json; guide §8 shows how to point an editor at it.\n"
 	 "  --included   the schema of a file platform.yaml includes\n"
-	 "               (docs/platform-included.schema.json)\n",
+	 "               (docs/platform-included.schema.json)\n"
+	 "  --kind       the schema of a resource kind file, catalog/<kind>/kind.yaml or a\n"
+	 "               kind of `platform.catalog` (docs/kind.schema.json)\n",
 	 false, NULL, run_schema, NULL},
 	{"explain", "CODE|KIND",
 	 "  explain CODE|KIND             explain a diagnostic code (E0201) or a resource kind's\n"
@@ -272,6 +277,7 @@ static bool set_flag(Options *o, const char *a)
 		unsigned bit;
 	} flags[] = {{"--check", &o->check_only, OPT_CHECK},
 		     {"--included", &o->included, OPT_INCLUDED},
+		     {"--kind", &o->kind, OPT_KIND},
 		     {"--markdown", &o->markdown, OPT_MARKDOWN},
 		     {"--fail-over-budget", &o->fail_over_budget, OPT_FAIL_BUDGET}};
 	for (size_t i = 0; i < ARRAY_LEN(flags); i++)
@@ -432,16 +438,18 @@ static int run_lsp(Options *o)
 
 static int run_schema(Options *o)
 {
+	if (o->included && o->kind)
+		return usage_error("schema: `%s` and `--kind` name two different schemas; give one", "--included");
 	Arena *a = arena_new();
-	Schema *schema = schema_load(a);
-	const Catalog *c = catalog_load_builtin(a);
-	if (!c) {
+	Schema *schema = o->kind ? schema_load_kind(a) : schema_load(a);
+	const Catalog *c = o->kind ? NULL : catalog_load_builtin(a);
+	if (!o->kind && !c) {
 		arena_free(a);
 		return EXIT_USAGE;
 	}
 	StrBuf b;
 	sb_init(&b);
-	schema_json_emit(schema, c, o->included, &b);
+	schema_json_emit(schema, c, o->kind ? SCHEMA_KIND : o->included ? SCHEMA_INCLUDED : SCHEMA_PLATFORM, &b);
 	fwrite(b.data, 1, b.len, stdout);
 	sb_free(&b);
 	arena_free(a);

@@ -393,6 +393,8 @@ struct Type {
 	TypeKind kind;
 	const char *name;      /* named types: "Service", "github-user" */
 	const char *doc;
+	const char *const *json; /* scalar types: the JSON types of the editor schema, when not the base's */
+	int njson;
 	const char *what;      /* how a message describes a valid value */
 	const char *help;      /* help line for a value that does not match `pattern` */
 	void *help_re;         /* ... when it matches this (NULL: always) */
@@ -463,12 +465,13 @@ typedef struct CredMatch {
 CredMatch *cred_scan(Arena *a, const Diags *d, const char *text, size_t len, int *n);
 /* `s` with every match of d->creds replaced by `****`. Heap result. */
 char *cred_mask(const Diags *d, const char *s);
-/* schema_json.c: JSON Schema (draft-07) of platform.yaml, or with
- * `included` of a file it includes, for editors; with a catalog, resources'
- * `kind` is one of its kinds and `params` are typed per kind
- * (catalog_doc_params_json). */
+/* schema_json.c: JSON Schema (draft-07), for editors, of platform.yaml, of a
+ * file it includes, or of a resource kind file (s: schema_load_kind, c
+ * NULL); with a catalog, resources' `kind` is one of its kinds and `params`
+ * are typed per kind (catalog_doc_params_json). */
 struct Catalog;
-void schema_json_emit(Schema *s, const struct Catalog *c, bool included, StrBuf *out);
+typedef enum SchemaDoc { SCHEMA_PLATFORM, SCHEMA_INCLUDED, SCHEMA_KIND } SchemaDoc;
+void schema_json_emit(Schema *s, const struct Catalog *c, SchemaDoc which, StrBuf *out);
 const char *type_describe(const Type *t);
 
 /* ------------------------------------------------------ lower.c, resolve.c */

@@ -315,7 +315,14 @@ static Schema *load(Arena *a, const char *path)
 			t->help = scalar_text(node_get(hint, "help"));
 			t->help_re = compile_re(scalar_text(node_get(hint, "when")));
 		}
-		const Node *pat = node_get(def, "pattern"), *ml = node_get(def, "max_len");
+		const Node *pat = node_get(def, "pattern"), *ml = node_get(def, "max_len"),
+			   *json = node_get(def, "json");
+		if (json && json->kind == N_SEQ) { /* what YAML may type a valid value as */
+			const char **j = arena_alloc(a, sizeof(char *) * (size_t)(json->n + 1));
+			for (int k = 0; k < json->n; k++)
+				j[k] = json->items[k]->text;
+			t->json = j, t->njson = json->n;
+		}
 		if (pat)
 			t->pattern = pat->text, t->re = compile_re(pat->text);
 		if (ml)

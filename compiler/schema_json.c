@@ -51,7 +51,11 @@ static void js_scalar_props(Arena *a, DNode *m, const Type *t)
 	case T_BOOL: type = "boolean"; break;
 	default: break;
 	}
-	if (t->kind == T_QUANTITY) {
+	if (t->njson) {
+		DNode *types = doc_append(a, m, "type", js_seq(a));
+		for (int i = 0; i < t->njson; i++)
+			doc_push_str(a, types, t->json[i]);
+	} else if (t->kind == T_QUANTITY) {
 		DNode *both = doc_append(a, m, "type", js_seq(a));
 		doc_push_str(a, both, "string");
 		doc_push_str(a, both, "number");
@@ -189,13 +193,22 @@ static DNode *js_type(const JsCtx *x, const Type *t, int ind)
 	return m;
 }
 
-void schema_json_emit(Schema *s, const Catalog *c, bool included, StrBuf *o)
+void schema_json_emit(Schema *s, const Catalog *c, SchemaDoc which, StrBuf *o)
 {
 	Arena *a = arena_new();
 	JsCtx x = {.a = a, .s = s, .c = c};
 	DNode *root = doc_map(a);
+	bool included = which == SCHEMA_INCLUDED;
 	doc_set_str(a, root, "$schema", "http://json-schema.org/draft-07/schema#");
-	if (included) {
+	if (which == SCHEMA_KIND) {
+		doc_set_str(a, root, "$id", "https://platformc.dev/schema/kind.schema.json");
+		doc_set_str(a, root, "title", "a resource kind (catalog/<kind>/kind.yaml)");
+		doc_set_str(a, root, "description",
+			    "A resource kind of platformc " PLATFORMC_VERSION
+			    ", built in (catalog/) or the platform's own (`platform.catalog`); generated from "
+			    "stdlib/kind-schema.yaml by `platformc schema --kind`. What a schema cannot say "
+			    "(expressions, templates, references between sections) platformc checks (E0301).");
+	} else if (included) {
 		doc_set_str(a, root, "$id", "https://platformc.dev/schema/platform-included.schema.json");
 		doc_set_str(a, root, "title", "a file included by platform.yaml");
 		doc_set_str(a, root, "description",

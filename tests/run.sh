@@ -42,7 +42,7 @@ diff           13   tests/groups/diff.sh
 install        15   tests/groups/install.sh
 docs           24   tests/groups/docs.sh
 reference      21   tests/groups/reference.sh
-schema         23   tests/groups/schema.sh
+schema         32   tests/groups/schema.sh
 lsp            25   tests/groups/lsp.sh
 progress       7    tests/groups/progress.sh
 crash          12   tests/groups/crash.sh

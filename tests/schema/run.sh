@@ -7,6 +7,9 @@
 #   - broken copies (wrong param type, unknown kind or param, value outside the enum or
 #     range, ...) fail validation where they are broken, and `platformc check` rejects
 #     them too (tests/schema/check.py).
+#   - `platformc schema --kind` equals docs/kind.schema.json, every built-in kind
+#     validates, and broken copies of one fail where broken and `platformc check`
+#     rejects them (E0301) as a `platform.catalog` kind (tests/schema/kind_check.py).
 # The older check `cli/schema-is-valid-draft7` in tests/run.sh (draft-07, root files
 # only, type errors ignored) is covered by this group.
 # usage: tests/schema/run.sh   (PLATFORMC: the binary, default build/platformc)
@@ -27,7 +30,7 @@ if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
 	fi
 	PY=/usr/bin/python3
 fi
-EXPECTED=23
+EXPECTED=32
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 PASSED=0 FAILED=0
@@ -45,9 +48,14 @@ else fail root-schema-published-current "exit $rc $(cat "$TMP/err"); docs/platfo
 if [ $rc -eq 0 ] && [ -s "$TMP/included.json" ] && cmp -s "$TMP/included.json" docs/platform-included.schema.json; then ok included-schema-published-current
 else fail included-schema-published-current "exit $rc $(cat "$TMP/err"); docs/platform-included.schema.json differs from \`platformc schema --included\` (regenerate it)"; fi
 
+# the kind-file schema (guide §8, docs/catalog.md)
+"$PLATFORMC" schema --kind >"$TMP/kind.json" 2>"$TMP/err"; rc=$?
+if [ $rc -eq 0 ] && [ -s "$TMP/kind.json" ] && cmp -s "$TMP/kind.json" docs/kind.schema.json; then ok kind-schema-published-current
+else fail kind-schema-published-current "exit $rc $(cat "$TMP/err"); docs/kind.schema.json differs from \`platformc schema --kind\` (regenerate it)"; fi
+
 # JSON allows a repeated key, but every reader keeps one of them: a schema must not
 # say two things at one place (a field's description used to follow its type's)
-if "$PY" - "$TMP/root.json" "$TMP/included.json" >"$TMP/dups" 2>&1 <<'PY'
+if "$PY" - "$TMP/root.json" "$TMP/included.json" "$TMP/kind.json" >"$TMP/dups" 2>&1 <<'PY'
 import json, sys
 bad = []
 def pairs(kv):
@@ -76,10 +84,23 @@ done <"$TMP/check.out"
 flush
 [ $rc -eq 0 ] || grep -q '^FAIL ' "$TMP/check.out" || fail check-py "tests/schema/check.py exited $rc: $(tail -20 "$TMP/check.out")"
 
+# the same for the kind-file schema (tests/schema/kind_check.py)
+"$PY" tests/schema/kind_check.py "$TMP/kind.json" "$PLATFORMC" "$TMP/kinds" >"$TMP/check.out" 2>&1; rc=$?
+details="" name=""
+while IFS= read -r line; do
+	case $line in
+	"ok   schema/"*) flush; ok "${line#ok   schema/}" ;;
+	"FAIL schema/"*) flush; name=${line#FAIL schema/} ;;
+	*) details+="${line#     }"$'\n' ;;
+	esac
+done <"$TMP/check.out"
+flush
+[ $rc -eq 0 ] || grep -q '^FAIL ' "$TMP/check.out" || fail kind-check-py "tests/schema/kind_check.py exited $rc: $(tail -20 "$TMP/check.out")"
+
 # the guide says how to point an editor at each schema
 missing=""
 for want in '# yaml-language-server: $schema=' 'platform-included.schema.json' '"yaml.schemas"' 'platformc schema --included' \
-	'platform.catalog'; do
+	'platform.catalog' 'platformc schema --kind' 'kind.schema.json'; do
 	sed -n '/^## 8\. Editor setup/,$p' docs/guide.md | grep -qF -- "$want" || missing+=" $want"
 done
 [ -z "$missing" ] && ok guide-editor-section || fail guide-editor-section "guide §8 lacks:$missing"
