@@ -487,8 +487,9 @@ void monitoring_platform(const Platform *p, FileSet *fs, const MonSettings *m)
 {
 	Arena *a = fs->arena;
 	const char *dir = "platform/monitoring";
-	/* reads every team and service: kept as it is when nothing changed */
-	if (fileset_unit_begin(fs, dir, unitkey_platform(fs, p))) {
+	/* reads every team and resource, and the services' names and teams:
+	 * kept as it is when none of that changed */
+	if (fileset_unit_begin(fs, dir, unitkey_platform_outline(fs, p))) {
 		fileset_unit_end(fs);
 		fileset_add_unit(fs, &(Unit){.kind = U_PLATFORM, .dir = dir, .name = "platform-monitoring", .env = NULL,
 					     .team = NULL, .namespace = m->namespace});

@@ -27,7 +27,11 @@
  *   - a deployment unit's Application in one environment: global (the
  *     environments, the GitOps settings) and the unit's fields;
  *   - the platform (families that read everything): global and every
- *     object's hash in model order.
+ *     object's hash in model order;
+ *   - the platform's outline (the platform's own monitoring: rules and
+ *     dashboards per team, a link per service): global, every team and
+ *     resource (with those it names), and each service's name and team
+ *     only, in model order: a change inside a service leaves it as it is.
  * The compiler's own identity is not here: the writer trusts keys only in a
  * cache this same binary wrote.
  */
@@ -356,6 +360,27 @@ uint64_t unitkey_resource(FileSet *fs, const Platform *p, const Resource *r)
 uint64_t unitkey_platform(FileSet *fs, const Platform *p)
 {
 	return keys_of(fs, p)->all ? keys_of(fs, p)->all : 1;
+}
+
+uint64_t unitkey_platform_outline(FileSet *fs, const Platform *p)
+{
+	const UnitKeys *k = keys_of(fs, p);
+	Hash64 h;
+	hash64_begin(&h);
+	put_str(&h, "outline");
+	put_u64(&h, k->global);
+	put_u64(&h, (uint64_t)p->nteams);
+	for (int i = 0; i < p->nteams; i++)
+		put_team(&h, p->teams[i]);
+	put_u64(&h, (uint64_t)p->nresources);
+	for (int i = 0; i < p->nresources; i++)
+		put_u64(&h, k->rc[i]);
+	put_u64(&h, (uint64_t)p->nservices);
+	for (int i = 0; i < p->nservices; i++) {
+		put_str(&h, p->services[i]->name);
+		put_str(&h, p->services[i]->team ? p->services[i]->team->name : NULL);
+	}
+	return finish(&h);
 }
 
 uint64_t unitkey_team(FileSet *fs, const Platform *p, const Team *t)
