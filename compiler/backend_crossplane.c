@@ -961,10 +961,11 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 	 * item's files are kept as they are when nothing it reads changed */
 	for (int e = 0; e < p->nenvs; e++) {
 		ArenaMark scope = arena_mark(a);
-		/* the stores read every team, service and resource */
+		/* the stores read every team and resource, and who uses which
+		 * resource where with which modes (connections, aws_store) */
 		const Env *env = &p->envs[e];
 		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "platform/connections/%s", env->name),
-					       unitkey_platform(fs, p));
+					       unitkey_platform_access(fs, p));
 		if (!kept)
 			connections(p, &ix, fs, env);
 		else if (fileset_find(fs, arena_sprintf(a, "platform/connections/%s/kustomization.yaml", env->name)))

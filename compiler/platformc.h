@@ -886,6 +886,8 @@ uint64_t unitkey_team(FileSet *fs, const Platform *p, const Team *t);
 uint64_t unitkey_platform(FileSet *fs, const Platform *p);
 /* the teams, the resources, and the services' names and teams only */
 uint64_t unitkey_platform_outline(FileSet *fs, const Platform *p);
+/* the outline, and each service's uses (with access modes) and environments */
+uint64_t unitkey_platform_access(FileSet *fs, const Platform *p);
 typedef struct Unit Unit;
 uint64_t unitkey_deployment(FileSet *fs, const Platform *p, const Unit *u, const Env *e);
 void unitkeys_free(const struct UnitKeys *k);

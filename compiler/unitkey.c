@@ -31,7 +31,11 @@
  *   - the platform's outline (the platform's own monitoring: rules and
  *     dashboards per team, a link per service): global, every team and
  *     resource (with those it names), and each service's name and team
- *     only, in model order: a change inside a service leaves it as it is.
+ *     only, in model order: a change inside a service leaves it as it is;
+ *   - the platform's access (the connection-secret stores per environment:
+ *     who may read which resource's secrets): the outline, and of each
+ *     service the resources it uses with their access modes and the
+ *     environments it runs in.
  * The compiler's own identity is not here: the writer trusts keys only in a
  * cache this same binary wrote.
  */
@@ -379,6 +383,35 @@ uint64_t unitkey_platform_outline(FileSet *fs, const Platform *p)
 	for (int i = 0; i < p->nservices; i++) {
 		put_str(&h, p->services[i]->name);
 		put_str(&h, p->services[i]->team ? p->services[i]->team->name : NULL);
+	}
+	return finish(&h);
+}
+
+uint64_t unitkey_platform_access(FileSet *fs, const Platform *p)
+{
+	const UnitKeys *k = keys_of(fs, p);
+	Hash64 h;
+	hash64_begin(&h);
+	put_str(&h, "access");
+	put_u64(&h, k->global);
+	put_u64(&h, (uint64_t)p->nteams);
+	for (int i = 0; i < p->nteams; i++)
+		put_team(&h, p->teams[i]);
+	put_u64(&h, (uint64_t)p->nresources);
+	for (int i = 0; i < p->nresources; i++)
+		put_u64(&h, k->rc[i]);
+	put_u64(&h, (uint64_t)p->nservices);
+	for (int i = 0; i < p->nservices; i++) {
+		const Service *s = p->services[i];
+		put_str(&h, s->name);
+		put_str(&h, s->team ? s->team->name : NULL);
+		put_u64(&h, (uint64_t)s->nuses);
+		for (int u = 0; u < s->nuses; u++) {
+			put_str(&h, s->uses[u] ? s->uses[u]->name : NULL);
+			put_node(&h, s->uses_access ? s->uses_access[u] : NULL, NULL);
+		}
+		for (int e = 0; e < p->nenvs; e++)
+			put_u64(&h, service_runs_in(s, &p->envs[e]));
 	}
 	return finish(&h);
 }

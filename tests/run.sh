@@ -49,7 +49,7 @@ crash          12   tests/groups/crash.sh
 fs             19   tests/groups/fs.sh
 secrets        2    tests/groups/secrets.sh
 threads        7    tests/groups/threads.sh
-incremental    17   tests/groups/incremental.sh
+incremental    20   tests/groups/incremental.sh
 determinism    8    tests/groups/determinism.sh
 hostile        25   tests/groups/hostile.sh
 asan           9    tests/groups/asan.sh

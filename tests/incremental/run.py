@@ -5,7 +5,8 @@ gives the tree a fresh render gives, byte for byte, after each kind of change.
 A copy of examples/company is rendered into one folder (with its stat cache
 beside it), then changed one input at a time, cumulatively: a service field, a
 team quota, the members of the platform's owner team, a resource parameter, a
-resource another names (an sns topic's queue), a service's calls, a platform
+resource another names (an sns topic's queue), a service's calls, the resources a
+service uses, the access modes of one use, the environments a service runs in, a platform
 default, a policy exception, an included file added and one removed, a service
 added and one removed. After each change the folder is rendered again (with
 PLATFORMC_STATS=1, which reports how many units of output were kept) and
@@ -140,6 +141,12 @@ CHANGES = [
     ("policy-exception", lambda: edit("platform.yaml", "expires: 2027-03-31", "expires: 2027-06-30"), False),
     ("include-added", lambda: write("teams/extra.yaml", EXTRA), True),
     ("include-removed", lambda: os.remove(os.path.join(SRC, "teams/extra.yaml")), True),
+    ("service-uses", lambda: edit("teams/payments.yaml", "uses: [billing-db]\n",
+                                  "uses: [billing-db, billing-events-queue]\n"), True),
+    ("service-uses-access", lambda: edit("teams/backend.yaml", "access: [consume]}", "access: [consume, produce]}"),
+     True),
+    ("service-environments", lambda: edit("teams/growth.yaml", "environments: [dev, staging]\n    overrides:",
+                                          "environments: [staging]\n    overrides:"), True),
     ("service-added", lambda: edit("teams/growth.yaml", "\nresources:", ADDED + "\nresources:"), True),
     ("service-removed", lambda: edit("teams/growth.yaml", ADDED + "\nresources:", "\nresources:"), True),
 ]
