@@ -366,45 +366,41 @@ uint64_t unitkey_platform(FileSet *fs, const Platform *p)
 	return keys_of(fs, p)->all ? keys_of(fs, p)->all : 1;
 }
 
+/* global, every team, every resource (with those it names), and each
+ * service's name and team, in model order */
+static void put_outline(Hash64 *h, const UnitKeys *k, const Platform *p)
+{
+	put_u64(h, k->global);
+	put_u64(h, (uint64_t)p->nteams);
+	for (int i = 0; i < p->nteams; i++)
+		put_team(h, p->teams[i]);
+	put_u64(h, (uint64_t)p->nresources);
+	for (int i = 0; i < p->nresources; i++)
+		put_u64(h, k->rc[i]);
+	put_u64(h, (uint64_t)p->nservices);
+	for (int i = 0; i < p->nservices; i++) {
+		put_str(h, p->services[i]->name);
+		put_str(h, p->services[i]->team ? p->services[i]->team->name : NULL);
+	}
+}
+
 uint64_t unitkey_platform_outline(FileSet *fs, const Platform *p)
 {
-	const UnitKeys *k = keys_of(fs, p);
 	Hash64 h;
 	hash64_begin(&h);
 	put_str(&h, "outline");
-	put_u64(&h, k->global);
-	put_u64(&h, (uint64_t)p->nteams);
-	for (int i = 0; i < p->nteams; i++)
-		put_team(&h, p->teams[i]);
-	put_u64(&h, (uint64_t)p->nresources);
-	for (int i = 0; i < p->nresources; i++)
-		put_u64(&h, k->rc[i]);
-	put_u64(&h, (uint64_t)p->nservices);
-	for (int i = 0; i < p->nservices; i++) {
-		put_str(&h, p->services[i]->name);
-		put_str(&h, p->services[i]->team ? p->services[i]->team->name : NULL);
-	}
+	put_outline(&h, keys_of(fs, p), p);
 	return finish(&h);
 }
 
 uint64_t unitkey_platform_access(FileSet *fs, const Platform *p)
 {
-	const UnitKeys *k = keys_of(fs, p);
 	Hash64 h;
 	hash64_begin(&h);
 	put_str(&h, "access");
-	put_u64(&h, k->global);
-	put_u64(&h, (uint64_t)p->nteams);
-	for (int i = 0; i < p->nteams; i++)
-		put_team(&h, p->teams[i]);
-	put_u64(&h, (uint64_t)p->nresources);
-	for (int i = 0; i < p->nresources; i++)
-		put_u64(&h, k->rc[i]);
-	put_u64(&h, (uint64_t)p->nservices);
+	put_outline(&h, keys_of(fs, p), p);
 	for (int i = 0; i < p->nservices; i++) {
 		const Service *s = p->services[i];
-		put_str(&h, s->name);
-		put_str(&h, s->team ? s->team->name : NULL);
 		put_u64(&h, (uint64_t)s->nuses);
 		for (int u = 0; u < s->nuses; u++) {
 			put_str(&h, s->uses[u] ? s->uses[u]->name : NULL);

@@ -70,32 +70,27 @@ PY
 then ok schemas-repeat-no-key
 else fail schemas-repeat-no-key "$(cat "$TMP/dups")"; fi
 
-# the case lines of check.py, counted here; check.py failing without a FAIL line is a failure
-"$PY" tests/schema/check.py "$TMP/root.json" "$TMP/included.json" "$PLATFORMC" "$TMP/copies" >"$TMP/check.out" 2>&1; rc=$?
-details="" name=""
+# relay NAME SCRIPT ARGS...: the case lines of a Python checker, counted here
+# with their details; the script failing without a FAIL line is a failure (NAME)
 flush() { [ -n "$name" ] && fail "$name" "$details"; name="" details=""; }
-while IFS= read -r line; do
-	case $line in
-	"ok   schema/"*) flush; ok "${line#ok   schema/}" ;;
-	"FAIL schema/"*) flush; name=${line#FAIL schema/} ;;
-	*) details+="${line#     }"$'\n' ;;
-	esac
-done <"$TMP/check.out"
-flush
-[ $rc -eq 0 ] || grep -q '^FAIL ' "$TMP/check.out" || fail check-py "tests/schema/check.py exited $rc: $(tail -20 "$TMP/check.out")"
-
-# the same for the kind-file schema (tests/schema/kind_check.py)
-"$PY" tests/schema/kind_check.py "$TMP/kind.json" "$PLATFORMC" "$TMP/kinds" >"$TMP/check.out" 2>&1; rc=$?
-details="" name=""
-while IFS= read -r line; do
-	case $line in
-	"ok   schema/"*) flush; ok "${line#ok   schema/}" ;;
-	"FAIL schema/"*) flush; name=${line#FAIL schema/} ;;
-	*) details+="${line#     }"$'\n' ;;
-	esac
-done <"$TMP/check.out"
-flush
-[ $rc -eq 0 ] || grep -q '^FAIL ' "$TMP/check.out" || fail kind-check-py "tests/schema/kind_check.py exited $rc: $(tail -20 "$TMP/check.out")"
+relay() {
+	local case=$1 script=$2 rc
+	shift 2
+	"$PY" "$script" "$@" >"$TMP/check.out" 2>&1; rc=$?
+	details="" name=""
+	while IFS= read -r line; do
+		case $line in
+		"ok   schema/"*) flush; ok "${line#ok   schema/}" ;;
+		"FAIL schema/"*) flush; name=${line#FAIL schema/} ;;
+		*) details+="${line#     }"$'\n' ;;
+		esac
+	done <"$TMP/check.out"
+	flush
+	[ $rc -eq 0 ] || grep -q '^FAIL ' "$TMP/check.out" || fail "$case" "$script exited $rc: $(tail -20 "$TMP/check.out")"
+}
+relay check-py tests/schema/check.py "$TMP/root.json" "$TMP/included.json" "$PLATFORMC" "$TMP/copies"
+# the same for the kind-file schema
+relay kind-check-py tests/schema/kind_check.py "$TMP/kind.json" "$PLATFORMC" "$TMP/kinds"
 
 # the guide says how to point an editor at each schema
 missing=""
