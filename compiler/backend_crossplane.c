@@ -959,13 +959,14 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 	index_build(a, &ix, p);
 	/* each folder's documents are dropped once its files are added; each
 	 * item's files are kept as they are when nothing it reads changed */
+	/* the stores read every team and resource, and who uses which resource
+	 * where with which modes (connections, aws_store): one key for every
+	 * environment */
+	uint64_t access = unitkey_platform_access(fs, p);
 	for (int e = 0; e < p->nenvs; e++) {
 		ArenaMark scope = arena_mark(a);
-		/* the stores read every team and resource, and who uses which
-		 * resource where with which modes (connections, aws_store) */
 		const Env *env = &p->envs[e];
-		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "platform/connections/%s", env->name),
-					       unitkey_platform_access(fs, p));
+		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "platform/connections/%s", env->name), access);
 		if (!kept)
 			connections(p, &ix, fs, env);
 		else if (fileset_find(fs, arena_sprintf(a, "platform/connections/%s/kustomization.yaml", env->name)))

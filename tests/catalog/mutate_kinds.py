@@ -23,6 +23,9 @@ import sys
 
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kind_case  # noqa: E402
+
 binary, work = sys.argv[1], sys.argv[2]
 if os.sep in binary:
     binary = os.path.abspath(binary)  # each run is in its own folder
@@ -31,22 +34,6 @@ root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 kinds = sorted(glob.glob(os.path.join(root, "catalog", "*", "kind.yaml")))
 rng = random.Random(19)
 VALUES = ["x", 5, None, [], {}, [1], {"a": 1}, {"type": "int"}, "true", -1, "${", [None], {"value": None}]
-PLATFORM = """platform:
-  name: acme
-  domain: acme.example.com
-  owner: platform
-  cloud: {provider: aws, region: us-east-1, account: "111122223333"}
-  gitops: {repo: https://github.com/acme/platform-gitops}
-  registries: [ghcr.io/acme]
-  catalog: [kinds]
-environments:
-  - {name: dev, tier: nonprod}
-teams:
-  - name: platform
-    quota: {cpu: 2, memory: 4Gi}
-resources:
-  - {name: q, kind: sqs, team: platform}
-"""
 
 
 def paths(t, path=()):
@@ -87,11 +74,7 @@ for i in range(runs):
     mutate(tree)
     shutil.rmtree(case, ignore_errors=True)
     name = os.path.basename(os.path.dirname(src)) + "-copy"
-    os.makedirs(os.path.join(case, "kinds", name))
-    with open(os.path.join(case, "platform.yaml"), "w", encoding="utf-8") as f:
-        f.write(PLATFORM)
-    with open(os.path.join(case, "kinds", name, "kind.yaml"), "w", encoding="utf-8") as f:
-        yaml.safe_dump(tree, f)
+    kind_case.write(case, name, tree, "sqs")
     try:
         r = subprocess.run([binary, "check", "platform.yaml"], cwd=case, capture_output=True, text=True,
                            timeout=30)

@@ -17,6 +17,9 @@ import sys
 import jsonschema
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "catalog"))
+import kind_case  # noqa: E402
+
 schema_path, platformc, work = sys.argv[1:4]
 platformc = os.path.abspath(platformc) if os.sep in platformc else platformc
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -49,24 +52,6 @@ for f in kinds:
         problems.append(f"{os.path.relpath(f, root)}: {'.'.join(map(str, e.path))}: {e.message[:120]}")
 report("kind-schema-validates-built-in-kinds", problems)
 
-PLATFORM = """platform:
-  name: acme
-  domain: acme.example.com
-  owner: platform
-  cloud: {provider: aws, region: us-east-1, account: "111122223333"}
-  gitops: {repo: https://github.com/acme/platform-gitops}
-  registries: [ghcr.io/acme]
-  catalog: [kinds]
-environments:
-  - {name: dev, tier: nonprod}
-  - {name: production, tier: prod}
-teams:
-  - name: platform
-    quota: {cpu: 2, memory: 4Gi}
-    budget: 100
-resources:
-  - {name: w, kind: queue2, team: platform}
-"""
 base = yaml.safe_load(open(os.path.join(root, "catalog", "sqs", "kind.yaml")))
 
 
@@ -105,11 +90,7 @@ for name, (doc, where) in cases.items():
         elif not any(list(e.absolute_path)[:len(where)] == where for e in errs):
             problems.append(f"the schema flags {[list(e.absolute_path) for e in errs]}, not {where}")
     d = os.path.join(work, name)
-    os.makedirs(os.path.join(d, "kinds", "queue2"), exist_ok=True)
-    with open(os.path.join(d, "kinds", "queue2", "kind.yaml"), "w") as f:
-        yaml.safe_dump(doc, f, sort_keys=False)
-    with open(os.path.join(d, "platform.yaml"), "w") as f:
-        f.write(PLATFORM)
+    kind_case.write(d, "queue2", doc, "queue2")
     r = subprocess.run([platformc, "check", "platform.yaml"], cwd=d, capture_output=True, text=True,
                        env={**os.environ, "NO_COLOR": "1"})
     if where is None and r.returncode != 0:
