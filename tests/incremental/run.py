@@ -141,10 +141,12 @@ CHANGES = [
     ("policy-exception", lambda: edit("platform.yaml", "expires: 2027-03-31", "expires: 2027-06-30"), False),
     ("include-added", lambda: write("teams/extra.yaml", EXTRA), True),
     ("include-removed", lambda: os.remove(os.path.join(SRC, "teams/extra.yaml")), True),
-    ("service-uses", lambda: edit("teams/payments.yaml", "uses: [billing-db]\n",
-                                  "uses: [billing-db, billing-events-queue]\n"), True),
-    ("service-uses-access", lambda: edit("teams/backend.yaml", "access: [consume]}", "access: [consume, produce]}"),
-     True),
+    # the connection stores change with both: a store for a service that now reads a
+    # secret's values, none for one whose only use that read values is narrowed
+    ("service-uses", lambda: edit("teams/payments.yaml", "uses: [ledger-table, billing-events-queue]",
+                                  "uses: [ledger-table, billing-events-queue, psp-api-credentials]"), True),
+    ("service-uses-access", lambda: edit("teams/payments.yaml", "uses: [billing-db]\n",
+                                         "uses: [{resource: billing-db, access: [iam]}]\n"), True),
     ("service-environments", lambda: edit("teams/growth.yaml", "environments: [dev, staging]\n    overrides:",
                                           "environments: [staging]\n    overrides:"), True),
     ("service-added", lambda: edit("teams/growth.yaml", "\nresources:", ADDED + "\nresources:"), True),
