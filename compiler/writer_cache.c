@@ -82,10 +82,11 @@
 
 #define CACHE_FILE "stat"
 #define CACHE_TMP "stat.tmp"
-#define CACHE_MAGIC "# platformc stat cache v2\n"
-#define CACHE_HEAD 7           /* words: output folder dev, inode; manifest identity; binary; count;
-				* units; words of the units */
-#define CACHE_ENTRY 3          /* words: identity (lstat), content hash, document key */
+#define CACHE_MAGIC "# platformc stat cache v3\n"
+#define CACHE_HEAD 9           /* words: output folder dev, inode; manifest identity; binary; count;
+				* units; words of the units; the watcher's token (instance, seq) */
+#define CACHE_ENTRY 5          /* words: identity (lstat), content hash, document key, identity
+				* without ctime, size */
 
 /* ---- the stat cache (see the top of the file) ---- */
 
@@ -312,6 +313,12 @@ static bool probe_dirs(int root, Probe *pr, const char *path, size_t dirlen)
 bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e, uint64_t *id,
 		 int64_t *size)
 {
+	if (w->watched && w_get64(e) && !w->watch_dirty[(size_t)(e - entry_at(w, 0)) / (8 * CACHE_ENTRY)]) {
+		/* the watcher saw no change to it since the cache's token */
+		*id = w_get64(e + 24);
+		*size = (int64_t)w_get64(e + 32);
+		return true;
+	}
 	struct stat st;
 	size_t dl = dir_len(path);
 	if (w->outfd < 0 || (dl && !probe_dirs(w->outfd, pr, path, dl)) ||
@@ -321,6 +328,89 @@ bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e,
 	*id = w_identity(&st, false);
 	*size = st.st_size;
 	return true;
+}
+
+/* ---- the watcher (watch.c) ---- */
+
+/*
+ * At the session's start, before any look: asks the output folder's
+ * watcher, if one runs, what changed since the token the cache stored.
+ * Its new token is what the cache this session writes stores. A list
+ * answer to the cache's own token marks the owned paths under a listed path
+ * (watch_dirty); cache_match then vouches for every other one with the
+ * recorded identity and size, without a look. No answer: as without a
+ * watcher.
+ */
+void watch_begin(Writer *w)
+{
+	if (w->outfd < 0)
+		return;
+	uint64_t inst = 0, seq = 0;
+	if (w->cache) {
+		const unsigned char *h = w->cache + strlen(CACHE_MAGIC);
+		inst = w_get64(h + 56), seq = w_get64(h + 64);
+	}
+	WatchAnswer a;
+	if (watch_ask(w->parentfd, w->base, inst, seq, &a) != 0)
+		return;
+	w->watch_inst = a.inst, w->watch_seq = a.seq;
+	if (a.all || !w->cache || !inst || a.inst != inst) {
+		w->watch_all = true;
+		watch_answer_free(&a);
+		return;
+	}
+	w->watch_dirty = calloc((size_t)(w->nowned ? w->nowned : 1), 1);
+	if (!w->watch_dirty)
+		die_oom();
+	for (int j = 0; j < a.n; j++) {
+		const char *c = a.paths[j];
+		size_t n = strlen(c);
+		/* the first owned path not before c; those under c follow it (with
+		 * `c-x`, `c.x` between: strcmp order) */
+		int lo = 0, hi = w->nowned;
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+			if (strcmp(w->owned[mid], c) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (int k = lo; k < w->nowned && !strncmp(w->owned[k], c, n); k++)
+			if (!n || w->owned[k][n] == 0 || w->owned[k][n] == '/')
+				w->watch_dirty[k] = 1;
+	}
+	for (int k = 0; k < w->nowned; k++)
+		w->watch_ndirty += w->watch_dirty[k];
+	w->watched = true;
+	watch_answer_free(&a);
+}
+
+/*
+ * Does the watcher vouch for the old file at generated path f: untouched
+ * since the cache recorded it with f's bytes and size? Then *id is its
+ * identity without ctime. No syscall.
+ */
+bool watch_vouches(const Writer *w, const FileState *s, const OutFile *f, uint64_t *id)
+{
+	int k = w->watched ? owned_of(w, s, f->path) : -1;
+	if (k < 0 || w->watch_dirty[k])
+		return false;
+	const unsigned char *e = entry_at(w, k);
+	if (!w_get64(e) || w_get64(e + 8) != f->hash || w_get64(e + 32) != (uint64_t)f->len)
+		return false;
+	*id = w_get64(e + 24);
+	return true;
+}
+
+/*
+ * Should a render that changes nothing renew the cache for the watcher's
+ * sake? When the watcher could not answer to the cache's token (the next
+ * render would hear "all" again), or listed more than a sixteenth of the
+ * files (the next one would look at them again).
+ */
+bool watch_renew(const Writer *w)
+{
+	return w->watch_inst && (!w->watched || w->watch_ndirty > w->nowned / 16);
 }
 
 /* ---- after the swap: the stat cache ---- */
@@ -337,31 +427,49 @@ static void warn(Writer *w, WriterReport *rep, const char *what, int e)
 }
 
 /*
- * Records the identity of every file of the new tree: written files have
- * theirs since they were written; linked files got a new ctime when the old
- * tree's links were deleted, so they are looked at now.
+ * The entries of the new tree's files, in path order, at ent: written files
+ * have their identity since they were written; linked files got a new ctime
+ * when the old tree's links were deleted, so they are looked at now; a file
+ * left untouched whose old entry vouched for it (by its identity or by the
+ * watcher) keeps that entry, which is still true.
  */
-static int restat_linked(Writer *w, int outfd)
+static int record_entries(Writer *w, int outfd, unsigned char *ent)
 {
 	const FileSet *fs = w->fs;
 	DirStack ds;
 	ds_init(&ds, outfd);
 	int rc = 0;
-	for (int k = 0; k < fs->n && rc == 0; k++) {
+	for (int k = 0; k < fs->n && rc == 0; k++, ent += 8 * CACHE_ENTRY) {
 		int i = (int)w->order[k];
 		FileState *s = &w->st[i];
-		if (s->cached)
-			continue;
-		const char *p = fs->files[i].path;
-		struct stat st;
-		int r = ds_seek(w, &ds, p, dir_len(p), false);
-		if (r < 0) {
-			rc = -1;
-		} else if (r == 1 && fstatat(ds_fd(&ds), base_name(p), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			   S_ISREG(st.st_mode) && w_identity(&st, false) == s->id) {
-			w_record(w, s, &st);
+		const OutFile *f = &fs->files[i];
+		const char *p = f->path;
+		int o = w->cache && (s->cached || (s->status == OLD_SAME && s->vouched)) ? owned_of(w, s, p) : -1;
+		/* a file not recorded: identity 0, which no file has */
+		uint64_t id = 0, bare = 0;
+		if (o >= 0 && w_get64(entry_at(w, o))) {
+			/* carried over: journal commits mark them cached, renders
+			 * that change nothing leave them vouched */
+			id = w_get64(entry_at(w, o));
+			bare = w_get64(entry_at(w, o) + 24);
+		} else if (!s->cached) {
+			struct stat st;
+			int r = ds_seek(w, &ds, p, dir_len(p), false);
+			if (r < 0) {
+				rc = -1;
+			} else if (r == 1 && fstatat(ds_fd(&ds), base_name(p), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				   S_ISREG(st.st_mode) && w_identity(&st, false) == s->id) {
+				w_record(w, s, &st);
+				id = s->id;
+				bare = w_identity(&st, false);
+			}
+			/* otherwise it changed under us: not recorded, read next time */
 		}
-		/* otherwise it changed under us: not recorded, read next time */
+		w_put64(ent, id);
+		w_put64(ent + 8, f->hash);
+		w_put64(ent + 16, f->key);
+		w_put64(ent + 24, bare);
+		w_put64(ent + 32, (uint64_t)f->len);
 	}
 	ds_free(&ds);
 	return rc;
@@ -371,11 +479,13 @@ static int restat_linked(Writer *w, int outfd)
  * Writes `<parent>/.<base>.platformc-cache/stat`: a text line, then 64-bit
  * little-endian words — the output folder's dev and inode, the manifest's
  * identity, this binary's, the count, then per path of the manifest (in its
- * order) the file's w_identity(), the hash of its bytes and its document key
- * — then per unit of output (fileset.c) its id, key, file count and its
- * files' positions in the manifest, and last the hash64 of all that: about
- * 32 bytes a file. Dated after the
- * newest ctime it records (see the top of the file).
+ * order) the file's w_identity(), the hash of its bytes, its document key,
+ * its identity without ctime and its size (what the watcher vouches for,
+ * watch_begin) — then per unit of output (fileset.c) its id, key, file
+ * count and its files' positions in the manifest, and last the hash64 of
+ * all that (the token the watcher gave when this render started, 0 0 for
+ * none, is the last two words of the head): about 48 bytes a file. Dated after the newest ctime it records (see
+ * the top of the file).
  */
 void write_cache(Writer *w, WriterReport *rep)
 {
@@ -386,20 +496,38 @@ void write_cache(Writer *w, WriterReport *rep)
 		close_fd(&outfd);
 		return;
 	}
+	const FileSet *fs = w->fs;
+	/* the units: a file's position in the new manifest is its place in
+	 * path order (w->order's inverse) */
+	size_t uwords = 0;
+	for (int u = 0; u < fs->nounits; u++)
+		uwords += 3 + (size_t)fs->ounits[u].n;
+	size_t head = strlen(CACHE_MAGIC), len = head + 8 * (CACHE_HEAD + (size_t)fs->n * CACHE_ENTRY + uwords + 1);
+	unsigned char *buf = xmalloc(len), *p = buf + head;
+	memcpy(buf, CACHE_MAGIC, head);
+	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
+				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords,
+				       w->watch_inst, w->watch_seq };
+	for (int i = 0; i < CACHE_HEAD; i++, p += 8)
+		w_put64(p, words[i]);
 	w->quiet = true; /* the render is done: nothing here is its error */
-	int rc = restat_linked(w, outfd);
+	int rc = record_entries(w, outfd, p);
 	w->quiet = false;
 	close(outfd);
+	p += 8 * CACHE_ENTRY * (size_t)fs->n;
 	if (rc != 0) {
+		free(buf);
 		warn(w, rep, "the new tree", errno);
 		return;
 	}
 	if (mkdirat(w->parentfd, w->cachename, 0777) != 0 && errno != EEXIST) {
+		free(buf);
 		warn(w, rep, "mkdir", errno);
 		return;
 	}
 	int dfd = openat(w->parentfd, w->cachename, DIR_FLAGS);
 	if (dfd < 0) {
+		free(buf);
 		warn(w, rep, "not a folder of platformc's", errno);
 		return;
 	}
@@ -411,6 +539,7 @@ void write_cache(Writer *w, WriterReport *rep)
 			rc = -1, e = errno;
 		if (rc != 0) {
 			unlinkat(dfd, ".gitignore", 0);
+			free(buf);
 			warn(w, rep, ".gitignore", e);
 			close(dfd);
 			return;
@@ -419,34 +548,14 @@ void write_cache(Writer *w, WriterReport *rep)
 	unlinkat(dfd, CACHE_TMP, 0); /* a leftover of an interrupted render */
 	fd = openat(dfd, CACHE_TMP, NEW_FLAGS, 0666);
 	if (fd < 0) {
+		free(buf);
 		warn(w, rep, CACHE_TMP, errno);
 		close(dfd);
 		return;
 	}
-	const FileSet *fs = w->fs;
-	/* the units: a file's position in the new manifest is its place in
-	 * path order (w->order's inverse) */
-	size_t uwords = 0;
-	for (int u = 0; u < fs->nounits; u++)
-		uwords += 3 + (size_t)fs->ounits[u].n;
 	uint32_t *pos = xmalloc((size_t)(fs->n ? fs->n : 1) * sizeof *pos);
 	for (int k = 0; k < fs->n; k++)
 		pos[w->order[k]] = (uint32_t)k;
-	size_t head = strlen(CACHE_MAGIC), len = head + 8 * (CACHE_HEAD + (size_t)fs->n * CACHE_ENTRY + uwords + 1);
-	unsigned char *buf = xmalloc(len), *p = buf + head;
-	memcpy(buf, CACHE_MAGIC, head);
-	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
-				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords };
-	for (int i = 0; i < CACHE_HEAD; i++, p += 8)
-		w_put64(p, words[i]);
-	for (int k = 0; k < fs->n; k++, p += 8 * CACHE_ENTRY) {
-		const FileState *s = &w->st[w->order[k]];
-		const OutFile *f = &fs->files[w->order[k]];
-		/* a file not recorded: identity 0, which no file has */
-		w_put64(p, s->cached ? s->id : 0);
-		w_put64(p + 8, f->hash);
-		w_put64(p + 16, f->key);
-	}
 	for (int u = 0; u < fs->nounits; u++) {
 		const OutUnit *ou = &fs->ounits[u];
 		w_put64(p, ou->id), w_put64(p + 8, ou->key), w_put64(p + 16, (uint64_t)ou->n);
