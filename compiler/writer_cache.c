@@ -313,7 +313,7 @@ static bool probe_dirs(int root, Probe *pr, const char *path, size_t dirlen)
 bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e, uint64_t *id,
 		 int64_t *size)
 {
-	if (w->watched && w_get64(e) && !w->watch_dirty[(size_t)(e - entry_at(w, 0)) / (8 * CACHE_ENTRY)]) {
+	if (w->watched && w_get64(e) && w_get64(e + 24) && !w->watch_dirty[(size_t)(e - entry_at(w, 0)) / (8 * CACHE_ENTRY)]) {
 		/* the watcher saw no change to it since the cache's token */
 		*id = w_get64(e + 24);
 		*size = (int64_t)w_get64(e + 32);
@@ -396,7 +396,7 @@ bool watch_vouches(const Writer *w, const FileState *s, const OutFile *f, uint64
 	if (k < 0 || w->watch_dirty[k])
 		return false;
 	const unsigned char *e = entry_at(w, k);
-	if (!w_get64(e) || w_get64(e + 8) != f->hash || w_get64(e + 32) != (uint64_t)f->len)
+	if (!w_get64(e) || !w_get64(e + 24) || w_get64(e + 8) != f->hash || w_get64(e + 32) != (uint64_t)f->len)
 		return false;
 	*id = w_get64(e + 24);
 	return true;
@@ -426,50 +426,90 @@ static void warn(Writer *w, WriterReport *rep, const char *what, int e)
 		 "reads every file back", shown, what, strerror(e));
 }
 
+/* The cache file as it is written: a chunk buffered, the hash of all so far. */
+typedef struct CacheOut {
+	int fd, err;
+	unsigned char *buf;
+	size_t len;
+	Hash64 h;
+	bool hashing;
+} CacheOut;
+
+static void co_flush(CacheOut *co)
+{
+	if (co->hashing)
+		hash64_add(&co->h, co->buf, co->len);
+	if (!co->err && co->len && write_all(co->fd, (const char *)co->buf, co->len) != 0)
+		co->err = errno ? errno : EIO;
+	co->len = 0;
+}
+
+static void co_put(CacheOut *co, const void *p, size_t n)
+{
+	if (co->len + n > CHUNK)
+		co_flush(co);
+	memcpy(co->buf + co->len, p, n);
+	co->len += n;
+}
+
+static void co_word(CacheOut *co, uint64_t v)
+{
+	unsigned char b[8];
+	w_put64(b, v);
+	co_put(co, b, 8);
+}
+
 /*
- * The entries of the new tree's files, in path order, at ent: written files
- * have their identity since they were written; linked files got a new ctime
- * when the old tree's links were deleted, so they are looked at now; a file
- * left untouched whose old entry vouched for it (by its identity or by the
- * watcher) keeps that entry, which is still true.
+ * The entries of the new tree's files, in path order: files written into a
+ * swap's staging tree have their identity since they were written (not
+ * their identity without ctime: the watcher does not vouch for them, and
+ * the render after a swap hears "all" anyway); linked or moved files got a
+ * new ctime, so they are looked at now; a file left untouched whose old
+ * entry vouched for it (by its identity or by the watcher's word) keeps
+ * that entry, which is still true.
  */
-static int record_entries(Writer *w, int outfd, unsigned char *ent)
+static int record_entries(Writer *w, int outfd, CacheOut *co)
 {
 	const FileSet *fs = w->fs;
 	DirStack ds;
 	ds_init(&ds, outfd);
 	int rc = 0;
-	for (int k = 0; k < fs->n && rc == 0; k++, ent += 8 * CACHE_ENTRY) {
+	for (int k = 0; k < fs->n && rc == 0; k++) {
 		int i = (int)w->order[k];
 		FileState *s = &w->st[i];
 		const OutFile *f = &fs->files[i];
 		const char *p = f->path;
-		int o = w->cache && (s->cached || (s->status == OLD_SAME && s->vouched)) ? owned_of(w, s, p) : -1;
-		/* a file not recorded: identity 0, which no file has */
+		/* a file not recorded: identity 0, which no file has; an identity
+		 * without ctime of 0: not known (the watcher does not vouch) */
 		uint64_t id = 0, bare = 0;
-		if (o >= 0 && w_get64(entry_at(w, o))) {
-			/* carried over: journal commits mark them cached, renders
-			 * that change nothing leave them vouched */
+		int o = !s->cached && w->cache && s->status == OLD_SAME && s->vouched ? owned_of(w, s, p) : -1;
+		if (s->cached) {
+			/* written into the staging tree of a swap: recorded then */
+			id = s->id;
+		} else if (o >= 0 && w_get64(entry_at(w, o))) {
+			/* untouched, and the old entry proved it (by its identity or
+			 * the watcher's word): still true. s->id is the file's
+			 * identity without ctime, as it was vouched for */
 			id = w_get64(entry_at(w, o));
-			bare = w_get64(entry_at(w, o) + 24);
-		} else if (!s->cached) {
+			bare = s->id;
+		} else {
 			struct stat st;
 			int r = ds_seek(w, &ds, p, dir_len(p), false);
 			if (r < 0) {
 				rc = -1;
 			} else if (r == 1 && fstatat(ds_fd(&ds), base_name(p), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 				   S_ISREG(st.st_mode) && w_identity(&st, false) == s->id) {
+				bare = s->id;
 				w_record(w, s, &st);
 				id = s->id;
-				bare = w_identity(&st, false);
 			}
 			/* otherwise it changed under us: not recorded, read next time */
 		}
-		w_put64(ent, id);
-		w_put64(ent + 8, f->hash);
-		w_put64(ent + 16, f->key);
-		w_put64(ent + 24, bare);
-		w_put64(ent + 32, (uint64_t)f->len);
+		co_word(co, id);
+		co_word(co, f->hash);
+		co_word(co, f->key);
+		co_word(co, bare);
+		co_word(co, (uint64_t)f->len);
 	}
 	ds_free(&ds);
 	return rc;
@@ -496,39 +536,16 @@ void write_cache(Writer *w, WriterReport *rep)
 		close_fd(&outfd);
 		return;
 	}
-	const FileSet *fs = w->fs;
-	/* the units: a file's position in the new manifest is its place in
-	 * path order (w->order's inverse) */
-	size_t uwords = 0;
-	for (int u = 0; u < fs->nounits; u++)
-		uwords += 3 + (size_t)fs->ounits[u].n;
-	size_t head = strlen(CACHE_MAGIC), len = head + 8 * (CACHE_HEAD + (size_t)fs->n * CACHE_ENTRY + uwords + 1);
-	unsigned char *buf = xmalloc(len), *p = buf + head;
-	memcpy(buf, CACHE_MAGIC, head);
-	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
-				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords,
-				       w->watch_inst, w->watch_seq };
-	for (int i = 0; i < CACHE_HEAD; i++, p += 8)
-		w_put64(p, words[i]);
-	w->quiet = true; /* the render is done: nothing here is its error */
-	int rc = record_entries(w, outfd, p);
-	w->quiet = false;
-	close(outfd);
-	p += 8 * CACHE_ENTRY * (size_t)fs->n;
-	if (rc != 0) {
-		free(buf);
-		warn(w, rep, "the new tree", errno);
-		return;
-	}
+	int rc = 0;
 	if (mkdirat(w->parentfd, w->cachename, 0777) != 0 && errno != EEXIST) {
-		free(buf);
 		warn(w, rep, "mkdir", errno);
+		close(outfd);
 		return;
 	}
 	int dfd = openat(w->parentfd, w->cachename, DIR_FLAGS);
 	if (dfd < 0) {
-		free(buf);
 		warn(w, rep, "not a folder of platformc's", errno);
+		close(outfd);
 		return;
 	}
 	int fd = openat(dfd, ".gitignore", NEW_FLAGS, 0666);
@@ -539,17 +556,46 @@ void write_cache(Writer *w, WriterReport *rep)
 			rc = -1, e = errno;
 		if (rc != 0) {
 			unlinkat(dfd, ".gitignore", 0);
-			free(buf);
 			warn(w, rep, ".gitignore", e);
 			close(dfd);
+			close(outfd);
 			return;
 		}
 	}
 	unlinkat(dfd, CACHE_TMP, 0); /* a leftover of an interrupted render */
 	fd = openat(dfd, CACHE_TMP, NEW_FLAGS, 0666);
 	if (fd < 0) {
-		free(buf);
 		warn(w, rep, CACHE_TMP, errno);
+		close(dfd);
+		close(outfd);
+		return;
+	}
+	/* written as it is made, a chunk at a time: 48 bytes a file would be
+	 * 30 MB at 622,000 files */
+	CacheOut co = { .fd = fd, .buf = xmalloc(CHUNK), .hashing = true };
+	hash64_begin(&co.h);
+	const FileSet *fs = w->fs;
+	/* the units: a file's position in the new manifest is its place in
+	 * path order (w->order's inverse) */
+	size_t uwords = 0;
+	for (int u = 0; u < fs->nounits; u++)
+		uwords += 3 + (size_t)fs->ounits[u].n;
+	co_put(&co, CACHE_MAGIC, strlen(CACHE_MAGIC));
+	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
+				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords,
+				       w->watch_inst, w->watch_seq };
+	for (int i = 0; i < CACHE_HEAD; i++)
+		co_word(&co, words[i]);
+	w->quiet = true; /* the render is done: nothing here is its error */
+	rc = record_entries(w, outfd, &co);
+	w->quiet = false;
+	close(outfd);
+	if (rc != 0) {
+		hash64_end(&co.h);
+		free(co.buf);
+		close(fd);
+		unlinkat(dfd, CACHE_TMP, 0);
+		warn(w, rep, "the new tree", errno);
 		close(dfd);
 		return;
 	}
@@ -558,15 +604,19 @@ void write_cache(Writer *w, WriterReport *rep)
 		pos[w->order[k]] = (uint32_t)k;
 	for (int u = 0; u < fs->nounits; u++) {
 		const OutUnit *ou = &fs->ounits[u];
-		w_put64(p, ou->id), w_put64(p + 8, ou->key), w_put64(p + 16, (uint64_t)ou->n);
-		p += 24;
-		for (int j = 0; j < ou->n; j++, p += 8)
-			w_put64(p, pos[ou->first + j]);
+		co_word(&co, ou->id), co_word(&co, ou->key), co_word(&co, (uint64_t)ou->n);
+		for (int j = 0; j < ou->n; j++)
+			co_word(&co, pos[ou->first + j]);
 	}
 	free(pos);
-	w_put64(p, hash64(buf, len - 8));
-	rc = write_all(fd, (const char *)buf, len);
-	free(buf);
+	co_flush(&co);
+	co.hashing = false;
+	co_word(&co, hash64_end(&co.h));
+	co_flush(&co);
+	rc = co.err ? -1 : 0;
+	if (rc != 0)
+		errno = co.err;
+	free(co.buf);
 	/* date it after every ctime it records: wait for the clock's next tick */
 	struct stat cst;
 	for (int tries = 0; rc == 0 && tries < 200; tries++) {
