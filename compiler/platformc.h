@@ -1203,9 +1203,9 @@ const unsigned char *entry_at(const Writer *w, int k);
 bool cache_vouches(const Writer *w, const FileState *s, const OutFile *f, const struct stat *st);
 bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e, uint64_t *id,
 		 int64_t *size);
-void watch_begin(Writer *w);
-bool watch_vouches(const Writer *w, const FileState *s, const OutFile *f, uint64_t *id);
-bool watch_renew(const Writer *w);
+void cache_ask_watcher(Writer *w);
+bool cache_watcher_vouches(const Writer *w, const FileState *s, const OutFile *f, uint64_t *id);
+bool cache_watcher_renew(const Writer *w);
 void write_cache(Writer *w, WriterReport *rep);
 
 /* writer_swap.c */

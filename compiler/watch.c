@@ -254,7 +254,7 @@ static int watch_fail_limit(Watcher *W)
 	if (W->limit > 0)
 		max = W->limit;
 	fprintf(stderr,
-		"platformc: error: cannot watch `%s`: the inotify watch limit is reached after %ld folders "
+		"platformc: cannot watch `%s`: the inotify watch limit is reached after %ld folders "
 		"(fs.inotify.max_user_watches = %ld, shared by every program of this user)\n"
 		"  = help: raise it as root: `sysctl fs.inotify.max_user_watches=%ld` (a file in "
 		"/etc/sysctl.d/ keeps it), or render without a watcher\n",
@@ -401,7 +401,7 @@ static int watch_all(Watcher *W)
 	W->redo = false;
 	W->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (W->ifd < 0) {
-		fprintf(stderr, "platformc: error: cannot watch `%s`: inotify: %s\n", W->outdir, strerror(errno));
+		fprintf(stderr, "platformc: cannot watch `%s`: inotify: %s\n", W->outdir, strerror(errno));
 		return -1;
 	}
 	char proc[64];
@@ -409,7 +409,7 @@ static int watch_all(Watcher *W)
 	W->parentwd = inotify_add_watch(W->ifd, proc, PARENT_MASK);
 	if (W->parentwd < 0)
 		return errno == ENOSPC ? watch_fail_limit(W)
-				       : (fprintf(stderr, "platformc: error: cannot watch the folder that holds `%s`: %s\n",
+				       : (fprintf(stderr, "platformc: cannot watch the folder that holds `%s`: %s\n",
 						  W->outdir, strerror(errno)), -1);
 	int rc = 0, fd = openat(W->parentfd, W->base, DIR_FLAGS);
 	if (fd >= 0) {
@@ -573,20 +573,20 @@ static int open_socket(Watcher *W)
 {
 	struct sockaddr_un sa;
 	if (!socket_addr(&sa, W->parentfd, W->sockname)) {
-		fprintf(stderr, "platformc: error: the name `%s` is too long for a socket\n", W->sockname);
+		fprintf(stderr, "platformc: the name `%s` is too long for a socket\n", W->sockname);
 		return -1;
 	}
 	struct stat st;
 	if (fstatat(W->parentfd, W->sockname, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			fprintf(stderr, "platformc: error: `%s` beside `%s` exists and is not a socket; "
+			fprintf(stderr, "platformc: `%s` beside `%s` exists and is not a socket; "
 				"refusing to replace it\n", W->sockname, W->outdir);
 			return -1;
 		}
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
 			close(fd);
-			fprintf(stderr, "platformc: error: a watcher already runs for `%s` (socket `%s`)\n",
+			fprintf(stderr, "platformc: a watcher already runs for `%s` (socket `%s`)\n",
 				W->outdir, W->sockname);
 			return -1;
 		}
@@ -596,7 +596,7 @@ static int open_socket(Watcher *W)
 	}
 	W->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (W->lfd < 0 || bind(W->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(W->lfd, 64) != 0) {
-		fprintf(stderr, "platformc: error: cannot listen on `%s` beside `%s`: %s\n", W->sockname,
+		fprintf(stderr, "platformc: cannot listen on `%s` beside `%s`: %s\n", W->sockname,
 			W->outdir, strerror(errno));
 		return -1;
 	}
@@ -626,14 +626,14 @@ int cmd_watch(const char *outdir)
 	const char *parent = slash ? dir : ".";
 	int rc = EXIT_USAGE;
 	if (!*W.base || !strcmp(W.base, ".") || !strcmp(W.base, "..") || !strcmp(dir, "/")) {
-		fprintf(stderr, "platformc: error: output folder `%s` must name a folder (not `.`, `..` or `/`)\n",
+		fprintf(stderr, "platformc: output folder `%s` must name a folder (not `.`, `..` or `/`)\n",
 			outdir);
 		goto out;
 	}
 	W.sockname = watch_socket_name(W.base);
 	W.parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (W.parentfd < 0) {
-		fprintf(stderr, "platformc: error: cannot open the folder `%s` that holds `%s`: %s\n", parent,
+		fprintf(stderr, "platformc: cannot open the folder `%s` that holds `%s`: %s\n", parent,
 			outdir, strerror(errno));
 		goto out;
 	}

@@ -153,7 +153,7 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 	w->buf = xmalloc(CHUNK);
 	if (split_outdir(w, outdir) == 0 && open_outdir(w) == 0 && read_manifest(w) == 0) {
 		load_cache(w);
-		watch_begin(w); /* before any look at the old tree */
+		cache_ask_watcher(w); /* before any look at the old tree */
 	}
 	ds_init(&w->old, w->outfd);
 	/* writer_keep's lookups report nothing: what is wrong in the old tree
@@ -619,7 +619,7 @@ static int finish(Writer *w, WriterReport *rep)
 		 * later render that changes nothing would read every file again. */
 		int rc = clean_leftovers(w, false);
 		if (rc == 0 && (w->vouched < n || (!w->cache_keys && binary_id()) || w->units_dirty ||
-				watch_renew(w)))
+				cache_watcher_renew(w)))
 			write_cache(w, rep);
 		return rc;
 	}

@@ -341,7 +341,7 @@ bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e,
  * recorded identity and size, without a look. No answer: as without a
  * watcher.
  */
-void watch_begin(Writer *w)
+void cache_ask_watcher(Writer *w)
 {
 	if (w->outfd < 0)
 		return;
@@ -390,7 +390,7 @@ void watch_begin(Writer *w)
  * since the cache recorded it with f's bytes and size? Then *id is its
  * identity without ctime. No syscall.
  */
-bool watch_vouches(const Writer *w, const FileState *s, const OutFile *f, uint64_t *id)
+bool cache_watcher_vouches(const Writer *w, const FileState *s, const OutFile *f, uint64_t *id)
 {
 	int k = w->watched ? owned_of(w, s, f->path) : -1;
 	if (k < 0 || w->watch_dirty[k])
@@ -408,7 +408,7 @@ bool watch_vouches(const Writer *w, const FileState *s, const OutFile *f, uint64
  * render would hear "all" again), or listed more than a sixteenth of the
  * files (the next one would look at them again).
  */
-bool watch_renew(const Writer *w)
+bool cache_watcher_renew(const Writer *w)
 {
 	return w->watch_inst && (!w->watched || w->watch_ndirty > w->nowned / 16);
 }
@@ -521,7 +521,7 @@ static int record_entries(Writer *w, int outfd, CacheOut *co)
  * identity, this binary's, the count, then per path of the manifest (in its
  * order) the file's w_identity(), the hash of its bytes, its document key,
  * its identity without ctime and its size (what the watcher vouches for,
- * watch_begin) — then per unit of output (fileset.c) its id, key, file
+ * cache_ask_watcher) — then per unit of output (fileset.c) its id, key, file
  * count and its files' positions in the manifest, and last the hash64 of
  * all that (the token the watcher gave when this render started, 0 0 for
  * none, is the last two words of the head): about 48 bytes a file. Dated after the newest ctime it records (see

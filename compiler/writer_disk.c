@@ -80,7 +80,7 @@ void put_file(Writer *w, DirStack *ds, Job *j)
 	if (w_failed(w))
 		return;
 	const char *p = j->f.path;
-	if (watch_vouches(w, &j->st, &j->f, &j->st.id)) {
+	if (cache_watcher_vouches(w, &j->st, &j->f, &j->st.id)) {
 		j->st.status = OLD_SAME;
 		j->st.vouched = true;
 		return;
