@@ -197,6 +197,37 @@ else fail watch/killed-falls-back "exit $RC: $LINES $STATS $ERR"; fi
 r
 if [ "$RC" = 0 ] && grep -q 'no watcher$' <<<"$STATS" && [ "$(tree_hash "$OUT")" = "$REF" ]; then ok watch/killed-render
 else fail watch/killed-render "exit $RC: $STATS $ERR"; fi
+# a socket that answers nonsense, or nothing: renders behave as with no watcher
+for kind in garbage silent; do
+	rm -f "$SOCK"
+	"$PY" - "$SOCK" "$kind" <<'PYEOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(8)
+held = []
+while True:
+    c, _ = s.accept()
+    c.recv(128)
+    if sys.argv[2] == "garbage":
+        c.sendall(b"list ffffffffffffffff:1 1\nteams\n")
+        c.close()
+    else:
+        held.append(c)
+PYEOF
+	FAKE=$!
+	for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	rm "$OUT/$G"
+	r --check
+	c_rc=$RC c_lines=$LINES
+	r
+	kill "$FAKE" 2>/dev/null; wait "$FAKE" 2>/dev/null
+	if [ "$c_rc" = 3 ] && [ "$c_lines" = "added: $G" ] && [ "$RC" = 0 ] && grep -q 'no watcher$' <<<"$STATS" &&
+		[ "$(tree_hash "$OUT")" = "$REF" ]; then ok "watch/$kind-answer-ignored"
+	else fail "watch/$kind-answer-ignored" "check exit $c_rc: $c_lines; render exit $RC: $STATS $ERR"; fi
+done
+rm -f "$SOCK"
+
 if start_watcher; then
 	r
 	if [ "$RC" = 0 ] && grep -q 'watcher: all$' <<<"$STATS"; then ok watch/restart-all; else fail watch/restart-all "exit $RC: $STATS $ERR"; fi
