@@ -62,6 +62,18 @@
  * done and the cache absent (the report carries a warning). Its folder
  * holds a `.gitignore` of `*`, so git never lists it.
  *
+ * The watcher (watch.c). When `platformc watch` runs on the output folder,
+ * the session asks it first (cache_ask_watcher, before any look) what
+ * changed since the token this cache stored, the one the render that wrote
+ * it got when it started. On a list answer, an owned path under no listed
+ * path is vouched for from its entry alone: cache_match returns the
+ * recorded identity without ctime and size, with no fstatat and no
+ * probe_dirs. Why that is safe: every entry was true at the stored token
+ * (recorded after it, or carried over from an entry vouched for after the
+ * previous one with nothing listed since), and the watcher lists every
+ * change made after the token and before the question (watch.c). The
+ * cache then stores this session's own token.
+ *
  * The cache is not synced: its integrity is checked when it is read.
  */
 #include "platformc.h"
