@@ -56,7 +56,7 @@ hostile        25   tests/groups/hostile.sh
 asan           9    tests/groups/asan.sh
 fuzz           3    tests/groups/fuzz.sh
 integration    29   tests/groups/integration.sh
-meta           83   tests/groups/meta.sh
+meta           85   tests/groups/meta.sh
 '
 if [ "${1:-}" = --list ]; then
 	grep -v '^$' <<<"$GROUP_TABLE"
