@@ -625,7 +625,7 @@ int cmd_watch(const char *outdir)
 		slash[slash == dir ? 1 : 0] = 0;
 	const char *parent = slash ? dir : ".";
 	int rc = EXIT_USAGE;
-	if (!*W.base || !strcmp(W.base, ".") || !strcmp(W.base, "..") || !strcmp(dir, "/")) {
+	if (!*W.base || !strcmp(W.base, ".") || !strcmp(W.base, "..")) { /* `/` has no base */
 		fprintf(stderr, "platformc: output folder `%s` must name a folder (not `.`, `..` or `/`)\n",
 			outdir);
 		goto out;

@@ -249,6 +249,25 @@ fi
 stop_watcher -TERM; rc=$?
 if [ $rc = 0 ] && [ ! -e "$SOCK" ]; then ok watch/sigterm; else fail watch/sigterm "exit $rc; socket: $(ls -la "$SOCK" 2>&1)"; fi
 
+# a watcher started before its folder exists watches it once a render makes it
+OUT_SAVED=$OUT SOCK_SAVED=$SOCK
+OUT=$TMP/late SOCK=$TMP/.late.platformc-watch
+if start_watcher; then
+	r
+	r
+	W=$(watched)
+	r
+	if [ "$RC" = 0 ] && [ "$(watched)" = "$TOTAL" ] && [ "$(tree_hash "$OUT")" = "$REF" ]; then ok watch/made-after-start
+	else fail watch/made-after-start "exit $RC, ${W:-?} then $(watched) watched: $STATS $ERR"; fi
+	stop_watcher -TERM
+else
+	fail watch/made-after-start "$(cat "$TMP/watch.err")"
+fi
+OUT=$OUT_SAVED SOCK=$SOCK_SAVED
+
+"$PLATFORMC" watch -o . 2>"$TMP/dot.err"; rc=$?
+if [ $rc = 2 ] && grep -q 'must name a folder' "$TMP/dot.err"; then ok watch/dot-refused; else fail watch/dot-refused "exit $rc: $(cat "$TMP/dot.err")"; fi
+
 # the watch limit: said clearly, exit 2
 PLATFORMC_WATCH_MAX=3 "$PLATFORMC" watch -o "$OUT" 2>"$TMP/limit.err"; rc=$?
 if [ $rc = 2 ] && grep -q 'fs.inotify.max_user_watches' "$TMP/limit.err" && [ ! -e "$SOCK" ]; then ok watch/limit
