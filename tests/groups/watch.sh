@@ -9,6 +9,11 @@
 . "$(dirname "$0")/../lib.sh"
 
 EX=examples/company/platform.yaml
+# renders wait up to 2 s for the watcher's answer (200 ms by default): on a
+# loaded machine an answer can come later, and the render then looks at every
+# file, which is right but not what a case expects (the silent case below
+# uses the default)
+export PLATFORMC_WATCH_WAIT_MS=2000
 OUT=$TMP/out
 SOCK=$TMP/.out.platformc-watch
 WPID=""
@@ -50,6 +55,16 @@ r() {
 	LINES=$(PLATFORMC_STATS=1 "$PLATFORMC" render "$EX" -o "$OUT" "$@" 2>"$TMP/err"); RC=$?
 	ERR=$(cat "$TMP/err")
 	STATS=$(grep -o 'stats: .*' "$TMP/err")
+}
+# settle MIN: renders (three at most) until the watcher vouches for MIN files
+# or more: on a loaded machine a render may get no answer in time after the
+# watcher re-walked the tree, and the render after it then hears "all"
+settle() {
+	for _ in 1 2 3; do
+		r
+		[ "$RC" = 0 ] && [ -n "$(watched)" ] && [ "$(watched)" -ge "$1" ] && return 0
+	done
+	return 1
 }
 # watched: the count of files the watcher vouched for, per the stats line
 watched() { sed -n 's/.*; \([0-9]*\) watched$/\1/p' <<<"$STATS"; }
@@ -168,11 +183,14 @@ if [ "$RC" = 0 ] && [ "$(tree_hash "$OUT")" = "$REF" ]; then ok watch/symlink-un
 # (5) a whole-tree swap: the next render hears "all", then a list again
 rm "$OUT/$G"
 PLATFORMC_COMMIT=swap r
+ask 0:0 >/dev/null # the watcher has seen the swap and watches the new tree
 r
-if [ "$RC" = 0 ] && grep -q 'watcher: all$' <<<"$STATS" && [ "$(tree_hash "$OUT")" = "$REF" ]; then ok watch/swap-all
+# "no watcher": no answer in time, which also means every file is looked at
+if [ "$RC" = 0 ] && grep -q 'watcher: all$\|no watcher$' <<<"$STATS" && [ "$(tree_hash "$OUT")" = "$REF" ]; then ok watch/swap-all
 else fail watch/swap-all "exit $RC: $STATS $ERR"; fi
 rm "$OUT/$G"
 PLATFORMC_COMMIT=swap r
+ask 0:0 >/dev/null
 "$PY" - "$OUT/$F" <<'EOF'
 import os, sys
 p = sys.argv[1]
@@ -187,8 +205,7 @@ EOF
 r --check
 if [ "$RC" = 3 ] && [ "$LINES" = "changed: $F" ]; then ok watch/swap-then-edit; else fail watch/swap-then-edit "exit $RC: $LINES $ERR"; fi
 r
-r
-if [ "$RC" = 0 ] && [ "$(watched)" -ge $((TOTAL - 5)) ] && [ "$(tree_hash "$OUT")" = "$REF" ]; then ok watch/swap-then-list
+if settle $((TOTAL - 5)) && [ "$(tree_hash "$OUT")" = "$REF" ]; then ok watch/swap-then-list
 else fail watch/swap-then-list "exit $RC: $STATS $ERR"; fi
 
 # a second watcher of the same folder is refused
@@ -226,9 +243,9 @@ PYEOF
 	FAKE=$!
 	for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 	rm "$OUT/$G"
-	r --check
+	PLATFORMC_WATCH_WAIT_MS= r --check
 	c_rc=$RC c_lines=$LINES
-	r
+	PLATFORMC_WATCH_WAIT_MS= r
 	kill "$FAKE" 2>/dev/null; wait "$FAKE" 2>/dev/null
 	if [ "$c_rc" = 3 ] && [ "$c_lines" = "added: $G" ] && [ "$RC" = 0 ] && grep -q 'no watcher$' <<<"$STATS" &&
 		[ "$(tree_hash "$OUT")" = "$REF" ]; then ok "watch/$kind-answer-ignored"
@@ -254,11 +271,9 @@ OUT_SAVED=$OUT SOCK_SAVED=$SOCK
 OUT=$TMP/late SOCK=$TMP/.late.platformc-watch
 if start_watcher; then
 	r
-	r
-	W=$(watched)
-	r
-	if [ "$RC" = 0 ] && [ "$(watched)" = "$TOTAL" ] && [ "$(tree_hash "$OUT")" = "$REF" ]; then ok watch/made-after-start
-	else fail watch/made-after-start "exit $RC, ${W:-?} then $(watched) watched: $STATS $ERR"; fi
+	ask 0:0 >/dev/null
+	if settle "$TOTAL" && [ "$(tree_hash "$OUT")" = "$REF" ]; then ok watch/made-after-start
+	else fail watch/made-after-start "exit $RC: $STATS $ERR"; fi
 	stop_watcher -TERM
 else
 	fail watch/made-after-start "$(cat "$TMP/watch.err")"
