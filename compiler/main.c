@@ -104,6 +104,7 @@ static int run_completion(Options *o);
 static const char *kind_words(Arena *a);
 static const char *shell_words(Arena *a);
 static int run_lsp(Options *o);
+static int run_watch(Options *o);
 static int run_schema(Options *o);
 static int use_check(Options *o, Platform *p, Arena *a);
 static int use_cost(Options *o, Platform *p, Arena *a);
@@ -181,6 +182,17 @@ static const Verb verbs[] = {
 	 "of `check` as you type, definition, references, completion, hover, rename.\n"
 	 "See docs/guide.md §8.1 for VS Code, Neovim and Helix.\n",
 	 false, NULL, run_lsp, NULL},
+	{"watch", "", "  watch  [-o DIR]               watch DIR so that renders need not look at every file\n",
+	 OPT_OUTPUT, {NULL},
+	 "Watch the output folder DIR (default out) with inotify, in the foreground until\n"
+	 "SIGINT or SIGTERM, and tell each `platformc render` (or `render --check`) into\n"
+	 "DIR what changed since the render before it: the files nothing touched are\n"
+	 "not looked at. Renders ask on the socket `.<DIR>.platformc-watch` beside DIR;\n"
+	 "without an answer they look at every file, as they do with no watcher.\n"
+	 "  platformc watch -o out &        then render as usual\n"
+	 "Exit status: 0 when stopped by a signal, 2 when it cannot watch DIR (the\n"
+	 "inotify watch limit, fs.inotify.max_user_watches, is too low for its folders).\n",
+	 false, NULL, run_watch, NULL},
 	{"completion", "bash", "  completion bash               print the bash completion (source it, or install it)\n",
 	 0, {NULL},
 	 "Print the bash completion of platformc, made from its table of commands and\n"
@@ -434,6 +446,11 @@ static int run_explain(Options *o)
 static int run_lsp(Options *o)
 {
 	return cmd_lsp();
+}
+
+static int run_watch(Options *o)
+{
+	return cmd_watch(o->outdir);
 }
 
 static int run_schema(Options *o)
@@ -739,8 +756,10 @@ static int use_files(Options *o, Platform *p, Arena *a, bool render)
 	/* PLATFORMC_STATS=1: how much of the render was skipped (tests, bench) */
 	const char *stats = getenv("PLATFORMC_STATS");
 	if (rc == 0 && stats && !strcmp(stats, "1"))
-		fprintf(stderr, "platformc: stats: %d units, %d kept; %d files, %d vouched, %d kept\n", fs.nounits,
-			fs.units_kept, fs.n, rep.vouched, rep.kept);
+		fprintf(stderr, "platformc: stats: %d units, %d kept; %d files, %d vouched, %d kept; %s\n",
+			fs.nounits, fs.units_kept, fs.n, rep.vouched, rep.kept,
+			rep.watched == -1 ? "no watcher" : rep.watched == -2 ? "watcher: all"
+						: arena_sprintf(a, "%d watched", rep.watched));
 	writer_report_free(&rep);
 	fileset_free(&fs);
 	return rc;

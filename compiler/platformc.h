@@ -341,6 +341,23 @@ void syntax_error(Diags *d, const SourceFile *f, int line, int col, const char *
  * `exit`; returns the exit code (0 after `shutdown`). */
 int cmd_lsp(void);
 
+/* ---------------------------------------------------------------- watch.c */
+
+/* The watcher of an output folder (`platformc watch -o OUT`), and what a
+ * render asks it: the paths changed under OUT since a token (each standing
+ * for itself and everything under it), or `all`. */
+typedef struct WatchAnswer {
+	bool all;              /* nothing can be vouched for */
+	uint64_t inst, seq;    /* the new token */
+	char **paths;          /* sorted; into buf */
+	int n;
+	char *buf;
+} WatchAnswer;
+int cmd_watch(const char *outdir);
+char *watch_socket_name(const char *base);
+int watch_ask(int parentfd, const char *base, uint64_t inst, uint64_t seq, WatchAnswer *a);
+void watch_answer_free(WatchAnswer *a);
+
 /* --------------------------------------------------------------- scalar.c */
 
 /* Parsers for the built-in scalar types of guide §3.1. Each returns true
@@ -908,6 +925,8 @@ typedef enum WriterMode { WR_WRITE, WR_CHECK } WriterMode;
 typedef struct WriterReport {
 	int added, changed, removed, unchanged;
 	int vouched;           /* unchanged files the stat cache vouched for (not read) */
+	int watched;           /* ... of which the watcher vouched for, without a look (-1: no
+				* watcher, -2: it could not vouch for any) */
 	int kept;              /* ... of which documents not even emitted (writer_keep) */
 	/* WR_CHECK: the differing paths, each prefixed "added: ", "changed: ", "stale: " */
 	char **lines;
@@ -1074,6 +1093,14 @@ struct Writer {
 	uint32_t *uslots;
 	size_t nuslots;
 	bool units_dirty;      /* a unit was built whose key the cache does not hold */
+	/* the watcher (watch.c): the token it gave when this session started
+	 * (0: no answer), stored in the cache this session writes; `watched`
+	 * when it listed what changed since the cache's token, then
+	 * watch_dirty[k] says owned[k] is under a changed path */
+	uint64_t watch_inst, watch_seq;
+	bool watched, watch_all;
+	unsigned char *watch_dirty;
+	int watch_ndirty, nwatched;
 	/* the files of the unit writer_keep_unit last kept (positions in
 	 * owned), the next of which writer_keep takes: uid/usize what its
 	 * check found */
@@ -1176,6 +1203,9 @@ const unsigned char *entry_at(const Writer *w, int k);
 bool cache_vouches(const Writer *w, const FileState *s, const OutFile *f, const struct stat *st);
 bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e, uint64_t *id,
 		 int64_t *size);
+void cache_ask_watcher(Writer *w);
+bool cache_watcher_vouches(const Writer *w, const FileState *s, const OutFile *f, uint64_t *id);
+bool cache_watcher_renew(const Writer *w);
 void write_cache(Writer *w, WriterReport *rep);
 
 /* writer_swap.c */

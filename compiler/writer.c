@@ -151,8 +151,10 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 	sb_init(&w->oldman);
 	sb_init(&w->pre);
 	w->buf = xmalloc(CHUNK);
-	if (split_outdir(w, outdir) == 0 && open_outdir(w) == 0 && read_manifest(w) == 0)
+	if (split_outdir(w, outdir) == 0 && open_outdir(w) == 0 && read_manifest(w) == 0) {
 		load_cache(w);
+		cache_ask_watcher(w); /* before any look at the old tree */
+	}
 	ds_init(&w->old, w->outfd);
 	/* writer_keep's lookups report nothing: what is wrong in the old tree
 	 * is found again, and reported, by writer_add, in the order files come
@@ -257,6 +259,7 @@ static void writer_free(Writer *w)
 	free(w->oslots);
 	free(w->ohash);
 	free(w->cache);
+	free(w->watch_dirty);
 	free(w->stale);
 	free(w->carry);
 	if (!w->held)
@@ -591,6 +594,11 @@ static int finish(Writer *w, WriterReport *rep)
 	rep->removed = w->nstale;
 	rep->vouched = w->vouched;
 	rep->kept = w->kept;
+	rep->watched = w->watched ? 0 : w->watch_all ? -2 : -1;
+	for (int i = 0; i < n && w->watched; i++) {
+		int o = w->st[i].vouched ? owned_of(w, &w->st[i], fs->files[i].path) : -1;
+		rep->watched += o >= 0 && !w->watch_dirty[o];
+	}
 	bool same_manifest = w->canonical && w->nowned == n;
 	for (int k = 0; k < n && same_manifest; k++) {
 		int o = w->st[w->order[k]].owned;
@@ -610,7 +618,8 @@ static int finish(Writer *w, WriterReport *rep)
 		 * is renewed beside the tree, which stays as it is: else every
 		 * later render that changes nothing would read every file again. */
 		int rc = clean_leftovers(w, false);
-		if (rc == 0 && (w->vouched < n || (!w->cache_keys && binary_id()) || w->units_dirty))
+		if (rc == 0 && (w->vouched < n || (!w->cache_keys && binary_id()) || w->units_dirty ||
+				cache_watcher_renew(w)))
 			write_cache(w, rep);
 		return rc;
 	}

@@ -62,6 +62,18 @@
  * done and the cache absent (the report carries a warning). Its folder
  * holds a `.gitignore` of `*`, so git never lists it.
  *
+ * The watcher (watch.c). When `platformc watch` runs on the output folder,
+ * the session asks it first (cache_ask_watcher, before any look) what
+ * changed since the token this cache stored, the one the render that wrote
+ * it got when it started. On a list answer, an owned path under no listed
+ * path is vouched for from its entry alone: cache_match returns the
+ * recorded identity without ctime and size, with no fstatat and no
+ * probe_dirs. Why that is safe: every entry was true at the stored token
+ * (recorded after it, or carried over from an entry vouched for after the
+ * previous one with nothing listed since), and the watcher lists every
+ * change made after the token and before the question (watch.c). The
+ * cache then stores this session's own token.
+ *
  * The cache is not synced: its integrity is checked when it is read.
  */
 #include "platformc.h"
@@ -82,10 +94,11 @@
 
 #define CACHE_FILE "stat"
 #define CACHE_TMP "stat.tmp"
-#define CACHE_MAGIC "# platformc stat cache v2\n"
-#define CACHE_HEAD 7           /* words: output folder dev, inode; manifest identity; binary; count;
-				* units; words of the units */
-#define CACHE_ENTRY 3          /* words: identity (lstat), content hash, document key */
+#define CACHE_MAGIC "# platformc stat cache v3\n"
+#define CACHE_HEAD 9           /* words: output folder dev, inode; manifest identity; binary; count;
+				* units; words of the units; the watcher's token (instance, seq) */
+#define CACHE_ENTRY 5          /* words: identity (lstat), content hash, document key, identity
+				* without ctime, size */
 
 /* ---- the stat cache (see the top of the file) ---- */
 
@@ -312,6 +325,12 @@ static bool probe_dirs(int root, Probe *pr, const char *path, size_t dirlen)
 bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e, uint64_t *id,
 		 int64_t *size)
 {
+	if (w->watched && w_get64(e) && w_get64(e + 24) && !w->watch_dirty[(size_t)(e - entry_at(w, 0)) / (8 * CACHE_ENTRY)]) {
+		/* the watcher saw no change to it since the cache's token */
+		*id = w_get64(e + 24);
+		*size = (int64_t)w_get64(e + 32);
+		return true;
+	}
 	struct stat st;
 	size_t dl = dir_len(path);
 	if (w->outfd < 0 || (dl && !probe_dirs(w->outfd, pr, path, dl)) ||
@@ -321,6 +340,89 @@ bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e,
 	*id = w_identity(&st, false);
 	*size = st.st_size;
 	return true;
+}
+
+/* ---- the watcher (watch.c) ---- */
+
+/*
+ * At the session's start, before any look: asks the output folder's
+ * watcher, if one runs, what changed since the token the cache stored.
+ * Its new token is what the cache this session writes stores. A list
+ * answer to the cache's own token marks the owned paths under a listed path
+ * (watch_dirty); cache_match then vouches for every other one with the
+ * recorded identity and size, without a look. No answer: as without a
+ * watcher.
+ */
+void cache_ask_watcher(Writer *w)
+{
+	if (w->outfd < 0)
+		return;
+	uint64_t inst = 0, seq = 0;
+	if (w->cache) {
+		const unsigned char *h = w->cache + strlen(CACHE_MAGIC);
+		inst = w_get64(h + 56), seq = w_get64(h + 64);
+	}
+	WatchAnswer a;
+	if (watch_ask(w->parentfd, w->base, inst, seq, &a) != 0)
+		return;
+	w->watch_inst = a.inst, w->watch_seq = a.seq;
+	if (a.all || !w->cache || !inst || a.inst != inst) {
+		w->watch_all = true;
+		watch_answer_free(&a);
+		return;
+	}
+	w->watch_dirty = calloc((size_t)(w->nowned ? w->nowned : 1), 1);
+	if (!w->watch_dirty)
+		die_oom();
+	for (int j = 0; j < a.n; j++) {
+		const char *c = a.paths[j];
+		size_t n = strlen(c);
+		/* the first owned path not before c; those under c follow it (with
+		 * `c-x`, `c.x` between: strcmp order) */
+		int lo = 0, hi = w->nowned;
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+			if (strcmp(w->owned[mid], c) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (int k = lo; k < w->nowned && !strncmp(w->owned[k], c, n); k++)
+			if (!n || w->owned[k][n] == 0 || w->owned[k][n] == '/')
+				w->watch_dirty[k] = 1;
+	}
+	for (int k = 0; k < w->nowned; k++)
+		w->watch_ndirty += w->watch_dirty[k];
+	w->watched = true;
+	watch_answer_free(&a);
+}
+
+/*
+ * Does the watcher vouch for the old file at generated path f: untouched
+ * since the cache recorded it with f's bytes and size? Then *id is its
+ * identity without ctime. No syscall.
+ */
+bool cache_watcher_vouches(const Writer *w, const FileState *s, const OutFile *f, uint64_t *id)
+{
+	int k = w->watched ? owned_of(w, s, f->path) : -1;
+	if (k < 0 || w->watch_dirty[k])
+		return false;
+	const unsigned char *e = entry_at(w, k);
+	if (!w_get64(e) || !w_get64(e + 24) || w_get64(e + 8) != f->hash || w_get64(e + 32) != (uint64_t)f->len)
+		return false;
+	*id = w_get64(e + 24);
+	return true;
+}
+
+/*
+ * Should a render that changes nothing renew the cache for the watcher's
+ * sake? When the watcher could not answer to the cache's token (the next
+ * render would hear "all" again), or listed more than a sixteenth of the
+ * files (the next one would look at them again).
+ */
+bool cache_watcher_renew(const Writer *w)
+{
+	return w->watch_inst && (!w->watched || w->watch_ndirty > w->nowned / 16);
 }
 
 /* ---- after the swap: the stat cache ---- */
@@ -336,12 +438,49 @@ static void warn(Writer *w, WriterReport *rep, const char *what, int e)
 		 "reads every file back", shown, what, strerror(e));
 }
 
+/* The cache file as it is written: a chunk buffered, the hash of all so far. */
+typedef struct CacheOut {
+	int fd, err;
+	unsigned char *buf;
+	size_t len;
+	Hash64 h;
+	bool hashing;
+} CacheOut;
+
+static void co_flush(CacheOut *co)
+{
+	if (co->hashing)
+		hash64_add(&co->h, co->buf, co->len);
+	if (!co->err && co->len && write_all(co->fd, (const char *)co->buf, co->len) != 0)
+		co->err = errno ? errno : EIO;
+	co->len = 0;
+}
+
+static void co_put(CacheOut *co, const void *p, size_t n)
+{
+	if (co->len + n > CHUNK)
+		co_flush(co);
+	memcpy(co->buf + co->len, p, n);
+	co->len += n;
+}
+
+static void co_word(CacheOut *co, uint64_t v)
+{
+	unsigned char b[8];
+	w_put64(b, v);
+	co_put(co, b, 8);
+}
+
 /*
- * Records the identity of every file of the new tree: written files have
- * theirs since they were written; linked files got a new ctime when the old
- * tree's links were deleted, so they are looked at now.
+ * The entries of the new tree's files, in path order: files written into a
+ * swap's staging tree have their identity since they were written (not
+ * their identity without ctime: the watcher does not vouch for them, and
+ * the render after a swap hears "all" anyway); linked or moved files got a
+ * new ctime, so they are looked at now; a file left untouched whose old
+ * entry vouched for it (by its identity or by the watcher's word) keeps
+ * that entry, which is still true.
  */
-static int restat_linked(Writer *w, int outfd)
+static int record_entries(Writer *w, int outfd, CacheOut *co)
 {
 	const FileSet *fs = w->fs;
 	DirStack ds;
@@ -350,18 +489,39 @@ static int restat_linked(Writer *w, int outfd)
 	for (int k = 0; k < fs->n && rc == 0; k++) {
 		int i = (int)w->order[k];
 		FileState *s = &w->st[i];
-		if (s->cached)
-			continue;
-		const char *p = fs->files[i].path;
-		struct stat st;
-		int r = ds_seek(w, &ds, p, dir_len(p), false);
-		if (r < 0) {
-			rc = -1;
-		} else if (r == 1 && fstatat(ds_fd(&ds), base_name(p), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			   S_ISREG(st.st_mode) && w_identity(&st, false) == s->id) {
-			w_record(w, s, &st);
+		const OutFile *f = &fs->files[i];
+		const char *p = f->path;
+		/* a file not recorded: identity 0, which no file has; an identity
+		 * without ctime of 0: not known (the watcher does not vouch) */
+		uint64_t id = 0, bare = 0;
+		int o = !s->cached && w->cache && s->status == OLD_SAME && s->vouched ? owned_of(w, s, p) : -1;
+		if (s->cached) {
+			/* written into the staging tree of a swap: recorded then */
+			id = s->id;
+		} else if (o >= 0 && w_get64(entry_at(w, o))) {
+			/* untouched, and the old entry proved it (by its identity or
+			 * the watcher's word): still true. s->id is the file's
+			 * identity without ctime, as it was vouched for */
+			id = w_get64(entry_at(w, o));
+			bare = s->id;
+		} else {
+			struct stat st;
+			int r = ds_seek(w, &ds, p, dir_len(p), false);
+			if (r < 0) {
+				rc = -1;
+			} else if (r == 1 && fstatat(ds_fd(&ds), base_name(p), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				   S_ISREG(st.st_mode) && w_identity(&st, false) == s->id) {
+				bare = s->id;
+				w_record(w, s, &st);
+				id = s->id;
+			}
+			/* otherwise it changed under us: not recorded, read next time */
 		}
-		/* otherwise it changed under us: not recorded, read next time */
+		co_word(co, id);
+		co_word(co, f->hash);
+		co_word(co, f->key);
+		co_word(co, bare);
+		co_word(co, (uint64_t)f->len);
 	}
 	ds_free(&ds);
 	return rc;
@@ -371,11 +531,13 @@ static int restat_linked(Writer *w, int outfd)
  * Writes `<parent>/.<base>.platformc-cache/stat`: a text line, then 64-bit
  * little-endian words — the output folder's dev and inode, the manifest's
  * identity, this binary's, the count, then per path of the manifest (in its
- * order) the file's w_identity(), the hash of its bytes and its document key
- * — then per unit of output (fileset.c) its id, key, file count and its
- * files' positions in the manifest, and last the hash64 of all that: about
- * 32 bytes a file. Dated after the
- * newest ctime it records (see the top of the file).
+ * order) the file's w_identity(), the hash of its bytes, its document key,
+ * its identity without ctime and its size (what the watcher vouches for,
+ * cache_ask_watcher) — then per unit of output (fileset.c) its id, key, file
+ * count and its files' positions in the manifest, and last the hash64 of
+ * all that (the token the watcher gave when this render started, 0 0 for
+ * none, is the last two words of the head): about 48 bytes a file. Dated after the newest ctime it records (see
+ * the top of the file).
  */
 void write_cache(Writer *w, WriterReport *rep)
 {
@@ -386,21 +548,16 @@ void write_cache(Writer *w, WriterReport *rep)
 		close_fd(&outfd);
 		return;
 	}
-	w->quiet = true; /* the render is done: nothing here is its error */
-	int rc = restat_linked(w, outfd);
-	w->quiet = false;
-	close(outfd);
-	if (rc != 0) {
-		warn(w, rep, "the new tree", errno);
-		return;
-	}
+	int rc = 0;
 	if (mkdirat(w->parentfd, w->cachename, 0777) != 0 && errno != EEXIST) {
 		warn(w, rep, "mkdir", errno);
+		close(outfd);
 		return;
 	}
 	int dfd = openat(w->parentfd, w->cachename, DIR_FLAGS);
 	if (dfd < 0) {
 		warn(w, rep, "not a folder of platformc's", errno);
+		close(outfd);
 		return;
 	}
 	int fd = openat(dfd, ".gitignore", NEW_FLAGS, 0666);
@@ -413,6 +570,7 @@ void write_cache(Writer *w, WriterReport *rep)
 			unlinkat(dfd, ".gitignore", 0);
 			warn(w, rep, ".gitignore", e);
 			close(dfd);
+			close(outfd);
 			return;
 		}
 	}
@@ -421,43 +579,56 @@ void write_cache(Writer *w, WriterReport *rep)
 	if (fd < 0) {
 		warn(w, rep, CACHE_TMP, errno);
 		close(dfd);
+		close(outfd);
 		return;
 	}
+	/* written as it is made, a chunk at a time: 48 bytes a file would be
+	 * 30 MB at 622,000 files */
+	CacheOut co = { .fd = fd, .buf = xmalloc(CHUNK), .hashing = true };
+	hash64_begin(&co.h);
 	const FileSet *fs = w->fs;
 	/* the units: a file's position in the new manifest is its place in
 	 * path order (w->order's inverse) */
 	size_t uwords = 0;
 	for (int u = 0; u < fs->nounits; u++)
 		uwords += 3 + (size_t)fs->ounits[u].n;
+	co_put(&co, CACHE_MAGIC, strlen(CACHE_MAGIC));
+	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
+				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords,
+				       w->watch_inst, w->watch_seq };
+	for (int i = 0; i < CACHE_HEAD; i++)
+		co_word(&co, words[i]);
+	w->quiet = true; /* the render is done: nothing here is its error */
+	rc = record_entries(w, outfd, &co);
+	w->quiet = false;
+	close(outfd);
+	if (rc != 0) {
+		hash64_end(&co.h);
+		free(co.buf);
+		close(fd);
+		unlinkat(dfd, CACHE_TMP, 0);
+		warn(w, rep, "the new tree", errno);
+		close(dfd);
+		return;
+	}
 	uint32_t *pos = xmalloc((size_t)(fs->n ? fs->n : 1) * sizeof *pos);
 	for (int k = 0; k < fs->n; k++)
 		pos[w->order[k]] = (uint32_t)k;
-	size_t head = strlen(CACHE_MAGIC), len = head + 8 * (CACHE_HEAD + (size_t)fs->n * CACHE_ENTRY + uwords + 1);
-	unsigned char *buf = xmalloc(len), *p = buf + head;
-	memcpy(buf, CACHE_MAGIC, head);
-	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
-				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords };
-	for (int i = 0; i < CACHE_HEAD; i++, p += 8)
-		w_put64(p, words[i]);
-	for (int k = 0; k < fs->n; k++, p += 8 * CACHE_ENTRY) {
-		const FileState *s = &w->st[w->order[k]];
-		const OutFile *f = &fs->files[w->order[k]];
-		/* a file not recorded: identity 0, which no file has */
-		w_put64(p, s->cached ? s->id : 0);
-		w_put64(p + 8, f->hash);
-		w_put64(p + 16, f->key);
-	}
 	for (int u = 0; u < fs->nounits; u++) {
 		const OutUnit *ou = &fs->ounits[u];
-		w_put64(p, ou->id), w_put64(p + 8, ou->key), w_put64(p + 16, (uint64_t)ou->n);
-		p += 24;
-		for (int j = 0; j < ou->n; j++, p += 8)
-			w_put64(p, pos[ou->first + j]);
+		co_word(&co, ou->id), co_word(&co, ou->key), co_word(&co, (uint64_t)ou->n);
+		for (int j = 0; j < ou->n; j++)
+			co_word(&co, pos[ou->first + j]);
 	}
 	free(pos);
-	w_put64(p, hash64(buf, len - 8));
-	rc = write_all(fd, (const char *)buf, len);
-	free(buf);
+	co_flush(&co);
+	co.hashing = false;
+	co_word(&co, hash64_end(&co.h));
+	co_flush(&co);
+	rc = co.err ? -1 : 0;
+	if (rc != 0)
+		errno = co.err;
+	free(co.buf);
 	/* date it after every ctime it records: wait for the clock's next tick */
 	struct stat cst;
 	for (int tries = 0; rc == 0 && tries < 200; tries++) {

@@ -373,14 +373,9 @@ int commit_journal(Writer *w, WriterReport *rep, bool same_manifest)
 			sb_puts(&j, "R ");
 			sb_puts(&j, p);
 			sb_putc(&j, '\n');
-		} else if (s->status == OLD_SAME && s->vouched && w->cache) {
-			/* untouched, and the old cache's entry proved it: still true */
-			int o = owned_of(w, s, p);
-			if (o >= 0) {
-				s->id = w_get64(entry_at(w, o));
-				s->cached = true;
-			}
 		}
+		/* an untouched file whose old cache entry proved it keeps that
+		 * entry (write_cache) */
 	}
 	for (int k = 0; k < w->nstale; k++) {
 		sb_puts(&j, "D ");

@@ -50,12 +50,13 @@ fs             19   tests/groups/fs.sh
 secrets        2    tests/groups/secrets.sh
 threads        7    tests/groups/threads.sh
 incremental    20   tests/groups/incremental.sh
+watch          32   tests/groups/watch.sh
 determinism    8    tests/groups/determinism.sh
 hostile        25   tests/groups/hostile.sh
 asan           9    tests/groups/asan.sh
 fuzz           3    tests/groups/fuzz.sh
 integration    29   tests/groups/integration.sh
-meta           83   tests/groups/meta.sh
+meta           85   tests/groups/meta.sh
 '
 if [ "${1:-}" = --list ]; then
 	grep -v '^$' <<<"$GROUP_TABLE"

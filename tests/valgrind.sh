@@ -47,6 +47,23 @@ for ex in examples/*/platform.yaml; do
 done
 vg schema 0 schema
 vg explain 0 explain E0201
+# the watcher, stopped by SIGTERM (exit 0) after renders that change a file and none
+valgrind --quiet --suppressions="$SUPP" --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	--show-leak-kinds=definite,indirect --track-origins=yes "$BIN" watch -o "$TMP/out-minimal" >/dev/null 2>"$TMP/vg-watch" </dev/null &
+wpid=$!
+for _ in $(seq 300); do [ -S "$TMP/.out-minimal.platformc-watch" ] && break; sleep 0.1; done
+rm -f "$TMP/out-minimal/README.md"
+vg minimal/render-watched 0 render examples/minimal/platform.yaml -o "$TMP/out-minimal"
+vg minimal/render-watched-noop 0 render examples/minimal/platform.yaml -o "$TMP/out-minimal"
+kill -TERM "$wpid"
+wait "$wpid"
+rc=$?
+if [ $rc -ne 0 ] || grep -q '^==[0-9]*== ' "$TMP/vg-watch"; then
+	echo "FAIL valgrind/minimal/watch (exit $rc)"; grep '^==' "$TMP/vg-watch" | head -30 | sed 's/^/     /'
+	failed=$((failed + 1))
+else
+	echo "ok   valgrind/minimal/watch"; passed=$((passed + 1))
+fi
 ABS=$(realpath "$BIN")
 for dir in tests/errors/*/; do
 	c=$(basename "$dir")

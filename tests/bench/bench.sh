@@ -15,6 +15,10 @@
 #   render (1 changed)   platformc render -o <up-to-date dir> after one service's `env`
 #                        changed (it flips between two values run after run: 3 files differ)
 #   render (1/3 changed) the same after the `env` of every third service changed
+#   render (no-op, watched)   the no-op with `platformc watch -o <up-to-date dir>` running
+#                        (started, then asked until its socket answers, one untimed render
+#                        to store its token, the timed runs, then stopped)
+#   render (1 changed, watched)   one service changed, with the watcher running
 # The up-to-date folder is made by one more (untimed) render into it, so that its stat
 # cache is there as after any render a user makes (docs/decisions.md).
 #   floor: tar x     tar xf of a tar of the rendered tree into a new empty dir
@@ -219,15 +223,48 @@ for n in "$@"; do
       "$PLATFORMC" render platform.yaml -o "$ref" 2>"$work/last.err" ||
         { cat "$work/last.err" >&2; fail "platformc render (N=$n)"; }
     done
-    ops+=(render noop rcheck one third floor statfloor)
+    # the same folder watched (platformc watch): its socket answers once
+    # every folder is watched
+    "$PLATFORMC" watch -o "$ref" 2>"$work/watch.err" &
+    wpid=$!
+    python3 - "$work/.ref.platformc-watch" <<'PY' || { kill "$wpid" 2>/dev/null; cat "$work/watch.err" >&2; fail "platformc watch (N=$n)"; }
+import socket, sys, time
+for _ in range(1200):
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(2)
+        s.connect(sys.argv[1])
+        s.sendall(b"since 0:0\n")
+        if s.recv(4).startswith(b"all"):
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+PY
+    "$PLATFORMC" render platform.yaml -o "$ref" 2>"$work/last.err" ||
+      { kill "$wpid"; cat "$work/last.err" >&2; fail "platformc render, watched (N=$n)"; }
+    for ((i = 1; i <= runs; i++)); do
+      timed noopw "$PLATFORMC" render platform.yaml -o "$ref" ||
+        { kill "$wpid"; cat "$work/last.err" >&2; fail "platformc no-op render, watched (N=$n)"; }
+    done
+    for ((i = 1; i <= runs; i++)); do
+      flip one $((i % 2)) || fail "flip one"
+      timed onew "$PLATFORMC" render platform.yaml -o "$ref" ||
+        { kill "$wpid"; cat "$work/last.err" >&2; fail "platformc render, 1 changed, watched (N=$n)"; }
+    done
+    flip one 0
+    kill "$wpid"
+    wait "$wpid" || fail "platformc watch exited $? (N=$n)"
+    ops+=(render noop rcheck one third noopw onew floor statfloor)
   fi
   cd "$scratch"
 
   [ "$CHECK_ONLY" = 1 ] && echo "   (BENCH_CHECK_ONLY=1: check only; median of $runs runs)" ||
   printf '   output: %d files, %.2f MB; median of %d runs each\n' "$files" "$(awk -v b="$bytes" 'BEGIN{print b/1e6}')" "$runs"
   floor_wall=$([ "$CHECK_ONLY" != 1 ] && median floor | cut -d' ' -f1 || echo 0)
-  printf '   %-20s %8s %15s %8s %7s %8s %6s %7s\n' operation "wall s" "(min-max)" "RSS MiB" files "files/s" "MB/s" "x floor"
-  printf '   %-20s %8s %15s %8s %7s %8s %6s %7s\n' -------------------- -------- --------------- -------- ------- -------- ------ -------
+  printf '   %-28s %8s %15s %8s %7s %8s %6s %7s\n' operation "wall s" "(min-max)" "RSS MiB" files "files/s" "MB/s" "x floor"
+  printf '   %-28s %8s %15s %8s %7s %8s %6s %7s\n' ---------------------------- -------- --------------- -------- ------- -------- ------ -------
   for op in "${ops[@]}"; do
     read -r wall rss wmin wmax < <(median "$op")
     case $op in
@@ -237,13 +274,15 @@ for n in "$@"; do
       rcheck) name="render --check";      f=$files;;
       one)    name="render (1 changed)";  f=$files;;
       third)  name="render (1/3 changed)"; f=$files;;
+      noopw)  name="render (no-op, watched)"; f=$files;;
+      onew)   name="render (1 changed, watched)"; f=$files;;
       floor)  name="floor: tar xf";       f=$files;;
       statfloor) name="floor: lstat all";  f=$files;;
     esac
     awk -v name="$name" -v w="$wall" -v lo="$wmin" -v hi="$wmax" -v r="$rss" -v f="$f" -v b="$bytes" -v fl="$floor_wall" -v op="$op" 'BEGIN{
       if (f == "-") { fs = "-"; mbs = "-" } else { fs = sprintf("%.0f", w > 0 ? f / w : 0); mbs = sprintf("%.1f", w > 0 ? b / 1e6 / w : 0) }
       x = (op == "check" || op == "floor" || op == "statfloor" || fl <= 0) ? "-" : sprintf("%.1f", w / fl)
-      printf "   %-20s %8.3f %15s %8.1f %7s %8s %6s %7s\n", name, w, sprintf("(%.3f-%.3f)", lo, hi), r / 1024, f, fs, mbs, x }'
+      printf "   %-28s %8.3f %15s %8.1f %7s %8s %6s %7s\n", name, w, sprintf("(%.3f-%.3f)", lo, hi), r / 1024, f, fs, mbs, x }'
   done
   if [ "$CHECK_ONLY" != 1 ] && awk -v r="$(median render | cut -d' ' -f1)" -v f="$floor_wall" 'BEGIN{exit !(r < f)}'; then
     echo "   note: the fresh render beat the tar floor: file creation on this filesystem is noisy"
@@ -259,15 +298,19 @@ for n in "$@"; do
     read -r ow _ < <(median one)
     read -r tw _ < <(median third)
     read -r sw _ < <(median statfloor)
+    read -r nww _ < <(median noopw)
+    read -r oww _ < <(median onew)
     # the targets: fresh render <= 1.0x floor; no-op and --check <= 2x check; one
     # service changed <= 3x check
-    awk -v r="$rw" -v f="$floor_wall" -v c="$cw" -v nw="$nw" -v kw="$kw" -v ow="$ow" -v tw="$tw" -v sw="$sw" 'BEGIN{
+    awk -v r="$rw" -v f="$floor_wall" -v c="$cw" -v nw="$nw" -v kw="$kw" -v ow="$ow" -v tw="$tw" -v sw="$sw" -v nww="$nww" -v oww="$oww" 'BEGIN{
       printf "   ratios: render/floor %.2f (target <= 1.0)\n", f > 0 ? r / f : 0
       printf "           %-14s %8s %8s\n", "", "x check", "x render"
       printf "           %-14s %8.2f %8.2f   (target <= 2x check)\n", "no-op", nw / c, nw / r
       printf "           %-14s %8.2f %8.2f   (target <= 2x check)\n", "--check", kw / c, kw / r
       printf "           %-14s %8.2f %8.2f   (target <= 3x check)\n", "1 changed", ow / c, ow / r
       printf "           %-14s %8.2f %8.2f\n", "1/3 changed", tw / c, tw / r
+      printf "           %-14s %8.2f %8.2f   (target <= 2x check)\n", "no-op, watched", nww / c, nww / r
+      printf "           %-14s %8.2f %8.2f   (target <= 3x check)\n", "1 ch., watched", oww / c, oww / r
       printf "   lstat floor: %.3f s = %.2fx check; no-op beyond check: %.3f s = %.2fx the lstat floor\n", sw, sw / c, nw - c, (sw > 0 ? (nw - c) / sw : 0) }'
   fi
   rm -rf "$work/ref" "$work/.ref.platformc-cache"

@@ -15,7 +15,7 @@ else
 	skip install/man-page-no-warnings "groff not installed"
 fi
 missing=""
-for v in check render cost diff graph schema explain lsp completion; do
+for v in check render cost diff graph schema explain lsp watch completion; do
 	grep -q "^\.B platformc $v" docs/platformc.1 || missing+=" $v"
 done
 [ -z "$missing" ] && ok install/man-page-synopsis || fail install/man-page-synopsis "no synopsis for:$missing"
@@ -24,7 +24,7 @@ comp() { # words... -> completions of the last word
 	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _platformc; printf "%s\n" "${COMPREPLY[@]}"' \
 		_ "$TMP/completion.bash" "$@"
 }
-[ "$(comp platformc '' | tr '\n' ' ')" = "check render cost diff graph schema explain lsp completion --help --version " ] && \
+[ "$(comp platformc '' | tr '\n' ' ')" = "check render cost diff graph schema explain lsp watch completion --help --version " ] && \
 	ok install/completion-verbs || fail install/completion-verbs "$(comp platformc '')"
 [ "$(comp platformc d | tr '\n' ' ')" = "diff " ] && ok install/completion-prefix || fail install/completion-prefix "$(comp platformc d)"
 [ "$(comp platformc graph --format '' | tr '\n' ' ')" = "dot mermaid " ] && \
