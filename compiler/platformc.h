@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PLATFORMC_VERSION "0.1.0"
 
@@ -134,13 +135,26 @@ bool utf8_valid(const char *s, size_t n, size_t *bad_offset);
 uint64_t hash_bytes(const void *p, size_t n);    /* FNV-1a 64 */
 uint64_t hash64(const void *p, size_t n);        /* XXH64 (libxxhash), seed 0: for file contents */
 /* hash64 of bytes given in pieces: begin, add..., then end exactly once (it
- * frees the state) */
+ * frees the state). Pieces are gathered in `buf` and given to libxxhash a
+ * buffer at a time: most are a few bytes (a tag, a length, a key), and
+ * its streaming call costs more than copying them. */
 typedef struct Hash64 {
-	struct XXH64_state_s *state; /* libxxhash's */
+	struct XXH64_state_s *state; /* libxxhash's, made when buf first fills */
+	size_t n;                    /* bytes in buf */
+	unsigned char buf[1024];
 } Hash64;
 void hash64_begin(Hash64 *h);
-void hash64_add(Hash64 *h, const void *p, size_t n);
-uint64_t hash64_end(const Hash64 *h);
+void hash64_spill(Hash64 *h, const void *p, size_t n);
+static inline void hash64_add(Hash64 *h, const void *p, size_t n)
+{
+	if (n > sizeof h->buf - h->n) {
+		hash64_spill(h, p, n);
+		return;
+	}
+	memcpy(h->buf + h->n, p, n);
+	h->n += n;
+}
+uint64_t hash64_end(Hash64 *h);
 int str_cmp_ptr(const void *a, const void *b);   /* qsort over char* */
 bool has_prefix(const char *s, const char *p);
 bool has_suffix(const char *s, const char *p);
@@ -1153,8 +1167,19 @@ int staging_state(int parentfd, const char *name, StagingState *out);
 int remove_staging(int parentfd, const char *name);
 int clean_leftovers(Writer *w, bool strict);
 int recover_old_tree(Writer *w);
-uint64_t w_get64(const unsigned char *p);
-void w_put64(unsigned char *p, uint64_t v);
+/* the cache's and journal's words: 8 bytes, little-endian */
+static inline uint64_t w_get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+static inline void w_put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
 int64_t ns_of(struct timespec t);
 uint64_t w_identity(const struct stat *st, bool with_ctime);
 void w_record(Writer *w, FileState *s, const struct stat *st);

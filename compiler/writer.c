@@ -285,13 +285,10 @@ static void make_room(Writer *w, int i)
  * before. */
 static const char *first_new_folder(const char *p, const char *q)
 {
-	size_t c = 0;
-	while (p[c] && p[c] == q[c])
-		c++;
 	const char *from = NULL;
-	for (const char *t = p; t < p + c; t++)
-		if (*t == '/')
-			from = t;
+	for (size_t c = 0; p[c] && p[c] == q[c]; c++)
+		if (p[c] == '/')
+			from = p + c;
 	return strchr(from ? from + 1 : p, '/');
 }
 
