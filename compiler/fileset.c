@@ -358,6 +358,14 @@ const OutFile *fileset_find_hashed(const FileSet *fs, const char *path, uint64_t
 	return i ? &fs->files[i - 1] : NULL;
 }
 
+/* Asks the CPU for the index slot of a path whose hash64 is h, ahead of a
+ * lookup or add of it. */
+void fileset_prefetch(const FileSet *fs, uint64_t h)
+{
+	if (fs->nslots)
+		__builtin_prefetch(&fs->slots[(size_t)h & (fs->nslots - 1)]);
+}
+
 const OutFile *fileset_find(const FileSet *fs, const char *path)
 {
 	return fs->nslots ? fileset_find_hashed(fs, path, hash64(path, strlen(path))) : NULL;

@@ -912,6 +912,7 @@ void fileset_sort(FileSet *fs);
 const OutFile *fileset_find(const FileSet *fs, const char *path);
 /* The same, for a path whose hash64 the caller has */
 const OutFile *fileset_find_hashed(const FileSet *fs, const char *path, uint64_t h);
+void fileset_prefetch(const FileSet *fs, uint64_t h);
 /* Room for n files, so that adding them moves nothing */
 void fileset_reserve(FileSet *fs, int n);
 
@@ -986,6 +987,7 @@ Unit *clusters_sorted_units(const FileSet *fs); /* deployment order; caller free
 #define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
 #define NEW_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
 #define CHUNK (64u * 1024)
+#define PREFETCH_AHEAD 16     /* inserts into a large index: how far ahead its slots are asked for */
 
 /* What the old tree holds at a generated path. */
 typedef enum OldStatus { OLD_ABSENT, OLD_SAME, OLD_DIFF } OldStatus;

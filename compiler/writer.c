@@ -395,6 +395,10 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 		w->upaths = xrealloc(w->upaths, (size_t)w->capukept * sizeof *w->upaths);
 		w->uhash = xrealloc(w->uhash, (size_t)w->capukept * sizeof *w->uhash);
 	}
+	/* the file set's index slots of all its paths, asked for at once (each
+	 * is a cache miss in a large tree), then used below and by the adds */
+	for (int j = 0; j < n; j++)
+		fileset_prefetch(fs, w->ohash[files[j]]);
 	for (int j = 0; j < n; j++) {
 		int k = (int)files[j];
 		const unsigned char *e = entry_at(w, k);

@@ -672,8 +672,15 @@ int read_manifest(Writer *w)
 	w->ohash = xmalloc((size_t)(w->nowned ? w->nowned : 1) * sizeof *w->ohash);
 	if (!w->oslots)
 		die_oom();
+	for (int i = 0; i < w->nowned; i++)
+		w->ohash[i] = hash64(w->owned[i], strlen(w->owned[i]));
+	/* each insert misses the cache at its slot: the slot PREFETCH_AHEAD
+	 * inserts on is asked for meanwhile */
+	size_t mask = w->noslots - 1;
 	for (int i = 0; i < w->nowned; i++) {
-		uint64_t h = w->ohash[i] = hash64(w->owned[i], strlen(w->owned[i]));
+		if (i + PREFETCH_AHEAD < w->nowned)
+			__builtin_prefetch(&w->oslots[w->ohash[i + PREFETCH_AHEAD] & mask], 1);
+		uint64_t h = w->ohash[i];
 		w->oslots[owned_slot(w, w->owned[i], h)] = (FileSlot){ (uint32_t)i + 1, (uint32_t)(h >> 32) };
 	}
 	return 0;
