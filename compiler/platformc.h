@@ -1087,7 +1087,7 @@ struct Writer {
 	int nunits;
 	uint64_t *unit_id, *unit_key;
 	uint32_t *unit_first, *unit_n, *unit_files;
-	uint32_t *uslots;
+	FileSlot *uslots;              /* unit number + 1, and the id's high half */
 	size_t nuslots;
 	bool units_dirty;      /* a unit was built whose key the cache does not hold */
 	/* the files of the unit writer_keep_unit last kept (positions in

@@ -55,6 +55,9 @@ typedef struct UnitKeys {
 	uint64_t *rc;                  /* a resource's with those it names or is named by */
 	int *caller_off, *callers;     /* per service: the services calling it */
 	int *user_off, *users;         /* per resource: the services using it, platform order */
+	struct { const void *obj; int i; } *objs; /* the model's services, resources, teams and
+						   * systems by address -> index (by name: the maps above) */
+	size_t nobjs;
 } UnitKeys;
 
 static void put_u64(Hash64 *h, uint64_t v)
@@ -111,6 +114,30 @@ static uint64_t node_hash(const Node *a, const Node *b)
 	return hash64_end(&h);
 }
 
+/* open addressing by address: the model's objects are asked for by the
+ * pointers that link them far more often than by name */
+static size_t obj_slot(const UnitKeys *k, const void *obj)
+{
+	uint64_t h = (uint64_t)(uintptr_t)obj * 0x9E3779B97F4A7C15ull;
+	size_t mask = k->nobjs - 1, i = (size_t)(h >> 32) & mask;
+	while (k->objs[i].obj && k->objs[i].obj != obj)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void obj_put(UnitKeys *k, const void *obj, int i)
+{
+	size_t at = obj_slot(k, obj);
+	k->objs[at].obj = obj;
+	k->objs[at].i = i;
+}
+
+static int obj_index(const UnitKeys *k, const void *obj)
+{
+	size_t at = obj_slot(k, obj);
+	return k->objs[at].obj ? k->objs[at].i : -1;
+}
+
 static uint64_t team_hash(const Team *t)
 {
 	Hash64 h;
@@ -124,18 +151,22 @@ static uint64_t team_hash(const Team *t)
  * since every service and resource key names one or more. */
 static void put_team(Hash64 *h, const UnitKeys *k, const Team *t)
 {
-	int i = t ? (int)(intptr_t)strmap_get(&k->team_index, t->name) - 1 : -1;
+	int i = t ? obj_index(k, t) : -1;
+	if (t && i < 0)
+		i = (int)(intptr_t)strmap_get(&k->team_index, t->name) - 1;
 	put_u64(h, i >= 0 && k->team[i] ? k->team[i] : team_hash(t));
 }
 
 static int svc_of(const UnitKeys *k, const Service *s)
 {
-	return (int)(intptr_t)strmap_get(&k->svc_index, s->name) - 1;
+	int i = obj_index(k, s);
+	return i >= 0 ? i : (int)(intptr_t)strmap_get(&k->svc_index, s->name) - 1;
 }
 
 static int res_of(const UnitKeys *k, const Resource *r)
 {
-	return (int)(intptr_t)strmap_get(&k->res_index, r->name) - 1;
+	int i = obj_index(k, r);
+	return i >= 0 ? i : (int)(intptr_t)strmap_get(&k->res_index, r->name) - 1;
 }
 
 /* offsets of a CSR list from per-slot counts (off has n + 1 entries) */
@@ -190,6 +221,20 @@ static const UnitKeys *keys_of(FileSet *fs, const Platform *p)
 		die_oom();
 	strmap_init(&k->team_index);
 	strmap_init(&k->sys_index);
+	size_t nobj = (size_t)ns + (size_t)nr + (size_t)p->nteams + (size_t)p->nsystems;
+	for (k->nobjs = 64; k->nobjs < nobj * 2; k->nobjs *= 2)
+		;
+	k->objs = calloc(k->nobjs, sizeof *k->objs);
+	if (!k->objs)
+		die_oom();
+	for (int i = 0; i < ns; i++)
+		obj_put(k, p->services[i], i);
+	for (int i = 0; i < nr; i++)
+		obj_put(k, p->resources[i], i);
+	for (int i = 0; i < p->nteams; i++)
+		obj_put(k, p->teams[i], i);
+	for (int i = 0; i < p->nsystems; i++)
+		obj_put(k, p->systems[i], i);
 	for (int i = 0; i < p->nteams; i++) {
 		strmap_put(&k->team_index, p->teams[i]->name, (void *)(intptr_t)(i + 1));
 		k->team[i] = team_hash(p->teams[i]);
@@ -325,6 +370,7 @@ void unitkeys_free(const UnitKeys *keys)
 	free(k->res_key);
 	free(k->team);
 	free(k->sys);
+	free(k->objs);
 	free(k->rc);
 	free(k->caller_off);
 	free(k->callers);
@@ -373,7 +419,9 @@ uint64_t unitkey_service(FileSet *fs, const Platform *p, const Service *s)
 	put_u64(&h, k->global);
 	put_service(&h, k, s);
 	put_str(&h, s->system ? s->system->name : NULL);
-	int sy = s->system ? (int)(intptr_t)strmap_get(&k->sys_index, s->system->name) - 1 : -1;
+	int sy = s->system ? obj_index(k, s->system) : -1;
+	if (s->system && sy < 0)
+		sy = (int)(intptr_t)strmap_get(&k->sys_index, s->system->name) - 1;
 	if (sy >= 0) {
 		put_u64(&h, k->sys[sy]);
 	} else {

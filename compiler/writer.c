@@ -225,7 +225,8 @@ static void free_lookups(Writer *w)
 	free(w->upaths);
 	w->look = NULL, w->look_id = NULL, w->look_size = NULL, w->look_order = NULL;
 	w->unit_id = w->unit_key = NULL;
-	w->unit_first = w->unit_n = w->unit_files = w->uslots = NULL;
+	w->unit_first = w->unit_n = w->unit_files = NULL;
+	w->uslots = NULL;
 	w->uid = w->uhash = NULL, w->usize = NULL, w->upaths = NULL;
 	w->ufiles = NULL, w->ukept = w->ucount = w->capukept = 0;
 	w->nunits = 0;
@@ -380,7 +381,7 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 	w->ukept = w->ucount = 0;
 	if (w_failed(w) || !w->cache_keys)
 		return -1;
-	uint32_t u = w->uslots ? w->uslots[unit_slot(w, id)] : 0;
+	uint32_t u = w->uslots ? w->uslots[unit_slot(w, id)].n : 0;
 	if (!u || w->unit_key[u - 1] != key) {
 		w->units_dirty = true;
 		return -1;

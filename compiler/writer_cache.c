@@ -175,7 +175,8 @@ void load_cache(Writer *w)
 size_t unit_slot(const Writer *w, uint64_t id)
 {
 	size_t mask = w->nuslots - 1, i = (size_t)id & mask;
-	while (w->uslots[i] && w->unit_id[w->uslots[i] - 1] != id)
+	uint32_t tag = (uint32_t)(id >> 32);
+	while (w->uslots[i].n && (w->uslots[i].tag != tag || w->unit_id[w->uslots[i].n - 1] != id))
 		i = (i + 1) & mask;
 	return i;
 }
@@ -229,9 +230,9 @@ static void load_units(Writer *w, const unsigned char *p, uint64_t nunits, uint6
 			w->unit_files[nfiles++] = (uint32_t)k;
 		}
 		size_t slot = unit_slot(w, id);
-		ok = ok && !w->uslots[slot];
+		ok = ok && !w->uslots[slot].n;
 		if (ok)
-			w->uslots[slot] = (uint32_t)u + 1;
+			w->uslots[slot] = (FileSlot){ (uint32_t)u + 1, (uint32_t)(id >> 32) };
 		w->nunits = u + 1;
 	}
 	free(seen);
