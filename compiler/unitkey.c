@@ -36,6 +36,9 @@
  *     who may read which resource's secrets): the outline, and of each
  *     service the resources it uses with their access modes and the
  *     environments it runs in.
+ * A team or system enters a key as the hash of its name and tree (made once,
+ * keys_of), and a service's or resource's key is made once for all the
+ * families that ask it: the same inputs, hashed once.
  * The compiler's own identity is not here: the writer trusts keys only in a
  * cache this same binary wrote.
  */
