@@ -1043,9 +1043,16 @@ typedef struct DirStack {
 } DirStack;
 
 /* The folders a cache look has found to be folders, not symlinks: dir[0..len). */
+typedef struct ProbeDir {
+	const char *path;              /* a manifest path: the folder is its first len bytes */
+	uint32_t len, tag;             /* tag: the folder's hash's high half */
+} ProbeDir;
+
 typedef struct Probe {
 	char *dir;
 	size_t len, cap;
+	ProbeDir *seen;                /* folders found to be folders, by hash */
+	size_t nseen, capseen;
 } Probe;
 
 struct Writer {
@@ -1129,16 +1136,18 @@ struct Writer {
 	atomic_bool sleeping, waiting, closing;
 	/* Look-ahead of a render that may keep documents (cache_keys): while
 	 * no file waits, the disk thread checks the owned files' identities
-	 * against the stat cache, in manifest order, so writer_keep finds the
-	 * answer ready. look[k]: 0 not yet, LOOK_SAME (then look_id/look_size
+	 * against the stat cache, from the last file the producer will ask for
+	 * back to the first, so writer_keep finds the answer ready once they
+	 * meet (going the same way, the two raced for each next file and often
+	 * both looked at it). look[k]: 0 not yet, LOOK_SAME (then look_id/look_size
 	 * hold its identity without ctime and its size), LOOK_OTHER, LOOK_BUSY.
 	 * Whoever moves look[k] from 0 to LOOK_BUSY looks and answers; so
 	 * the producer, when it asks first, answers for the look-ahead. */
 	_Atomic unsigned char *look;
 	uint64_t *look_id;
 	int64_t *look_size;
-	int looked;            /* the next owned path to look at ... */
-	uint32_t *look_order;  /* ... in this order: the recorded units' files first, as the
+	int looked;            /* owned paths looked at, from the end of ... */
+	uint32_t *look_order;  /* ... this order: the recorded units' files first, as the
 				* backends will ask for them, then the others; NULL: manifest order */
 	Probe lookpr;          /* the look-ahead's folder checks */
 	Probe mainpr;          /* the producer's */

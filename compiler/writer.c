@@ -239,6 +239,8 @@ static void writer_free(Writer *w)
 	ds_free(&w->disk);
 	free(w->lookpr.dir);
 	free(w->mainpr.dir);
+	free(w->lookpr.seen);
+	free(w->mainpr.seen);
 	w->lookpr = w->mainpr = (Probe){0};
 	sb_free(&w->mk);
 	free(w->jobs);
@@ -663,6 +665,8 @@ int writer_end(Writer *w, const FileSet *fs, WriterReport *rep)
 	ds_free(&w->disk);
 	free(w->lookpr.dir);
 	free(w->mainpr.dir);
+	free(w->lookpr.seen);
+	free(w->mainpr.seen);
 	w->lookpr = w->mainpr = (Probe){0};
 	w->old.probe = false;
 	w->fs = fs;
