@@ -177,51 +177,29 @@ void fileset_add(FileSet *fs, const char *path, char *data, size_t len)
 
 /* ---- documents ---- */
 
-/* The bytes of a document's trees go through a buffer: most are a few
- * bytes each, and the hash takes them best 4 KiB at a time. */
-typedef struct Keyer {
-	Hash64 h;
-	size_t n;
-	unsigned char buf[4096];
-} Keyer;
-
-static inline void key_put(Keyer *k, const void *p, size_t n)
-{
-	if (n > sizeof k->buf - k->n) {
-		hash64_add(&k->h, k->buf, k->n);
-		k->n = 0;
-		if (n > sizeof k->buf) {
-			hash64_add(&k->h, p, n);
-			return;
-		}
-	}
-	memcpy(k->buf + k->n, p, n);
-	k->n += n;
-}
-
-static inline void key_count(Keyer *k, size_t n)
+static inline void key_count(Hash64 *k, size_t n)
 {
 	uint64_t v = n;
-	key_put(k, &v, sizeof v);
+	hash64_add(k, &v, sizeof v);
 }
 
 /* lengths keep "ab"+"c" apart from "a"+"bc" */
-static inline void key_bytes(Keyer *k, const void *p, size_t n)
+static inline void key_bytes(Hash64 *k, const void *p, size_t n)
 {
 	key_count(k, n);
-	key_put(k, p, n);
+	hash64_add(k, p, n);
 }
 
-static void key_node(Keyer *k, const DNode *d)
+static void key_node(Hash64 *k, const DNode *d)
 {
 	unsigned char tag[2] = { (unsigned char)d->kind, (unsigned char)(d->flow | d->literal << 1) };
-	key_put(k, tag, sizeof tag);
+	hash64_add(k, tag, sizeof tag);
 	switch (d->kind) {
 	case D_NULL:
 		break;
 	case D_BOOL:
 	case D_INT:
-		key_put(k, &d->i, sizeof d->i);
+		hash64_add(k, &d->i, sizeof d->i);
 		break;
 	case D_NUM:
 	case D_STR:
@@ -245,17 +223,15 @@ static void key_node(Keyer *k, const DNode *d)
 /* What decides a document file's bytes: its format, the header, its trees. */
 static uint64_t doc_key(const FileSet *fs, DNode *const *docs, int n, bool json)
 {
-	Keyer k;
-	hash64_begin(&k.h);
-	k.n = 0;
+	Hash64 k;
+	hash64_begin(&k);
 	key_bytes(&k, json ? "json" : "yaml", 4);
 	if (!json)
 		key_bytes(&k, fs->header ? fs->header : "", fs->header ? strlen(fs->header) : 0);
 	key_count(&k, (size_t)n);
 	for (int i = 0; i < n; i++)
 		key_node(&k, docs[i]);
-	hash64_add(&k.h, k.buf, k.n);
-	uint64_t h = hash64_end(&k.h);
+	uint64_t h = hash64_end(&k);
 	return h ? h : 1; /* 0 means "no key" */
 }
 
@@ -380,6 +356,14 @@ const OutFile *fileset_find_hashed(const FileSet *fs, const char *path, uint64_t
 		return NULL;
 	uint32_t i = fs->slots[index_slot(fs, path, h)].n;
 	return i ? &fs->files[i - 1] : NULL;
+}
+
+/* Asks the CPU for the index slot of a path whose hash64 is h, ahead of a
+ * lookup or add of it. */
+void fileset_prefetch(const FileSet *fs, uint64_t h)
+{
+	if (fs->nslots)
+		__builtin_prefetch(&fs->slots[(size_t)h & (fs->nslots - 1)]);
 }
 
 const OutFile *fileset_find(const FileSet *fs, const char *path)

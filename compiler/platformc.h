@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PLATFORMC_VERSION "0.1.0"
 
@@ -134,13 +135,26 @@ bool utf8_valid(const char *s, size_t n, size_t *bad_offset);
 uint64_t hash_bytes(const void *p, size_t n);    /* FNV-1a 64 */
 uint64_t hash64(const void *p, size_t n);        /* XXH64 (libxxhash), seed 0: for file contents */
 /* hash64 of bytes given in pieces: begin, add..., then end exactly once (it
- * frees the state) */
+ * frees the state). Pieces are gathered in `buf` and given to libxxhash a
+ * buffer at a time: most are a few bytes (a tag, a length, a key), and
+ * its streaming call costs more than copying them. */
 typedef struct Hash64 {
-	struct XXH64_state_s *state; /* libxxhash's */
+	struct XXH64_state_s *state; /* libxxhash's, made when buf first fills */
+	size_t n;                    /* bytes in buf */
+	unsigned char buf[1024];
 } Hash64;
 void hash64_begin(Hash64 *h);
-void hash64_add(Hash64 *h, const void *p, size_t n);
-uint64_t hash64_end(const Hash64 *h);
+void hash64_spill(Hash64 *h, const void *p, size_t n);
+static inline void hash64_add(Hash64 *h, const void *p, size_t n)
+{
+	if (n > sizeof h->buf - h->n) {
+		hash64_spill(h, p, n);
+		return;
+	}
+	memcpy(h->buf + h->n, p, n);
+	h->n += n;
+}
+uint64_t hash64_end(Hash64 *h);
 int str_cmp_ptr(const void *a, const void *b);   /* qsort over char* */
 bool has_prefix(const char *s, const char *p);
 bool has_suffix(const char *s, const char *p);
@@ -915,6 +929,7 @@ void fileset_sort(FileSet *fs);
 const OutFile *fileset_find(const FileSet *fs, const char *path);
 /* The same, for a path whose hash64 the caller has */
 const OutFile *fileset_find_hashed(const FileSet *fs, const char *path, uint64_t h);
+void fileset_prefetch(const FileSet *fs, uint64_t h);
 /* Room for n files, so that adding them moves nothing */
 void fileset_reserve(FileSet *fs, int n);
 
@@ -991,6 +1006,7 @@ Unit *clusters_sorted_units(const FileSet *fs); /* deployment order; caller free
 #define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
 #define NEW_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
 #define CHUNK (64u * 1024)
+#define PREFETCH_AHEAD 16     /* inserts into a large index: how far ahead its slots are asked for */
 
 /* What the old tree holds at a generated path. */
 typedef enum OldStatus { OLD_ABSENT, OLD_SAME, OLD_DIFF } OldStatus;
@@ -1046,9 +1062,16 @@ typedef struct DirStack {
 } DirStack;
 
 /* The folders a cache look has found to be folders, not symlinks: dir[0..len). */
+typedef struct ProbeDir {
+	const char *path;              /* a manifest path: the folder is its first len bytes */
+	uint32_t len, tag;             /* tag: the folder's hash's high half */
+} ProbeDir;
+
 typedef struct Probe {
 	char *dir;
 	size_t len, cap;
+	ProbeDir *seen;                /* folders found to be folders, by hash */
+	size_t nseen, capseen;
 } Probe;
 
 struct Writer {
@@ -1090,7 +1113,7 @@ struct Writer {
 	int nunits;
 	uint64_t *unit_id, *unit_key;
 	uint32_t *unit_first, *unit_n, *unit_files;
-	uint32_t *uslots;
+	FileSlot *uslots;              /* unit number + 1, and the id's high half */
 	size_t nuslots;
 	bool units_dirty;      /* a unit was built whose key the cache does not hold */
 	/* the watcher (watch.c): the token it gave when this session started
@@ -1140,16 +1163,18 @@ struct Writer {
 	atomic_bool sleeping, waiting, closing;
 	/* Look-ahead of a render that may keep documents (cache_keys): while
 	 * no file waits, the disk thread checks the owned files' identities
-	 * against the stat cache, in manifest order, so writer_keep finds the
-	 * answer ready. look[k]: 0 not yet, LOOK_SAME (then look_id/look_size
+	 * against the stat cache, from the last file the producer will ask for
+	 * back to the first, so writer_keep finds the answer ready once they
+	 * meet (going the same way, the two raced for each next file and often
+	 * both looked at it). look[k]: 0 not yet, LOOK_SAME (then look_id/look_size
 	 * hold its identity without ctime and its size), LOOK_OTHER, LOOK_BUSY.
 	 * Whoever moves look[k] from 0 to LOOK_BUSY looks and answers; so
 	 * the producer, when it asks first, answers for the look-ahead. */
 	_Atomic unsigned char *look;
 	uint64_t *look_id;
 	int64_t *look_size;
-	int looked;            /* the next owned path to look at ... */
-	uint32_t *look_order;  /* ... in this order: the recorded units' files first, as the
+	int looked;            /* owned paths looked at, from the end of ... */
+	uint32_t *look_order;  /* ... this order: the recorded units' files first, as the
 				* backends will ask for them, then the others; NULL: manifest order */
 	Probe lookpr;          /* the look-ahead's folder checks */
 	Probe mainpr;          /* the producer's */
@@ -1180,8 +1205,19 @@ int staging_state(int parentfd, const char *name, StagingState *out);
 int remove_staging(int parentfd, const char *name);
 int clean_leftovers(Writer *w, bool strict);
 int recover_old_tree(Writer *w);
-uint64_t w_get64(const unsigned char *p);
-void w_put64(unsigned char *p, uint64_t v);
+/* the cache's and journal's words: 8 bytes, little-endian */
+static inline uint64_t w_get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+static inline void w_put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		p[i] = (unsigned char)v;
+}
 int64_t ns_of(struct timespec t);
 uint64_t w_identity(const struct stat *st, bool with_ctime);
 void w_record(Writer *w, FileState *s, const struct stat *st);

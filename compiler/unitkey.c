@@ -36,6 +36,9 @@
  *     who may read which resource's secrets): the outline, and of each
  *     service the resources it uses with their access modes and the
  *     environments it runs in.
+ * A team or system enters a key as the hash of its name and tree (made once,
+ * keys_of), and a service's or resource's key is made once for all the
+ * families that ask it: the same inputs, hashed once.
  * The compiler's own identity is not here: the writer trusts keys only in a
  * cache this same binary wrote.
  */
@@ -48,10 +51,16 @@
 typedef struct UnitKeys {
 	uint64_t global, all;
 	StrMap svc_index, res_index;   /* name -> index + 1 */
+	StrMap team_index, sys_index;  /* name -> index + 1 */
 	uint64_t *svc, *res;           /* each object's own hash */
+	uint64_t *team, *sys;          /* a team's name and tree; a system's tree and owner */
+	uint64_t *svc_key, *res_key;   /* unitkey_service/_resource once asked (0: not yet) */
 	uint64_t *rc;                  /* a resource's with those it names or is named by */
 	int *caller_off, *callers;     /* per service: the services calling it */
 	int *user_off, *users;         /* per resource: the services using it, platform order */
+	struct { const void *obj; int i; } *objs; /* the model's services, resources, teams and
+						   * systems by address -> index (by name: the maps above) */
+	size_t nobjs;
 } UnitKeys;
 
 static void put_u64(Hash64 *h, uint64_t v)
@@ -108,20 +117,59 @@ static uint64_t node_hash(const Node *a, const Node *b)
 	return hash64_end(&h);
 }
 
-static void put_team(Hash64 *h, const Team *t)
+/* open addressing by address: the model's objects are asked for by the
+ * pointers that link them far more often than by name */
+static size_t obj_slot(const UnitKeys *k, const void *obj)
 {
-	put_str(h, t ? t->name : NULL);
-	put_node(h, t ? t->node : NULL, NULL);
+	uint64_t h = (uint64_t)(uintptr_t)obj * 0x9E3779B97F4A7C15ull;
+	size_t mask = k->nobjs - 1, i = (size_t)(h >> 32) & mask;
+	while (k->objs[i].obj && k->objs[i].obj != obj)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void obj_put(UnitKeys *k, const void *obj, int i)
+{
+	size_t at = obj_slot(k, obj);
+	k->objs[at].obj = obj;
+	k->objs[at].i = i;
+}
+
+static int obj_index(const UnitKeys *k, const void *obj)
+{
+	size_t at = obj_slot(k, obj);
+	return k->objs[at].obj ? k->objs[at].i : -1;
+}
+
+static uint64_t team_hash(const Team *t)
+{
+	Hash64 h;
+	hash64_begin(&h);
+	put_str(&h, t ? t->name : NULL);
+	put_node(&h, t ? t->node : NULL, NULL);
+	return hash64_end(&h);
+}
+
+/* A team as its hash: the teams of the platform hashed once (keys_of),
+ * since every service and resource key names one or more. */
+static void put_team(Hash64 *h, const UnitKeys *k, const Team *t)
+{
+	int i = t ? obj_index(k, t) : -1;
+	if (t && i < 0)
+		i = (int)(intptr_t)strmap_get(&k->team_index, t->name) - 1;
+	put_u64(h, i >= 0 && k->team[i] ? k->team[i] : team_hash(t));
 }
 
 static int svc_of(const UnitKeys *k, const Service *s)
 {
-	return (int)(intptr_t)strmap_get(&k->svc_index, s->name) - 1;
+	int i = obj_index(k, s);
+	return i >= 0 ? i : (int)(intptr_t)strmap_get(&k->svc_index, s->name) - 1;
 }
 
 static int res_of(const UnitKeys *k, const Resource *r)
 {
-	return (int)(intptr_t)strmap_get(&k->res_index, r->name) - 1;
+	int i = obj_index(k, r);
+	return i >= 0 ? i : (int)(intptr_t)strmap_get(&k->res_index, r->name) - 1;
 }
 
 /* offsets of a CSR list from per-slot counts (off has n + 1 entries) */
@@ -135,9 +183,9 @@ static void link_names(const UnitKeys *k, const Platform *p, int i, const Node *
 		int j = n->text ? (int)(intptr_t)strmap_get(&k->res_index, n->text) - 1 : -1;
 		if (j >= 0 && j != i) {
 			put_u64(&rh[i], k->res[j]);
-			put_team(&rh[i], p->resources[j]->team);
+			put_team(&rh[i], k, p->resources[j]->team);
 			put_u64(&rh[j], k->res[i]);
-			put_team(&rh[j], p->resources[i]->team);
+			put_team(&rh[j], k, p->resources[i]->team);
 		}
 		return;
 	}
@@ -168,6 +216,41 @@ static const UnitKeys *keys_of(FileSet *fs, const Platform *p)
 	int ns = p->nservices, nr = p->nresources;
 	k->svc = xmalloc((size_t)(ns + 1) * sizeof *k->svc);
 	k->res = xmalloc((size_t)(nr + 1) * sizeof *k->res);
+	k->svc_key = calloc((size_t)ns + 1, sizeof *k->svc_key);
+	k->res_key = calloc((size_t)nr + 1, sizeof *k->res_key);
+	k->team = calloc((size_t)p->nteams + 1, sizeof *k->team);
+	k->sys = xmalloc((size_t)(p->nsystems + 1) * sizeof *k->sys);
+	if (!k->svc_key || !k->res_key || !k->team)
+		die_oom();
+	strmap_init(&k->team_index);
+	strmap_init(&k->sys_index);
+	size_t nobj = (size_t)ns + (size_t)nr + (size_t)p->nteams + (size_t)p->nsystems;
+	for (k->nobjs = 64; k->nobjs < nobj * 2; k->nobjs *= 2)
+		;
+	k->objs = calloc(k->nobjs, sizeof *k->objs);
+	if (!k->objs)
+		die_oom();
+	for (int i = 0; i < ns; i++)
+		obj_put(k, p->services[i], i);
+	for (int i = 0; i < nr; i++)
+		obj_put(k, p->resources[i], i);
+	for (int i = 0; i < p->nteams; i++)
+		obj_put(k, p->teams[i], i);
+	for (int i = 0; i < p->nsystems; i++)
+		obj_put(k, p->systems[i], i);
+	for (int i = 0; i < p->nteams; i++) {
+		strmap_put(&k->team_index, p->teams[i]->name, (void *)(intptr_t)(i + 1));
+		k->team[i] = team_hash(p->teams[i]);
+	}
+	for (int i = 0; i < p->nsystems; i++) {
+		const System *sy = p->systems[i];
+		strmap_put(&k->sys_index, sy->name, (void *)(intptr_t)(i + 1));
+		Hash64 h;
+		hash64_begin(&h);
+		put_node(&h, sy->node, NULL);
+		put_team(&h, k, sy->owner);
+		k->sys[i] = hash64_end(&h);
+	}
 	for (int i = 0; i < ns; i++) {
 		strmap_put(&k->svc_index, p->services[i]->name, (void *)(intptr_t)(i + 1));
 		k->svc[i] = node_hash(p->services[i]->node, p->services[i]->eff);
@@ -237,7 +320,7 @@ static const UnitKeys *keys_of(FileSet *fs, const Platform *p)
 	/* the README names the root file: its name, not the path it was given by */
 	const char *root = p->root_file ? p->root_file->path : NULL;
 	put_str(&h, root && strrchr(root, '/') ? strrchr(root, '/') + 1 : root);
-	put_team(&h, p->owner); /* the platform team: admin everywhere */
+	put_team(&h, k, p->owner); /* the platform team: admin everywhere */
 	for (int pass = 0; p->catalog && pass < 2; pass++) {
 		Kind **kinds = pass ? p->catalog->internal : p->catalog->kinds;
 		int n = pass ? p->catalog->ninternal : p->catalog->n;
@@ -260,7 +343,7 @@ static const UnitKeys *keys_of(FileSet *fs, const Platform *p)
 	put_u64(&h, k->global);
 	put_u64(&h, (uint64_t)p->nteams);
 	for (int i = 0; i < p->nteams; i++)
-		put_team(&h, p->teams[i]);
+		put_team(&h, k, p->teams[i]);
 	put_u64(&h, (uint64_t)p->nsystems);
 	for (int i = 0; i < p->nsystems; i++)
 		put_node(&h, p->systems[i]->node, NULL);
@@ -282,8 +365,15 @@ void unitkeys_free(const UnitKeys *keys)
 		return;
 	strmap_free(&k->svc_index);
 	strmap_free(&k->res_index);
+	strmap_free(&k->team_index);
+	strmap_free(&k->sys_index);
 	free(k->svc);
 	free(k->res);
+	free(k->svc_key);
+	free(k->res_key);
+	free(k->team);
+	free(k->sys);
+	free(k->objs);
 	free(k->rc);
 	free(k->caller_off);
 	free(k->callers);
@@ -304,7 +394,7 @@ static void put_service(Hash64 *h, const UnitKeys *k, const Service *s)
 	int i = svc_of(k, s);
 	put_str(h, s->name);
 	put_u64(h, i < 0 ? 0 : k->svc[i]);
-	put_team(h, s->team);
+	put_team(h, k, s->team);
 }
 
 static void put_resource(Hash64 *h, const UnitKeys *k, const Resource *r)
@@ -312,53 +402,66 @@ static void put_resource(Hash64 *h, const UnitKeys *k, const Resource *r)
 	int i = res_of(k, r);
 	put_str(h, r->name);
 	put_u64(h, i < 0 ? 0 : k->rc[i]);
-	put_team(h, r->team);
+	put_team(h, k, r->team);
 	put_u64(h, (uint64_t)r->nshared);
 	for (int j = 0; j < r->nshared; j++)
-		put_team(h, r->shared_with[j]);
+		put_team(h, k, r->shared_with[j]);
 }
 
+/* The same service's key is asked by each family that writes its files:
+ * it is made once. */
 uint64_t unitkey_service(FileSet *fs, const Platform *p, const Service *s)
 {
 	const UnitKeys *k = keys_of(fs, p);
+	int me = svc_of(k, s);
+	if (me >= 0 && k->svc_key[me])
+		return k->svc_key[me];
 	Hash64 h;
 	hash64_begin(&h);
 	put_str(&h, "service");
 	put_u64(&h, k->global);
 	put_service(&h, k, s);
 	put_str(&h, s->system ? s->system->name : NULL);
-	put_node(&h, s->system ? s->system->node : NULL, NULL);
-	put_team(&h, s->system ? s->system->owner : NULL);
+	int sy = s->system ? obj_index(k, s->system) : -1;
+	if (s->system && sy < 0)
+		sy = (int)(intptr_t)strmap_get(&k->sys_index, s->system->name) - 1;
+	if (sy >= 0) {
+		put_u64(&h, k->sys[sy]);
+	} else {
+		put_node(&h, s->system ? s->system->node : NULL, NULL);
+		put_team(&h, k, s->system ? s->system->owner : NULL);
+	}
 	put_u64(&h, (uint64_t)s->nuses);
 	for (int i = 0; i < s->nuses; i++)
 		put_resource(&h, k, s->uses[i]);
 	put_u64(&h, (uint64_t)s->ncalls);
 	for (int i = 0; i < s->ncalls; i++)
 		put_service(&h, k, s->calls[i]);
-	int me = svc_of(k, s);
-	if (me >= 0) {
-		put_u64(&h, (uint64_t)(k->caller_off[me + 1] - k->caller_off[me]));
-		for (int j = k->caller_off[me]; j < k->caller_off[me + 1]; j++)
-			put_service(&h, k, p->services[k->callers[j]]);
-	}
-	return finish(&h);
+	if (me < 0)
+		return finish(&h);
+	put_u64(&h, (uint64_t)(k->caller_off[me + 1] - k->caller_off[me]));
+	for (int j = k->caller_off[me]; j < k->caller_off[me + 1]; j++)
+		put_service(&h, k, p->services[k->callers[j]]);
+	return k->svc_key[me] = finish(&h);
 }
 
 uint64_t unitkey_resource(FileSet *fs, const Platform *p, const Resource *r)
 {
 	const UnitKeys *k = keys_of(fs, p);
+	int me = res_of(k, r);
+	if (me >= 0 && k->res_key[me])
+		return k->res_key[me];
 	Hash64 h;
 	hash64_begin(&h);
 	put_str(&h, "resource");
 	put_u64(&h, k->global);
 	put_resource(&h, k, r);
-	int me = res_of(k, r);
-	if (me >= 0) {
-		put_u64(&h, (uint64_t)(k->user_off[me + 1] - k->user_off[me]));
-		for (int j = k->user_off[me]; j < k->user_off[me + 1]; j++)
-			put_service(&h, k, p->services[k->users[j]]);
-	}
-	return finish(&h);
+	if (me < 0)
+		return finish(&h);
+	put_u64(&h, (uint64_t)(k->user_off[me + 1] - k->user_off[me]));
+	for (int j = k->user_off[me]; j < k->user_off[me + 1]; j++)
+		put_service(&h, k, p->services[k->users[j]]);
+	return k->res_key[me] = finish(&h);
 }
 
 uint64_t unitkey_platform(FileSet *fs, const Platform *p)
@@ -373,7 +476,7 @@ static void put_outline(Hash64 *h, const UnitKeys *k, const Platform *p)
 	put_u64(h, k->global);
 	put_u64(h, (uint64_t)p->nteams);
 	for (int i = 0; i < p->nteams; i++)
-		put_team(h, p->teams[i]);
+		put_team(h, k, p->teams[i]);
 	put_u64(h, (uint64_t)p->nresources);
 	for (int i = 0; i < p->nresources; i++)
 		put_u64(h, k->rc[i]);
@@ -419,7 +522,7 @@ uint64_t unitkey_team(FileSet *fs, const Platform *p, const Team *t)
 	hash64_begin(&h);
 	put_str(&h, "team");
 	put_u64(&h, k->global);
-	put_team(&h, t);
+	put_team(&h, k, t);
 	return finish(&h);
 }
 

@@ -302,24 +302,42 @@ uint64_t hash64(const void *data, size_t n)
 
 /* The same hash over bytes that arrive in pieces (hash64_add), without
  * holding them: hash64_end gives what hash64 gives for their concatenation.
- * The state is libxxhash's, allocated by the library (its layout is not part
- * of the shared library's interface); hash64_end frees it. */
+ * Until the buffer fills there is no state: a short input is hashed in one
+ * call at the end. The state is libxxhash's, allocated by the library (its
+ * layout is not part of the shared library's interface); hash64_end frees
+ * it. */
 void hash64_begin(Hash64 *h)
 {
-	h->state = XXH64_createState();
-	if (!h->state || XXH64_reset(h->state, 0) != XXH_OK)
-		die_oom();
+	h->state = NULL;
+	h->n = 0;
 }
 
-void hash64_add(Hash64 *h, const void *data, size_t n)
+/* hash64_add's slow path: the buffer cannot take n more bytes */
+void hash64_spill(Hash64 *h, const void *data, size_t n)
 {
-	XXH64_update(h->state, data, n);
+	if (!h->state) {
+		h->state = XXH64_createState();
+		if (!h->state || XXH64_reset(h->state, 0) != XXH_OK)
+			die_oom();
+	}
+	XXH64_update(h->state, h->buf, h->n);
+	h->n = 0;
+	if (n >= sizeof h->buf) {
+		XXH64_update(h->state, data, n);
+		return;
+	}
+	memcpy(h->buf, data, n);
+	h->n = n;
 }
 
-uint64_t hash64_end(const Hash64 *h)
+uint64_t hash64_end(Hash64 *h)
 {
+	if (!h->state)
+		return XXH64(h->buf, h->n, 0);
+	XXH64_update(h->state, h->buf, h->n);
 	uint64_t v = XXH64_digest(h->state);
 	XXH64_freeState(h->state);
+	h->state = NULL;
 	return v;
 }
 

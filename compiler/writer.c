@@ -227,7 +227,8 @@ static void free_lookups(Writer *w)
 	free(w->upaths);
 	w->look = NULL, w->look_id = NULL, w->look_size = NULL, w->look_order = NULL;
 	w->unit_id = w->unit_key = NULL;
-	w->unit_first = w->unit_n = w->unit_files = w->uslots = NULL;
+	w->unit_first = w->unit_n = w->unit_files = NULL;
+	w->uslots = NULL;
 	w->uid = w->uhash = NULL, w->usize = NULL, w->upaths = NULL;
 	w->ufiles = NULL, w->ukept = w->ucount = w->capukept = 0;
 	w->nunits = 0;
@@ -240,6 +241,8 @@ static void writer_free(Writer *w)
 	ds_free(&w->disk);
 	free(w->lookpr.dir);
 	free(w->mainpr.dir);
+	free(w->lookpr.seen);
+	free(w->mainpr.seen);
 	w->lookpr = w->mainpr = (Probe){0};
 	sb_free(&w->mk);
 	free(w->jobs);
@@ -288,13 +291,10 @@ static void make_room(Writer *w, int i)
  * before. */
 static const char *first_new_folder(const char *p, const char *q)
 {
-	size_t c = 0;
-	while (p[c] && p[c] == q[c])
-		c++;
 	const char *from = NULL;
-	for (const char *t = p; t < p + c; t++)
-		if (*t == '/')
-			from = t;
+	for (size_t c = 0; p[c] && p[c] == q[c]; c++)
+		if (p[c] == '/')
+			from = p + c;
 	return strchr(from ? from + 1 : p, '/');
 }
 
@@ -386,7 +386,7 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 	w->ukept = w->ucount = 0;
 	if (w_failed(w) || !w->cache_keys)
 		return -1;
-	uint32_t u = w->uslots ? w->uslots[unit_slot(w, id)] : 0;
+	uint32_t u = w->uslots ? w->uslots[unit_slot(w, id)].n : 0;
 	if (!u || w->unit_key[u - 1] != key) {
 		w->units_dirty = true;
 		return -1;
@@ -401,6 +401,10 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 		w->upaths = xrealloc(w->upaths, (size_t)w->capukept * sizeof *w->upaths);
 		w->uhash = xrealloc(w->uhash, (size_t)w->capukept * sizeof *w->uhash);
 	}
+	/* the file set's index slots of all its paths, asked for at once (each
+	 * is a cache miss in a large tree), then used below and by the adds */
+	for (int j = 0; j < n; j++)
+		fileset_prefetch(fs, w->ohash[files[j]]);
 	for (int j = 0; j < n; j++) {
 		int k = (int)files[j];
 		const unsigned char *e = entry_at(w, k);
@@ -670,6 +674,8 @@ int writer_end(Writer *w, const FileSet *fs, WriterReport *rep)
 	ds_free(&w->disk);
 	free(w->lookpr.dir);
 	free(w->mainpr.dir);
+	free(w->lookpr.seen);
+	free(w->mainpr.seen);
 	w->lookpr = w->mainpr = (Probe){0};
 	w->old.probe = false;
 	w->fs = fs;

@@ -188,7 +188,8 @@ void load_cache(Writer *w)
 size_t unit_slot(const Writer *w, uint64_t id)
 {
 	size_t mask = w->nuslots - 1, i = (size_t)id & mask;
-	while (w->uslots[i] && w->unit_id[w->uslots[i] - 1] != id)
+	uint32_t tag = (uint32_t)(id >> 32);
+	while (w->uslots[i].n && (w->uslots[i].tag != tag || w->unit_id[w->uslots[i].n - 1] != id))
 		i = (i + 1) & mask;
 	return i;
 }
@@ -242,9 +243,9 @@ static void load_units(Writer *w, const unsigned char *p, uint64_t nunits, uint6
 			w->unit_files[nfiles++] = (uint32_t)k;
 		}
 		size_t slot = unit_slot(w, id);
-		ok = ok && !w->uslots[slot];
+		ok = ok && !w->uslots[slot].n;
 		if (ok)
-			w->uslots[slot] = (uint32_t)u + 1;
+			w->uslots[slot] = (FileSlot){ (uint32_t)u + 1, (uint32_t)(id >> 32) };
 		w->nunits = u + 1;
 	}
 	free(seen);
@@ -276,14 +277,51 @@ bool cache_vouches(const Writer *w, const FileState *s, const OutFile *f, const 
 
 /*
  * Are the folders of path[0..dirlen) folders of the old tree, not symlinks?
- * Each is looked at once per run of paths under it (the manifest's order
- * keeps a folder's paths together), with one lstat from the output folder:
- * no folder is opened. Then one fstatat of the whole path cannot pass
+ * Each is looked at once, with one lstat from the output folder: no folder
+ * is opened. A run of paths under the same folder (the manifest's order
+ * keeps them together) asks nothing; a folder seen before under another run
+ * (a unit's files lie in several environments' folders, and the producer
+ * goes unit by unit) is found in the probe's set of seen folders, which
+ * points into the paths asked about (the manifest's: they outlive it). Then one fstatat of the whole path cannot pass
  * through a symlink that was a folder a moment before, unless someone swaps
  * them in between, and then the cache keeps at worst a file whose identity
  * (inode, ctime) is the recorded one. For the cache's looks only: what they
  * find wrong is found again, and reported, by the lookups that write.
  */
+static size_t seen_slot(const Probe *pr, const char *path, size_t len, uint64_t h)
+{
+	size_t mask = pr->capseen - 1, i = (size_t)h & mask;
+	for (; pr->seen[i].path; i = (i + 1) & mask)
+		if (pr->seen[i].tag == (uint32_t)(h >> 32) && pr->seen[i].len == len &&
+		    !memcmp(pr->seen[i].path, path, len))
+			break;
+	return i;
+}
+
+static bool seen_dir(const Probe *pr, const char *path, size_t len, uint64_t h)
+{
+	return pr->capseen && pr->seen[seen_slot(pr, path, len, h)].path;
+}
+
+static void add_seen(Probe *pr, const char *path, size_t len, uint64_t h)
+{
+	if (2 * (pr->nseen + 1) > pr->capseen) {
+		ProbeDir *old = pr->seen;
+		size_t n = pr->capseen;
+		pr->capseen = n ? 2 * n : 1024;
+		pr->seen = calloc(pr->capseen, sizeof *pr->seen);
+		if (!pr->seen)
+			die_oom();
+		for (size_t i = 0; i < n; i++)
+			if (old[i].path)
+				pr->seen[seen_slot(pr, old[i].path, old[i].len,
+						   hash64(old[i].path, old[i].len))] = old[i];
+		free(old);
+	}
+	pr->seen[seen_slot(pr, path, len, h)] = (ProbeDir){ path, (uint32_t)len, (uint32_t)(h >> 32) };
+	pr->nseen++;
+}
+
 static bool probe_dirs(int root, Probe *pr, const char *path, size_t dirlen)
 {
 	size_t k = 0, m = pr->len < dirlen ? pr->len : dirlen;
@@ -302,11 +340,17 @@ static bool probe_dirs(int root, Probe *pr, const char *path, size_t dirlen)
 	for (size_t j = k ? k + 1 : 0; j <= dirlen; j++) {
 		if (j < dirlen && path[j] != '/')
 			continue;
+		/* a folder looked at before, under another run of paths */
+		uint64_t h = hash64(path, j);
+		if (seen_dir(pr, path, j, h))
+			continue;
 		struct stat st;
 		pr->dir[j] = 0;
 		bool ok = fstatat(root, pr->dir, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 		if (j < dirlen)
 			pr->dir[j] = '/';
+		if (ok)
+			add_seen(pr, path, j, h);
 		if (!ok) {
 			pr->len = 0;
 			return false;

@@ -117,7 +117,11 @@ static bool look_ahead(Writer *w)
 {
 	if (!w->look || w->looked >= w->nowned || atomic_load(&w->closing))
 		return false;
-	int k = w->look_order ? (int)w->look_order[w->looked] : w->looked;
+	/* from the end of the order the producer asks in: each thread looks
+	 * at its own files until they meet, instead of both racing for the
+	 * same next file */
+	int at = w->nowned - 1 - w->looked;
+	int k = w->look_order ? (int)w->look_order[at] : at;
 	w->looked++;
 	unsigned char v = 0;
 	if (!atomic_compare_exchange_strong(&w->look[k], &v, LOOK_BUSY))

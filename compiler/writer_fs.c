@@ -103,21 +103,33 @@ void close_fd(int *fd)
  */
 bool rel_path_is_safe(const char *p)
 {
-	if (!*p || *p == '/' || !strcmp(p, MANIFEST_NAME))
+	size_t n = strlen(p);
+	if (!n || p[0] == '/' || p[n - 1] == '/')
 		return false;
-	for (const char *c = p; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return false;
-	for (const char *seg = p; *seg;) {
-		const char *end = strchr(seg, '/');
-		size_t n = end ? (size_t)(end - seg) : strlen(seg);
-		if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			return false;
-		seg += n + (end ? 1 : 0);
-		if (end && !*seg)
+	/* control bytes, 8 at a time: a byte below 0x20, or one equal to 0x7f */
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, d;
+		memcpy(&x, p + i, 8);
+		d = x ^ (0x7f * ones);
+		if (((x - 0x20 * ones) & ~x & highs) | ((d - ones) & ~d & highs))
 			return false;
 	}
-	return true;
+	for (; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return false;
+	/* each name: not empty, not "." or ".." */
+	for (const char *seg = p, *end = p + n;;) {
+		const char *sl = memchr(seg, '/', (size_t)(end - seg));
+		size_t m = (size_t)((sl ? sl : end) - seg);
+		if (m == 0 || (m == 1 && seg[0] == '.') || (m == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+		if (!sl)
+			break;
+		seg = sl + 1;
+	}
+	return strcmp(p, MANIFEST_NAME) != 0;
 }
 
 size_t dir_len(const char *path)
@@ -397,20 +409,6 @@ int recover_old_tree(Writer *w)
 
 /* ---- file identities ---- */
 
-uint64_t w_get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-void w_put64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
 int64_t ns_of(struct timespec t)
 {
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
@@ -674,8 +672,15 @@ int read_manifest(Writer *w)
 	w->ohash = xmalloc((size_t)(w->nowned ? w->nowned : 1) * sizeof *w->ohash);
 	if (!w->oslots)
 		die_oom();
+	for (int i = 0; i < w->nowned; i++)
+		w->ohash[i] = hash64(w->owned[i], strlen(w->owned[i]));
+	/* each insert misses the cache at its slot: the slot PREFETCH_AHEAD
+	 * inserts on is asked for meanwhile */
+	size_t mask = w->noslots - 1;
 	for (int i = 0; i < w->nowned; i++) {
-		uint64_t h = w->ohash[i] = hash64(w->owned[i], strlen(w->owned[i]));
+		if (i + PREFETCH_AHEAD < w->nowned)
+			__builtin_prefetch(&w->oslots[w->ohash[i + PREFETCH_AHEAD] & mask], 1);
+		uint64_t h = w->ohash[i];
 		w->oslots[owned_slot(w, w->owned[i], h)] = (FileSlot){ (uint32_t)i + 1, (uint32_t)(h >> 32) };
 	}
 	return 0;

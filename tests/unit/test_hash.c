@@ -33,11 +33,13 @@ TEST(hash64_reference_vectors)
 
 TEST(hash64_in_pieces_equals_hash64)
 {
-	unsigned char b[300];
+	/* past the gathering buffer: pieces that fill it exactly, overflow it,
+	 * and are larger than it */
+	static unsigned char b[5000];
 	for (size_t i = 0; i < sizeof b; i++)
 		b[i] = (unsigned char)(i * 7 + 3);
-	static const size_t pieces[] = { 1, 3, 31, 32, 33, 64, 5 };
-	for (size_t n = 0; n <= sizeof b; n += 13) {
+	static const size_t pieces[] = { 1, 3, 31, 32, 33, 64, 5, 1023, 1024, 1025, 2100 };
+	for (size_t n = 0; n <= sizeof b; n += n < 300 ? 13 : 391) {
 		for (size_t k = 0; k < ARRAY_LEN(pieces); k++) {
 			Hash64 h;
 			hash64_begin(&h);

@@ -1535,3 +1535,48 @@ TEST(writer_sigkill_leaves_old_or_new)
 	arena_free(a);
 	rm_rf(d);
 }
+
+/* the rule of rel_path_is_safe, written plainly: the oracle for its
+ * word-at-a-time form */
+static bool safe_path_oracle(const char *p)
+{
+	if (!*p || *p == '/' || !strcmp(p, MANIFEST_NAME))
+		return false;
+	for (const char *c = p; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
+	for (const char *seg = p; *seg;) {
+		const char *end = strchr(seg, '/');
+		size_t n = end ? (size_t)(end - seg) : strlen(seg);
+		if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+		seg += n + (end ? 1 : 0);
+		if (end && !*seg)
+			return false;
+	}
+	return true;
+}
+
+TEST(rel_path_is_safe_matches_its_rule)
+{
+	static const char *const fixed[] = {
+		"", "/", "a", "a/", "/a", "a//b", ".", "..", "./a", "a/.", "a/..", "a/../b",
+		"...", ".a", "a.", "a/.b/c", MANIFEST_NAME, "x/" MANIFEST_NAME, MANIFEST_NAME "x",
+		"envs/prod/services/team-a/svc-b/deployment.yaml", "a\x7f", "a\x1f" "bcdefghij",
+		"abcdefgh\x01", "\xc3\xa9t\xc3\xa9/caf\xc3\xa9.yaml", "\x80\x81\xff/x",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(fixed); i++)
+		CHECK(rel_path_is_safe(fixed[i]) == safe_path_oracle(fixed[i]));
+	/* a control byte, DEL or high byte at each place of paths of each length */
+	static const unsigned char odd[] = { 0x01, 0x09, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0x9f, 0xff };
+	char p[40];
+	for (size_t n = 1; n < sizeof p - 1; n++)
+		for (size_t at = 0; at < n; at++)
+			for (size_t o = 0; o < ARRAY_LEN(odd); o++) {
+				for (size_t j = 0; j < n; j++)
+					p[j] = j % 6 == 5 ? '/' : (char)('a' + j % 26);
+				p[n] = 0;
+				p[at] = (char)odd[o];
+				CHECK(rel_path_is_safe(p) == safe_path_oracle(p));
+			}
+}
