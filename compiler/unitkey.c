@@ -205,17 +205,11 @@ static int *csr(int *off, int n)
 	return xmalloc((size_t)(total ? total : 1) * sizeof(int));
 }
 
-static const UnitKeys *keys_of(FileSet *fs, const Platform *p)
+/* The model's objects by address; each team's and system's hash; room for
+ * the keys asked once (unitkey_service, unitkey_resource). */
+static void index_objects(UnitKeys *k, const Platform *p)
 {
-	if (fs->keys)
-		return fs->keys;
-	UnitKeys *k = xmalloc(sizeof *k);
-	memset(k, 0, sizeof *k);
-	strmap_init(&k->svc_index);
-	strmap_init(&k->res_index);
 	int ns = p->nservices, nr = p->nresources;
-	k->svc = xmalloc((size_t)(ns + 1) * sizeof *k->svc);
-	k->res = xmalloc((size_t)(nr + 1) * sizeof *k->res);
 	k->svc_key = calloc((size_t)ns + 1, sizeof *k->svc_key);
 	k->res_key = calloc((size_t)nr + 1, sizeof *k->res_key);
 	k->team = calloc((size_t)p->nteams + 1, sizeof *k->team);
@@ -251,6 +245,20 @@ static const UnitKeys *keys_of(FileSet *fs, const Platform *p)
 		put_team(&h, k, sy->owner);
 		k->sys[i] = hash64_end(&h);
 	}
+}
+
+static const UnitKeys *keys_of(FileSet *fs, const Platform *p)
+{
+	if (fs->keys)
+		return fs->keys;
+	UnitKeys *k = xmalloc(sizeof *k);
+	memset(k, 0, sizeof *k);
+	strmap_init(&k->svc_index);
+	strmap_init(&k->res_index);
+	int ns = p->nservices, nr = p->nresources;
+	k->svc = xmalloc((size_t)(ns + 1) * sizeof *k->svc);
+	k->res = xmalloc((size_t)(nr + 1) * sizeof *k->res);
+	index_objects(k, p);
 	for (int i = 0; i < ns; i++) {
 		strmap_put(&k->svc_index, p->services[i]->name, (void *)(intptr_t)(i + 1));
 		k->svc[i] = node_hash(p->services[i]->node, p->services[i]->eff);
