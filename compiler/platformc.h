@@ -224,6 +224,10 @@ Node *src_load_bytes(Arena *a, Diags *d, const char *display_path, const char *b
  * with `*why` set ("missing file", "cannot parse") when it cannot: the caller
  * reports that as its own internal error. */
 Node *src_load_embedded(Arena *a, const char *path, const char *list_key, const char **why);
+/* Tests: NULL when source.c's own reader of common YAML makes the same events
+ * as libfyaml over `text` (normalised, valid UTF-8, no controls) or leaves it
+ * to libfyaml (*taken false); else where the two differ. */
+const char *src_fast_agrees(const char *text, size_t len, bool *taken);
 /* Language server hooks: `overlay` returns the unsaved bytes of a path (or
  * NULL: read the disk); `observe` sees each file loaded and its tree (NULL
  * when it did not parse). Set once, before a load; NULL, NULL clears them. */
