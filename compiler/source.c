@@ -442,9 +442,10 @@ static const char *single_quoted_text(Arena *a, const char *src, size_t len, siz
 	return out;
 }
 
-/* A scalar node from its text and position (both readers). */
+/* A scalar node from its text and position (both readers). `kept`: text is
+ * the arena's and ends with a NUL, so the node points to it. */
 static Node *make_scalar(Builder *b, Span span, size_t start, size_t end, bool plain, bool quoted,
-			 const char *text, size_t len, bool is_key)
+			 const char *text, size_t len, bool kept, bool is_key)
 {
 	Node *n = arena_alloc(b->a, sizeof *n);
 	n->kind = N_SCALAR;
@@ -459,7 +460,7 @@ static Node *make_scalar(Builder *b, Span span, size_t start, size_t end, bool p
 		b->failed = true;
 		len = 0, text = "";
 	}
-	n->text = arena_strndup(b->a, text, len);
+	n->text = kept && len ? text : arena_strndup(b->a, text, len);
 	n->textlen = (uint32_t)len; /* at most MAX_SCALAR_BYTES */
 	n->plain = plain;
 	n->is_null = n->plain && is_null_text(text, len);
@@ -504,7 +505,7 @@ static Node *new_scalar(Builder *b, struct fy_token *val, bool is_key)
 		style = FYSS_PLAIN;
 	}
 	return make_scalar(b, span, start, end, style == FYSS_PLAIN,
-			   style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED, text, len, is_key);
+			   style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED, text, len, false, is_key);
 }
 
 static Node *open_collection(Builder *b, NodeKind kind, Span span)
@@ -740,6 +741,7 @@ typedef struct Fast {
 	int pind;            /* that line's indentation */
 	int depth;
 	int bind;            /* indentation of the innermost block collection */
+	size_t kat, kend;    /* the last key found (fast_is_key): pos + 1, its end */
 	FastEv *ev;
 	int n, cap;
 } Fast;
@@ -829,6 +831,17 @@ static bool fast_indicator(int c)
 	return strchr(",[]{}#&*!|>'\"%@`?:-", c) != NULL;
 }
 
+/* Bytes a plain scalar's scan must look at: 1 in block context, 2 in flow
+ * (`,[]{}` end it there). Controls, DEL and bytes outside ASCII decline. */
+#define FP_BLOCK 1
+#define FP_FLOW 2
+static const uint8_t fast_plain_stop[256] = {
+	[0 ... 0x1F] = FP_BLOCK | FP_FLOW,
+	[':'] = FP_BLOCK | FP_FLOW, ['#'] = FP_BLOCK | FP_FLOW,
+	[','] = FP_FLOW, ['['] = FP_FLOW, [']'] = FP_FLOW, ['{'] = FP_FLOW, ['}'] = FP_FLOW,
+	[0x7F ... 0xFF] = FP_BLOCK | FP_FLOW,
+};
+
 /* A plain scalar on one line, from pos; sets *end after its last
  * non-blank. In flow, `,[]{}` end it. false: outside the subset. */
 static bool fast_plain(const Fast *F, bool flow, size_t *end)
@@ -842,25 +855,32 @@ static bool fast_plain(const Fast *F, bool flow, size_t *end)
 		if (c != '-' || d == ' ' || d == '\n' || (flow && strchr(",[]{}", d)))
 			return false;
 	}
+	const unsigned char *t = (const unsigned char *)F->t;
+	uint8_t stop = flow ? FP_FLOW : FP_BLOCK;
 	size_t last = p;
 	for (; p < F->len; p++) {
-		unsigned char ch = (unsigned char)F->t[p];
+		unsigned char ch = t[p];
+		if (!(fast_plain_stop[ch] & stop)) {
+			if (ch != ' ')
+				last = p + 1;
+			continue;
+		}
 		if (ch == '\n')
 			break;
-		if (ch < 0x20 || ch >= 0x7F)
-			return false; /* tabs, controls, text outside ASCII */
 		if (ch == ':') {
 			int d = fast_ch(F, p + 1);
 			if (d == ' ' || d == '\n' || (flow && strchr(",[]{}", d)))
 				break;
-		} else if (ch == '#') {
-			if (F->t[p - 1] == ' ')
-				break;
-		} else if (flow && strchr(",[]{}", ch)) {
-			break;
-		}
-		if (ch != ' ')
 			last = p + 1;
+		} else if (ch == '#') {
+			if (t[p - 1] == ' ')
+				break;
+			last = p + 1;
+		} else if (ch < 0x20 || ch >= 0x7F) {
+			return false; /* tabs, controls, text outside ASCII */
+		} else {
+			break; /* `,[]{}` in flow */
+		}
 	}
 	*end = last;
 	return true;
@@ -1010,8 +1030,10 @@ static bool fast_flow(Fast *F)
 }
 
 /* Whether the line at pos starts with a key: a scalar, `:`, a blank. */
-static bool fast_is_key(const Fast *F)
+static bool fast_is_key(Fast *F)
 {
+	if (F->kat == F->pos + 1)
+		return true; /* asked already */
 	size_t end;
 	char c = F->t[F->pos];
 	if (c == '"' || c == '\'') {
@@ -1021,7 +1043,10 @@ static bool fast_is_key(const Fast *F)
 		return false;
 	}
 	/* YAML bounds an implicit key at 1024 characters */
-	return fast_ch(F, end) == ':' && fast_blank(F, end + 1) && end - F->pos < 1000;
+	if (fast_ch(F, end) != ':' || !fast_blank(F, end + 1) || end - F->pos >= 1000)
+		return false;
+	F->kat = F->pos + 1, F->kend = end;
+	return true;
 }
 
 static bool fast_block(Fast *F, int ind);
@@ -1050,9 +1075,14 @@ static bool fast_block_map(Fast *F, int ind)
 	F->bind = ind;
 	for (;;) {
 		F->peeked = false;
-		if (!fast_is_key(F) || !fast_scalar(F, false))
+		if (!fast_is_key(F))
 			return false;
-		F->pos++; /* the `:` */
+		char q = F->t[F->pos];
+		if (q == '"' || q == '\'')
+			fast_emit(F, FE_SCALAR, q, F->pos + 1, F->kend - 1);
+		else
+			fast_emit(F, FE_SCALAR, 0, F->pos, F->kend);
+		F->pos = F->kend + 1; /* after the `:` */
 		fast_spaces(F);
 		if (!fast_eol(F)) {
 			if (!fast_inline(F))
@@ -1158,9 +1188,12 @@ static bool fast_read(Fast *F, const char *text, size_t len)
 }
 
 /* Builds the tree from the fast reader's events, as handle_event does
- * from libfyaml's. */
+ * from libfyaml's. The scalars' texts are one copy of the file, each ended
+ * by a NUL over the byte after it (a quote, a blank, `:`, `,`, a bracket or
+ * a line break: never another scalar's). */
 static void fast_replay(Builder *b, const Fast *F)
 {
+	char *texts = arena_strndup(b->a, b->f->text, b->f->len);
 	for (int i = 0; i < F->n; i++) {
 		const FastEv *e = &F->ev[i];
 		Span sp = {b->f, e->line + 1, e->col + 1, 1};
@@ -1175,10 +1208,12 @@ static void fast_replay(Builder *b, const Fast *F)
 			size_t len = e->end - e->start;
 			if (len > 0)
 				sp.len = (int)len;
-			const char *text = b->f->text + e->start;
+			const char *text = texts + e->start;
 			if (e->quoted == '\'' && memchr(text, '\'', len))
 				text = single_quoted_text(b->a, text, len, &len);
-			attach(b, make_scalar(b, sp, e->start, e->end, !e->quoted, e->quoted != 0, text, len,
+			else
+				texts[e->end] = 0;
+			attach(b, make_scalar(b, sp, e->start, e->end, !e->quoted, e->quoted != 0, text, len, true,
 					      is_key));
 		}
 		if (b->failed && b->depth >= MAX_DEPTH)
@@ -1475,6 +1510,8 @@ static Node *load_bytes(Arena *a, Diags *d, const char *display_path, const char
 		/* the same cost for a long run of blanks after an indicator
 		 * (`- `, `? `, `! `): a second of parsing per 20 kB */
 		int run = 0;
+		if (end - f->line_starts[i] <= MAX_BLANK_RUN)
+			continue; /* too short to hold such a run */
 		for (int j = f->line_starts[i]; j < end; j++) {
 			run = (f->text[j] == ' ' || f->text[j] == '\t') ? run + 1 : 0;
 			if (run > MAX_BLANK_RUN) {
