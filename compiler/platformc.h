@@ -202,13 +202,12 @@ struct Node {
 		Pair *pairs;   /* N_MAP, in source order */
 	};
 	uint32_t textlen;      /* at most MAX_SCALAR_BYTES */
-	uint32_t start, end;   /* scalar: bytes of its text in the file (end 0: none) */
 	int n;                 /* items or pairs */
 	NodeKind kind;
 	bool plain;            /* scalar written without quotes */
 	bool is_null;          /* plain empty or `~`/`null`; N_MAP: an empty file */
 	bool secret;           /* looks like a credential (E0118): never echo `text` */
-};                             /* 64 bytes: a large platform has millions */
+};                             /* 56 bytes: a large platform has millions */
 
 typedef struct Diags Diags;
 typedef struct Credential Credential;

@@ -219,7 +219,18 @@ typedef struct Builder {
 	int nmask, capmask;
 	Node **kids;          /* children of the open collections, innermost last (heap) */
 	int nkids, capkids;
+	Node *pool;           /* nodes allocated at once (the fast reader knows how many) */
+	int npool;
 } Builder;
+
+/* A zeroed node: from the pool, else alone (which the arena rounds up to
+ * 64 bytes). */
+static Node *new_node(Builder *b)
+{
+	if (b->npool)
+		return &b->pool[--b->npool];
+	return arena_alloc(b->a, sizeof(Node));
+}
 
 static void push_kid(Builder *b, Node *n)
 {
@@ -311,20 +322,21 @@ static const char *field_name(const Builder *b, bool is_key)
 	return NULL;
 }
 
-/* Claims the credential matches that end inside scalar `n`. */
-static void claim_secrets(Builder *b, Node *n, bool is_key)
+/* Claims the credential matches that end inside scalar `n`, whose text
+ * is the bytes [start, end) of the file. */
+static void claim_secrets(Builder *b, Node *n, size_t start, size_t end, bool is_key)
 {
-	if (!b->nraw || n->end <= n->start)
+	if (!b->nraw || end <= start)
 		return;
 	int lo = 0, hi = b->nraw;
-	while (lo < hi) { /* first match ending after n->start */
+	while (lo < hi) { /* first match ending after start */
 		int mid = (lo + hi) / 2;
-		if (b->raw[mid].end <= n->start)
+		if (b->raw[mid].end <= start)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (int i = lo; i < b->nraw && b->raw[i].end <= n->end; i++) {
+	for (int i = lo; i < b->nraw && b->raw[i].end <= end; i++) {
 		if (b->raw[i].claimed)
 			continue;
 		b->raw[i].claimed = true;
@@ -336,7 +348,7 @@ static void claim_secrets(Builder *b, Node *n, bool is_key)
 			b->mask = arena_grow(b->a, b->mask, (size_t)b->nmask, (size_t)cap, sizeof *b->mask);
 			b->capmask = cap;
 		}
-		b->mask[b->nmask++] = (SecretRange){n->start, n->end};
+		b->mask[b->nmask++] = (SecretRange){start, end};
 		const char *field = field_name(b, is_key);
 		const char *what = b->d->creds[b->raw[i].cred].what;
 		Diag *g = is_key ? diag_error(b->d, "E0118", n->span, "a key in `%s` looks like %s",
@@ -447,12 +459,10 @@ static const char *single_quoted_text(Arena *a, const char *src, size_t len, siz
 static Node *make_scalar(Builder *b, Span span, size_t start, size_t end, bool plain, bool quoted,
 			 const char *text, size_t len, bool kept, bool is_key)
 {
-	Node *n = arena_alloc(b->a, sizeof *n);
+	Node *n = new_node(b);
 	n->kind = N_SCALAR;
 	n->span = span;
-	n->start = (uint32_t)start;
-	n->end = (uint32_t)end;
-	claim_secrets(b, n, is_key);
+	claim_secrets(b, n, start, end, is_key);
 	if (len > MAX_SCALAR_BYTES) {
 		Diag *g = diag_error(b->d, "E0011", n->span, "scalar is %zu bytes long; the limit is %u",
 				     len, MAX_SCALAR_BYTES);
@@ -510,7 +520,7 @@ static Node *new_scalar(Builder *b, struct fy_token *val, bool is_key)
 
 static Node *open_collection(Builder *b, NodeKind kind, Span span)
 {
-	Node *n = arena_alloc(b->a, sizeof *n);
+	Node *n = new_node(b);
 	n->kind = kind;
 	n->span = span;
 	if (b->depth >= MAX_DEPTH) {
@@ -1194,6 +1204,10 @@ static bool fast_read(Fast *F, const char *text, size_t len)
 static void fast_replay(Builder *b, const Fast *F)
 {
 	char *texts = arena_strndup(b->a, b->f->text, b->f->len);
+	for (int i = 0; i < F->n; i++)
+		b->npool += F->ev[i].type != FE_END;
+	if (b->npool)
+		b->pool = arena_alloc(b->a, sizeof(Node) * (size_t)b->npool);
 	for (int i = 0; i < F->n; i++) {
 		const FastEv *e = &F->ev[i];
 		Span sp = {b->f, e->line + 1, e->col + 1, 1};
