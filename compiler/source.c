@@ -137,12 +137,27 @@ static long control_at(const unsigned char *p, size_t i, size_t n)
 	return -1;
 }
 
+/* Whether the 8 bytes at p are all printable ASCII (0x20..0x7E): a byte
+ * under 0x20 borrows into its top bit, 0x7F carries into it, and bytes
+ * from 0x80 have it already; a borrow or carry into the next byte only
+ * follows a byte that is caught itself. */
+static bool printable8(const unsigned char *p)
+{
+	uint64_t w, ones = 0x0101010101010101u;
+	memcpy(&w, p, 8);
+	return !(((w - 0x20 * ones) | (w + ones) | w) & (0x80 * ones));
+}
+
 static long find_control(const char *s, size_t n, size_t *off)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n; i++) {
+		while (i + 8 <= n && printable8(p + i))
+			i += 8; /* printable ASCII, most of any file */
+		if (i >= n)
+			break;
 		if ((unsigned)p[i] - 0x20u < 0x5Fu)
-			continue; /* printable ASCII, most of any file */
+			continue;
 		long c = control_at(p, i, n);
 		if (c >= 0) {
 			*off = i;

@@ -203,3 +203,30 @@ TEST(source_fast_reader_agrees_on_repository)
 	CHECK(agree_files > 200);
 	CHECK(agree_taken > agree_files / 2);
 }
+
+/* Control characters are found wherever they stand, whole words of
+ * printable text being skipped at once. */
+TEST(source_control_anywhere)
+{
+	static const char *ctrl[] = {"\x01", "\x7f", "\xc2\x85", "\xe2\x80\xa8", "\x1f"};
+	for (size_t c = 0; c < sizeof ctrl / sizeof ctrl[0]; c++) {
+		for (int pos = 0; pos < 24; pos++) {
+			char text[64];
+			int len = snprintf(text, sizeof text, "a: %.*s%sy\n", pos, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", ctrl[c]);
+			Arena *a = arena_new();
+			Diags d;
+			diags_init(&d, a);
+			src_load_bytes(a, &d, "t.yaml", text, (size_t)len, NULL);
+			CHECK(d.n == 1 && strcmp(d.items[0]->code, "E0004") == 0 && d.items[0]->span.line == 1 &&
+			      d.items[0]->span.col == 4 + pos);
+			arena_free(a);
+		}
+	}
+	/* and printable text around line breaks passes */
+	Arena *a = arena_new();
+	Diags d;
+	diags_init(&d, a);
+	const char *ok = "abcdefgh: ijklmnopqrstuvwxyz\nb: '~!@#$%^&*()_+{}|:<>?'\n";
+	CHECK(src_load_bytes(a, &d, "t.yaml", ok, strlen(ok), NULL) != NULL && d.n == 0);
+	arena_free(a);
+}
