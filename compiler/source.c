@@ -743,10 +743,12 @@ static void handle_event(Builder *b, struct fy_event *ev)
  * the same events libfyaml would (same kinds, same positions, same texts)
  * at a fraction of the cost. It reads the whole file first and gives up on
  * anything outside the subset (escapes, folding, block scalars, anchors,
- * tags, document markers, tabs, text outside ASCII, empty values, odd
- * indentation, anything YAML would refuse): libfyaml then reads the file as
- * before. Nothing is built, and nothing reported, until the whole file is
- * accepted, so both readers report through the same code in the same order.
+ * tags, document markers, tabs, a byte order mark inside text, empty
+ * values, odd indentation, anything YAML would refuse): libfyaml then reads
+ * the file as before. Nothing is built, and nothing reported, until the
+ * whole file is accepted, so both readers report through the same code in
+ * the same order. On a line with text outside ASCII, columns count
+ * characters, as libfyaml's do.
  * src_fast_agrees compares the two readers' events (unit tests, fuzz_yaml). */
 
 enum { FE_MAP, FE_SEQ, FE_END, FE_SCALAR };
@@ -754,6 +756,7 @@ enum { FE_MAP, FE_SEQ, FE_END, FE_SCALAR };
 typedef struct FastEv {
 	uint8_t type;
 	uint8_t quoted;      /* FE_SCALAR: 0 plain, '\'' or '"' */
+	bool utf8;           /* on a line with text outside ASCII: columns count characters */
 	uint32_t start, end; /* FE_SCALAR: its text's bytes (inside the quotes) */
 	int line, col;       /* 0-based, of `start` (a collection: its first token) */
 } FastEv;
@@ -767,9 +770,19 @@ typedef struct Fast {
 	int depth;
 	int bind;            /* indentation of the innermost block collection */
 	size_t kat, kend;    /* the last key found (fast_is_key): pos + 1, its end */
+	int u8line;          /* a line with text outside ASCII in a scalar, else -1 */
 	FastEv *ev;
 	int n, cap;
 } Fast;
+
+/* Characters in n bytes of UTF-8 (checked valid): libfyaml's columns. */
+static int fast_chars(const char *s, size_t n)
+{
+	int c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
 
 static bool fast_emit(Fast *F, int type, int quoted, size_t start, size_t end)
 {
@@ -777,8 +790,9 @@ static bool fast_emit(Fast *F, int type, int quoted, size_t start, size_t end)
 		F->cap = F->cap ? F->cap * 2 : 1024;
 		F->ev = xrealloc(F->ev, sizeof *F->ev * (size_t)F->cap);
 	}
-	F->ev[F->n++] = (FastEv){(uint8_t)type, (uint8_t)quoted, (uint32_t)start, (uint32_t)end, F->line,
-				 (int)(start - F->ls)};
+	bool utf8 = F->u8line == F->line;
+	F->ev[F->n++] = (FastEv){(uint8_t)type, (uint8_t)quoted, utf8, (uint32_t)start, (uint32_t)end, F->line,
+				 utf8 ? fast_chars(F->t + F->ls, start - F->ls) : (int)(start - F->ls)};
 	return true;
 }
 
@@ -857,7 +871,8 @@ static bool fast_indicator(int c)
 }
 
 /* Bytes a plain scalar's scan must look at: 1 in block context, 2 in flow
- * (`,[]{}` end it there). Controls, DEL and bytes outside ASCII decline. */
+ * (`,[]{}` end it there). Controls and DEL decline; bytes outside ASCII
+ * mark the line (columns count characters there) and decline U+FEFF. */
 #define FP_BLOCK 1
 #define FP_FLOW 2
 static const uint8_t fast_plain_stop[256] = {
@@ -869,7 +884,7 @@ static const uint8_t fast_plain_stop[256] = {
 
 /* A plain scalar on one line, from pos; sets *end after its last
  * non-blank. In flow, `,[]{}` end it. false: outside the subset. */
-static bool fast_plain(const Fast *F, bool flow, size_t *end)
+static bool fast_plain(Fast *F, bool flow, size_t *end)
 {
 	size_t p = F->pos;
 	int c = fast_ch(F, p);
@@ -901,8 +916,13 @@ static bool fast_plain(const Fast *F, bool flow, size_t *end)
 			if (t[p - 1] == ' ')
 				break;
 			last = p + 1;
-		} else if (ch < 0x20 || ch >= 0x7F) {
-			return false; /* tabs, controls, text outside ASCII */
+		} else if (ch >= 0x80) {
+			if (ch == 0xEF && fast_ch(F, p + 1) == 0xBB && fast_ch(F, p + 2) == 0xBF)
+				return false; /* a byte order mark */
+			F->u8line = F->line;
+			last = p + 1;
+		} else if (ch < 0x20 || ch == 0x7F) {
+			return false; /* tabs, controls */
 		} else {
 			break; /* `,[]{}` in flow */
 		}
@@ -913,13 +933,18 @@ static bool fast_plain(const Fast *F, bool flow, size_t *end)
 
 /* A quoted scalar on one line without escapes (`''` in single quotes
  * aside); sets *end after the quote. */
-static bool fast_quoted(const Fast *F, size_t *end)
+static bool fast_quoted(Fast *F, size_t *end)
 {
 	char q = F->t[F->pos];
 	for (size_t p = F->pos + 1; p < F->len; p++) {
 		unsigned char ch = (unsigned char)F->t[p];
-		if (ch < 0x20 || ch >= 0x7F || (q == '"' && ch == '\\'))
+		if (ch < 0x20 || ch == 0x7F || (q == '"' && ch == '\\'))
 			return false;
+		if (ch >= 0x80) {
+			if (ch == 0xEF && fast_ch(F, p + 1) == 0xBB && fast_ch(F, p + 2) == 0xBF)
+				return false; /* a byte order mark */
+			F->u8line = F->line;
+		}
 		if (ch == (unsigned char)q) {
 			if (q == '\'' && fast_ch(F, p + 1) == '\'') {
 				p++; /* `''` is a quote */
@@ -1186,7 +1211,7 @@ static bool fast_block(Fast *F, int ind)
 /* The events of the whole text, or false to leave it to libfyaml. */
 static bool fast_read(Fast *F, const char *text, size_t len)
 {
-	*F = (Fast){.t = text, .len = len};
+	*F = (Fast){.t = text, .len = len, .u8line = -1};
 	{
 		/* the first line (fast_peek starts from a line's end) */
 		size_t p = 0;
@@ -1236,7 +1261,7 @@ static void fast_replay(Builder *b, const Fast *F)
 				      !b->stack[b->depth - 1].pending_key;
 			size_t len = e->end - e->start;
 			if (len > 0)
-				sp.len = (int)len;
+				sp.len = e->utf8 ? fast_chars(b->f->text + e->start, len) : (int)len;
 			const char *text = texts + e->start;
 			if (e->quoted == '\'' && memchr(text, '\'', len))
 				text = single_quoted_text(b->a, text, len, &len);
@@ -1313,7 +1338,7 @@ const char *src_fast_agrees(const char *text, size_t len, bool *taken)
 			if (!e || e->type != FE_SCALAR || !s || !en || q != e->quoted || ev->scalar.anchor ||
 			    ev->scalar.tag || (size_t)s->input_pos != e->start || (size_t)en->input_pos != e->end ||
 			    s->line != e->line || s->column != e->col || en->line != s->line ||
-			    en->column - s->column != (int)(e->end - e->start) || !tx || tl != ml ||
+			    en->column - s->column != fast_chars(text + e->start, e->end - e->start) || !tx || tl != ml ||
 			    memcmp(tx, mine, tl) != 0)
 				snprintf(why, sizeof why, "event %d: scalar at %d:%d", i, s ? s->line + 1 : 0,
 					 s ? s->column + 1 : 0);

@@ -129,6 +129,11 @@ TEST(source_fast_reader_agrees)
 		"a: {b: c}   # trailing\n",
 		"a: b, c\n",
 		"a: x {y} [z]\n",
+		"a: caf\xc3\xa9\nb: c\n",                               /* columns count characters */
+		"- {t: \xc3\x89quipe, u: [\xe6\x97\xa5\xe6\x9c\xac, x], v: 'w\xe2\x80\x94'}\n",
+		"\xf0\x9f\x9a\x80: \"\xf0\x9f\x9a\x80 x\" # \xc3\xa9\n",
+		"a: b\xc2\xa0" "c\nd: \xc2\xa0\n",                        /* no-break spaces are text */
+		"a: [\xc3\xa9,\n  \xc3\xa9\xc3\xa9]\n",
 	};
 	static const char *left[] = {
 		"a:\n",                 /* empty value */
@@ -140,7 +145,7 @@ TEST(source_fast_reader_agrees)
 		"---\na: b\n",          /* document marker */
 		"a: b\n...\n",
 		"a:\tb\n",              /* tab */
-		"a: caf\xc3\xa9\n",     /* outside ASCII */
+		"a: x\xef\xbb\xbfy\n",   /* a byte order mark inside text */
 		"? a\n: b\n",           /* explicit key */
 		"a: b: c\n",            /* an error */
 		"a: [b\n",              /* unclosed */
