@@ -191,8 +191,8 @@ typedef struct Pair {
 } Pair;
 
 /*
- * The YAML tree libfyaml's events are turned into. Scalars keep their source
- * text: the checker types them by the schema (guide §3.1), never by YAML.
+ * The YAML tree source.c builds from a parser's events. Scalars keep their
+ * source text: the checker types them by the schema (guide §3.1), never by YAML.
  */
 struct Node {
 	Span span;

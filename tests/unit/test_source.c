@@ -132,7 +132,7 @@ TEST(source_fast_reader_agrees)
 		"a: caf\xc3\xa9\nb: c\n",                               /* columns count characters */
 		"- {t: \xc3\x89quipe, u: [\xe6\x97\xa5\xe6\x9c\xac, x], v: 'w\xe2\x80\x94'}\n",
 		"\xf0\x9f\x9a\x80: \"\xf0\x9f\x9a\x80 x\" # \xc3\xa9\n",
-		"a: b\xc2\xa0" "c\nd: \xc2\xa0\n",                        /* no-break spaces are text */
+		"a: b\xc2\240c\nd: \xc2\240\n",               /* no-break spaces are text */
 		"a: [\xc3\xa9,\n  \xc3\xa9\xc3\xa9]\n",
 	};
 	static const char *left[] = {
