@@ -550,12 +550,12 @@ int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d)
 	int before = d->errors;
 	static Arena *schema_arena; /* the schema is the same for every compilation */
 	static Schema *schema;
-	if (!schema) {
+	if (!p->schema && !schema) {
 		schema_arena = arena_new();
 		schema = schema_load(schema_arena);
 	}
 	Catalog *cat = catalog_load(a, p, d);
-	cat->schema = schema;
+	cat->schema = p->schema ? p->schema : schema; /* lower.c's, when it is there */
 	if (!cat->computed) {
 		/* the first call computes them all: a scan per call would be
 		 * quadratic in the number of resources */

@@ -682,21 +682,60 @@ static bool hint_level(Checker *c, Diag *g, const Node *n, const Type *t, int at
 	return false;
 }
 
+/* The fields of an object type by first byte, for the types with many. */
+#define FIELD_INDEX_MIN 8
+#define FIELD_INDEX_MAX 250
+typedef struct FieldIndex {
+	uint8_t head[128]; /* first field starting with that byte, else 0xFF */
+	uint8_t next[FIELD_INDEX_MAX];
+} FieldIndex;
+
+static void field_index(FieldIndex *x, const Type *t)
+{
+	memset(x->head, 0xFF, sizeof x->head);
+	for (int j = t->nfields - 1; j >= 0; j--) {
+		unsigned char c = (unsigned char)t->fields[j].name[0] & 0x7F;
+		x->next[j] = x->head[c];
+		x->head[c] = (uint8_t)j;
+	}
+}
+
+static int field_find(const Type *t, const FieldIndex *x, const char *key)
+{
+	if (!x) {
+		for (int j = 0; j < t->nfields; j++)
+			if (t->fields[j].name[0] == key[0] && strcmp(t->fields[j].name, key) == 0)
+				return j;
+		return -1;
+	}
+	if ((unsigned char)key[0] >= 0x80)
+		return -1; /* field names are ASCII */
+	for (int j = x->head[(unsigned char)key[0]]; j != 0xFF; j = x->next[j])
+		if (strcmp(t->fields[j].name, key) == 0)
+			return j;
+	return -1;
+}
+
 static void check_object(Checker *c, const Node *n, const Type *t)
 {
-	const char *names[64];
-	int nn = t->nfields < 64 ? t->nfields : 64;
-	for (int i = 0; i < nn; i++)
-		names[i] = t->fields[i].name;
+	FieldIndex xb, *x = NULL;
+	if (t->nfields >= FIELD_INDEX_MIN && t->nfields <= FIELD_INDEX_MAX)
+		field_index(x = &xb, t);
+	/* the fields given, for the required ones: a bit per field (the
+	 * first 64), node_get past those */
+	uint64_t given = 0;
 	for (int i = 0; i < n->n; i++) {
 		const Node *k = n->pairs[i].key, *v = n->pairs[i].val;
+		int j = k->kind == N_SCALAR ? field_find(t, x, k->text) : -1;
+		if (j >= 0 && j < 64)
+			given |= (uint64_t)1 << j;
 		if (k->secret)
 			continue; /* reported by source.c (E0118) */
-		const Field *f = NULL;
-		for (int j = 0; j < t->nfields && !f; j++)
-			if (t->fields[j].name[0] == k->text[0] && strcmp(t->fields[j].name, k->text) == 0)
-				f = &t->fields[j];
-		if (!f) {
+		if (j < 0) {
+			const char *names[64];
+			int nn = t->nfields < 64 ? t->nfields : 64;
+			for (int f = 0; f < nn; f++)
+				names[f] = t->fields[f].name;
 			Diag *g = report(c, "E0101", k->span, "unknown key `%s`", k->text);
 			const char *sug = did_you_mean(k->text, names, nn);
 			diag_label(g, "not a field of %s", t->name ? t->name : "this mapping");
@@ -711,6 +750,7 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 			}
 			continue;
 		}
+		const Field *f = &t->fields[j];
 		bool in = c->nouter < (int)ARRAY_LEN(c->outer);
 		if (in)
 			c->outer[c->nouter++] = (Outer){t, k};
@@ -718,7 +758,7 @@ static void check_object(Checker *c, const Node *n, const Type *t)
 		c->nouter -= in;
 	}
 	for (int j = 0; j < t->nfields; j++) {
-		if (!t->fields[j].required || node_get(n, t->fields[j].name))
+		if (!t->fields[j].required || (j < 64 ? (given >> j) & 1 : node_get(n, t->fields[j].name) != NULL))
 			continue;
 		Diag *g = report(c, "E0102", n->span, "missing required key `%s`",
 					   t->fields[j].name);

@@ -9,10 +9,14 @@
  * Then the whole text is searched for credentials (guide §7.1), so that every
  * diagnostic, of any phase, can mask them in the source lines it prints.
  *
- * Then libfyaml's event API (not its document builder, which would expand
- * aliases) drives a small tree builder with an explicit depth limit. The
- * language has its own reuse (defaults, overrides), so anchors, aliases,
- * merge keys, tags and directives are all errors: they are the door to
+ * Then events drive a small tree builder with an explicit depth limit. The
+ * events come from source.c's own reader of the YAML most files use (block
+ * and flow collections, scalars on one line without escapes), which makes
+ * exactly libfyaml's events or declines the whole file before anything is
+ * built; a declined file goes to libfyaml's event API (not its document
+ * builder, which would expand aliases). The language has its own reuse
+ * (defaults, overrides), so anchors, aliases, merge keys, tags and
+ * directives are all errors: they are the door to
  * expansion bombs and to YAML-dependent typing.
  */
 #include "platformc.h"
@@ -133,12 +137,27 @@ static long control_at(const unsigned char *p, size_t i, size_t n)
 	return -1;
 }
 
+/* Whether the 8 bytes at p are all printable ASCII (0x20..0x7E): a byte
+ * under 0x20 borrows into its top bit, 0x7F carries into it, and bytes
+ * from 0x80 have it already; a borrow or carry into the next byte only
+ * follows a byte that is caught itself. */
+static bool printable8(const unsigned char *p)
+{
+	uint64_t w, ones = 0x0101010101010101u;
+	memcpy(&w, p, 8);
+	return !(((w - 0x20 * ones) | (w + ones) | w) & (0x80 * ones));
+}
+
 static long find_control(const char *s, size_t n, size_t *off)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n; i++) {
+		while (i + 8 <= n && printable8(p + i))
+			i += 8; /* printable ASCII, most of any file */
+		if (i >= n)
+			break;
 		if ((unsigned)p[i] - 0x20u < 0x5Fu)
-			continue; /* printable ASCII, most of any file */
+			continue;
 		long c = control_at(p, i, n);
 		if (c >= 0) {
 			*off = i;
@@ -215,7 +234,18 @@ typedef struct Builder {
 	int nmask, capmask;
 	Node **kids;          /* children of the open collections, innermost last (heap) */
 	int nkids, capkids;
+	Node *pool;           /* nodes allocated at once (the fast reader knows how many) */
+	int npool;
 } Builder;
+
+/* A zeroed node: from the pool, else alone (which the arena rounds up to
+ * 64 bytes). */
+static Node *new_node(Builder *b)
+{
+	if (b->npool)
+		return &b->pool[--b->npool];
+	return arena_alloc(b->a, sizeof(Node));
+}
 
 static void push_kid(Builder *b, Node *n)
 {
@@ -307,20 +337,21 @@ static const char *field_name(const Builder *b, bool is_key)
 	return NULL;
 }
 
-/* Claims the credential matches that end inside scalar `n`. */
-static void claim_secrets(Builder *b, Node *n, bool is_key)
+/* Claims the credential matches that end inside scalar `n`, whose text
+ * is the bytes [start, end) of the file. */
+static void claim_secrets(Builder *b, Node *n, size_t start, size_t end, bool is_key)
 {
-	if (!b->nraw || n->end <= n->start)
+	if (!b->nraw || end <= start)
 		return;
 	int lo = 0, hi = b->nraw;
-	while (lo < hi) { /* first match ending after n->start */
+	while (lo < hi) { /* first match ending after start */
 		int mid = (lo + hi) / 2;
-		if (b->raw[mid].end <= n->start)
+		if (b->raw[mid].end <= start)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (int i = lo; i < b->nraw && b->raw[i].end <= n->end; i++) {
+	for (int i = lo; i < b->nraw && b->raw[i].end <= end; i++) {
 		if (b->raw[i].claimed)
 			continue;
 		b->raw[i].claimed = true;
@@ -332,7 +363,7 @@ static void claim_secrets(Builder *b, Node *n, bool is_key)
 			b->mask = arena_grow(b->a, b->mask, (size_t)b->nmask, (size_t)cap, sizeof *b->mask);
 			b->capmask = cap;
 		}
-		b->mask[b->nmask++] = (SecretRange){n->start, n->end};
+		b->mask[b->nmask++] = (SecretRange){start, end};
 		const char *field = field_name(b, is_key);
 		const char *what = b->d->creds[b->raw[i].cred].what;
 		Diag *g = is_key ? diag_error(b->d, "E0118", n->span, "a key in `%s` looks like %s",
@@ -438,10 +469,35 @@ static const char *single_quoted_text(Arena *a, const char *src, size_t len, siz
 	return out;
 }
 
+/* A scalar node from its text and position (both readers). `kept`: text is
+ * the arena's and ends with a NUL, so the node points to it. */
+static Node *make_scalar(Builder *b, Span span, size_t start, size_t end, bool plain, bool quoted,
+			 const char *text, size_t len, bool kept, bool is_key)
+{
+	Node *n = new_node(b);
+	n->kind = N_SCALAR;
+	n->span = span;
+	claim_secrets(b, n, start, end, is_key);
+	if (len > MAX_SCALAR_BYTES) {
+		Diag *g = diag_error(b->d, "E0011", n->span, "scalar is %zu bytes long; the limit is %u",
+				     len, MAX_SCALAR_BYTES);
+		diag_label(g, "too long");
+		b->failed = true;
+		len = 0, text = "";
+	}
+	n->text = kept && len ? text : arena_strndup(b->a, text, len);
+	n->textlen = (uint32_t)len; /* at most MAX_SCALAR_BYTES */
+	n->plain = plain;
+	n->is_null = n->plain && is_null_text(text, len);
+	if (!n->plain && len == 0)
+		n->span.len = 2; /* underline the quotes of "" */
+	if (quoted)
+		check_escaped_controls(b, n);
+	return n;
+}
+
 static Node *new_scalar(Builder *b, struct fy_token *val, bool is_key)
 {
-	Node *n = arena_alloc(b->a, sizeof *n);
-	n->kind = N_SCALAR;
 	size_t len = 0;
 	const struct fy_mark *sm = val ? fy_token_start_mark(val) : NULL;
 	const struct fy_mark *em = val ? fy_token_end_mark(val) : NULL;
@@ -460,42 +516,28 @@ static Node *new_scalar(Builder *b, struct fy_token *val, bool is_key)
 		text = fy_token_get_text(val, &len);
 	if (!text)
 		text = "", len = 0;
+	Span span;
+	size_t start = 0, end = 0;
 	if (sm) {
-		n->span = span_from_marks(b->f, sm, em);
-		n->start = (uint32_t)sm->input_pos;
-		n->end = (uint32_t)(em && em->input_pos > sm->input_pos ? em->input_pos : sm->input_pos);
+		span = span_from_marks(b->f, sm, em);
+		start = sm->input_pos;
+		end = em && em->input_pos > sm->input_pos ? em->input_pos : sm->input_pos;
 		if (style == FYSS_LITERAL || style == FYSS_FOLDED)
-			n->span = span_of_block_header(b, sm->input_pos, n->span);
+			span = span_of_block_header(b, sm->input_pos, span);
 	} else {
 		/* `key:` with nothing after it: libfyaml gives no token */
-		n->span = span_after_indicator(b);
+		span = span_after_indicator(b);
 		style = FYSS_PLAIN;
 	}
-	claim_secrets(b, n, is_key);
-	if (len > MAX_SCALAR_BYTES) {
-		Diag *g = diag_error(b->d, "E0011", n->span, "scalar is %zu bytes long; the limit is %u",
-				     len, MAX_SCALAR_BYTES);
-		diag_label(g, "too long");
-		b->failed = true;
-		len = 0, text = "";
-	}
-	n->text = arena_strndup(b->a, text, len);
-	n->textlen = (uint32_t)len; /* at most MAX_SCALAR_BYTES */
-	n->plain = style == FYSS_PLAIN;
-	n->is_null = n->plain && is_null_text(text, len);
-	if (!n->plain && len == 0)
-		n->span.len = 2; /* underline the quotes of "" */
-	if (style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED)
-		check_escaped_controls(b, n);
-	return n;
+	return make_scalar(b, span, start, end, style == FYSS_PLAIN,
+			   style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED, text, len, false, is_key);
 }
 
-static Node *open_collection(Builder *b, NodeKind kind, struct fy_event *ev)
+static Node *open_collection(Builder *b, NodeKind kind, Span span)
 {
-	Node *n = arena_alloc(b->a, sizeof *n);
+	Node *n = new_node(b);
 	n->kind = kind;
-	const struct fy_mark *s = fy_event_start_mark(ev);
-	n->span = s ? span_from_marks(b->f, s, NULL) : (Span){b->f, 1, 1, 1};
+	n->span = span;
 	if (b->depth >= MAX_DEPTH) {
 		Diag *g = diag_error(b->d, "E0010", n->span, "nesting is deeper than %d levels", MAX_DEPTH);
 		diag_label(g, "too deep");
@@ -626,6 +668,12 @@ static void report_parser_errors(Builder *b, struct fy_diag *diag)
 	b->failed = true;
 }
 
+static Span event_span(const Builder *b, struct fy_event *ev)
+{
+	const struct fy_mark *s = fy_event_start_mark(ev);
+	return s ? span_from_marks(b->f, s, NULL) : (Span){b->f, 1, 1, 1};
+}
+
 static void handle_event(Builder *b, struct fy_event *ev)
 {
 	switch (ev->type) {
@@ -670,13 +718,13 @@ static void handle_event(Builder *b, struct fy_event *ev)
 		if (b->docs > 1)
 			break;
 		reject_anchor_tag(b, ev->mapping_start.anchor, ev->mapping_start.tag);
-		open_collection(b, N_MAP, ev);
+		open_collection(b, N_MAP, event_span(b, ev));
 		break;
 	case FYET_SEQUENCE_START:
 		if (b->docs > 1)
 			break;
 		reject_anchor_tag(b, ev->sequence_start.anchor, ev->sequence_start.tag);
-		open_collection(b, N_SEQ, ev);
+		open_collection(b, N_SEQ, event_span(b, ev));
 		break;
 	case FYET_MAPPING_END:
 	case FYET_SEQUENCE_END:
@@ -688,7 +736,635 @@ static void handle_event(Builder *b, struct fy_event *ev)
 	}
 }
 
-static Node *parse_yaml(Builder *b)
+/* ---- the fast reader ----
+ * Most platform files use a small part of YAML: block mappings and
+ * sequences, flow collections, plain and quoted scalars on one line
+ * without escapes, comments. For those, a reader of that subset makes
+ * the same events libfyaml would (same kinds, same positions, same texts)
+ * at a fraction of the cost. It reads the whole file first and gives up on
+ * anything outside the subset (escapes, folding, block scalars, anchors,
+ * tags, document markers, tabs, a byte order mark inside text, empty
+ * values, odd indentation, anything YAML would refuse): libfyaml then reads
+ * the file as before. Nothing is built, and nothing reported, until the
+ * whole file is accepted, so both readers report through the same code in
+ * the same order. On a line with text outside ASCII, columns count
+ * characters, as libfyaml's do.
+ * src_fast_agrees compares the two readers' events (unit tests, fuzz_yaml). */
+
+enum { FE_MAP, FE_SEQ, FE_END, FE_SCALAR };
+
+typedef struct FastEv {
+	uint8_t type;
+	uint8_t quoted;      /* FE_SCALAR: 0 plain, '\'' or '"' */
+	bool utf8;           /* on a line with text outside ASCII: columns count characters */
+	uint32_t start, end; /* FE_SCALAR: its text's bytes (inside the quotes) */
+	int line, col;       /* 0-based, of `start` (a collection: its first token) */
+} FastEv;
+
+typedef struct Fast {
+	const char *t;
+	size_t len, pos, ls; /* ls: where the current line starts */
+	int line;            /* 0-based */
+	bool peeked;         /* pos is at the content of a line not taken yet */
+	int pind;            /* that line's indentation */
+	int depth;
+	int bind;            /* indentation of the innermost block collection */
+	size_t kat, kend;    /* the last key found (fast_is_key): pos + 1, its end */
+	int u8line;          /* a line with text outside ASCII in a scalar, else -1 */
+	FastEv *ev;
+	int n, cap;
+} Fast;
+
+/* Characters in n bytes of UTF-8 (checked valid): libfyaml's columns. */
+static int fast_chars(const char *s, size_t n)
+{
+	int c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+static bool fast_emit(Fast *F, int type, int quoted, size_t start, size_t end)
+{
+	if (F->n == F->cap) {
+		F->cap = F->cap ? F->cap * 2 : 1024;
+		F->ev = xrealloc(F->ev, sizeof *F->ev * (size_t)F->cap);
+	}
+	bool utf8 = F->u8line == F->line;
+	F->ev[F->n++] = (FastEv){(uint8_t)type, (uint8_t)quoted, utf8, (uint32_t)start, (uint32_t)end, F->line,
+				 utf8 ? fast_chars(F->t + F->ls, start - F->ls) : (int)(start - F->ls)};
+	return true;
+}
+
+static int fast_ch(const Fast *F, size_t i)
+{
+	return i < F->len ? (unsigned char)F->t[i] : '\n';
+}
+
+/* Blank after an indicator: a space, the end of the line or of the file. */
+static bool fast_blank(const Fast *F, size_t i)
+{
+	int c = fast_ch(F, i);
+	return c == ' ' || c == '\n';
+}
+
+/* Moves to the content of the next line that has some; returns its
+ * indentation, -1 at the end of the file, -2 to give up. */
+static int fast_peek(Fast *F)
+{
+	if (F->peeked)
+		return F->pind;
+	size_t p = F->pos;
+	if (p < F->len && F->t[p] != '\n')
+		return -2; /* callers leave pos at a line's end */
+	for (;;) {
+		if (p >= F->len) {
+			F->pos = p, F->peeked = true, F->pind = -1;
+			return -1;
+		}
+		p++; /* the newline */
+		F->line++, F->ls = p;
+		while (p < F->len && F->t[p] == ' ')
+			p++;
+		if (p >= F->len) {
+			F->pos = p, F->peeked = true, F->pind = -1;
+			return -1;
+		}
+		char c = F->t[p];
+		if (c == '\n')
+			continue;
+		if (c == '#') {
+			const char *nl = memchr(F->t + p, '\n', F->len - p);
+			p = nl ? (size_t)(nl - F->t) : F->len;
+			continue;
+		}
+		if (c == '\t')
+			return -2;
+		if (p == F->ls && (c == '-' || c == '.') && fast_ch(F, p + 1) == c &&
+		    fast_ch(F, p + 2) == c && fast_blank(F, p + 3))
+			return -2; /* `---` or `...` */
+		F->pos = p, F->peeked = true, F->pind = (int)(p - F->ls);
+		return F->pind;
+	}
+}
+
+/* After a node: blanks, a comment, the end of the line. */
+static bool fast_eol(Fast *F)
+{
+	size_t p = F->pos;
+	while (p < F->len && F->t[p] == ' ')
+		p++;
+	if (p < F->len && F->t[p] == '#') {
+		if (p == 0 || F->t[p - 1] != ' ')
+			return false;
+		const char *nl = memchr(F->t + p, '\n', F->len - p);
+		p = nl ? (size_t)(nl - F->t) : F->len;
+	}
+	F->pos = p;
+	return p >= F->len || F->t[p] == '\n';
+}
+
+/* Characters that cannot start a plain scalar. */
+static bool fast_indicator(int c)
+{
+	return strchr(",[]{}#&*!|>'\"%@`?:-", c) != NULL;
+}
+
+/* Bytes a plain scalar's scan must look at: 1 in block context, 2 in flow
+ * (`,[]{}` end it there). Controls and DEL decline; bytes outside ASCII
+ * mark the line (columns count characters there) and decline U+FEFF. */
+#define FP_BLOCK 1
+#define FP_FLOW 2
+static const uint8_t fast_plain_stop[256] = {
+	[0 ... 0x1F] = FP_BLOCK | FP_FLOW,
+	[':'] = FP_BLOCK | FP_FLOW, ['#'] = FP_BLOCK | FP_FLOW,
+	[','] = FP_FLOW, ['['] = FP_FLOW, [']'] = FP_FLOW, ['{'] = FP_FLOW, ['}'] = FP_FLOW,
+	[0x7F ... 0xFF] = FP_BLOCK | FP_FLOW,
+};
+
+/* A plain scalar on one line, from pos; sets *end after its last
+ * non-blank. In flow, `,[]{}` end it. false: outside the subset. */
+static bool fast_plain(Fast *F, bool flow, size_t *end)
+{
+	size_t p = F->pos;
+	int c = fast_ch(F, p);
+	if (c == '\n' || c == ' ')
+		return false;
+	if (fast_indicator(c)) {
+		int d = fast_ch(F, p + 1);
+		if (c != '-' || d == ' ' || d == '\n' || (flow && strchr(",[]{}", d)))
+			return false;
+	}
+	const unsigned char *t = (const unsigned char *)F->t;
+	uint8_t stop = flow ? FP_FLOW : FP_BLOCK;
+	size_t last = p;
+	for (; p < F->len; p++) {
+		unsigned char ch = t[p];
+		if (!(fast_plain_stop[ch] & stop)) {
+			if (ch != ' ')
+				last = p + 1;
+			continue;
+		}
+		if (ch == '\n')
+			break;
+		if (ch == ':') {
+			int d = fast_ch(F, p + 1);
+			if (d == ' ' || d == '\n' || (flow && strchr(",[]{}", d)))
+				break;
+			last = p + 1;
+		} else if (ch == '#') {
+			if (t[p - 1] == ' ')
+				break;
+			last = p + 1;
+		} else if (ch >= 0x80) {
+			if (ch == 0xEF && fast_ch(F, p + 1) == 0xBB && fast_ch(F, p + 2) == 0xBF)
+				return false; /* a byte order mark */
+			F->u8line = F->line;
+			last = p + 1;
+		} else if (ch < 0x20 || ch == 0x7F) {
+			return false; /* tabs, controls */
+		} else {
+			break; /* `,[]{}` in flow */
+		}
+	}
+	*end = last;
+	return true;
+}
+
+/* A quoted scalar on one line without escapes (`''` in single quotes
+ * aside); sets *end after the quote. */
+static bool fast_quoted(Fast *F, size_t *end)
+{
+	char q = F->t[F->pos];
+	for (size_t p = F->pos + 1; p < F->len; p++) {
+		unsigned char ch = (unsigned char)F->t[p];
+		if (ch < 0x20 || ch == 0x7F || (q == '"' && ch == '\\'))
+			return false;
+		if (ch >= 0x80) {
+			if (ch == 0xEF && fast_ch(F, p + 1) == 0xBB && fast_ch(F, p + 2) == 0xBF)
+				return false; /* a byte order mark */
+			F->u8line = F->line;
+		}
+		if (ch == (unsigned char)q) {
+			if (q == '\'' && fast_ch(F, p + 1) == '\'') {
+				p++; /* `''` is a quote */
+				continue;
+			}
+			*end = p + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A scalar at pos: emitted, pos after it. */
+static bool fast_scalar(Fast *F, bool flow)
+{
+	size_t end;
+	char c = F->t[F->pos];
+	if (c == '"' || c == '\'') {
+		if (!fast_quoted(F, &end))
+			return false;
+		fast_emit(F, FE_SCALAR, c, F->pos + 1, end - 1); /* libfyaml's marks leave the quotes out */
+	} else {
+		if (!fast_plain(F, flow, &end))
+			return false;
+		fast_emit(F, FE_SCALAR, 0, F->pos, end);
+	}
+	F->pos = end;
+	return true;
+}
+
+static void fast_spaces(Fast *F)
+{
+	while (F->pos < F->len && F->t[F->pos] == ' ')
+		F->pos++;
+}
+
+static bool fast_flow(Fast *F);
+
+/* Blanks, comments and line breaks inside a flow collection; lines must be
+ * indented more than the line the collection starts on and than the block
+ * collection around it (lind). */
+static bool fast_flow_blanks(Fast *F, int lind)
+{
+	for (;;) {
+		fast_spaces(F);
+		int c = fast_ch(F, F->pos);
+		if (c == '#' && F->pos > 0 && F->t[F->pos - 1] == ' ') {
+			const char *nl = memchr(F->t + F->pos, '\n', F->len - F->pos);
+			F->pos = nl ? (size_t)(nl - F->t) : F->len;
+			c = '\n';
+		}
+		if (c != '\n')
+			return c != '\t';
+		if (F->pos >= F->len)
+			return false;
+		F->pos++;
+		F->line++, F->ls = F->pos;
+		fast_spaces(F);
+		if (fast_ch(F, F->pos) != '\n' && (int)(F->pos - F->ls) <= lind)
+			return false;
+	}
+}
+
+/* `{...}` or `[...]` from pos; line breaks only between entries. */
+static bool fast_flow_collection(Fast *F)
+{
+	bool map = F->t[F->pos] == '{';
+	char close = map ? '}' : ']';
+	if (++F->depth > MAX_DEPTH)
+		return false;
+	int lind = 0;
+	while (F->t[F->ls + (size_t)lind] == ' ')
+		lind++;
+	if (lind < F->bind)
+		lind = F->bind;
+	fast_emit(F, map ? FE_MAP : FE_SEQ, 0, F->pos, F->pos);
+	F->pos++;
+	if (!fast_flow_blanks(F, lind))
+		return false;
+	if (fast_ch(F, F->pos) == close) {
+		F->pos++;
+		fast_emit(F, FE_END, 0, F->pos, F->pos);
+		F->depth--;
+		return true;
+	}
+	for (;;) {
+		if (map) {
+			char c = (char)fast_ch(F, F->pos);
+			size_t kstart = F->pos;
+			if (c == '{' || c == '[' || !fast_scalar(F, true) || F->pos - kstart >= 1000)
+				return false;
+			if (fast_ch(F, F->pos) != ':' || fast_ch(F, F->pos + 1) != ' ')
+				return false;
+			F->pos++;
+			fast_spaces(F);
+			c = (char)fast_ch(F, F->pos);
+			if (c == ',' || c == '}' || c == '\n' || c == '#')
+				return false;
+		}
+		char first = (char)fast_ch(F, F->pos);
+		if (!fast_flow(F))
+			return false;
+		fast_spaces(F);
+		char c = (char)fast_ch(F, F->pos);
+		if (c == '\n' || c == '#') {
+			/* a plain scalar could go on over the next line */
+			if (!strchr("{['\"", first) || !fast_flow_blanks(F, lind))
+				return false;
+			c = (char)fast_ch(F, F->pos);
+		}
+		if (c == ',') {
+			F->pos++;
+			if (!fast_flow_blanks(F, lind) || fast_ch(F, F->pos) == close)
+				return false;
+			continue;
+		}
+		if (c != close)
+			return false;
+		F->pos++;
+		fast_emit(F, FE_END, 0, F->pos, F->pos);
+		F->depth--;
+		return true;
+	}
+}
+
+/* A node in flow context (or the value on a block line). */
+static bool fast_flow(Fast *F)
+{
+	char c = (char)fast_ch(F, F->pos);
+	if (c == '{' || c == '[')
+		return fast_flow_collection(F);
+	return fast_scalar(F, true);
+}
+
+/* Whether the line at pos starts with a key: a scalar, `:`, a blank. */
+static bool fast_is_key(Fast *F)
+{
+	if (F->kat == F->pos + 1)
+		return true; /* asked already */
+	size_t end;
+	char c = F->t[F->pos];
+	if (c == '"' || c == '\'') {
+		if (!fast_quoted(F, &end))
+			return false;
+	} else if (!fast_plain(F, false, &end)) {
+		return false;
+	}
+	/* YAML bounds an implicit key at 1024 characters */
+	if (fast_ch(F, end) != ':' || !fast_blank(F, end + 1) || end - F->pos >= 1000)
+		return false;
+	F->kat = F->pos + 1, F->kend = end;
+	return true;
+}
+
+static bool fast_block(Fast *F, int ind);
+static bool fast_block_seq(Fast *F, int ind, bool indentless);
+
+/* The value after `key:` or `- ` on the same line: a flow node or scalar. */
+static bool fast_inline(Fast *F)
+{
+	char c = (char)fast_ch(F, F->pos);
+	if (c == '{' || c == '[') {
+		if (!fast_flow_collection(F))
+			return false;
+	} else if (!fast_scalar(F, false)) {
+		return false;
+	}
+	return fast_eol(F);
+}
+
+/* A block mapping whose first key is at pos, at indentation ind. */
+static bool fast_block_map(Fast *F, int ind)
+{
+	if (++F->depth > MAX_DEPTH)
+		return false;
+	fast_emit(F, FE_MAP, 0, F->pos, F->pos);
+	int outer = F->bind;
+	F->bind = ind;
+	for (;;) {
+		F->peeked = false;
+		if (!fast_is_key(F))
+			return false;
+		char q = F->t[F->pos];
+		if (q == '"' || q == '\'')
+			fast_emit(F, FE_SCALAR, q, F->pos + 1, F->kend - 1);
+		else
+			fast_emit(F, FE_SCALAR, 0, F->pos, F->kend);
+		F->pos = F->kend + 1; /* after the `:` */
+		fast_spaces(F);
+		if (!fast_eol(F)) {
+			if (!fast_inline(F))
+				return false;
+		} else {
+			int ci = fast_peek(F);
+			if (ci > ind) {
+				if (!fast_block(F, ci))
+					return false;
+			} else if (ci == ind && F->t[F->pos] == '-' && fast_blank(F, F->pos + 1)) {
+				if (!fast_block_seq(F, ind, true))
+					return false;
+			} else {
+				return false; /* an empty value */
+			}
+		}
+		int ci = fast_peek(F);
+		if (ci == ind)
+			continue;
+		if (ci < ind && ci != -2)
+			break;
+		return false;
+	}
+	fast_emit(F, FE_END, 0, F->pos, F->pos);
+	F->depth--;
+	F->bind = outer;
+	return true;
+}
+
+/* A block sequence whose first `-` is at pos, at indentation ind. */
+static bool fast_block_seq(Fast *F, int ind, bool indentless)
+{
+	if (++F->depth > MAX_DEPTH)
+		return false;
+	fast_emit(F, FE_SEQ, 0, F->pos, F->pos);
+	int outer = F->bind;
+	F->bind = ind;
+	for (;;) {
+		F->peeked = false;
+		if (F->t[F->pos] != '-' || !fast_blank(F, F->pos + 1))
+			return false;
+		F->pos++;
+		fast_spaces(F);
+		if (fast_eol(F)) {
+			int ci = fast_peek(F);
+			if (ci <= ind || !fast_block(F, ci))
+				return false; /* an empty item */
+		} else if (!fast_block(F, (int)(F->pos - F->ls))) {
+			return false;
+		}
+		int ci = fast_peek(F);
+		if (ci == ind && F->t[F->pos] == '-' && fast_blank(F, F->pos + 1))
+			continue;
+		if ((ci < ind && ci != -2) || (ci == ind && indentless))
+			break;
+		return false;
+	}
+	fast_emit(F, FE_END, 0, F->pos, F->pos);
+	F->depth--;
+	F->bind = outer;
+	return true;
+}
+
+/* Any node at pos, whose column is ind. */
+static bool fast_block(Fast *F, int ind)
+{
+	F->peeked = false;
+	char c = F->t[F->pos];
+	if (c == '-' && fast_blank(F, F->pos + 1))
+		return fast_block_seq(F, ind, false);
+	if (fast_is_key(F))
+		return fast_block_map(F, ind);
+	return fast_inline(F);
+}
+
+/* The events of the whole text, or false to leave it to libfyaml. */
+static bool fast_read(Fast *F, const char *text, size_t len)
+{
+	*F = (Fast){.t = text, .len = len, .u8line = -1};
+	{
+		/* the first line (fast_peek starts from a line's end) */
+		size_t p = 0;
+		while (p < len && text[p] == ' ')
+			p++;
+		if (p < len && text[p] != '\n' && text[p] != '#') {
+			if (text[p] == '\t')
+				return false;
+			if ((text[p] == '-' || text[p] == '.') && p == 0 && fast_ch(F, 1) == text[0] &&
+			    fast_ch(F, 2) == text[0] && fast_blank(F, 3))
+				return false;
+			F->pos = p, F->peeked = true, F->pind = (int)p;
+		} else {
+			const char *nl = p < len ? memchr(text + p, '\n', len - p) : NULL;
+			F->pos = nl ? (size_t)(nl - text) : len;
+		}
+	}
+	int ind = fast_peek(F);
+	if (ind == -1)
+		return true;
+	if (ind < 0 || !fast_block(F, ind))
+		return false;
+	return fast_peek(F) == -1;
+}
+
+/* Builds the tree from the fast reader's events, as handle_event does
+ * from libfyaml's. The scalars' texts are one copy of the file, each ended
+ * by a NUL over the byte after it (a quote, a blank, `:`, `,`, a bracket or
+ * a line break: never another scalar's). */
+static void fast_replay(Builder *b, const Fast *F)
+{
+	char *texts = arena_strndup(b->a, b->f->text, b->f->len);
+	for (int i = 0; i < F->n; i++)
+		b->npool += F->ev[i].type != FE_END;
+	if (b->npool)
+		b->pool = arena_alloc(b->a, sizeof(Node) * (size_t)b->npool);
+	for (int i = 0; i < F->n; i++) {
+		const FastEv *e = &F->ev[i];
+		Span sp = {b->f, e->line + 1, e->col + 1, 1};
+		if (e->type == FE_MAP || e->type == FE_SEQ) {
+			open_collection(b, e->type == FE_MAP ? N_MAP : N_SEQ, sp);
+		} else if (e->type == FE_END) {
+			if (b->depth > 0)
+				close_collection(b);
+		} else {
+			bool is_key = b->depth > 0 && b->stack[b->depth - 1].node->kind == N_MAP &&
+				      !b->stack[b->depth - 1].pending_key;
+			size_t len = e->end - e->start;
+			if (len > 0)
+				sp.len = e->utf8 ? fast_chars(b->f->text + e->start, len) : (int)len;
+			const char *text = texts + e->start;
+			if (e->quoted == '\'' && memchr(text, '\'', len))
+				text = single_quoted_text(b->a, text, len, &len);
+			else
+				texts[e->end] = 0;
+			attach(b, make_scalar(b, sp, e->start, e->end, !e->quoted, e->quoted != 0, text, len, true,
+					      is_key));
+		}
+		if (b->failed && b->depth >= MAX_DEPTH)
+			break;
+	}
+}
+
+const char *src_fast_agrees(const char *text, size_t len, bool *taken)
+{
+	static __thread char why[200];
+	Fast F;
+	*taken = fast_read(&F, text, len);
+	if (!*taken) {
+		free(F.ev);
+		return NULL;
+	}
+	struct fy_diag_cfg dcfg;
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.colorize = false;
+	struct fy_diag *diag = fy_diag_create(&dcfg);
+	struct fy_parse_cfg cfg = {
+		.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION(0),
+		.diag = diag,
+	};
+	struct fy_parser *p = fy_parser_create(&cfg);
+	fy_parser_set_string(p, text, len);
+	struct fy_event *ev;
+	int i = 0;
+	why[0] = 0;
+	while (!why[0] && (ev = fy_parser_parse(p)) != NULL) {
+		const FastEv *e = i < F.n ? &F.ev[i] : NULL;
+		const struct fy_mark *sm = fy_event_start_mark(ev);
+		switch (ev->type) {
+		case FYET_MAPPING_START:
+		case FYET_SEQUENCE_START: {
+			int type = ev->type == FYET_MAPPING_START ? FE_MAP : FE_SEQ;
+			if (!e || e->type != type || !sm || (size_t)sm->input_pos != e->start ||
+			    sm->line != e->line || sm->column != e->col ||
+			    (type == FE_MAP ? ev->mapping_start.anchor || ev->mapping_start.tag
+					    : ev->sequence_start.anchor || ev->sequence_start.tag))
+				snprintf(why, sizeof why, "event %d: collection start at %d:%d", i,
+					 sm ? sm->line + 1 : 0, sm ? sm->column + 1 : 0);
+			i++;
+			break;
+		}
+		case FYET_MAPPING_END:
+		case FYET_SEQUENCE_END:
+			if (!e || e->type != FE_END)
+				snprintf(why, sizeof why, "event %d: collection end", i);
+			i++;
+			break;
+		case FYET_SCALAR: {
+			struct fy_token *t = ev->scalar.value;
+			const struct fy_mark *s = t ? fy_token_start_mark(t) : NULL;
+			const struct fy_mark *en = t ? fy_token_end_mark(t) : NULL;
+			enum fy_scalar_style st = t ? fy_scalar_token_get_style(t) : FYSS_ANY;
+			int q = st == FYSS_PLAIN ? 0 : st == FYSS_SINGLE_QUOTED ? '\'' : st == FYSS_DOUBLE_QUOTED ? '"' : -1;
+			const char *mine = e ? text + e->start : "";
+			size_t ml = e ? e->end - e->start : 0, tl = 0;
+			const char *tx;
+			if (e && e->quoted == '\'' && memchr(mine, '\'', ml))
+				/* libfyaml misreads (and leaks on) runs of `''`: both
+				 * readers take the text from the bytes the marks span */
+				tx = mine, tl = ml;
+			else
+				tx = t ? fy_token_get_text(t, &tl) : NULL;
+			if (!e || e->type != FE_SCALAR || !s || !en || q != e->quoted || ev->scalar.anchor ||
+			    ev->scalar.tag || (size_t)s->input_pos != e->start || (size_t)en->input_pos != e->end ||
+			    s->line != e->line || s->column != e->col || en->line != s->line ||
+			    en->column - s->column != fast_chars(text + e->start, e->end - e->start) || !tx || tl != ml ||
+			    memcmp(tx, mine, tl) != 0)
+				snprintf(why, sizeof why, "event %d: scalar at %d:%d", i, s ? s->line + 1 : 0,
+					 s ? s->column + 1 : 0);
+			i++;
+			break;
+		}
+		case FYET_ALIAS:
+			snprintf(why, sizeof why, "event %d: alias", i);
+			break;
+		default:
+			break;
+		}
+		fy_parser_event_free(p, ev);
+	}
+	if (!why[0] && fy_parser_get_stream_error(p))
+		snprintf(why, sizeof why, "libfyaml refuses what the fast reader took");
+	if (!why[0] && i != F.n)
+		snprintf(why, sizeof why, "libfyaml made %d events, the fast reader %d", i, F.n);
+	fy_parser_destroy(p);
+	fy_diag_destroy(diag);
+	free(F.ev);
+	return why[0] ? why : NULL;
+}
+
+/* libfyaml's events into the tree. */
+static void parse_libfyaml(Builder *b)
 {
 	struct fy_diag_cfg dcfg;
 	fy_diag_cfg_default(&dcfg);
@@ -722,8 +1398,18 @@ static Node *parse_yaml(Builder *b)
 	if (fy_parser_get_stream_error(p))
 		report_parser_errors(b, diag);
 	fy_parser_destroy(p);
-	free(b->kids);
 	fy_diag_destroy(diag);
+}
+
+static Node *parse_yaml(Builder *b)
+{
+	Fast F;
+	if (fast_read(&F, b->f->text, b->f->len))
+		fast_replay(b, &F);
+	else
+		parse_libfyaml(b);
+	free(F.ev);
+	free(b->kids);
 
 	/* matches no scalar claimed: comments, or text the parser never reached */
 	SecretRange *r = arena_alloc(b->a, sizeof *r * (size_t)(b->nmask + b->nraw + 1));
@@ -878,6 +1564,8 @@ static Node *load_bytes(Arena *a, Diags *d, const char *display_path, const char
 		/* the same cost for a long run of blanks after an indicator
 		 * (`- `, `? `, `! `): a second of parsing per 20 kB */
 		int run = 0;
+		if (end - f->line_starts[i] <= MAX_BLANK_RUN)
+			continue; /* too short to hold such a run */
 		for (int j = f->line_starts[i]; j < end; j++) {
 			run = (f->text[j] == ' ' || f->text[j] == '\t') ? run + 1 : 0;
 			if (run > MAX_BLANK_RUN) {

@@ -3,7 +3,9 @@
 #include "platformc.h"
 #include "unit.h"
 
+#include <ftw.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 TEST(source_char_len)
 {
@@ -84,4 +86,152 @@ TEST(source_single_quoted_escapes)
 		CHECK(x && x->kind == N_SCALAR && strcmp(x->text, cases[i].want) == 0);
 		arena_free(a);
 	}
+}
+
+/* source.c's own reader of common YAML against libfyaml: the same events
+ * (kinds, positions, texts) wherever it takes a file. */
+static int agree_case(const char *yaml, bool want_taken)
+{
+	bool taken = false;
+	const char *why = src_fast_agrees(yaml, strlen(yaml), &taken);
+	if (why)
+		fprintf(stderr, "  fast reader and libfyaml differ on %s: %s\n", yaml, why);
+	if (taken != want_taken)
+		fprintf(stderr, "  fast reader %s %s\n", taken ? "took" : "left", yaml);
+	return why == NULL && taken == want_taken;
+}
+
+TEST(source_fast_reader_agrees)
+{
+	static const char *taken[] = {
+		"",
+		"# only a comment\n\n",
+		"a: b\n",
+		"a: b",
+		"  a: b\n  c: d\n",
+		"a: b   # comment\nc: 'd'  \n",
+		"a:\n  b: c\n  d:\n    - e\n    - f\n",
+		"a:\n- b\n- c\nd: e\n",
+		"- a\n- - b\n  - c\n- d: e\n  f: g\n-   h: i\n    j: k\n",
+		"-\n  a: b\n-\n  - c\n",
+		"a: {b: c, d: [e, f], g: {}}\nh: []\n",
+		"a: {b: https://x.y/z, c: sqs:Send}\n",
+		"a: [b,\n  c, # note\n  {d: e}\n  ]\n",
+		"a: {b: 'c',\n     d: \"e\"}\n",
+		"a: \"\"\nb: ''\nc: 'it''s'\nd: '''''e'\n",
+		"a#b: c#d\ne: f:g\nh: -1\ni: -x\n",
+		"\"quoted key\": v\n'single': w\n",
+		"key with spaces: value with spaces\n",
+		"a: ~\nb: null\nc: Null\n",
+		"a: b\na: c\n",
+		"<<: x\n",
+		"a: [[[[x]]]]\n",
+		"a: {b: c}   # trailing\n",
+		"a: b, c\n",
+		"a: x {y} [z]\n",
+		"a: caf\xc3\xa9\nb: c\n",                               /* columns count characters */
+		"- {t: \xc3\x89quipe, u: [\xe6\x97\xa5\xe6\x9c\xac, x], v: 'w\xe2\x80\x94'}\n",
+		"\xf0\x9f\x9a\x80: \"\xf0\x9f\x9a\x80 x\" # \xc3\xa9\n",
+		"a: b\xc2\240c\nd: \xc2\240\n",               /* no-break spaces are text */
+		"a: [\xc3\xa9,\n  \xc3\xa9\xc3\xa9]\n",
+	};
+	static const char *left[] = {
+		"a:\n",                 /* empty value */
+		"a: |\n  text\n",       /* block scalar */
+		"a: b\n  c\n",          /* plain scalar over two lines */
+		"a: \"b\\n\"\n",        /* escape */
+		"a: &x b\nc: *x\n",     /* anchor and alias */
+		"a: !t b\n",            /* tag */
+		"---\na: b\n",          /* document marker */
+		"a: b\n...\n",
+		"a:\tb\n",              /* tab */
+		"a: x\xef\xbb\xbfy\n",   /* a byte order mark inside text */
+		"? a\n: b\n",           /* explicit key */
+		"a: b: c\n",            /* an error */
+		"a: [b\n",              /* unclosed */
+		"a: {b: c,}\n",         /* trailing comma */
+		"a: [b, c\n  d]\n",     /* plain scalar over a line break in flow */
+		"a: {b}\n",             /* flow key without value */
+		"a:\n  - b\n  c: d\n",  /* bad indentation */
+		"a:\n    b: c\n  d: e\n",
+		"- a\nb: c\n",
+		"a: [b,\nc]\n",         /* flow line not indented */
+		"- t: {\n  }\n",        /* nor more than the mapping around it */
+		"a : b\n",
+		"- \n",
+	};
+	for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+		CHECK(agree_case(taken[i], true));
+	for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+		CHECK(agree_case(left[i], false));
+}
+
+/* Every YAML file of the repository (examples, tests, stdlib, catalog). */
+static int agree_files, agree_taken, agree_failures;
+
+static int agree_tree(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	static char buf[1 << 20];
+	size_t n = strlen(path);
+	if (flag != FTW_F || n < 5 || strcmp(path + n - 5, ".yaml") != 0)
+		return 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t len = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	size_t off;
+	/* what source.c hands its readers: valid UTF-8 without controls or CR */
+	if (!utf8_valid(buf, len, &off) || memchr(buf, '\r', len))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\t') || buf[i] == 0x7f)
+			return 0;
+	buf[len] = 0;
+	bool taken;
+	const char *why = src_fast_agrees(buf, len, &taken);
+	if (why) {
+		fprintf(stderr, "  fast reader and libfyaml differ on %s: %s\n", path, why);
+		agree_failures++;
+	}
+	agree_files++, agree_taken += taken;
+	return 0;
+}
+
+TEST(source_fast_reader_agrees_on_repository)
+{
+	agree_files = agree_taken = agree_failures = 0;
+	const char *roots[] = {"examples", "tests", "stdlib", "catalog"};
+	for (size_t i = 0; i < 4; i++)
+		nftw(roots[i], agree_tree, 16, FTW_PHYS);
+	CHECK(agree_failures == 0);
+	CHECK(agree_files > 200);
+	CHECK(agree_taken > agree_files / 2);
+}
+
+/* Control characters are found wherever they stand, whole words of
+ * printable text being skipped at once. */
+TEST(source_control_anywhere)
+{
+	static const char *ctrl[] = {"\x01", "\x7f", "\xc2\x85", "\xe2\x80\xa8", "\x1f"};
+	for (size_t c = 0; c < sizeof ctrl / sizeof ctrl[0]; c++) {
+		for (int pos = 0; pos < 24; pos++) {
+			char text[64];
+			int len = snprintf(text, sizeof text, "a: %.*s%sy\n", pos, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", ctrl[c]);
+			Arena *a = arena_new();
+			Diags d;
+			diags_init(&d, a);
+			src_load_bytes(a, &d, "t.yaml", text, (size_t)len, NULL);
+			CHECK(d.n == 1 && strcmp(d.items[0]->code, "E0004") == 0 && d.items[0]->span.line == 1 &&
+			      d.items[0]->span.col == 4 + pos);
+			arena_free(a);
+		}
+	}
+	/* and printable text around line breaks passes */
+	Arena *a = arena_new();
+	Diags d;
+	diags_init(&d, a);
+	const char *ok = "abcdefgh: ijklmnopqrstuvwxyz\nb: '~!@#$%^&*()_+{}|:<>?'\n";
+	CHECK(src_load_bytes(a, &d, "t.yaml", ok, strlen(ok), NULL) != NULL && d.n == 0);
+	arena_free(a);
 }
