@@ -486,27 +486,35 @@ static void sort_files(Writer *w)
 }
 
 /* No path may be both a file and a folder, none twice. In path order, the
- * outputs under a folder `x/` follow `x` (with `x-`, `x.` between). */
+ * outputs under a folder `x/` follow `x` (with `x-`, `x.` between).
+ * So if a folder of p is also a file d, the path q before p starts with d
+ * (d <= q < p, and p starts with d): the only folder of p that can be a
+ * file is the one ending where p and q part (p[c] == '/'), when it is not
+ * a folder of q; any longer one is not q's start, and the shorter ones are
+ * q's folders, asked about at q or before. One lookup at most per path,
+ * and for nearly every path none. */
 static int check_outputs(Writer *w)
 {
 	const FileSet *fs = w->fs;
-	StrBuf pre; /* one scratch buffer: 500,000 paths must not fill the arena */
+	StrBuf pre; /* one scratch buffer */
 	sb_init(&pre);
 	int rc = 0;
-	for (int k = 0; k < fs->n && rc == 0; k++) {
-		const char *p = path_of(w, k), *q = k ? path_of(w, k - 1) : "";
-		if (k && !strcmp(p, q)) {
+	for (int k = 1; k < fs->n && rc == 0; k++) {
+		const char *p = path_of(w, k), *q = path_of(w, k - 1);
+		size_t c = 0;
+		while (p[c] && p[c] == q[c])
+			c++;
+		if (!p[c] && !q[c]) {
 			rc = w_fail(w, "internal error: two outputs at `%s`", p);
 			break;
 		}
-		/* the folders p shares with the path before it were looked up for that one */
-		for (const char *s = first_new_folder(p, q); s && rc == 0; s = strchr(s + 1, '/')) {
-			pre.len = 0;
-			sb_putn(&pre, p, (size_t)(s - p));
-			if (fileset_find(fs, pre.data))
-				rc = w_fail(w, "internal error: outputs `%s` and `%s` clash: `%s` "
-					  "cannot be both a file and a folder", pre.data, p, pre.data);
-		}
+		if (c == 0 || p[c] != '/')
+			continue;
+		pre.len = 0;
+		sb_putn(&pre, p, c);
+		if (!q[c] || fileset_find(fs, pre.data))
+			rc = w_fail(w, "internal error: outputs `%s` and `%s` clash: `%s` "
+				  "cannot be both a file and a folder", pre.data, p, pre.data);
 	}
 	sb_free(&pre);
 	return rc;

@@ -1580,3 +1580,38 @@ TEST(rel_path_is_safe_matches_its_rule)
 				CHECK(rel_path_is_safe(p) == safe_path_oracle(p));
 			}
 }
+
+/* a file added after an output under it, as a render streams them (the
+ * earlier file was admitted before this one existed): found at the end, in
+ * path order, with names between them (`a-c` sorts between `a` and `a/b`),
+ * or right after it; in check mode, where nothing is written that could
+ * find it first */
+TEST(writer_refuses_a_file_added_after_its_folder)
+{
+	static const char *const sets[][9] = {
+		{ "a/b", "b\n", "a-c", "c\n", "a", "a\n", NULL },
+		{ "x/y/z", "z\n", "x/y", "y\n", NULL },
+		{ "m/n/o", "o\n", "m/n-1", "1\n", "m/n.2", "2\n", "m/n", "n\n", NULL },
+	};
+	static const char *const clash[] = { "outputs `a` and `a/b` clash", "outputs `x/y` and `x/y/z` clash",
+					     "outputs `m/n` and `m/n/o` clash" };
+	for (size_t i = 0; i < ARRAY_LEN(sets); i++) {
+		char *d = tmpdir(), err[ERRLEN], out[4096];
+		Arena *a = arena_new();
+		FileSet fs;
+		fileset_init(&fs, a);
+		snprintf(out, sizeof out, "%s/out", d);
+		Writer *w = writer_begin(&fs, out, WR_CHECK, err, ERRLEN);
+		for (int j = 0; sets[i][j]; j += 2)
+			fileset_add_text(&fs, sets[i][j], sets[i][j + 1]);
+		WriterReport rep;
+		CHECK(writer_end(w, &fs, &rep) == -1);
+		writer_report_free(&rep);
+		CHECK(strstr(err, clash[i]) != NULL);
+		if (!strstr(err, clash[i]))
+			fprintf(stderr, "  %s\n", err);
+		fileset_free(&fs);
+		arena_free(a);
+		rm_rf(d);
+	}
+}
