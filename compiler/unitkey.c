@@ -13,8 +13,9 @@
  *     patterns), the platform's owner team, every catalog kind's tree, the
  *     root file's name (not the path it was given by) and today's date (exceptions expire). Every unit
  *     reads it.
- *   - per object: the tree of each service (as written and merged with the
- *     defaults), resource, team and system. A resource's hash also holds
+ *   - per object: the tree of each service (as written: merged with the
+ *     defaults it is a function of that and of the root file, which global
+ *     holds), resource, team and system. A resource's hash also holds
  *     those of the resources it names anywhere in its tree and of those
  *     naming it (a `ref` parameter, `referrers` in a kind's templates): any
  *     scalar equal to a resource's name counts, more than the refs.
@@ -261,7 +262,9 @@ static const UnitKeys *keys_of(FileSet *fs, const Platform *p)
 	index_objects(k, p);
 	for (int i = 0; i < ns; i++) {
 		strmap_put(&k->svc_index, p->services[i]->name, (void *)(intptr_t)(i + 1));
-		k->svc[i] = node_hash(p->services[i]->node, p->services[i]->eff);
+		/* its tree as written: merged with the defaults (eff) it is a
+		 * function of this and of the root file, which `global` holds */
+		k->svc[i] = node_hash(p->services[i]->node, NULL);
 	}
 	for (int i = 0; i < nr; i++) {
 		strmap_put(&k->res_index, p->resources[i]->name, (void *)(intptr_t)(i + 1));
