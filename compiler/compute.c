@@ -1299,12 +1299,20 @@ int compute_children(Arena *a, const Platform *p, const Resource *r, const Env *
 	return n;
 }
 
+/* The claims are made only to compare their names: each environment's are
+ * dropped (an arena scope) once compared, so the front end keeps none of
+ * them; the index the evaluation builds lazily is built before the scope. */
 int compute_check(Arena *a, Platform *p, const Resource *r, Diags *d)
 {
 	int errors = 0;
+	if (!r->kindp || !r->kindp->compute || !r->kindp->compute->nclaims)
+		return 0;
+	index_of(a, p);
 	for (int e = 0; e < r->nenvs; e++) {
 		ChildClaim *ch;
+		ArenaMark m = arena_mark(a);
 		int n = compute_children(a, p, r, r->envs[e], &ch);
+		/* a collision keeps the scope: the diagnostic quotes its names */
 		for (int i = 0; i < n; i++)
 			for (int j = 0; j < i; j++) {
 				if (strcmp(ch[i].name, ch[j].name) && strcmp(ch[i].file, ch[j].file))
@@ -1317,6 +1325,7 @@ int compute_check(Arena *a, Platform *p, const Resource *r, Diags *d)
 				diag_help(g, "the kind `%s` makes one claim per entry: remove the repeated entry", r->kind);
 				return errors + 1;
 			}
+		arena_release(a, m);
 	}
 	return errors;
 }
