@@ -973,6 +973,9 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 	Arena *a = fs->arena;
 	if (!p->nresources || !p->catalog)
 		return;
+	/* what outlives the items (lists, indexes, the whole family's documents)
+	 * is dropped when the family is done */
+	ArenaMark whole = arena_mark(a);
 	/* the kinds in use: read from every service and resource */
 	if (!fileset_unit_begin(fs, "platform/crossplane", unitkey_platform(fs, p)))
 		kinds_folder(p, fs);
@@ -1025,4 +1028,5 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 		arena_release(a, sscope);
 	}
 	strmap_free(&ix.by_name);
+	arena_release(a, whole);
 }

@@ -1301,13 +1301,17 @@ int compute_children(Arena *a, const Platform *p, const Resource *r, const Env *
 
 /* The claims are made only to compare their names: each environment's are
  * dropped (an arena scope) once compared, so the front end keeps none of
- * them; the index the evaluation builds lazily is built before the scope. */
+ * them. The index the evaluation builds on first use (referrers,
+ * external_name()) is built here, in the front end's lifetime: the
+ * backends evaluate templates inside their own scopes. */
 int compute_check(Arena *a, Platform *p, const Resource *r, Diags *d)
 {
 	int errors = 0;
-	if (!r->kindp || !r->kindp->compute || !r->kindp->compute->nclaims)
+	if (!r->kindp || !r->kindp->compute)
 		return 0;
 	index_of(a, p);
+	if (!r->kindp->compute->nclaims)
+		return 0;
 	for (int e = 0; e < r->nenvs; e++) {
 		ChildClaim *ch;
 		ArenaMark m = arena_mark(a);
