@@ -554,7 +554,10 @@ static void load_access(Ld *L, Compute *c, const Node *access, const Shape *root
 	c->modes = arena_alloc(L->a, sizeof(KMode) * (size_t)(access->n + 1));
 	for (int i = 0; i < access->n; i++) {
 		const Node *mn = access->pairs[i].val;
+		/* a mode that failed left its slot to the next one: start it afresh
+		 * (its count of statements would index past the next one's) */
 		KMode *m = &c->modes[c->nmodes];
+		*m = (KMode){0};
 		m->name = access->pairs[i].key->text;
 		if (!scalar_is_name(m->name, strlen(m->name))) {
 			lerr(L, access->pairs[i].key, "access mode `%s` is not a name (lower-case letters, digits, `-`)",
