@@ -290,6 +290,9 @@ static DNode *health_checks(Arena *a, const Platform *p)
 void backend_argocd(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
+	/* what outlives the items (lists, indexes, the whole family's documents)
+	 * is dropped when the family is done */
+	ArenaMark whole = arena_mark(a);
 	DNode *pk = k8s_kustomization(a);
 	DNode *pres = doc_set_seq(a, pk, "resources");
 	fileset_add_yaml(fs, "argocd/projects/" PLATFORM_PROJECT ".yaml", platform_project(a, p));
@@ -348,4 +351,5 @@ void backend_argocd(const Platform *p, FileSet *fs)
 	doc_push_str(a, doc_set_seq(a, hk, "resources"), "argocd-cm.yaml");
 	fileset_add_yaml(fs, "argocd/health/kustomization.yaml", hk);
 	free(units);
+	arena_release(a, whole);
 }

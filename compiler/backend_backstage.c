@@ -1231,6 +1231,9 @@ static int cmp_target(const void *x, const void *y)
 void backend_backstage(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
+	/* what outlives the items (lists, indexes, the whole family's documents)
+	 * is dropped when the family is done */
+	ArenaMark whole = arena_mark(a);
 	Targets tg = {0};
 
 	Members members = collect_members(a, p);
@@ -1312,4 +1315,5 @@ void backend_backstage(const Platform *p, FileSet *fs)
 	for (int i = 0; i < tg.n; i++)
 		free(tg.items[i]);
 	free(tg.items);
+	arena_release(a, whole);
 }

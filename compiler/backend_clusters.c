@@ -32,6 +32,9 @@ Unit *clusters_sorted_units(const FileSet *fs)
 void backend_clusters(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
+	/* what outlives the items (lists, indexes, the whole family's documents)
+	 * is dropped when the family is done */
+	ArenaMark whole = arena_mark(a);
 	Unit *units = clusters_sorted_units(fs);
 	for (int e = 0; e < p->nenvs; e++) {
 		/* one list of every unit: dropped once added */
@@ -46,4 +49,5 @@ void backend_clusters(const Platform *p, FileSet *fs)
 		arena_release(a, scope);
 	}
 	free(units);
+	arena_release(a, whole);
 }

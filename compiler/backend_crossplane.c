@@ -724,7 +724,80 @@ static void resource_env(const Platform *p, const Index *ix, FileSet *fs, const 
 
 /* One store per team that owns used resources in e: it reads only the
  * `<resource>-conn` secrets of that team's namespace (a Role with
- * resourceNames) and serves only the namespaces that use them. */
+ * resourceNames) and serves only the namespaces that use them; false when
+ * it owns none. The caller scopes the documents. */
+static bool team_store(const Platform *p, const Index *ix, FileSet *fs, const Env *e, const char *dir,
+		       const Team *team)
+{
+	Arena *a = fs->arena;
+	const char *ns = k8s_namespace(a, team, e);
+	DNode *names = doc_seq(a), *consumers = doc_seq(a);
+	for (int i = 0; i < p->nresources; i++) {
+		const Resource *r = p->resources[i];
+		if (r->team != team || !resource_runs_in(r, e))
+			continue;
+		const Users *us = users_of(ix, r, e);
+		bool used = us && us->n;
+		for (int u = 0; us && u < us->n; u++) {
+			const char *cns = k8s_namespace(a, us->teams[u], e);
+			bool seen = false;
+			for (int j = 0; j < consumers->n && !seen; j++)
+				seen = !strcmp(consumers->items[j]->s, cns);
+			if (!seen)
+				doc_push_str(a, consumers, cns);
+		}
+		if (used)
+			doc_push(a, names, doc_strf(a, "%s-conn", r->name));
+	}
+	if (!names->n)
+		return false;
+	DNode *store = k8s_object(a, "external-secrets.io/v1", "ClusterSecretStore", store_name(a, team, e), NULL);
+	doc_set_str(a, doc_set_map(a, doc_get(store, "metadata"), "labels"), "app.kubernetes.io/managed-by",
+		    "platformc");
+	DNode *spec = doc_set_map(a, store, "spec");
+	DNode *kp = doc_set_map(a, doc_set_map(a, spec, "provider"), "kubernetes");
+	doc_set_str(a, kp, "remoteNamespace", ns);
+	DNode *ca = doc_set_map(a, doc_set_map(a, kp, "server"), "caProvider");
+	doc_set_str(a, ca, "type", "ConfigMap");
+	doc_set_str(a, ca, "name", "kube-root-ca.crt");
+	doc_set_str(a, ca, "key", "ca.crt");
+	doc_set_str(a, ca, "namespace", ns);
+	DNode *sa = doc_set_map(a, doc_set_map(a, kp, "auth"), "serviceAccount");
+	doc_set_str(a, sa, "name", ESO_SERVICE_ACCOUNT);
+	doc_set_str(a, sa, "namespace", ESO_NAMESPACE);
+	doc_set(a, doc_push_map(a, doc_set_seq(a, spec, "conditions")), "namespaces", consumers);
+	const char *f = arena_sprintf(a, "clustersecretstore-%s.yaml", team->name);
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), store);
+
+	DNode *role = k8s_object(a, "rbac.authorization.k8s.io/v1", "Role", "connection-secrets-reader", ns);
+	DNode *rule = doc_push_map(a, doc_set_seq(a, role, "rules"));
+	doc_push_str(a, doc_set_seq(a, rule, "apiGroups"), "");
+	doc_push_str(a, doc_set_seq(a, rule, "resources"), "secrets");
+	doc_set(a, rule, "resourceNames", names);
+	DNode *verbs = doc_set_seq(a, rule, "verbs");
+	doc_push_str(a, verbs, "get");
+	f = arena_sprintf(a, "role-%s.yaml", team->name);
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), role);
+
+	DNode *rb = k8s_object(a, "rbac.authorization.k8s.io/v1", "RoleBinding", "connection-secrets-reader", ns);
+	DNode *rr = doc_set_map(a, rb, "roleRef");
+	doc_set_str(a, rr, "apiGroup", "rbac.authorization.k8s.io");
+	doc_set_str(a, rr, "kind", "Role");
+	doc_set_str(a, rr, "name", "connection-secrets-reader");
+	DNode *sub = doc_push_map(a, doc_set_seq(a, rb, "subjects"));
+	doc_set_str(a, sub, "kind", "ServiceAccount");
+	doc_set_str(a, sub, "name", ESO_SERVICE_ACCOUNT);
+	doc_set_str(a, sub, "namespace", ESO_NAMESPACE);
+	f = arena_sprintf(a, "rolebinding-%s.yaml", team->name);
+	fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), rb);
+	return true;
+}
+
+/* platform/connections/<env>/: the teams' stores, and one Secrets Manager
+ * store per service whose role reads secret values. Each team's and each
+ * service's documents (an identity policy made to learn whether there is
+ * one) are dropped once its files are added: only the kustomization's list
+ * outlives them. */
 static void connections(const Platform *p, const Index *ix, FileSet *fs, const Env *e)
 {
 	Arena *a = fs->arena;
@@ -733,78 +806,28 @@ static void connections(const Platform *p, const Index *ix, FileSet *fs, const E
 	DNode *res = doc_set_seq(a, k, "resources");
 	for (int t = 0; t < p->nteams; t++) {
 		const Team *team = p->teams[t];
-		const char *ns = k8s_namespace(a, team, e);
-		DNode *names = doc_seq(a), *consumers = doc_seq(a);
-		for (int i = 0; i < p->nresources; i++) {
-			const Resource *r = p->resources[i];
-			if (r->team != team || !resource_runs_in(r, e))
-				continue;
-			const Users *us = users_of(ix, r, e);
-			bool used = us && us->n;
-			for (int u = 0; us && u < us->n; u++) {
-				const char *cns = k8s_namespace(a, us->teams[u], e);
-				bool seen = false;
-				for (int j = 0; j < consumers->n && !seen; j++)
-					seen = !strcmp(consumers->items[j]->s, cns);
-				if (!seen)
-					doc_push_str(a, consumers, cns);
-			}
-			if (used)
-				doc_push(a, names, doc_strf(a, "%s-conn", r->name));
+		ArenaMark scope = arena_mark(a);
+		bool made = team_store(p, ix, fs, e, dir, team);
+		arena_release(a, scope);
+		if (made) {
+			doc_push(a, res, doc_strf(a, "clustersecretstore-%s.yaml", team->name));
+			doc_push(a, res, doc_strf(a, "role-%s.yaml", team->name));
+			doc_push(a, res, doc_strf(a, "rolebinding-%s.yaml", team->name));
 		}
-		if (!names->n)
-			continue;
-		DNode *store = k8s_object(a, "external-secrets.io/v1", "ClusterSecretStore", store_name(a, team, e), NULL);
-		doc_set_str(a, doc_set_map(a, doc_get(store, "metadata"), "labels"), "app.kubernetes.io/managed-by",
-			    "platformc");
-		DNode *spec = doc_set_map(a, store, "spec");
-		DNode *kp = doc_set_map(a, doc_set_map(a, spec, "provider"), "kubernetes");
-		doc_set_str(a, kp, "remoteNamespace", ns);
-		DNode *ca = doc_set_map(a, doc_set_map(a, kp, "server"), "caProvider");
-		doc_set_str(a, ca, "type", "ConfigMap");
-		doc_set_str(a, ca, "name", "kube-root-ca.crt");
-		doc_set_str(a, ca, "key", "ca.crt");
-		doc_set_str(a, ca, "namespace", ns);
-		DNode *sa = doc_set_map(a, doc_set_map(a, kp, "auth"), "serviceAccount");
-		doc_set_str(a, sa, "name", ESO_SERVICE_ACCOUNT);
-		doc_set_str(a, sa, "namespace", ESO_NAMESPACE);
-		doc_set(a, doc_push_map(a, doc_set_seq(a, spec, "conditions")), "namespaces", consumers);
-		const char *f = arena_sprintf(a, "clustersecretstore-%s.yaml", team->name);
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), store);
-		doc_push_str(a, res, f);
-
-		DNode *role = k8s_object(a, "rbac.authorization.k8s.io/v1", "Role", "connection-secrets-reader", ns);
-		DNode *rule = doc_push_map(a, doc_set_seq(a, role, "rules"));
-		doc_push_str(a, doc_set_seq(a, rule, "apiGroups"), "");
-		doc_push_str(a, doc_set_seq(a, rule, "resources"), "secrets");
-		doc_set(a, rule, "resourceNames", names);
-		DNode *verbs = doc_set_seq(a, rule, "verbs");
-		doc_push_str(a, verbs, "get");
-		f = arena_sprintf(a, "role-%s.yaml", team->name);
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), role);
-		doc_push_str(a, res, f);
-
-		DNode *rb = k8s_object(a, "rbac.authorization.k8s.io/v1", "RoleBinding", "connection-secrets-reader", ns);
-		DNode *rr = doc_set_map(a, rb, "roleRef");
-		doc_set_str(a, rr, "apiGroup", "rbac.authorization.k8s.io");
-		doc_set_str(a, rr, "kind", "Role");
-		doc_set_str(a, rr, "name", "connection-secrets-reader");
-		DNode *sub = doc_push_map(a, doc_set_seq(a, rb, "subjects"));
-		doc_set_str(a, sub, "kind", "ServiceAccount");
-		doc_set_str(a, sub, "name", ESO_SERVICE_ACCOUNT);
-		doc_set_str(a, sub, "namespace", ESO_NAMESPACE);
-		f = arena_sprintf(a, "rolebinding-%s.yaml", team->name);
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), rb);
-		doc_push_str(a, res, f);
 	}
-	/* one Secrets Manager store per service whose role reads secret values */
 	for (int i = 0; i < p->nservices; i++) {
 		const Service *s = p->services[i];
-		if (!service_runs_in(s, e) || !service_reads_secrets(s, e) || !identity_policy(a, p, s, e))
+		if (!service_runs_in(s, e) || !service_reads_secrets(s, e))
 			continue;
-		const char *f = arena_sprintf(a, "clustersecretstore-aws-%s.yaml", s->name);
-		fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), aws_store(a, p, s, e));
-		doc_push_str(a, res, f);
+		ArenaMark scope = arena_mark(a);
+		bool made = identity_policy(a, p, s, e) != NULL;
+		if (made) {
+			const char *f = arena_sprintf(a, "clustersecretstore-aws-%s.yaml", s->name);
+			fileset_add_yaml(fs, arena_sprintf(a, "%s/%s", dir, f), aws_store(a, p, s, e));
+		}
+		arena_release(a, scope);
+		if (made)
+			doc_push(a, res, doc_strf(a, "clustersecretstore-aws-%s.yaml", s->name));
 	}
 	if (!res->n)
 		return;
@@ -950,6 +973,9 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 	Arena *a = fs->arena;
 	if (!p->nresources || !p->catalog)
 		return;
+	/* what outlives the items (lists, indexes, the whole family's documents)
+	 * is dropped when the family is done */
+	ArenaMark whole = arena_mark(a);
 	/* the kinds in use: read from every service and resource */
 	if (!fileset_unit_begin(fs, "platform/crossplane", unitkey_platform(fs, p)))
 		kinds_folder(p, fs);
@@ -1002,4 +1028,5 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 		arena_release(a, sscope);
 	}
 	strmap_free(&ix.by_name);
+	arena_release(a, whole);
 }

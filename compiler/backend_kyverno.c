@@ -880,6 +880,9 @@ static void kyverno_tests(Ctx *c, const LibPolicy *lib, int nlib, const char *co
 void backend_kyverno(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
+	/* what outlives the items (lists, indexes, the whole family's documents)
+	 * is dropped when the family is done */
+	ArenaMark whole = arena_mark(a);
 	Ctx c = {0};
 	ctx_init(&c, a, p);
 	const LibPolicy *lib;
@@ -932,4 +935,5 @@ void backend_kyverno(const Platform *p, FileSet *fs)
 		kyverno_tests(&c, lib, n, pfiles, npfiles, efiles, nefiles, fs, &p->envs[e]);
 		arena_release(a, scope);
 	}
+	arena_release(a, whole);
 }

@@ -569,6 +569,9 @@ static void monitoring_folder(Ctx *c, const Service *s, const Env *e, const char
 void backend_monitoring(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
+	/* what outlives the items (lists, indexes, the whole family's documents)
+	 * is dropped when the family is done */
+	ArenaMark whole = arena_mark(a);
 	MonSettings m = monitoring_settings(a, p);
 	Ctx c = {.p = p, .fs = fs, .a = a, .m = &m};
 	for (int i = 0; i < p->nservices; i++) {
@@ -603,4 +606,5 @@ void backend_monitoring(const Platform *p, FileSet *fs)
 		arena_release(a, scope);
 	}
 	monitoring_platform(p, fs, &m);
+	arena_release(a, whole);
 }

@@ -596,6 +596,9 @@ void services_built(Arena *a, const Platform *p, const Service *s, const Service
 void backend_services(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
+	/* what outlives the items (lists, indexes, the whole family's documents)
+	 * is dropped when the family is done */
+	ArenaMark whole = arena_mark(a);
 	IngressSettings is = platform_ingress(p);
 	/* who calls whom, by service index */
 	StrMap index;
@@ -661,4 +664,5 @@ void backend_services(const Platform *p, FileSet *fs)
 		fileset_unit_end(fs);
 		arena_release(a, scope);
 	}
+	arena_release(a, whole);
 }

@@ -205,6 +205,9 @@ static void namespace_folder(const Platform *p, FileSet *fs, const Team *team, c
 void backend_tenancy(const Platform *p, FileSet *fs)
 {
 	Arena *a = fs->arena;
+	/* what outlives the items (lists, indexes, the whole family's documents)
+	 * is dropped when the family is done */
+	ArenaMark whole = arena_mark(a);
 	for (int ti = 0; ti < p->nteams; ti++) {
 		const Team *team = p->teams[ti];
 		/* a team's namespaces, kept as they are when it and the platform are */
@@ -227,4 +230,5 @@ void backend_tenancy(const Platform *p, FileSet *fs)
 		fileset_unit_end(fs);
 		arena_release(a, tscope);
 	}
+	arena_release(a, whole);
 }

@@ -26,6 +26,9 @@
 
 /* ---------------------------------------------------------- checking */
 
+/* A written scalar's value, shared by the environments of one resource. */
+#define SHARED_SCALARS 64
+
 typedef struct Checker {
 	Arena *a;
 	Platform *p;
@@ -34,6 +37,9 @@ typedef struct Checker {
 	const Kind *k;
 	const Env *env;
 	int errors;
+	const Node *shared_node[SHARED_SCALARS];
+	PVal *shared[SHARED_SCALARS];
+	int nshared;
 } Checker;
 
 /* Diagnostics already reported (code + position + message), so that the
@@ -134,9 +140,33 @@ static void extra_checks(Checker *c, const Param *p, const Node *n)
 
 static PVal *build(Checker *c, const Param *p, const Node *n, bool is_default);
 
+/* A scalar's value depends only on its parameter, its node and whether it is
+ * a default, and no value is changed once built: a parameter's default is
+ * built once for every resource (Param.def_val), a written scalar once for
+ * the environments of its resource. */
+static PVal **scalar_shared(Checker *c, const Param *p, const Node *n, bool is_default)
+{
+	Param *w = (Param *)p;
+	if (is_default)
+		return n == p->def ? &w->def_val[0] : n == p->def_prod ? &w->def_val[1] : NULL;
+	for (int i = 0; i < c->nshared; i++)
+		if (c->shared_node[i] == n && c->shared[i]->param == p)
+			return &c->shared[i];
+	if (c->nshared == SHARED_SCALARS)
+		return NULL;
+	c->shared_node[c->nshared] = n;
+	c->shared[c->nshared] = NULL;
+	return &c->shared[c->nshared++];
+}
+
 static PVal *scalar_val(Checker *c, const Param *p, const Node *n, bool is_default)
 {
+	PVal **shared = scalar_shared(c, p, n, is_default);
+	if (shared && *shared)
+		return *shared;
 	PVal *v = arena_alloc(c->a, sizeof *v);
+	if (shared)
+		*shared = v;
 	v->param = p;
 	v->node = is_default ? NULL : n;
 	v->s = n->text;
@@ -191,9 +221,17 @@ static PVal *build(Checker *c, const Param *p, const Node *n, bool is_default)
 	v->kind = PV_OBJ;
 	v->param = p;
 	v->node = is_default ? NULL : n;
-	v->keys = arena_alloc(c->a, sizeof(char *) * (size_t)(p->nfields + 1));
-	v->items = arena_alloc(c->a, sizeof(PVal *) * (size_t)(p->nfields + 1));
-	PVal **slot = arena_alloc(c->a, sizeof(PVal *) * (size_t)(p->nfields + 1));
+	/* built in scratch room (on the stack for a usual object), kept in
+	 * arrays of the size it ends with */
+	enum { ROOM = 32 };
+	const char *keys_room[ROOM + 1];
+	PVal *items_room[ROOM + 1], *slot_room[ROOM + 1];
+	bool small = p->nfields <= ROOM;
+	v->keys = small ? keys_room : arena_alloc(c->a, sizeof(char *) * (size_t)(p->nfields + 1));
+	v->items = small ? items_room : arena_alloc(c->a, sizeof(PVal *) * (size_t)(p->nfields + 1));
+	PVal **slot = small ? slot_room : arena_alloc(c->a, sizeof(PVal *) * (size_t)(p->nfields + 1));
+	if (small)
+		memset(slot_room, 0, sizeof slot_room);
 	/* written values, then defaults without a condition, then conditional ones */
 	for (int pass = 0; pass < 3; pass++) {
 		for (int i = 0; i < p->nfields; i++) {
@@ -219,10 +257,21 @@ static PVal *build(Checker *c, const Param *p, const Node *n, bool is_default)
 			}
 		}
 	}
+	int kept = 0;
+	for (int i = 0; i < p->nfields; i++)
+		kept += slot[i] != NULL;
+	const char **keys = v->keys;
+	PVal **items = v->items;
+	if (small) {
+		keys = arena_alloc(c->a, sizeof(char *) * (size_t)(kept + 1));
+		items = arena_alloc(c->a, sizeof(PVal *) * (size_t)(kept + 1));
+	}
 	v->n = 0;
 	for (int i = 0; i < p->nfields; i++)
 		if (slot[i])
-			v->keys[v->n] = p->fields[i].name, v->items[v->n++] = slot[i];
+			keys[v->n] = p->fields[i].name, items[v->n++] = slot[i];
+	v->keys = keys;
+	v->items = items;
 	check_object_rules(c, p, v, n);
 	return v;
 }

@@ -554,7 +554,10 @@ static void load_access(Ld *L, Compute *c, const Node *access, const Shape *root
 	c->modes = arena_alloc(L->a, sizeof(KMode) * (size_t)(access->n + 1));
 	for (int i = 0; i < access->n; i++) {
 		const Node *mn = access->pairs[i].val;
+		/* a mode that failed left its slot to the next one: start it afresh
+		 * (its count of statements would index past the next one's) */
 		KMode *m = &c->modes[c->nmodes];
+		*m = (KMode){0};
 		m->name = access->pairs[i].key->text;
 		if (!scalar_is_name(m->name, strlen(m->name))) {
 			lerr(L, access->pairs[i].key, "access mode `%s` is not a name (lower-case letters, digits, `-`)",
@@ -1299,12 +1302,24 @@ int compute_children(Arena *a, const Platform *p, const Resource *r, const Env *
 	return n;
 }
 
+/* The claims are made only to compare their names: each environment's are
+ * dropped (an arena scope) once compared, so the front end keeps none of
+ * them. The index the evaluation builds on first use (referrers,
+ * external_name()) is built here, in the front end's lifetime: the
+ * backends evaluate templates inside their own scopes. */
 int compute_check(Arena *a, Platform *p, const Resource *r, Diags *d)
 {
 	int errors = 0;
+	if (!r->kindp || !r->kindp->compute)
+		return 0;
+	index_of(a, p);
+	if (!r->kindp->compute->nclaims)
+		return 0;
 	for (int e = 0; e < r->nenvs; e++) {
 		ChildClaim *ch;
+		ArenaMark m = arena_mark(a);
 		int n = compute_children(a, p, r, r->envs[e], &ch);
+		/* a collision keeps the scope: the diagnostic quotes its names */
 		for (int i = 0; i < n; i++)
 			for (int j = 0; j < i; j++) {
 				if (strcmp(ch[i].name, ch[j].name) && strcmp(ch[i].file, ch[j].file))
@@ -1317,6 +1332,7 @@ int compute_check(Arena *a, Platform *p, const Resource *r, Diags *d)
 				diag_help(g, "the kind `%s` makes one claim per entry: remove the repeated entry", r->kind);
 				return errors + 1;
 			}
+		arena_release(a, m);
 	}
 	return errors;
 }

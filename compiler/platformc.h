@@ -1484,6 +1484,7 @@ struct Param {
 	const char *pattern;
 	const Node *def, *def_prod; /* default (all tiers), prod-tier default */
 	bool has_def, has_def_prod;
+	struct PVal *def_val[2];   /* catalog_check.c: def's and def_prod's value (scalars), built once */
 	bool required;
 	Expr *when;
 	const char *when_src;
