@@ -72,7 +72,9 @@
  * (recorded after it, or carried over from an entry vouched for after the
  * previous one with nothing listed since), and the watcher lists every
  * change made after the token and before the question (watch.c). The
- * cache then stores this session's own token.
+ * cache then stores this session's own token. With the platform's key it
+ * also stores, a render of the same platform whose watcher lists nothing
+ * since that token is answered from the header alone (cache_up_to_date).
  *
  * The cache is not synced: its integrity is checked when it is read.
  */
