@@ -696,13 +696,33 @@ static int use_files(Options *o, Platform *p, Arena *a, bool render)
 	char err[512] = "";
 	Writer *w = NULL;
 	if (render && !o->dump) {
-		w = writer_begin(&fs, o->outdir, o->check_only ? WR_CHECK : WR_WRITE, err, sizeof err);
+		WriterMode mode = o->check_only ? WR_CHECK : WR_WRITE;
+		/* the same platform, and a watcher that saw nothing change in the
+		 * tree: no backend needs to run (writer_up_to_date) */
+		uint64_t key = unitkey_platform(&fs, p);
+		int nfiles = 0, nunits = 0;
+		if (writer_up_to_date(o->outdir, mode, key, &nfiles, &nunits)) {
+			if (o->check_only)
+				fprintf(stderr, "platformc: `%s` is up to date (%d files)\n", o->outdir, nfiles);
+			else
+				fprintf(stderr, "platformc: wrote %s: 0 added, 0 changed, 0 removed, %d unchanged\n",
+					o->outdir, nfiles);
+			const char *stats = getenv("PLATFORMC_STATS");
+			if (stats && !strcmp(stats, "1"))
+				fprintf(stderr, "platformc: stats: %d units, %d kept; %d files, %d vouched, %d kept "
+						"(the platform's key); %d watched\n",
+					nunits, nunits, nfiles, nfiles, nfiles, nfiles);
+			fileset_free(&fs);
+			return EXIT_OK;
+		}
+		w = writer_begin(&fs, o->outdir, mode, err, sizeof err);
 		if (writer_failed(w)) {
 			writer_end(w, NULL, NULL);
 			fprintf(stderr, "platformc: %s\n", err);
 			fileset_free(&fs);
 			return EXIT_USAGE;
 		}
+		writer_set_key(w, key);
 	}
 
 	/* back ends: pure functions into the file set */

@@ -975,6 +975,14 @@ bool writer_failed(const Writer *w);
 /* true (message in err) when a render into outdir stopped half-way while
  * moving its files into place: the next render finishes it */
 bool writer_pending(const char *outdir, char *err, size_t errlen);
+/* Is the output folder exactly what a render of a platform whose key
+ * (unitkey_platform) is `key` makes, without a file to look at? Yes when
+ * its stat cache was written for that key by this binary and the folder's
+ * watcher (watch.c) has seen nothing change in it since that render began;
+ * then *nfiles and *nunits are the tree's. Never an error: no is the
+ * answer to anything unexpected, and the caller renders as usual. */
+bool writer_up_to_date(const char *outdir, WriterMode mode, uint64_t key, int *nfiles, int *nunits);
+void writer_set_key(Writer *w, uint64_t key);
 void writer_add(void *w, const FileSet *fs, int index);
 bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash);
 int writer_keep_unit(void *w, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths,
@@ -1127,6 +1135,8 @@ struct Writer {
 	bool watched, watch_all;
 	unsigned char *watch_dirty;
 	int watch_ndirty, nwatched;
+	int watch_listed;      /* paths the watcher listed (owned or not) */
+	uint64_t platform_key; /* the platform's key (unitkey_platform), stored in the cache */
 	/* the files of the unit writer_keep_unit last kept (positions in
 	 * owned), the next of which writer_keep takes: uid/usize what its
 	 * check found */
@@ -1245,6 +1255,7 @@ bool cache_match(Writer *w, Probe *pr, const char *path, const unsigned char *e,
 void cache_ask_watcher(Writer *w);
 bool cache_watcher_vouches(const Writer *w, const FileState *s, const OutFile *f, uint64_t *id);
 bool cache_watcher_renew(const Writer *w);
+bool cache_up_to_date(Writer *w, uint64_t key, int *nfiles, int *nunits);
 void write_cache(Writer *w, WriterReport *rep);
 
 /* writer_swap.c */

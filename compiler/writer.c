@@ -138,7 +138,7 @@ static const char *writer_intern(void *ctx, const FileSet *fs, int i, const char
 }
 
 
-Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err, size_t errlen)
+static Writer *writer_new(WriterMode mode, char *err, size_t errlen)
 {
 	if (err && errlen)
 		err[0] = 0;
@@ -151,6 +151,32 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 	sb_init(&w->oldman);
 	sb_init(&w->pre);
 	w->buf = xmalloc(CHUNK);
+	return w;
+}
+
+static void writer_free(Writer *w);
+
+bool writer_up_to_date(const char *outdir, WriterMode mode, uint64_t key, int *nfiles, int *nunits)
+{
+	char err[512];
+	Writer *w = writer_new(mode, err, sizeof err);
+	ds_init(&w->old, -1);
+	ds_init(&w->disk, -1);
+	sb_init(&w->made);
+	sb_init(&w->mk);
+	bool yes = split_outdir(w, outdir) == 0 && open_outdir(w) == 0 && cache_up_to_date(w, key, nfiles, nunits);
+	writer_free(w);
+	return yes;
+}
+
+void writer_set_key(Writer *w, uint64_t key)
+{
+	w->platform_key = key;
+}
+
+Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err, size_t errlen)
+{
+	Writer *w = writer_new(mode, err, errlen);
 	if (split_outdir(w, outdir) == 0 && open_outdir(w) == 0 && read_manifest(w) == 0) {
 		load_cache(w);
 		cache_ask_watcher(w); /* before any look at the old tree */

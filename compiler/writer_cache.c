@@ -72,7 +72,9 @@
  * (recorded after it, or carried over from an entry vouched for after the
  * previous one with nothing listed since), and the watcher lists every
  * change made after the token and before the question (watch.c). The
- * cache then stores this session's own token.
+ * cache then stores this session's own token. With the platform's key it
+ * also stores, a render of the same platform whose watcher lists nothing
+ * since that token is answered from the header alone (cache_up_to_date).
  *
  * The cache is not synced: its integrity is checked when it is read.
  */
@@ -94,9 +96,10 @@
 
 #define CACHE_FILE "stat"
 #define CACHE_TMP "stat.tmp"
-#define CACHE_MAGIC "# platformc stat cache v3\n"
-#define CACHE_HEAD 9           /* words: output folder dev, inode; manifest identity; binary; count;
-				* units; words of the units; the watcher's token (instance, seq) */
+#define CACHE_MAGIC "# platformc stat cache v4\n"
+#define CACHE_HEAD 10          /* words: output folder dev, inode; manifest identity; binary; count;
+				* units; words of the units; the watcher's token (instance, seq);
+				* the platform's key */
 #define CACHE_ENTRY 5          /* words: identity (lstat), content hash, document key, identity
 				* without ctime, size */
 
@@ -410,6 +413,7 @@ void cache_ask_watcher(Writer *w)
 	if (watch_ask(w->parentfd, w->base, inst, seq, &a) != 0)
 		return;
 	w->watch_inst = a.inst, w->watch_seq = a.seq;
+	w->watch_listed = a.n;
 	if (a.all || !w->cache || !inst || a.inst != inst) {
 		w->watch_all = true;
 		watch_answer_free(&a);
@@ -461,12 +465,70 @@ bool cache_watcher_vouches(const Writer *w, const FileState *s, const OutFile *f
 /*
  * Should a render that changes nothing renew the cache for the watcher's
  * sake? When the watcher could not answer to the cache's token (the next
- * render would hear "all" again), or listed more than a sixteenth of the
- * files (the next one would look at them again).
+ * render would hear "all" again), or listed anything (the next one would
+ * look at it again, and could not be answered by the platform's key alone:
+ * cache_up_to_date).
  */
 bool cache_watcher_renew(const Writer *w)
 {
-	return w->watch_inst && (!w->watched || w->watch_ndirty > w->nowned / 16);
+	return w->watch_inst && (!w->watched || w->watch_listed > 0);
+}
+
+/*
+ * The no-op that builds nothing (writer_up_to_date): the tree is what the
+ * render that wrote this cache made, for the platform's key it records,
+ * when that key is the key now, the folder and its manifest are the ones
+ * it recorded, no staging folder is about, and the watcher has seen
+ * nothing at all change in the folder since that render began (its token:
+ * a render that wrote files hears of them, so only a render that changed
+ * nothing, or renewed the cache, leaves a token with nothing since). The
+ * key holds every input of every unit and of every file made outside one
+ * (unitkey.c): the same key, the same tree.
+ */
+bool cache_up_to_date(Writer *w, uint64_t key, int *nfiles, int *nunits)
+{
+	if (!key || w->outfd < 0)
+		return false;
+	const char *names[] = { w->newname, w->oldname };
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+		StagingState s;
+		if (staging_state(w->parentfd, names[i], &s) != 0 || s != STG_ABSENT)
+			return false;
+	}
+	struct stat mst;
+	if (fstatat(w->outfd, MANIFEST_NAME, &mst, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(mst.st_mode))
+		return false;
+	int dfd = openat(w->parentfd, w->cachename, DIR_FLAGS);
+	if (dfd < 0)
+		return false;
+	int fd = openat(dfd, CACHE_FILE, READ_FLAGS);
+	close(dfd);
+	if (fd < 0)
+		return false;
+	StrBuf b;
+	sb_init(&b);
+	size_t head = strlen(CACHE_MAGIC);
+	bool ok = read_all(fd, &b) == 0 && b.len >= head + 8 * (CACHE_HEAD + 1) && b.len % 8 == head % 8 &&
+		  !memcmp(b.data, CACHE_MAGIC, head) &&
+		  w_get64((unsigned char *)b.data + b.len - 8) == hash64(b.data, b.len - 8);
+	close(fd);
+	const unsigned char *h = (const unsigned char *)b.data + head;
+	ok = ok && w_get64(h) == (uint64_t)w->outst.st_dev && w_get64(h + 8) == (uint64_t)w->outst.st_ino &&
+	     w_get64(h + 16) == w_identity(&mst, true) && w_get64(h + 24) == binary_id() && binary_id() &&
+	     w_get64(h + 72) == key && w_get64(h + 32) <= INT32_MAX && w_get64(h + 40) <= INT32_MAX &&
+	     w_get64(h + 56);
+	uint64_t inst = ok ? w_get64(h + 56) : 0, seq = ok ? w_get64(h + 64) : 0;
+	if (ok) {
+		*nfiles = (int)w_get64(h + 32);
+		*nunits = (int)w_get64(h + 40);
+	}
+	sb_free(&b);
+	WatchAnswer a;
+	if (!ok || watch_ask(w->parentfd, w->base, inst, seq, &a) != 0)
+		return false;
+	ok = !a.all && a.inst == inst && a.n == 0;
+	watch_answer_free(&a);
+	return ok;
 }
 
 /* ---- after the swap: the stat cache ---- */
@@ -639,7 +701,7 @@ void write_cache(Writer *w, WriterReport *rep)
 	co_put(&co, CACHE_MAGIC, strlen(CACHE_MAGIC));
 	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
 				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords,
-				       w->watch_inst, w->watch_seq };
+				       w->watch_inst, w->watch_seq, w->platform_key };
 	for (int i = 0; i < CACHE_HEAD; i++)
 		co_word(&co, words[i]);
 	w->quiet = true; /* the render is done: nothing here is its error */

@@ -50,7 +50,7 @@ fs             19   tests/groups/fs.sh
 secrets        2    tests/groups/secrets.sh
 threads        7    tests/groups/threads.sh
 incremental    20   tests/groups/incremental.sh
-watch          32   tests/groups/watch.sh
+watch          38   tests/groups/watch.sh
 determinism    8    tests/groups/determinism.sh
 hostile        25   tests/groups/hostile.sh
 asan           9    tests/groups/asan.sh

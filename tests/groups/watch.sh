@@ -129,6 +129,41 @@ else
 	else fail watch/no-op-twice "looked at ${LOOKS:-?} output paths"; fi
 fi
 
+# (1b) the platform's key: the same platform, and nothing changed in the
+# tree since the render that wrote the cache began, answer without any
+# backend (writer_up_to_date); each thing that could make the tree differ
+# turns it off, and the render that follows is the full one
+KEYED="(the platform's key)"
+r
+if [ "$RC" = 0 ] && grep -qF "$KEYED" <<<"$STATS" && [ "$(watched)" = "$TOTAL" ] && [ "$(tree_hash "$OUT")" = "$REF" ]
+then ok watch/key-no-op; else fail watch/key-no-op "exit $RC: $STATS $ERR"; fi
+r --check
+if [ "$RC" = 0 ] && grep -qF "$KEYED" <<<"$STATS" && grep -q "is up to date ($TOTAL files)" <<<"$ERR"
+then ok watch/key-check; else fail watch/key-check "exit $RC: $STATS $ERR"; fi
+# a leftover staging folder beside the tree: the full render, which removes it
+mkdir "$TMP/.out.platformc-new"
+r
+if [ "$RC" = 0 ] && ! grep -qF "$KEYED" <<<"$STATS" && [ ! -e "$TMP/.out.platformc-new" ] && [ "$(tree_hash "$OUT")" = "$REF" ]
+then ok watch/key-not-with-staging; else fail watch/key-not-with-staging "exit $RC: $STATS $ERR"; fi
+# another platform (one value changed): the full render, the other tree; then
+# the first platform again: the full render, the first tree
+cp -r "$(dirname "$EX")" "$TMP/ex2"
+sed -i '0,/LOG_LEVEL: info/s//LOG_LEVEL: warn/' "$TMP/ex2/teams/backend.yaml"
+render_to "$TMP/ex2/platform.yaml" "$TMP/ref2" && REF2=$(tree_hash "$TMP/ref2") && [ "$REF2" != "$REF" ] ||
+	fail watch/key-setup "$RENDER_ERR"
+STATS=$(PLATFORMC_STATS=1 "$PLATFORMC" render "$TMP/ex2/platform.yaml" -o "$OUT" 2>&1 >/dev/null | grep -o 'stats: .*'); RC=$?
+if ! grep -qF "$KEYED" <<<"$STATS" && [ "$(tree_hash "$OUT")" = "$REF2" ]
+then ok watch/key-other-platform; else fail watch/key-other-platform "$STATS"; fi
+r
+if [ "$RC" = 0 ] && ! grep -qF "$KEYED" <<<"$STATS" && [ "$(tree_hash "$OUT")" = "$REF" ]
+then ok watch/key-back; else fail watch/key-back "exit $RC: $STATS $ERR"; fi
+# a render that wrote files: the next one hears of them (the full render,
+# which renews the cache), the one after it is answered by the key again
+r
+r
+if [ "$RC" = 0 ] && grep -qF "$KEYED" <<<"$STATS" && [ "$(tree_hash "$OUT")" = "$REF" ]
+then ok watch/key-again; else fail watch/key-again "exit $RC: $STATS $ERR"; fi
+
 # (2) a file edited in place, its size and mtime put back
 F=$(awk -F/ 'NF >= 3 && /\.yaml$/' "$OUT/.platformc-manifest" | head -1)
 "$PY" - "$OUT/$F" <<'EOF'

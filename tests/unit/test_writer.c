@@ -956,11 +956,11 @@ static void forge_cache(const char *path, int k, int field, uint64_t delta)
 	CHECK(c != NULL);
 	struct stat st;
 	CHECK(stat(path, &st) == 0);
-	size_t n = (size_t)st.st_size, head = strlen("# platformc stat cache v3\n");
+	size_t n = (size_t)st.st_size, head = strlen("# platformc stat cache v4\n");
 	unsigned char *b = (unsigned char *)c;
-	CHECK(n >= head + 10 * 8 && k >= 0 && (int)get64(b + head + 32) > k);
+	CHECK(n >= head + 11 * 8 && k >= 0 && (int)get64(b + head + 32) > k);
 	unsigned char *at = field < 0 ? b + head + (size_t)(-field - 1) * 8
-				      : b + head + 72 + (size_t)k * 40 + (size_t)field * 8;
+				      : b + head + 80 + (size_t)k * 40 + (size_t)field * 8;
 	set64(at, get64(at) + delta);
 	set64(b + n - 8, hash64(b, n - 8));
 	FILE *f = fopen(path, "wb");
@@ -1148,7 +1148,7 @@ TEST(writer_stat_cache_that_lies_is_not_trusted)
 	rep = check_of(&fs, out, err, &rc);
 	CHECK(rc == 0 && rep.nlines == 0 && rep.unchanged == 3 && rep.vouched == 0);
 	writer_report_free(&rep);
-	put(cache_of(d), "# platformc stat cache v3\ngarbage");
+	put(cache_of(d), "# platformc stat cache v4\ngarbage");
 	rep = check_of(&fs, out, err, &rc);
 	CHECK(rc == 0 && rep.unchanged == 3 && rep.vouched == 0);
 	writer_report_free(&rep);
@@ -1348,8 +1348,8 @@ static int render_units(FileSet *fs, Arena *a, const char *out, WriterMode mode,
 /* The offset of unit u's first word (its id) in a stat cache's bytes. */
 static size_t unit_at(const unsigned char *b, int u)
 {
-	size_t head = strlen("# platformc stat cache v3\n");
-	size_t at = head + 72 + (size_t)get64(b + head + 32) * 40;
+	size_t head = strlen("# platformc stat cache v4\n");
+	size_t at = head + 80 + (size_t)get64(b + head + 32) * 40;
 	for (int i = 0; i < u; i++)
 		at += 24 + 8 * (size_t)get64(b + at + 16);
 	return at;
