@@ -1115,14 +1115,33 @@ static bool fast_inline(Fast *F)
 	return fast_eol(F);
 }
 
-/* A block mapping whose first key is at pos, at indentation ind. */
-static bool fast_block_map(Fast *F, int ind)
+/* A block collection's start (kind FE_MAP or FE_SEQ) at indentation ind:
+ * false past the depth limit; *outer keeps the enclosing block's column for
+ * fast_close_block. */
+static bool fast_open_block(Fast *F, int kind, int ind, int *outer)
 {
 	if (++F->depth > MAX_DEPTH)
 		return false;
-	fast_emit(F, FE_MAP, 0, F->pos, F->pos);
-	int outer = F->bind;
+	fast_emit(F, kind, 0, F->pos, F->pos);
+	*outer = F->bind;
 	F->bind = ind;
+	return true;
+}
+
+static bool fast_close_block(Fast *F, int outer)
+{
+	fast_emit(F, FE_END, 0, F->pos, F->pos);
+	F->depth--;
+	F->bind = outer;
+	return true;
+}
+
+/* A block mapping whose first key is at pos, at indentation ind. */
+static bool fast_block_map(Fast *F, int ind)
+{
+	int outer;
+	if (!fast_open_block(F, FE_MAP, ind, &outer))
+		return false;
 	for (;;) {
 		F->peeked = false;
 		if (!fast_is_key(F))
@@ -1156,20 +1175,15 @@ static bool fast_block_map(Fast *F, int ind)
 			break;
 		return false;
 	}
-	fast_emit(F, FE_END, 0, F->pos, F->pos);
-	F->depth--;
-	F->bind = outer;
-	return true;
+	return fast_close_block(F, outer);
 }
 
 /* A block sequence whose first `-` is at pos, at indentation ind. */
 static bool fast_block_seq(Fast *F, int ind, bool indentless)
 {
-	if (++F->depth > MAX_DEPTH)
+	int outer;
+	if (!fast_open_block(F, FE_SEQ, ind, &outer))
 		return false;
-	fast_emit(F, FE_SEQ, 0, F->pos, F->pos);
-	int outer = F->bind;
-	F->bind = ind;
 	for (;;) {
 		F->peeked = false;
 		if (F->t[F->pos] != '-' || !fast_blank(F, F->pos + 1))
@@ -1190,10 +1204,7 @@ static bool fast_block_seq(Fast *F, int ind, bool indentless)
 			break;
 		return false;
 	}
-	fast_emit(F, FE_END, 0, F->pos, F->pos);
-	F->depth--;
-	F->bind = outer;
-	return true;
+	return fast_close_block(F, outer);
 }
 
 /* Any node at pos, whose column is ind. */

@@ -70,6 +70,21 @@ settle() {
 watched() { sed -n 's/.*; \([0-9]*\) watched$/\1/p' <<<"$STATS"; }
 nfiles() { sed -n 's/.* kept; \([0-9]*\) files,.*/\1/p' <<<"$STATS"; }
 
+# edit_in_place FILE CHAR: its first `a` becomes CHAR, written in place, with its
+# size and mtime put back (what the stat cache alone would miss but for ctime)
+edit_in_place() {
+	"$PY" - "$1" "$2" <<'EOF'
+import os, sys
+p, c = sys.argv[1], sys.argv[2]
+st = os.stat(p)
+b = bytearray(open(p, "rb").read())
+b[b.find(b"a")] = ord(c)
+with open(p, "r+b") as f:
+    f.write(b)
+os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+EOF
+}
+
 # looks_at_outputs: how many stat and open calls of a render named a path of
 # the manifest or one of its folders (strace), in $LOOKS
 looks_at_outputs() {
@@ -166,17 +181,7 @@ then ok watch/key-again; else fail watch/key-again "exit $RC: $STATS $ERR"; fi
 
 # (2) a file edited in place, its size and mtime put back
 F=$(awk -F/ 'NF >= 3 && /\.yaml$/' "$OUT/.platformc-manifest" | head -1)
-"$PY" - "$OUT/$F" <<'EOF'
-import os, sys
-p = sys.argv[1]
-st = os.stat(p)
-b = bytearray(open(p, "rb").read())
-i = b.find(b"a")
-b[i] = ord("b")
-with open(p, "r+b") as f:
-    f.write(b)
-os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
-EOF
+edit_in_place "$OUT/$F" b
 r --check
 if [ "$RC" = 3 ] && [ "$LINES" = "changed: $F" ]; then ok watch/edit-in-place-check; else fail watch/edit-in-place-check "exit $RC: $LINES $ERR"; fi
 r
@@ -226,17 +231,7 @@ else fail watch/swap-all "exit $RC: $STATS $ERR"; fi
 rm "$OUT/$G"
 PLATFORMC_COMMIT=swap r
 ask 0:0 >/dev/null
-"$PY" - "$OUT/$F" <<'EOF'
-import os, sys
-p = sys.argv[1]
-st = os.stat(p)
-b = bytearray(open(p, "rb").read())
-i = b.find(b"a")
-b[i] = ord("c")
-with open(p, "r+b") as f:
-    f.write(b)
-os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
-EOF
+edit_in_place "$OUT/$F" c
 r --check
 if [ "$RC" = 3 ] && [ "$LINES" = "changed: $F" ]; then ok watch/swap-then-edit; else fail watch/swap-then-edit "exit $RC: $LINES $ERR"; fi
 r
