@@ -682,6 +682,40 @@ static int use_graph(Options *o, Platform *p, Arena *a)
 	return EXIT_OK;
 }
 
+/* What a render or `render --check` that went through says: the counts,
+ * the lines of `--check`, the writer's warning, and with PLATFORMC_STATS=1
+ * how much was skipped (tests, bench); `keyed`: answered by the platform's
+ * key (writer_up_to_date). The exit code. */
+static int render_report(const Options *o, Arena *a, const WriterReport *rep, int nunits, int units_kept,
+			 int nfiles, bool keyed)
+{
+	int rc = EXIT_OK;
+	if (o->check_only) {
+		for (int i = 0; i < rep->nlines; i++)
+			printf("%s\n", rep->lines[i]);
+		if (rep->nlines) {
+			fprintf(stderr, "platformc: `%s` is out of date: %d added, %d changed, %d stale; "
+					"run `platformc render` and commit the result\n",
+				o->outdir, rep->added, rep->changed, rep->removed);
+			rc = EXIT_OUT_OF_DATE;
+		} else {
+			fprintf(stderr, "platformc: `%s` is up to date (%d files)\n", o->outdir, rep->unchanged);
+		}
+	} else {
+		fprintf(stderr, "platformc: wrote %s: %d added, %d changed, %d removed, %d unchanged\n", o->outdir,
+			rep->added, rep->changed, rep->removed, rep->unchanged);
+	}
+	if (rc == 0 && rep->warning)
+		fprintf(stderr, "platformc: warning: %s\n", rep->warning);
+	const char *stats = getenv("PLATFORMC_STATS");
+	if (rc == 0 && stats && !strcmp(stats, "1"))
+		fprintf(stderr, "platformc: stats: %d units, %d kept; %d files, %d vouched, %d kept%s; %s\n",
+			nunits, units_kept, nfiles, rep->vouched, rep->kept, keyed ? " (the platform's key)" : "",
+			rep->watched == -1 ? "no watcher" : rep->watched == -2 ? "watcher: all"
+						: arena_sprintf(a, "%d watched", rep->watched));
+	return rc;
+}
+
 /* render and diff: the back ends into a file set; render hands each file to
  * the writer as a backend adds it (writer.c, writer_disk.c), diff compares the set with the
  * tree on disk. */
@@ -702,18 +736,11 @@ static int use_files(Options *o, Platform *p, Arena *a, bool render)
 		uint64_t key = unitkey_platform(&fs, p);
 		int nfiles = 0, nunits = 0;
 		if (writer_up_to_date(o->outdir, mode, key, &nfiles, &nunits)) {
-			if (o->check_only)
-				fprintf(stderr, "platformc: `%s` is up to date (%d files)\n", o->outdir, nfiles);
-			else
-				fprintf(stderr, "platformc: wrote %s: 0 added, 0 changed, 0 removed, %d unchanged\n",
-					o->outdir, nfiles);
-			const char *stats = getenv("PLATFORMC_STATS");
-			if (stats && !strcmp(stats, "1"))
-				fprintf(stderr, "platformc: stats: %d units, %d kept; %d files, %d vouched, %d kept "
-						"(the platform's key); %d watched\n",
-					nunits, nunits, nfiles, nfiles, nfiles, nfiles);
+			WriterReport rep = { .unchanged = nfiles, .vouched = nfiles, .kept = nfiles,
+					     .watched = nfiles };
+			int rc = render_report(o, a, &rep, nunits, nunits, nfiles, true);
 			fileset_free(&fs);
-			return EXIT_OK;
+			return rc;
 		}
 		w = writer_begin(&fs, o->outdir, mode, err, sizeof err);
 		if (writer_failed(w)) {
@@ -756,30 +783,9 @@ static int use_files(Options *o, Platform *p, Arena *a, bool render)
 	if (rc != 0) {
 		fprintf(stderr, "platformc: %s\n", err);
 		rc = EXIT_USAGE;
-	} else if (o->check_only) {
-		for (int i = 0; i < rep.nlines; i++)
-			printf("%s\n", rep.lines[i]);
-		if (rep.nlines) {
-			fprintf(stderr, "platformc: `%s` is out of date: %d added, %d changed, %d stale; "
-					"run `platformc render` and commit the result\n",
-				o->outdir, rep.added, rep.changed, rep.removed);
-			rc = EXIT_OUT_OF_DATE;
-		} else {
-			fprintf(stderr, "platformc: `%s` is up to date (%d files)\n", o->outdir, rep.unchanged);
-		}
 	} else {
-		fprintf(stderr, "platformc: wrote %s: %d added, %d changed, %d removed, %d unchanged\n", o->outdir,
-			rep.added, rep.changed, rep.removed, rep.unchanged);
+		rc = render_report(o, a, &rep, fs.nounits, fs.units_kept, fs.n, false);
 	}
-	if (rc == 0 && rep.warning)
-		fprintf(stderr, "platformc: warning: %s\n", rep.warning);
-	/* PLATFORMC_STATS=1: how much of the render was skipped (tests, bench) */
-	const char *stats = getenv("PLATFORMC_STATS");
-	if (rc == 0 && stats && !strcmp(stats, "1"))
-		fprintf(stderr, "platformc: stats: %d units, %d kept; %d files, %d vouched, %d kept; %s\n",
-			fs.nounits, fs.units_kept, fs.n, rep.vouched, rep.kept,
-			rep.watched == -1 ? "no watcher" : rep.watched == -2 ? "watcher: all"
-						: arena_sprintf(a, "%d watched", rep.watched));
 	writer_report_free(&rep);
 	fileset_free(&fs);
 	return rc;

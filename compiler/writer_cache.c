@@ -505,24 +505,28 @@ bool cache_up_to_date(Writer *w, uint64_t key, int *nfiles, int *nunits)
 	close(dfd);
 	if (fd < 0)
 		return false;
+	/* the header first: a changed platform (the usual reason for no) costs
+	 * one small read, not the whole cache */
+	size_t head = strlen(CACHE_MAGIC), hlen = head + 8 * CACHE_HEAD;
+	unsigned char hb[128];
+	const unsigned char *h = hb + head;
+	bool ok = hlen <= sizeof hb && pread(fd, hb, hlen, 0) == (ssize_t)hlen && !memcmp(hb, CACHE_MAGIC, head) &&
+		  w_get64(h) == (uint64_t)w->outst.st_dev && w_get64(h + 8) == (uint64_t)w->outst.st_ino &&
+		  w_get64(h + 16) == w_identity(&mst, true) && binary_id() && w_get64(h + 24) == binary_id() &&
+		  w_get64(h + 72) == key && w_get64(h + 32) <= INT32_MAX && w_get64(h + 40) <= INT32_MAX &&
+		  w_get64(h + 56);
+	/* then the whole of it, whose last word is the hash of the rest */
 	StrBuf b;
 	sb_init(&b);
-	size_t head = strlen(CACHE_MAGIC);
-	bool ok = read_all(fd, &b) == 0 && b.len >= head + 8 * (CACHE_HEAD + 1) && b.len % 8 == head % 8 &&
-		  !memcmp(b.data, CACHE_MAGIC, head) &&
-		  w_get64((unsigned char *)b.data + b.len - 8) == hash64(b.data, b.len - 8);
+	ok = ok && read_all(fd, &b) == 0 && b.len >= hlen + 8 && b.len % 8 == head % 8 &&
+	     !memcmp(b.data, hb, hlen) && w_get64((unsigned char *)b.data + b.len - 8) == hash64(b.data, b.len - 8);
 	close(fd);
-	const unsigned char *h = (const unsigned char *)b.data + head;
-	ok = ok && w_get64(h) == (uint64_t)w->outst.st_dev && w_get64(h + 8) == (uint64_t)w->outst.st_ino &&
-	     w_get64(h + 16) == w_identity(&mst, true) && w_get64(h + 24) == binary_id() && binary_id() &&
-	     w_get64(h + 72) == key && w_get64(h + 32) <= INT32_MAX && w_get64(h + 40) <= INT32_MAX &&
-	     w_get64(h + 56);
+	sb_free(&b);
 	uint64_t inst = ok ? w_get64(h + 56) : 0, seq = ok ? w_get64(h + 64) : 0;
 	if (ok) {
 		*nfiles = (int)w_get64(h + 32);
 		*nunits = (int)w_get64(h + 40);
 	}
-	sb_free(&b);
 	WatchAnswer a;
 	if (!ok || watch_ask(w->parentfd, w->base, inst, seq, &a) != 0)
 		return false;
