@@ -907,7 +907,7 @@ static void identity_env(const Platform *p, FileSet *fs, const Service *s, const
 	const char *ns = k8s_namespace(a, s->team, e);
 	const char *dir = arena_sprintf(a, "identities/%s/%s", s->name, e->name);
 	if (kept) {
-		if (fileset_find(fs, arena_sprintf(a, "%s/kustomization.yaml", dir)))
+		if (fileset_unit_has(fs, arena_sprintf(a, "%s/kustomization.yaml", dir)))
 			add_unit(fs, U_RESOURCE, dir, arena_sprintf(a, "%s-identity", s->name), e, NULL, ns);
 		return;
 	}
@@ -995,7 +995,7 @@ void backend_crossplane(const Platform *p, FileSet *fs)
 		bool kept = fileset_unit_begin(fs, arena_sprintf(a, "platform/connections/%s", env->name), access);
 		if (!kept)
 			connections(p, &ix, fs, env);
-		else if (fileset_find(fs, arena_sprintf(a, "platform/connections/%s/kustomization.yaml", env->name)))
+		else if (fileset_unit_has(fs, arena_sprintf(a, "platform/connections/%s/kustomization.yaml", env->name)))
 			add_unit(fs, U_PLATFORM, arena_sprintf(a, "platform/connections/%s", env->name), "connections",
 				 env, NULL, NULL);
 		fileset_unit_end(fs);

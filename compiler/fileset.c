@@ -120,28 +120,31 @@ void fileset_free(FileSet *fs)
 	memset(fs, 0, sizeof *fs);
 }
 
-/* A new entry for path (whose hash64 is h), without bytes yet. `shared`:
- * a kept unit's path, the sink's copy, which lives as long as the set and
- * was checked when the sink read it (the manifest). */
-static OutFile *append_hashed(FileSet *fs, const char *path, uint64_t h, bool shared)
+static OutFile *new_entry(FileSet *fs)
 {
-	if (!shared && !rel_path_is_safe(path)) {
-		fprintf(stderr, "platformc: internal error: unsafe output path `%s`\n", path);
-		abort();
-	}
-	/* a kept unit's paths: the sink found each absent (keep_unit) */
-	if (!shared && fileset_find_hashed(fs, path, h)) {
-		fprintf(stderr, "platformc: internal error: two outputs at `%s`\n", path);
-		abort();
-	}
 	if (fs->n == fs->cap) {
 		fs->cap = fs->cap ? fs->cap * 2 : 256;
 		fs->files = xrealloc(fs->files, (size_t)fs->cap * sizeof *fs->files);
 	}
 	OutFile *f = &fs->files[fs->n++];
 	memset(f, 0, sizeof *f);
+	return f;
+}
+
+/* A new entry for path (whose hash64 is h), without bytes yet. */
+static OutFile *append_hashed(FileSet *fs, const char *path, uint64_t h)
+{
+	if (!rel_path_is_safe(path)) {
+		fprintf(stderr, "platformc: internal error: unsafe output path `%s`\n", path);
+		abort();
+	}
+	if (fileset_find_hashed(fs, path, h)) {
+		fprintf(stderr, "platformc: internal error: two outputs at `%s`\n", path);
+		abort();
+	}
+	OutFile *f = new_entry(fs);
 	/* most paths are in the old manifest, which the sink holds already */
-	f->path = shared ? path : fs->sink.intern ? fs->sink.intern(fs->sink.ctx, fs, fs->n - 1, path, h) : NULL;
+	f->path = fs->sink.intern ? fs->sink.intern(fs->sink.ctx, fs, fs->n - 1, path, h) : NULL;
 	if (!f->path)
 		f->path = pool_str(fs, path);
 	if ((size_t)fs->n * 2 > fs->nslots)
@@ -153,7 +156,7 @@ static OutFile *append_hashed(FileSet *fs, const char *path, uint64_t h, bool sh
 
 static OutFile *append(FileSet *fs, const char *path)
 {
-	return append_hashed(fs, path, hash64(path, strlen(path)), false);
+	return append_hashed(fs, path, hash64(path, strlen(path)));
 }
 
 /* Gives the last entry its bytes, and the sink, if any, the file. */
@@ -311,13 +314,18 @@ bool fileset_unit_begin(FileSet *fs, const char *id, uint64_t key)
 	OutUnit *u = &fs->ounits[fs->nounits++];
 	*u = (OutUnit){ .id = hash64(id, strlen(id)), .key = key, .first = fs->n };
 	const char *const *paths;
-	const uint64_t *hashes;
-	int n = fs->sink.keep_unit && fs->sink.keep ? fs->sink.keep_unit(fs->sink.ctx, fs, u->id, key, &paths, &hashes)
-						    : -1;
+	int n = fs->sink.keep_unit && fs->sink.keep && fs->sink.find
+			? fs->sink.keep_unit(fs->sink.ctx, fs, u->id, key, &paths)
+			: -1;
 	if (n < 0)
 		return false;
+	/* the sink's copies of the paths, which live as long as the set and
+	 * were checked when the sink read them (the manifest); the sink found
+	 * each absent from the set (keep_unit) and answers for them (find):
+	 * they are not indexed here */
 	for (int j = 0; j < n; j++) {
-		OutFile *f = append_hashed(fs, paths[j], hashes[j], true);
+		OutFile *f = new_entry(fs);
+		f->path = paths[j];
 		size_t len;
 		uint64_t hash;
 		if (!fs->sink.keep(fs->sink.ctx, fs, fs->n - 1, &len, &hash)) {
@@ -329,6 +337,19 @@ bool fileset_unit_begin(FileSet *fs, const char *id, uint64_t key)
 	}
 	fs->units_kept++;
 	return true;
+}
+
+/* Has the unit begun last (and not yet ended) a file at path? For a kept
+ * unit, what it made last time: its files are few, and a look among them
+ * asks no index. */
+bool fileset_unit_has(const FileSet *fs, const char *path)
+{
+	if (!fs->in_unit)
+		return false;
+	for (int i = fs->ounits[fs->nounits - 1].first; i < fs->n; i++)
+		if (!strcmp(fs->files[i].path, path))
+			return true;
+	return false;
 }
 
 void fileset_unit_end(FileSet *fs)
@@ -350,23 +371,17 @@ void fileset_sort(FileSet *fs)
 		index_rebuild(fs, fs->nslots);
 }
 
+/* The set's own index, then the sink for a kept unit's files. */
 const OutFile *fileset_find_hashed(const FileSet *fs, const char *path, uint64_t h)
 {
-	if (!fs->nslots)
-		return NULL;
-	uint32_t i = fs->slots[index_slot(fs, path, h)].n;
-	return i ? &fs->files[i - 1] : NULL;
-}
-
-/* Asks the CPU for the index slot of a path whose hash64 is h, ahead of a
- * lookup or add of it. */
-void fileset_prefetch(const FileSet *fs, uint64_t h)
-{
-	if (fs->nslots)
-		__builtin_prefetch(&fs->slots[(size_t)h & (fs->nslots - 1)]);
+	uint32_t i = fs->nslots ? fs->slots[index_slot(fs, path, h)].n : 0;
+	if (i)
+		return &fs->files[i - 1];
+	int k = fs->units_kept && fs->sink.find ? fs->sink.find(fs->sink.ctx, fs, path, h) : -1;
+	return k >= 0 ? &fs->files[k] : NULL;
 }
 
 const OutFile *fileset_find(const FileSet *fs, const char *path)
 {
-	return fs->nslots ? fileset_find_hashed(fs, path, hash64(path, strlen(path))) : NULL;
+	return fs->nslots || fs->units_kept ? fileset_find_hashed(fs, path, hash64(path, strlen(path))) : NULL;
 }

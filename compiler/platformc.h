@@ -818,11 +818,12 @@ typedef struct FileSink {
 	bool (*keep)(void *ctx, const FileSet *fs, int index, size_t *len, uint64_t *hash);
 	/* optional: may the unit of output `id`, whose inputs hash to `key`,
 	 * stay as it is on disk? If so, sets *paths to its files (strings that
-	 * live as long as the set) and *hashes to their paths' hash64, and
-	 * returns their count: the set adds each and asks keep, which says yes;
-	 * else -1 */
-	int (*keep_unit)(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths,
-			 const uint64_t **hashes);
+	 * live as long as the set) and returns their count: the set adds each,
+	 * without indexing it, and asks keep, which says yes; else -1 */
+	int (*keep_unit)(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths);
+	/* with keep_unit: the number of the set's file at path (whose hash64
+	 * is h) among those it added for a kept unit, or -1 */
+	int (*find)(void *ctx, const FileSet *fs, const char *path, uint64_t h);
 	/* optional: a copy of path (whose hash64 is h), the path of the new
 	 * fs->files[index], that lives as long as the file set, if the sink
 	 * holds one (the writer: the manifest's), or NULL */
@@ -930,9 +931,10 @@ void fileset_add_unit(FileSet *fs, const Unit *u);
 /* Sorts by path (byte order). */
 void fileset_sort(FileSet *fs);
 const OutFile *fileset_find(const FileSet *fs, const char *path);
+/* Has the unit of output begun last, and not yet ended, a file at path? */
+bool fileset_unit_has(const FileSet *fs, const char *path);
 /* The same, for a path whose hash64 the caller has */
 const OutFile *fileset_find_hashed(const FileSet *fs, const char *path, uint64_t h);
-void fileset_prefetch(const FileSet *fs, uint64_t h);
 /* Room for n files, so that adding them moves nothing */
 void fileset_reserve(FileSet *fs, int n);
 
@@ -985,8 +987,7 @@ bool writer_up_to_date(const char *outdir, WriterMode mode, uint64_t key, int *n
 void writer_set_key(Writer *w, uint64_t key);
 void writer_add(void *w, const FileSet *fs, int index);
 bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash);
-int writer_keep_unit(void *w, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths,
-		     const uint64_t **hashes);
+int writer_keep_unit(void *w, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths);
 int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 /* A path platformc may write below its output folder: relative, `/`-separated,
  * no empty, `.` or `..` name, no control character, not the manifest's name
@@ -1017,6 +1018,7 @@ Unit *clusters_sorted_units(const FileSet *fs); /* deployment order; caller free
 #define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
 #define NEW_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
 #define CHUNK (64u * 1024)
+#define OWNED_BISECT 4096     /* manifest lookups that bisect before it is indexed (owned_lookup) */
 #define PREFETCH_AHEAD 16     /* inserts into a large index: how far ahead its slots are asked for */
 
 /* What the old tree holds at a generated path. */
@@ -1107,9 +1109,13 @@ struct Writer {
 	uint64_t manifest_id;  /* its w_identity(): binds the stat cache to it */
 	const char **owned;    /* sorted */
 	int nowned;
-	FileSlot *oslots;      /* index over owned: position + 1 (0 = empty) and hash tag */
-	uint64_t *ohash;       /* hash64 of each owned path */
+	FileSlot *oslots;      /* index over owned (owned_lookup): position + 1 (0 = empty) and
+				* hash tag; NULL until lookups turn many */
 	size_t noslots;
+	int nlookups;          /* owned_lookup's bisections so far */
+	/* per path of the manifest: the number + 1 of this render's file at
+	 * that path, once the file set has it (0: none yet) */
+	uint32_t *ofile;
 
 	/* the stat cache as read (NULL: none): entry k describes owned[k] */
 	unsigned char *cache;
@@ -1125,6 +1131,7 @@ struct Writer {
 	uint64_t *unit_id, *unit_key;
 	uint32_t *unit_first, *unit_n, *unit_files;
 	FileSlot *uslots;              /* unit number + 1, and the id's high half */
+	uint32_t unext;                /* the unit after the one writer_keep_unit found last */
 	size_t nuslots;
 	bool units_dirty;      /* a unit was built whose key the cache does not hold */
 	/* the watcher (watch.c): the token it gave when this session started
@@ -1142,7 +1149,7 @@ struct Writer {
 	 * check found */
 	const uint32_t *ufiles;
 	int ukept, ucount;
-	uint64_t *uid, *uhash;
+	uint64_t *uid;
 	int64_t *usize;
 	const char **upaths;
 	int capukept;
@@ -1237,10 +1244,9 @@ void w_record(Writer *w, FileState *s, const struct stat *st);
 void ds_init(DirStack *ds, int root);
 void ds_free(DirStack *ds);
 int ds_fd(const DirStack *ds);
-bool owned_has(const Writer *w, const char *path);
 int ds_seek(Writer *w, DirStack *ds, const char *path, size_t dirlen, bool strict);
 int owned_find(const Writer *w, const char *path);
-int owned_find_hashed(const Writer *w, const char *path, uint64_t h);
+int owned_lookup(Writer *w, const char *path, uint64_t h);
 int owned_of(const Writer *w, const FileState *s, const char *path);
 int read_manifest(Writer *w);
 

@@ -130,11 +130,24 @@ static void make_room(Writer *w, int i);
 static const char *writer_intern(void *ctx, const FileSet *fs, int i, const char *path, uint64_t h)
 {
 	Writer *w = ctx;
-	int k = w->nowned ? owned_find_hashed(w, path, h) : -1;
+	int k = owned_lookup(w, path, h);
 	w->fs = fs;
 	make_room(w, i);
 	w->st[i].owned = k >= 0 ? k + 1 : -1;
+	if (k >= 0)
+		w->ofile[k] = (uint32_t)i + 1;
 	return k >= 0 && w->held ? w->owned[k] : NULL;
+}
+
+/* The file set's question about a path (hash h) it did not index: the
+ * number of the kept unit's file at it, or -1. Every file of the set at a
+ * path of the manifest is known by that path's place (writer_intern,
+ * writer_keep); a kept unit's files are only known so. */
+static int writer_find(void *ctx, const FileSet *fs, const char *path, uint64_t h)
+{
+	Writer *w = ctx;
+	int k = owned_lookup(w, path, h);
+	return k >= 0 && w->ofile[k] ? (int)w->ofile[k] - 1 : -1;
 }
 
 
@@ -194,9 +207,12 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 			fileset_hold(fs, w->oldman.data);
 			w->held = true;
 		}
+		w->ofile = calloc((size_t)(w->nowned ? w->nowned : 1), sizeof *w->ofile);
+		if (!w->ofile)
+			die_oom();
 		fileset_set_sink(fs, &(FileSink){ .add = writer_add, .keep = writer_keep,
 						  .keep_unit = writer_keep_unit, .intern = writer_intern,
-						  .ctx = w });
+						  .find = writer_find, .ctx = w });
 		fileset_reserve(fs, w->nowned);
 		disk_start(w);
 	}
@@ -248,14 +264,13 @@ static void free_lookups(Writer *w)
 	free(w->unit_files);
 	free(w->uslots);
 	free(w->uid);
-	free(w->uhash);
 	free(w->usize);
 	free(w->upaths);
 	w->look = NULL, w->look_id = NULL, w->look_size = NULL, w->look_order = NULL;
 	w->unit_id = w->unit_key = NULL;
 	w->unit_first = w->unit_n = w->unit_files = NULL;
 	w->uslots = NULL;
-	w->uid = w->uhash = NULL, w->usize = NULL, w->upaths = NULL;
+	w->uid = NULL, w->usize = NULL, w->upaths = NULL;
 	w->ufiles = NULL, w->ukept = w->ucount = w->capukept = 0;
 	w->nunits = 0;
 }
@@ -286,7 +301,7 @@ static void writer_free(Writer *w)
 	free(w->order);
 	free(w->owned);
 	free(w->oslots);
-	free(w->ohash);
+	free(w->ofile);
 	free(w->cache);
 	free(w->watch_dirty);
 	free(w->stale);
@@ -374,6 +389,7 @@ bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *has
 		int j = w->ukept++;
 		k = (int)w->ufiles[j];
 		s->owned = k + 1;
+		w->ofile[k] = (uint32_t)i + 1;
 		id = w->uid[j], size = w->usize[j];
 		goto kept;
 	}
@@ -399,20 +415,25 @@ kept:
  * on disk? Yes when the cache, written by this binary, records the unit
  * with that key and vouches for each of its files (the rule of
  * writer_keep), none of which the file set has yet. Then *paths are its
- * files (the manifest's strings, in the order they were made), *hashes
- * their paths' hashes, and their count is returned; the file set adds each
- * one and asks writer_keep, in that order, which takes them without a
- * second look. -1: build the unit.
+ * files (the manifest's strings, in the order they were made) and their
+ * count is returned; the file set adds each one, without indexing it, and
+ * asks writer_keep, in that order, which takes them without a second look
+ * and notes each by its place in the manifest (writer_find answers for
+ * them). -1: build the unit.
  */
-int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths,
-		     const uint64_t **hashes)
+int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths)
 {
 	Writer *w = ctx;
 	w->fs = fs;
 	w->ukept = w->ucount = 0;
 	if (w_failed(w) || !w->cache_keys)
 		return -1;
-	uint32_t u = w->uslots ? w->uslots[unit_slot(w, id)].n : 0;
+	/* units come in the order the cache recorded them, unless the
+	 * platform gained or lost some: the one after the last found first */
+	uint32_t u = w->unext < (uint32_t)w->nunits && w->unit_id[w->unext] == id ? w->unext + 1
+		   : w->uslots ? w->uslots[unit_slot(w, id)].n : 0;
+	if (u)
+		w->unext = u;
 	if (!u || w->unit_key[u - 1] != key) {
 		w->units_dirty = true;
 		return -1;
@@ -425,27 +446,19 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 		w->uid = xrealloc(w->uid, (size_t)w->capukept * sizeof *w->uid);
 		w->usize = xrealloc(w->usize, (size_t)w->capukept * sizeof *w->usize);
 		w->upaths = xrealloc(w->upaths, (size_t)w->capukept * sizeof *w->upaths);
-		w->uhash = xrealloc(w->uhash, (size_t)w->capukept * sizeof *w->uhash);
 	}
-	/* the file set's index slots of all its paths, asked for at once (each
-	 * is a cache miss in a large tree), then used below and by the adds */
-	for (int j = 0; j < n; j++)
-		fileset_prefetch(fs, w->ohash[files[j]]);
 	for (int j = 0; j < n; j++) {
 		int k = (int)files[j];
-		const unsigned char *e = entry_at(w, k);
-		if (!looked_same(w, k, e, &w->uid[j], &w->usize[j]))
-			return -1;
 		/* made already by another unit: the keys missed something; build */
-		if (fileset_find_hashed(fs, w->owned[k], w->ohash[k]))
+		if (w->ofile[k])
+			return -1;
+		if (!looked_same(w, k, entry_at(w, k), &w->uid[j], &w->usize[j]))
 			return -1;
 		w->upaths[j] = w->owned[k];
-		w->uhash[j] = w->ohash[k];
 	}
 	w->ufiles = files;
 	w->ucount = n;
 	*paths = w->upaths;
-	*hashes = w->uhash;
 	return n;
 }
 /* A generated file: with `owned`, its bytes are the writer's to free. */
@@ -676,8 +689,8 @@ static int finish(Writer *w, WriterReport *rep)
 	w->owned = NULL;
 	free(w->oslots);
 	w->oslots = NULL;
-	free(w->ohash);
-	w->ohash = NULL;
+	free(w->ofile);
+	w->ofile = NULL;
 	w->nowned = 0;
 	w->nstale = 0;
 	if (!w->held)

@@ -574,11 +574,19 @@ static void co_put(CacheOut *co, const void *p, size_t n)
 	co->len += n;
 }
 
+/* Room for n more bytes in the buffer (n <= CHUNK): where they go. */
+static unsigned char *co_room(CacheOut *co, size_t n)
+{
+	if (co->len + n > CHUNK)
+		co_flush(co);
+	unsigned char *at = co->buf + co->len;
+	co->len += n;
+	return at;
+}
+
 static void co_word(CacheOut *co, uint64_t v)
 {
-	unsigned char b[8];
-	w_put64(b, v);
-	co_put(co, b, 8);
+	w_put64(co_room(co, 8), v);
 }
 
 /*
@@ -627,11 +635,12 @@ static int record_entries(Writer *w, int outfd, CacheOut *co)
 			}
 			/* otherwise it changed under us: not recorded, read next time */
 		}
-		co_word(co, id);
-		co_word(co, f->hash);
-		co_word(co, f->key);
-		co_word(co, bare);
-		co_word(co, (uint64_t)f->len);
+		unsigned char *e = co_room(co, 8 * CACHE_ENTRY);
+		w_put64(e, id);
+		w_put64(e + 8, f->hash);
+		w_put64(e + 16, f->key);
+		w_put64(e + 24, bare);
+		w_put64(e + 32, (uint64_t)f->len);
 	}
 	ds_free(&ds);
 	return rc;
@@ -726,9 +735,10 @@ void write_cache(Writer *w, WriterReport *rep)
 		pos[w->order[k]] = (uint32_t)k;
 	for (int u = 0; u < fs->nounits; u++) {
 		const OutUnit *ou = &fs->ounits[u];
-		co_word(&co, ou->id), co_word(&co, ou->key), co_word(&co, (uint64_t)ou->n);
+		unsigned char *r = co_room(&co, 24);
+		w_put64(r, ou->id), w_put64(r + 8, ou->key), w_put64(r + 16, (uint64_t)ou->n);
 		for (int j = 0; j < ou->n; j++)
-			co_word(&co, pos[ou->first + j]);
+			w_put64(co_room(&co, 8), pos[ou->first + j]);
 	}
 	free(pos);
 	co_flush(&co);

@@ -528,7 +528,7 @@ int ds_seek(Writer *w, DirStack *ds, const char *path, size_t dirlen, bool stric
 				return DS_FAIL("`%s` is not a regular file or folder", disp(w, path, j));
 			} else {
 				ds->path[j] = 0;
-				bool ours = !strict || owned_has(w, ds->path);
+				bool ours = !strict || owned_find(w, ds->path) >= 0;
 				ds->path[j] = j < dirlen ? '/' : 0;
 				if (!ours)
 					return DS_FAIL("`%s` is in the way of the output `%s`: it is a file "
@@ -565,17 +565,62 @@ static size_t owned_slot(const Writer *w, const char *path, uint64_t h)
 	return i;
 }
 
-/* The position of path (whose hash64 is h) in the manifest, or -1. */
-int owned_find_hashed(const Writer *w, const char *path, uint64_t h)
+/* The position of path in the manifest, or -1, by bisection of the sorted
+ * paths: it changes nothing, so either thread may ask. */
+int owned_find(const Writer *w, const char *path)
+{
+	int lo = 0, hi = w->nowned;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2, c = strcmp(w->owned[mid], path);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* The index over the manifest's paths, made when lookups turn many. Each
+ * insert misses the cache at its slot: the slot PREFETCH_AHEAD inserts on
+ * is asked for meanwhile. */
+static void index_owned(Writer *w)
+{
+	for (w->noslots = 1024; w->noslots < (size_t)w->nowned * 2; w->noslots *= 2)
+		;
+	w->oslots = calloc(w->noslots, sizeof *w->oslots);
+	uint64_t *hs = malloc((size_t)(w->nowned ? w->nowned : 1) * sizeof *hs);
+	if (!w->oslots || !hs)
+		die_oom();
+	for (int i = 0; i < w->nowned; i++)
+		hs[i] = hash64(w->owned[i], strlen(w->owned[i]));
+	size_t mask = w->noslots - 1;
+	for (int i = 0; i < w->nowned; i++) {
+		if (i + PREFETCH_AHEAD < w->nowned)
+			__builtin_prefetch(&w->oslots[hs[i + PREFETCH_AHEAD] & mask], 1);
+		w->oslots[owned_slot(w, w->owned[i], hs[i])] = (FileSlot){ (uint32_t)i + 1, (uint32_t)(hs[i] >> 32) };
+	}
+	free(hs);
+}
+
+/*
+ * The position of path (whose hash64 is h) in the manifest, or -1: the
+ * producer's lookups (the disk thread asks owned_find). The first
+ * OWNED_BISECT bisect the sorted paths; after them the manifest is indexed,
+ * once. A render that builds a few units asks a few dozen times, and need
+ * not hash the 600,000 paths of a large manifest; one that builds much
+ * pays for the index once.
+ */
+int owned_lookup(Writer *w, const char *path, uint64_t h)
 {
 	if (!w->nowned)
 		return -1;
+	if (!w->oslots && w->nlookups++ < OWNED_BISECT)
+		return owned_find(w, path);
+	if (!w->oslots)
+		index_owned(w);
 	return (int)w->oslots[owned_slot(w, path, h)].n - 1;
-}
-
-int owned_find(const Writer *w, const char *path)
-{
-	return w->nowned ? owned_find_hashed(w, path, hash64(path, strlen(path))) : -1;
 }
 
 /* The position in the manifest of the generated file with state s, or -1:
@@ -583,11 +628,6 @@ int owned_find(const Writer *w, const char *path)
 int owned_of(const Writer *w, const FileState *s, const char *path)
 {
 	return s->owned ? (s->owned > 0 ? s->owned - 1 : -1) : owned_find(w, path);
-}
-
-bool owned_has(const Writer *w, const char *path)
-{
-	return owned_find(w, path) >= 0;
 }
 
 /*
@@ -665,23 +705,6 @@ int read_manifest(Writer *w)
 			if (strcmp(w->owned[i], w->owned[k - 1]))
 				w->owned[k++] = w->owned[i];
 		w->nowned = k;
-	}
-	for (w->noslots = 1024; w->noslots < (size_t)w->nowned * 2; w->noslots *= 2)
-		;
-	w->oslots = calloc(w->noslots, sizeof *w->oslots);
-	w->ohash = xmalloc((size_t)(w->nowned ? w->nowned : 1) * sizeof *w->ohash);
-	if (!w->oslots)
-		die_oom();
-	for (int i = 0; i < w->nowned; i++)
-		w->ohash[i] = hash64(w->owned[i], strlen(w->owned[i]));
-	/* each insert misses the cache at its slot: the slot PREFETCH_AHEAD
-	 * inserts on is asked for meanwhile */
-	size_t mask = w->noslots - 1;
-	for (int i = 0; i < w->nowned; i++) {
-		if (i + PREFETCH_AHEAD < w->nowned)
-			__builtin_prefetch(&w->oslots[w->ohash[i + PREFETCH_AHEAD] & mask], 1);
-		uint64_t h = w->ohash[i];
-		w->oslots[owned_slot(w, w->owned[i], h)] = (FileSlot){ (uint32_t)i + 1, (uint32_t)(h >> 32) };
 	}
 	return 0;
 }

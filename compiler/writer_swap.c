@@ -163,7 +163,7 @@ static int walk_old(Writer *w, int fd, StrBuf *rel)
 					    strerror(errno))
 				     : walk_old(w, sub, rel);
 		} else if (type == DT_REG) {
-			if (!owned_has(w, rel->data))
+			if (owned_lookup(w, rel->data, hash64(rel->data, rel->len)) < 0)
 				add_carry(w, rel->data, IT_CARRY);
 		} else {
 			rc = w_fail(w, "`%s` is not a regular file or folder",

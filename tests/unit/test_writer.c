@@ -1320,6 +1320,10 @@ TEST(writer_stat_cache_keeps_documents_without_emitting)
 	rm_rf(d);
 }
 
+/* What render_units found while its session lasted: each unit's files,
+ * by fileset_unit_has and by fileset_find, whether kept or built */
+static bool units_found;
+
 /* Two units of output, u/a and u/b, of two files each (a document and a
  * text), keyed 1 and key_b; variant changes u/b's document. */
 static int render_units(FileSet *fs, Arena *a, const char *out, WriterMode mode, uint64_t key_b, int variant,
@@ -1327,10 +1331,14 @@ static int render_units(FileSet *fs, Arena *a, const char *out, WriterMode mode,
 {
 	fileset_init(fs, a);
 	Writer *w = writer_begin(fs, out, mode, err, ERRLEN);
+	units_found = true;
 	for (int u = 0; u < 2; u++) {
 		char id[16], path[32];
 		snprintf(id, sizeof id, "u/%c", 'a' + u);
-		if (!fileset_unit_begin(fs, id, u ? key_b : 1)) {
+		bool kept = fileset_unit_begin(fs, id, u ? key_b : 1);
+		snprintf(path, sizeof path, "%s/notes.md", id);
+		units_found &= fileset_unit_has(fs, path) == kept && !fileset_find(fs, "u/c/notes.md");
+		if (!kept) {
 			DNode *m = doc_map(a);
 			doc_set_str(a, m, "unit", id);
 			doc_set_int(a, m, "variant", u ? variant : 0);
@@ -1339,7 +1347,9 @@ static int render_units(FileSet *fs, Arena *a, const char *out, WriterMode mode,
 			snprintf(path, sizeof path, "%s/notes.md", id);
 			fileset_add_text(fs, path, u ? "b\n" : "a\n");
 		}
+		units_found &= fileset_unit_has(fs, path) && !fileset_unit_has(fs, "u/c/notes.md");
 		fileset_unit_end(fs);
+		units_found &= fileset_find(fs, path) && !fileset_unit_has(fs, path);
 	}
 	fileset_add_text(fs, "top.md", "top\n");
 	return writer_end(w, fs, rep);
@@ -1365,13 +1375,16 @@ TEST(writer_units_of_output_are_kept_without_being_built)
 	WriterReport rep;
 	CHECK(render_units(&fs, a, out, WR_WRITE, 2, 0, &rep, err) == 0);
 	CHECK(rep.added == 5 && fs.nounits == 2 && fs.units_kept == 0);
+	CHECK(units_found);
 	writer_report_free(&rep);
 	fileset_free(&fs);
 
 	/* the same keys, the files untouched: neither unit is built; their
-	 * files count as unchanged, with the lengths and hashes on disk */
+	 * files count as unchanged, with the lengths and hashes on disk, and
+	 * the file set finds them (through the writer: it does not index them) */
 	CHECK(render_units(&fs, a, out, WR_CHECK, 2, 0, &rep, err) == 0);
 	CHECK(rep.nlines == 0 && rep.unchanged == 5 && fs.units_kept == 2 && fs.n == 5);
+	CHECK(units_found);
 	CHECK(sizes_match_disk(&fs, out));
 	writer_report_free(&rep);
 	fileset_free(&fs);
@@ -1379,6 +1392,7 @@ TEST(writer_units_of_output_are_kept_without_being_built)
 	/* another key: u/b is built (and would show a change) */
 	CHECK(render_units(&fs, a, out, WR_CHECK, 3, 7, &rep, err) == 0);
 	CHECK(rep.nlines == 1 && rep.changed == 1 && fs.units_kept == 1);
+	CHECK(units_found);
 	if (rep.nlines == 1)
 		CHECK_STR(rep.lines[0], "changed: u/b/doc.yaml");
 	writer_report_free(&rep);
@@ -1614,4 +1628,38 @@ TEST(writer_refuses_a_file_added_after_its_folder)
 		arena_free(a);
 		rm_rf(d);
 	}
+}
+
+/* The manifest's lookups: bisection for the first OWNED_BISECT, then an
+ * index; both give every path's place and -1 for paths not in it (a
+ * prefix, a longer name, one between two, one before all, one after all). */
+TEST(owned_lookup_bisects_then_indexes_alike)
+{
+	enum { N = 3000 };
+	Arena *a = arena_new();
+	Writer w = {0};
+	w.owned = malloc(N * sizeof *w.owned);
+	for (int i = 0; i < N; i++)
+		w.owned[i] = arena_sprintf(a, "d%02d/f%04d.yaml", i / 100, i * 2);
+	w.nowned = N;
+	for (int round = 0; round < 2; round++) {
+		int bad = 0;
+		w.nlookups = round ? OWNED_BISECT : -8 * N; /* round 0: bisects all; 1: indexed */
+		for (int i = 0; i < N; i++) {
+			const char *p = w.owned[i];
+			bad += owned_lookup(&w, p, hash64(p, strlen(p))) != i || owned_find(&w, p) != i;
+			const char *q[] = { arena_sprintf(a, "d%02d/f%04d.yaml", i / 100, i * 2 + 1),
+					    arena_sprintf(a, "d%02d/f%04d.yam", i / 100, i * 2),
+					    arena_sprintf(a, "d%02d/f%04d.yaml/x", i / 100, i * 2),
+					    "a", "z", "" };
+			for (size_t j = 0; j < sizeof q / sizeof *q; j++)
+				bad += owned_lookup(&w, q[j], hash64(q[j], strlen(q[j]))) != -1 ||
+				       owned_find(&w, q[j]) != -1;
+		}
+		CHECK(bad == 0);
+		CHECK((w.oslots != NULL) == (round == 1));
+	}
+	free(w.oslots);
+	free(w.owned);
+	arena_free(a);
 }
