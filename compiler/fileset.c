@@ -138,13 +138,17 @@ static OutFile *append_hashed(FileSet *fs, const char *path, uint64_t h)
 		fprintf(stderr, "platformc: internal error: unsafe output path `%s`\n", path);
 		abort();
 	}
-	if (fileset_find_hashed(fs, path, h)) {
+	/* the set's own files, and those of kept units, which the sink knows */
+	bool taken = fs->nslots && fs->slots[index_slot(fs, path, h)].n;
+	if (!fs->sink.intern)
+		taken = taken || fileset_find_hashed(fs, path, h);
+	OutFile *f = new_entry(fs);
+	/* most paths are in the old manifest, which the sink holds already */
+	f->path = fs->sink.intern ? fs->sink.intern(fs->sink.ctx, fs, fs->n - 1, path, h, &taken) : NULL;
+	if (taken) {
 		fprintf(stderr, "platformc: internal error: two outputs at `%s`\n", path);
 		abort();
 	}
-	OutFile *f = new_entry(fs);
-	/* most paths are in the old manifest, which the sink holds already */
-	f->path = fs->sink.intern ? fs->sink.intern(fs->sink.ctx, fs, fs->n - 1, path, h) : NULL;
 	if (!f->path)
 		f->path = pool_str(fs, path);
 	if ((size_t)fs->n * 2 > fs->nslots)

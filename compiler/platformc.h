@@ -826,8 +826,10 @@ typedef struct FileSink {
 	int (*find)(void *ctx, const FileSet *fs, const char *path, uint64_t h);
 	/* optional: a copy of path (whose hash64 is h), the path of the new
 	 * fs->files[index], that lives as long as the file set, if the sink
-	 * holds one (the writer: the manifest's), or NULL */
-	const char *(*intern)(void *ctx, const FileSet *fs, int index, const char *path, uint64_t h);
+	 * holds one (the writer: the manifest's), or NULL; sets *taken when
+	 * a kept unit's file is at that path already (find's answer, without
+	 * a second lookup) */
+	const char *(*intern)(void *ctx, const FileSet *fs, int index, const char *path, uint64_t h, bool *taken);
 	void *ctx;
 } FileSink;
 
@@ -1018,7 +1020,7 @@ Unit *clusters_sorted_units(const FileSet *fs); /* deployment order; caller free
 #define READ_FLAGS (O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
 #define NEW_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
 #define CHUNK (64u * 1024)
-#define OWNED_BISECT 4096     /* manifest lookups that bisect before it is indexed (owned_lookup) */
+#define OWNED_BISECT 4096     /* manifest lookups that bisect, at least, before it is indexed (owned_lookup) */
 #define PREFETCH_AHEAD 16     /* inserts into a large index: how far ahead its slots are asked for */
 
 /* What the old tree holds at a generated path. */

@@ -126,16 +126,19 @@ static int open_outdir(Writer *w)
 static void make_room(Writer *w, int i);
 
 /* The manifest's copy of path, shared with the file set that holds it; and
- * file i's place in the manifest, for the lookups to come (owned_of). */
-static const char *writer_intern(void *ctx, const FileSet *fs, int i, const char *path, uint64_t h)
+ * file i's place in the manifest, for the lookups to come (owned_of,
+ * writer_find). */
+static const char *writer_intern(void *ctx, const FileSet *fs, int i, const char *path, uint64_t h, bool *taken)
 {
 	Writer *w = ctx;
 	int k = owned_lookup(w, path, h);
 	w->fs = fs;
 	make_room(w, i);
 	w->st[i].owned = k >= 0 ? k + 1 : -1;
-	if (k >= 0)
+	if (k >= 0) {
+		*taken |= w->ofile[k] != 0;
 		w->ofile[k] = (uint32_t)i + 1;
+	}
 	return k >= 0 && w->held ? w->owned[k] : NULL;
 }
 

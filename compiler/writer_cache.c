@@ -245,13 +245,20 @@ static void load_units(Writer *w, const unsigned char *p, uint64_t nunits, uint6
 				seen[k] = 1;
 			w->unit_files[nfiles++] = (uint32_t)k;
 		}
-		size_t slot = unit_slot(w, id);
-		ok = ok && !w->uslots[slot].n;
-		if (ok)
-			w->uslots[slot] = (FileSlot){ (uint32_t)u + 1, (uint32_t)(id >> 32) };
 		w->nunits = u + 1;
 	}
 	free(seen);
+	/* the index by id; each insert misses the cache at its slot: the slot
+	 * PREFETCH_AHEAD inserts on is asked for meanwhile */
+	size_t mask = w->nuslots - 1;
+	for (int u = 0; u < w->nunits && ok; u++) {
+		if (u + PREFETCH_AHEAD < w->nunits)
+			__builtin_prefetch(&w->uslots[w->unit_id[u + PREFETCH_AHEAD] & mask], 1);
+		uint64_t id = w->unit_id[u];
+		size_t slot = unit_slot(w, id);
+		ok = !w->uslots[slot].n;
+		w->uslots[slot] = (FileSlot){ (uint32_t)u + 1, (uint32_t)(id >> 32) };
+	}
 	if (!ok || at != nwords) {
 		free(w->uslots);
 		w->uslots = NULL;

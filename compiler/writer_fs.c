@@ -607,16 +607,17 @@ static void index_owned(Writer *w)
 /*
  * The position of path (whose hash64 is h) in the manifest, or -1: the
  * producer's lookups (the disk thread asks owned_find). The first
- * OWNED_BISECT bisect the sorted paths; after them the manifest is indexed,
- * once. A render that builds a few units asks a few dozen times, and need
- * not hash the 600,000 paths of a large manifest; one that builds much
- * pays for the index once.
+ * OWNED_BISECT + 1/32 of the paths' count bisect the sorted paths (about as
+ * much work, at most, as indexing them all); after them the manifest is
+ * indexed, once. A render that builds a few units asks a few thousand
+ * times (the files made outside units), and need not hash the 600,000
+ * paths of a large manifest; one that builds much pays for the index once.
  */
 int owned_lookup(Writer *w, const char *path, uint64_t h)
 {
 	if (!w->nowned)
 		return -1;
-	if (!w->oslots && w->nlookups++ < OWNED_BISECT)
+	if (!w->oslots && w->nlookups++ < OWNED_BISECT + w->nowned / 32)
 		return owned_find(w, path);
 	if (!w->oslots)
 		index_owned(w);
