@@ -585,6 +585,7 @@ struct Service {
 	int nenvs;
 	const Node *node;              /* as written */
 	const Node *eff;               /* merged with defaults.service */
+	bool canary, vpa;              /* rollouts.c: rollout_resolve */
 };
 
 struct Resource {
@@ -1748,7 +1749,9 @@ typedef struct IngressSettings {
 } IngressSettings;
 IngressSettings platform_ingress(const Platform *p);
 
-/* rollouts.c: `rollout: canary` (Argo Rollouts) and `autoscaling.vpa`. */
+/* rollouts.c: `rollout: canary` (Argo Rollouts) and `autoscaling.vpa`,
+ * read once from the service's effective tree (rollout_resolve, resolve.c). */
+void rollout_resolve(Service *s);
 bool rollout_canary(const Service *s);
 /* Sets apiVersion, kind and name of `ref` to the service's workload: its
  * Rollout when canary, else its Deployment (HPA and VPA targets). */

@@ -313,6 +313,7 @@ static void resolve_service(Resolver *r, Service *s)
 	Platform *p = r->p;
 	const Node *n = s->node;
 	s->eff = node_merge(r->a, p->defaults_service, n);
+	rollout_resolve(s);
 	const Node *eff = s->eff;
 	s->team = lookup(r, &r->teams, "team", "E0201", node_get(n, "team"));
 	if (node_get(eff, "system"))

@@ -25,15 +25,20 @@ static const Node *canary_settings(void)
 	return node_get(node_get(apis_data(), "rollouts"), "canary");
 }
 
+void rollout_resolve(Service *s)
+{
+	s->canary = strcmp(node_text_or(s->eff, "rollout", "rolling"), "canary") == 0;
+	s->vpa = strcmp(node_text_or(node_get(s->eff, "autoscaling"), "vpa", "none"), "recommend") == 0;
+}
+
 bool rollout_canary(const Service *s)
 {
-	const char *r = node_text_or(s->eff, "rollout", "rolling");
-	return strcmp(r, "canary") == 0;
+	return s->canary;
 }
 
 bool rollout_vpa(const Service *s)
 {
-	return strcmp(node_text_or(node_get(s->eff, "autoscaling"), "vpa", "none"), "recommend") == 0;
+	return s->vpa;
 }
 
 const char *rollout_analysis_name(Arena *a, const Service *s)
