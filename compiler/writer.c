@@ -217,6 +217,8 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 						  .keep_unit = writer_keep_unit, .intern = writer_intern,
 						  .find = writer_find, .ctx = w });
 		fileset_reserve(fs, w->nowned);
+		if (w->nowned)
+			make_room(w, w->nowned - 1);
 		disk_start(w);
 	}
 	return w;
@@ -320,7 +322,9 @@ static void writer_free(Writer *w)
 static void make_room(Writer *w, int i)
 {
 	if (i >= w->nst) {
-		int cap = w->nst ? w->nst : 1024;
+		/* the first call is for the old manifest's count (writer_begin):
+		 * room for that many, the most a render that adds nothing needs */
+		int cap = w->nst ? w->nst * 2 : i + 1;
 		while (cap <= i)
 			cap *= 2;
 		w->st = xrealloc(w->st, (size_t)cap * sizeof *w->st);

@@ -177,7 +177,9 @@ void disk_start(Writer *w)
 	if (par_threads(2) < 2)
 		return;
 	w->jobs = xmalloc(QUEUE * sizeof *w->jobs);
-	if (w->cache_keys && w->nowned) {
+	/* with the watcher's list, a look costs no syscall (cache_match): no
+	 * look-ahead to keep up with it */
+	if (w->cache_keys && w->nowned && !w->watched) {
 		w->look = calloc((size_t)w->nowned, sizeof *w->look);
 		if (!w->look)
 			die_oom();

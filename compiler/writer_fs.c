@@ -675,7 +675,11 @@ int read_manifest(Writer *w)
 			    MANIFEST_HEADER "`): refusing to guess which files platformc owns",
 			    name);
 	w->canonical = end[-1] == '\n';
-	int cap = 0;
+	/* one pointer a line: counted first, so the array is made once */
+	int cap = 1;
+	for (const char *c = p + hl + 1; c < end && (c = memchr(c, '\n', (size_t)(end - c))); c++)
+		cap++;
+	w->owned = xmalloc((size_t)cap * sizeof *w->owned);
 	for (p += hl + 1; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -692,11 +696,7 @@ int read_manifest(Writer *w)
 				    arena_strndup(w->a, line, n));
 		if (w->nowned && strcmp(w->owned[w->nowned - 1], line) >= 0)
 			w->canonical = false;
-		if (w->nowned == cap) {
-			cap = cap ? cap * 2 : 256;
-			w->owned = xrealloc(w->owned, (size_t)cap * sizeof *w->owned);
-		}
-		w->owned[w->nowned++] = line;
+		w->owned[w->nowned++] = line; /* nowned < cap: a line a newline, and one after the last */
 	}
 	if (!w->canonical && w->nowned) {
 		/* not written by platformc as it stands: sort, drop repeats */
