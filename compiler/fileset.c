@@ -248,8 +248,8 @@ static void add_doc(FileSet *fs, const char *path, DNode *const *docs, int n, bo
 	if (fs->sink.keep) {
 		f->key = doc_key(fs, docs, n, json);
 		size_t len;
-		uint64_t hash;
-		if (fs->sink.keep(fs->sink.ctx, fs, fs->n - 1, &len, &hash)) {
+		uint64_t hash, key;
+		if (fs->sink.keep(fs->sink.ctx, fs, fs->n - 1, &len, &hash, &key)) {
 			f->len = len;
 			f->hash = hash;
 			return;
@@ -331,13 +331,14 @@ bool fileset_unit_begin(FileSet *fs, const char *id, uint64_t key)
 		OutFile *f = new_entry(fs);
 		f->path = paths[j];
 		size_t len;
-		uint64_t hash;
-		if (!fs->sink.keep(fs->sink.ctx, fs, fs->n - 1, &len, &hash)) {
+		uint64_t hash, dkey;
+		if (!fs->sink.keep(fs->sink.ctx, fs, fs->n - 1, &len, &hash, &dkey)) {
 			fprintf(stderr, "platformc: internal error: `%s` of a kept unit not kept\n", paths[j]);
 			abort();
 		}
 		f->len = len;
 		f->hash = hash;
+		f->key = dkey;
 	}
 	fs->units_kept++;
 	return true;

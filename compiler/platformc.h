@@ -814,9 +814,10 @@ typedef struct FileSink {
 	 * perhaps later, from another thread) and the file set forgets them */
 	void (*add)(void *ctx, const FileSet *fs, int index);
 	/* optional: may document fs->files[index] (key set, no bytes yet) stay
-	 * as it is on disk, without being emitted? If so, sets its length and
-	 * the hash of its bytes, and add is not called */
-	bool (*keep)(void *ctx, const FileSet *fs, int index, size_t *len, uint64_t *hash);
+	 * as it is on disk, without being emitted? If so, sets its length,
+	 * the hash of its bytes and its document key (as the sink recorded
+	 * it: a kept unit's files come without one), and add is not called */
+	bool (*keep)(void *ctx, const FileSet *fs, int index, size_t *len, uint64_t *hash, uint64_t *key);
 	/* optional: may the unit of output `id`, whose inputs hash to `key`,
 	 * stay as it is on disk? If so, sets *paths to its files (strings that
 	 * live as long as the set) and returns their count: the set adds each,
@@ -989,7 +990,7 @@ bool writer_pending(const char *outdir, char *err, size_t errlen);
 bool writer_up_to_date(const char *outdir, WriterMode mode, uint64_t key, int *nfiles, int *nunits);
 void writer_set_key(Writer *w, uint64_t key);
 void writer_add(void *w, const FileSet *fs, int index);
-bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash);
+bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash, uint64_t *key);
 int writer_keep_unit(void *w, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths);
 int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 /* A path platformc may write below its output folder: relative, `/`-separated,
@@ -1035,9 +1036,10 @@ typedef enum OldStatus { OLD_ABSENT, OLD_SAME, OLD_DIFF } OldStatus;
  */
 typedef struct FileState {
 	uint8_t status;        /* OldStatus */
-	bool written;          /* created in the staging tree */
-	bool cached;
-	bool vouched;          /* the stat cache vouched for the old file */
+	bool written : 1;      /* created in the staging tree */
+	bool cached : 1;
+	bool vouched : 1;      /* the stat cache vouched for the old file */
+	bool same_entry : 1;   /* kept, and its cache entry stays as it is (writer_keep) */
 	int32_t owned;         /* its position in the manifest + 1; -1: not there; 0: not known yet */
 	uint64_t id;
 } FileState;
@@ -1123,6 +1125,7 @@ struct Writer {
 	/* the stat cache as read (NULL: none): entry k describes owned[k] */
 	unsigned char *cache;
 	int64_t cache_mtime;
+	struct stat cache_st;  /* the cache file as it was read */
 	bool cache_keys;       /* written by this very binary: document keys count */
 	int vouched, kept;
 	int admitted;          /* the file writer_keep last admitted */
@@ -1135,6 +1138,12 @@ struct Writer {
 	uint32_t *unit_first, *unit_n, *unit_files;
 	FileSlot *uslots;              /* unit number + 1, and the id's high half */
 	uint32_t unext;                /* the unit after the one writer_keep_unit found last */
+	/* for write_cache (after the lookups are gone): the count of units
+	 * read, where each unit's files begin among their records, and
+	 * whether the unit made u-th now was kept from the u-th record */
+	int nunits_read;
+	unsigned char *unit_kept_here;
+	bool same_places;      /* each file at its old manifest place, none added or removed */
 	size_t nuslots;
 	bool units_dirty;      /* a unit was built whose key the cache does not hold */
 	/* the watcher (watch.c): the token it gave when this session started

@@ -264,7 +264,6 @@ static void free_lookups(Writer *w)
 	free(w->look_order);
 	free(w->unit_id);
 	free(w->unit_key);
-	free(w->unit_first);
 	free(w->unit_n);
 	free(w->unit_files);
 	free(w->uslots);
@@ -273,7 +272,7 @@ static void free_lookups(Writer *w)
 	free(w->upaths);
 	w->look = NULL, w->look_id = NULL, w->look_size = NULL, w->look_order = NULL;
 	w->unit_id = w->unit_key = NULL;
-	w->unit_first = w->unit_n = w->unit_files = NULL;
+	w->unit_n = w->unit_files = NULL;
 	w->uslots = NULL;
 	w->uid = NULL, w->usize = NULL, w->upaths = NULL;
 	w->ufiles = NULL, w->ukept = w->ucount = w->capukept = 0;
@@ -307,6 +306,8 @@ static void writer_free(Writer *w)
 	free(w->owned);
 	free(w->oslots);
 	free(w->ofile);
+	free(w->unit_first);
+	free(w->unit_kept_here);
 	free(w->cache);
 	free(w->watch_dirty);
 	free(w->stale);
@@ -379,7 +380,7 @@ static int admit(Writer *w, const FileSet *fs, int i)
  * never emitted; its length and hash are the file's.
  */
 
-bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *hash)
+bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *hash, uint64_t *key)
 {
 	Writer *w = ctx;
 	const OutFile *f = &fs->files[i];
@@ -389,6 +390,7 @@ bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *has
 	uint64_t id;
 	int64_t size;
 	int k;
+	const unsigned char *e;
 	if (w->ukept < w->ucount && f->path == w->upaths[w->ukept]) {
 		/* the next file of the unit writer_keep_unit just kept: checked
 		 * there; a path of the manifest, written nowhere (check_outputs,
@@ -401,19 +403,24 @@ bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *has
 		goto kept;
 	}
 	k = w->cache && w->cache_keys ? owned_of(w, s, f->path) : -1;
-	const unsigned char *e = k < 0 ? NULL : entry_at(w, k);
+	e = k < 0 ? NULL : entry_at(w, k);
 	if (admit(w, fs, i) != 0 || !w->cache_keys || !e || !f->key || w_get64(e + 16) != f->key)
 		return false;
 	if (!looked_same(w, k, e, &id, &size))
 		return false; /* writer_add looks again, and reports what is wrong */
 kept:
+	e = entry_at(w, k);
 	s->status = OLD_SAME;
 	s->vouched = true;
 	s->id = id;
+	/* the entry write_cache would make for it is the one it has: the
+	 * same identity (known without its ctime), hash, key and size */
+	s->same_entry = w_get64(e) && w_get64(e + 24) == id;
 	w->vouched++;
 	w->kept++;
 	*len = (size_t)size;
-	*hash = w_get64(entry_at(w, k) + 8);
+	*hash = w_get64(e + 8);
+	*key = w_get64(e + 16);
 	return true;
 }
 
@@ -446,6 +453,8 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 		return -1;
 	}
 	u--;
+	if (u == (uint32_t)fs->nounits - 1)
+		w->unit_kept_here[u] = 1;
 	int n = (int)w->unit_n[u];
 	const uint32_t *files = w->unit_files + w->unit_first[u];
 	if (n > w->capukept) {
@@ -658,10 +667,13 @@ static int finish(Writer *w, WriterReport *rep)
 		rep->watched += o >= 0 && !w->watch_dirty[o];
 	}
 	bool same_manifest = w->canonical && w->nowned == n;
+	w->same_places = same_manifest;
 	for (int k = 0; k < n && same_manifest; k++) {
 		int o = w->st[w->order[k]].owned;
 		same_manifest = o > 0 ? o == k + 1 : o == 0 && !strcmp(w->owned[k], path_of(w, k));
+		w->same_places &= o > 0;
 	}
+	w->same_places &= same_manifest;
 	bool differs = w->outfd < 0 || rep->added || rep->changed || rep->removed || !same_manifest;
 	if (w->mode == WR_CHECK) {
 		/* as the whole-tree swap would find it: no symlink anywhere */

@@ -76,6 +76,15 @@
  * also stores, a render of the same platform whose watcher lists nothing
  * since that token is answered from the header alone (cache_up_to_date).
  *
+ * Written in place. When a render leaves the tree's paths and units as
+ * they were (the usual edit: a few files change), the new cache differs
+ * from the old one only in the entries of the files it wrote or looked at,
+ * the keys of the units it built, the header and the last word: it changes
+ * those pages of the old file (patch_cache) instead of writing 48 bytes
+ * for every file of the tree. A render killed half-way through, or a
+ * reader at the same moment, finds a last word that is not the hash of the
+ * rest: the whole cache is ignored, as any damaged one.
+ *
  * The cache is not synced: its integrity is checked when it is read.
  */
 #include "platformc.h"
@@ -181,6 +190,7 @@ void load_cache(Writer *w)
 	close(fd);
 	if (b) {
 		w->cache = b;
+		w->cache_st = st;
 		w->cache_mtime = ns_of(st.st_mtim);
 		w->cache_keys = binary_id() && w_get64(b + head + 24) == binary_id();
 		if (w->cache_keys)
@@ -264,6 +274,10 @@ static void load_units(Writer *w, const unsigned char *p, uint64_t nunits, uint6
 		w->uslots = NULL;
 		w->nunits = 0;
 	}
+	w->nunits_read = w->nunits;
+	w->unit_kept_here = calloc((size_t)(w->nunits ? w->nunits : 1), 1);
+	if (!w->unit_kept_here)
+		die_oom();
 }
 
 /*
@@ -597,61 +611,216 @@ static void co_word(CacheOut *co, uint64_t v)
 }
 
 /*
- * The entries of the new tree's files, in path order: files written into a
- * swap's staging tree have their identity since they were written (not
- * their identity without ctime: the watcher does not vouch for them, and
- * the render after a swap hears "all" anyway); linked or moved files got a
- * new ctime, so they are looked at now; a file left untouched whose old
- * entry vouched for it (by its identity or by the watcher's word) keeps
- * that entry, which is still true.
+ * The entry of the new tree's file i: files written into a swap's staging
+ * tree have their identity since they were written (not their identity
+ * without ctime: the watcher does not vouch for them, and the render
+ * after a swap hears "all" anyway); linked or moved files got a new
+ * ctime, so they are looked at now; a file left untouched whose old entry
+ * vouched for it (by its identity or by the watcher's word) keeps that
+ * entry, which is still true. -1: the tree cannot be looked at.
  */
+static int make_entry(Writer *w, DirStack *ds, int i, unsigned char *e)
+{
+	FileState *s = &w->st[i];
+	const OutFile *f = &w->fs->files[i];
+	const char *p = f->path;
+	/* a file not recorded: identity 0, which no file has; an identity
+	 * without ctime of 0: not known (the watcher does not vouch) */
+	uint64_t id = 0, bare = 0;
+	int o = !s->cached && w->cache && s->status == OLD_SAME && s->vouched ? owned_of(w, s, p) : -1;
+	if (s->cached) {
+		/* written into the staging tree of a swap: recorded then */
+		id = s->id;
+	} else if (o >= 0 && w_get64(entry_at(w, o))) {
+		/* untouched, and the old entry proved it (by its identity or
+		 * the watcher's word): still true. s->id is the file's
+		 * identity without ctime, as it was vouched for */
+		id = w_get64(entry_at(w, o));
+		bare = s->id;
+	} else {
+		struct stat st;
+		int r = ds_seek(w, ds, p, dir_len(p), false);
+		if (r < 0)
+			return -1;
+		if (r == 1 && fstatat(ds_fd(ds), base_name(p), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    w_identity(&st, false) == s->id) {
+			bare = s->id;
+			w_record(w, s, &st);
+			id = s->id;
+		}
+		/* otherwise it changed under us: not recorded, read next time */
+	}
+	w_put64(e, id);
+	w_put64(e + 8, f->hash);
+	w_put64(e + 16, f->key);
+	w_put64(e + 24, bare);
+	w_put64(e + 32, (uint64_t)f->len);
+	return 0;
+}
+
+/* The entries of the new tree's files, in path order. */
 static int record_entries(Writer *w, int outfd, CacheOut *co)
 {
-	const FileSet *fs = w->fs;
 	DirStack ds;
 	ds_init(&ds, outfd);
 	int rc = 0;
-	for (int k = 0; k < fs->n && rc == 0; k++) {
-		int i = (int)w->order[k];
-		FileState *s = &w->st[i];
-		const OutFile *f = &fs->files[i];
-		const char *p = f->path;
-		/* a file not recorded: identity 0, which no file has; an identity
-		 * without ctime of 0: not known (the watcher does not vouch) */
-		uint64_t id = 0, bare = 0;
-		int o = !s->cached && w->cache && s->status == OLD_SAME && s->vouched ? owned_of(w, s, p) : -1;
-		if (s->cached) {
-			/* written into the staging tree of a swap: recorded then */
-			id = s->id;
-		} else if (o >= 0 && w_get64(entry_at(w, o))) {
-			/* untouched, and the old entry proved it (by its identity or
-			 * the watcher's word): still true. s->id is the file's
-			 * identity without ctime, as it was vouched for */
-			id = w_get64(entry_at(w, o));
-			bare = s->id;
-		} else {
-			struct stat st;
-			int r = ds_seek(w, &ds, p, dir_len(p), false);
-			if (r < 0) {
-				rc = -1;
-			} else if (r == 1 && fstatat(ds_fd(&ds), base_name(p), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-				   S_ISREG(st.st_mode) && w_identity(&st, false) == s->id) {
-				bare = s->id;
-				w_record(w, s, &st);
-				id = s->id;
-			}
-			/* otherwise it changed under us: not recorded, read next time */
-		}
-		unsigned char *e = co_room(co, 8 * CACHE_ENTRY);
-		w_put64(e, id);
-		w_put64(e + 8, f->hash);
-		w_put64(e + 16, f->key);
-		w_put64(e + 24, bare);
-		w_put64(e + 32, (uint64_t)f->len);
-	}
+	for (int k = 0; k < w->fs->n && rc == 0; k++)
+		rc = make_entry(w, &ds, (int)w->order[k], co_room(co, 8 * CACHE_ENTRY));
 	ds_free(&ds);
 	return rc;
 }
+
+/* The cache as it was read, changed where this render changed it: the
+ * 4 KiB pages changed are marked in `dirty`. */
+typedef struct Patch {
+	unsigned char *b;
+	size_t len;
+	unsigned char *dirty;
+} Patch;
+
+static void patch(Patch *pt, size_t at, const unsigned char *v, size_t n)
+{
+	if (!memcmp(pt->b + at, v, n))
+		return;
+	memcpy(pt->b + at, v, n);
+	for (size_t pg = at / 4096; pg <= (at + n - 1) / 4096; pg++)
+		pt->dirty[pg] = 1;
+}
+
+static void patch_word(Patch *pt, size_t at, uint64_t v)
+{
+	unsigned char b[8];
+	w_put64(b, v);
+	patch(pt, at, b, 8);
+}
+
+/*
+ * The new cache has the old one's shape when the tree has the same paths
+ * (the manifest was not rewritten, and each file is at its old place) and
+ * the same units, in the same order, of the same files: then only the
+ * entries and unit keys this render changed differ, and the header. Are
+ * the units the same? A kept unit is the one the cache recorded at its
+ * place (writer_keep_unit); a built one is compared.
+ */
+static bool same_shape(const Writer *w)
+{
+	const FileSet *fs = w->fs;
+	if (!w->cache || !w->same_places || !w->unit_first || fs->nounits != w->nunits_read)
+		return false;
+	const unsigned char *ub = w->cache + strlen(CACHE_MAGIC) + 8 * (CACHE_HEAD + (size_t)w->nowned * CACHE_ENTRY);
+	for (int u = 0; u < fs->nounits; u++) {
+		const OutUnit *ou = &fs->ounits[u];
+		const unsigned char *r = ub + 8 * (3 * (size_t)u + w->unit_first[u]);
+		if (w_get64(r) != ou->id || w_get64(r + 16) != (uint64_t)ou->n)
+			return false;
+		if (w->unit_kept_here[u])
+			continue; /* kept: the record's files, at their old places */
+		for (int j = 0; j < ou->n; j++)
+			if (w_get64(r + 24 + 8 * (size_t)j) != (uint64_t)(w->st[ou->first + j].owned - 1))
+				return false;
+	}
+	return true;
+}
+
+/* Dates the cache file fd after every ctime it records: waits for the
+ * clock's next tick. */
+static int date_cache(Writer *w, int fd)
+{
+	struct stat cst;
+	int rc = 0;
+	for (int tries = 0; rc == 0 && tries < 200; tries++) {
+		rc = fstat(fd, &cst);
+		if (rc != 0 || ns_of(cst.st_mtim) > w->newest)
+			break;
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		rc = futimens(fd, NULL);
+	}
+	return rc;
+}
+
+/*
+ * Writes the cache by changing the old one in place, when it has the new
+ * one's shape (same_shape) and is still the file that was read: the
+ * entries of the files this render did not leave as they were, the keys
+ * of the units it built, the header, and the hash, a page at a time. A
+ * render that changed a few files writes a few pages, not 48 bytes for
+ * every file of the tree. Not atomic: a reader at the same moment, or a
+ * render killed half-way, leaves a cache whose last word is not the hash
+ * of the rest, which is ignored as a whole (load_cache), as any damaged
+ * cache is. 0: written; 1: not possible here, write it whole; -1: failed
+ * (errno).
+ */
+static int patch_cache(Writer *w, int dfd, int outfd, const uint64_t *head)
+{
+	if (!same_shape(w))
+		return 1;
+	int fd = openat(dfd, CACHE_FILE, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != w->cache_st.st_dev ||
+	    st.st_ino != w->cache_st.st_ino || st.st_size != w->cache_st.st_size) {
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	const FileSet *fs = w->fs;
+	Patch pt = { .b = w->cache, .len = (size_t)st.st_size };
+	pt.dirty = calloc(pt.len / 4096 + 1, 1);
+	if (!pt.dirty)
+		die_oom();
+	size_t magic = strlen(CACHE_MAGIC);
+	for (int i = 0; i < CACHE_HEAD; i++)
+		patch_word(&pt, magic + 8 * (size_t)i, head[i]);
+	DirStack ds;
+	ds_init(&ds, outfd);
+	int rc = 0;
+	w->quiet = true; /* the render is done: nothing here is its error */
+	for (int i = 0; i < fs->n && rc == 0; i++) {
+		if (w->st[i].same_entry)
+			continue;
+		unsigned char e[8 * CACHE_ENTRY];
+		rc = make_entry(w, &ds, i, e);
+		if (rc == 0)
+			patch(&pt, (size_t)(entry_at(w, w->st[i].owned - 1) - w->cache), e, sizeof e);
+	}
+	w->quiet = false;
+	ds_free(&ds);
+	size_t ub = magic + 8 * (CACHE_HEAD + (size_t)w->nowned * CACHE_ENTRY);
+	for (int u = 0; u < fs->nounits && rc == 0; u++)
+		patch_word(&pt, ub + 8 * (3 * (size_t)u + w->unit_first[u]) + 8, fs->ounits[u].key);
+	if (rc == 0)
+		patch_word(&pt, pt.len - 8, hash64(pt.b, pt.len - 8));
+	size_t npages = (pt.len + 4095) / 4096;
+	for (size_t pg = 0; pg < npages && rc == 0;) {
+		if (!pt.dirty[pg]) {
+			pg++;
+			continue;
+		}
+		size_t end = pg;
+		while (end < npages && pt.dirty[end])
+			end++;
+		size_t from = pg * 4096, to = end * 4096 < pt.len ? end * 4096 : pt.len;
+		for (size_t done = from; done < to && rc == 0;) {
+			ssize_t r = pwrite(fd, pt.b + done, to - done, (off_t)done);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				rc = -1;
+			else
+				done += (size_t)r;
+		}
+		pg = end;
+	}
+	free(pt.dirty);
+	if (rc == 0)
+		rc = date_cache(w, fd);
+	int e = errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -1, e = errno;
+	errno = e;
+	return rc;
+}
+
 
 /*
  * Writes `<parent>/.<base>.platformc-cache/stat`: a text line, then 64-bit
@@ -700,6 +869,21 @@ void write_cache(Writer *w, WriterReport *rep)
 			return;
 		}
 	}
+	const FileSet *fs = w->fs;
+	size_t uwords = 0;
+	for (int u = 0; u < fs->nounits; u++)
+		uwords += 3 + (size_t)fs->ounits[u].n;
+	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
+				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords,
+				       w->watch_inst, w->watch_seq, w->platform_key };
+	rc = patch_cache(w, dfd, outfd, words);
+	if (rc <= 0) {
+		if (rc < 0)
+			warn(w, rep, CACHE_FILE, errno);
+		close(outfd);
+		close(dfd);
+		return;
+	}
 	unlinkat(dfd, CACHE_TMP, 0); /* a leftover of an interrupted render */
 	fd = openat(dfd, CACHE_TMP, NEW_FLAGS, 0666);
 	if (fd < 0) {
@@ -712,16 +896,9 @@ void write_cache(Writer *w, WriterReport *rep)
 	 * 30 MB at 622,000 files */
 	CacheOut co = { .fd = fd, .buf = xmalloc(CHUNK), .hashing = true };
 	hash64_begin(&co.h);
-	const FileSet *fs = w->fs;
 	/* the units: a file's position in the new manifest is its place in
 	 * path order (w->order's inverse) */
-	size_t uwords = 0;
-	for (int u = 0; u < fs->nounits; u++)
-		uwords += 3 + (size_t)fs->ounits[u].n;
 	co_put(&co, CACHE_MAGIC, strlen(CACHE_MAGIC));
-	uint64_t words[CACHE_HEAD] = { (uint64_t)ost.st_dev, (uint64_t)ost.st_ino, w->manifest_id,
-				       binary_id(), (uint64_t)fs->n, (uint64_t)fs->nounits, uwords,
-				       w->watch_inst, w->watch_seq, w->platform_key };
 	for (int i = 0; i < CACHE_HEAD; i++)
 		co_word(&co, words[i]);
 	w->quiet = true; /* the render is done: nothing here is its error */
@@ -756,16 +933,8 @@ void write_cache(Writer *w, WriterReport *rep)
 	if (rc != 0)
 		errno = co.err;
 	free(co.buf);
-	/* date it after every ctime it records: wait for the clock's next tick */
-	struct stat cst;
-	for (int tries = 0; rc == 0 && tries < 200; tries++) {
-		rc = fstat(fd, &cst);
-		if (rc != 0 || ns_of(cst.st_mtim) > w->newest)
-			break;
-		struct timespec ts = { 0, 1000 * 1000 };
-		nanosleep(&ts, NULL);
-		rc = futimens(fd, NULL);
-	}
+	if (rc == 0)
+		rc = date_cache(w, fd);
 	int e = errno;
 	if (close(fd) != 0 && rc == 0)
 		rc = -1, e = errno;

@@ -1323,6 +1323,8 @@ TEST(writer_stat_cache_keeps_documents_without_emitting)
 /* What render_units found while its session lasted: each unit's files,
  * by fileset_unit_has and by fileset_find, whether kept or built */
 static bool units_found;
+/* render_units adds extra.md too: another manifest */
+static bool units_extra;
 
 /* Two units of output, u/a and u/b, of two files each (a document and a
  * text), keyed 1 and key_b; variant changes u/b's document. */
@@ -1352,6 +1354,8 @@ static int render_units(FileSet *fs, Arena *a, const char *out, WriterMode mode,
 		units_found &= fileset_find(fs, path) && !fileset_unit_has(fs, path);
 	}
 	fileset_add_text(fs, "top.md", "top\n");
+	if (units_extra)
+		fileset_add_text(fs, "extra.md", "extra\n");
 	return writer_end(w, fs, rep);
 }
 
@@ -1628,6 +1632,79 @@ TEST(writer_refuses_a_file_added_after_its_folder)
 		arena_free(a);
 		rm_rf(d);
 	}
+}
+
+/* A render that changes a few files of the same tree writes the stat cache
+ * by changing it in place (the same file), and the cache stays whole: the
+ * next render keeps every unit. A render that adds a path writes it anew. */
+TEST(writer_stat_cache_is_changed_in_place)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	FileSet fs;
+	char out[4096];
+	snprintf(out, sizeof out, "%s", P(d, "out"));
+	WriterReport rep;
+	struct stat before, after;
+	CHECK(render_units(&fs, a, out, WR_WRITE, 2, 0, &rep, err) == 0);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	CHECK(stat(cache_of(d), &before) == 0);
+	/* u/b's key and document change: one file rewritten */
+	CHECK(render_units(&fs, a, out, WR_WRITE, 3, 7, &rep, err) == 0);
+	CHECK(rep.changed == 1 && fs.units_kept == 1);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	CHECK(stat(cache_of(d), &after) == 0);
+	CHECK(after.st_ino == before.st_ino && after.st_size == before.st_size);
+	CHECK(render_units(&fs, a, out, WR_CHECK, 3, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && fs.units_kept == 2 && rep.vouched == 5 && rep.kept == 4);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	/* a file of u/a edited behind the cache's back: u/a is built, the edit
+	 * found and repaired, u/b kept; the cache, changed in place again,
+	 * vouches for the repair */
+	edit_keeping_mtime(P(out, "u/a/notes.md"), "A\n");
+	CHECK(render_units(&fs, a, out, WR_WRITE, 3, 7, &rep, err) == 0);
+	CHECK(rep.changed == 1 && fs.units_kept == 1);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	CHECK(stat(cache_of(d), &after) == 0 && after.st_ino == before.st_ino);
+	CHECK(render_units(&fs, a, out, WR_CHECK, 3, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && fs.units_kept == 2 && rep.vouched == 5);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	/* a path added: the manifest changes, the cache is written anew; the
+	 * document keys of the kept units' files stay in it: u/b, built now
+	 * under another unit key but the same tree, keeps its document
+	 * without emitting it */
+	units_extra = true;
+	CHECK(render_units(&fs, a, out, WR_WRITE, 3, 7, &rep, err) == 0);
+	CHECK(rep.added == 1 && fs.units_kept == 2);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	CHECK(stat(cache_of(d), &after) == 0 && after.st_ino != before.st_ino);
+	CHECK(render_units(&fs, a, out, WR_WRITE, 4, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && rep.unchanged == 6 && fs.units_kept == 1 && rep.kept == 3);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	units_extra = false;
+	CHECK(render_units(&fs, a, out, WR_WRITE, 4, 7, &rep, err) == 0);
+	CHECK(rep.removed == 1);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	CHECK(stat(cache_of(d), &before) == 0);
+	/* a cache changed half-way (a render killed between two pages): its
+	 * last word is not the hash of the rest, so it counts for nothing */
+	int fd = open(cache_of(d), O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, "\x01", 1, (off_t)before.st_size / 2) == 1);
+	close(fd);
+	CHECK(render_units(&fs, a, out, WR_CHECK, 4, 7, &rep, err) == 0);
+	CHECK(rep.nlines == 0 && fs.units_kept == 0 && rep.vouched == 0);
+	writer_report_free(&rep);
+	fileset_free(&fs);
+	arena_free(a);
+	rm_rf(d);
 }
 
 /* The manifest's lookups: bisection for the first OWNED_BISECT, then an
