@@ -110,6 +110,12 @@ TEST(arena_sprintf_plain_formats)
 	same_as_libc(a, true, "%zu %zd|", (size_t)48489, (ssize_t)-3);
 	same_as_libc(a, true, "[%.*s][%.*s][%.*s]", 3, "abcdef", 0, "abc", 10, "ab");
 	same_as_libc(a, true, "tail %s", "é — ü");
+	/* more pieces than one pass holds: the two-pass way, the same result */
+	same_as_libc(a, true, "%s.%s.%s.%s.%s.%s.%s.%s.%s.%s.%s.%s.%s.%d", "a", "b", "c", "d", "e", "f", "g", "h",
+		     "i", "j", "k", "l", "m", -13);
+	same_as_libc(a, false, "%s.%s.%s.%s.%s.%s.%s.%s.%s.%s.%s.%s.%s.%x", "a", "b", "c", "d", "e", "f", "g", "h",
+		     "i", "j", "k", "l", "m", 13u);
+	same_as_libc(a, false, "%s %ls", "x", L"y");
 	same_as_libc(a, false, "%5s|%-3d", "x", 4);
 	same_as_libc(a, false, "%x %.2f", 255u, 1.005);
 	same_as_libc(a, false, "%08x", 48u);
