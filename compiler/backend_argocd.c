@@ -304,7 +304,7 @@ void backend_argocd(const Platform *p, FileSet *fs)
 	}
 	fileset_add_yaml(fs, "argocd/projects/kustomization.yaml", pk);
 
-	Unit *units = clusters_sorted_units(fs);
+	const Unit *units = clusters_sorted_units(fs);
 	DNode *rk = k8s_kustomization(a);
 	DNode *rres = doc_set_seq(a, rk, "resources");
 	static const char *const root_opts[] = {NULL};
@@ -350,6 +350,6 @@ void backend_argocd(const Platform *p, FileSet *fs)
 	DNode *hk = k8s_kustomization(a);
 	doc_push_str(a, doc_set_seq(a, hk, "resources"), "argocd-cm.yaml");
 	fileset_add_yaml(fs, "argocd/health/kustomization.yaml", hk);
-	free(units);
+
 	arena_release(a, whole);
 }

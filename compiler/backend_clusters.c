@@ -14,19 +14,30 @@
 
 static int cmp_unit(const void *x, const void *y)
 {
-	const Unit *a = x, *b = y;
+	const Unit *a = *(const Unit *const *)x, *b = *(const Unit *const *)y;
 	if (a->kind != b->kind)
 		return a->kind < b->kind ? -1 : 1;
 	return strcmp(a->dir, b->dir);
 }
 
-Unit *clusters_sorted_units(const FileSet *fs)
+/* The units in deployment order, sorted once for the clusters and the
+ * Argo CD backends (again if a unit came since): their addresses are sorted,
+ * not the units themselves. */
+const Unit *clusters_sorted_units(FileSet *fs)
 {
-	Unit *u = xmalloc(sizeof *u * (size_t)(fs->nunits + 1));
-	if (fs->nunits)
-		memcpy(u, fs->units, sizeof *u * (size_t)fs->nunits);
-	qsort(u, (size_t)fs->nunits, sizeof *u, cmp_unit);
-	return u;
+	if (fs->sorted_units && fs->nsorted_units == fs->nunits)
+		return fs->sorted_units;
+	const Unit **by = xmalloc(sizeof *by * (size_t)(fs->nunits + 1));
+	for (int i = 0; i < fs->nunits; i++)
+		by[i] = &fs->units[i];
+	qsort(by, (size_t)fs->nunits, sizeof *by, cmp_unit);
+	free(fs->sorted_units);
+	fs->sorted_units = xmalloc(sizeof *fs->sorted_units * (size_t)(fs->nunits + 1));
+	for (int i = 0; i < fs->nunits; i++)
+		fs->sorted_units[i] = *by[i];
+	free(by);
+	fs->nsorted_units = fs->nunits;
+	return fs->sorted_units;
 }
 
 void backend_clusters(const Platform *p, FileSet *fs)
@@ -35,7 +46,7 @@ void backend_clusters(const Platform *p, FileSet *fs)
 	/* what outlives the items (lists, indexes, the whole family's documents)
 	 * is dropped when the family is done */
 	ArenaMark whole = arena_mark(a);
-	Unit *units = clusters_sorted_units(fs);
+	const Unit *units = clusters_sorted_units(fs);
 	for (int e = 0; e < p->nenvs; e++) {
 		/* one list of every unit: dropped once added */
 		ArenaMark scope = arena_mark(a);
@@ -48,6 +59,5 @@ void backend_clusters(const Platform *p, FileSet *fs)
 		fileset_add_yaml(fs, arena_sprintf(a, "clusters/%s/kustomization.yaml", env->name), k);
 		arena_release(a, scope);
 	}
-	free(units);
 	arena_release(a, whole);
 }

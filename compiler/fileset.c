@@ -110,6 +110,7 @@ void fileset_free(FileSet *fs)
 		free(fs->files[i].data);
 	free(fs->files);
 	free(fs->units);
+	free(fs->sorted_units);
 	free(fs->ounits);
 	unitkeys_free(fs->keys);
 	free(fs->slots);

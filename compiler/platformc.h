@@ -885,6 +885,8 @@ struct FileSet {
 	const char *header;    /* generated-file comment text */
 	Unit *units;
 	int nunits, unitcap;
+	Unit *sorted_units;    /* clusters_sorted_units: units in deployment order */
+	int nsorted_units;
 	OutUnit *ounits;       /* units of output, in the order they were made */
 	int nounits, capounits;
 	bool in_unit;          /* between fileset_unit_begin and _end */
@@ -1000,7 +1002,7 @@ bool rel_path_is_safe(const char *p);
 
 #define MANIFEST_NAME ".platformc-manifest"
 
-Unit *clusters_sorted_units(const FileSet *fs); /* deployment order; caller frees */
+const Unit *clusters_sorted_units(FileSet *fs); /* deployment order; the set's, as long as it lives */
 
 /* ------------- writer_fs.c, writer_cache.c, writer_swap.c, writer_journal.c,
  * writer_disk.c: the writer's parts, shared by the writer*.c files alone */
