@@ -1172,6 +1172,7 @@ struct Writer {
 	int nst;
 	DirStack old;          /* lookups in the old tree */
 	uint32_t *order;       /* file numbers in path order (writer_end) */
+	uint32_t *order_pos;   /* ... and their places in the manifest, when all have one */
 
 	bool walked;           /* the old tree was walked: no symlink, carry known */
 	Item *carry;           /* unowned files and empty folders to keep */
@@ -1261,6 +1262,7 @@ int ds_fd(const DirStack *ds);
 int ds_seek(Writer *w, DirStack *ds, const char *path, size_t dirlen, bool strict);
 int owned_find(const Writer *w, const char *path);
 int owned_lookup(Writer *w, const char *path, uint64_t h);
+size_t common_prefix(const char *p, const char *q, bool words);
 int owned_of(const Writer *w, const FileState *s, const char *path);
 int read_manifest(Writer *w);
 

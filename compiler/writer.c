@@ -303,6 +303,7 @@ static void writer_free(Writer *w)
 	free(w->buf);
 	free(w->st);
 	free(w->order);
+	free(w->order_pos);
 	free(w->owned);
 	free(w->oslots);
 	free(w->ofile);
@@ -502,9 +503,11 @@ void writer_add(void *ctx, const FileSet *fs, int i)
 	add_file(ctx, fs, i, true);
 }
 
+/* The k-th path in path order: when every file knows its manifest place,
+ * the manifest's string (read in order), not the file's (here and there) */
 static const char *path_of(const Writer *w, int k)
 {
-	return w->fs->files[w->order[k]].path;
+	return w->order_pos ? w->owned[w->order_pos[k]] : w->fs->files[w->order[k]].path;
 }
 
 static int cmp_file_number(const void *a, const void *b, void *fs)
@@ -519,25 +522,53 @@ static void sort_files(Writer *w)
 {
 	int n = w->fs->n;
 	w->order = xmalloc((size_t)(n ? n : 1) * sizeof *w->order);
-	bool placed = n <= w->nst && n <= w->nowned;
+	bool placed = w->ofile && n <= w->nst && n <= w->nowned;
 	for (int i = 0; i < n && placed; i++)
 		placed = w->st[i].owned > 0;
 	if (placed) {
-		uint32_t *at = calloc((size_t)w->nowned, sizeof *at);
-		if (!at)
-			die_oom();
-		for (int i = 0; i < n; i++)
-			at[w->st[i].owned - 1] = (uint32_t)i + 1;
+		/* w->ofile: the file at each manifest place (writer_intern,
+		 * writer_keep); every file has one */
+		w->order_pos = xmalloc((size_t)(n ? n : 1) * sizeof *w->order_pos);
 		int k = 0;
 		for (int o = 0; o < w->nowned; o++)
-			if (at[o])
-				w->order[k++] = at[o] - 1;
-		free(at);
+			if (w->ofile[o]) {
+				w->order_pos[k] = (uint32_t)o;
+				w->order[k++] = w->ofile[o] - 1;
+			}
 		return;
 	}
 	for (int i = 0; i < n; i++)
 		w->order[i] = (uint32_t)i;
 	qsort_r(w->order, (size_t)n, sizeof *w->order, cmp_file_number, (void *)w->fs);
+}
+
+/* The length of the common start of p and q up to p's end (where p and q
+ * part, or p ends): the first i with p[i] == 0 or p[i] != q[i]. With
+ * `words`, both may be read 8 bytes at a time to 7 bytes past their ends
+ * (the manifest's paths: read_manifest leaves 8 zeros after the last). */
+size_t common_prefix(const char *p, const char *q, bool words)
+{
+	size_t c = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (words) {
+		const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+		for (;; c += 8) {
+			uint64_t x, y;
+			memcpy(&x, p + c, 8);
+			memcpy(&y, q + c, 8);
+			/* the bytes that differ, and p's zero bytes (the lowest one
+			 * is exact; little-endian: the lowest byte comes first) */
+			uint64_t m = (x ^ y) | ((x - ones) & ~x & highs);
+			if (m)
+				return c + (size_t)__builtin_ctzll(m) / 8;
+		}
+	}
+#else
+	(void)words;
+#endif
+	while (p[c] && p[c] == q[c])
+		c++;
+	return c;
 }
 
 /* No path may be both a file and a folder, none twice. In path order, the
@@ -556,9 +587,7 @@ static int check_outputs(Writer *w)
 	int rc = 0;
 	for (int k = 1; k < fs->n && rc == 0; k++) {
 		const char *p = path_of(w, k), *q = path_of(w, k - 1);
-		size_t c = 0;
-		while (p[c] && p[c] == q[c])
-			c++;
+		size_t c = common_prefix(p, q, w->order_pos != NULL);
 		if (!p[c] && !q[c]) {
 			rc = w_fail(w, "internal error: two outputs at `%s`", p);
 			break;
@@ -666,14 +695,13 @@ static int finish(Writer *w, WriterReport *rep)
 		int o = w->st[i].vouched ? owned_of(w, &w->st[i], fs->files[i].path) : -1;
 		rep->watched += o >= 0 && !w->watch_dirty[o];
 	}
+	/* every file at a place of the manifest, and as many: every place */
 	bool same_manifest = w->canonical && w->nowned == n;
-	w->same_places = same_manifest;
-	for (int k = 0; k < n && same_manifest; k++) {
+	w->same_places = same_manifest && w->order_pos;
+	for (int k = 0; k < n && same_manifest && !w->order_pos; k++) {
 		int o = w->st[w->order[k]].owned;
 		same_manifest = o > 0 ? o == k + 1 : o == 0 && !strcmp(w->owned[k], path_of(w, k));
-		w->same_places &= o > 0;
 	}
-	w->same_places &= same_manifest;
 	bool differs = w->outfd < 0 || rep->added || rep->changed || rep->removed || !same_manifest;
 	if (w->mode == WR_CHECK) {
 		/* as the whole-tree swap would find it: no symlink anywhere */

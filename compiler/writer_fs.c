@@ -653,9 +653,11 @@ int read_manifest(Writer *w)
 	if (!S_ISREG(st.st_mode))
 		return w_fail(w, "`%s` is not a regular file", name);
 	int fd = openat(w->outfd, MANIFEST_NAME, READ_FLAGS);
-	/* 25 MB at 500,000 files: sized to the file, not to a power of two */
-	w->oldman.data = xmalloc((size_t)st.st_size + 1);
-	w->oldman.cap = (size_t)st.st_size + 1;
+	/* 25 MB at 500,000 files: sized to the file, not to a power of two;
+	 * and 8 bytes more, zeros, so that any path in it may be read a word
+	 * at a time up to its end (common_prefix, writer.c) */
+	w->oldman.data = xmalloc((size_t)st.st_size + 9);
+	w->oldman.cap = (size_t)st.st_size + 9;
 	w->oldman.data[0] = 0;
 	struct stat after;
 	if (fd < 0 || read_all(fd, &w->oldman) != 0 || fstat(fd, &after) != 0) {
@@ -665,6 +667,8 @@ int read_manifest(Writer *w)
 		return w_fail(w, "cannot read `%s`: %s", name, strerror(e));
 	}
 	close(fd);
+	sb_reserve(&w->oldman, 8);
+	memset(w->oldman.data + w->oldman.len, 0, 9);
 	w->have_manifest = true;
 	/* changed while read: no cache will match it */
 	w->manifest_id = w_identity(&st, true) == w_identity(&after, true) ? w_identity(&st, true) : 0;
@@ -675,11 +679,9 @@ int read_manifest(Writer *w)
 			    MANIFEST_HEADER "`): refusing to guess which files platformc owns",
 			    name);
 	w->canonical = end[-1] == '\n';
-	/* one pointer a line: counted first, so the array is made once */
-	int cap = 1;
-	for (const char *c = p + hl + 1; c < end && (c = memchr(c, '\n', (size_t)(end - c))); c++)
-		cap++;
-	w->owned = xmalloc((size_t)cap * sizeof *w->owned);
+	/* one pointer a line, made once: at most a line every two bytes (the
+	 * pages past the lines there are are never touched) */
+	w->owned = xmalloc(((size_t)(end - p) / 2 + 1) * sizeof *w->owned);
 	for (p += hl + 1; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -696,7 +698,7 @@ int read_manifest(Writer *w)
 				    arena_strndup(w->a, line, n));
 		if (w->nowned && strcmp(w->owned[w->nowned - 1], line) >= 0)
 			w->canonical = false;
-		w->owned[w->nowned++] = line; /* nowned < cap: a line a newline, and one after the last */
+		w->owned[w->nowned++] = line;
 	}
 	if (!w->canonical && w->nowned) {
 		/* not written by platformc as it stands: sort, drop repeats */

@@ -1740,3 +1740,29 @@ TEST(owned_lookup_bisects_then_indexes_alike)
 	free(w.owned);
 	arena_free(a);
 }
+
+/* common_prefix a word at a time gives what it gives a byte at a time, for
+ * every pair of strings that end anywhere in a word and part anywhere
+ * (strings laid out as the manifest's: one after the other, 8 zeros after
+ * the last). */
+TEST(common_prefix_by_words_matches_bytes)
+{
+	const char *words[] = { "", "a", "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefgx", "abcdefghijklmnop",
+				"abcdefghijklmnoq", "abcdefghijklmno", "x/y", "x/yz", "x-y", "apps/checkout/base/kustomization.yaml",
+				"apps/checkout/base/deployment.yaml", "apps/checkout" };
+	enum { N = sizeof words / sizeof *words };
+	int bad = 0;
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < N; j++) {
+			size_t a = strlen(words[i]), b = strlen(words[j]);
+			char *buf = calloc(a + b + 2 + 8, 1);
+			memcpy(buf, words[i], a);
+			memcpy(buf + a + 1, words[j], b);
+			const char *p = buf, *q = buf + a + 1;
+			bad += common_prefix(p, q, true) != common_prefix(p, q, false);
+			bad += common_prefix(q, p, true) != common_prefix(q, p, false);
+			free(buf);
+		}
+	CHECK(bad == 0);
+	CHECK(common_prefix("abcdefghij", "abcdefghXj", false) == 8);
+}
