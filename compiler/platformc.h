@@ -1112,6 +1112,7 @@ struct Writer {
 	StrBuf oldman;
 	bool held;             /* ... by the file set, which shares its paths */
 	bool have_manifest;
+	int manifest_rc;       /* read_manifest's */
 	bool canonical;        /* byte for byte what we would write for these paths */
 	uint64_t manifest_id;  /* its w_identity(): binds the stat cache to it */
 	const char **owned;    /* sorted */
@@ -1128,6 +1129,7 @@ struct Writer {
 	unsigned char *cache;
 	int64_t cache_mtime;
 	struct stat cache_st;  /* the cache file as it was read */
+	unsigned char *raw_cache; /* its bytes, until load_cache takes them */
 	bool cache_keys;       /* written by this very binary: document keys count */
 	int vouched, kept;
 	int admitted;          /* the file writer_keep last admitted */
@@ -1268,6 +1270,7 @@ int read_manifest(Writer *w);
 
 /* writer_cache.c */
 uint64_t binary_id(void);
+void read_cache(Writer *w);
 void load_cache(Writer *w);
 size_t unit_slot(const Writer *w, uint64_t id);
 const unsigned char *entry_at(const Writer *w, int k);

@@ -190,12 +190,29 @@ void writer_set_key(Writer *w, uint64_t key)
 	w->platform_key = key;
 }
 
+/* The old tree's manifest and stat cache, read side by side (60 MB at
+ * 600,000 files), each on a core. */
+static void read_old_job(void *ctx, int i, Arena *a)
+{
+	(void)a;
+	Writer *w = ctx;
+	if (i == 0)
+		w->manifest_rc = read_manifest(w);
+	else
+		read_cache(w);
+}
+
 Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err, size_t errlen)
 {
 	Writer *w = writer_new(mode, err, errlen);
-	if (split_outdir(w, outdir) == 0 && open_outdir(w) == 0 && read_manifest(w) == 0) {
-		load_cache(w);
-		cache_ask_watcher(w); /* before any look at the old tree */
+	if (split_outdir(w, outdir) == 0 && open_outdir(w) == 0) {
+		par_run(w->a, 2, read_old_job, w);
+		if (w->manifest_rc == 0) {
+			load_cache(w);
+			cache_ask_watcher(w); /* before any look at the old tree */
+		}
+		free(w->raw_cache);
+		w->raw_cache = NULL;
 	}
 	ds_init(&w->old, w->outfd);
 	/* writer_keep's lookups report nothing: what is wrong in the old tree

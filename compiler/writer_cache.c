@@ -150,11 +150,17 @@ uint64_t binary_id(void)
  */
 static void load_units(Writer *w, const unsigned char *p, uint64_t nunits, uint64_t nwords);
 
-void load_cache(Writer *w)
+/*
+ * The cache file's bytes, whole, if it is one: its magic first and the hash
+ * of the rest last (w->raw_cache, else NULL). It asks nothing of the
+ * manifest, so it may run on another thread while read_manifest does
+ * (writer.c, read_old); load_cache then decides whether it describes this
+ * tree and manifest.
+ */
+void read_cache(Writer *w)
 {
-	if (w->outfd < 0 || !w->have_manifest || !w->canonical)
-		return;
-	int dfd = openat(w->parentfd, w->cachename, DIR_FLAGS);
+	w->raw_cache = NULL;
+	int dfd = w->outfd < 0 ? -1 : openat(w->parentfd, w->cachename, DIR_FLAGS);
 	if (dfd < 0)
 		return;
 	int fd = openat(dfd, CACHE_FILE, READ_FLAGS);
@@ -162,14 +168,11 @@ void load_cache(Writer *w)
 	if (fd < 0)
 		return;
 	struct stat st;
-	size_t head = strlen(CACHE_MAGIC), base = head + 8 * (CACHE_HEAD + (size_t)w->nowned * CACHE_ENTRY + 1);
-	size_t want = 0;
-	unsigned char *b = NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= base &&
+	size_t head = strlen(CACHE_MAGIC);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= head + 8 * (CACHE_HEAD + 1) &&
 	    (size_t)st.st_size % 8 == head % 8) {
-		want = (size_t)st.st_size;
-		b = xmalloc(want);
-		size_t got = 0;
+		size_t want = (size_t)st.st_size, got = 0;
+		unsigned char *b = xmalloc(want);
 		while (got < want) {
 			ssize_t r = read(fd, b + got, want - got);
 			if (r < 0 && errno == EINTR)
@@ -178,24 +181,39 @@ void load_cache(Writer *w)
 				break;
 			got += (size_t)r;
 		}
-		const unsigned char *h = b + head;
-		if (got != want || memcmp(b, CACHE_MAGIC, head) || w_get64(b + want - 8) != hash64(b, want - 8) ||
-		    w_get64(h) != (uint64_t)w->outst.st_dev || w_get64(h + 8) != (uint64_t)w->outst.st_ino ||
-		    !w->manifest_id || w_get64(h + 16) != w->manifest_id || w_get64(h + 32) != (uint64_t)w->nowned ||
-		    w_get64(h + 48) != (want - base) / 8) {
+		if (got == want && !memcmp(b, CACHE_MAGIC, head) && w_get64(b + want - 8) == hash64(b, want - 8)) {
+			w->raw_cache = b;
+			w->cache_st = st;
+		} else {
 			free(b);
-			b = NULL;
 		}
 	}
 	close(fd);
-	if (b) {
-		w->cache = b;
-		w->cache_st = st;
-		w->cache_mtime = ns_of(st.st_mtim);
-		w->cache_keys = binary_id() && w_get64(b + head + 24) == binary_id();
-		if (w->cache_keys)
-			load_units(w, b + base - 8, w_get64(b + head + 40), w_get64(b + head + 48));
+}
+
+/* The cache read (read_cache), if it is the cache of this output folder
+ * and manifest; never an error: anything unexpected means no cache. */
+void load_cache(Writer *w)
+{
+	unsigned char *b = w->raw_cache;
+	w->raw_cache = NULL;
+	if (!b)
+		return;
+	size_t head = strlen(CACHE_MAGIC), base = head + 8 * (CACHE_HEAD + (size_t)w->nowned * CACHE_ENTRY + 1);
+	size_t want = (size_t)w->cache_st.st_size;
+	const unsigned char *h = b + head;
+	if (w->outfd < 0 || !w->have_manifest || !w->canonical || want < base ||
+	    w_get64(h) != (uint64_t)w->outst.st_dev || w_get64(h + 8) != (uint64_t)w->outst.st_ino ||
+	    !w->manifest_id || w_get64(h + 16) != w->manifest_id || w_get64(h + 32) != (uint64_t)w->nowned ||
+	    w_get64(h + 48) != (want - base) / 8) {
+		free(b);
+		return;
 	}
+	w->cache = b;
+	w->cache_mtime = ns_of(w->cache_st.st_mtim);
+	w->cache_keys = binary_id() && w_get64(b + head + 24) == binary_id();
+	if (w->cache_keys)
+		load_units(w, b + base - 8, w_get64(b + head + 40), w_get64(b + head + 48));
 }
 
 size_t unit_slot(const Writer *w, uint64_t id)
