@@ -1177,6 +1177,7 @@ struct Writer {
 	uint32_t *order_pos;   /* ... and their places in the manifest, when all have one */
 
 	bool walked;           /* the old tree was walked: no symlink, carry known */
+	bool old_empty;        /* no manifest, and the output folder held nothing (writer_begin) */
 	Item *carry;           /* unowned files and empty folders to keep */
 	int ncarry, capcarry;
 	bool staging;          /* the staging folder exists */

@@ -190,6 +190,26 @@ void writer_set_key(Writer *w, uint64_t key)
 	w->platform_key = key;
 }
 
+/* Does the folder fd hold nothing? (A fresh render into a folder made
+ * for it: no generated file has an old one to compare with.) */
+static bool folder_is_empty(int fd)
+{
+	if (fd < 0)
+		return false;
+	int d = openat(fd, ".", DIR_FLAGS); /* its own position in the folder */
+	DIR *dir = d < 0 ? NULL : fdopendir(d);
+	if (!dir) {
+		if (d >= 0)
+			close(d);
+		return false;
+	}
+	bool empty = true;
+	for (struct dirent *e; empty && (e = readdir(dir));)
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(dir);
+	return empty;
+}
+
 /* The old tree's manifest and stat cache, read side by side (60 MB at
  * 600,000 files), each on a core. */
 static void read_old_job(void *ctx, int i, Arena *a)
@@ -213,6 +233,7 @@ Writer *writer_begin(FileSet *fs, const char *outdir, WriterMode mode, char *err
 		}
 		free(w->raw_cache);
 		w->raw_cache = NULL;
+		w->old_empty = w->manifest_rc == 0 && !w->have_manifest && folder_is_empty(w->outfd);
 	}
 	ds_init(&w->old, w->outfd);
 	/* writer_keep's lookups report nothing: what is wrong in the old tree

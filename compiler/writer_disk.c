@@ -85,7 +85,9 @@ void put_file(Writer *w, DirStack *ds, Job *j)
 		j->st.vouched = true;
 		return;
 	}
-	int r = ds_seek(w, ds, p, dir_len(p), true);
+	/* an output folder that held nothing when the session began: no
+	 * look (a file made there since is found by the walk before the swap) */
+	int r = w->old_empty ? 0 : ds_seek(w, ds, p, dir_len(p), true);
 	if (r == 1)
 		r = compare_file(w, ds_fd(ds), base_name(p), &j->f, &j->st);
 	if (r == 0 && j->st.status != OLD_SAME && w->mode == WR_WRITE && start_staging(w) == 0)
