@@ -304,7 +304,7 @@ void backend_argocd(const Platform *p, FileSet *fs)
 	}
 	fileset_add_yaml(fs, "argocd/projects/kustomization.yaml", pk);
 
-	const Unit *units = clusters_sorted_units(fs);
+	const Unit *const *units = clusters_sorted_units(fs);
 	DNode *rk = k8s_kustomization(a);
 	DNode *rres = doc_set_seq(a, rk, "resources");
 	static const char *const root_opts[] = {NULL};
@@ -325,16 +325,16 @@ void backend_argocd(const Platform *p, FileSet *fs)
 			/* a part of every environment is cluster-wide: one
 			 * Application per cluster (in the first environment that
 			 * deploys to it), or two would own the same objects */
-			if (!(units[i].env ? units[i].env == env : first_on_cluster(p, e)))
+			if (!(units[i]->env ? units[i]->env == env : first_on_cluster(p, e)))
 				continue;
-			const char *file = arena_sprintf(a, "%s/%s.yaml", family_dir[units[i].kind], units[i].name);
+			const char *file = arena_sprintf(a, "%s/%s.yaml", family_dir[units[i]->kind], units[i]->name);
 			doc_push_str(a, res, file);
 			/* the Application's document is dropped once it is added; it
 			 * is kept as it is when the unit is the same */
 			ArenaMark scope = arena_mark(a);
 			const char *path = arena_sprintf(a, "argocd/%s/%s", env->name, file);
-			if (!fileset_unit_begin(fs, path, unitkey_deployment(fs, p, &units[i], env)))
-				unit_app(p, fs, &units[i], env, file);
+			if (!fileset_unit_begin(fs, path, unitkey_deployment(fs, p, units[i], env)))
+				unit_app(p, fs, units[i], env, file);
 			fileset_unit_end(fs);
 			arena_release(a, scope);
 		}

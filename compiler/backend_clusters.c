@@ -21,21 +21,17 @@ static int cmp_unit(const void *x, const void *y)
 }
 
 /* The units in deployment order, sorted once for the clusters and the
- * Argo CD backends (again if a unit came since): their addresses are sorted,
- * not the units themselves. */
-const Unit *clusters_sorted_units(FileSet *fs)
+ * Argo CD backends (again if a unit came since, which would also have
+ * moved them): their addresses, valid while no unit is added. */
+const Unit *const *clusters_sorted_units(FileSet *fs)
 {
 	if (fs->sorted_units && fs->nsorted_units == fs->nunits)
 		return fs->sorted_units;
-	const Unit **by = xmalloc(sizeof *by * (size_t)(fs->nunits + 1));
-	for (int i = 0; i < fs->nunits; i++)
-		by[i] = &fs->units[i];
-	qsort(by, (size_t)fs->nunits, sizeof *by, cmp_unit);
 	free(fs->sorted_units);
 	fs->sorted_units = xmalloc(sizeof *fs->sorted_units * (size_t)(fs->nunits + 1));
 	for (int i = 0; i < fs->nunits; i++)
-		fs->sorted_units[i] = *by[i];
-	free(by);
+		fs->sorted_units[i] = &fs->units[i];
+	qsort(fs->sorted_units, (size_t)fs->nunits, sizeof *fs->sorted_units, cmp_unit);
 	fs->nsorted_units = fs->nunits;
 	return fs->sorted_units;
 }
@@ -46,7 +42,7 @@ void backend_clusters(const Platform *p, FileSet *fs)
 	/* what outlives the items (lists, indexes, the whole family's documents)
 	 * is dropped when the family is done */
 	ArenaMark whole = arena_mark(a);
-	const Unit *units = clusters_sorted_units(fs);
+	const Unit *const *units = clusters_sorted_units(fs);
 	for (int e = 0; e < p->nenvs; e++) {
 		/* one list of every unit: dropped once added */
 		ArenaMark scope = arena_mark(a);
@@ -54,8 +50,8 @@ void backend_clusters(const Platform *p, FileSet *fs)
 		DNode *k = k8s_kustomization(a);
 		DNode *res = doc_set_seq(a, k, "resources");
 		for (int i = 0; i < fs->nunits; i++)
-			if (!units[i].env || units[i].env == env)
-				doc_push(a, res, doc_strf(a, "../../%s", units[i].dir));
+			if (!units[i]->env || units[i]->env == env)
+				doc_push(a, res, doc_strf(a, "../../%s", units[i]->dir));
 		fileset_add_yaml(fs, arena_sprintf(a, "clusters/%s/kustomization.yaml", env->name), k);
 		arena_release(a, scope);
 	}

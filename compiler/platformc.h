@@ -885,7 +885,7 @@ struct FileSet {
 	const char *header;    /* generated-file comment text */
 	Unit *units;
 	int nunits, unitcap;
-	Unit *sorted_units;    /* clusters_sorted_units: units in deployment order */
+	const Unit **sorted_units; /* clusters_sorted_units: the units in deployment order */
 	int nsorted_units;
 	OutUnit *ounits;       /* units of output, in the order they were made */
 	int nounits, capounits;
@@ -1002,7 +1002,7 @@ bool rel_path_is_safe(const char *p);
 
 #define MANIFEST_NAME ".platformc-manifest"
 
-const Unit *clusters_sorted_units(FileSet *fs); /* deployment order; the set's, as long as it lives */
+const Unit *const *clusters_sorted_units(FileSet *fs); /* deployment order; the set's, until a unit is added */
 
 /* ------------- writer_fs.c, writer_cache.c, writer_swap.c, writer_journal.c,
  * writer_disk.c: the writer's parts, shared by the writer*.c files alone */
