@@ -62,6 +62,8 @@ static void index_put(FileSet *fs, int i, uint64_t h)
 	fs->slots[index_slot(fs, fs->files[i].path, h)] = (FileSlot){ (uint32_t)i + 1, (uint32_t)(h >> 32) };
 }
 
+/* The index anew with nslots slots: every file but a kept unit's (the
+ * sink answers for those: fileset_find_hashed). */
 static void index_rebuild(FileSet *fs, size_t nslots)
 {
 	free(fs->slots);
@@ -69,8 +71,18 @@ static void index_rebuild(FileSet *fs, size_t nslots)
 	fs->slots = calloc(nslots, sizeof *fs->slots);
 	if (!fs->slots)
 		die_oom();
-	for (int i = 0; i < fs->n; i++)
+	fs->nindexed = 0;
+	int u = 0;
+	for (int i = 0; i < fs->n; i++) {
+		while (u < fs->nounits && (fs->ounits[u].first + fs->ounits[u].n <= i || !fs->ounits[u].kept))
+			u++;
+		if (u < fs->nounits && fs->ounits[u].first <= i) {
+			i = fs->ounits[u].first + fs->ounits[u].n - 1; /* a kept unit's files */
+			continue;
+		}
 		index_put(fs, i, hash64(fs->files[i].path, strlen(fs->files[i].path)));
+		fs->nindexed++;
+	}
 }
 
 void fileset_reserve(FileSet *fs, int n)
@@ -79,11 +91,6 @@ void fileset_reserve(FileSet *fs, int n)
 		fs->cap = n;
 		fs->files = xrealloc(fs->files, (size_t)fs->cap * sizeof *fs->files);
 	}
-	size_t nslots = fs->nslots ? fs->nslots : 1024;
-	while (nslots < (size_t)n * 2)
-		nslots *= 2;
-	if (nslots != fs->nslots)
-		index_rebuild(fs, nslots);
 }
 
 void fileset_init(FileSet *fs, Arena *a)
@@ -152,10 +159,14 @@ static OutFile *append_hashed(FileSet *fs, const char *path, uint64_t h)
 	}
 	if (!f->path)
 		f->path = pool_str(fs, path);
-	if ((size_t)fs->n * 2 > fs->nslots)
+	/* the index holds the files the set made or was given, not a kept
+	 * unit's: it grows with them, at most half full */
+	if ((size_t)(fs->nindexed + 1) * 2 > fs->nslots) {
 		index_rebuild(fs, fs->nslots ? fs->nslots * 2 : 1024);
-	else
+	} else {
 		index_put(fs, fs->n - 1, h);
+		fs->nindexed++;
+	}
 	return f;
 }
 
@@ -341,6 +352,7 @@ bool fileset_unit_begin(FileSet *fs, const char *id, uint64_t key)
 		f->hash = hash;
 		f->key = dkey;
 	}
+	u->kept = true;
 	fs->units_kept++;
 	return true;
 }

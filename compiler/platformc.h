@@ -870,6 +870,7 @@ typedef struct FileSlot {
 typedef struct OutUnit {
 	uint64_t id, key;
 	int first, n;
+	bool kept;             /* its files are the sink's (fileset_unit_begin) */
 } OutUnit;
 
 struct FileSet {
@@ -877,8 +878,9 @@ struct FileSet {
 	FileSink sink;         /* add NULL: keep every file's bytes */
 	OutFile *files;
 	int n, cap;
-	FileSlot *slots;       /* path index (fileset.c) */
+	FileSlot *slots;       /* path index (fileset.c): every file but a kept unit's */
 	size_t nslots;
+	int nindexed;
 	Arena *strings;        /* paths and unit strings: outlive backend scopes */
 	void **held;           /* heap blocks freed with the set (fileset_hold) */
 	int nheld;
@@ -941,7 +943,8 @@ const OutFile *fileset_find(const FileSet *fs, const char *path);
 bool fileset_unit_has(const FileSet *fs, const char *path);
 /* The same, for a path whose hash64 the caller has */
 const OutFile *fileset_find_hashed(const FileSet *fs, const char *path, uint64_t h);
-/* Room for n files, so that adding them moves nothing */
+/* Room for n files, so that adding them moves nothing (the path index
+ * grows with the files it holds) */
 void fileset_reserve(FileSet *fs, int n);
 
 /* --------------------------------------------------------------- writer.c */

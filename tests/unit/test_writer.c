@@ -1766,3 +1766,52 @@ TEST(common_prefix_by_words_matches_bytes)
 	CHECK(bad == 0);
 	CHECK(common_prefix("abcdefghij", "abcdefghXj", false) == 8);
 }
+
+/* Many kept units, then more files than the file set's first index holds:
+ * the index grows (index_rebuild) past the kept units' files, which it
+ * leaves to the writer; every path is still found, once. */
+TEST(fileset_index_grows_past_kept_units)
+{
+	char *d = tmpdir(), err[ERRLEN];
+	Arena *a = arena_new();
+	char out[4096];
+	snprintf(out, sizeof out, "%s", P(d, "out"));
+	for (int round = 0; round < 2; round++) {
+		FileSet fs;
+		fileset_init(&fs, a);
+		Writer *w = writer_begin(&fs, out, WR_WRITE, err, ERRLEN);
+		int kept = 0;
+		for (int u = 0; u < 600; u++) {
+			char id[32], path[48];
+			snprintf(id, sizeof id, "k/%03d", u);
+			snprintf(path, sizeof path, "k/%03d/doc.yaml", u);
+			if (fileset_unit_begin(&fs, id, 5)) {
+				kept++;
+			} else {
+				DNode *m = doc_map(a);
+				doc_set_int(a, m, "u", u);
+				fileset_add_yaml(&fs, path, m);
+			}
+			fileset_unit_end(&fs);
+		}
+		CHECK(kept == (round ? 600 : 0));
+		/* 1,500 files made now: the index is rebuilt twice on the way */
+		for (int i = 0; i < 1500; i++) {
+			char path[48];
+			snprintf(path, sizeof path, "m/%04d.md", i);
+			fileset_add_text(&fs, path, "m\n");
+		}
+		bool found = fileset_find(&fs, "k/000/doc.yaml") && fileset_find(&fs, "k/599/doc.yaml") &&
+			     fileset_find(&fs, "m/0000.md") && fileset_find(&fs, "m/1499.md") &&
+			     !fileset_find(&fs, "k/600/doc.yaml") && !fileset_find(&fs, "m/1500.md");
+		CHECK(found);
+		CHECK(round == 0 || fs.nindexed == 1500);
+		WriterReport rep;
+		CHECK(writer_end(w, &fs, &rep) == 0);
+		CHECK(rep.added == (round ? 0 : 2100) && rep.unchanged == (round ? 2100 : 0));
+		writer_report_free(&rep);
+		fileset_free(&fs);
+	}
+	arena_free(a);
+	rm_rf(d);
+}
