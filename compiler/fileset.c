@@ -329,29 +329,16 @@ bool fileset_unit_begin(FileSet *fs, const char *id, uint64_t key)
 	}
 	OutUnit *u = &fs->ounits[fs->nounits++];
 	*u = (OutUnit){ .id = hash64(id, strlen(id)), .key = key, .first = fs->n };
-	const char *const *paths;
-	int n = fs->sink.keep_unit && fs->sink.keep && fs->sink.find
-			? fs->sink.keep_unit(fs->sink.ctx, fs, u->id, key, &paths)
-			: -1;
+	const KeptFile *kf;
+	int n = fs->sink.keep_unit && fs->sink.find ? fs->sink.keep_unit(fs->sink.ctx, fs, u->id, key, &kf) : -1;
 	if (n < 0)
 		return false;
 	/* the sink's copies of the paths, which live as long as the set and
 	 * were checked when the sink read them (the manifest); the sink found
 	 * each absent from the set (keep_unit) and answers for them (find):
 	 * they are not indexed here */
-	for (int j = 0; j < n; j++) {
-		OutFile *f = new_entry(fs);
-		f->path = paths[j];
-		size_t len;
-		uint64_t hash, dkey;
-		if (!fs->sink.keep(fs->sink.ctx, fs, fs->n - 1, &len, &hash, &dkey)) {
-			fprintf(stderr, "platformc: internal error: `%s` of a kept unit not kept\n", paths[j]);
-			abort();
-		}
-		f->len = len;
-		f->hash = hash;
-		f->key = dkey;
-	}
+	for (int j = 0; j < n; j++)
+		*new_entry(fs) = (OutFile){ .path = kf[j].path, .len = kf[j].len, .hash = kf[j].hash, .key = kf[j].key };
 	u->kept = true;
 	fs->units_kept++;
 	return true;

@@ -808,6 +808,13 @@ typedef struct OutFile {
 	uint64_t key;          /* documents, with a sink that keeps: hash of the trees; else 0 */
 } OutFile;
 
+/* A file of a kept unit, as the sink recorded it (keep_unit). */
+typedef struct KeptFile {
+	const char *path;      /* the sink's copy, as long as the set lives */
+	size_t len;
+	uint64_t hash, key;    /* of its bytes; its document key (0: none) */
+} KeptFile;
+
 /* Where a render's files go as they are made (the writer). */
 typedef struct FileSink {
 	/* each new file (fs->files[index]); it takes the bytes (frees them,
@@ -819,10 +826,11 @@ typedef struct FileSink {
 	 * it: a kept unit's files come without one), and add is not called */
 	bool (*keep)(void *ctx, const FileSet *fs, int index, size_t *len, uint64_t *hash, uint64_t *key);
 	/* optional: may the unit of output `id`, whose inputs hash to `key`,
-	 * stay as it is on disk? If so, sets *paths to its files (strings that
-	 * live as long as the set) and returns their count: the set adds each,
-	 * without indexing it, and asks keep, which says yes; else -1 */
-	int (*keep_unit)(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths);
+	 * stay as it is on disk? If so, sets *files to its files, which the
+	 * sink counts as kept as the set's next files (numbers fs->n on), and
+	 * returns their count: the set adds them, without indexing them;
+	 * else -1 */
+	int (*keep_unit)(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const KeptFile **files);
 	/* with keep_unit: the number of the set's file at path (whose hash64
 	 * is h) among those it added for a kept unit, or -1 */
 	int (*find)(void *ctx, const FileSet *fs, const char *path, uint64_t h);
@@ -996,7 +1004,7 @@ bool writer_up_to_date(const char *outdir, WriterMode mode, uint64_t key, int *n
 void writer_set_key(Writer *w, uint64_t key);
 void writer_add(void *w, const FileSet *fs, int index);
 bool writer_keep(void *w, const FileSet *fs, int index, size_t *len, uint64_t *hash, uint64_t *key);
-int writer_keep_unit(void *w, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths);
+int writer_keep_unit(void *w, const FileSet *fs, uint64_t id, uint64_t key, const KeptFile **files);
 int writer_end(Writer *w, const FileSet *fs, WriterReport *rep);
 /* A path platformc may write below its output folder: relative, `/`-separated,
  * no empty, `.` or `..` name, no control character, not the manifest's name
@@ -1163,14 +1171,10 @@ struct Writer {
 	int watch_ndirty, nwatched;
 	int watch_listed;      /* paths the watcher listed (owned or not) */
 	uint64_t platform_key; /* the platform's key (unitkey_platform), stored in the cache */
-	/* the files of the unit writer_keep_unit last kept (positions in
-	 * owned), the next of which writer_keep takes: uid/usize what its
-	 * check found */
-	const uint32_t *ufiles;
-	int ukept, ucount;
-	uint64_t *uid;
-	int64_t *usize;
-	const char **upaths;
+	/* the files of the unit writer_keep_unit kept last, as the file set
+	 * adds them */
+	KeptFile *ukept;
+	uint64_t *ukid;        /* ... their identities without ctime */
 	int capukept;
 
 	FileState *st;         /* per generated file */

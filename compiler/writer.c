@@ -305,15 +305,13 @@ static void free_lookups(Writer *w)
 	free(w->unit_n);
 	free(w->unit_files);
 	free(w->uslots);
-	free(w->uid);
-	free(w->usize);
-	free(w->upaths);
+	free(w->ukept);
+	free(w->ukid);
 	w->look = NULL, w->look_id = NULL, w->look_size = NULL, w->look_order = NULL;
 	w->unit_id = w->unit_key = NULL;
 	w->unit_n = w->unit_files = NULL;
 	w->uslots = NULL;
-	w->uid = NULL, w->usize = NULL, w->upaths = NULL;
-	w->ufiles = NULL, w->ukept = w->ucount = w->capukept = 0;
+	w->ukept = NULL, w->ukid = NULL, w->capukept = 0;
 	w->nunits = 0;
 }
 
@@ -428,27 +426,12 @@ bool writer_keep(void *ctx, const FileSet *fs, int i, size_t *len, uint64_t *has
 	FileState *s = &w->st[i];
 	uint64_t id;
 	int64_t size;
-	int k;
-	const unsigned char *e;
-	if (w->ukept < w->ucount && f->path == w->upaths[w->ukept]) {
-		/* the next file of the unit writer_keep_unit just kept: checked
-		 * there; a path of the manifest, written nowhere (check_outputs,
-		 * at the end, still sees any clash with another output) */
-		int j = w->ukept++;
-		k = (int)w->ufiles[j];
-		s->owned = k + 1;
-		w->ofile[k] = (uint32_t)i + 1;
-		id = w->uid[j], size = w->usize[j];
-		goto kept;
-	}
-	k = w->cache && w->cache_keys ? owned_of(w, s, f->path) : -1;
-	e = k < 0 ? NULL : entry_at(w, k);
+	int k = w->cache && w->cache_keys ? owned_of(w, s, f->path) : -1;
+	const unsigned char *e = k < 0 ? NULL : entry_at(w, k);
 	if (admit(w, fs, i) != 0 || !w->cache_keys || !e || !f->key || w_get64(e + 16) != f->key)
 		return false;
 	if (!looked_same(w, k, e, &id, &size))
 		return false; /* writer_add looks again, and reports what is wrong */
-kept:
-	e = entry_at(w, k);
 	s->status = OLD_SAME;
 	s->vouched = true;
 	s->id = id;
@@ -467,18 +450,17 @@ kept:
  * May a unit of output (fileset.c) whose inputs hash to `key` stay as it is
  * on disk? Yes when the cache, written by this binary, records the unit
  * with that key and vouches for each of its files (the rule of
- * writer_keep), none of which the file set has yet. Then *paths are its
- * files (the manifest's strings, in the order they were made) and their
- * count is returned; the file set adds each one, without indexing it, and
- * asks writer_keep, in that order, which takes them without a second look
- * and notes each by its place in the manifest (writer_find answers for
- * them). -1: build the unit.
+ * writer_keep), none of which the file set has yet. Then *kept are its
+ * files (the manifest's strings, in the order they were made, with their
+ * lengths, hashes and document keys), already counted as kept under the
+ * numbers the file set gives them next, each noted by its place in the
+ * manifest (writer_find answers for them), and their count is returned;
+ * the file set adds them without indexing them. -1: build the unit.
  */
-int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const char *const **paths)
+int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, const KeptFile **kept)
 {
 	Writer *w = ctx;
 	w->fs = fs;
-	w->ukept = w->ucount = 0;
 	if (w_failed(w) || !w->cache_keys)
 		return -1;
 	/* units come in the order the cache recorded them, unless the
@@ -492,28 +474,42 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 		return -1;
 	}
 	u--;
-	if (u == (uint32_t)fs->nounits - 1)
-		w->unit_kept_here[u] = 1;
 	int n = (int)w->unit_n[u];
 	const uint32_t *files = w->unit_files + w->unit_first[u];
 	if (n > w->capukept) {
 		w->capukept = n * 2;
-		w->uid = xrealloc(w->uid, (size_t)w->capukept * sizeof *w->uid);
-		w->usize = xrealloc(w->usize, (size_t)w->capukept * sizeof *w->usize);
-		w->upaths = xrealloc(w->upaths, (size_t)w->capukept * sizeof *w->upaths);
+		w->ukept = xrealloc(w->ukept, (size_t)w->capukept * sizeof *w->ukept);
+		w->ukid = xrealloc(w->ukid, (size_t)w->capukept * sizeof *w->ukid);
 	}
+	/* each file: made by no other unit yet (else the keys missed
+	 * something: build), and the one the cache recorded */
 	for (int j = 0; j < n; j++) {
 		int k = (int)files[j];
-		/* made already by another unit: the keys missed something; build */
-		if (w->ofile[k])
+		int64_t size;
+		if (w->ofile[k] || !looked_same(w, k, entry_at(w, k), &w->ukid[j], &size))
 			return -1;
-		if (!looked_same(w, k, entry_at(w, k), &w->uid[j], &w->usize[j]))
-			return -1;
-		w->upaths[j] = w->owned[k];
+		const unsigned char *e = entry_at(w, k);
+		w->ukept[j] = (KeptFile){ .path = w->owned[k], .len = (size_t)size, .hash = w_get64(e + 8),
+					  .key = w_get64(e + 16) };
 	}
-	w->ufiles = files;
-	w->ucount = n;
-	*paths = w->upaths;
+	/* kept: the set's next n files, paths of the manifest written nowhere
+	 * (check_outputs, at the end, still sees any clash with another
+	 * output); the entry write_cache would make for each is the one it
+	 * has when the cache knew its identity without ctime */
+	if (u == (uint32_t)fs->nounits - 1)
+		w->unit_kept_here[u] = 1;
+	if (n)
+		make_room(w, fs->n + n - 1);
+	for (int j = 0; j < n; j++) {
+		int k = (int)files[j], i = fs->n + j;
+		const unsigned char *e = entry_at(w, k);
+		w->st[i] = (FileState){ .status = OLD_SAME, .vouched = true, .owned = k + 1, .id = w->ukid[j],
+					.same_entry = w_get64(e) && w_get64(e + 24) == w->ukid[j] };
+		w->ofile[k] = (uint32_t)i + 1;
+	}
+	w->vouched += n;
+	w->kept += n;
+	*kept = w->ukept;
 	return n;
 }
 /* A generated file: with `owned`, its bytes are the writer's to free. */
