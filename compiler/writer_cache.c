@@ -740,12 +740,12 @@ static bool same_shape(const Writer *w)
 	return true;
 }
 
-/* Dates the cache file fd after every ctime it records: waits for the
- * clock's next tick. */
-static int date_cache(Writer *w, int fd)
+/* Dates the cache file fd after every ctime it records (waits for the
+ * clock's next tick), then closes it; rc: how the writing went. Returns
+ * the first failure (errno set), else 0. */
+static int date_and_close(Writer *w, int fd, int rc)
 {
 	struct stat cst;
-	int rc = 0;
 	for (int tries = 0; rc == 0 && tries < 200; tries++) {
 		rc = fstat(fd, &cst);
 		if (rc != 0 || ns_of(cst.st_mtim) > w->newest)
@@ -754,6 +754,10 @@ static int date_cache(Writer *w, int fd)
 		nanosleep(&ts, NULL);
 		rc = futimens(fd, NULL);
 	}
+	int e = errno;
+	if (close(fd) != 0 && rc == 0)
+		rc = -1, e = errno;
+	errno = e;
 	return rc;
 }
 
@@ -830,13 +834,7 @@ static int patch_cache(Writer *w, int dfd, int outfd, const uint64_t *head)
 		pg = end;
 	}
 	free(pt.dirty);
-	if (rc == 0)
-		rc = date_cache(w, fd);
-	int e = errno;
-	if (close(fd) != 0 && rc == 0)
-		rc = -1, e = errno;
-	errno = e;
-	return rc;
+	return date_and_close(w, fd, rc);
 }
 
 
@@ -951,11 +949,8 @@ void write_cache(Writer *w, WriterReport *rep)
 	if (rc != 0)
 		errno = co.err;
 	free(co.buf);
-	if (rc == 0)
-		rc = date_cache(w, fd);
+	rc = date_and_close(w, fd, rc);
 	int e = errno;
-	if (close(fd) != 0 && rc == 0)
-		rc = -1, e = errno;
 	if (rc == 0 && renameat(dfd, CACHE_TMP, dfd, CACHE_FILE) != 0)
 		rc = -1, e = errno;
 	if (rc != 0) {
