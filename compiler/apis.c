@@ -18,7 +18,6 @@
 
 static pthread_once_t apis_once = PTHREAD_ONCE_INIT;
 static const Node *apis_root;
-static Arena *apis_arena;      /* kept: the tree lives in it until exit */
 
 static _Noreturn void apis_bug(const char *what)
 {
@@ -29,7 +28,7 @@ static _Noreturn void apis_bug(const char *what)
 /* Parsed once; the tree lives as long as the process (read-only). */
 static void apis_load(void)
 {
-	Arena *a = apis_arena = arena_new();
+	Arena *a = arena_new_kept(); /* the tree lives in it until exit */
 	const char *why;
 	Node *root = src_load_embedded(a, "stdlib/apis.yaml", NULL, &why);
 	if (!root)

@@ -14,6 +14,8 @@
  */
 #include "platformc.h"
 
+#include <pthread.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +99,40 @@ Arena *arena_new(void)
 {
 	Arena *a = xmalloc(sizeof *a);
 	a->head = NULL;
+	return a;
+}
+
+/* ---- arenas kept until exit ---- */
+
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static Arena **kept;
+static int nkept, capkept;
+
+static void release_kept(void)
+{
+	for (int i = 0; i < nkept; i++)
+		arena_free(kept[i]);
+	free(kept);
+	kept = NULL;
+	nkept = capkept = 0;
+}
+
+/* A new arena that lives until the process exits, then is freed (what a
+ * worker thread allocates, the data parsed once per process): kept where
+ * memcheck sees it, not only in a pointer the compiler may drop. Either
+ * thread may ask. */
+Arena *arena_new_kept(void)
+{
+	Arena *a = arena_new();
+	pthread_mutex_lock(&kept_lock);
+	if (nkept == capkept) {
+		if (!capkept)
+			atexit(release_kept);
+		capkept = capkept ? capkept * 2 : 8;
+		kept = xrealloc(kept, sizeof *kept * (size_t)capkept);
+	}
+	kept[nkept++] = a;
+	pthread_mutex_unlock(&kept_lock);
 	return a;
 }
 

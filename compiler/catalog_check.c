@@ -597,12 +597,9 @@ int catalog_check_resource(Arena *a, Platform *p, Resource *r, Diags *d)
 	/* the resources this one names need their values first; the errors
 	 * of each are counted by the call that finds them */
 	int before = d->errors;
-	static Arena *schema_arena; /* the schema is the same for every compilation */
-	static Schema *schema;
-	if (!p->schema && !schema) {
-		schema_arena = arena_new();
-		schema = schema_load(schema_arena);
-	}
+	static Schema *schema; /* the same for every compilation */
+	if (!p->schema && !schema)
+		schema = schema_load(arena_new_kept());
 	Catalog *cat = catalog_load(a, p, d);
 	cat->schema = p->schema ? p->schema : schema; /* lower.c's, when it is there */
 	if (!cat->computed) {

@@ -56,12 +56,9 @@ typedef struct NodePrice {
 /* platform.cloud.nodes, its defaults from stdlib/schema.yaml (NodePrice). */
 static NodePrice node_price(const Platform *p)
 {
-	static Arena *sa;
 	static Schema *schema;
-	if (!schema) {
-		sa = arena_new();
-		schema = schema_load(sa);
-	}
+	if (!schema)
+		schema = schema_load(arena_new_kept());
 	const Node *given = node_get(node_get(node_get(p->root, "platform"), "cloud"), "nodes");
 	const Type *t = schema_type(schema, "NodePrice");
 	NodePrice np = {0};

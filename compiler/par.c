@@ -28,31 +28,6 @@
 
 #define PAR_MAX_THREADS 8
 
-static Arena **kept;
-static int nkept, capkept;
-
-static void release_kept(void)
-{
-	for (int i = 0; i < nkept; i++)
-		arena_free(kept[i]);
-	free(kept);
-	kept = NULL;
-	nkept = capkept = 0;
-}
-
-/* A new arena that lives until the process exits. Called by the calling
- * thread only, before its workers start. */
-static Arena *kept_arena(void)
-{
-	if (nkept == capkept) {
-		if (!capkept)
-			atexit(release_kept);
-		capkept = capkept ? capkept * 2 : 8;
-		kept = xrealloc(kept, sizeof *kept * (size_t)capkept);
-	}
-	return kept[nkept++] = arena_new();
-}
-
 int par_threads(int njobs)
 {
 	int n = 1;
@@ -114,7 +89,7 @@ void par_run(Arena *a, int njobs, ParJob *fn, void *ctx)
 	for (int i = 0; i + 1 < nthreads; i++) {
 		Worker *w = &workers[started];
 		w->pool = &pool;
-		w->arena = kept_arena();
+		w->arena = arena_new_kept();
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 			break; /* fewer threads: the jobs still all run */
 		started++;

@@ -49,6 +49,8 @@ enum {
 typedef struct Arena Arena;
 
 Arena *arena_new(void);
+/* An arena that lives until the process exits, freed then (arena.c). */
+Arena *arena_new_kept(void);
 void arena_free(Arena *a);
 void *arena_alloc(Arena *a, size_t n);            /* zeroed, 16-aligned */
 char *arena_strdup(Arena *a, const char *s);
