@@ -146,10 +146,11 @@ static OutFile *append_hashed(FileSet *fs, const char *path, uint64_t h)
 		fprintf(stderr, "platformc: internal error: unsafe output path `%s`\n", path);
 		abort();
 	}
-	/* the set's own files, and those of kept units, which the sink knows */
+	/* the set's own files, and those of kept units, which the sink knows
+	 * (intern says, else find) */
 	bool taken = fs->nslots && fs->slots[index_slot(fs, path, h)].n;
-	if (!fs->sink.intern)
-		taken = taken || fileset_find_hashed(fs, path, h);
+	if (!fs->sink.intern && !taken && fs->units_kept && fs->sink.find)
+		taken = fs->sink.find(fs->sink.ctx, fs, path, h) >= 0;
 	OutFile *f = new_entry(fs);
 	/* most paths are in the old manifest, which the sink holds already */
 	f->path = fs->sink.intern ? fs->sink.intern(fs->sink.ctx, fs, fs->n - 1, path, h, &taken) : NULL;

@@ -1260,6 +1260,13 @@ static inline uint64_t w_get64(const unsigned char *p)
 		v = (v << 8) | p[i];
 	return v;
 }
+/* Eight bytes read as a word (little-endian): a marker bit on each byte
+ * below n (n <= 0x80). The lowest marked byte is exact; a byte above it
+ * may be marked wrongly (the subtraction's borrow). */
+static inline uint64_t bytes_below(uint64_t x, unsigned char n)
+{
+	return (x - 0x0101010101010101ull * n) & ~x & 0x8080808080808080ull;
+}
 static inline void w_put64(unsigned char *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++, v >>= 8)

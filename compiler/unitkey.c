@@ -419,6 +419,15 @@ static void put_resource(Hash64 *h, const UnitKeys *k, const Resource *r)
 		put_team(h, k, r->shared_with[j]);
 }
 
+/* The services of one object's row of a callers or users list (caller_off
+ * and callers, user_off and users): their count, then each. */
+static void put_row(Hash64 *h, const UnitKeys *k, const Platform *p, const int *off, const int *list, int me)
+{
+	put_u64(h, (uint64_t)(off[me + 1] - off[me]));
+	for (int j = off[me]; j < off[me + 1]; j++)
+		put_service(h, k, p->services[list[j]]);
+}
+
 /* The same service's key is asked by each family that writes its files:
  * it is made once. */
 uint64_t unitkey_service(FileSet *fs, const Platform *p, const Service *s)
@@ -450,9 +459,7 @@ uint64_t unitkey_service(FileSet *fs, const Platform *p, const Service *s)
 		put_service(&h, k, s->calls[i]);
 	if (me < 0)
 		return finish(&h);
-	put_u64(&h, (uint64_t)(k->caller_off[me + 1] - k->caller_off[me]));
-	for (int j = k->caller_off[me]; j < k->caller_off[me + 1]; j++)
-		put_service(&h, k, p->services[k->callers[j]]);
+	put_row(&h, k, p, k->caller_off, k->callers, me);
 	return k->svc_key[me] = finish(&h);
 }
 
@@ -469,9 +476,7 @@ uint64_t unitkey_resource(FileSet *fs, const Platform *p, const Resource *r)
 	put_resource(&h, k, r);
 	if (me < 0)
 		return finish(&h);
-	put_u64(&h, (uint64_t)(k->user_off[me + 1] - k->user_off[me]));
-	for (int j = k->user_off[me]; j < k->user_off[me + 1]; j++)
-		put_service(&h, k, p->services[k->users[j]]);
+	put_row(&h, k, p, k->user_off, k->users, me);
 	return k->res_key[me] = finish(&h);
 }
 

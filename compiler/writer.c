@@ -377,10 +377,7 @@ static void make_room(Writer *w, int i)
  * before. */
 static const char *first_new_folder(const char *p, const char *q)
 {
-	const char *from = NULL;
-	for (size_t c = 0; p[c] && p[c] == q[c]; c++)
-		if (p[c] == '/')
-			from = p + c;
+	const char *from = memrchr(p, '/', common_prefix(p, q, false));
 	return strchr(from ? from + 1 : p, '/');
 }
 
@@ -485,10 +482,10 @@ int writer_keep_unit(void *ctx, const FileSet *fs, uint64_t id, uint64_t key, co
 	 * something: build), and the one the cache recorded */
 	for (int j = 0; j < n; j++) {
 		int k = (int)files[j];
-		int64_t size;
-		if (w->ofile[k] || !looked_same(w, k, entry_at(w, k), &w->ukid[j], &size))
-			return -1;
 		const unsigned char *e = entry_at(w, k);
+		int64_t size;
+		if (w->ofile[k] || !looked_same(w, k, e, &w->ukid[j], &size))
+			return -1;
 		w->ukept[j] = (KeptFile){ .path = w->owned[k], .len = (size_t)size, .hash = w_get64(e + 8),
 					  .key = w_get64(e + 16) };
 	}
@@ -585,14 +582,13 @@ size_t common_prefix(const char *p, const char *q, bool words)
 	size_t c = 0;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	if (words) {
-		const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 		for (;; c += 8) {
 			uint64_t x, y;
 			memcpy(&x, p + c, 8);
 			memcpy(&y, q + c, 8);
 			/* the bytes that differ, and p's zero bytes (the lowest one
 			 * is exact; little-endian: the lowest byte comes first) */
-			uint64_t m = (x ^ y) | ((x - ones) & ~x & highs);
+			uint64_t m = (x ^ y) | bytes_below(x, 1);
 			if (m)
 				return c + (size_t)__builtin_ctzll(m) / 8;
 		}

@@ -106,14 +106,13 @@ bool rel_path_is_safe(const char *p)
 	size_t n = strlen(p);
 	if (!n || p[0] == '/' || p[n - 1] == '/')
 		return false;
-	/* control bytes, 8 at a time: a byte below 0x20, or one equal to 0x7f */
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	/* control bytes, 8 at a time: a byte below 0x20, or one equal to 0x7f
+	 * (zero once xored with 0x7f) */
 	size_t i = 0;
 	for (; i + 8 <= n; i += 8) {
-		uint64_t x, d;
+		uint64_t x;
 		memcpy(&x, p + i, 8);
-		d = x ^ (0x7f * ones);
-		if (((x - 0x20 * ones) & ~x & highs) | ((d - ones) & ~d & highs))
+		if (bytes_below(x, 0x20) | bytes_below(x ^ 0x7f7f7f7f7f7f7f7full, 1))
 			return false;
 	}
 	for (; i < n; i++)
