@@ -171,21 +171,16 @@ void read_cache(Writer *w)
 	size_t head = strlen(CACHE_MAGIC);
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= head + 8 * (CACHE_HEAD + 1) &&
 	    (size_t)st.st_size % 8 == head % 8) {
-		size_t want = (size_t)st.st_size, got = 0;
-		unsigned char *b = xmalloc(want);
-		while (got < want) {
-			ssize_t r = read(fd, b + got, want - got);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			got += (size_t)r;
-		}
-		if (got == want && !memcmp(b, CACHE_MAGIC, head) && w_get64(b + want - 8) == hash64(b, want - 8)) {
-			w->raw_cache = b;
+		/* sized to the file (read_all then only finds its end) */
+		size_t want = (size_t)st.st_size;
+		StrBuf b = { .data = xmalloc(want + 1), .cap = want + 1 };
+		bool whole = read_all(fd, &b) == 0 && b.len == want;
+		const unsigned char *u = (const unsigned char *)b.data;
+		if (whole && !memcmp(u, CACHE_MAGIC, head) && w_get64(u + want - 8) == hash64(u, want - 8)) {
+			w->raw_cache = (unsigned char *)b.data;
 			w->cache_st = st;
 		} else {
-			free(b);
+			sb_free(&b);
 		}
 	}
 	close(fd);
